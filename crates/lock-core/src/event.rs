@@ -1,0 +1,327 @@
+//! What the lock is told: inputs from the hardware and commands from the app.
+
+use crate::person::{BiometricKind, PersonNumber, TemplateId};
+use crate::settings::Setting;
+use crate::time::{Timestamp, Validity};
+use crate::passcode::Passcode;
+
+/// A key of the touch keypad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Key {
+    /// `0` to `9`. Values above 9 are ignored by the lock.
+    Digit(u8),
+    /// ↩: back one step, or clear the entry.
+    Back,
+    /// ✓: confirm.
+    Ok,
+    /// The leaving-home key (R-LCK-4).
+    Home,
+    /// The doorbell key (R-ALM-5).
+    Bell,
+}
+
+impl Key {
+    /// Every key, for masks and tests.
+    pub const ALL: [Key; 14] = [
+        Key::Digit(0),
+        Key::Digit(1),
+        Key::Digit(2),
+        Key::Digit(3),
+        Key::Digit(4),
+        Key::Digit(5),
+        Key::Digit(6),
+        Key::Digit(7),
+        Key::Digit(8),
+        Key::Digit(9),
+        Key::Back,
+        Key::Ok,
+        Key::Home,
+        Key::Bell,
+    ];
+}
+
+/// Why a biometric enrollment did not store a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum EnrollFailure {
+    /// The module already holds this face / palm / finger (R-USR-7).
+    Duplicate,
+    /// The captures were poor or did not agree.
+    BadCapture,
+    /// Nobody presented anything in time.
+    Timeout,
+    /// The module's own store is full.
+    ModuleFull,
+    /// The module did not answer or reported an error.
+    ModuleFault,
+}
+
+/// A step of an enrollment the module asks the person to take; the lock turns
+/// each into a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum EnrollStep {
+    /// Present the finger / palm / face (again).
+    Present,
+    /// Lift the finger off the sensor.
+    Lift,
+    /// Look straight at the camera.
+    LookStraight,
+    /// Raise the head.
+    HeadUp,
+    /// Lower the head.
+    HeadDown,
+    /// Turn the head left.
+    HeadLeft,
+    /// Turn the head right.
+    HeadRight,
+    /// Come closer.
+    Closer,
+    /// Move further away.
+    Further,
+}
+
+/// What a biometric module reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum BiometricEvent {
+    /// The module matched a presented sample to one of its templates.
+    Identified {
+        /// Which module.
+        kind: BiometricKind,
+        /// The template that matched.
+        template: TemplateId,
+    },
+    /// A sample was presented and matched nothing: a failed verification.
+    NoMatch {
+        /// Which module.
+        kind: BiometricKind,
+    },
+    /// An enrollment moved on; the lock prompts the next step.
+    EnrollProgress {
+        /// Which module.
+        kind: BiometricKind,
+        /// What the person should do now.
+        step: EnrollStep,
+    },
+    /// An enrollment finished and the module stored the template under this id.
+    Enrolled {
+        /// Which module.
+        kind: BiometricKind,
+        /// Where the module stored it.
+        template: TemplateId,
+    },
+    /// An enrollment ended without a template.
+    EnrollFailed {
+        /// Which module.
+        kind: BiometricKind,
+        /// Why.
+        reason: EnrollFailure,
+    },
+    /// The module stopped answering or reported a hardware error. The lock
+    /// keeps working with its other methods.
+    Fault {
+        /// Which module.
+        kind: BiometricKind,
+    },
+}
+
+/// Where the bolt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum BoltPosition {
+    /// Thrown: the door is locked.
+    Locked,
+    /// Retracted.
+    Unlocked,
+}
+
+/// What the lock body reports about a bolt movement (R-LCK-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum BoltReport {
+    /// The bolt sensor reports this end position (after a drive, or because
+    /// someone turned the bolt by hand or key).
+    Reached(BoltPosition),
+    /// The motor stalled (over-current): a jam.
+    Stalled,
+    /// The end position did not come within the body's travel time: a jam.
+    TimedOut,
+}
+
+/// The door sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum DoorState {
+    /// The door is open.
+    Open,
+    /// The door is closed.
+    Closed,
+}
+
+/// The privilege the app protocol authenticated for a command (S-PR-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Privilege {
+    /// A visitor's Bluetooth key: open and lock only (S-VC-4).
+    Visitor,
+    /// A paired user: open, lock, status.
+    User,
+    /// A paired administrator: everything.
+    Administrator,
+}
+
+/// How a command reached the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Link {
+    /// A phone next to the door over Bluetooth (R-UNL-1's Bluetooth key).
+    Bluetooth,
+    /// From afar, over Wi-Fi / the internet (R-APP-2's remote unlock).
+    Remote,
+}
+
+/// An alarm the app may acknowledge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum AlarmKind {
+    /// The lockout of R-LKO-1 / R-LKO-5 (R-ALM-2).
+    SystemLocked,
+    /// The front panel was forced (R-ALM-1).
+    Tamper,
+    /// Battery below the threshold (R-ALM-3).
+    LowBattery,
+    /// The bolt jammed (R-LCK-3).
+    Jam,
+    /// A duress passcode was used (R-PIN-7).
+    Duress,
+    /// The door opened while leaving-home mode was armed (R-LCK-4).
+    Intrusion,
+}
+
+impl AlarmKind {
+    /// Every alarm kind.
+    pub const ALL: [AlarmKind; 6] = [
+        AlarmKind::SystemLocked,
+        AlarmKind::Tamper,
+        AlarmKind::LowBattery,
+        AlarmKind::Jam,
+        AlarmKind::Duress,
+        AlarmKind::Intrusion,
+    ];
+
+    /// The name scenario files use (SPEC §8).
+    pub const fn name(self) -> &'static str {
+        match self {
+            AlarmKind::SystemLocked => "system-locked",
+            AlarmKind::Tamper => "tamper",
+            AlarmKind::LowBattery => "low-battery",
+            AlarmKind::Jam => "jam",
+            AlarmKind::Duress => "duress",
+            AlarmKind::Intrusion => "intrusion",
+        }
+    }
+}
+
+/// A command from the app, already authenticated by the protocol layer.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum AppCommand {
+    /// Battery, bolt, door, alarms (R-APP-1). Any privilege.
+    Status,
+    /// Open the door (R-APP-2 remote; R-APP-5 Bluetooth key).
+    Unlock,
+    /// Throw the bolt.
+    Lock,
+    /// End an active lockout (R-LKO-3). Administrator.
+    LiftLockout,
+    /// Change a setting (R-LKO-3's protection switch, R-LCK-2's countdown,
+    /// R-APP-2's remote unlock…). Administrator.
+    Configure(Setting),
+    /// Set a person's validity period (R-APP-3, R-USR-6). Administrator.
+    SetValidity {
+        /// Whose.
+        person: PersonNumber,
+        /// The new period.
+        validity: Validity,
+    },
+    /// Delete a person and all their credentials (R-APP-3, R-USR-4/5).
+    /// Administrator.
+    DeletePerson(PersonNumber),
+    /// Give a person a duress passcode (R-PIN-7), under R-PIN-1/2/5.
+    /// Administrator.
+    SetDuressPasscode {
+        /// Whose.
+        person: PersonNumber,
+        /// The code.
+        code: Passcode,
+    },
+    /// Acknowledge an alarm the app was told of (the duress alarm lasts until
+    /// then). Administrator.
+    Acknowledge(AlarmKind),
+    /// Set the wall clock (S-VC-3: only over an authenticated channel).
+    /// Administrator.
+    SetClock(Timestamp),
+    /// Start the camera's live video (R-ALM-3 refuses it below 20 %). User.
+    LiveVideo,
+}
+
+/// An authenticated app command with the privilege it was authenticated for.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AppRequest {
+    /// What the sender may do.
+    pub privilege: Privilege,
+    /// How it arrived.
+    pub link: Link,
+    /// What they ask.
+    pub command: AppCommand,
+}
+
+/// Everything the lock reacts to. Feed each to [`Lock::handle`](crate::Lock::handle).
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// Power came up and the state was restored. `set_held`: SET was held while
+    /// power returned (R-MNU-9's factory reset prompt). Send once, first.
+    Boot {
+        /// SET held at power-up.
+        set_held: bool,
+    },
+    /// The keypad area was touched (wakes it).
+    Touch,
+    /// A key was pressed (and released).
+    Key(Key),
+    /// A key was held until it acts (R-MNU-8 for `0`).
+    KeyHeld(Key),
+    /// Short press of SET on the rear panel (R-MNU-3).
+    Set,
+    /// Long press of SET (R-MNU-7).
+    SetHeld,
+    /// The inside electronic locking button (R-LCK-1).
+    LockButton,
+    /// A biometric module reported something.
+    Biometric(BiometricEvent),
+    /// The mechanical key was turned in the cylinder (R-UNL-1).
+    MechanicalKey,
+    /// The lock body reported on the bolt.
+    Bolt(BoltReport),
+    /// The door sensor changed.
+    Door(DoorState),
+    /// The front panel was forced off (R-ALM-1).
+    Tamper,
+    /// The battery was measured at this percentage.
+    Battery(u8),
+    /// USB-C power at the front was connected or removed (R-ALM-4).
+    UsbPower(bool),
+    /// An authenticated command from the app.
+    App(AppRequest),
+    /// The app protocol rejected a frame's authentication or a PIN it carried:
+    /// counted with every other failure (S-BF-1, S-PR-5).
+    AppAuthFailed,
+    /// The app protocol completed a pairing; pairing mode ends (R-MNU-7).
+    Paired,
+    /// A deadline from [`Lock::next_deadline`](crate::Lock::next_deadline) came.
+    /// Harmless at any other time.
+    Tick,
+}

@@ -1,0 +1,583 @@
+//! Passcodes (R-PIN-1…7): the rules a new code must meet, the keypad entry with
+//! its anti-peeping search, and the constant-time table every entry is checked
+//! against.
+//!
+//! The search (R-PIN-4) accepts an entry when a stored code occurs in it as one
+//! contiguous run. It always visits every slot, every offset and every digit, and
+//! combines the results with [`subtle`]'s constant-time operations, so its
+//! running time does not depend on how much of a guess was right (R-PIN-6,
+//! S-BF-4). Codes are kept in padded fixed-length buffers for the same reason.
+
+use subtle::{
+    Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater, ConstantTimeLess,
+};
+
+use crate::person::PersonNumber;
+
+/// Fewest digits a passcode has (R-PIN-1).
+pub const PASSCODE_MIN_DIGITS: usize = 6;
+/// Most digits a passcode has (R-PIN-1).
+pub const PASSCODE_MAX_DIGITS: usize = 10;
+/// Most digits one keypad entry holds; further digits are ignored (R-PIN-4).
+pub const ENTRY_MAX_DIGITS: usize = 16;
+/// Passcodes the whole lock stores, duress codes included (R-USR-3).
+pub const PASSCODE_CAPACITY: usize = 50;
+
+/// Why a new passcode is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum PasscodeError {
+    /// Fewer than six digits (R-PIN-1).
+    TooShort,
+    /// More than ten digits (R-PIN-1).
+    TooLong,
+    /// A value that is not a decimal digit.
+    NotADigit,
+    /// All digits equal, or a straight run up or down (R-PIN-2).
+    TooWeak,
+    /// Contains a stored code, or is contained in one (R-PIN-5).
+    Overlaps,
+    /// The second entry differs from the first (R-PIN-3).
+    Mismatch,
+    /// No free slot in the lock, or the person has theirs already (R-USR-3).
+    Full,
+}
+
+/// A passcode of 6 to 10 decimal digits, kept in a fixed-size zero-padded buffer.
+///
+/// It deliberately has no `PartialEq`: compare secrets with
+/// [`ConstantTimeEq::ct_eq`].
+#[derive(Clone, Copy)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "PasscodeDigits", into = "PasscodeDigits")
+)]
+pub struct Passcode {
+    digits: [u8; PASSCODE_MAX_DIGITS],
+    len: u8,
+}
+
+impl core::fmt::Debug for Passcode {
+    /// Never prints the digits: debug output ends up in logs.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Passcode({} digits)", self.len)
+    }
+}
+
+impl ConstantTimeEq for Passcode {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.digits.ct_eq(&other.digits) & self.len.ct_eq(&other.len)
+    }
+}
+
+impl Passcode {
+    /// A passcode from its digits (each `0..=9`), checking only the length
+    /// (R-PIN-1). Use [`Passcode::check_strength`] for R-PIN-2.
+    pub fn new(digits: &[u8]) -> Result<Passcode, PasscodeError> {
+        if digits.len() < PASSCODE_MIN_DIGITS {
+            return Err(PasscodeError::TooShort);
+        }
+        if digits.len() > PASSCODE_MAX_DIGITS {
+            return Err(PasscodeError::TooLong);
+        }
+        if digits.iter().any(|&d| d > 9) {
+            return Err(PasscodeError::NotADigit);
+        }
+        let mut buf = [0u8; PASSCODE_MAX_DIGITS];
+        for (slot, &d) in buf.iter_mut().zip(digits) {
+            *slot = d;
+        }
+        Ok(Passcode {
+            digits: buf,
+            // Bounded by PASSCODE_MAX_DIGITS above.
+            len: u8::try_from(digits.len()).unwrap_or(u8::MAX),
+        })
+    }
+
+    /// A passcode from a string of ASCII digits, as a test or tool writes it.
+    pub fn parse(text: &str) -> Result<Passcode, PasscodeError> {
+        let mut buf = [0u8; PASSCODE_MAX_DIGITS + 1];
+        let mut n = 0usize;
+        for (slot, c) in buf.iter_mut().zip(text.bytes()) {
+            if !c.is_ascii_digit() {
+                return Err(PasscodeError::NotADigit);
+            }
+            *slot = c.wrapping_sub(b'0');
+            n = n.saturating_add(1);
+        }
+        if text.len() > PASSCODE_MAX_DIGITS {
+            return Err(PasscodeError::TooLong);
+        }
+        Passcode::new(buf.get(..n).unwrap_or(&[]))
+    }
+
+    /// The digits, `0..=9` each.
+    pub fn digits(&self) -> &[u8] {
+        self.digits.get(..usize::from(self.len)).unwrap_or(&self.digits)
+    }
+
+    /// Number of digits (6 to 10).
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Never true: a passcode has at least six digits. Here for clippy's sake.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// R-PIN-2: refuses all digits equal, and runs where each digit is one more
+    /// (or each one less) than the one before. There is no wrap-around, so
+    /// `890123` is allowed.
+    pub fn check_strength(&self) -> Result<(), PasscodeError> {
+        let d = self.digits();
+        let steps = || d.windows(2).map(|w| match w {
+            [a, b] => i16::from(*b) - i16::from(*a),
+            _ => 0,
+        });
+        if steps().all(|s| s == 0) || steps().all(|s| s == 1) || steps().all(|s| s == -1) {
+            return Err(PasscodeError::TooWeak);
+        }
+        Ok(())
+    }
+
+    /// R-PIN-5: whether either code occurs in the other as a contiguous run.
+    pub fn overlaps(&self, other: &Passcode) -> bool {
+        contains(self.digits(), other.digits()) || contains(other.digits(), self.digits())
+    }
+}
+
+/// A passcode's digits on the wire and on flash; decoding checks R-PIN-1 and
+/// that every value is a digit, so no malformed code reaches the table.
+#[cfg(feature = "serde")]
+type PasscodeDigits = heapless::Vec<u8, PASSCODE_MAX_DIGITS>;
+
+#[cfg(feature = "serde")]
+impl TryFrom<PasscodeDigits> for Passcode {
+    type Error = &'static str;
+    fn try_from(digits: PasscodeDigits) -> Result<Passcode, &'static str> {
+        Passcode::new(&digits).map_err(|_| "passcode: 6 to 10 digits 0-9")
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Passcode> for PasscodeDigits {
+    fn from(code: Passcode) -> PasscodeDigits {
+        code.digits().iter().copied().collect()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The last offset at which a shortest code can start in a full entry.
+const LAST_OFFSET: u8 = 10;
+const _: () = assert!(LAST_OFFSET as usize == ENTRY_MAX_DIGITS - PASSCODE_MIN_DIGITS);
+/// Stands for positions past the entry's end; never equal to a digit.
+const PAD: [u8; PASSCODE_MAX_DIGITS] = [0xFF; PASSCODE_MAX_DIGITS];
+
+/// What is typed at the keypad before ✓: at most 16 digits, further ones ignored.
+#[derive(Clone, Copy, Default)]
+pub struct Entry {
+    digits: [u8; ENTRY_MAX_DIGITS],
+    len: u8,
+}
+
+impl core::fmt::Debug for Entry {
+    /// Never prints the digits.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Entry({} digits)", self.len)
+    }
+}
+
+impl Entry {
+    /// An empty entry.
+    pub const fn new() -> Entry {
+        Entry {
+            digits: [0; ENTRY_MAX_DIGITS],
+            len: 0,
+        }
+    }
+
+    /// An entry holding `digits` (beyond 16, ignored; values over 9 skipped).
+    pub fn from_digits(digits: &[u8]) -> Entry {
+        let mut e = Entry::new();
+        for &d in digits {
+            e.push(d);
+        }
+        e
+    }
+
+    /// Appends a digit. Returns false, changing nothing, when the entry is full
+    /// (R-PIN-4's cap) or `digit` is not `0..=9`.
+    pub fn push(&mut self, digit: u8) -> bool {
+        if digit > 9 {
+            return false;
+        }
+        match self.digits.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = digit;
+                self.len = self.len.saturating_add(1);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets every digit, overwriting the buffer.
+    pub fn clear(&mut self) {
+        *self = Entry::new();
+    }
+
+    /// The digits typed so far.
+    pub fn digits(&self) -> &[u8] {
+        self.digits.get(..usize::from(self.len)).unwrap_or(&self.digits)
+    }
+
+    /// Number of digits typed (at most 16).
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// No digit typed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `code` occurs in this entry as one contiguous run, in constant
+    /// time for a given code length: every offset and digit is visited.
+    pub fn contains_ct(&self, code: &Passcode) -> Choice {
+        let code_len = code.len;
+        let mut found = Choice::from(0);
+        // Offsets and positions are public loop bounds, not secrets.
+        for (offset, start) in (0u8..=LAST_OFFSET).zip(0usize..) {
+            // The run must lie wholly inside what was typed.
+            let end = u16::from(offset) + u16::from(code_len);
+            let fits = !end.ct_gt(&u16::from(self.len));
+            let mut equal = Choice::from(1);
+            for ((i, &c), typed) in (0u8..).zip(code.digits.iter()).zip(self.digits.iter().skip(start).chain(PAD.iter())) {
+                let past_code = !i.ct_lt(&code_len);
+                equal &= past_code | typed.ct_eq(&c);
+            }
+            found |= fits & equal;
+        }
+        found
+    }
+}
+
+
+/// Whether a stored code opens normally or also raises the silent duress alarm
+/// (R-PIN-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum PasscodeKind {
+    /// An ordinary passcode.
+    Normal,
+    /// A duress passcode: opens, and alerts the app silently.
+    Duress,
+}
+
+/// The entry matched this stored code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasscodeMatch {
+    /// Whose code it is.
+    pub owner: PersonNumber,
+    /// Normal or duress.
+    pub kind: PasscodeKind,
+    /// The slot, for the second, independent check (S-HW-1).
+    pub slot: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    /// 1 when in use; a byte rather than a `Choice` so the table can be `const`.
+    used: u8,
+    code: Passcode,
+    owner: u8,
+    /// 1 for a duress code.
+    duress: u8,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        used: 0,
+        code: Passcode {
+            digits: [0; PASSCODE_MAX_DIGITS],
+            len: 0,
+        },
+        owner: 0,
+        duress: 0,
+    };
+}
+
+/// Every stored passcode of the lock in fixed slots, searched in constant time.
+#[derive(Clone)]
+pub struct PasscodeTable {
+    slots: [Slot; PASSCODE_CAPACITY],
+}
+
+impl Default for PasscodeTable {
+    fn default() -> Self {
+        PasscodeTable::new()
+    }
+}
+
+impl core::fmt::Debug for PasscodeTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "PasscodeTable({} stored)", self.len())
+    }
+}
+
+impl PasscodeTable {
+    /// An empty table.
+    pub const fn new() -> PasscodeTable {
+        PasscodeTable {
+            slots: [Slot::EMPTY; PASSCODE_CAPACITY],
+        }
+    }
+
+    /// Number of stored codes.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.used == 1).count()
+    }
+
+    /// No code stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether all 50 slots are taken.
+    pub fn is_full(&self) -> bool {
+        self.len() >= PASSCODE_CAPACITY
+    }
+
+    /// R-PIN-5: whether `code` contains, or is contained in, any stored code.
+    pub fn overlaps(&self, code: &Passcode) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.used == 1 && s.code.overlaps(code))
+    }
+
+    /// Stores `code` for `owner`. The caller has checked the rules
+    /// ([`Passcode::check_strength`], [`PasscodeTable::overlaps`]); this refuses
+    /// only a full table.
+    pub fn insert(
+        &mut self,
+        code: Passcode,
+        owner: PersonNumber,
+        kind: PasscodeKind,
+    ) -> Result<usize, PasscodeError> {
+        let (index, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.used == 0)
+            .ok_or(PasscodeError::Full)?;
+        *slot = Slot {
+            used: 1,
+            code,
+            owner: owner.get(),
+            duress: u8::from(kind == PasscodeKind::Duress),
+        };
+        Ok(index)
+    }
+
+    /// Removes every code of `owner`, overwriting the slots.
+    pub fn remove_owner(&mut self, owner: PersonNumber) {
+        for slot in self.slots.iter_mut() {
+            if slot.used == 1 && slot.owner == owner.get() {
+                *slot = Slot::EMPTY;
+            }
+        }
+    }
+
+    /// Forgets everything, overwriting every slot.
+    pub fn clear(&mut self) {
+        *self = PasscodeTable::new();
+    }
+
+    /// The anti-peeping search (R-PIN-4) in constant time (R-PIN-6, S-BF-4).
+    ///
+    /// Every slot is compared against every offset of the entry, used or not,
+    /// and the matching slot is picked with conditional selection; there is no
+    /// early exit. When several stored codes occur in one entry, the last slot
+    /// wins (R-PIN-5 makes that rare: it forbids one code inside another).
+    pub fn find(&self, entry: &Entry) -> Option<PasscodeMatch> {
+        let mut found = Choice::from(0);
+        let mut index = 0u8;
+        let mut owner = 0u8;
+        let mut duress = 0u8;
+        for (i, slot) in (0u8..).zip(self.slots.iter()) {
+            let hit = Choice::from(slot.used & 1) & entry.contains_ct(&slot.code);
+            found |= hit;
+            index.conditional_assign(&i, hit);
+            owner.conditional_assign(&slot.owner, hit);
+            duress.conditional_assign(&slot.duress, hit);
+        }
+        if !bool::from(found) {
+            return None;
+        }
+        Some(PasscodeMatch {
+            owner: PersonNumber::new(owner)?,
+            kind: if duress == 1 {
+                PasscodeKind::Duress
+            } else {
+                PasscodeKind::Normal
+            },
+            slot: usize::from(index),
+        })
+    }
+
+    /// The second, independent check of a match (S-HW-1): slot `m.slot` is in
+    /// use, belongs to `m.owner`, and its code occurs in `entry`.
+    pub fn confirm(&self, entry: &Entry, m: &PasscodeMatch) -> bool {
+        self.slots.get(m.slot).is_some_and(|slot| {
+            let ok = Choice::from(slot.used & 1)
+                & slot.owner.ct_eq(&m.owner.get())
+                & entry.contains_ct(&slot.code);
+            bool::from(ok)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(s: &str) -> Passcode {
+        Passcode::parse(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    fn entry(s: &str) -> Entry {
+        let digits: heapless::Vec<u8, 64> = s.bytes().map(|b| b - b'0').collect();
+        Entry::from_digits(&digits)
+    }
+
+    fn person(n: u8) -> PersonNumber {
+        PersonNumber::new(n).unwrap()
+    }
+
+    #[test]
+    fn r_pin_1_length_six_to_ten() {
+        assert_eq!(Passcode::parse("13579").err(), Some(PasscodeError::TooShort));
+        assert!(Passcode::parse("135792").is_ok());
+        assert!(Passcode::parse("1357924680").is_ok());
+        assert_eq!(Passcode::parse("13579246801").err(), Some(PasscodeError::TooLong));
+        assert_eq!(Passcode::parse("13579a").err(), Some(PasscodeError::NotADigit));
+        assert_eq!(Passcode::new(&[1, 2, 3, 4, 5, 10]).err(), Some(PasscodeError::NotADigit));
+    }
+
+    #[test]
+    fn r_pin_2_weak_codes_refused() {
+        for weak in ["111111", "0000000000", "123456", "3456789", "654321", "9876543210"] {
+            assert_eq!(code(weak).check_strength(), Err(PasscodeError::TooWeak), "{weak}");
+        }
+        for fine in ["890123", "112233", "135792", "123457", "098765"] {
+            assert_eq!(code(fine).check_strength(), Ok(()), "{fine}");
+        }
+    }
+
+    #[test]
+    fn r_pin_5_overlap_both_ways() {
+        assert!(code("1357924").overlaps(&code("357924")));
+        assert!(code("357924").overlaps(&code("1357924")));
+        assert!(code("135792").overlaps(&code("135792")));
+        assert!(!code("135792").overlaps(&code("246801")));
+        let mut t = PasscodeTable::new();
+        t.insert(code("13579246"), person(1), PasscodeKind::Normal).unwrap();
+        assert!(t.overlaps(&code("579246")));
+        assert!(t.overlaps(&code("0135792468")));
+        assert!(!t.overlaps(&code("975310")));
+    }
+
+    #[test]
+    fn r_pin_4_entry_capped_at_16_digits() {
+        let mut e = Entry::new();
+        for _ in 0..16 {
+            assert!(e.push(7));
+        }
+        assert!(!e.push(1), "17th digit ignored");
+        assert_eq!(e.len(), 16);
+        assert!(!e.push(10));
+    }
+
+    #[test]
+    fn r_pin_4_anti_peeping_finds_code_anywhere_in_entry() {
+        let mut t = PasscodeTable::new();
+        t.insert(code("482915"), person(3), PasscodeKind::Normal).unwrap();
+        t.insert(code("7310582"), person(4), PasscodeKind::Duress).unwrap();
+        let m = t.find(&entry("99482915")).unwrap();
+        assert_eq!((m.owner, m.kind), (person(3), PasscodeKind::Normal));
+        assert!(t.find(&entry("482915")).is_some());
+        assert!(t.find(&entry("0000000000482915")).is_some(), "at the very end of 16");
+        assert!(t.find(&entry("00000000000482915")).is_none(), "the 17th digit was ignored");
+        assert!(t.find(&entry("48291")).is_none());
+        assert!(t.find(&entry("4829 15".replace(' ', "0").as_str())).is_none());
+        let m = t.find(&entry("17310582")).unwrap();
+        assert_eq!((m.owner, m.kind), (person(4), PasscodeKind::Duress));
+        assert!(t.confirm(&entry("17310582"), &m));
+        assert!(!t.confirm(&entry("482915"), &m), "second check is independent");
+    }
+
+    #[test]
+    fn remove_owner_and_capacity() {
+        let mut t = PasscodeTable::new();
+        for i in 0..PASSCODE_CAPACITY {
+            let c = Passcode::new(&[1, 3, 5, (i / 10) as u8, (i % 10) as u8, 8, 0]).unwrap();
+            t.insert(c, person((i % 100 + 1) as u8), PasscodeKind::Normal).unwrap();
+        }
+        assert!(t.is_full());
+        assert_eq!(
+            t.insert(code("246802"), person(1), PasscodeKind::Normal),
+            Err(PasscodeError::Full)
+        );
+        t.remove_owner(person(1));
+        assert_eq!(t.len(), PASSCODE_CAPACITY - 1);
+        assert!(t.find(&entry("1350080")).is_none());
+        assert!(t.find(&entry("1350180")).is_some());
+    }
+
+    fn naive_contains(entry: &[u8], code: &[u8]) -> bool {
+        let entry = &entry[..entry.len().min(ENTRY_MAX_DIGITS)];
+        contains(entry, code)
+    }
+
+    proptest! {
+        /// R-PIN-4: an entry is accepted iff a stored code is a contiguous run of
+        /// its first 16 digits.
+        #[test]
+        fn r_pin_4_search_matches_naive_substring(
+            codes in prop::collection::vec(prop::collection::vec(0u8..10, 6..=10), 0..8),
+            typed in prop::collection::vec(0u8..10, 0..24),
+        ) {
+            let mut t = PasscodeTable::new();
+            let mut stored: std::vec::Vec<Passcode> = std::vec::Vec::new();
+            for (i, c) in codes.iter().enumerate() {
+                let c = Passcode::new(c).unwrap();
+                if !t.overlaps(&c) {
+                    t.insert(c, person(i as u8 + 1), PasscodeKind::Normal).unwrap();
+                    stored.push(c);
+                }
+            }
+            let e = Entry::from_digits(&typed);
+            let expected = stored.iter().any(|c| naive_contains(&typed, c.digits()));
+            let got = t.find(&e);
+            prop_assert_eq!(got.is_some(), expected);
+            if let Some(m) = got {
+                prop_assert!(t.confirm(&e, &m));
+            }
+        }
+
+        #[test]
+        fn r_pin_5_overlap_is_substring_either_way(
+            a in prop::collection::vec(0u8..10, 6..=10),
+            b in prop::collection::vec(0u8..10, 6..=10),
+        ) {
+            let (pa, pb) = (Passcode::new(&a).unwrap(), Passcode::new(&b).unwrap());
+            prop_assert_eq!(pa.overlaps(&pb), contains(&a, &b) || contains(&b, &a));
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The lock's settings: chosen at the keypad (R-MNU-3 `4`) or from the app.
+
+/// Which way the door opens, chosen once after installation (R-UNL-3). It sets
+/// the motor's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum DoorDirection {
+    /// Right-opening: key `1` at the question.
+    Right,
+    /// Left-opening: key `2` at the question.
+    Left,
+}
+
+/// Which way to turn the motor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum MotorDirection {
+    /// Positive polarity.
+    Forward,
+    /// Negative polarity.
+    Reverse,
+}
+
+/// Voice prompt loudness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Volume {
+    /// Quiet.
+    Low,
+    /// The default.
+    Medium,
+    /// Loud.
+    High,
+}
+
+impl Volume {
+    /// The next level, wrapping: how the keypad setting cycles.
+    pub const fn next(self) -> Volume {
+        match self {
+            Volume::Low => Volume::Medium,
+            Volume::Medium => Volume::High,
+            Volume::High => Volume::Low,
+        }
+    }
+}
+
+/// Shortest countdown the lock accepts (R-LCK-2).
+pub const AUTO_LOCK_MIN_SECS: u16 = 5;
+/// Longest countdown the lock accepts (R-LCK-2).
+pub const AUTO_LOCK_MAX_SECS: u16 = 3600;
+
+/// Every setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Settings {
+    /// Unset until first start's question is answered (R-UNL-3).
+    pub door_direction: Option<DoorDirection>,
+    /// Voice prompt loudness.
+    pub volume: Volume,
+    /// Countdown lock on (R-LCK-2). Default off.
+    pub auto_lock: bool,
+    /// Countdown length in seconds (R-LCK-2).
+    pub auto_lock_secs: u16,
+    /// Remote unlock from the app allowed (R-APP-2). Default off.
+    pub remote_unlock: bool,
+    /// Lockout protection on (R-LKO-3). Default on.
+    pub lockout_protection: bool,
+    /// Low-battery threshold in percent (R-ALM-3). Default 10.
+    pub low_battery_percent: u8,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            door_direction: None,
+            volume: Volume::Medium,
+            auto_lock: false,
+            auto_lock_secs: 30,
+            remote_unlock: false,
+            lockout_protection: true,
+            low_battery_percent: 10,
+        }
+    }
+}
+
+/// One setting changed, from the keypad or the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Setting {
+    /// Prompt loudness.
+    Volume(Volume),
+    /// Countdown lock on or off (R-LCK-2).
+    AutoLock(bool),
+    /// Countdown length, 5 s to 1 h (R-LCK-2).
+    AutoLockSecs(u16),
+    /// Remote unlock allowed (R-APP-2).
+    RemoteUnlock(bool),
+    /// Lockout protection on or off (R-LKO-3).
+    LockoutProtection(bool),
+    /// Low-battery threshold, 5 % to 50 % (R-ALM-3).
+    LowBatteryPercent(u8),
+}
+
+/// A setting's value is outside what the lock accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutOfRange;
+
+impl Settings {
+    /// Applies one change, refusing values out of range without changing anything.
+    pub fn apply(&mut self, setting: Setting) -> Result<(), OutOfRange> {
+        match setting {
+            Setting::Volume(v) => self.volume = v,
+            Setting::AutoLock(on) => self.auto_lock = on,
+            Setting::AutoLockSecs(s) => {
+                if !(AUTO_LOCK_MIN_SECS..=AUTO_LOCK_MAX_SECS).contains(&s) {
+                    return Err(OutOfRange);
+                }
+                self.auto_lock_secs = s;
+            }
+            Setting::RemoteUnlock(on) => self.remote_unlock = on,
+            Setting::LockoutProtection(on) => self.lockout_protection = on,
+            Setting::LowBatteryPercent(p) => {
+                if !(5..=50).contains(&p) {
+                    return Err(OutOfRange);
+                }
+                self.low_battery_percent = p;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every value is in range, for settings read back from flash.
+    pub fn is_valid(&self) -> bool {
+        (AUTO_LOCK_MIN_SECS..=AUTO_LOCK_MAX_SECS).contains(&self.auto_lock_secs)
+            && (5..=50).contains(&self.low_battery_percent)
+    }
+
+    /// The motor direction that retracts (`to_unlock`) or throws the bolt, for
+    /// this door. Left-opening doors mirror the lock body.
+    pub fn motor_direction(&self, to_unlock: bool) -> MotorDirection {
+        let mirrored = self.door_direction == Some(DoorDirection::Left);
+        if to_unlock != mirrored {
+            MotorDirection::Forward
+        } else {
+            MotorDirection::Reverse
+        }
+    }
+}
