@@ -2,12 +2,12 @@
 //! [`Lock::handle`](crate::Lock::handle).
 
 use crate::attempts::{AttemptRecord, LockoutCause};
+use crate::event::EnrollFailure;
 use crate::event::{AlarmKind, BoltPosition, DoorState, EnrollStep, Key};
 use crate::log::LogRecord;
 use crate::passcode::PasscodeError;
 use crate::person::{BiometricKind, Person, PersonNumber, TemplateId};
 use crate::settings::{MotorDirection, Settings};
-use crate::event::EnrollFailure;
 
 /// Most actions one event produces. The worst case, deleting a person with a
 /// full set of templates, needs 15; a test drives it.
@@ -322,7 +322,9 @@ impl Alarms {
 
     /// The active alarms.
     pub fn iter(self) -> impl Iterator<Item = AlarmKind> {
-        AlarmKind::ALL.into_iter().filter(move |&k| self.contains(k))
+        AlarmKind::ALL
+            .into_iter()
+            .filter(move |&k| self.contains(k))
     }
 
     pub(crate) fn set(&mut self, kind: AlarmKind, on: bool) -> bool {

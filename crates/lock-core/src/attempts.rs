@@ -252,7 +252,11 @@ mod tests {
         for i in 0..4 {
             a.record_failure(at(i), true);
         }
-        assert_eq!(a.record_failure(at(301), true).lockout, None, "the four are over 5 min old");
+        assert_eq!(
+            a.record_failure(at(301), true).lockout,
+            None,
+            "the four are over 5 min old"
+        );
         for i in 0..3 {
             a.record_failure(at(302 + i), true);
         }
@@ -278,7 +282,10 @@ mod tests {
             a.record_failure(at(i), true);
         }
         let rec = a.record();
-        assert_eq!(rec.lockout, Some((FAST_LOCKOUT.millis(), LockoutCause::Burst)));
+        assert_eq!(
+            rec.lockout,
+            Some((FAST_LOCKOUT.millis(), LockoutCause::Burst))
+        );
         let b = Attempts::from_record(&rec, at(1));
         assert_eq!(b.lockout(at(1)).unwrap().until, at(181));
         let mut c = Attempts::new();
@@ -288,7 +295,10 @@ mod tests {
         let mut d = Attempts::from_record(&c.record(), at(0));
         assert_eq!(d.since_success(), 3);
         d.record_failure(at(10), true);
-        assert!(d.record_failure(at(11), true).lockout.is_some(), "restored failures still count");
+        assert!(
+            d.record_failure(at(11), true).lockout.is_some(),
+            "restored failures still count"
+        );
     }
 
     #[test]

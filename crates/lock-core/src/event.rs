@@ -1,9 +1,9 @@
 //! What the lock is told: inputs from the hardware and commands from the app.
 
+use crate::passcode::Passcode;
 use crate::person::{BiometricKind, PersonNumber, TemplateId};
 use crate::settings::Setting;
 use crate::time::{Timestamp, Validity};
-use crate::passcode::Passcode;
 
 /// A key of the touch keypad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -79,11 +79,22 @@ enum Mode {
 enum Screen {
     Top,
     /// Choosing the next credential for `draft`; `stored` once it has one.
-    Credential { draft: Person, stored: bool },
+    Credential {
+        draft: Person,
+        stored: bool,
+    },
     /// A module is enrolling for `draft`.
-    Enrolling { draft: Person, stored: bool, kind: BiometricKind },
+    Enrolling {
+        draft: Person,
+        stored: bool,
+        kind: BiometricKind,
+    },
     /// Typing a new passcode for `draft`, `first` once entered once.
-    NewPasscode { draft: Person, stored: bool, first: Option<Passcode> },
+    NewPasscode {
+        draft: Person,
+        stored: bool,
+        first: Option<Passcode>,
+    },
     Delete,
     Settings,
 }
@@ -196,7 +207,11 @@ impl Lock {
     /// checked again (flash is untrusted, S-ST-3): capacities, duplicate
     /// numbers and template ids, passcode rules, an administrator among the
     /// people. On error, start with [`Lock::fail_secure`] instead.
-    pub fn restore(config: Config, snapshot: &Snapshot, now: Instant) -> Result<Lock, RestoreError> {
+    pub fn restore(
+        config: Config,
+        snapshot: &Snapshot,
+        now: Instant,
+    ) -> Result<Lock, RestoreError> {
         let mut lock = Lock::new(config);
         if !snapshot.settings.is_valid() {
             return Err(RestoreError::Settings);
@@ -573,7 +588,9 @@ impl Lock {
             Mode::Idle => self.idle_key(now, key, out),
             Mode::DoorDirection { asked } => self.door_direction_key(now, asked, key, out),
             Mode::FirstStart => self.first_start_key(key, out),
-            Mode::CreateAdministrator { first } => self.create_administrator_key(now, first, key, out),
+            Mode::CreateAdministrator { first } => {
+                self.create_administrator_key(now, first, key, out)
+            }
             Mode::VerifyAdministrator => self.verify_administrator_key(now, key, out),
             Mode::Menu { admin, screen } => self.menu_key(now, admin, screen, key, out),
             Mode::FactoryResetPrompt => self.factory_reset_key(now, key, out),
@@ -707,7 +724,12 @@ impl Lock {
     }
 
     /// The shared "enter twice" dialogue for a new passcode (R-PIN-3).
-    fn passcode_dialogue(&mut self, first: Option<Passcode>, key: Key, out: &mut Actions) -> Dialogue {
+    fn passcode_dialogue(
+        &mut self,
+        first: Option<Passcode>,
+        key: Key,
+        out: &mut Actions,
+    ) -> Dialogue {
         match key {
             Key::Digit(d) => {
                 self.entry.push(d);
@@ -811,44 +833,68 @@ impl Lock {
 
     // ----- the menu ------------------------------------------------------
 
-    fn menu_key(&mut self, now: Instant, admin: PersonNumber, screen: Screen, key: Key, out: &mut Actions) {
+    fn menu_key(
+        &mut self,
+        now: Instant,
+        admin: PersonNumber,
+        screen: Screen,
+        key: Key,
+        out: &mut Actions,
+    ) {
         let screen = match screen {
             Screen::Top => self.menu_top_key(admin, key, out),
             Screen::Credential { draft, stored } => self.credential_key(draft, stored, key, out),
-            Screen::Enrolling { draft, stored, kind } => {
+            Screen::Enrolling {
+                draft,
+                stored,
+                kind,
+            } => {
                 if key == Key::Back {
                     out.push(Action::Module(ModuleCommand::CancelEnroll(kind)));
                     self.prompt(out, Prompt::ChooseCredential);
                     Some(Screen::Credential { draft, stored })
                 } else {
-                    Some(Screen::Enrolling { draft, stored, kind })
+                    Some(Screen::Enrolling {
+                        draft,
+                        stored,
+                        kind,
+                    })
                 }
             }
-            Screen::NewPasscode { mut draft, stored, first } => {
-                match self.passcode_dialogue(first, key, out) {
-                    Dialogue::Typing(first) => Some(Screen::NewPasscode { draft, stored, first }),
-                    Dialogue::Cancelled | Dialogue::Refused => {
-                        self.prompt(out, Prompt::ChooseCredential);
-                        Some(Screen::Credential { draft, stored })
-                    }
-                    Dialogue::Confirmed(code) => {
-                        let mut updated = draft.clone();
-                        updated.passcode = Some(code);
-                        match self.store_person(now, updated.clone(), stored, None, out) {
-                            Ok(()) => {
-                                draft = updated;
-                                self.prompt(out, Prompt::ChooseCredential);
-                                Some(Screen::Credential { draft, stored: true })
-                            }
-                            Err(reason) => {
-                                self.prompt(out, Prompt::Failure(reason));
-                                self.prompt(out, Prompt::ChooseCredential);
-                                Some(Screen::Credential { draft, stored })
-                            }
+            Screen::NewPasscode {
+                mut draft,
+                stored,
+                first,
+            } => match self.passcode_dialogue(first, key, out) {
+                Dialogue::Typing(first) => Some(Screen::NewPasscode {
+                    draft,
+                    stored,
+                    first,
+                }),
+                Dialogue::Cancelled | Dialogue::Refused => {
+                    self.prompt(out, Prompt::ChooseCredential);
+                    Some(Screen::Credential { draft, stored })
+                }
+                Dialogue::Confirmed(code) => {
+                    let mut updated = draft.clone();
+                    updated.passcode = Some(code);
+                    match self.store_person(now, updated.clone(), stored, None, out) {
+                        Ok(()) => {
+                            draft = updated;
+                            self.prompt(out, Prompt::ChooseCredential);
+                            Some(Screen::Credential {
+                                draft,
+                                stored: true,
+                            })
+                        }
+                        Err(reason) => {
+                            self.prompt(out, Prompt::Failure(reason));
+                            self.prompt(out, Prompt::ChooseCredential);
+                            Some(Screen::Credential { draft, stored })
                         }
                     }
                 }
-            }
+            },
             Screen::Delete => self.delete_key(now, admin, key, out),
             Screen::Settings => self.settings_key(now, key, out),
         };
@@ -861,10 +907,19 @@ impl Lock {
         };
     }
 
-    fn menu_top_key(&mut self, _admin: PersonNumber, key: Key, out: &mut Actions) -> Option<Screen> {
+    fn menu_top_key(
+        &mut self,
+        _admin: PersonNumber,
+        key: Key,
+        out: &mut Actions,
+    ) -> Option<Screen> {
         match key {
             Key::Digit(d @ (1 | 2)) => {
-                let role = if d == 1 { Role::Administrator } else { Role::User };
+                let role = if d == 1 {
+                    Role::Administrator
+                } else {
+                    Role::User
+                };
                 let Some(number) = self.people.lowest_free() else {
                     self.prompt(out, Prompt::Failure(Refusal::PeopleFull));
                     return Some(Screen::Top);
@@ -902,7 +957,13 @@ impl Lock {
         }
     }
 
-    fn credential_key(&mut self, draft: Person, stored: bool, key: Key, out: &mut Actions) -> Option<Screen> {
+    fn credential_key(
+        &mut self,
+        draft: Person,
+        stored: bool,
+        key: Key,
+        out: &mut Actions,
+    ) -> Option<Screen> {
         let kind = match key {
             Key::Digit(1) => BiometricKind::Face,
             Key::Digit(2) => BiometricKind::Palm,
@@ -945,10 +1006,20 @@ impl Lock {
             template: self.people.free_template(kind),
         }));
         self.prompt(out, Prompt::Enroll(kind, EnrollStep::Present));
-        Some(Screen::Enrolling { draft, stored, kind })
+        Some(Screen::Enrolling {
+            draft,
+            stored,
+            kind,
+        })
     }
 
-    fn delete_key(&mut self, now: Instant, admin: PersonNumber, key: Key, out: &mut Actions) -> Option<Screen> {
+    fn delete_key(
+        &mut self,
+        now: Instant,
+        admin: PersonNumber,
+        key: Key,
+        out: &mut Actions,
+    ) -> Option<Screen> {
         match key {
             Key::Digit(d) => {
                 self.entry.push(d);
@@ -1013,8 +1084,15 @@ impl Lock {
         Some(Screen::Settings)
     }
 
-    fn configure(&mut self, now: Instant, setting: Setting, out: &mut Actions) -> Result<(), Refusal> {
-        self.settings.apply(setting).map_err(|_| Refusal::OutOfRange)?;
+    fn configure(
+        &mut self,
+        now: Instant,
+        setting: Setting,
+        out: &mut Actions,
+    ) -> Result<(), Refusal> {
+        self.settings
+            .apply(setting)
+            .map_err(|_| Refusal::OutOfRange)?;
         out.push(Action::Persist(Change::Settings(self.settings)));
         self.log(now, out, LogEntry::SettingChanged(setting));
         match setting {
@@ -1051,7 +1129,10 @@ impl Lock {
         }
         out.push(Action::Persist(Change::Person(person.clone())));
         let entry = if existing {
-            LogEntry::CredentialAdded { person: number, kind }
+            LogEntry::CredentialAdded {
+                person: number,
+                kind,
+            }
         } else {
             LogEntry::UserAdded {
                 person: number,
@@ -1090,8 +1171,13 @@ impl Lock {
         }
         self.log(now, out, LogEntry::FactoryReset);
         self.end_pairing(out);
-        let (battery, usb_power, bolt, door, wall) =
-            (self.battery, self.usb_power, self.bolt, self.door, self.wall);
+        let (battery, usb_power, bolt, door, wall) = (
+            self.battery,
+            self.usb_power,
+            self.bolt,
+            self.door,
+            self.wall,
+        );
         let tamper = self.tamper_until;
         let alarms = self.alarms;
         *self = Lock::new(self.config);
@@ -1132,7 +1218,9 @@ impl Lock {
     fn biometric(&mut self, now: Instant, event: BiometricEvent, out: &mut Actions) {
         match event {
             BiometricEvent::Identified { kind, template } => {
-                let Some(for_menu) = self.verifying() else { return };
+                let Some(for_menu) = self.verifying() else {
+                    return;
+                };
                 let grant = self.people.owner_of(kind, template).map(|p| Grant {
                     person: p.number,
                     method: Method::from(kind),
@@ -1162,8 +1250,12 @@ impl Lock {
                     self.prompt(out, Prompt::Enroll(kind, step));
                 }
             }
-            BiometricEvent::Enrolled { kind, template } => self.enrolled(now, kind, Ok(template), out),
-            BiometricEvent::EnrollFailed { kind, reason } => self.enrolled(now, kind, Err(reason), out),
+            BiometricEvent::Enrolled { kind, template } => {
+                self.enrolled(now, kind, Ok(template), out)
+            }
+            BiometricEvent::EnrollFailed { kind, reason } => {
+                self.enrolled(now, kind, Err(reason), out)
+            }
             BiometricEvent::Fault { kind } => {
                 self.log(now, out, LogEntry::ModuleFault(kind));
                 self.enrolled(now, kind, Err(EnrollFailure::ModuleFault), out);
@@ -1190,7 +1282,12 @@ impl Lock {
     ) {
         let Mode::Menu {
             admin,
-            screen: Screen::Enrolling { draft, stored, kind: k },
+            screen:
+                Screen::Enrolling {
+                    draft,
+                    stored,
+                    kind: k,
+                },
         } = &self.mode
         else {
             if let Ok(template) = result {
@@ -1206,12 +1303,16 @@ impl Lock {
         self.wake(now);
         let outcome = result.map_err(Refusal::Enroll).and_then(|template| {
             let mut updated = draft.clone();
-            if self.people.owner_of(kind, template).is_some() || !updated.add_template(kind, template) {
+            if self.people.owner_of(kind, template).is_some()
+                || !updated.add_template(kind, template)
+            {
                 out.push(Action::Module(ModuleCommand::Delete { kind, template }));
                 return Err(Refusal::Enroll(EnrollFailure::ModuleFault));
             }
             self.store_person(now, updated.clone(), stored, Some(kind), out)
-                .inspect_err(|_| out.push(Action::Module(ModuleCommand::Delete { kind, template })))?;
+                .inspect_err(|_| {
+                    out.push(Action::Module(ModuleCommand::Delete { kind, template }))
+                })?;
             Ok(updated)
         });
         match outcome {
@@ -1336,11 +1437,20 @@ impl Lock {
 
     /// Records a failed verification: persisted before anything observable
     /// (S-BF-2), then logged, then the lockout if it began.
-    fn fail(&mut self, now: Instant, person: Option<PersonNumber>, method: Method, audible: bool, out: &mut Actions) {
+    fn fail(
+        &mut self,
+        now: Instant,
+        person: Option<PersonNumber>,
+        method: Method,
+        audible: bool,
+        out: &mut Actions,
+    ) {
         if self.storage_fault {
             return;
         }
-        let outcome = self.attempts.record_failure(now, self.settings.lockout_protection);
+        let outcome = self
+            .attempts
+            .record_failure(now, self.settings.lockout_protection);
         self.persist_attempts(out);
         self.log(
             now,
@@ -1385,7 +1495,13 @@ impl Lock {
     // ----- bolt and door -------------------------------------------------
 
     /// Retracts the bolt for a verified unlock from outside (R-UNL-2).
-    fn unlock(&mut self, now: Instant, person: Option<PersonNumber>, method: Method, out: &mut Actions) {
+    fn unlock(
+        &mut self,
+        now: Instant,
+        person: Option<PersonNumber>,
+        method: Method,
+        out: &mut Actions,
+    ) {
         self.log(now, out, LogEntry::Unlock { person, method });
         self.drive(now, BoltPosition::Unlocked, out);
         self.prompt(out, Prompt::Unlocked);
@@ -1440,7 +1556,10 @@ impl Lock {
                     out.push(Action::StopMotor);
                 }
                 let expected = matches!(self.bolt, BoltState::Moving(p) if p == position);
-                if position == BoltPosition::Locked && !expected && self.bolt != BoltState::At(BoltPosition::Locked) {
+                if position == BoltPosition::Locked
+                    && !expected
+                    && self.bolt != BoltState::At(BoltPosition::Locked)
+                {
                     self.log(now, out, LogEntry::Locked(LockMethod::Manual));
                     self.unlocked_from_outside = false;
                     self.outside_lock_offer = false;
@@ -1528,7 +1647,12 @@ impl Lock {
         out.push(Action::Reply(reply));
     }
 
-    fn app_command(&mut self, now: Instant, request: AppRequest, out: &mut Actions) -> Result<Reply, Refusal> {
+    fn app_command(
+        &mut self,
+        now: Instant,
+        request: AppRequest,
+        out: &mut Actions,
+    ) -> Result<Reply, Refusal> {
         let needed = match request.command {
             AppCommand::Unlock | AppCommand::Lock => Privilege::Visitor,
             AppCommand::Status | AppCommand::LiveVideo => Privilege::User,
@@ -1564,7 +1688,11 @@ impl Lock {
             AppCommand::LiftLockout => self.lift_lockout(now, out),
             AppCommand::Configure(setting) => self.configure(now, setting, out)?,
             AppCommand::SetValidity { person, validity } => {
-                let mut p = self.people.get(person).cloned().ok_or(Refusal::NoSuchPerson)?;
+                let mut p = self
+                    .people
+                    .get(person)
+                    .cloned()
+                    .ok_or(Refusal::NoSuchPerson)?;
                 p.validity = validity;
                 self.people.put(p.clone()).map_err(refusal_of)?;
                 out.push(Action::Persist(Change::Person(p)));
@@ -1575,10 +1703,17 @@ impl Lock {
                 self.delete_person(now, person, out);
             }
             AppCommand::SetDuressPasscode { person, code } => {
-                let mut p = self.people.get(person).cloned().ok_or(Refusal::NoSuchPerson)?;
+                let mut p = self
+                    .people
+                    .get(person)
+                    .cloned()
+                    .ok_or(Refusal::NoSuchPerson)?;
                 code.check_strength()?;
                 let clashes = self.people.iter().any(|q| {
-                    q.passcode.iter().chain(q.duress.iter().filter(|_| q.number != person)).any(|c| c.overlaps(&code))
+                    q.passcode
+                        .iter()
+                        .chain(q.duress.iter().filter(|_| q.number != person))
+                        .any(|c| c.overlaps(&code))
                 });
                 if clashes {
                     return Err(Refusal::Passcode(PasscodeError::Overlaps));

@@ -114,7 +114,9 @@ impl Passcode {
 
     /// The digits, `0..=9` each.
     pub fn digits(&self) -> &[u8] {
-        self.digits.get(..usize::from(self.len)).unwrap_or(&self.digits)
+        self.digits
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.digits)
     }
 
     /// Number of digits (6 to 10).
@@ -132,10 +134,12 @@ impl Passcode {
     /// `890123` is allowed.
     pub fn check_strength(&self) -> Result<(), PasscodeError> {
         let d = self.digits();
-        let steps = || d.windows(2).map(|w| match w {
-            [a, b] => i16::from(*b) - i16::from(*a),
-            _ => 0,
-        });
+        let steps = || {
+            d.windows(2).map(|w| match w {
+                [a, b] => i16::from(*b) - i16::from(*a),
+                _ => 0,
+            })
+        };
         if steps().all(|s| s == 0) || steps().all(|s| s == 1) || steps().all(|s| s == -1) {
             return Err(PasscodeError::TooWeak);
         }
@@ -233,7 +237,9 @@ impl Entry {
 
     /// The digits typed so far.
     pub fn digits(&self) -> &[u8] {
-        self.digits.get(..usize::from(self.len)).unwrap_or(&self.digits)
+        self.digits
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.digits)
     }
 
     /// Number of digits typed (at most 16).
@@ -257,7 +263,10 @@ impl Entry {
             let end = u16::from(offset) + u16::from(code_len);
             let fits = !end.ct_gt(&u16::from(self.len));
             let mut equal = Choice::from(1);
-            for ((i, &c), typed) in (0u8..).zip(code.digits.iter()).zip(self.digits.iter().skip(start).chain(PAD.iter())) {
+            for ((i, &c), typed) in (0u8..)
+                .zip(code.digits.iter())
+                .zip(self.digits.iter().skip(start).chain(PAD.iter()))
+            {
                 let past_code = !i.ct_lt(&code_len);
                 equal &= past_code | typed.ct_eq(&c);
             }
@@ -266,7 +275,6 @@ impl Entry {
         found
     }
 }
-
 
 /// Whether a stored code opens normally or also raises the silent duress alarm
 /// (R-PIN-7).
@@ -462,18 +470,41 @@ mod tests {
 
     #[test]
     fn r_pin_1_length_six_to_ten() {
-        assert_eq!(Passcode::parse("13579").err(), Some(PasscodeError::TooShort));
+        assert_eq!(
+            Passcode::parse("13579").err(),
+            Some(PasscodeError::TooShort)
+        );
         assert!(Passcode::parse("135792").is_ok());
         assert!(Passcode::parse("1357924680").is_ok());
-        assert_eq!(Passcode::parse("13579246801").err(), Some(PasscodeError::TooLong));
-        assert_eq!(Passcode::parse("13579a").err(), Some(PasscodeError::NotADigit));
-        assert_eq!(Passcode::new(&[1, 2, 3, 4, 5, 10]).err(), Some(PasscodeError::NotADigit));
+        assert_eq!(
+            Passcode::parse("13579246801").err(),
+            Some(PasscodeError::TooLong)
+        );
+        assert_eq!(
+            Passcode::parse("13579a").err(),
+            Some(PasscodeError::NotADigit)
+        );
+        assert_eq!(
+            Passcode::new(&[1, 2, 3, 4, 5, 10]).err(),
+            Some(PasscodeError::NotADigit)
+        );
     }
 
     #[test]
     fn r_pin_2_weak_codes_refused() {
-        for weak in ["111111", "0000000000", "123456", "3456789", "654321", "9876543210"] {
-            assert_eq!(code(weak).check_strength(), Err(PasscodeError::TooWeak), "{weak}");
+        for weak in [
+            "111111",
+            "0000000000",
+            "123456",
+            "3456789",
+            "654321",
+            "9876543210",
+        ] {
+            assert_eq!(
+                code(weak).check_strength(),
+                Err(PasscodeError::TooWeak),
+                "{weak}"
+            );
         }
         for fine in ["890123", "112233", "135792", "123457", "098765"] {
             assert_eq!(code(fine).check_strength(), Ok(()), "{fine}");
@@ -487,7 +518,8 @@ mod tests {
         assert!(code("135792").overlaps(&code("135792")));
         assert!(!code("135792").overlaps(&code("246801")));
         let mut t = PasscodeTable::new();
-        t.insert(code("13579246"), person(1), PasscodeKind::Normal).unwrap();
+        t.insert(code("13579246"), person(1), PasscodeKind::Normal)
+            .unwrap();
         assert!(t.overlaps(&code("579246")));
         assert!(t.overlaps(&code("0135792468")));
         assert!(!t.overlaps(&code("975310")));
@@ -507,19 +539,33 @@ mod tests {
     #[test]
     fn r_pin_4_anti_peeping_finds_code_anywhere_in_entry() {
         let mut t = PasscodeTable::new();
-        t.insert(code("482915"), person(3), PasscodeKind::Normal).unwrap();
-        t.insert(code("7310582"), person(4), PasscodeKind::Duress).unwrap();
+        t.insert(code("482915"), person(3), PasscodeKind::Normal)
+            .unwrap();
+        t.insert(code("7310582"), person(4), PasscodeKind::Duress)
+            .unwrap();
         let m = t.find(&entry("99482915")).unwrap();
         assert_eq!((m.owner, m.kind), (person(3), PasscodeKind::Normal));
         assert!(t.find(&entry("482915")).is_some());
-        assert!(t.find(&entry("0000000000482915")).is_some(), "at the very end of 16");
-        assert!(t.find(&entry("00000000000482915")).is_none(), "the 17th digit was ignored");
+        assert!(
+            t.find(&entry("0000000000482915")).is_some(),
+            "at the very end of 16"
+        );
+        assert!(
+            t.find(&entry("00000000000482915")).is_none(),
+            "the 17th digit was ignored"
+        );
         assert!(t.find(&entry("48291")).is_none());
-        assert!(t.find(&entry("4829 15".replace(' ', "0").as_str())).is_none());
+        assert!(
+            t.find(&entry("4829 15".replace(' ', "0").as_str()))
+                .is_none()
+        );
         let m = t.find(&entry("17310582")).unwrap();
         assert_eq!((m.owner, m.kind), (person(4), PasscodeKind::Duress));
         assert!(t.confirm(&entry("17310582"), &m));
-        assert!(!t.confirm(&entry("482915"), &m), "second check is independent");
+        assert!(
+            !t.confirm(&entry("482915"), &m),
+            "second check is independent"
+        );
     }
 
     #[test]
@@ -527,7 +573,8 @@ mod tests {
         let mut t = PasscodeTable::new();
         for i in 0..PASSCODE_CAPACITY {
             let c = Passcode::new(&[1, 3, 5, (i / 10) as u8, (i % 10) as u8, 8, 0]).unwrap();
-            t.insert(c, person((i % 100 + 1) as u8), PasscodeKind::Normal).unwrap();
+            t.insert(c, person((i % 100 + 1) as u8), PasscodeKind::Normal)
+                .unwrap();
         }
         assert!(t.is_full());
         assert_eq!(

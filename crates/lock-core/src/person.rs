@@ -94,7 +94,11 @@ pub enum BiometricKind {
 
 impl BiometricKind {
     /// All three kinds, in the menu's order.
-    pub const ALL: [BiometricKind; 3] = [BiometricKind::Face, BiometricKind::Palm, BiometricKind::Finger];
+    pub const ALL: [BiometricKind; 3] = [
+        BiometricKind::Face,
+        BiometricKind::Palm,
+        BiometricKind::Finger,
+    ];
 
     /// Templates of this kind the whole lock stores (R-USR-3).
     pub const fn capacity(self) -> usize {
@@ -261,7 +265,9 @@ impl People {
 
     /// Number of administrators.
     pub fn administrators(&self) -> usize {
-        self.iter().filter(|p| p.role == Role::Administrator).count()
+        self.iter()
+            .filter(|p| p.role == Role::Administrator)
+            .count()
     }
 
     /// The person with this number.
@@ -300,7 +306,11 @@ impl People {
     }
 
     /// Whether `person` may receive one more template of `kind` (R-USR-3).
-    pub fn can_add_template(&self, person: Option<&Person>, kind: BiometricKind) -> Result<(), PeopleError> {
+    pub fn can_add_template(
+        &self,
+        person: Option<&Person>,
+        kind: BiometricKind,
+    ) -> Result<(), PeopleError> {
         if self.template_count(kind) >= kind.capacity() {
             return Err(PeopleError::CredentialStoreFull);
         }
@@ -337,10 +347,14 @@ impl People {
             .filter(|p| p.number != number)
             .map(Person::passcode_count)
             .sum();
-        if other_codes.saturating_add(person.passcode_count()) > crate::passcode::PASSCODE_CAPACITY {
+        if other_codes.saturating_add(person.passcode_count()) > crate::passcode::PASSCODE_CAPACITY
+        {
             return Err(PeopleError::CredentialStoreFull);
         }
-        let slot = self.slots.get_mut(number.index()).ok_or(PeopleError::Full)?;
+        let slot = self
+            .slots
+            .get_mut(number.index())
+            .ok_or(PeopleError::Full)?;
         *slot = Some(person);
         Ok(())
     }
@@ -411,7 +425,10 @@ mod tests {
                 assert!(p.add_template(BiometricKind::Finger, TemplateId(next)));
                 next += 1;
             }
-            assert!(!p.add_template(BiometricKind::Finger, TemplateId(999)), "5 per person");
+            assert!(
+                !p.add_template(BiometricKind::Finger, TemplateId(999)),
+                "5 per person"
+            );
             people.put(p).unwrap();
         }
         assert_eq!(people.template_count(BiometricKind::Finger), 50);
@@ -452,7 +469,10 @@ mod tests {
         people.put(Person::new(n(1), Role::Administrator)).unwrap();
         assert_eq!(people.check_delete(n(1)), Err(PeopleError::OnlyPerson));
         people.put(Person::new(n(2), Role::User)).unwrap();
-        assert_eq!(people.check_delete(n(1)), Err(PeopleError::LastAdministrator));
+        assert_eq!(
+            people.check_delete(n(1)),
+            Err(PeopleError::LastAdministrator)
+        );
         assert_eq!(people.check_delete(n(3)), Err(PeopleError::NoSuchPerson));
         assert_eq!(people.check_delete(n(2)), Ok(()));
     }

@@ -185,17 +185,29 @@ mod tests {
         let end = Instant::from_millis(u64::MAX);
         assert_eq!(end + Duration::from_secs(1), end);
         assert_eq!(Instant::ZERO.saturating_since(end), Duration::ZERO);
-        assert_eq!(Instant::from_secs(3).saturating_since(Instant::from_secs(1)), Duration::from_secs(2));
+        assert_eq!(
+            Instant::from_secs(3).saturating_since(Instant::from_secs(1)),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
     fn r_usr_6_validity_bounds_are_inclusive_and_fail_closed_without_clock() {
-        let v = Validity { from: Some(Timestamp(100)), until: Some(Timestamp(200)) };
+        let v = Validity {
+            from: Some(Timestamp(100)),
+            until: Some(Timestamp(200)),
+        };
         assert!(!v.admits(Some(Timestamp(99))));
         assert!(v.admits(Some(Timestamp(100))));
         assert!(v.admits(Some(Timestamp(200))));
         assert!(!v.admits(Some(Timestamp(201))));
-        assert!(!v.admits(None), "S-VC-2: no trusted clock, bounded period refuses");
-        assert!(Validity::ALWAYS.admits(None), "owners keep working without a clock");
+        assert!(
+            !v.admits(None),
+            "S-VC-2: no trusted clock, bounded period refuses"
+        );
+        assert!(
+            Validity::ALWAYS.admits(None),
+            "owners keep working without a clock"
+        );
     }
 }

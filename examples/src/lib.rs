@@ -1,0 +1,1 @@
+//! Host examples; see the examples/ files.

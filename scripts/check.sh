@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Every check the project has, in one command (the README's test command; CI
+# runs it through .ci/run):
+#
+#   bash scripts/check.sh
+#
+# Stages: setup, fmt, clippy, test, no_std builds, size report, docs.
+# Stops at the first failure with a non-zero exit. Needs only rustup and a
+# stable toolchain (Rust 1.95+); the setup stage adds the targets and
+# components it uses.
+set -Eeuo pipefail
+
+# ---------------------------------------------------------------------------
+# What to check. Add new crates here, nowhere else.
+
+# The no_std crates, built for every target in NO_STD_TARGETS and linted for
+# the first one. Each entry is "crate" or "crate:SET SET …": the crate is built
+# without features and once per feature SET (features within a set joined by
+# commas, e.g. "lock-store:serde,defmt").
+NO_STD_CRATES=(
+    "lock-core:serde"
+    # "lock-hal"
+    # "lock-store"
+    # "lock-runtime"
+)
+NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
+
+# Target-only packages (workspace members outside default-members), linted
+# for their own target: "package:target". Boards go here too.
+TARGET_PACKAGES=(
+    "lock-size-probe:thumbv6m-none-eabi"
+)
+
+RUSTUP_COMPONENTS=(rustfmt clippy llvm-tools)
+
+# ---------------------------------------------------------------------------
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# A fresh machine may have rustup in ~/.cargo/bin without it being on PATH
+# (non-login shells, CI).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+STAGE="start"
+stage() {
+    STAGE="$1"
+    printf '\n==> %s\n' "$1"
+}
+on_error() {
+    local status=$?
+    # With errtrace (-E) the trap also fires in pipeline subshells: report once,
+    # from the main shell.
+    if [ "$BASHPID" != "$$" ]; then
+        exit "$status"
+    fi
+    printf '\ncheck.sh: FAILED in stage "%s" (exit %d)\n' "$STAGE" "$status" >&2
+    exit "$status"
+}
+trap on_error ERR
+
+# Runs a command after echoing it, so the log shows what failed.
+run() {
+    printf '+ %s\n' "$*"
+    "$@"
+}
+
+no_std_crate_names() {
+    local entry
+    for entry in "${NO_STD_CRATES[@]}"; do
+        printf '%s\n' "${entry%%:*}"
+    done
+}
+
+# ---------------------------------------------------------------------------
+stage "setup: rustup targets and components"
+
+# Adds only what is missing, so a machine that has everything stays quiet and
+# needs no network.
+installed_targets="$(rustup target list --installed)"
+wanted_targets=("${NO_STD_TARGETS[@]}")
+for entry in "${TARGET_PACKAGES[@]}"; do
+    wanted_targets+=("${entry#*:}")
+done
+missing_targets=()
+while IFS= read -r target; do
+    if ! grep -qx "$target" <<<"$installed_targets"; then
+        missing_targets+=("$target")
+    fi
+done < <(printf '%s\n' "${wanted_targets[@]}" | sort -u)
+if [ "${#missing_targets[@]}" -gt 0 ]; then
+    run rustup target add "${missing_targets[@]}"
+fi
+
+installed_components="$(rustup component list --installed)"
+missing_components=()
+for component in "${RUSTUP_COMPONENTS[@]}"; do
+    # Installed names carry the host triple, and llvm-tools may be listed as
+    # llvm-tools-preview on older toolchains.
+    if ! grep -Eq "^${component}(-preview)?-" <<<"$installed_components"; then
+        missing_components+=("$component")
+    fi
+done
+if [ "${#missing_components[@]}" -gt 0 ]; then
+    run rustup component add "${missing_components[@]}"
+fi
+run rustc --version
+run cargo --version
+
+# ---------------------------------------------------------------------------
+stage "fmt"
+run cargo fmt --all -- --check
+
+# ---------------------------------------------------------------------------
+stage "clippy: host crates (default members)"
+run cargo clippy --all-targets --all-features -- -D warnings
+
+stage "clippy: no_std crates for ${NO_STD_TARGETS[0]}"
+clippy_packages=()
+while IFS= read -r crate; do
+    clippy_packages+=(-p "$crate")
+done < <(no_std_crate_names)
+run cargo clippy "${clippy_packages[@]}" --target "${NO_STD_TARGETS[0]}" -- -D warnings
+
+for entry in "${TARGET_PACKAGES[@]}"; do
+    package="${entry%%:*}"
+    target="${entry#*:}"
+    stage "clippy: $package for $target"
+    run cargo clippy -p "$package" --target "$target" -- -D warnings
+done
+
+# ---------------------------------------------------------------------------
+stage "test: host crates (default members)"
+test_log="$(mktemp)"
+cleanup() { rm -f "$test_log"; }
+trap cleanup EXIT
+# The full output goes to the terminal (CI reads cargo's "test result:"
+# lines); a copy is kept to total them at the end.
+run cargo test 2>&1 | tee "$test_log"
+
+# ---------------------------------------------------------------------------
+for entry in "${NO_STD_CRATES[@]}"; do
+    crate="${entry%%:*}"
+    feature_sets=()
+    if [ "$entry" != "$crate" ]; then
+        read -r -a feature_sets <<<"${entry#*:}"
+    fi
+    for target in "${NO_STD_TARGETS[@]}"; do
+        stage "no_std build: $crate for $target"
+        run cargo build -p "$crate" --target "$target"
+        for features in "${feature_sets[@]}"; do
+            stage "no_std build: $crate for $target, features $features"
+            run cargo build -p "$crate" --target "$target" --features "$features"
+        done
+    done
+done
+
+# ---------------------------------------------------------------------------
+stage "size report"
+if [ -f scripts/size-report.sh ]; then
+    run bash scripts/size-report.sh
+else
+    echo "scripts/size-report.sh not present yet: skipped"
+fi
+
+# ---------------------------------------------------------------------------
+stage "docs: host crates (default members)"
+printf '+ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps\n'
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+
+# ---------------------------------------------------------------------------
+# The last line totals every "test result:" line of the test stage, in the
+# plain "N passed, N failed, N skipped" form (skipped = cargo's "ignored").
+totals="$(awk '
+    /^test result: / {
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed;?$/)  passed  += $i
+            if ($(i + 1) ~ /^failed;?$/)  failed  += $i
+            if ($(i + 1) ~ /^ignored;?$/) ignored += $i
+        }
+    }
+    END { printf "%d passed, %d failed, %d skipped", passed, failed, ignored }
+' "$test_log")"
+printf '\ncheck.sh: all stages passed\n'
+printf 'tests: %s\n' "$totals"
