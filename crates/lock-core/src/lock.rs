@@ -1425,7 +1425,9 @@ impl Lock {
             return REFUSED;
         }
         let evidence_holds = match (grant.evidence, entry) {
-            (Evidence::Passcode(m), Some(entry)) => self.passcodes.confirm(entry, &m),
+            (Evidence::Passcode(m), Some(entry)) => {
+                m.owner == grant.person && self.passcodes.confirm(entry, &m)
+            }
             (Evidence::Template(kind, template), None) => {
                 person.templates(kind).contains(&template)
                     && self.people.owner_of(kind, template).map(|p| p.number) == Some(grant.person)
@@ -1780,3 +1782,7 @@ fn refusal_of(e: PeopleError) -> Refusal {
 fn _volume_is_used(v: Volume) -> Volume {
     v
 }
+
+#[cfg(test)]
+#[path = "lock_tests.rs"]
+mod tests;

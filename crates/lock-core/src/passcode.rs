@@ -8,9 +8,7 @@
 //! running time does not depend on how much of a guess was right (R-PIN-6,
 //! S-BF-4). Codes are kept in padded fixed-length buffers for the same reason.
 
-use subtle::{
-    Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater, ConstantTimeLess,
-};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
 
 use crate::person::PersonNumber;
 
@@ -182,6 +180,13 @@ const _: () = assert!(LAST_OFFSET as usize == ENTRY_MAX_DIGITS - PASSCODE_MIN_DI
 /// Stands for positions past the entry's end; never equal to a digit.
 const PAD: [u8; PASSCODE_MAX_DIGITS] = [0xFF; PASSCODE_MAX_DIGITS];
 
+/// `0xFF` when `i < len`, else `0`, without a branch: the borrow of `i - len`
+/// fills the high byte exactly when `i < len` (both are below 256).
+const fn mask_below(i: u8, len: u8) -> u8 {
+    let [_, high] = (i as u16).wrapping_sub(len as u16).to_le_bytes();
+    high
+}
+
 /// What is typed at the keypad before ✓: at most 16 digits, further ones ignored.
 #[derive(Clone, Copy, Default)]
 pub struct Entry {
@@ -254,23 +259,24 @@ impl Entry {
 
     /// Whether `code` occurs in this entry as one contiguous run, in constant
     /// time for a given code length: every offset and digit is visited.
+    ///
+    /// The inner loop is branch-free arithmetic (XOR the digits, mask the
+    /// positions past the code's end, OR the differences together); only the
+    /// per-offset result goes through `subtle`. That keeps the search cheap on
+    /// a Cortex-M0+ while its running time still depends on nothing secret.
     pub fn contains_ct(&self, code: &Passcode) -> Choice {
-        let code_len = code.len;
         let mut found = Choice::from(0);
         // Offsets and positions are public loop bounds, not secrets.
         for (offset, start) in (0u8..=LAST_OFFSET).zip(0usize..) {
             // The run must lie wholly inside what was typed.
-            let end = u16::from(offset) + u16::from(code_len);
+            let end = u16::from(offset) + u16::from(code.len);
             let fits = !end.ct_gt(&u16::from(self.len));
-            let mut equal = Choice::from(1);
-            for ((i, &c), typed) in (0u8..)
-                .zip(code.digits.iter())
-                .zip(self.digits.iter().skip(start).chain(PAD.iter()))
-            {
-                let past_code = !i.ct_lt(&code_len);
-                equal &= past_code | typed.ct_eq(&c);
+            let typed = self.digits.iter().skip(start).chain(PAD.iter());
+            let mut diff = 0u8;
+            for ((i, &c), &t) in (0u8..).zip(code.digits.iter()).zip(typed) {
+                diff |= (t ^ c) & mask_below(i, code.len);
             }
-            found |= fits & equal;
+            found |= fits & diff.ct_eq(&0);
         }
         found
     }
@@ -523,6 +529,15 @@ mod tests {
         assert!(t.overlaps(&code("579246")));
         assert!(t.overlaps(&code("0135792468")));
         assert!(!t.overlaps(&code("975310")));
+    }
+
+    #[test]
+    fn mask_below_is_all_ones_exactly_below_len() {
+        for len in 0..=10u8 {
+            for i in 0..=15u8 {
+                assert_eq!(mask_below(i, len), if i < len { 0xFF } else { 0 });
+            }
+        }
     }
 
     #[test]
