@@ -137,7 +137,7 @@ cleanup() { rm -f "$test_log"; }
 trap cleanup EXIT
 # The full output goes to the terminal (CI reads cargo's "test result:"
 # lines); a copy is kept to total them at the end.
-run cargo test 2>&1 | tee "$test_log"
+run cargo test --all-features 2>&1 | tee "$test_log"
 
 # ---------------------------------------------------------------------------
 for entry in "${NO_STD_CRATES[@]}"; do

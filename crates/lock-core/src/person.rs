@@ -136,11 +136,11 @@ pub struct Person {
     /// When their credentials open (R-USR-6).
     pub validity: Validity,
     /// Face template ids.
-    pub faces: Vec<TemplateId, FACES_PER_PERSON>,
+    pub faces: Vec<TemplateId, FACES_PER_PERSON, u8>,
     /// Palm-vein template ids.
-    pub palms: Vec<TemplateId, PALMS_PER_PERSON>,
+    pub palms: Vec<TemplateId, PALMS_PER_PERSON, u8>,
     /// Fingerprint template ids.
-    pub fingers: Vec<TemplateId, FINGERS_PER_PERSON>,
+    pub fingers: Vec<TemplateId, FINGERS_PER_PERSON, u8>,
     /// Their passcode, if any (at most one, R-USR-3).
     pub passcode: Option<Passcode>,
     /// Their duress passcode, if any (R-PIN-7). It takes a slot of the lock's 50.
