@@ -268,6 +268,10 @@ pub enum ModuleCommand {
     },
     /// Abandon a running enrollment.
     CancelEnroll(BiometricKind),
+    /// Look for a face (palm…) now: the touch that wakes the keypad also
+    /// starts a face recognition (R-UNL-1), besides the module's own
+    /// detection of a face coming into range.
+    Identify(BiometricKind),
     /// Delete one template (R-USR-5).
     Delete {
         /// Which module.

@@ -573,6 +573,10 @@ impl Lock {
         match self.mode {
             Mode::DoorDirection { .. } => self.prompt(out, Prompt::DoorDirection),
             Mode::FirstStart => self.prompt(out, Prompt::CreateAdministrator),
+            Mode::Idle if !self.people.is_empty() && !self.storage_fault => {
+                // R-UNL-1: face recognition also starts after a touch.
+                out.push(Action::Module(ModuleCommand::Identify(BiometricKind::Face)));
+            }
             _ => {}
         }
     }
@@ -806,6 +810,7 @@ impl Lock {
         self.entry.clear();
         self.wake(now);
         self.prompt(out, Prompt::VerifyAdministrator);
+        out.push(Action::Module(ModuleCommand::Identify(BiometricKind::Face)));
     }
 
     fn set_held(&mut self, now: Instant, out: &mut Actions) {
