@@ -754,7 +754,15 @@ impl Lock {
                         }
                         Ok(code)
                     }
-                    Some(f) if bool::from(f.ct_eq(&code)) => Ok(code),
+                    Some(f) if bool::from(f.ct_eq(&code)) => {
+                        // The app may have stored a code (a duress code) since
+                        // the first entry: R-PIN-5 holds for what is stored now,
+                        // or the store would refuse to restore (S-ST-3).
+                        if self.passcodes.overlaps(&code) {
+                            return Err(PasscodeError::Overlaps);
+                        }
+                        Ok(code)
+                    }
                     Some(_) => Err(PasscodeError::Mismatch),
                 });
                 match (checked, first) {
@@ -830,7 +838,9 @@ impl Lock {
     fn end_pairing(&mut self, out: &mut Actions) {
         if self.pairing_until.take().is_some() {
             out.push(Action::Pairing(false));
-            self.sleep();
+            // The keypad goes dark, so whatever dialogue was open ends as after
+            // the keypad's own timeout (R-MNU-1): a menu must not outlive it.
+            self.keypad_timeout(out);
             self.lit = None;
             out.push(Action::Keypad(Backlight::Off));
         }
@@ -881,10 +891,13 @@ impl Lock {
                     Some(Screen::Credential { draft, stored })
                 }
                 Dialogue::Confirmed(code) => {
-                    let mut updated = draft.clone();
-                    updated.passcode = Some(code);
-                    match self.store_person(now, updated.clone(), stored, None, out) {
-                        Ok(()) => {
+                    let stored_now = self.draft_record(&draft, stored).and_then(|mut updated| {
+                        updated.passcode = Some(code);
+                        self.store_person(now, updated.clone(), stored, None, out)
+                            .map(|()| updated)
+                    });
+                    match stored_now {
+                        Ok(updated) => {
                             draft = updated;
                             self.prompt(out, Prompt::ChooseCredential);
                             Some(Screen::Credential {
@@ -1109,6 +1122,20 @@ impl Lock {
         Ok(())
     }
 
+    /// The record a menu session adds its next credential to: the draft until
+    /// it is stored, then the stored record, which the app may have changed
+    /// meanwhile (validity, duress code) or deleted. A stale draft would undo
+    /// those (R-APP-3) or bring a deleted person back (R-USR-5).
+    fn draft_record(&self, draft: &Person, stored: bool) -> Result<Person, Refusal> {
+        if !stored {
+            return Ok(draft.clone());
+        }
+        self.people
+            .get(draft.number)
+            .cloned()
+            .ok_or(Refusal::NoSuchPerson)
+    }
+
     /// Stores `person` (new or changed) with its persistence and log record.
     /// `existing`: they were stored before. `kind`: the credential just added,
     /// `None` for a passcode.
@@ -1210,7 +1237,17 @@ impl Lock {
     // ----- verification --------------------------------------------------
 
     fn verify_passcode(&mut self, now: Instant, entry: &Entry, for_menu: bool, out: &mut Actions) {
-        let found = self.passcodes.find(entry);
+        // Codes of people within their validity period are searched first: an
+        // expired code typed beside a valid one must not hide it. An expired
+        // code counts as "outside validity" (refused, not counted, R-USR-6)
+        // only when it is all that was typed; with extra digits around it the
+        // entry is a guess like any other and counts (R-LKO-1), or a former
+        // visitor could guess without limit behind their old code.
+        let wall = self.wall_clock(now);
+        let admitted = |n| self.people.get(n).is_some_and(|p| p.validity.admits(wall));
+        let valid = self.passcodes.find_among(entry, admitted);
+        let expired = self.passcodes.find_among(entry, |n| !admitted(n));
+        let found = valid.or(expired.filter(|m| m.len == entry.len()));
         let grant = found.map(|m| Grant {
             person: m.owner,
             method: Method::Passcode,
@@ -1307,7 +1344,9 @@ impl Lock {
         let (admin, mut draft, mut stored) = (*admin, draft.clone(), *stored);
         self.wake(now);
         let outcome = result.map_err(Refusal::Enroll).and_then(|template| {
-            let mut updated = draft.clone();
+            let mut updated = self.draft_record(&draft, stored).inspect_err(|_| {
+                out.push(Action::Module(ModuleCommand::Delete { kind, template }))
+            })?;
             if self.people.owner_of(kind, template).is_some()
                 || !updated.add_template(kind, template)
             {
@@ -1572,6 +1611,13 @@ impl Lock {
                     self.outside_lock_offer = false;
                     self.auto_lock_at = None;
                 }
+                if position == BoltPosition::Unlocked
+                    && !expected
+                    && self.bolt != BoltState::At(BoltPosition::Unlocked)
+                {
+                    // R-LCK-2: unlocked by hand or by the key counts too.
+                    self.start_countdown(now);
+                }
                 self.bolt = BoltState::At(position);
                 self.set_alarm(now, out, AlarmKind::Jam, false);
             }
@@ -1596,7 +1642,11 @@ impl Lock {
                     // R-LCK-4: opened without a verified unlock from outside.
                     self.set_alarm(now, out, AlarmKind::Intrusion, true);
                 }
-                if !self.unlocked_from_outside {
+                if self.unlocked_from_outside {
+                    // Whoever unlocked from outside comes in; any later
+                    // opening is from inside (R-LCK-1).
+                    self.unlocked_from_outside = false;
+                } else {
                     // R-LCK-1: opened from inside; ✓ outside will lock.
                     self.outside_lock_offer = true;
                 }
@@ -1606,6 +1656,10 @@ impl Lock {
                     self.start_countdown(now);
                 }
             }
+        }
+        if self.outside_lock_offer {
+            // R-LCK-1: ✓ lights by itself for whoever locks from outside.
+            self.wake(now);
         }
     }
 

@@ -302,6 +302,8 @@ pub struct PasscodeMatch {
     pub kind: PasscodeKind,
     /// The slot, for the second, independent check (S-HW-1).
     pub slot: usize,
+    /// How many digits the code has.
+    pub len: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -419,16 +421,31 @@ impl PasscodeTable {
     /// early exit. When several stored codes occur in one entry, the last slot
     /// wins (R-PIN-5 makes that rare: it forbids one code inside another).
     pub fn find(&self, entry: &Entry) -> Option<PasscodeMatch> {
+        self.find_among(entry, |_| true)
+    }
+
+    /// [`PasscodeTable::find`] over the slots whose owner `admit` accepts:
+    /// the lock searches the codes of people within their validity period
+    /// first, so an expired code typed beside a valid one cannot hide it.
+    /// Whom a slot belongs to is no secret; the comparison stays constant-time.
+    pub fn find_among(
+        &self,
+        entry: &Entry,
+        admit: impl Fn(PersonNumber) -> bool,
+    ) -> Option<PasscodeMatch> {
         let mut found = Choice::from(0);
         let mut index = 0u8;
         let mut owner = 0u8;
         let mut duress = 0u8;
+        let mut len = 0u8;
         for (i, slot) in (0u8..).zip(self.slots.iter()) {
-            let hit = Choice::from(slot.used & 1) & entry.contains_ct(&slot.code);
+            let admitted = PersonNumber::new(slot.owner).is_some_and(&admit);
+            let hit = Choice::from(slot.used & u8::from(admitted)) & entry.contains_ct(&slot.code);
             found |= hit;
             index.conditional_assign(&i, hit);
             owner.conditional_assign(&slot.owner, hit);
             duress.conditional_assign(&slot.duress, hit);
+            len.conditional_assign(&slot.code.len, hit);
         }
         if !bool::from(found) {
             return None;
@@ -441,6 +458,7 @@ impl PasscodeTable {
                 PasscodeKind::Normal
             },
             slot: usize::from(index),
+            len: usize::from(len),
         })
     }
 
