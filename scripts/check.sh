@@ -156,6 +156,9 @@ for entry in "${NO_STD_CRATES[@]}"; do
     done
 done
 
+stage "README: every test the feature table names exists"
+run bash scripts/check-readme.sh
+
 # ---------------------------------------------------------------------------
 stage "size report"
 if [ -f scripts/size-report.sh ]; then
