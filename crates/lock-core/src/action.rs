@@ -9,9 +9,11 @@ use crate::passcode::PasscodeError;
 use crate::person::{BiometricKind, Person, PersonNumber, TemplateId};
 use crate::settings::{MotorDirection, Settings};
 
-/// Most actions one event produces. The worst case, deleting a person with a
-/// full set of templates, needs 15; a test drives it.
-pub const ACTIONS_CAPACITY: usize = 24;
+/// Most actions one event produces. The worst case, 28, is an app deleting a
+/// person with all ten templates in the same batch as every timer running out
+/// (keypad with an enrolment, lockout, tamper, pairing, bolt, countdown);
+/// `actions_fit_when_every_timer_runs_out_before_a_full_deletion` drives it.
+pub const ACTIONS_CAPACITY: usize = 32;
 
 /// A change that must survive power loss, for the store to apply (DESIGN.md:
 /// persistence is an Action). The runtime writes it before it executes any

@@ -712,6 +712,7 @@ impl Lock {
                 admin.passcode = Some(code);
                 match self.store_person(now, admin, false, None, out) {
                     Ok(()) => {
+                        self.prompt(out, Prompt::Success);
                         self.prompt(out, Prompt::Menu);
                         self.mode = Mode::Menu {
                             admin: number,
@@ -826,6 +827,12 @@ impl Lock {
             self.prompt(out, Prompt::Failure(Refusal::NotSetUp));
             return;
         }
+        if self.awake_until.is_some() {
+            // Pairing keeps the keypad lit for minutes: whatever dialogue was
+            // open (a menu, an enrolment) ends first, as after R-MNU-1's
+            // timeout, so no one finds an administrator's menu left open.
+            self.keypad_timeout(out);
+        }
         let until = now + PAIRING_WINDOW;
         self.pairing_until = Some(until);
         self.awake_until = Some(until);
@@ -899,6 +906,7 @@ impl Lock {
                     match stored_now {
                         Ok(updated) => {
                             draft = updated;
+                            self.prompt(out, Prompt::Success);
                             self.prompt(out, Prompt::ChooseCredential);
                             Some(Screen::Credential {
                                 draft,
@@ -1172,7 +1180,6 @@ impl Lock {
             }
         };
         self.log(now, out, entry);
-        self.prompt(out, Prompt::Success);
         Ok(())
     }
 
@@ -1339,6 +1346,10 @@ impl Lock {
             return;
         };
         if *k != kind {
+            if let Ok(template) = result {
+                // Another module than the one enrolling: not ours to keep.
+                out.push(Action::Module(ModuleCommand::Delete { kind, template }));
+            }
             return;
         }
         let (admin, mut draft, mut stored) = (*admin, draft.clone(), *stored);
@@ -1363,6 +1374,7 @@ impl Lock {
             Ok(updated) => {
                 draft = updated;
                 stored = true;
+                self.prompt(out, Prompt::Success);
             }
             Err(reason) => self.prompt(out, Prompt::Failure(reason)),
         }

@@ -656,3 +656,45 @@ fn r_mnu_9_prompt_only_with_set_held_at_power_up() {
     assert!(!b.persisted(|c| matches!(c, Change::FactoryReset)));
     assert_eq!(b.lock.people().len(), 1);
 }
+
+#[test]
+fn r_mnu_7_pairing_closes_an_open_menu_first() {
+    // Pairing keeps the keypad lit for minutes; an administrator's menu left
+    // open behind it would let the next person add an administrator.
+    let mut b = Bench::set_up();
+    b.open_menu();
+    press!(b, "2 3");
+    assert!(b.module_enrolling(BiometricKind::Finger));
+    b.set_hold();
+    assert!(b.lock.pairing());
+    assert!(!b.lock.in_menu());
+    assert_saw!(
+        b,
+        Action::Module(ModuleCommand::CancelEnroll(BiometricKind::Finger))
+    );
+    b.wait(mins(2));
+    press!(b, "1");
+    assert!(!b.lock.in_menu());
+    assert_not_saw!(b, Action::Prompt(Prompt::PersonNumber(_)));
+}
+
+#[test]
+fn r_mnu_4_enrolled_report_from_another_module_is_deleted_there() {
+    let mut b = Bench::set_up();
+    b.open_menu();
+    press!(b, "2 3");
+    b.event(Event::Biometric(BiometricEvent::Enrolled {
+        kind: BiometricKind::Face,
+        template: lock_core::TemplateId(9),
+    }));
+    assert_saw!(
+        b,
+        Action::Module(ModuleCommand::Delete { kind: BiometricKind::Face, template })
+            if template.0 == 9
+    );
+    assert_eq!(b.lock.people().template_count(BiometricKind::Face), 0);
+    assert!(
+        b.module_enrolling(BiometricKind::Finger),
+        "the finger enrolment goes on"
+    );
+}

@@ -476,3 +476,18 @@ fn r_usr_6_expired_code_with_extra_digits_counts_as_a_guess() {
         "with guesses around it: counted"
     );
 }
+
+#[test]
+fn r_pin_7_setting_a_duress_code_from_the_app_is_silent_at_the_door() {
+    let mut b = Bench::set_up();
+    let reply = b.admin_app(AppCommand::SetDuressPasscode {
+        person: n(1),
+        code: lock_core::Passcode::parse("905172").unwrap(),
+    });
+    assert_eq!(reply, Reply::Done);
+    assert!(
+        b.prompts().is_empty(),
+        "nothing heard at the door: {:?}",
+        b.prompts()
+    );
+}
