@@ -47,7 +47,7 @@ impl Door {
     fn keys(&mut self, text: &str) {
         for c in text.chars() {
             let key = match c {
-                '0'..='9' => Key::Digit(c.to_digit(10).map_or(0, |d| d as u8)),
+                '0'..='9' => Key::Digit((c as u8).wrapping_sub(b'0')),
                 'k' => Key::Ok,
                 'b' => Key::Back,
                 _ => continue,
