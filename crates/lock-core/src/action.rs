@@ -69,8 +69,14 @@ pub enum Refusal {
     LastAdministrator,
     /// The only person left cannot be deleted (R-USR-4).
     OnlyPerson,
-    /// A setting value out of range.
+    /// A setting value, or a key at a question, out of range.
     OutOfRange,
+    /// The door is open: the bolt is never thrown into an open door.
+    DoorOpen,
+    /// This alarm lasts while its cause does; it cannot be acknowledged away.
+    CauseActive,
+    /// The wall clock would move back by more than allowed (S-VC-3).
+    ClockBackwards,
     /// The storage could not be read: the lock fails secure until a factory
     /// reset (S-ST-3).
     StorageFault,

@@ -636,7 +636,7 @@ impl Lock {
                     self.leaving_home = true;
                     self.prompt(out, Prompt::LeavingHome);
                 } else {
-                    self.prompt(out, Prompt::Failure(Refusal::NotSetUp));
+                    self.prompt(out, Prompt::Failure(Refusal::DoorOpen));
                 }
             }
             Key::Bell => {
@@ -1587,7 +1587,7 @@ impl Lock {
     fn lock_bolt(&mut self, now: Instant, how: LockMethod, out: &mut Actions) {
         if self.door == DoorState::Open {
             // Never throw the bolt into an open door.
-            self.prompt(out, Prompt::Failure(Refusal::OutOfRange));
+            self.prompt(out, Prompt::Failure(Refusal::DoorOpen));
             return;
         }
         self.log(now, out, LogEntry::Locked(how));
@@ -1754,7 +1754,7 @@ impl Lock {
             }
             AppCommand::Lock => {
                 if self.door == DoorState::Open {
-                    return Err(Refusal::OutOfRange);
+                    return Err(Refusal::DoorOpen);
                 }
                 self.lock_bolt(now, LockMethod::App, out);
             }
@@ -1804,14 +1804,14 @@ impl Lock {
                 }
                 // These last while their cause does.
                 AlarmKind::SystemLocked | AlarmKind::LowBattery | AlarmKind::Jam => {
-                    return Err(Refusal::OutOfRange);
+                    return Err(Refusal::CauseActive);
                 }
             },
             AppCommand::SetClock(ts) => {
                 if let Some(current) = self.wall_clock(now)
                     && ts.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < current.0
                 {
-                    return Err(Refusal::OutOfRange);
+                    return Err(Refusal::ClockBackwards);
                 }
                 self.wall = Some((now, ts));
             }

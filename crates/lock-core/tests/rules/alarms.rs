@@ -72,7 +72,7 @@ fn r_alm_2_system_locked_alarm_reported_to_the_app() {
     assert!(b.lock.alarms().contains(AlarmKind::SystemLocked));
     assert_eq!(
         b.admin_app(AppCommand::Acknowledge(AlarmKind::SystemLocked)),
-        Reply::Refused(Refusal::OutOfRange),
+        Reply::Refused(Refusal::CauseActive),
         "lasts as long as the lockout"
     );
     b.wait(mins(3));

@@ -416,14 +416,12 @@ fn r_pin_7_duress_alarm_lasts_until_the_app_acknowledges() {
     assert!(!b.lock.alarms().contains(AlarmKind::Duress));
 }
 
-#[test]
-fn r_pin_4_a_valid_code_opens_even_beside_an_expired_one() {
-    // R-PIN-4: "the entry unlocks if any stored passcode occurs in it". Here two
-    // do: the administrator's (valid) and a visitor's whose period is over
-    // (R-USR-6). The valid one must open, whichever slot each code sits in.
+/// The administrator set up, and a visitor with `code` whose period ended ten
+/// minutes before the lock's clock.
+fn with_expired_visitor(code: &str) -> Bench {
     let mut b = Bench::set_up();
     b.set_clock(1_767_225_600);
-    let visitor = b.add_user_with_passcode("730418");
+    let visitor = b.add_user_with_passcode(code);
     b.admin_app(AppCommand::SetValidity {
         person: visitor,
         validity: lock_core::Validity {
@@ -431,6 +429,15 @@ fn r_pin_4_a_valid_code_opens_even_beside_an_expired_one() {
             until: Some(lock_core::Timestamp(1_767_225_000)),
         },
     });
+    b
+}
+
+#[test]
+fn r_pin_4_a_valid_code_opens_even_beside_an_expired_one() {
+    // R-PIN-4: "the entry unlocks if any stored passcode occurs in it". Here two
+    // do: the administrator's (valid) and a visitor's whose period is over
+    // (R-USR-6). The valid one must open, whichever slot each code sits in.
+    let mut b = with_expired_visitor("730418");
     for typed in [format!("{ADMIN_CODE}730418"), format!("730418{ADMIN_CODE}")] {
         press!(b, &format!("{typed} ok"));
         assert!(
@@ -451,16 +458,7 @@ fn r_usr_6_expired_code_with_extra_digits_counts_as_a_guess() {
     // R-USR-6 spares a person outside their period from the lockout count, but
     // only for their own code alone: with extra digits around it the entry
     // tests other codes (R-PIN-4), so it is a guess and counts (R-LKO-1).
-    let mut b = Bench::set_up();
-    b.set_clock(1_767_225_600);
-    let visitor = b.add_user_with_passcode("730418");
-    b.admin_app(AppCommand::SetValidity {
-        person: visitor,
-        validity: lock_core::Validity {
-            from: None,
-            until: Some(lock_core::Timestamp(1_767_225_000)),
-        },
-    });
+    let mut b = with_expired_visitor("730418");
     press!(b, "730418 ok");
     assert!(!b.drove(BoltPosition::Unlocked));
     assert_eq!(

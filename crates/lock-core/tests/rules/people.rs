@@ -641,3 +641,30 @@ fn r_usr_7_template_id_already_held_is_refused_and_deleted() {
         Some(lea)
     );
 }
+
+#[test]
+fn r_usr_6_s_vc_3_clock_never_moves_back_far_enough_to_revive_an_expired_person() {
+    let mut b = Bench::set_up();
+    b.set_clock(T0);
+    let who = b.add_user_with_passcode("730418");
+    b.admin_app(AppCommand::SetValidity {
+        person: who,
+        validity: Validity {
+            from: None,
+            until: Some(Timestamp(T0 - 3600)),
+        },
+    });
+    // An hour back would revive them: refused, and the clock keeps its time.
+    assert_eq!(
+        b.admin_app(AppCommand::SetClock(Timestamp(T0 - 7200))),
+        Reply::Refused(Refusal::ClockBackwards)
+    );
+    press!(b, "730418 ok");
+    assert!(!b.drove(BoltPosition::Unlocked));
+    assert_prompted!(b, Prompt::Failure(Refusal::OutsideValidity));
+    // A small correction (drift) is accepted.
+    assert_eq!(
+        b.admin_app(AppCommand::SetClock(Timestamp(T0 - 60))),
+        Reply::Done
+    );
+}

@@ -478,7 +478,7 @@ fn r_lck_3_jam_alarm_lasts_until_the_bolt_reaches_an_end_position() {
     assert!(b.lock.alarms().contains(AlarmKind::Jam));
     assert_eq!(
         b.admin_app(AppCommand::Acknowledge(AlarmKind::Jam)),
-        Reply::Refused(Refusal::OutOfRange),
+        Reply::Refused(Refusal::CauseActive),
         "lasts while its cause does"
     );
     b.body = Body::Working;
@@ -521,7 +521,7 @@ fn r_lck_4_refused_with_the_door_open() {
     press!(b, "home");
     assert!(!b.drove(BoltPosition::Locked));
     assert!(!b.lock.leaving_home());
-    assert!(b.saw(|a| matches!(a, Action::Prompt(Prompt::Failure(_)))));
+    assert_prompted!(b, Prompt::Failure(Refusal::DoorOpen));
 }
 
 #[test]
