@@ -19,7 +19,7 @@ set -Eeuo pipefail
 # commas, e.g. "lock-store:serde,defmt").
 NO_STD_CRATES=(
     "lock-core:serde"
-    # "lock-hal"
+    "lock-hal"
     # "lock-store"
     # "lock-runtime"
 )

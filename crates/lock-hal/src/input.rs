@@ -1,0 +1,130 @@
+//! Buttons, power, radio, entropy and time.
+
+use crate::ErrorType;
+
+/// How a button was pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Press {
+    /// Pressed and released within about 1.5 s.
+    Short,
+    /// Held for about 3 s (reported while still held).
+    Long,
+}
+
+/// A push button: SET on the rear panel, the inside locking button.
+pub trait Button: ErrorType {
+    /// Whether it is held down right now (SET at power-up: R-MNU-9).
+    fn is_pressed(&mut self) -> Result<bool, Self::Error>;
+
+    /// Waits for the next press, debounced and classified. Cancel-safe.
+    async fn wait_for_press(&mut self) -> Result<Press, Self::Error>;
+}
+
+/// The battery gauge.
+pub trait Battery: ErrorType {
+    /// Measures the charge left, 0 to 100 %. May take a few milliseconds (an
+    /// ADC conversion); not cancel-safe.
+    async fn measure(&mut self) -> Result<u8, Self::Error>;
+}
+
+/// The USB-C supply at the front (R-ALM-4).
+pub trait UsbPower: ErrorType {
+    /// Whether USB power is present now.
+    fn is_present(&mut self) -> Result<bool, Self::Error>;
+
+    /// Waits until presence differs from `last`. Cancel-safe.
+    async fn wait_for_change(&mut self, last: bool) -> Result<bool, Self::Error>;
+}
+
+/// The app's radio link (a BLE GATT characteristic, a Wi-Fi socket): whole
+/// frames in and out. What they mean is `lock-proto`'s business.
+pub trait Transport: ErrorType {
+    /// Waits for the next frame and copies it into `buf`, returning its
+    /// length. A frame longer than `buf` is dropped by the implementation
+    /// (it returns the next one). Cancel-safe: frames are queued by the radio
+    /// stack.
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error>;
+
+    /// Sends one frame. Returns once it is queued for the radio.
+    async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// A true random number generator (the SoC's TRNG, a ring oscillator). Keys
+/// and challenges are drawn from it.
+pub trait Entropy: ErrorType {
+    /// Fills `buf` with random bytes. Fails rather than return weak output
+    /// (a health test that did not pass, say).
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error>;
+}
+
+/// The monotonic clock, in milliseconds since start, and a timer on it.
+pub trait Clock {
+    /// Milliseconds since start; never goes back.
+    fn now_ms(&self) -> u64;
+
+    /// Waits until `now_ms() >= at_ms`; returns at once if it already is.
+    /// Cancel-safe (the runtime drops it whenever an input comes first). A
+    /// board may sleep here: nothing else runs until an input wakes it.
+    async fn wait_until(&mut self, at_ms: u64);
+}
+
+/// A battery-backed wall clock, if the board has one.
+pub trait WallClock: ErrorType {
+    /// Seconds since 1970-01-01 UTC, or `None` when it lost its time.
+    fn now_secs(&mut self) -> Result<Option<u64>, Self::Error>;
+}
+
+impl<T: Button + ?Sized> Button for &mut T {
+    fn is_pressed(&mut self) -> Result<bool, Self::Error> {
+        T::is_pressed(self)
+    }
+    async fn wait_for_press(&mut self) -> Result<Press, Self::Error> {
+        T::wait_for_press(self).await
+    }
+}
+
+impl<T: Battery + ?Sized> Battery for &mut T {
+    async fn measure(&mut self) -> Result<u8, Self::Error> {
+        T::measure(self).await
+    }
+}
+
+impl<T: UsbPower + ?Sized> UsbPower for &mut T {
+    fn is_present(&mut self) -> Result<bool, Self::Error> {
+        T::is_present(self)
+    }
+    async fn wait_for_change(&mut self, last: bool) -> Result<bool, Self::Error> {
+        T::wait_for_change(self, last).await
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        T::receive(self, buf).await
+    }
+    async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
+        T::send(self, frame).await
+    }
+}
+
+impl<T: Entropy + ?Sized> Entropy for &mut T {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error> {
+        T::fill(self, buf)
+    }
+}
+
+impl<T: Clock + ?Sized> Clock for &mut T {
+    fn now_ms(&self) -> u64 {
+        T::now_ms(self)
+    }
+    async fn wait_until(&mut self, at_ms: u64) {
+        T::wait_until(self, at_ms).await
+    }
+}
+
+impl<T: WallClock + ?Sized> WallClock for &mut T {
+    fn now_secs(&mut self) -> Result<Option<u64>, Self::Error> {
+        T::now_secs(self)
+    }
+}
