@@ -1,0 +1,523 @@
+//! Scenario files (SPEC.md §8): one step a line, `#` starts a comment.
+//!
+//! [`parse`] turns a file into [`Step`]s, each with its line number; an unknown
+//! or malformed step is a [`ParseError`] naming its line. Steps beyond §8 are
+//! marked *extra* below and documented in the crate README.
+
+use core::fmt;
+
+use lock_core::{
+    AlarmKind, AppCommand, AppRequest, Duration, Key, Link, Passcode, PersonNumber, Privilege,
+    Setting, Timestamp, Validity,
+};
+
+/// A biometric reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reader {
+    /// The 3D face module.
+    Face,
+    /// The palm-vein module.
+    Palm,
+    /// The fingerprint module.
+    Finger,
+}
+
+/// What an `expect` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// `expect bolt locked|unlocked`.
+    Bolt {
+        /// `true` for locked.
+        locked: bool,
+    },
+    /// `expect alarm NAME`: an alarm with this scenario name is active.
+    Alarm(String),
+    /// `expect no-alarm`.
+    NoAlarm,
+    /// `expect users N`.
+    Users(usize),
+    /// `expect event KIND`: among the log entries written by the most recent
+    /// step that wrote any, one is of this kind.
+    Event(String),
+    /// *extra* `expect prompt NAME`: the most recent step that played any
+    /// prompt played this one (names as the simulator prints them).
+    Prompt(String),
+    /// *extra* `expect keypad lit|dark`.
+    Keypad {
+        /// `true` for lit.
+        lit: bool,
+    },
+    /// *extra* `expect door open|closed`.
+    Door {
+        /// `true` for open.
+        open: bool,
+    },
+    /// *extra* `expect reply done` / `expect reply refused:REASON`: the app's
+    /// answer to the most recent `app` step.
+    Reply(String),
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// `touch`.
+    Touch,
+    /// `keys 1 2 3 ok`, `keys 123456 ok`.
+    Keys(Vec<Key>),
+    /// `hold 0`.
+    Hold(Key),
+    /// `set`.
+    Set,
+    /// `set-hold`.
+    SetHold,
+    /// `lock-button`.
+    LockButton,
+    /// `face NAME`, `palm NAME`, `finger NAME`.
+    Present(Reader, String),
+    /// `key`: the mechanical key turned.
+    MechanicalKey,
+    /// `door open` / `door close`.
+    Door {
+        /// `true` for open.
+        open: bool,
+    },
+    /// `tamper`.
+    Tamper,
+    /// `battery N`.
+    Battery(u8),
+    /// `power-cycle`, `power-cycle holding-set`.
+    PowerCycle {
+        /// SET held while power returns (R-MNU-9).
+        holding_set: bool,
+    },
+    /// `wait D`.
+    Wait(Duration),
+    /// *extra* `jam` / `unjam`: the bolt sticks (or moves again).
+    Jam(bool),
+    /// *extra* `usb on` / `usb off`: USB-C power at the front.
+    Usb(bool),
+    /// *extra* `app [as visitor|user] [remote] COMMAND …`: an authenticated
+    /// command from the owner's app (administrator over Bluetooth unless
+    /// said otherwise).
+    App(AppRequest),
+    /// `expect …`.
+    Expect(Expectation),
+}
+
+/// A step with the line it came from (1-based).
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Line number, from 1.
+    pub number: usize,
+    /// The step.
+    pub step: Step,
+    /// The line as written, without its comment.
+    pub text: String,
+}
+
+/// An unknown or malformed step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Line number, from 1.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a whole scenario file.
+pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
+    let mut steps = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let number = index.saturating_add(1);
+        let content = raw.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let step = parse_step(content).map_err(|message| ParseError {
+            line: number,
+            message,
+        })?;
+        steps.push(Line {
+            number,
+            step,
+            text: content.to_string(),
+        });
+    }
+    Ok(steps)
+}
+
+/// Parses one step (no comment, trimmed).
+pub fn parse_step(line: &str) -> Result<Step, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (&verb, args) = words
+        .split_first()
+        .ok_or_else(|| "empty step".to_string())?;
+    let no_args = |step: Step| {
+        if args.is_empty() {
+            Ok(step)
+        } else {
+            Err(format!("`{verb}` takes no argument"))
+        }
+    };
+    let one_arg = || match args {
+        [a] => Ok(*a),
+        _ => Err(format!("`{verb}` takes one argument")),
+    };
+    match verb {
+        "touch" => no_args(Step::Touch),
+        "keys" => {
+            if args.is_empty() {
+                return Err("`keys` needs at least one key".into());
+            }
+            let mut keys = Vec::new();
+            for word in args {
+                keys.extend(parse_keys(word)?);
+            }
+            Ok(Step::Keys(keys))
+        }
+        "hold" => match parse_keys(one_arg()?)?.as_slice() {
+            [key] => Ok(Step::Hold(*key)),
+            _ => Err("`hold` takes one key".into()),
+        },
+        "set" => no_args(Step::Set),
+        "set-hold" => no_args(Step::SetHold),
+        "lock-button" => no_args(Step::LockButton),
+        "face" | "palm" | "finger" => {
+            let reader = match verb {
+                "face" => Reader::Face,
+                "palm" => Reader::Palm,
+                _ => Reader::Finger,
+            };
+            Ok(Step::Present(reader, one_arg()?.to_string()))
+        }
+        "key" => no_args(Step::MechanicalKey),
+        "door" => match one_arg()? {
+            "open" => Ok(Step::Door { open: true }),
+            "close" | "closed" => Ok(Step::Door { open: false }),
+            other => Err(format!("`door` takes open or close, not `{other}`")),
+        },
+        "tamper" => no_args(Step::Tamper),
+        "battery" => {
+            let n: u8 = one_arg()?
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| "`battery` takes a percentage 0 to 100".to_string())?;
+            if n > 100 {
+                return Err("`battery` takes a percentage 0 to 100".into());
+            }
+            Ok(Step::Battery(n))
+        }
+        "power-cycle" => match args {
+            [] => Ok(Step::PowerCycle { holding_set: false }),
+            ["holding-set"] => Ok(Step::PowerCycle { holding_set: true }),
+            _ => Err("`power-cycle` takes nothing or `holding-set`".into()),
+        },
+        "wait" => Ok(Step::Wait(parse_duration(one_arg()?)?)),
+        "jam" => no_args(Step::Jam(true)),
+        "unjam" => no_args(Step::Jam(false)),
+        "usb" => match one_arg()? {
+            "on" => Ok(Step::Usb(true)),
+            "off" => Ok(Step::Usb(false)),
+            other => Err(format!("`usb` takes on or off, not `{other}`")),
+        },
+        "expect" => parse_expect(args).map(Step::Expect),
+        "app" => parse_app(args).map(Step::App),
+        other => Err(format!("unknown step `{other}`")),
+    }
+}
+
+fn parse_expect(args: &[&str]) -> Result<Expectation, String> {
+    match args {
+        ["bolt", "locked"] => Ok(Expectation::Bolt { locked: true }),
+        ["bolt", "unlocked"] => Ok(Expectation::Bolt { locked: false }),
+        ["alarm", name] => Ok(Expectation::Alarm((*name).to_string())),
+        ["no-alarm"] => Ok(Expectation::NoAlarm),
+        ["users", n] => n
+            .parse()
+            .map(Expectation::Users)
+            .map_err(|_| format!("`expect users` takes a number, not `{n}`")),
+        ["event", kind] => Ok(Expectation::Event((*kind).to_string())),
+        ["prompt", name] => Ok(Expectation::Prompt((*name).to_string())),
+        ["keypad", "lit"] => Ok(Expectation::Keypad { lit: true }),
+        ["keypad", "dark"] => Ok(Expectation::Keypad { lit: false }),
+        ["door", "open"] => Ok(Expectation::Door { open: true }),
+        ["door", "closed"] => Ok(Expectation::Door { open: false }),
+        ["reply", what] => Ok(Expectation::Reply((*what).to_string())),
+        _ => Err(format!("unknown expectation `expect {}`", args.join(" "))),
+    }
+}
+
+fn parse_app(mut args: &[&str]) -> Result<AppRequest, String> {
+    let mut privilege = Privilege::Administrator;
+    let mut link = Link::Bluetooth;
+    if let ["as", who, rest @ ..] = args {
+        privilege = match *who {
+            "visitor" => Privilege::Visitor,
+            "user" => Privilege::User,
+            "administrator" | "admin" => Privilege::Administrator,
+            other => {
+                return Err(format!(
+                    "`app as` takes visitor, user or administrator, not `{other}`"
+                ));
+            }
+        };
+        args = rest;
+    }
+    if let ["remote", rest @ ..] = args {
+        link = Link::Remote;
+        args = rest;
+    }
+    let on_off = |w: &str| match w {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("expected on or off, not `{other}`")),
+    };
+    let command = match args {
+        ["status"] => AppCommand::Status,
+        ["unlock"] => AppCommand::Unlock,
+        ["lock"] => AppCommand::Lock,
+        ["lift-lockout"] => AppCommand::LiftLockout,
+        ["camera"] => AppCommand::LiveVideo,
+        ["clock", secs] => AppCommand::SetClock(Timestamp(parse_number(secs)?)),
+        ["delete", n] => AppCommand::DeletePerson(parse_person(n)?),
+        ["duress", n, code] => AppCommand::SetDuressPasscode {
+            person: parse_person(n)?,
+            code: Passcode::parse(code).map_err(|e| format!("bad passcode `{code}`: {e:?}"))?,
+        },
+        ["validity", n, from, until] => AppCommand::SetValidity {
+            person: parse_person(n)?,
+            validity: Validity {
+                from: parse_bound(from)?,
+                until: parse_bound(until)?,
+            },
+        },
+        ["ack", alarm] => AppCommand::Acknowledge(
+            AlarmKind::ALL
+                .into_iter()
+                .find(|k| k.name() == *alarm)
+                .ok_or_else(|| format!("unknown alarm `{alarm}`"))?,
+        ),
+        ["setting", "remote-unlock", v] => AppCommand::Configure(Setting::RemoteUnlock(on_off(v)?)),
+        ["setting", "auto-lock", v] => AppCommand::Configure(Setting::AutoLock(on_off(v)?)),
+        ["setting", "auto-lock-secs", v] => AppCommand::Configure(Setting::AutoLockSecs(
+            v.parse()
+                .map_err(|_| format!("`{v}` is not a number of seconds"))?,
+        )),
+        ["setting", "lockout-protection", v] => {
+            AppCommand::Configure(Setting::LockoutProtection(on_off(v)?))
+        }
+        ["setting", "low-battery", v] => AppCommand::Configure(Setting::LowBatteryPercent(
+            v.parse()
+                .map_err(|_| format!("`{v}` is not a percentage"))?,
+        )),
+        _ => return Err(format!("unknown app command `{}`", args.join(" "))),
+    };
+    Ok(AppRequest {
+        privilege,
+        link,
+        command,
+    })
+}
+
+fn parse_number(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a number"))
+}
+
+/// `002`, `2`: a person number.
+fn parse_person(text: &str) -> Result<PersonNumber, String> {
+    text.parse::<u8>()
+        .ok()
+        .and_then(PersonNumber::new)
+        .ok_or_else(|| format!("`{text}` is not a person number (001 to 100)"))
+}
+
+/// A validity bound in Unix seconds, or `-` for none.
+fn parse_bound(text: &str) -> Result<Option<Timestamp>, String> {
+    if text == "-" {
+        Ok(None)
+    } else {
+        parse_number(text).map(|s| Some(Timestamp(s)))
+    }
+}
+
+/// One word of a `keys` step: a key name, or a run of digits.
+fn parse_keys(word: &str) -> Result<Vec<Key>, String> {
+    let named = match word {
+        "back" => Some(Key::Back),
+        "ok" => Some(Key::Ok),
+        "home" => Some(Key::Home),
+        "bell" => Some(Key::Bell),
+        _ => None,
+    };
+    if let Some(key) = named {
+        return Ok(vec![key]);
+    }
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(word.bytes().map(|b| Key::Digit(b - b'0')).collect());
+    }
+    Err(format!(
+        "unknown key `{word}` (keys are 0-9, back, ok, home, bell)"
+    ))
+}
+
+/// `500ms`, `20s`, `5m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (500ms, 20s, 5m, 1h)");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" | "min" => Ok(Duration::from_mins(n)),
+        "h" => Ok(Duration::from_hours(n)),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+// Test generators cut random numbers down to indices.
+#[allow(clippy::cast_possible_truncation)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_of_spec_section_8_parses() {
+        let text = "\
+# a comment
+touch
+keys 1 2 3 4 5 6 ok
+keys 123456 ok   # trailing comment
+keys back home bell
+hold 0
+set
+set-hold
+lock-button
+face alice
+palm bob
+finger carol
+key
+door open
+door close
+tamper
+battery 9
+power-cycle
+power-cycle holding-set
+wait 500ms
+wait 20s
+wait 5m
+wait 1h
+expect bolt locked
+expect bolt unlocked
+expect alarm system-locked
+expect no-alarm
+expect users 2
+expect event unlock
+";
+        let steps = parse(text).unwrap();
+        assert_eq!(steps.len(), 28);
+        assert_eq!(steps[0].number, 2);
+        let six = [1, 2, 3, 4, 5, 6].map(Key::Digit);
+        let Step::Keys(keys) = &steps[2].step else {
+            panic!("{:?}", steps[2])
+        };
+        assert_eq!(keys[..6], six);
+        assert_eq!(keys[6], Key::Ok);
+        let Step::Keys(apart) = &steps[1].step else {
+            panic!()
+        };
+        assert_eq!(apart, keys, "digits together or apart");
+        assert!(matches!(steps[4].step, Step::Hold(Key::Digit(0))));
+        assert!(matches!(steps[18].step, Step::Wait(d) if d == Duration::from_millis(500)));
+        assert!(matches!(steps[21].step, Step::Wait(d) if d == Duration::from_hours(1)));
+        assert!(matches!(&steps[27].step, Step::Expect(Expectation::Event(k)) if k == "unlock"));
+    }
+
+    #[test]
+    fn unknown_and_malformed_steps_name_their_line() {
+        for (text, line, needle) in [
+            ("touch\nfly away\n", 2, "unknown step `fly`"),
+            ("keys 12x ok", 1, "unknown key `12x`"),
+            ("\n\nwait 5 minutes", 3, "takes one argument"),
+            ("wait 5y", 1, "not a duration"),
+            ("battery 101", 1, "0 to 100"),
+            ("expect bolt ajar", 1, "unknown expectation"),
+            ("door slam", 1, "open or close"),
+            ("touch now", 1, "no argument"),
+            ("keys", 1, "at least one key"),
+            ("expect users many", 1, "a number"),
+            ("app fly", 1, "unknown app command"),
+            ("app as king unlock", 1, "visitor, user or administrator"),
+            ("app delete 000", 1, "not a person number"),
+            ("app duress 001 123", 1, "bad passcode"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}");
+            assert!(err.message.contains(needle), "{text:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn app_steps_become_authenticated_requests() {
+        let steps = parse(
+            "app clock 1800000000\napp as visitor unlock\napp remote unlock\n\
+             app validity 002 - 1799990000\napp ack duress\nexpect reply refused:not-permitted\n",
+        )
+        .unwrap();
+        let Step::App(r) = &steps[1].step else {
+            panic!()
+        };
+        assert_eq!((r.privilege, r.link), (Privilege::Visitor, Link::Bluetooth));
+        let Step::App(r) = &steps[2].step else {
+            panic!()
+        };
+        assert_eq!(
+            (r.privilege, r.link),
+            (Privilege::Administrator, Link::Remote)
+        );
+        let Step::App(r) = &steps[3].step else {
+            panic!()
+        };
+        assert!(matches!(
+            r.command,
+            AppCommand::SetValidity {
+                validity: Validity {
+                    from: None,
+                    until: Some(Timestamp(1_799_990_000))
+                },
+                ..
+            }
+        ));
+        assert!(matches!(
+            &steps[5].step,
+            Step::Expect(Expectation::Reply(r)) if r == "refused:not-permitted"
+        ));
+    }
+
+    #[test]
+    fn parsing_arbitrary_text_never_panics() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet: Vec<char> = "keysto uchwai5m0123456789 #\nexpctbolarmhd-"
+            .chars()
+            .collect();
+        for _ in 0..5_000 {
+            let mut s = String::new();
+            for _ in 0..40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            let _ = parse(&s);
+        }
+    }
+}
