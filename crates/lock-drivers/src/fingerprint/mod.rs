@@ -1,0 +1,489 @@
+//! Fingerprint modules speaking the EF 01 protocol: Grow R503 / R502-A,
+//! AS608, R307, ZFM-20, FPM383C.
+//!
+//! **Wiring.** The module's TX/RX to a UART at 57600 8N1 (its default), its
+//! WAKEUP (touch) output to a GPIO with an edge/level interrupt, its power
+//! from the board. The module sends `55` once booted; the frame reader skips
+//! it. Pass the UART (anything implementing embedded-io-async 0.7 `Read` +
+//! `Write`), the WAKEUP pin (embedded-hal-async `Wait`) and the lock's clock.
+//!
+//! **Protocol source.** The EF 01 packet format and instruction table of the
+//! R503 / AS608 user manuals, as written out in the project's
+//! `PERIPHERALS.md` with its byte vectors; the codec is in [`wire`]. The
+//! vendor-specific `Auto*` instructions (`31`/`32`) are not used.
+//!
+//! **What it does.** [`Fingerprint`] implements
+//! [`Biometric`]:
+//! - *identify*: GenImg (polled until a finger gives an image) → Img2Tz(1) →
+//!   Search(1, 0, capacity). A hit is a match, `09` is a failed attempt; a
+//!   lifted finger or an image without enough features is no sample (it is
+//!   not counted against the person).
+//! - *enroll*, three steps: step 0 GenImg until `00` → Img2Tz(1), answer
+//!   "lift"; step 1 GenImg until `02` (no finger), answer "present"; step 2
+//!   GenImg → Img2Tz(2) → RegModel → Search(1, 0, capacity) → Store(1,
+//!   template). A search hit, or `27` from Store, is
+//!   [`EnrollRefusal::Duplicate`] (R-USR-7).
+//! - *delete* DeleteChar(template, 1); *clear* Empty.
+//!
+//! Besides: [`Fingerprint::handshake`], [`Fingerprint::verify_password`],
+//! [`Fingerprint::template_count`], [`Fingerprint::aura`], and
+//! [`Fingerprint::command`] for any other instruction.
+//!
+//! **Choices where the protocol leaves room** (`PERIPHERALS.md` marks none
+//! of these *verify*, but a board maker should know them):
+//! - The duplicate check searches the *merged* template (after RegModel,
+//!   before Store), not the first capture: the merged one matches more
+//!   reliably, at the cost of a second touch before the refusal.
+//! - WAKEUP is taken as active low, as `PERIPHERALS.md` says; R503 sheets
+//!   describe it as active high, so [`Config::wakeup_active_low`] flips it.
+//! - Every reply is awaited for [`Config::reply_timeout_ms`] (2 s: a search
+//!   of 200 templates takes well under 1 s on an R503). A module that stays
+//!   silent gives [`Error::Timeout`]; the protocol has no sequence numbers,
+//!   so a late answer would be taken for the next one. To limit that, the
+//!   driver forgets every buffered byte before each command.
+
+pub mod wire;
+
+use embedded_hal::digital::Error as _;
+use embedded_hal_async::digital::Wait;
+use embedded_io_async::{Error as _, Read, Write};
+use lock_hal::{
+    Biometric, Clock, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
+};
+
+use crate::deadline::{after, before};
+use wire::{Aura, CHECKSUM_LEN, Code, Command, FrameReader, HEADER_LEN, PacketId, SearchHit};
+
+/// Settings of one module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// Module address, [`wire::DEFAULT_ADDRESS`] out of the box.
+    pub address: u32,
+    /// Module password, 0 out of the box.
+    pub password: u32,
+    /// Library pages searched (R503: 200, AS608: 300 or 1000).
+    pub capacity: u16,
+    /// How long a reply may take.
+    pub reply_timeout_ms: u32,
+    /// How long a capture keeps asking for an image while no finger is on.
+    pub present_timeout_ms: u32,
+    /// How long an enrollment waits for the finger to be lifted.
+    pub lift_timeout_ms: u32,
+    /// The pause between two GenImg while waiting for a finger or a lift.
+    pub poll_interval_ms: u32,
+    /// WAKEUP goes low on touch (`true`) or high.
+    pub wakeup_active_low: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            address: wire::DEFAULT_ADDRESS,
+            password: 0,
+            capacity: 200,
+            reply_timeout_ms: 2_000,
+            present_timeout_ms: 3_000,
+            lift_timeout_ms: 10_000,
+            poll_interval_ms: 100,
+            wakeup_active_low: true,
+        }
+    }
+}
+
+/// What went wrong talking to the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// The UART failed.
+    #[error("UART error: {0:?}")]
+    Uart(embedded_io::ErrorKind),
+    /// The UART reported end of stream.
+    #[error("UART closed")]
+    Closed,
+    /// The WAKEUP pin failed.
+    #[error("WAKEUP pin error: {0:?}")]
+    Pin(embedded_hal::digital::ErrorKind),
+    /// No reply within [`Config::reply_timeout_ms`].
+    #[error("no reply in time")]
+    Timeout,
+    /// A frame was refused.
+    #[error("bad frame: {0}")]
+    Frame(#[from] wire::Error),
+    /// A reply that does not fit the command (unexpected data length).
+    #[error("unexpected reply")]
+    UnexpectedReply,
+    /// VfyPwd was refused.
+    #[error("wrong module password")]
+    WrongPassword,
+    /// The module answered with a confirmation code the operation cannot
+    /// go on from.
+    #[error("module reported {0:?}")]
+    Module(Code),
+    /// An enrollment step came out of order (`step` must go 0, 1, 2).
+    #[error("enrollment step out of order")]
+    EnrollOrder,
+    /// The template id is not below [`Config::capacity`].
+    #[error("template id outside the library")]
+    TemplateRange,
+}
+
+impl lock_hal::Error for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Uart(_) | Error::Closed | Error::Pin(_) => ErrorKind::Bus,
+            Error::Timeout => ErrorKind::Timeout,
+            Error::Frame(_) | Error::UnexpectedReply => ErrorKind::Protocol,
+            Error::Module(Code::LIBRARY_FULL) => ErrorKind::Full,
+            Error::Module(Code::PACKET_ERROR) => ErrorKind::Protocol,
+            Error::Module(_) => ErrorKind::Device,
+            Error::WrongPassword | Error::EnrollOrder | Error::TemplateRange => ErrorKind::Other,
+        }
+    }
+}
+
+/// An ack: its confirmation code and data (at most 8 bytes: every
+/// instruction this driver sends gets less).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The confirmation code.
+    pub code: Code,
+    /// The data after it.
+    pub data: heapless::Vec<u8, 8>,
+}
+
+/// Where an enrollment stands between two steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enrollment {
+    /// The first capture is in buffer 1; step 1 waits for the lift.
+    Captured,
+    /// Lifted; step 2 takes the second capture.
+    Lifted,
+}
+
+const COMMAND_FRAME_LEN: usize = HEADER_LEN + Command::MAX_LEN + CHECKSUM_LEN;
+
+/// An EF 01 fingerprint module on a UART.
+pub struct Fingerprint<U, W, C> {
+    uart: U,
+    wakeup: W,
+    clock: C,
+    config: Config,
+    reader: FrameReader,
+    rx: [u8; 32],
+    rx_start: usize,
+    rx_end: usize,
+    enrollment: Option<Enrollment>,
+}
+
+impl<U, W, C> Fingerprint<U, W, C>
+where
+    U: Read + Write,
+    W: Wait,
+    C: Clock,
+{
+    /// Takes the UART, the WAKEUP pin and the clock. Sends nothing: call
+    /// [`Fingerprint::verify_password`] (or [`Fingerprint::handshake`]) to
+    /// check the module is there.
+    pub fn new(uart: U, wakeup: W, clock: C, config: Config) -> Self {
+        Fingerprint {
+            uart,
+            wakeup,
+            clock,
+            config,
+            reader: FrameReader::new(),
+            rx: [0; 32],
+            rx_start: 0,
+            rx_end: 0,
+            enrollment: None,
+        }
+    }
+
+    /// Gives the UART, pin and clock back.
+    pub fn release(self) -> (U, W, C) {
+        (self.uart, self.wakeup, self.clock)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Sends one instruction and returns the module's ack. Any confirmation
+    /// code is returned as it came; only the exchange itself can fail.
+    pub async fn command(&mut self, command: &Command) -> Result<Reply, Error> {
+        let mut frame = [0u8; COMMAND_FRAME_LEN];
+        let len = wire::emit_command(self.config.address, command, &mut frame)?;
+        // A late answer to an abandoned command must not pass for this one.
+        self.reader.reset();
+        self.rx_start = self.rx_end;
+        let deadline = after(&self.clock, self.config.reply_timeout_ms);
+        let bytes = frame.get(..len).unwrap_or(&[]);
+        match before(&mut self.clock, deadline, self.uart.write_all(bytes)).await {
+            None => return Err(Error::Timeout),
+            Some(Err(error)) => return Err(Error::Uart(error.kind())),
+            Some(Ok(())) => {}
+        }
+        self.read_ack(deadline).await
+    }
+
+    async fn read_ack(&mut self, deadline: u64) -> Result<Reply, Error> {
+        loop {
+            while let Some(&byte) = self
+                .rx
+                .get(self.rx_start)
+                .filter(|_| self.rx_start < self.rx_end)
+            {
+                self.rx_start += 1;
+                if let Some(repr) = self.reader.push(byte)? {
+                    // Data packets and other addresses are not for us.
+                    if repr.packet_id != PacketId::Ack || repr.address != self.config.address {
+                        continue;
+                    }
+                    let ack = wire::Ack::parse(repr.payload)?;
+                    let data =
+                        heapless::Vec::from_slice(ack.data).map_err(|_| Error::UnexpectedReply)?;
+                    return Ok(Reply {
+                        code: ack.code,
+                        data,
+                    });
+                }
+            }
+            let read = before(&mut self.clock, deadline, self.uart.read(&mut self.rx)).await;
+            match read {
+                None => return Err(Error::Timeout),
+                Some(Err(error)) => return Err(Error::Uart(error.kind())),
+                Some(Ok(0)) => return Err(Error::Closed),
+                Some(Ok(n)) => {
+                    self.rx_start = 0;
+                    self.rx_end = n.min(self.rx.len());
+                }
+            }
+        }
+    }
+
+    /// Sends a command whose only good answer is `00`.
+    async fn expect_ok(&mut self, command: &Command) -> Result<(), Error> {
+        let reply = self.command(command).await?;
+        if reply.code == Code::OK {
+            Ok(())
+        } else {
+            Err(Error::Module(reply.code))
+        }
+    }
+
+    /// HandShake (`40`): whether the module answers. AS608 modules without
+    /// it answer `01`; use [`Fingerprint::verify_password`] with those.
+    pub async fn handshake(&mut self) -> Result<(), Error> {
+        self.expect_ok(&Command::HandShake).await
+    }
+
+    /// VfyPwd (`13`) with [`Config::password`].
+    pub async fn verify_password(&mut self) -> Result<(), Error> {
+        let password = self.config.password;
+        let reply = self.command(&Command::VfyPwd { password }).await?;
+        match reply.code {
+            Code::OK => Ok(()),
+            Code::WRONG_PASSWORD => Err(Error::WrongPassword),
+            code => Err(Error::Module(code)),
+        }
+    }
+
+    /// TemplateNum (`1D`): how many templates the library holds.
+    pub async fn template_count(&mut self) -> Result<u16, Error> {
+        let reply = self.command(&Command::TemplateNum).await?;
+        if reply.code != Code::OK {
+            return Err(Error::Module(reply.code));
+        }
+        match reply.data.as_slice() {
+            [hi, lo] => Ok(u16::from_be_bytes([*hi, *lo])),
+            _ => Err(Error::UnexpectedReply),
+        }
+    }
+
+    /// AuraLed (`35`): drives the ring LED of R503-class modules.
+    pub async fn aura(&mut self, aura: Aura) -> Result<(), Error> {
+        self.expect_ok(&Command::AuraLed(aura)).await
+    }
+
+    async fn pause(&mut self) {
+        let at = after(&self.clock, self.config.poll_interval_ms);
+        self.clock.wait_until(at).await;
+    }
+
+    /// GenImg until an image is taken; `false` if no finger came within
+    /// [`Config::present_timeout_ms`].
+    async fn capture(&mut self) -> Result<bool, Error> {
+        let deadline = after(&self.clock, self.config.present_timeout_ms);
+        loop {
+            let reply = self.command(&Command::GenImg).await?;
+            match reply.code {
+                Code::OK => return Ok(true),
+                Code::NO_FINGER | Code::IMAGE_FAIL => {}
+                code => return Err(Error::Module(code)),
+            }
+            if self.clock.now_ms() >= deadline {
+                return Ok(false);
+            }
+            self.pause().await;
+        }
+    }
+
+    /// GenImg until it reports no finger; `false` if the finger stayed
+    /// beyond [`Config::lift_timeout_ms`].
+    async fn wait_for_lift(&mut self) -> Result<bool, Error> {
+        let deadline = after(&self.clock, self.config.lift_timeout_ms);
+        loop {
+            let reply = self.command(&Command::GenImg).await?;
+            match reply.code {
+                Code::NO_FINGER => return Ok(true),
+                Code::OK | Code::IMAGE_FAIL => {}
+                code => return Err(Error::Module(code)),
+            }
+            if self.clock.now_ms() >= deadline {
+                return Ok(false);
+            }
+            self.pause().await;
+        }
+    }
+
+    /// Img2Tz into `buffer`: `true` if features were extracted, `false` for
+    /// a messy image or too few features.
+    async fn extract(&mut self, buffer: u8) -> Result<bool, Error> {
+        let reply = self.command(&Command::Img2Tz { buffer }).await?;
+        match reply.code {
+            Code::OK => Ok(true),
+            Code::MESSY_IMAGE | Code::FEW_FEATURES | Code::IMAGE_FAIL => Ok(false),
+            code => Err(Error::Module(code)),
+        }
+    }
+
+    /// Searches the whole library for buffer 1.
+    async fn search(&mut self) -> Result<Option<SearchHit>, Error> {
+        let count = self.config.capacity;
+        let reply = self
+            .command(&Command::Search {
+                buffer: 1,
+                start: 0,
+                count,
+            })
+            .await?;
+        match reply.code {
+            Code::OK => Ok(Some(SearchHit::parse(&reply.data)?)),
+            Code::NOT_FOUND => Ok(None),
+            code => Err(Error::Module(code)),
+        }
+    }
+
+    async fn second_capture(&mut self, template: u16) -> Result<EnrollStatus, Error> {
+        if !self.capture().await? {
+            return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
+        }
+        if !self.extract(2).await? {
+            return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
+        }
+        let merged = self.command(&Command::RegModel).await?;
+        match merged.code {
+            Code::OK => {}
+            Code::ENROLL_MISMATCH => return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture)),
+            code => return Err(Error::Module(code)),
+        }
+        // R-USR-7: a finger the library already holds is refused.
+        if self.search().await?.is_some() {
+            return Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate));
+        }
+        let stored = self
+            .command(&Command::Store {
+                buffer: 1,
+                page: template,
+            })
+            .await?;
+        match stored.code {
+            Code::OK => Ok(EnrollStatus::Enrolled(template)),
+            Code::ALREADY_EXISTS => Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate)),
+            Code::LIBRARY_FULL => Ok(EnrollStatus::Refused(EnrollRefusal::Full)),
+            Code::BAD_LOCATION => Err(Error::TemplateRange),
+            code => Err(Error::Module(code)),
+        }
+    }
+}
+
+impl<U, W, C> ErrorType for Fingerprint<U, W, C> {
+    type Error = Error;
+}
+
+impl<U, W, C> Biometric for Fingerprint<U, W, C>
+where
+    U: Read + Write,
+    W: Wait,
+    C: Clock,
+{
+    /// Waits for the WAKEUP line (a level wait: cancel-safe, and a finger
+    /// already on the sensor returns at once).
+    async fn wait_for_sample(&mut self) -> Result<(), Error> {
+        let level = if self.config.wakeup_active_low {
+            self.wakeup.wait_for_low().await
+        } else {
+            self.wakeup.wait_for_high().await
+        };
+        level.map_err(|error| Error::Pin(error.kind()))
+    }
+
+    async fn identify(&mut self) -> Result<Identification, Error> {
+        if !self.capture().await? || !self.extract(1).await? {
+            return Ok(Identification::NoSample);
+        }
+        Ok(match self.search().await? {
+            Some(hit) => Identification::Match(hit.page),
+            None => Identification::NoMatch,
+        })
+    }
+
+    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, Error> {
+        if template >= self.config.capacity {
+            return Err(Error::TemplateRange);
+        }
+        let stage = self.enrollment.take();
+        match (step, stage) {
+            (0, _) => {
+                if !self.capture().await? {
+                    return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
+                }
+                if !self.extract(1).await? {
+                    return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
+                }
+                self.enrollment = Some(Enrollment::Captured);
+                Ok(EnrollStatus::Next(EnrollStep::Lift))
+            }
+            (1, Some(Enrollment::Captured)) => {
+                if !self.wait_for_lift().await? {
+                    return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
+                }
+                self.enrollment = Some(Enrollment::Lifted);
+                Ok(EnrollStatus::Next(EnrollStep::Present))
+            }
+            (2, Some(Enrollment::Lifted)) => self.second_capture(template).await,
+            _ => Err(Error::EnrollOrder),
+        }
+    }
+
+    /// Forgets the enrollment; the module's buffers are overwritten by the
+    /// next capture, so nothing is sent.
+    async fn cancel_enroll(&mut self) -> Result<(), Error> {
+        self.enrollment = None;
+        Ok(())
+    }
+
+    async fn delete(&mut self, template: u16) -> Result<(), Error> {
+        self.expect_ok(&Command::DeleteChar {
+            page: template,
+            count: 1,
+        })
+        .await
+    }
+
+    async fn clear(&mut self) -> Result<(), Error> {
+        self.expect_ok(&Command::Empty).await
+    }
+}

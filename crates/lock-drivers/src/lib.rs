@@ -1,0 +1,7 @@
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![doc = include_str!("../README.md")]
+
+mod deadline;
+pub mod fingerprint;

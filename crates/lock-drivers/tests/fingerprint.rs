@@ -1,0 +1,723 @@
+//! The EF 01 fingerprint driver against a scripted UART, with the byte
+//! vectors of PERIPHERALS.md written out.
+// Tests panic on failure by design; clippy's test exemption does not reach
+// the helper functions of an integration test file.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{ManualClock, ScriptedUart, Uart, hex, run};
+use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
+use lock_drivers::fingerprint::wire::{
+    self, Ack, Aura, Code, Command, Frame, FrameReader, PacketId, Repr, SearchHit,
+};
+use lock_drivers::fingerprint::{Config, Error, Fingerprint};
+use lock_hal::{
+    Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Error as _, ErrorKind, Identification,
+};
+
+// Commands, from PERIPHERALS.md (✓ = matches public drivers' tests).
+const GEN_IMG: &str = "EF 01 FF FF FF FF 01 00 03 01 00 05"; // ✓
+const IMG2TZ_1: &str = "EF 01 FF FF FF FF 01 00 04 02 01 00 08"; // ✓
+const REG_MODEL: &str = "EF 01 FF FF FF FF 01 00 03 05 00 09"; // ✓
+const STORE_1_5: &str = "EF 01 FF FF FF FF 01 00 06 06 01 00 05 00 13";
+const SEARCH_1_0_200: &str = "EF 01 FF FF FF FF 01 00 08 04 01 00 00 00 C8 00 D6";
+const DELETE_5_1: &str = "EF 01 FF FF FF FF 01 00 07 0C 00 05 00 01 00 1A";
+const EMPTY: &str = "EF 01 FF FF FF FF 01 00 03 0D 00 11";
+const VFY_PWD_0: &str = "EF 01 FF FF FF FF 01 00 07 13 00 00 00 00 00 1B"; // ✓
+const AURA_BREATHE_RED: &str = "EF 01 FF FF FF FF 01 00 07 35 01 AA 01 05 00 EE"; // ✓
+// Acks, from PERIPHERALS.md.
+const ACK_OK: &str = "EF 01 FF FF FF FF 07 00 03 00 00 0A"; // ✓
+const ACK_NO_FINGER: &str = "EF 01 FF FF FF FF 07 00 03 02 00 0C";
+const ACK_HIT_5_SCORE_100: &str = "EF 01 FF FF FF FF 07 00 07 00 00 05 00 64 00 77";
+const ACK_SEARCH_MISS: &str = "EF 01 FF FF FF FF 07 00 07 09 00 00 00 00 00 17";
+// Derived by the same rule (SUM = PID + LEN + Σ payload), worked out here.
+// Img2Tz(2): 01 + 00 + 04 + 02 + 02 = 09.
+const IMG2TZ_2: &str = "EF 01 FF FF FF FF 01 00 04 02 02 00 09";
+// Ack 27 (already exists): 07 + 00 + 03 + 27 = 31.
+const ACK_EXISTS: &str = "EF 01 FF FF FF FF 07 00 03 27 00 31";
+// Ack 1F (library full): 07 + 03 + 1F = 29.
+const ACK_FULL: &str = "EF 01 FF FF FF FF 07 00 03 1F 00 29";
+// Ack 13 (wrong password): 07 + 03 + 13 = 1D.
+const ACK_WRONG_PASSWORD: &str = "EF 01 FF FF FF FF 07 00 03 13 00 1D";
+// Ack 06 (messy image): 07 + 03 + 06 = 10.
+const ACK_MESSY: &str = "EF 01 FF FF FF FF 07 00 03 06 00 10";
+// Ack 0A (enroll mismatch): 07 + 03 + 0A = 14.
+const ACK_MISMATCH: &str = "EF 01 FF FF FF FF 07 00 03 0A 00 14";
+// TemplateNum: 01 + 03 + 1D = 21; its ack with 3 templates: 07 + 05 + 03 = 0F.
+const TEMPLATE_NUM: &str = "EF 01 FF FF FF FF 01 00 03 1D 00 21";
+const ACK_COUNT_3: &str = "EF 01 FF FF FF FF 07 00 05 00 00 03 00 0F";
+// HandShake: 01 + 03 + 40 = 44.
+const HANDSHAKE: &str = "EF 01 FF FF FF FF 01 00 03 40 00 44";
+
+fn w(frame: &str) -> Uart {
+    Uart::Write(hex(frame))
+}
+
+fn r(frame: &str) -> Uart {
+    Uart::Read(hex(frame))
+}
+
+type Driver = Fingerprint<ScriptedUart, PinMock, ManualClock>;
+
+/// A driver on a scripted UART, with short capture windows so the polling
+/// loops are a few steps long.
+fn driver(script: &[Uart]) -> (Driver, ScriptedUart, PinMock, ManualClock) {
+    driver_with(script, |uart| uart)
+}
+
+fn driver_with(
+    script: &[Uart],
+    shape: impl FnOnce(ScriptedUart) -> ScriptedUart,
+) -> (Driver, ScriptedUart, PinMock, ManualClock) {
+    let uart = shape(ScriptedUart::new(script));
+    let pin = PinMock::new(&[]);
+    let clock = ManualClock::new();
+    let config = Config {
+        present_timeout_ms: 300,
+        lift_timeout_ms: 300,
+        ..Config::default()
+    };
+    let driver = Fingerprint::new(uart.clone(), pin.clone(), clock.clone(), config);
+    (driver, uart, pin, clock)
+}
+
+fn finish(driver: Driver) {
+    let (mut uart, mut pin, _clock) = driver.release();
+    uart.done();
+    pin.done();
+}
+
+// ---------------------------------------------------------------------------
+// Codec against the vectors.
+
+#[test]
+fn commands_emit_the_datasheet_bytes() {
+    let cases = [
+        (Command::GenImg, GEN_IMG),
+        (Command::Img2Tz { buffer: 1 }, IMG2TZ_1),
+        (Command::RegModel, REG_MODEL),
+        (Command::Store { buffer: 1, page: 5 }, STORE_1_5),
+        (
+            Command::Search {
+                buffer: 1,
+                start: 0,
+                count: 200,
+            },
+            SEARCH_1_0_200,
+        ),
+        (Command::DeleteChar { page: 5, count: 1 }, DELETE_5_1),
+        (Command::Empty, EMPTY),
+        (Command::VfyPwd { password: 0 }, VFY_PWD_0),
+        (
+            Command::AuraLed(Aura {
+                control: 0x01,
+                speed: 0xAA,
+                colour: 0x01,
+                count: 5,
+            }),
+            AURA_BREATHE_RED,
+        ),
+    ];
+    for (command, expected) in cases {
+        let mut out = [0u8; 32];
+        let len = wire::emit_command(wire::DEFAULT_ADDRESS, &command, &mut out).unwrap();
+        assert_eq!(&out[..len], &hex(expected)[..], "{command:?}");
+        // And back.
+        let bytes = hex(expected);
+        let frame = Frame::new_checked(&bytes[..]).unwrap();
+        let repr = Repr::parse(&frame).unwrap();
+        assert_eq!(repr.packet_id, PacketId::Command);
+        assert_eq!(Command::parse(repr.payload).unwrap(), command);
+    }
+}
+
+#[test]
+fn acks_parse_from_the_datasheet_bytes() {
+    let parse = |text: &str| {
+        let bytes = hex(text);
+        let frame = Frame::new_checked(&bytes[..]).unwrap();
+        let repr = Repr::parse(&frame).unwrap();
+        assert_eq!(repr.packet_id, PacketId::Ack);
+        assert_eq!(repr.address, 0xFFFF_FFFF);
+        let ack = Ack::parse(repr.payload).unwrap();
+        (ack.code, ack.data.to_vec())
+    };
+    assert_eq!(parse(ACK_OK), (Code::OK, vec![]));
+    assert_eq!(parse(ACK_NO_FINGER), (Code::NO_FINGER, vec![]));
+    let (code, data) = parse(ACK_HIT_5_SCORE_100);
+    assert_eq!(code, Code::OK);
+    assert_eq!(
+        SearchHit::parse(&data).unwrap(),
+        SearchHit {
+            page: 5,
+            score: 100
+        }
+    );
+    assert_eq!(parse(ACK_SEARCH_MISS).0, Code::NOT_FOUND);
+}
+
+#[test]
+fn wrong_checksum_is_refused() {
+    let bytes = hex("EF 01 FF FF FF FF 07 00 03 00 00 0B");
+    let frame = Frame::new_checked(&bytes[..]).unwrap();
+    assert_eq!(Repr::parse(&frame), Err(wire::Error::Checksum));
+}
+
+#[test]
+fn truncated_frames_are_refused() {
+    let bytes = hex(ACK_OK);
+    for len in 0..bytes.len() {
+        assert_eq!(
+            Frame::new_checked(&bytes[..len]).err(),
+            Some(wire::Error::Truncated),
+            "{len} bytes"
+        );
+    }
+}
+
+#[test]
+fn oversized_frames_are_refused() {
+    // LEN 01 03: a 257-byte payload, one more than any module sends.
+    let mut bytes = hex("EF 01 FF FF FF FF 02 01 03");
+    bytes.resize(9 + 0x103, 0);
+    assert_eq!(
+        Frame::new_checked(&bytes[..]).err(),
+        Some(wire::Error::Oversized)
+    );
+    let mut reader = FrameReader::new();
+    let outcomes: Vec<_> = bytes
+        .iter()
+        .map(|&b| reader.push(b).map(|r| r.is_some()))
+        .collect();
+    assert_eq!(outcomes[8], Err(wire::Error::Oversized));
+}
+
+#[test]
+fn malformed_frames_are_refused() {
+    // A length field below the two checksum bytes.
+    let bytes = hex("EF 01 FF FF FF FF 07 00 01 00");
+    assert_eq!(
+        Frame::new_checked(&bytes[..]).err(),
+        Some(wire::Error::Malformed)
+    );
+    // Not EF 01.
+    let bytes = hex("EF 02 FF FF FF FF 07 00 03 00 00 0A");
+    assert_eq!(
+        Frame::new_checked(&bytes[..]).err(),
+        Some(wire::Error::Header)
+    );
+    // Packet id 03 does not exist (checksum made to match: 03 + 03 = 06).
+    let bytes = hex("EF 01 FF FF FF FF 03 00 03 00 00 06");
+    let frame = Frame::new_checked(&bytes[..]).unwrap();
+    assert_eq!(Repr::parse(&frame), Err(wire::Error::PacketId));
+    // An ack without a confirmation code; a command with a missing argument;
+    // an unknown instruction.
+    assert_eq!(Ack::parse(&[]), Err(wire::Error::Malformed));
+    assert_eq!(
+        Command::parse(&[0x06, 0x01, 0x00]),
+        Err(wire::Error::Malformed)
+    );
+    assert_eq!(Command::parse(&[0x31]), Err(wire::Error::Instruction));
+    assert_eq!(SearchHit::parse(&[0, 5]), Err(wire::Error::Malformed));
+}
+
+#[test]
+fn reader_skips_the_boot_byte_and_noise() {
+    let mut bytes = hex("55 00 EF EF");
+    bytes.extend(hex(&ACK_OK[3..])); // "01 FF FF …": the second EF starts it
+    let mut reader = FrameReader::new();
+    let mut frames = 0;
+    for byte in bytes {
+        if let Some(repr) = reader.push(byte).unwrap() {
+            assert_eq!(repr.packet_id, PacketId::Ack);
+            assert_eq!(repr.payload, &[0x00]);
+            frames += 1;
+        }
+    }
+    assert_eq!(frames, 1);
+}
+
+// ---------------------------------------------------------------------------
+// The driver.
+
+#[test]
+fn verify_password_sends_vfypwd_and_accepts_ok() {
+    let (mut fp, ..) = driver(&[w(VFY_PWD_0), r(ACK_OK)]);
+    run(fp.verify_password()).unwrap();
+    finish(fp);
+}
+
+#[test]
+fn a_wrong_password_is_its_own_error() {
+    let (mut fp, ..) = driver(&[w(VFY_PWD_0), r(ACK_WRONG_PASSWORD)]);
+    assert_eq!(run(fp.verify_password()), Err(Error::WrongPassword));
+    finish(fp);
+}
+
+#[test]
+fn handshake_and_template_count() {
+    let (mut fp, ..) = driver(&[w(HANDSHAKE), r(ACK_OK), w(TEMPLATE_NUM), r(ACK_COUNT_3)]);
+    run(fp.handshake()).unwrap();
+    assert_eq!(run(fp.template_count()), Ok(3));
+    finish(fp);
+}
+
+#[test]
+fn aura_led_sends_its_four_bytes() {
+    let (mut fp, ..) = driver(&[w(AURA_BREATHE_RED), r(ACK_OK)]);
+    run(fp.aura(Aura {
+        control: 0x01,
+        speed: 0xAA,
+        colour: 0x01,
+        count: 5,
+    }))
+    .unwrap();
+    finish(fp);
+}
+
+#[test]
+fn identify_captures_extracts_and_searches() {
+    let (mut fp, ..) = driver(&[
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_1),
+        r(ACK_OK),
+        w(SEARCH_1_0_200),
+        r(ACK_HIT_5_SCORE_100),
+    ]);
+    assert_eq!(run(fp.identify()), Ok(Identification::Match(5)));
+    finish(fp);
+}
+
+#[test]
+fn identify_miss_is_no_match() {
+    let (mut fp, ..) = driver(&[
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_1),
+        r(ACK_OK),
+        w(SEARCH_1_0_200),
+        r(ACK_SEARCH_MISS),
+    ]);
+    assert_eq!(run(fp.identify()), Ok(Identification::NoMatch));
+    finish(fp);
+}
+
+#[test]
+fn identify_polls_genimg_until_a_finger_then_gives_up_as_no_sample() {
+    // Window 300 ms, polled every 100 ms: GenImg at 0, 100, 200, 300.
+    let mut script = Vec::new();
+    for _ in 0..4 {
+        script.push(w(GEN_IMG));
+        script.push(r(ACK_NO_FINGER));
+    }
+    let (mut fp, _, _, clock) = driver(&script);
+    assert_eq!(run(fp.identify()), Ok(Identification::NoSample));
+    assert_eq!(clock.now(), 300);
+    finish(fp);
+}
+
+#[test]
+fn identify_with_a_messy_image_is_no_sample_not_a_failure() {
+    let (mut fp, ..) = driver(&[w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_MESSY)]);
+    assert_eq!(run(fp.identify()), Ok(Identification::NoSample));
+    finish(fp);
+}
+
+#[test]
+fn replies_arriving_byte_by_byte_after_the_boot_byte() {
+    let mut reply = hex("55");
+    reply.extend(hex(ACK_HIT_5_SCORE_100));
+    let (mut fp, ..) = driver_with(
+        &[
+            w(GEN_IMG),
+            r(ACK_OK),
+            w(IMG2TZ_1),
+            r(ACK_OK),
+            w(SEARCH_1_0_200),
+            Uart::Read(reply),
+        ],
+        |uart| uart.in_chunks_of(1),
+    );
+    assert_eq!(run(fp.identify()), Ok(Identification::Match(5)));
+    finish(fp);
+}
+
+#[test]
+fn a_silent_module_times_out() {
+    let (mut fp, _, _, clock) = driver(&[w(VFY_PWD_0)]);
+    let error = run(fp.verify_password()).unwrap_err();
+    assert_eq!(error, Error::Timeout);
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    assert_eq!(clock.now(), 2_000, "the default reply timeout");
+    finish(fp);
+}
+
+#[test]
+fn a_half_reply_times_out() {
+    let (mut fp, ..) = driver(&[w(VFY_PWD_0), r("EF 01 FF FF FF FF 07 00")]);
+    assert_eq!(run(fp.verify_password()), Err(Error::Timeout));
+    finish(fp);
+}
+
+#[test]
+fn a_corrupted_reply_is_a_protocol_error() {
+    let (mut fp, ..) = driver(&[w(VFY_PWD_0), r("EF 01 FF FF FF FF 07 00 03 00 00 0B")]);
+    let error = run(fp.verify_password()).unwrap_err();
+    assert_eq!(error, Error::Frame(wire::Error::Checksum));
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    finish(fp);
+}
+
+#[test]
+fn a_uart_error_is_a_bus_error() {
+    let (mut fp, ..) = driver(&[
+        w(VFY_PWD_0),
+        Uart::ReadError(embedded_io::ErrorKind::InvalidData),
+    ]);
+    let error = run(fp.verify_password()).unwrap_err();
+    assert_eq!(error, Error::Uart(embedded_io::ErrorKind::InvalidData));
+    assert_eq!(error.kind(), ErrorKind::Bus);
+    finish(fp);
+}
+
+#[test]
+fn enrollment_in_three_steps_with_lift_detection() {
+    let (mut fp, ..) = driver(&[
+        // Step 0: first capture.
+        w(GEN_IMG),
+        r(ACK_NO_FINGER),
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_1),
+        r(ACK_OK),
+        // Step 1: still on, then lifted.
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(GEN_IMG),
+        r(ACK_NO_FINGER),
+        // Step 2: second capture, merge, duplicate check, store.
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_2),
+        r(ACK_OK),
+        w(REG_MODEL),
+        r(ACK_OK),
+        w(SEARCH_1_0_200),
+        r(ACK_SEARCH_MISS),
+        w(STORE_1_5),
+        r(ACK_OK),
+    ]);
+    assert_eq!(
+        run(fp.enroll_step(5, 0)),
+        Ok(EnrollStatus::Next(EnrollStep::Lift))
+    );
+    assert_eq!(
+        run(fp.enroll_step(5, 1)),
+        Ok(EnrollStatus::Next(EnrollStep::Present))
+    );
+    assert_eq!(run(fp.enroll_step(5, 2)), Ok(EnrollStatus::Enrolled(5)));
+    finish(fp);
+}
+
+fn through_merge() -> Vec<Uart> {
+    vec![
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_1),
+        r(ACK_OK),
+        w(GEN_IMG),
+        r(ACK_NO_FINGER),
+        w(GEN_IMG),
+        r(ACK_OK),
+        w(IMG2TZ_2),
+        r(ACK_OK),
+        w(REG_MODEL),
+        r(ACK_OK),
+    ]
+}
+
+fn enroll_all(fp: &mut Driver) -> EnrollStatus {
+    run(fp.enroll_step(5, 0)).unwrap();
+    run(fp.enroll_step(5, 1)).unwrap();
+    run(fp.enroll_step(5, 2)).unwrap()
+}
+
+#[test]
+fn r_usr_7_a_search_hit_refuses_the_enrollment_as_a_duplicate() {
+    let mut script = through_merge();
+    script.extend([w(SEARCH_1_0_200), r(ACK_HIT_5_SCORE_100)]);
+    let (mut fp, ..) = driver(&script);
+    assert_eq!(
+        enroll_all(&mut fp),
+        EnrollStatus::Refused(EnrollRefusal::Duplicate)
+    );
+    finish(fp);
+}
+
+#[test]
+fn r_usr_7_code_27_from_store_is_a_duplicate() {
+    let mut script = through_merge();
+    script.extend([
+        w(SEARCH_1_0_200),
+        r(ACK_SEARCH_MISS),
+        w(STORE_1_5),
+        r(ACK_EXISTS),
+    ]);
+    let (mut fp, ..) = driver(&script);
+    assert_eq!(
+        enroll_all(&mut fp),
+        EnrollStatus::Refused(EnrollRefusal::Duplicate)
+    );
+    finish(fp);
+}
+
+#[test]
+fn a_full_library_refuses_the_enrollment() {
+    let mut script = through_merge();
+    script.extend([
+        w(SEARCH_1_0_200),
+        r(ACK_SEARCH_MISS),
+        w(STORE_1_5),
+        r(ACK_FULL),
+    ]);
+    let (mut fp, ..) = driver(&script);
+    assert_eq!(
+        enroll_all(&mut fp),
+        EnrollStatus::Refused(EnrollRefusal::Full)
+    );
+    finish(fp);
+}
+
+#[test]
+fn captures_that_do_not_combine_are_a_bad_capture() {
+    let mut script = through_merge();
+    script.pop();
+    script.push(r(ACK_MISMATCH));
+    let (mut fp, ..) = driver(&script);
+    assert_eq!(
+        enroll_all(&mut fp),
+        EnrollStatus::Refused(EnrollRefusal::BadCapture)
+    );
+    finish(fp);
+}
+
+#[test]
+fn a_finger_never_lifted_ends_the_enrollment_by_timeout() {
+    let mut script = vec![w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_OK)];
+    for _ in 0..4 {
+        script.push(w(GEN_IMG));
+        script.push(r(ACK_OK));
+    }
+    let (mut fp, ..) = driver(&script);
+    run(fp.enroll_step(5, 0)).unwrap();
+    assert_eq!(
+        run(fp.enroll_step(5, 1)),
+        Ok(EnrollStatus::Refused(EnrollRefusal::Timeout))
+    );
+    // The enrollment is over: step 2 is out of order now.
+    assert_eq!(run(fp.enroll_step(5, 2)), Err(Error::EnrollOrder));
+    finish(fp);
+}
+
+#[test]
+fn steps_out_of_order_and_after_cancel_are_refused() {
+    let (mut fp, ..) = driver(&[w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_OK)]);
+    assert_eq!(run(fp.enroll_step(5, 1)), Err(Error::EnrollOrder));
+    run(fp.enroll_step(5, 0)).unwrap();
+    run(fp.cancel_enroll()).unwrap();
+    assert_eq!(run(fp.enroll_step(5, 1)), Err(Error::EnrollOrder));
+    assert_eq!(run(fp.enroll_step(200, 0)), Err(Error::TemplateRange));
+    finish(fp);
+}
+
+#[test]
+fn delete_and_clear() {
+    let (mut fp, ..) = driver(&[w(DELETE_5_1), r(ACK_OK), w(EMPTY), r(ACK_OK)]);
+    run(fp.delete(5)).unwrap();
+    run(fp.clear()).unwrap();
+    finish(fp);
+}
+
+#[test]
+fn wait_for_sample_waits_for_wakeup_low() {
+    let (mut fp, _, mut pin, _) = driver(&[]);
+    pin.update_expectations(&[Pin::wait_for_state(State::Low)]);
+    run(fp.wait_for_sample()).unwrap();
+    finish(fp);
+}
+
+// ---------------------------------------------------------------------------
+// Properties.
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn packet_id() -> impl Strategy<Value = PacketId> {
+        prop_oneof![
+            Just(PacketId::Command),
+            Just(PacketId::Data),
+            Just(PacketId::Ack),
+            Just(PacketId::EndOfData),
+        ]
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        prop_oneof![
+            Just(Command::GenImg),
+            any::<u8>().prop_map(|buffer| Command::Img2Tz { buffer }),
+            Just(Command::Match),
+            (any::<u8>(), any::<u16>(), any::<u16>()).prop_map(|(buffer, start, count)| {
+                Command::Search {
+                    buffer,
+                    start,
+                    count,
+                }
+            }),
+            Just(Command::RegModel),
+            (any::<u8>(), any::<u16>()).prop_map(|(buffer, page)| Command::Store { buffer, page }),
+            (any::<u16>(), any::<u16>())
+                .prop_map(|(page, count)| Command::DeleteChar { page, count }),
+            Just(Command::Empty),
+            any::<u32>().prop_map(|password| Command::VfyPwd { password }),
+            Just(Command::TemplateNum),
+            any::<[u8; 4]>().prop_map(|[control, speed, colour, count]| {
+                Command::AuraLed(Aura {
+                    control,
+                    speed,
+                    colour,
+                    count,
+                })
+            }),
+            Just(Command::HandShake),
+        ]
+    }
+
+    fn frame() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<u32>(),
+            packet_id(),
+            proptest::collection::vec(any::<u8>(), 0..=wire::MAX_PAYLOAD_LEN),
+        )
+            .prop_map(|(address, packet_id, payload)| {
+                let repr = Repr {
+                    address,
+                    packet_id,
+                    payload: &payload,
+                };
+                let mut bytes = vec![0; repr.buffer_len()];
+                repr.emit(&mut Frame::new_unchecked(&mut bytes[..]))
+                    .unwrap();
+                bytes
+            })
+    }
+
+    /// A parsed frame's fields, owned.
+    type Parsed = (u32, PacketId, Vec<u8>);
+
+    /// The first frame or error a reader produces from `bytes`.
+    fn feed(bytes: &[u8]) -> Option<Result<Parsed, wire::Error>> {
+        let mut reader = FrameReader::new();
+        for &byte in bytes {
+            match reader.push(byte) {
+                Ok(None) => {}
+                Ok(Some(repr)) => {
+                    return Some(Ok((repr.address, repr.packet_id, repr.payload.to_vec())));
+                }
+                Err(error) => return Some(Err(error)),
+            }
+        }
+        None
+    }
+
+    proptest! {
+        #[test]
+        fn repr_round_trips(
+            address in any::<u32>(),
+            packet_id in packet_id(),
+            payload in proptest::collection::vec(any::<u8>(), 0..=wire::MAX_PAYLOAD_LEN),
+        ) {
+            let repr = Repr { address, packet_id, payload: &payload };
+            let mut bytes = vec![0; repr.buffer_len()];
+            repr.emit(&mut Frame::new_unchecked(&mut bytes[..])).unwrap();
+            let frame = Frame::new_checked(&bytes[..]).unwrap();
+            prop_assert_eq!(Repr::parse(&frame).unwrap(), repr);
+        }
+
+        #[test]
+        fn commands_round_trip(command in command(), address in any::<u32>()) {
+            let mut bytes = [0u8; 32];
+            let len = wire::emit_command(address, &command, &mut bytes).unwrap();
+            let frame = Frame::new_checked(&bytes[..len]).unwrap();
+            let repr = Repr::parse(&frame).unwrap();
+            prop_assert_eq!(repr.address, address);
+            prop_assert_eq!(Command::parse(repr.payload).unwrap(), command);
+            prop_assert_eq!(command.buffer_len(), repr.payload.len());
+        }
+
+        #[test]
+        fn acks_round_trip(code in any::<u8>(), data in proptest::collection::vec(any::<u8>(), 0..16)) {
+            let ack = Ack { code: Code(code), data: &data };
+            let mut bytes = [0u8; 32];
+            let len = ack.emit(&mut bytes).unwrap();
+            prop_assert_eq!(len, ack.buffer_len());
+            prop_assert_eq!(Ack::parse(&bytes[..len]).unwrap(), ack);
+        }
+
+        #[test]
+        fn oversized_payloads_are_not_emitted(extra in 1usize..64) {
+            let payload = vec![0u8; wire::MAX_PAYLOAD_LEN + extra];
+            let repr = Repr { address: 0, packet_id: PacketId::Data, payload: &payload };
+            let mut bytes = vec![0; repr.buffer_len()];
+            prop_assert_eq!(
+                repr.emit(&mut Frame::new_unchecked(&mut bytes[..])),
+                Err(wire::Error::Oversized)
+            );
+        }
+
+        #[test]
+        fn byte_by_byte_equals_whole_frame(bytes in frame()) {
+            let frame = Frame::new_checked(&bytes[..]).unwrap();
+            let whole = Repr::parse(&frame).unwrap();
+            prop_assert_eq!(
+                feed(&bytes),
+                Some(Ok((whole.address, whole.packet_id, whole.payload.to_vec())))
+            );
+        }
+
+        /// One byte after the header changed: the reader and the whole-frame
+        /// parser agree (a frame the whole parser finds truncated is one the
+        /// reader is still waiting for).
+        #[test]
+        fn corrupted_frames_agree(bytes in frame(), at in any::<prop::sample::Index>(), value in any::<u8>()) {
+            let mut bytes = bytes;
+            let at = 2 + at.index(bytes.len() - 2);
+            bytes[at] = value;
+            let whole = Frame::new_checked(&bytes[..])
+                .and_then(|frame| Repr::parse(&frame))
+                .map(|repr| (repr.address, repr.packet_id, repr.payload.to_vec()));
+            match whole {
+                Err(wire::Error::Truncated) => prop_assert_eq!(feed(&bytes), None),
+                whole => prop_assert_eq!(feed(&bytes), Some(whole)),
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Frame::new_checked(&bytes[..]).and_then(|frame| Repr::parse(&frame));
+            let _ = Command::parse(&bytes);
+            let _ = Ack::parse(&bytes);
+            let mut reader = FrameReader::new();
+            for byte in bytes {
+                let _ = reader.push(byte);
+            }
+        }
+    }
+}
