@@ -8,6 +8,8 @@ use crate::log::LogRecord;
 use crate::passcode::PasscodeError;
 use crate::person::{BiometricKind, Person, PersonNumber, TemplateId};
 use crate::settings::{MotorDirection, Settings};
+use crate::time::Timestamp;
+use crate::visitor::VisitorCodeUse;
 
 /// Most actions one event produces. The worst case, 28, is an app deleting a
 /// person with all ten templates in the same batch as every timer running out
@@ -33,6 +35,16 @@ pub enum Change {
     Attempts(AttemptRecord),
     /// Erase every person, credential, template, key and setting (R-MNU-9).
     FactoryReset,
+    /// A one-time visitor code was used at this wall-clock time (S-VC-1): it
+    /// is on flash before the door opens for it. Applied with
+    /// [`visitor::record_use`](crate::visitor::record_use), which also forgets
+    /// codes whose window has ended.
+    VisitorCodeUsed {
+        /// The code.
+        code: VisitorCodeUse,
+        /// The lock's wall clock when it was used.
+        at: Timestamp,
+    },
 }
 
 /// Why something was refused: spoken as a failure prompt, logged, or replied.
@@ -110,6 +122,8 @@ pub enum Method {
     Remote,
     /// A failed authentication reported by the app protocol (S-BF-1).
     App,
+    /// An offline visitor code typed at the keypad (R-APP-4).
+    VisitorCode,
 }
 
 impl From<BiometricKind> for Method {

@@ -15,6 +15,7 @@ pub mod person;
 pub mod settings;
 mod snapshot;
 pub mod time;
+pub mod visitor;
 
 pub use action::{
     ACTIONS_CAPACITY, Action, Actions, Alarms, Backlight, BoltState, Change, KeyMask, LockMethod,
@@ -34,3 +35,7 @@ pub use person::{BiometricKind, Person, PersonNumber, Role, TemplateId};
 pub use settings::{DoorDirection, MotorDirection, Setting, Settings};
 pub use snapshot::{RestoreError, Snapshot};
 pub use time::{Duration, Instant, Timestamp, Validity};
+pub use visitor::{
+    NoVisitorCodes, VisitorCodeMatch, VisitorCodeUse, VisitorCodes, VisitorCodesFull,
+    VisitorCodesUsed,
+};

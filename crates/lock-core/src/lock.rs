@@ -17,6 +17,9 @@ use crate::person::{BiometricKind, People, PeopleError, Person, PersonNumber, Ro
 use crate::settings::{DoorDirection, Setting, Settings, Volume};
 use crate::snapshot::{RestoreError, Snapshot};
 use crate::time::{Duration, Instant, Timestamp};
+use crate::visitor::{
+    NoVisitorCodes, VisitorCodeMatch, VisitorCodes, VisitorCodesUsed, record_use,
+};
 
 /// The keypad goes dark this long after the last key (R-MNU-1).
 pub const KEYPAD_TIMEOUT: Duration = Duration::from_secs(20);
@@ -130,9 +133,15 @@ const REFUSED: u32 = 0x0000_0000;
 /// action) and wait until [`Lock::next_deadline`] or the next input, whichever
 /// comes first, then send [`Event::Tick`] for a deadline. Ticks that come late,
 /// twice or for no reason do nothing harmful. `now` must not go backwards.
+///
+/// `V` checks offline visitor codes typed at the keypad (R-APP-4); the default,
+/// [`NoVisitorCodes`], accepts none. See [`Lock::with_visitor_codes`].
 #[derive(Debug, Clone)]
-pub struct Lock {
+pub struct Lock<V = NoVisitorCodes> {
     config: Config,
+    visitor_codes: V,
+    /// One-time visitor codes already used (S-VC-1), persisted.
+    visitor_codes_used: VisitorCodesUsed,
     settings: Settings,
     people: People,
     passcodes: PasscodeTable,
@@ -171,10 +180,34 @@ pub struct Lock {
 
 impl Lock {
     /// A factory-fresh lock: no people, default settings, at the door-direction
-    /// question once booted.
+    /// question once booted. It accepts no visitor codes.
     pub fn new(config: Config) -> Lock {
+        Lock::with_visitor_codes(config, NoVisitorCodes)
+    }
+
+    /// [`Lock::restore_with`] for a lock that accepts no visitor codes.
+    pub fn restore(
+        config: Config,
+        snapshot: &Snapshot,
+        now: Instant,
+    ) -> Result<Lock, RestoreError> {
+        Lock::restore_with(config, NoVisitorCodes, snapshot, now)
+    }
+
+    /// [`Lock::fail_secure_with`] for a lock that accepts no visitor codes.
+    pub fn fail_secure(config: Config) -> Lock {
+        Lock::fail_secure_with(config, NoVisitorCodes)
+    }
+}
+
+impl<V: VisitorCodes> Lock<V> {
+    /// A factory-fresh lock that also accepts the offline visitor codes
+    /// `visitor_codes` recognises (R-APP-4).
+    pub fn with_visitor_codes(config: Config, visitor_codes: V) -> Lock<V> {
         Lock {
             config,
+            visitor_codes,
+            visitor_codes_used: VisitorCodesUsed::new(),
             settings: Settings::default(),
             people: People::new(),
             passcodes: PasscodeTable::new(),
@@ -206,13 +239,14 @@ impl Lock {
     /// A lock restored from the store's snapshot at `now`. Every record is
     /// checked again (flash is untrusted, S-ST-3): capacities, duplicate
     /// numbers and template ids, passcode rules, an administrator among the
-    /// people. On error, start with [`Lock::fail_secure`] instead.
-    pub fn restore(
+    /// people. On error, start with [`Lock::fail_secure_with`] instead.
+    pub fn restore_with(
         config: Config,
+        visitor_codes: V,
         snapshot: &Snapshot,
         now: Instant,
-    ) -> Result<Lock, RestoreError> {
-        let mut lock = Lock::new(config);
+    ) -> Result<Lock<V>, RestoreError> {
+        let mut lock = Lock::with_visitor_codes(config, visitor_codes);
         if !snapshot.settings.is_valid() {
             return Err(RestoreError::Settings);
         }
@@ -246,16 +280,23 @@ impl Lock {
             return Err(RestoreError::NoAdministrator);
         }
         lock.attempts = Attempts::from_record(&snapshot.attempts, now);
+        lock.visitor_codes_used = snapshot.visitor_codes_used.clone();
         Ok(lock)
     }
 
     /// A lock whose stored state could not be read (S-ST-3): it opens for no
     /// credential and offers no first start; only the mechanical key opens and
     /// only a factory reset (R-MNU-9) brings it back.
-    pub fn fail_secure(config: Config) -> Lock {
-        let mut lock = Lock::new(config);
+    pub fn fail_secure_with(config: Config, visitor_codes: V) -> Lock<V> {
+        let mut lock = Lock::with_visitor_codes(config, visitor_codes);
         lock.storage_fault = true;
         lock
+    }
+
+    /// The visitor-code verifier, to replace its secret after a factory reset
+    /// of the app protocol.
+    pub fn visitor_codes_mut(&mut self) -> &mut V {
+        &mut self.visitor_codes
     }
 
     /// What the store should hold now: applying every change emitted so far to
@@ -270,6 +311,7 @@ impl Lock {
             settings: self.settings,
             people,
             attempts: self.attempts.record(),
+            visitor_codes_used: self.visitor_codes_used.clone(),
         }
     }
 
@@ -1219,7 +1261,7 @@ impl Lock {
         );
         let tamper = self.tamper_until;
         let alarms = self.alarms;
-        *self = Lock::new(self.config);
+        *self = Lock::with_visitor_codes(self.config, self.visitor_codes.clone());
         // What the hardware says stays true; what was stored is gone.
         self.battery = battery;
         self.usb_power = usb_power;
@@ -1255,6 +1297,13 @@ impl Lock {
         let valid = self.passcodes.find_among(entry, admitted);
         let expired = self.passcodes.find_among(entry, |n| !admitted(n));
         let found = valid.or(expired.filter(|m| m.len == entry.len()));
+        if found.is_none() && !for_menu {
+            // R-APP-4: an entry no person's code is in may hold a visitor code.
+            if let Some(m) = self.find_visitor_code(now, entry) {
+                self.visitor_code_verdict(now, m, entry, out);
+                return;
+            }
+        }
         let grant = found.map(|m| Grant {
             person: m.owner,
             method: Method::Passcode,
@@ -1262,6 +1311,78 @@ impl Lock {
             duress: m.kind == PasscodeKind::Duress,
         });
         self.verdict(now, grant, Method::Passcode, Some(entry), for_menu, out);
+    }
+
+    /// The visitor code in `entry`, if the clock is trusted (S-VC-2: without
+    /// it every time-bounded code fails closed, and the entry counts as any
+    /// wrong guess).
+    fn find_visitor_code(&self, now: Instant, entry: &Entry) -> Option<VisitorCodeMatch> {
+        let wall = self.wall_clock(now)?;
+        self.visitor_codes
+            .find(entry, wall, &self.visitor_codes_used)
+    }
+
+    /// Opens for a visitor code after the second check (S-HW-1); a one-time
+    /// code is recorded as used, on flash before the door opens (S-VC-1).
+    fn visitor_code_verdict(
+        &mut self,
+        now: Instant,
+        m: VisitorCodeMatch,
+        entry: &Entry,
+        out: &mut Actions,
+    ) {
+        if self.storage_fault {
+            self.prompt(out, Prompt::Failure(Refusal::StorageFault));
+            return;
+        }
+        if self.attempts.lockout(now).is_some() {
+            // R-LKO-1: refused unseen, as for every other credential.
+            self.prompt(out, Prompt::SystemLocked);
+            return;
+        }
+        let first = GRANTED;
+        let second = self.confirm_visitor_code(now, &m, entry);
+        if first != GRANTED || second != GRANTED || (first ^ second) != 0 {
+            self.fail(now, None, Method::VisitorCode, true, out);
+            return;
+        }
+        if m.one_time {
+            let at = self.wall_clock(now).unwrap_or(Timestamp(0));
+            if record_use(&mut self.visitor_codes_used, m.code, at).is_err() {
+                // Every slot holds a code still in its window: fail closed.
+                self.log(
+                    now,
+                    out,
+                    LogEntry::UnlockFailed {
+                        person: None,
+                        method: Method::VisitorCode,
+                        reason: Refusal::CredentialStoreFull,
+                    },
+                );
+                self.prompt(out, Prompt::Failure(Refusal::CredentialStoreFull));
+                return;
+            }
+            out.push(Action::Persist(Change::VisitorCodeUsed {
+                code: m.code,
+                at,
+            }));
+        }
+        if self.attempts.record_success() {
+            self.persist_attempts(out);
+        }
+        self.unlock(now, None, Method::VisitorCode, out);
+    }
+
+    /// The second check of a visitor code (S-HW-1): searched again from the
+    /// stored state, the same code must come out.
+    fn confirm_visitor_code(&self, now: Instant, m: &VisitorCodeMatch, entry: &Entry) -> u32 {
+        if self.storage_fault || self.attempts.lockout(now).is_some() {
+            return REFUSED;
+        }
+        match self.find_visitor_code(now, entry) {
+            Some(again) if again == *m && !self.visitor_codes_used.contains(&m.code) => GRANTED,
+            _ => REFUSED,
+        }
     }
 
     fn biometric(&mut self, now: Instant, event: BiometricEvent, out: &mut Actions) {

@@ -5,6 +5,7 @@ use heapless::Vec;
 use crate::attempts::AttemptRecord;
 use crate::person::{PEOPLE_CAPACITY, Person, PersonNumber};
 use crate::settings::Settings;
+use crate::visitor::VisitorCodesUsed;
 
 /// Everything the lock must remember across a power cut, as one value: the
 /// store loads it at boot and hands it to [`Lock::restore`](crate::Lock::restore).
@@ -20,6 +21,8 @@ pub struct Snapshot {
     pub people: Vec<Person, PEOPLE_CAPACITY>,
     /// Failure counts and lockout.
     pub attempts: AttemptRecord,
+    /// One-time visitor codes already used (S-VC-1).
+    pub visitor_codes_used: VisitorCodesUsed,
 }
 
 impl Snapshot {
@@ -41,6 +44,11 @@ impl Snapshot {
             Change::Settings(s) => self.settings = *s,
             Change::Attempts(a) => self.attempts = *a,
             Change::FactoryReset => *self = Snapshot::default(),
+            Change::VisitorCodeUsed { code, at } => {
+                // Cannot fail for the lock's own changes: it refused the code
+                // instead of emitting this when the table was full.
+                let _ = crate::visitor::record_use(&mut self.visitor_codes_used, *code, *at);
+            }
         }
     }
 

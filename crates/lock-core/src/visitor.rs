@@ -1,0 +1,103 @@
+//! Offline visitor codes typed at the keypad (R-APP-4, S-VC-1, S-VC-2): the
+//! hook through which the lock consults a verifier it holds.
+//!
+//! The core knows no cryptography. A verifier implementing [`VisitorCodes`]
+//! (the app protocol's `lock_proto::VisitorCodeBook`, which holds the per-lock
+//! secret and computes the truncated HMAC) is handed to
+//! [`Lock::with_visitor_codes`](crate::Lock::with_visitor_codes); the lock asks
+//! it only after no person's passcode matched an entry, only when the wall
+//! clock is trusted (S-VC-2: no clock, no visitor code), and only to open the
+//! door, never the menu. Everything else is the lock's as for any passcode: the
+//! anti-peeping entry of at most 16 digits (R-PIN-4), the one failure count and
+//! lockout (R-LKO-1, S-BF-1), the second check before the motor (S-HW-1), and
+//! the record of used one-time codes, persisted before the door opens
+//! ([`Change::VisitorCodeUsed`](crate::Change::VisitorCodeUsed)) and restored
+//! with the [`Snapshot`](crate::Snapshot), so a one-time code opens once, also
+//! across power cuts (S-VC-1).
+//!
+//! [`NoVisitorCodes`], the default, matches nothing: a `Lock` without a
+//! verifier behaves exactly as before visitor codes existed.
+
+use crate::lock::CLOCK_MAX_STEP_BACK;
+use crate::passcode::Entry;
+use crate::time::Timestamp;
+
+/// One-time codes the lock remembers as used at once. A one-time code is
+/// forgotten once its window has ended (it could not open any more); while all
+/// slots hold codes whose windows are still open, a further one-time code is
+/// refused (fail closed).
+pub const VISITOR_CODES_USED_CAPACITY: usize = 16;
+
+/// A one-time visitor code that has been used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct VisitorCodeUse {
+    /// The verifier's identifier of the code (its parameters, not its digits).
+    pub id: u64,
+    /// When the code's window ends: after this it opens nothing anyway, and
+    /// the record can go.
+    pub expires: Timestamp,
+}
+
+/// The used one-time codes, as persisted (R-APP-4: "one-time codes only once").
+pub type VisitorCodesUsed = heapless::Vec<VisitorCodeUse, VISITOR_CODES_USED_CAPACITY>;
+
+/// Records `code` as used at wall-clock time `at`, first forgetting the codes
+/// whose window ended before `at` by more than the clock may step back
+/// (S-VC-3), so setting the clock back cannot revive one. Fails, changing
+/// nothing, when every slot holds a code still in its window.
+///
+/// The lock and [`Snapshot::apply`](crate::Snapshot::apply) both call this, so
+/// replaying [`Change::VisitorCodeUsed`](crate::Change::VisitorCodeUsed)
+/// records gives the lock's own table.
+pub fn record_use(
+    used: &mut VisitorCodesUsed,
+    code: VisitorCodeUse,
+    at: Timestamp,
+) -> Result<(), VisitorCodesFull> {
+    let mut kept = used.clone();
+    kept.retain(|u| u.expires.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) >= at.0);
+    kept.push(code).map_err(|_| VisitorCodesFull)?;
+    *used = kept;
+    Ok(())
+}
+
+/// Every slot of [`VisitorCodesUsed`] holds a code still in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VisitorCodesFull;
+
+/// A visitor code found in an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VisitorCodeMatch {
+    /// Which code, and when its window ends.
+    pub code: VisitorCodeUse,
+    /// A one-time code: it opens once.
+    pub one_time: bool,
+}
+
+/// A verifier of offline visitor codes (R-APP-4).
+///
+/// `find` must be pure (the same arguments give the same answer: the lock calls
+/// it twice for S-HW-1's second check), must compare digits in constant time,
+/// must search the entry for a code as one contiguous run (R-PIN-4), and must
+/// skip one-time codes listed in `used`.
+pub trait VisitorCodes: Clone + core::fmt::Debug {
+    /// The visitor code in `entry` that is valid at the trusted wall-clock
+    /// time `wall`, if any.
+    fn find(
+        &self,
+        entry: &Entry,
+        wall: Timestamp,
+        used: &[VisitorCodeUse],
+    ) -> Option<VisitorCodeMatch>;
+}
+
+/// No visitor codes: matches nothing. The default for [`Lock`](crate::Lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NoVisitorCodes;
+
+impl VisitorCodes for NoVisitorCodes {
+    fn find(&self, _: &Entry, _: Timestamp, _: &[VisitorCodeUse]) -> Option<VisitorCodeMatch> {
+        None
+    }
+}

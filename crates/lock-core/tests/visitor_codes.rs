@@ -1,0 +1,330 @@
+//! Offline visitor codes at the keypad (R-APP-4, S-VC-1, S-VC-2, S-BF-1): the
+//! lock consults its [`VisitorCodes`] verifier. The verifier here is a fake
+//! with fixed codes, so these tests pin down what the lock does with a match;
+//! the real verifier (HMAC, windows) is `lock_proto::VisitorCodeBook`, tested
+//! there end to end against this state machine.
+
+// Test code: a broken set-up should fail loudly.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use lock_core::passcode::Entry;
+use lock_core::{
+    Action, Actions, AppCommand, AppRequest, BoltPosition, Change, Config, Event, Instant, Key,
+    Link, Lock, LogEntry, Method, Passcode, Privilege, Snapshot, Timestamp, VisitorCodeMatch,
+    VisitorCodeUse, VisitorCodes,
+};
+
+/// A code the fake knows: its digits, id, window and kind.
+#[derive(Debug, Clone, Copy)]
+struct FakeCode {
+    digits: &'static str,
+    id: u64,
+    from: u64,
+    until: u64,
+    one_time: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Fake {
+    codes: Vec<FakeCode>,
+}
+
+impl VisitorCodes for Fake {
+    fn find(
+        &self,
+        entry: &Entry,
+        wall: Timestamp,
+        used: &[VisitorCodeUse],
+    ) -> Option<VisitorCodeMatch> {
+        self.codes.iter().find_map(|c| {
+            let code = Passcode::parse(c.digits).unwrap();
+            let m = VisitorCodeMatch {
+                code: VisitorCodeUse {
+                    id: c.id,
+                    expires: Timestamp(c.until),
+                },
+                one_time: c.one_time,
+            };
+            let open = c.from <= wall.0 && wall.0 < c.until;
+            let fresh = !used.iter().any(|u| u.id == c.id);
+            (bool::from(entry.contains_ct(&code)) && open && fresh).then_some(m)
+        })
+    }
+}
+
+const WINDOW: FakeCode = FakeCode {
+    digits: "2468013579",
+    id: 7,
+    from: 1_000,
+    until: 5_000,
+    one_time: false,
+};
+const ONE_TIME: FakeCode = FakeCode {
+    digits: "9753108642",
+    id: 8,
+    from: 1_000,
+    until: 5_000,
+    one_time: true,
+};
+
+struct Door {
+    lock: Lock<Fake>,
+    t: u64,
+    flash: Snapshot,
+}
+
+impl Door {
+    /// Administrator 001 (passcode 135790) set up at the keypad, menu left.
+    fn new(codes: &[FakeCode]) -> Door {
+        let fake = Fake {
+            codes: codes.to_vec(),
+        };
+        let mut door = Door {
+            lock: Lock::with_visitor_codes(Config::default(), fake),
+            t: 0,
+            flash: Snapshot::default(),
+        };
+        door.step(Event::Boot { set_held: false });
+        door.keys("k1 k 135790k 135790k b");
+        assert_eq!(door.lock.people().len(), 1);
+        assert!(!door.lock.in_menu());
+        door
+    }
+
+    fn step(&mut self, event: Event) -> Actions {
+        self.t += 300;
+        let out = self.lock.handle(Instant::from_millis(self.t), event);
+        for a in &out {
+            if let Action::Persist(change) = a {
+                self.flash.apply(change);
+            }
+        }
+        out
+    }
+
+    fn keys(&mut self, keys: &str) -> Vec<Action> {
+        let mut all = Vec::new();
+        for c in keys.chars() {
+            let key = match c {
+                '0'..='9' => Key::Digit(c.to_digit(10).unwrap().try_into().unwrap()),
+                'k' => Key::Ok,
+                'b' => Key::Back,
+                _ => continue,
+            };
+            all.extend(self.step(Event::Key(key)));
+        }
+        all
+    }
+
+    /// Wakes the keypad, types `digits` and ✓.
+    fn enter(&mut self, digits: &str) -> Vec<Action> {
+        self.step(Event::Touch);
+        self.keys(&format!("{digits}k"))
+    }
+
+    fn set_clock(&mut self, secs: u64) {
+        let out = self.step(Event::App(AppRequest {
+            privilege: Privilege::Administrator,
+            link: Link::Bluetooth,
+            command: AppCommand::SetClock(Timestamp(secs)),
+        }));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Reply(lock_core::Reply::Done)))
+        );
+    }
+
+    fn power_cycle(&mut self, fake: Fake) {
+        self.t = 0;
+        self.lock =
+            Lock::restore_with(Config::default(), fake, &self.flash, Instant::ZERO).unwrap();
+        self.step(Event::Boot { set_held: false });
+    }
+}
+
+fn opens(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::DriveBolt {
+                to: BoltPosition::Unlocked,
+                ..
+            }
+        )
+    })
+}
+
+fn logged_visitor_unlock(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::Log(r) if r.entry == LogEntry::Unlock { person: None, method: Method::VisitorCode }
+        )
+    })
+}
+
+#[test]
+fn r_app_4_visitor_code_opens_within_its_window_with_extra_digits_around_it() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(1_000);
+    let out = door.enter("7246801357931");
+    assert!(opens(&out), "{out:?}");
+    assert!(logged_visitor_unlock(&out), "R-APP-6: who and how: {out:?}");
+    assert_eq!(door.lock.failures_since_success(), 0);
+}
+
+#[test]
+fn s_vc_2_visitor_code_refused_without_a_trusted_clock_and_counted() {
+    let mut door = Door::new(&[WINDOW]);
+    let out = door.enter("2468013579");
+    assert!(!opens(&out), "no clock, no visitor code: {out:?}");
+    assert_eq!(
+        door.lock.failures_since_success(),
+        1,
+        "S-BF-1: a refused visitor code is a failed guess like any other"
+    );
+    // The owner's passcode keeps working without a clock.
+    assert!(opens(&door.enter("135790")));
+}
+
+#[test]
+fn r_app_4_visitor_code_refused_outside_its_window() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(5_000);
+    assert!(!opens(&door.enter("2468013579")));
+    assert_eq!(door.lock.failures_since_success(), 1);
+}
+
+#[test]
+fn s_vc_1_one_time_code_opens_once_also_after_a_power_cycle() {
+    let mut door = Door::new(&[ONE_TIME]);
+    door.set_clock(1_000);
+    let out = door.enter("9753108642");
+    assert!(opens(&out), "{out:?}");
+    // Recorded as used on flash before the motor runs.
+    let persisted = out
+        .iter()
+        .position(|a| matches!(a, Action::Persist(Change::VisitorCodeUsed { code, .. }) if code.id == ONE_TIME.id))
+        .expect("the use is persisted");
+    let driven = out
+        .iter()
+        .position(|a| matches!(a, Action::DriveBolt { .. }))
+        .unwrap();
+    assert!(persisted < driven);
+
+    assert!(!opens(&door.enter("9753108642")), "the second time");
+    assert_eq!(door.lock.failures_since_success(), 1);
+
+    let fake = Fake {
+        codes: vec![ONE_TIME],
+    };
+    door.power_cycle(fake);
+    assert_eq!(door.flash.visitor_codes_used.len(), 1);
+    door.set_clock(1_100);
+    assert!(
+        !opens(&door.enter("9753108642")),
+        "still used after a power cycle"
+    );
+    assert_eq!(
+        door.lock.snapshot().visitor_codes_used,
+        door.flash.visitor_codes_used
+    );
+}
+
+#[test]
+fn s_vc_1_window_codes_open_again_within_their_window() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(1_000);
+    assert!(opens(&door.enter("2468013579")));
+    assert!(opens(&door.enter("2468013579")));
+    assert!(door.flash.visitor_codes_used.is_empty());
+}
+
+#[test]
+fn s_bf_1_wrong_visitor_codes_count_towards_the_lockout() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(1_000);
+    for _ in 0..5 {
+        assert!(!opens(&door.enter("1122334455")));
+    }
+    assert!(door.lock.lockout(Instant::from_millis(door.t)).is_some());
+    let out = door.enter("2468013579");
+    assert!(!opens(&out), "R-LKO-1: refused during the lockout: {out:?}");
+}
+
+#[test]
+fn r_app_4_visitor_code_never_opens_the_menu() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(1_000);
+    door.step(Event::Set);
+    door.keys("2468013579k");
+    assert!(!door.lock.in_menu());
+}
+
+#[test]
+fn s_vc_1_used_one_time_codes_are_kept_until_their_window_ends() {
+    // 17 one-time codes with distinct ids: the 17th finds every slot taken by
+    // a code still in its window and is refused (fail closed), not counted.
+    let digits: [&'static str; 17] = [
+        "1357924680",
+        "1357924681",
+        "1357924682",
+        "1357924683",
+        "1357924684",
+        "1357924685",
+        "1357924686",
+        "1357924687",
+        "1357924688",
+        "1357924689",
+        "1357924670",
+        "1357924671",
+        "1357924672",
+        "1357924673",
+        "1357924674",
+        "1357924675",
+        "1357924676",
+    ];
+    let codes: Vec<FakeCode> = digits
+        .iter()
+        .zip(100u64..)
+        .map(|(d, id)| FakeCode {
+            digits: d,
+            id,
+            ..ONE_TIME
+        })
+        .collect();
+    let mut door = Door::new(&codes);
+    door.set_clock(1_000);
+    for d in &digits[..16] {
+        assert!(opens(&door.enter(d)), "{d}");
+    }
+    let out = door.enter(digits[16]);
+    assert!(!opens(&out));
+    assert_eq!(door.lock.failures_since_success(), 0);
+    // Once their windows have ended (and the clock step-back margin), the
+    // records go and a fresh code finds room.
+    let later = FakeCode {
+        digits: "8642097531",
+        id: 999,
+        from: 1_000,
+        until: 99_999,
+        one_time: true,
+    };
+    let mut all = codes.clone();
+    all.push(later);
+    door.lock.visitor_codes_mut().codes = all;
+    door.set_clock(5_000 + 301);
+    assert!(opens(&door.enter("8642097531")));
+    assert_eq!(door.flash.visitor_codes_used.len(), 1);
+}
+
+#[test]
+fn the_default_lock_accepts_no_visitor_code() {
+    // `Lock` without a verifier: a 10-digit entry is a wrong guess.
+    let entry = Entry::from_digits(&[2, 4, 6, 8, 0, 1, 3, 5, 7, 9]);
+    assert!(
+        lock_core::NoVisitorCodes
+            .find(&entry, Timestamp(1), &[])
+            .is_none()
+    );
+}
