@@ -20,6 +20,7 @@ set -Eeuo pipefail
 NO_STD_CRATES=(
     "lock-core:serde"
     "lock-hal"
+    "lock-proto"
     # "lock-store"
     # "lock-runtime"
 )
