@@ -4,4 +4,5 @@
 #![doc = include_str!("../README.md")]
 
 mod deadline;
+pub mod face;
 pub mod fingerprint;
