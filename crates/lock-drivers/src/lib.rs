@@ -6,3 +6,4 @@
 mod deadline;
 pub mod face;
 pub mod fingerprint;
+pub mod keypad;
