@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod body;
 mod deadline;
 pub mod face;
 pub mod fingerprint;

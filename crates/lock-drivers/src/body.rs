@@ -1,0 +1,525 @@
+//! The lock body: the bolt motor on a DRV8833 / DRV8870-class H-bridge, the
+//! bolt's end switches, the motor's over-current comparator, and
+//! [`LockBody`], which drives the bolt to an end and reports how it went.
+//!
+//! **Wiring.**
+//! - Bridge: IN1/IN2 to two GPIOs ([`HBridge`]) or two PWM channels
+//!   ([`PwmHBridge`]); optionally nSLEEP to a third GPIO, so the bridge
+//!   sleeps (about 1 µA instead of about 1 mA) between movements. IN1/IN2 =
+//!   1/0 forward, 0/1 reverse, 1/1 brake, 0/0 coast. nFAULT (open drain) is
+//!   not read: a fault shows as a bolt that does not move, which the travel
+//!   timeout catches.
+//! - End switches: one GPIO per end ([`EndSwitches`]), with interrupts
+//!   (embedded-hal-async `Wait`); usually a switch to ground with a pull-up,
+//!   so active low.
+//! - Over-current: the shunt's op-amp into a comparator, its output to a
+//!   GPIO with an interrupt ([`OverCurrent`]). A board that measures the
+//!   shunt with its ADC instead implements
+//!   [`StallSensor`] itself.
+//!
+//! **Protocol source.** The DRV8833 / DRV8870 datasheets' input truth table,
+//! as written out in the project's `PERIPHERALS.md`.
+//!
+//! **Movement.** [`LockBody::drive_to`] powers the motor, then stops at the
+//! first of: the end switch of the target reads active (reached), the
+//! over-current input fires after the start-up blanking (a stall: a jam), or
+//! the travel timeout passes. It then brakes for [`TravelConfig::brake_ms`]
+//! and coasts — the order `PERIPHERALS.md` asks for (R-LCK-3). Which
+//! direction throws the bolt depends on the door's hand; the lock core
+//! chooses it (R-UNL-3) and the body only applies it, with
+//! [`HBridge::swap_polarity`] for a motor wired the other way round. A DC
+//! gear motor's travel time grows as the battery sags: the timeout
+//! (default 5 s, below the core's 8 s backstop) leaves room for that.
+
+use embassy_futures::select::{Either, Either3, select, select3};
+use embedded_hal::digital::{InputPin, OutputPin};
+use embedded_hal::pwm::SetDutyCycle;
+use embedded_hal_async::digital::Wait;
+use lock_hal::{
+    BoltPosition, BoltSensor, Clock, Error as HalError, ErrorKind, ErrorType, Motor,
+    MotorDirection, StallSensor,
+};
+
+/// What went wrong with a pin or PWM channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// A GPIO failed.
+    #[error("pin error: {0:?}")]
+    Pin(embedded_hal::digital::ErrorKind),
+    /// A PWM channel failed.
+    #[error("PWM error: {0:?}")]
+    Pwm(embedded_hal::pwm::ErrorKind),
+    /// Both end switches read active: a wiring or switch fault.
+    #[error("both end switches active")]
+    BothEnds,
+}
+
+impl HalError for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Pin(_) | Error::Pwm(_) => ErrorKind::Bus,
+            Error::BothEnds => ErrorKind::Device,
+        }
+    }
+}
+
+fn pin<E: embedded_hal::digital::Error>(error: E) -> Error {
+    Error::Pin(error.kind())
+}
+
+/// An output that is not wired (a bridge without an nSLEEP line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoPin;
+
+impl embedded_hal::digital::ErrorType for NoPin {
+    type Error = core::convert::Infallible;
+}
+
+impl OutputPin for NoPin {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// A DRV8833-class bridge on two GPIOs (and nSLEEP, if wired).
+pub struct HBridge<A, B, S = NoPin> {
+    in1: A,
+    in2: B,
+    sleep: S,
+    swapped: bool,
+}
+
+impl<A: OutputPin, B: OutputPin> HBridge<A, B, NoPin> {
+    /// IN1 and IN2; nSLEEP tied high.
+    pub fn new(in1: A, in2: B) -> Self {
+        HBridge::with_sleep(in1, in2, NoPin)
+    }
+}
+
+impl<A: OutputPin, B: OutputPin, S: OutputPin> HBridge<A, B, S> {
+    /// IN1, IN2 and nSLEEP: the bridge sleeps whenever the motor coasts.
+    pub fn with_sleep(in1: A, in2: B, sleep: S) -> Self {
+        HBridge {
+            in1,
+            in2,
+            sleep,
+            swapped: false,
+        }
+    }
+
+    /// For a motor wired the other way round: forward becomes 0/1.
+    pub fn swap_polarity(mut self, swapped: bool) -> Self {
+        self.swapped = swapped;
+        self
+    }
+
+    /// Gives the pins back.
+    pub fn release(self) -> (A, B, S) {
+        (self.in1, self.in2, self.sleep)
+    }
+}
+
+impl<A, B, S> ErrorType for HBridge<A, B, S> {
+    type Error = Error;
+}
+
+impl<A: OutputPin, B: OutputPin, S: OutputPin> Motor for HBridge<A, B, S> {
+    fn drive(&mut self, direction: MotorDirection) -> Result<(), Error> {
+        self.sleep.set_high().map_err(pin)?;
+        // The pin going low first, so a reversal passes through coast, never
+        // through brake.
+        if (direction == MotorDirection::Forward) != self.swapped {
+            self.in2.set_low().map_err(pin)?;
+            self.in1.set_high().map_err(pin)
+        } else {
+            self.in1.set_low().map_err(pin)?;
+            self.in2.set_high().map_err(pin)
+        }
+    }
+
+    fn brake(&mut self) -> Result<(), Error> {
+        self.sleep.set_high().map_err(pin)?;
+        self.in1.set_high().map_err(pin)?;
+        self.in2.set_high().map_err(pin)
+    }
+
+    fn coast(&mut self) -> Result<(), Error> {
+        self.in1.set_low().map_err(pin)?;
+        self.in2.set_low().map_err(pin)?;
+        self.sleep.set_low().map_err(pin)
+    }
+}
+
+/// A DRV8833-class bridge on two PWM channels: the driven input at
+/// [`PwmHBridge::duty_percent`], the other at 0 (fast decay).
+pub struct PwmHBridge<A, B> {
+    in1: A,
+    in2: B,
+    duty_percent: u8,
+    swapped: bool,
+}
+
+impl<A: SetDutyCycle, B: SetDutyCycle> PwmHBridge<A, B> {
+    /// IN1 and IN2 channels, driving at `duty_percent` (capped at 100).
+    pub fn new(in1: A, in2: B, duty_percent: u8) -> Self {
+        PwmHBridge {
+            in1,
+            in2,
+            duty_percent: duty_percent.min(100),
+            swapped: false,
+        }
+    }
+
+    /// For a motor wired the other way round.
+    pub fn swap_polarity(mut self, swapped: bool) -> Self {
+        self.swapped = swapped;
+        self
+    }
+
+    /// The duty the motor is driven at.
+    pub fn duty_percent(&self) -> u8 {
+        self.duty_percent
+    }
+
+    /// Gives the channels back.
+    pub fn release(self) -> (A, B) {
+        (self.in1, self.in2)
+    }
+}
+
+fn pwm<E: embedded_hal::pwm::Error>(error: E) -> Error {
+    Error::Pwm(error.kind())
+}
+
+impl<A, B> ErrorType for PwmHBridge<A, B> {
+    type Error = Error;
+}
+
+impl<A: SetDutyCycle, B: SetDutyCycle> Motor for PwmHBridge<A, B> {
+    fn drive(&mut self, direction: MotorDirection) -> Result<(), Error> {
+        let duty = self.duty_percent;
+        if (direction == MotorDirection::Forward) != self.swapped {
+            self.in2.set_duty_cycle_fully_off().map_err(pwm)?;
+            self.in1.set_duty_cycle_percent(duty).map_err(pwm)
+        } else {
+            self.in1.set_duty_cycle_fully_off().map_err(pwm)?;
+            self.in2.set_duty_cycle_percent(duty).map_err(pwm)
+        }
+    }
+
+    fn brake(&mut self) -> Result<(), Error> {
+        self.in1.set_duty_cycle_fully_on().map_err(pwm)?;
+        self.in2.set_duty_cycle_fully_on().map_err(pwm)
+    }
+
+    fn coast(&mut self) -> Result<(), Error> {
+        self.in1.set_duty_cycle_fully_off().map_err(pwm)?;
+        self.in2.set_duty_cycle_fully_off().map_err(pwm)
+    }
+}
+
+/// Waits until `pin` leaves its current level (`high`).
+async fn wait_for_other_level<P: Wait>(pin: &mut P, high: bool) -> Result<(), Error> {
+    if high {
+        pin.wait_for_low().await.map_err(self::pin)
+    } else {
+        pin.wait_for_high().await.map_err(self::pin)
+    }
+}
+
+/// The bolt's two end switches.
+pub struct EndSwitches<L, U> {
+    locked: L,
+    unlocked: U,
+    active_low: bool,
+}
+
+impl<L: InputPin + Wait, U: InputPin + Wait> EndSwitches<L, U> {
+    /// The switch closed when the bolt is thrown, the one closed when it is
+    /// retracted; `active_low` when a closed switch reads low.
+    pub fn new(locked: L, unlocked: U, active_low: bool) -> Self {
+        EndSwitches {
+            locked,
+            unlocked,
+            active_low,
+        }
+    }
+
+    /// Gives the pins back.
+    pub fn release(self) -> (L, U) {
+        (self.locked, self.unlocked)
+    }
+
+    fn levels(&mut self) -> Result<(bool, bool), Error> {
+        let locked = self.locked.is_high().map_err(pin)?;
+        let unlocked = self.unlocked.is_high().map_err(pin)?;
+        Ok((locked, unlocked))
+    }
+
+    fn position_of(&self, (locked, unlocked): (bool, bool)) -> Result<BoltPosition, Error> {
+        match (locked != self.active_low, unlocked != self.active_low) {
+            (true, true) => Err(Error::BothEnds),
+            (true, false) => Ok(BoltPosition::Locked),
+            (false, true) => Ok(BoltPosition::Unlocked),
+            (false, false) => Ok(BoltPosition::Between),
+        }
+    }
+}
+
+impl<L, U> ErrorType for EndSwitches<L, U> {
+    type Error = Error;
+}
+
+impl<L: InputPin + Wait, U: InputPin + Wait> BoltSensor for EndSwitches<L, U> {
+    fn position(&mut self) -> Result<BoltPosition, Error> {
+        let levels = self.levels()?;
+        self.position_of(levels)
+    }
+
+    /// Waits for either pin to leave the level it reads, by level (not
+    /// edge): a change between the read and the wait is not missed, and
+    /// dropping the wait loses nothing. Not debounced: the first contact is
+    /// what a motor stop needs.
+    async fn wait_for_change(&mut self, last: BoltPosition) -> Result<BoltPosition, Error> {
+        loop {
+            let levels = self.levels()?;
+            let position = self.position_of(levels)?;
+            if position != last {
+                return Ok(position);
+            }
+            let (locked_high, unlocked_high) = levels;
+            match select(
+                wait_for_other_level(&mut self.locked, locked_high),
+                wait_for_other_level(&mut self.unlocked, unlocked_high),
+            )
+            .await
+            {
+                Either::First(result) | Either::Second(result) => result?,
+            }
+        }
+    }
+}
+
+/// The over-current comparator output.
+pub struct OverCurrent<P> {
+    input: P,
+    active_low: bool,
+}
+
+impl<P: Wait> OverCurrent<P> {
+    /// The comparator's output; `active_low` when over-current reads low.
+    pub fn new(input: P, active_low: bool) -> Self {
+        OverCurrent { input, active_low }
+    }
+
+    /// Gives the pin back.
+    pub fn release(self) -> P {
+        self.input
+    }
+}
+
+impl<P> ErrorType for OverCurrent<P> {
+    type Error = Error;
+}
+
+impl<P: Wait> StallSensor for OverCurrent<P> {
+    /// Waits for the active level (a level wait: cancel-safe, and an
+    /// over-current already present returns at once).
+    async fn wait_for_stall(&mut self) -> Result<(), Error> {
+        let result = if self.active_low {
+            self.input.wait_for_low().await
+        } else {
+            self.input.wait_for_high().await
+        };
+        result.map_err(pin)
+    }
+}
+
+/// How a movement ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Travel {
+    /// The end switch of the target reads active.
+    Reached(BoltPosition),
+    /// The over-current input fired: the bolt is jammed.
+    Stalled,
+    /// The target was not reached within the travel timeout: a jam.
+    TimedOut,
+}
+
+/// Which part failed during a movement, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TravelError {
+    /// The motor (bridge) failed.
+    #[error("motor: {0:?}")]
+    Motor(ErrorKind),
+    /// The bolt sensor failed.
+    #[error("bolt sensor: {0:?}")]
+    Sensor(ErrorKind),
+    /// The stall sensor failed.
+    #[error("stall sensor: {0:?}")]
+    Stall(ErrorKind),
+}
+
+impl HalError for TravelError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TravelError::Motor(kind) | TravelError::Sensor(kind) | TravelError::Stall(kind) => {
+                *kind
+            }
+        }
+    }
+}
+
+/// Timing of a movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TravelConfig {
+    /// The longest a movement may take before it is a jam.
+    pub travel_timeout_ms: u32,
+    /// The over-current input is ignored this long after the start: a DC
+    /// motor's start-up current exceeds the stall threshold.
+    pub inrush_blank_ms: u32,
+    /// How long the motor brakes before it coasts.
+    pub brake_ms: u32,
+}
+
+impl Default for TravelConfig {
+    fn default() -> TravelConfig {
+        TravelConfig {
+            travel_timeout_ms: 5_000,
+            inrush_blank_ms: 100,
+            brake_ms: 100,
+        }
+    }
+}
+
+/// A motor, its end switches, its over-current input and the clock: drives
+/// the bolt to an end and stops it.
+pub struct LockBody<M, B, S, C> {
+    motor: M,
+    sensor: B,
+    stall: S,
+    clock: C,
+    config: TravelConfig,
+}
+
+impl<M, B, S, C> LockBody<M, B, S, C>
+where
+    M: Motor,
+    B: BoltSensor,
+    S: StallSensor,
+    C: Clock,
+{
+    /// Takes the parts.
+    pub fn new(motor: M, sensor: B, stall: S, clock: C, config: TravelConfig) -> Self {
+        LockBody {
+            motor,
+            sensor,
+            stall,
+            clock,
+            config,
+        }
+    }
+
+    /// Gives the parts back.
+    pub fn release(self) -> (M, B, S, C) {
+        (self.motor, self.sensor, self.stall, self.clock)
+    }
+
+    /// The bolt sensor, to watch for the bolt turned by hand between
+    /// movements.
+    pub fn sensor_mut(&mut self) -> &mut B {
+        &mut self.sensor
+    }
+
+    /// Drives the motor in `direction` until the bolt reaches `to`, stalls
+    /// or runs out of time; then brakes and coasts, also after an error. Not
+    /// cancel-safe (dropping it would leave the motor running); bounded by
+    /// the travel timeout and the brake time.
+    pub async fn drive_to(
+        &mut self,
+        to: BoltPosition,
+        direction: MotorDirection,
+    ) -> Result<Travel, TravelError> {
+        let started = self.clock.now_ms();
+        let deadline = started.saturating_add(u64::from(self.config.travel_timeout_ms));
+        let blank_until = started.saturating_add(u64::from(self.config.inrush_blank_ms));
+        let outcome = match self.motor.drive(direction) {
+            Ok(()) => self.run(to, deadline, blank_until).await,
+            Err(error) => Err(TravelError::Motor(error.kind())),
+        };
+        let stopped = self.stop().await;
+        let travel = outcome?;
+        stopped?;
+        Ok(travel)
+    }
+
+    async fn run(
+        &mut self,
+        to: BoltPosition,
+        deadline: u64,
+        blank_until: u64,
+    ) -> Result<Travel, TravelError> {
+        let sensor = |error: B::Error| TravelError::Sensor(error.kind());
+        loop {
+            let position = self.sensor.position().map_err(sensor)?;
+            if position == to {
+                return Ok(Travel::Reached(position));
+            }
+            let now = self.clock.now_ms();
+            if now >= deadline {
+                return Ok(Travel::TimedOut);
+            }
+            if now < blank_until {
+                let until = blank_until.min(deadline);
+                if let Either::First(result) = select(
+                    self.sensor.wait_for_change(position),
+                    self.clock.wait_until(until),
+                )
+                .await
+                {
+                    result.map_err(sensor)?;
+                }
+                continue;
+            }
+            match select3(
+                self.sensor.wait_for_change(position),
+                self.stall.wait_for_stall(),
+                self.clock.wait_until(deadline),
+            )
+            .await
+            {
+                Either3::First(result) => {
+                    result.map_err(sensor)?;
+                }
+                Either3::Second(result) => {
+                    result.map_err(|error| TravelError::Stall(error.kind()))?;
+                    return Ok(Travel::Stalled);
+                }
+                Either3::Third(()) => return Ok(Travel::TimedOut),
+            }
+        }
+    }
+
+    /// Brake, wait, coast.
+    async fn stop(&mut self) -> Result<(), TravelError> {
+        let motor = |error: M::Error| TravelError::Motor(error.kind());
+        let braked = self.motor.brake().map_err(motor);
+        let until = self
+            .clock
+            .now_ms()
+            .saturating_add(u64::from(self.config.brake_ms));
+        self.clock.wait_until(until).await;
+        // Coast even if braking failed: an unpowered motor is the safe state.
+        let coasted = self.motor.coast().map_err(motor);
+        braked.and(coasted)
+    }
+}
