@@ -3,8 +3,90 @@
 #![warn(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod crypto;
+pub mod message;
+pub mod phone;
+mod protocol;
+pub mod state;
 pub mod visitor;
+pub mod wire;
 
+pub use message::{PairingInfo, ProtoRefusal, Request, Response};
+pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
+pub use protocol::{
+    AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
+    OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT, Protocol, RestoreError,
+    SENT_RESERVE,
+};
+pub use state::{Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot};
 pub use visitor::{
     VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
 };
+pub use wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_FRAME};
+
+/// Why a received frame was dropped. Every one of these is decided before the
+/// frame's content is acted on (S-PR-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum FrameError {
+    /// Shorter than its header, or than its header says.
+    #[error("frame too short")]
+    Short,
+    /// Longer than its header says.
+    #[error("frame length does not match its header")]
+    Length,
+    /// A body longer than the protocol allows.
+    #[error("frame too long")]
+    TooLong,
+    /// An older protocol version: refused, never downgraded to.
+    #[error("old protocol version {0}")]
+    OldVersion(u8),
+    /// A protocol version this lock does not know.
+    #[error("unknown protocol version {0}")]
+    UnknownVersion(u8),
+    /// An unknown frame kind.
+    #[error("unknown frame kind {0:#04x}")]
+    UnknownKind(u8),
+    /// A kind that only goes the other way.
+    #[error("frame kind goes the other way")]
+    WrongDirection,
+    /// No pairing has this id.
+    #[error("unknown pairing")]
+    UnknownPairing,
+    /// The tag is wrong: tampered, or not sealed with this pairing's key.
+    /// Report it to the lock as `Event::AppAuthFailed` (S-BF-1).
+    #[error("authentication failed")]
+    BadTag,
+    /// The counter is not above the last one accepted (S-PR-3).
+    #[error("replayed or reordered frame")]
+    Replay,
+    /// Authentic, but the body does not decode as what its kind carries.
+    #[error("malformed body")]
+    Malformed,
+    /// A pairing message outside pairing mode (S-PR-1).
+    #[error("not in pairing mode")]
+    NotPairing,
+    /// Another pairing is in progress.
+    #[error("another pairing is in progress")]
+    Busy,
+    /// Every pairing slot is taken.
+    #[error("no free pairing slot")]
+    Full,
+    /// Over a rate limit (S-PR-5): dropped without further work.
+    #[error("rate limited")]
+    RateLimited,
+    /// A message that does not fit the exchange's current step.
+    #[error("unexpected message")]
+    Unexpected,
+    /// The entropy source failed.
+    #[error("entropy source failed")]
+    Entropy,
+}
+
+impl FrameError {
+    /// Whether the runtime reports this to the lock as a failed
+    /// authentication (`Event::AppAuthFailed`, S-BF-1): a wrong tag, at most
+    /// [`AUTH_FAILURES_PER_MINUTE`] a minute.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, FrameError::BadTag)
+    }
+}

@@ -1,0 +1,203 @@
+//! Frame bodies: `postcard` encodings of these types (the crate docs list
+//! them with their encodings).
+
+use lock_core::{AppCommand, Notice, Privilege, Reply, Validity};
+use serde::{Deserialize, Serialize};
+
+use crate::FrameError;
+use crate::state::MAX_PAIRINGS;
+use crate::wire::MAX_BODY;
+
+/// A lock-issued challenge: 16 random bytes, valid once and briefly.
+pub type Challenge = [u8; 16];
+
+/// Phone → lock, in the clear: the phone's ephemeral X25519 public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairHello {
+    /// The phone's ephemeral public key.
+    pub phone: [u8; 32],
+}
+
+/// Lock → phone, in the clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairOffer {
+    /// The lock's id.
+    pub lock_id: [u8; 8],
+    /// The lock's identity public key.
+    pub identity: [u8; 32],
+    /// The lock's ephemeral public key for this pairing.
+    pub ephemeral: [u8; 32],
+    /// Commitment to the lock's nonce, sent before the phone's nonce is seen.
+    pub commitment: [u8; 32],
+}
+
+/// Phone → lock (the phone's nonce) and lock → phone (the lock's nonce, which
+/// opens the commitment), in the clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairNonce {
+    /// 16 random bytes.
+    pub nonce: [u8; 16],
+}
+
+/// A request, phone → lock, sealed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub enum Request {
+    /// Ask for a challenge; every request but this one, `ConfirmPairing` and
+    /// `Command(Status)` must carry a fresh one.
+    Challenge,
+    /// The person compared the codes and they matched: complete the pairing.
+    /// Sealed under the new pairing's key, so it also proves the key.
+    ConfirmPairing,
+    /// A command for the lock itself (R-APP-1…6), checked by `lock-core` with
+    /// the pairing's privilege (S-PR-4).
+    Command {
+        /// The command.
+        command: AppCommand,
+        /// The challenge it answers.
+        challenge: Option<Challenge>,
+    },
+    /// List the pairings (administrator).
+    ListPairings {
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+    /// Revoke one pairing or key (administrator).
+    RevokePairing {
+        /// Which.
+        pairing: u16,
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+    /// Issue a key for another phone: a user's, or a visitor's scoped to
+    /// open and lock within a bounded window (administrator; R-APP-5, S-VC-4).
+    IssueKey {
+        /// `User` or `Visitor`.
+        privilege: Privilege,
+        /// When it works, on the lock's clock. Bounded for visitors.
+        validity: Validity,
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+    /// Send the lock's id and visitor secret, to make offline visitor codes
+    /// (administrator; R-APP-4).
+    VisitorSecret {
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+}
+
+impl Request {
+    /// The challenge the request carries, if any.
+    pub fn challenge(&self) -> Option<Challenge> {
+        match *self {
+            Request::Challenge | Request::ConfirmPairing => None,
+            Request::Command { challenge, .. } => challenge,
+            Request::ListPairings { challenge }
+            | Request::RevokePairing { challenge, .. }
+            | Request::IssueKey { challenge, .. }
+            | Request::VisitorSecret { challenge } => Some(challenge),
+        }
+    }
+}
+
+/// One pairing, as listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingInfo {
+    /// Its id.
+    pub pairing: u16,
+    /// What it may do.
+    pub privilege: Privilege,
+    /// When it works.
+    pub validity: Validity,
+}
+
+/// Why the protocol refused an authenticated request (the lock's own refusals
+/// come as [`Response::Reply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProtoRefusal {
+    /// No challenge, a wrong one, a used one, or one past its expiry (S-PR-3).
+    NoFreshChallenge,
+    /// Too many challenges asked for; try again in a minute (S-PR-5).
+    RateLimited,
+    /// The pairing's privilege does not allow this (S-PR-4, S-VC-4).
+    NotPermitted,
+    /// The key is outside its window, or the lock has no trusted clock to
+    /// tell (S-VC-2, S-VC-4).
+    OutsideValidity,
+    /// No pairing has that id.
+    NoSuchPairing,
+    /// Every pairing slot is taken.
+    Full,
+    /// A visitor key needs an end to its window; an issued key cannot be an
+    /// administrator's (those pair at the lock, S-PR-1).
+    BadKey,
+    /// Not expected now (a pairing confirmation from a paired phone).
+    Unexpected,
+}
+
+/// A response, lock → phone, sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+// No heap to box into: the large variant is the point (a frame or a list
+// travels by value, once).
+#[allow(clippy::large_enum_variant)]
+pub enum Response {
+    /// A challenge for the next request.
+    Challenge {
+        /// The challenge.
+        challenge: Challenge,
+        /// How long it stays valid, in milliseconds.
+        valid_ms: u32,
+    },
+    /// The pairing is complete.
+    Welcome {
+        /// Its id.
+        pairing: u16,
+        /// What it may do.
+        privilege: Privilege,
+        /// The lock's id.
+        lock_id: [u8; 8],
+        /// The lock's identity code (R-MNU-6).
+        identity_code: u32,
+    },
+    /// The lock's answer to a command.
+    Reply(Reply),
+    /// The pairings.
+    Pairings(heapless::Vec<PairingInfo, MAX_PAIRINGS>),
+    /// A key was issued: hand `pairing` and `key` to the other phone.
+    KeyIssued {
+        /// The new pairing's id.
+        pairing: u16,
+        /// Its 32-byte pairing key.
+        key: [u8; 32],
+    },
+    /// The lock's id and visitor secret.
+    VisitorSecret {
+        /// The lock's id.
+        lock_id: [u8; 8],
+        /// The visitor secret.
+        secret: [u8; 32],
+    },
+    /// Done.
+    Done,
+    /// Refused by the protocol.
+    Refused(ProtoRefusal),
+}
+
+/// What a notice frame carries.
+pub type NoticeBody = Notice;
+
+/// Encodes `value` into at most [`MAX_BODY`] bytes.
+pub fn encode<T: Serialize>(value: &T, buf: &mut [u8; MAX_BODY]) -> Result<usize, FrameError> {
+    postcard::to_slice(value, buf)
+        .map(|b| b.len())
+        .map_err(|_| FrameError::TooLong)
+}
+
+/// Decodes a body that must be exactly one `T`: trailing bytes are
+/// malformed too.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, FrameError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(FrameError::Malformed),
+    }
+}

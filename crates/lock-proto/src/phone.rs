@@ -1,0 +1,243 @@
+//! The phone side: pairing with a lock, sealing requests, opening responses
+//! and notices. Tests, the simulator and host tools use it; it is plain
+//! `no_std` code, so it also serves a phone-less device such as a key fob.
+
+use lock_core::Notice;
+use lock_hal::Entropy;
+
+use crate::FrameError;
+use crate::crypto::{self, Direction, FrameKeys};
+use crate::message::{self, PairHello, PairNonce, PairOffer, Request, Response};
+use crate::protocol::transcript;
+use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
+
+fn random<const N: usize, R: Entropy>(rng: &mut R) -> Result<[u8; N], FrameError> {
+    let mut b = [0u8; N];
+    rng.fill(&mut b).map_err(|_| FrameError::Entropy)?;
+    Ok(b)
+}
+
+fn plain<T: serde::Serialize>(
+    kind: FrameKind,
+    pairing: u16,
+    body: &T,
+) -> Result<FrameBuf, FrameError> {
+    let mut buf = [0u8; MAX_BODY];
+    let n = message::encode(body, &mut buf)?;
+    let repr = FrameRepr {
+        kind,
+        pairing,
+        counter: 0,
+        body_len: u16::try_from(n).map_err(|_| FrameError::TooLong)?,
+    };
+    let mut header = [0u8; crate::wire::HEADER_LEN];
+    repr.emit(&mut header);
+    let mut frame = FrameBuf::new();
+    frame
+        .extend_from_slice(&header)
+        .and_then(|()| frame.extend_from_slice(buf.get(..n).unwrap_or(&[])))
+        .map_err(|_| FrameError::TooLong)?;
+    Ok(frame)
+}
+
+/// A pairing in progress on the phone.
+pub struct PhonePairing {
+    secret: [u8; 32],
+    public: [u8; 32],
+    nonce: [u8; 16],
+    offer: Option<(u16, PairOffer)>,
+}
+
+/// The pairing exchange is done on the phone: show [`ComparedPairing::code`]
+/// and, if the person says it matches what the lock said, [`ComparedPairing::confirm`].
+pub struct ComparedPairing {
+    /// The six-digit code to compare with the one the lock speaks.
+    pub code: u32,
+    /// The lock's identity code (R-MNU-6), to tell which lock this is.
+    pub identity_code: u32,
+    pairing: u16,
+    key: [u8; 32],
+}
+
+impl PhonePairing {
+    /// Starts pairing: send the returned `PairHello` frame.
+    pub fn start<R: Entropy>(rng: &mut R) -> Result<(PhonePairing, FrameBuf), FrameError> {
+        let secret: [u8; 32] = random(rng)?;
+        let nonce: [u8; 16] = random(rng)?;
+        let public = crypto::public_of(&secret);
+        let hello = plain(FrameKind::PairHello, 0, &PairHello { phone: public })?;
+        Ok((
+            PhonePairing {
+                secret,
+                public,
+                nonce,
+                offer: None,
+            },
+            hello,
+        ))
+    }
+
+    /// Takes the lock's `PairOffer`; send the returned `PairNonce` frame.
+    pub fn on_offer(&mut self, bytes: &[u8]) -> Result<FrameBuf, FrameError> {
+        let frame = Frame::new_checked(bytes)?;
+        let repr = FrameRepr::parse(&frame)?;
+        if repr.kind != FrameKind::PairOffer {
+            return Err(FrameError::Unexpected);
+        }
+        let offer: PairOffer = message::decode(frame.body())?;
+        self.offer = Some((repr.pairing, offer));
+        plain(
+            FrameKind::PairNonce,
+            repr.pairing,
+            &PairNonce { nonce: self.nonce },
+        )
+    }
+
+    /// Takes the lock's `PairReveal`: checks the commitment and derives the
+    /// code to compare.
+    pub fn on_reveal(self, bytes: &[u8]) -> Result<ComparedPairing, FrameError> {
+        let frame = Frame::new_checked(bytes)?;
+        let repr = FrameRepr::parse(&frame)?;
+        let (pairing, offer) = self.offer.ok_or(FrameError::Unexpected)?;
+        if repr.kind != FrameKind::PairReveal || repr.pairing != pairing {
+            return Err(FrameError::Unexpected);
+        }
+        let reveal: PairNonce = message::decode(frame.body())?;
+        if !crypto::commitment_holds(
+            &offer.commitment,
+            &offer.ephemeral,
+            &self.public,
+            &reveal.nonce,
+        ) {
+            return Err(FrameError::BadTag);
+        }
+        let th = transcript(
+            &offer.lock_id,
+            &self.public,
+            &offer.identity,
+            &offer.ephemeral,
+            &self.nonce,
+            &reveal.nonce,
+        );
+        let dh_e = crypto::dh(&self.secret, &offer.ephemeral).ok_or(FrameError::Malformed)?;
+        let dh_s = crypto::dh(&self.secret, &offer.identity).ok_or(FrameError::Malformed)?;
+        let secrets = crypto::pairing_secrets(&th, &dh_e, &dh_s);
+        Ok(ComparedPairing {
+            code: secrets.code,
+            identity_code: crypto::identity_code(&offer.identity),
+            pairing,
+            key: secrets.pairing_key,
+        })
+    }
+}
+
+impl ComparedPairing {
+    /// The codes matched: the phone holds the pairing, and sends the returned
+    /// `ConfirmPairing` frame.
+    pub fn confirm(self) -> Result<(Phone, FrameBuf), FrameError> {
+        let mut phone = Phone::with_key(self.pairing, self.key);
+        let frame = phone.request(&Request::ConfirmPairing)?;
+        Ok((phone, frame))
+    }
+}
+
+/// A paired phone (or one holding an issued key).
+pub struct Phone {
+    pairing: u16,
+    keys: FrameKeys,
+    sent: u64,
+    received: Option<u64>,
+}
+
+/// What the lock sent.
+#[derive(Debug, Clone)]
+// No heap to box into: the large variant is the point (a frame or a list
+// travels by value, once).
+#[allow(clippy::large_enum_variant)]
+pub enum FromLock {
+    /// A response to a request.
+    Response(Response),
+    /// A notice.
+    Notice(Notice),
+}
+
+impl Phone {
+    /// A phone holding pairing `pairing`'s key: an issued key (R-APP-5), or
+    /// the result of [`ComparedPairing::confirm`].
+    pub fn with_key(pairing: u16, key: [u8; 32]) -> Phone {
+        Phone {
+            pairing,
+            keys: FrameKeys::derive(&key),
+            sent: 0,
+            received: None,
+        }
+    }
+
+    /// The pairing id.
+    pub fn pairing(&self) -> u16 {
+        self.pairing
+    }
+
+    /// Seals a request with the next counter.
+    pub fn request(&mut self, request: &Request) -> Result<FrameBuf, FrameError> {
+        let mut buf = [0u8; MAX_BODY];
+        let n = message::encode(request, &mut buf)?;
+        self.sent = self.sent.saturating_add(1);
+        crypto::seal(
+            &self.keys,
+            Direction::PhoneToLock,
+            FrameKind::Request,
+            self.pairing,
+            self.sent,
+            buf.get(..n).unwrap_or(&[]),
+        )
+    }
+
+    /// Seals a request with an explicit counter (tests of the lock's replay
+    /// protection).
+    pub fn request_with_counter(
+        &mut self,
+        request: &Request,
+        counter: u64,
+    ) -> Result<FrameBuf, FrameError> {
+        let mut buf = [0u8; MAX_BODY];
+        let n = message::encode(request, &mut buf)?;
+        crypto::seal(
+            &self.keys,
+            Direction::PhoneToLock,
+            FrameKind::Request,
+            self.pairing,
+            counter,
+            buf.get(..n).unwrap_or(&[]),
+        )
+    }
+
+    /// Opens a response or notice from the lock, refusing replays.
+    pub fn open(&mut self, bytes: &[u8]) -> Result<FromLock, FrameError> {
+        let frame = Frame::new_checked(bytes)?;
+        let repr = FrameRepr::parse(&frame)?;
+        if repr.pairing != self.pairing {
+            return Err(FrameError::UnknownPairing);
+        }
+        let mut plain = [0u8; MAX_BODY];
+        let n = crypto::open(
+            &self.keys,
+            Direction::LockToPhone,
+            frame.header(),
+            repr.counter,
+            frame.body(),
+            frame.tag(),
+            &mut plain,
+        )?;
+        if self.received.is_some_and(|r| repr.counter <= r) {
+            return Err(FrameError::Replay);
+        }
+        self.received = Some(repr.counter);
+        let body = plain.get(..n).ok_or(FrameError::Malformed)?;
+        match repr.kind {
+            FrameKind::Response => Ok(FromLock::Response(message::decode(body)?)),
+            FrameKind::Notice => Ok(FromLock::Notice(message::decode(body)?)),
+            _ => Err(FrameError::Unexpected),
+        }
+    }
+}

@@ -1,0 +1,832 @@
+//! The lock side: [`Protocol`], a sans-IO state machine over frames.
+
+use lock_core::{
+    AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Timestamp, Validity,
+};
+use lock_hal::Entropy;
+use subtle::ConstantTimeEq;
+
+use crate::FrameError;
+use crate::crypto::{self, Direction, FrameKeys};
+use crate::message::{
+    self, Challenge, PairHello, PairNonce, PairOffer, PairingInfo, ProtoRefusal, Request, Response,
+};
+use crate::state::{Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot};
+use crate::visitor::VisitorCodeBook;
+use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
+
+/// A challenge answers one request within this time (S-PR-3).
+pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(30);
+/// Challenges the lock hands out per minute, all pairings together (S-PR-5).
+pub const CHALLENGES_PER_MINUTE: u8 = 10;
+/// Failed authentications reported per minute (S-PR-5); more are dropped
+/// without being counted again, so a flood costs the lockout no more than
+/// this.
+pub const AUTH_FAILURES_PER_MINUTE: u8 = 3;
+/// Pairing attempts one pairing window allows.
+pub const PAIRING_ATTEMPTS: u8 = 3;
+/// A pairing exchange must complete within this.
+pub const PAIRING_TIMEOUT: Duration = Duration::from_secs(60);
+/// The lock reserves its own counters this many at a time, so it persists a
+/// pairing's sent counter once per this many frames.
+pub const SENT_RESERVE: u64 = 64;
+
+const MINUTE: Duration = Duration::from_mins(1);
+
+/// Most outputs one call returns.
+pub const OUTPUTS_CAPACITY: usize = 6;
+
+/// One thing for the runtime to do, in order.
+#[derive(Debug, Clone)]
+// No heap to box into: the large variant is the point (a frame or a list
+// travels by value, once).
+#[allow(clippy::large_enum_variant)]
+pub enum Output {
+    /// Persist this before doing anything after it.
+    Persist(ProtoChange),
+    /// Send these bytes back to the phone the frame came from.
+    Send(FrameBuf),
+    /// Hand this to the lock as `Event::App(request)`; encode the
+    /// `Action::Reply` it answers with by [`Protocol::encode_reply`]`(from, …)`.
+    Request {
+        /// The pairing it came from.
+        from: u16,
+        /// The authenticated request, with the pairing's privilege.
+        request: AppRequest,
+    },
+    /// A pairing completed: send `Event::Paired` to the lock (it ends pairing
+    /// mode, R-MNU-7).
+    Paired(u16),
+    /// Say this six-digit pairing code (`Prompt::VerificationCode`), for the
+    /// person to compare with the phone's.
+    VerificationCode(u32),
+}
+
+/// The outputs of one call, in order.
+pub type Outputs = heapless::Vec<Output, OUTPUTS_CAPACITY>;
+
+fn push(out: &mut Outputs, o: Output) {
+    // Each path pushes at most OUTPUTS_CAPACITY outputs.
+    let _ = out.push(o);
+}
+
+/// A fixed one-minute window counter.
+#[derive(Debug, Clone, Copy)]
+struct RateLimit {
+    window_start: Option<Instant>,
+    count: u8,
+}
+
+impl RateLimit {
+    const fn new() -> RateLimit {
+        RateLimit {
+            window_start: None,
+            count: 0,
+        }
+    }
+
+    /// Counts one at `now`; false when `limit` were counted this minute.
+    fn allow(&mut self, now: Instant, limit: u8) -> bool {
+        let fresh = self
+            .window_start
+            .is_none_or(|start| now.saturating_since(start) >= MINUTE);
+        if fresh {
+            self.window_start = Some(now);
+            self.count = 0;
+        }
+        if self.count >= limit {
+            return false;
+        }
+        self.count = self.count.saturating_add(1);
+        true
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pairing {
+    record: PairingRecord,
+    keys: FrameKeys,
+    /// The next counter the lock sends with.
+    next_sent: u64,
+}
+
+impl Pairing {
+    fn new(record: PairingRecord) -> Pairing {
+        Pairing {
+            keys: FrameKeys::derive(&record.key),
+            next_sent: record.sent_reserved,
+            record,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Pending {
+    id: u16,
+    phone: [u8; 32],
+    ephemeral: [u8; 32],
+    lock_nonce: [u8; 16],
+    started: Instant,
+    /// Once the nonces are exchanged: the new pairing key and its keys.
+    secrets: Option<([u8; 32], FrameKeys)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    pairing: u16,
+    challenge: Challenge,
+    expires: Instant,
+}
+
+/// The lock side of the app protocol.
+///
+/// Calling order: build with [`Protocol::new`] (first start, after
+/// [`Identity::generate`]) or [`Protocol::restore`]; tell it when the lock
+/// opens or closes pairing mode ([`Protocol::set_pairing_window`], from
+/// `Action::Pairing`); hand it every received frame with
+/// [`Protocol::handle_frame`] and carry out the [`Output`]s in order; encode
+/// the lock's replies and notices with [`Protocol::encode_reply`] and
+/// [`Protocol::encode_notice`]. A frame error means: drop the frame, and for
+/// [`FrameError::is_auth_failure`] also send `Event::AppAuthFailed` to the
+/// lock (S-BF-1).
+pub struct Protocol {
+    identity: Identity,
+    pairings: heapless::Vec<Pairing, MAX_PAIRINGS>,
+    pending: Option<Pending>,
+    pairing_open: bool,
+    pairing_attempts: u8,
+    challenges: heapless::Vec<Outstanding, MAX_PAIRINGS>,
+    challenge_limit: RateLimit,
+    auth_limit: RateLimit,
+}
+
+impl core::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Protocol")
+            .field("identity", &self.identity)
+            .field("pairings", &self.pairings.len())
+            .field("pairing_open", &self.pairing_open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`ProtoSnapshot`] could not be restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum RestoreError {
+    /// No identity was stored: the lock never started, or the store lost it.
+    #[error("no identity stored")]
+    NoIdentity,
+    /// Two pairings share an id, or an id is 0.
+    #[error("pairing ids are not unique")]
+    PairingId,
+}
+
+/// The entropy source failed: nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("the entropy source failed")]
+pub struct EntropyError;
+
+fn random<const N: usize, R: Entropy>(rng: &mut R) -> Result<[u8; N], EntropyError> {
+    let mut b = [0u8; N];
+    rng.fill(&mut b).map_err(|_| EntropyError)?;
+    Ok(b)
+}
+
+impl Identity {
+    /// A fresh identity from the board's entropy source.
+    pub fn generate<R: Entropy>(rng: &mut R) -> Result<Identity, EntropyError> {
+        Ok(Identity {
+            lock_id: random(rng)?,
+            secret: random(rng)?,
+            visitor_secret: random(rng)?,
+        })
+    }
+}
+
+/// Builds an unsealed pairing frame.
+fn plain_frame<T: serde::Serialize>(
+    kind: FrameKind,
+    pairing: u16,
+    body: &T,
+) -> Result<FrameBuf, FrameError> {
+    let mut buf = [0u8; MAX_BODY];
+    let n = message::encode(body, &mut buf)?;
+    let body = buf.get(..n).ok_or(FrameError::TooLong)?;
+    let repr = FrameRepr {
+        kind,
+        pairing,
+        counter: 0,
+        body_len: u16::try_from(n).map_err(|_| FrameError::TooLong)?,
+    };
+    let mut header = [0u8; crate::wire::HEADER_LEN];
+    repr.emit(&mut header);
+    let mut frame = FrameBuf::new();
+    frame
+        .extend_from_slice(&header)
+        .and_then(|()| frame.extend_from_slice(body))
+        .map_err(|_| FrameError::TooLong)?;
+    Ok(frame)
+}
+
+/// The pairing transcript hash (crate docs, "Pairing").
+pub(crate) fn transcript(
+    lock_id: &[u8; 8],
+    phone: &[u8; 32],
+    identity: &[u8; 32],
+    ephemeral: &[u8; 32],
+    phone_nonce: &[u8; 16],
+    lock_nonce: &[u8; 16],
+) -> [u8; 32] {
+    crypto::sha256(&[
+        b"ODL-PAIR1",
+        lock_id,
+        phone,
+        identity,
+        ephemeral,
+        phone_nonce,
+        lock_nonce,
+    ])
+}
+
+impl Protocol {
+    /// A lock with no pairings.
+    pub fn new(identity: Identity) -> Protocol {
+        Protocol {
+            identity,
+            pairings: heapless::Vec::new(),
+            pending: None,
+            pairing_open: false,
+            pairing_attempts: 0,
+            challenges: heapless::Vec::new(),
+            challenge_limit: RateLimit::new(),
+            auth_limit: RateLimit::new(),
+        }
+    }
+
+    /// The protocol as the store kept it. Counters continue where they were:
+    /// the phone's must go on rising, and the lock's own start after the last
+    /// reservation, so no nonce is used twice.
+    pub fn restore(snapshot: &ProtoSnapshot) -> Result<Protocol, RestoreError> {
+        let identity = snapshot.identity.clone().ok_or(RestoreError::NoIdentity)?;
+        let mut protocol = Protocol::new(identity);
+        for record in &snapshot.pairings {
+            if record.id == 0 || protocol.pairing(record.id).is_some() {
+                return Err(RestoreError::PairingId);
+            }
+            // Cannot fail: both hold at most MAX_PAIRINGS.
+            let _ = protocol.pairings.push(Pairing::new(record.clone()));
+        }
+        Ok(protocol)
+    }
+
+    /// What the store should hold now.
+    pub fn snapshot(&self) -> ProtoSnapshot {
+        let mut pairings = heapless::Vec::new();
+        for p in &self.pairings {
+            let _ = pairings.push(p.record.clone());
+        }
+        ProtoSnapshot {
+            identity: Some(self.identity.clone()),
+            pairings,
+        }
+    }
+
+    /// Factory reset (R-MNU-9, after `Change::FactoryReset`): every pairing
+    /// goes and the lock gets a new identity and visitor secret, so no old
+    /// phone, key or visitor code works any more. Give the new
+    /// [`Protocol::visitor_code_book`] to the lock.
+    pub fn factory_reset<R: Entropy>(&mut self, rng: &mut R) -> Result<Outputs, EntropyError> {
+        let identity = Identity::generate(rng)?;
+        *self = Protocol::new(identity.clone());
+        let mut out = Outputs::new();
+        push(&mut out, Output::Persist(ProtoChange::FactoryReset));
+        push(&mut out, Output::Persist(ProtoChange::Identity(identity)));
+        Ok(out)
+    }
+
+    /// The verifier of offline visitor codes, for `lock_core::Lock::with_visitor_codes`.
+    pub fn visitor_code_book(&self) -> VisitorCodeBook {
+        VisitorCodeBook::new(self.identity.lock_id, self.identity.visitor_secret)
+    }
+
+    /// The lock's identity code, for `lock_core::Config::verification_code`
+    /// (R-MNU-6).
+    pub fn identity_code(&self) -> u32 {
+        crypto::identity_code(&crypto::public_of(&self.identity.secret))
+    }
+
+    /// The lock's id.
+    pub fn lock_id(&self) -> [u8; 8] {
+        self.identity.lock_id
+    }
+
+    /// Opens or closes the pairing window, as the lock's `Action::Pairing`
+    /// says (R-MNU-7). Closing drops a pairing in progress.
+    pub fn set_pairing_window(&mut self, open: bool) {
+        self.pairing_open = open;
+        self.pairing_attempts = 0;
+        if !open {
+            self.pending = None;
+        }
+    }
+
+    /// Whether the pairing window is open.
+    pub fn pairing_window(&self) -> bool {
+        self.pairing_open
+    }
+
+    /// The pairings and issued keys.
+    pub fn pairings(&self) -> impl Iterator<Item = PairingInfo> + '_ {
+        self.pairings.iter().map(|p| PairingInfo {
+            pairing: p.record.id,
+            privilege: p.record.privilege,
+            validity: p.record.validity,
+        })
+    }
+
+    /// The pairings a notice goes to: administrators' and users' phones.
+    pub fn notice_recipients(&self) -> impl Iterator<Item = u16> + '_ {
+        self.pairings
+            .iter()
+            .filter(|p| p.record.privilege >= Privilege::User)
+            .map(|p| p.record.id)
+    }
+
+    /// Revokes one pairing or key at the lock (an administrator's request does
+    /// the same). `None` if there is no such pairing.
+    pub fn revoke(&mut self, id: u16) -> Option<ProtoChange> {
+        let before = self.pairings.len();
+        self.pairings.retain(|p| p.record.id != id);
+        self.challenges.retain(|c| c.pairing != id);
+        (self.pairings.len() != before).then_some(ProtoChange::PairingRevoked(id))
+    }
+
+    fn pairing(&self, id: u16) -> Option<&Pairing> {
+        self.pairings.iter().find(|p| p.record.id == id)
+    }
+
+    fn pairing_mut(&mut self, id: u16) -> Option<&mut Pairing> {
+        self.pairings.iter_mut().find(|p| p.record.id == id)
+    }
+
+    fn free_id(&self) -> Option<u16> {
+        if self.pairings.is_full() {
+            return None;
+        }
+        let pending = self.pending.as_ref().map(|p| p.id);
+        (1u16..).find(|id| self.pairing(*id).is_none() && pending != Some(*id))
+    }
+
+    /// Encodes the lock's answer to the request that came `from` a pairing.
+    pub fn encode_reply(&mut self, from: u16, reply: Reply) -> Result<Outputs, FrameError> {
+        let mut out = Outputs::new();
+        self.respond(from, &Response::Reply(reply), &mut out)?;
+        Ok(out)
+    }
+
+    /// Encodes a notice for one pairing ([`Protocol::notice_recipients`]).
+    pub fn encode_notice(&mut self, to: u16, notice: Notice) -> Result<Outputs, FrameError> {
+        let mut out = Outputs::new();
+        self.seal_to(to, FrameKind::Notice, &notice, &mut out)?;
+        Ok(out)
+    }
+
+    fn respond(
+        &mut self,
+        to: u16,
+        response: &Response,
+        out: &mut Outputs,
+    ) -> Result<(), FrameError> {
+        self.seal_to(to, FrameKind::Response, response, out)
+    }
+
+    /// Seals `body` for pairing `to` with its next counter, reserving more
+    /// counters (persisted first) when the reservation runs out.
+    fn seal_to<T: serde::Serialize>(
+        &mut self,
+        to: u16,
+        kind: FrameKind,
+        body: &T,
+        out: &mut Outputs,
+    ) -> Result<(), FrameError> {
+        let mut buf = [0u8; MAX_BODY];
+        let n = message::encode(body, &mut buf)?;
+        let plaintext = buf.get(..n).ok_or(FrameError::TooLong)?;
+        let pairing = self.pairing_mut(to).ok_or(FrameError::UnknownPairing)?;
+        let counter = pairing.next_sent;
+        if counter >= pairing.record.sent_reserved {
+            pairing.record.sent_reserved = counter.saturating_add(SENT_RESERVE);
+            push(
+                out,
+                Output::Persist(ProtoChange::Pairing(pairing.record.clone())),
+            );
+        }
+        let frame = crypto::seal(
+            &pairing.keys,
+            Direction::LockToPhone,
+            kind,
+            to,
+            counter,
+            plaintext,
+        )?;
+        pairing.next_sent = counter.saturating_add(1);
+        push(out, Output::Send(frame));
+        Ok(())
+    }
+
+    /// Handles one received frame at `now`. `wall` is the lock's trusted
+    /// wall clock (`Lock::wall_clock`), `link` how the frame arrived (the
+    /// transport knows; the frame does not say). Anything short, untagged,
+    /// malformed, from an unknown pairing, of another protocol version, with a
+    /// bad tag or an old counter is refused here with its reason, before any
+    /// of it is acted on (S-PR-2, S-PR-3).
+    pub fn handle_frame<R: Entropy>(
+        &mut self,
+        now: Instant,
+        wall: Option<Timestamp>,
+        link: Link,
+        bytes: &[u8],
+        rng: &mut R,
+    ) -> Result<Outputs, FrameError> {
+        let frame = Frame::new_checked(bytes)?;
+        let repr = FrameRepr::parse(&frame)?;
+        self.expire_pending(now);
+        match repr.kind {
+            FrameKind::PairHello => self.pair_hello(now, &frame, rng),
+            FrameKind::PairNonce => self.pair_nonce(&frame, &repr),
+            FrameKind::Request => self.request(now, wall, link, &frame, &repr, rng),
+            FrameKind::PairOffer
+            | FrameKind::PairReveal
+            | FrameKind::Response
+            | FrameKind::Notice => Err(FrameError::WrongDirection),
+        }
+    }
+
+    fn expire_pending(&mut self, now: Instant) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| now.saturating_since(p.started) >= PAIRING_TIMEOUT)
+        {
+            self.pending = None;
+        }
+    }
+
+    // ----- pairing (S-PR-1) ----------------------------------------------
+
+    fn pair_hello<R: Entropy>(
+        &mut self,
+        now: Instant,
+        frame: &Frame<&[u8]>,
+        rng: &mut R,
+    ) -> Result<Outputs, FrameError> {
+        if !self.pairing_open {
+            return Err(FrameError::NotPairing);
+        }
+        if self.pending.is_some() {
+            return Err(FrameError::Busy);
+        }
+        if self.pairing_attempts >= PAIRING_ATTEMPTS {
+            return Err(FrameError::RateLimited);
+        }
+        let hello: PairHello = message::decode(frame.body())?;
+        let id = self.free_id().ok_or(FrameError::Full)?;
+        let ephemeral: [u8; 32] = random(rng).map_err(|_| FrameError::Entropy)?;
+        let lock_nonce: [u8; 16] = random(rng).map_err(|_| FrameError::Entropy)?;
+        self.pairing_attempts = self.pairing_attempts.saturating_add(1);
+        let ephemeral_public = crypto::public_of(&ephemeral);
+        let offer = PairOffer {
+            lock_id: self.identity.lock_id,
+            identity: crypto::public_of(&self.identity.secret),
+            ephemeral: ephemeral_public,
+            commitment: crypto::commitment(&ephemeral_public, &hello.phone, &lock_nonce),
+        };
+        self.pending = Some(Pending {
+            id,
+            phone: hello.phone,
+            ephemeral,
+            lock_nonce,
+            started: now,
+            secrets: None,
+        });
+        let mut out = Outputs::new();
+        push(
+            &mut out,
+            Output::Send(plain_frame(FrameKind::PairOffer, id, &offer)?),
+        );
+        Ok(out)
+    }
+
+    fn pair_nonce(
+        &mut self,
+        frame: &Frame<&[u8]>,
+        repr: &FrameRepr,
+    ) -> Result<Outputs, FrameError> {
+        if !self.pairing_open {
+            return Err(FrameError::NotPairing);
+        }
+        let nonce: PairNonce = message::decode(frame.body())?;
+        let lock_id = self.identity.lock_id;
+        let identity_secret = self.identity.secret;
+        let pending = self
+            .pending
+            .as_mut()
+            .filter(|p| p.id == repr.pairing && p.secrets.is_none())
+            .ok_or(FrameError::UnknownPairing)?;
+        let th = transcript(
+            &lock_id,
+            &pending.phone,
+            &crypto::public_of(&identity_secret),
+            &crypto::public_of(&pending.ephemeral),
+            &nonce.nonce,
+            &pending.lock_nonce,
+        );
+        let shared = crypto::dh(&pending.ephemeral, &pending.phone)
+            .zip(crypto::dh(&identity_secret, &pending.phone));
+        let Some((dh_e, dh_s)) = shared else {
+            // A low-order point: no key could come of it.
+            self.pending = None;
+            return Err(FrameError::Malformed);
+        };
+        let secrets = crypto::pairing_secrets(&th, &dh_e, &dh_s);
+        pending.secrets = Some((secrets.pairing_key, FrameKeys::derive(&secrets.pairing_key)));
+        let reveal = PairNonce {
+            nonce: pending.lock_nonce,
+        };
+        let mut out = Outputs::new();
+        push(
+            &mut out,
+            Output::Send(plain_frame(FrameKind::PairReveal, pending.id, &reveal)?),
+        );
+        push(&mut out, Output::VerificationCode(secrets.code));
+        Ok(out)
+    }
+
+    // ----- sealed requests ------------------------------------------------
+
+    fn request<R: Entropy>(
+        &mut self,
+        now: Instant,
+        wall: Option<Timestamp>,
+        link: Link,
+        frame: &Frame<&[u8]>,
+        repr: &FrameRepr,
+        rng: &mut R,
+    ) -> Result<Outputs, FrameError> {
+        let id = repr.pairing;
+        let pending_keys = self
+            .pending
+            .as_ref()
+            .filter(|p| p.id == id)
+            .and_then(|p| p.secrets.clone());
+        let keys = match (self.pairing(id), &pending_keys) {
+            (Some(p), _) => p.keys.clone(),
+            (None, Some((_, keys))) => keys.clone(),
+            (None, None) => return Err(FrameError::UnknownPairing),
+        };
+        let mut plain = [0u8; MAX_BODY];
+        let opened = crypto::open(
+            &keys,
+            Direction::PhoneToLock,
+            frame.header(),
+            repr.counter,
+            frame.body(),
+            frame.tag(),
+            &mut plain,
+        );
+        let n = match opened {
+            Ok(n) => n,
+            Err(FrameError::BadTag) => {
+                return Err(if self.auth_limit.allow(now, AUTH_FAILURES_PER_MINUTE) {
+                    FrameError::BadTag
+                } else {
+                    FrameError::RateLimited
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let body = plain.get(..n).ok_or(FrameError::Malformed)?;
+        if let Some((key, _)) = pending_keys.filter(|_| self.pairing(id).is_none()) {
+            return self.confirm_pairing(id, key, repr.counter, body);
+        }
+        let Some(pairing) = self.pairing_mut(id) else {
+            return Err(FrameError::UnknownPairing);
+        };
+        if repr.counter <= pairing.record.received {
+            return Err(FrameError::Replay);
+        }
+        // Authentic and fresh: the counter moves even if the body turns out
+        // malformed, so the frame can never be replayed.
+        pairing.record.received = repr.counter;
+        let record = pairing.record.clone();
+        let request: Request = message::decode(body)?;
+        let mut out = Outputs::new();
+        push(
+            &mut out,
+            Output::Persist(ProtoChange::Pairing(record.clone())),
+        );
+        match self.dispatch(now, wall, link, &record, request, rng, &mut out) {
+            Ok(Some(request)) => push(&mut out, Output::Request { from: id, request }),
+            Ok(None) => {}
+            Err(refusal) => self.respond(id, &Response::Refused(refusal), &mut out)?,
+        }
+        Ok(out)
+    }
+
+    fn confirm_pairing(
+        &mut self,
+        id: u16,
+        key: [u8; 32],
+        counter: u64,
+        body: &[u8],
+    ) -> Result<Outputs, FrameError> {
+        match message::decode::<Request>(body)? {
+            Request::ConfirmPairing => {}
+            _ => return Err(FrameError::Unexpected),
+        }
+        self.pending = None;
+        let record = PairingRecord {
+            id,
+            // S-PR-1: pairing needs pairing mode, opened from the rear panel
+            // inside; such a phone manages the lock. Users and visitors get
+            // keys from an administrator instead.
+            privilege: Privilege::Administrator,
+            validity: Validity::ALWAYS,
+            key,
+            received: counter,
+            sent_reserved: 0,
+        };
+        self.pairings
+            .push(Pairing::new(record.clone()))
+            .map_err(|_| FrameError::Full)?;
+        self.pairing_open = false;
+        let mut out = Outputs::new();
+        push(&mut out, Output::Persist(ProtoChange::Pairing(record)));
+        let welcome = Response::Welcome {
+            pairing: id,
+            privilege: Privilege::Administrator,
+            lock_id: self.identity.lock_id,
+            identity_code: self.identity_code(),
+        };
+        self.respond(id, &welcome, &mut out)?;
+        push(&mut out, Output::Paired(id));
+        Ok(out)
+    }
+
+    /// Checks an authenticated request's privilege and challenge; returns the
+    /// lock command to run, or answers it here.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch<R: Entropy>(
+        &mut self,
+        now: Instant,
+        wall: Option<Timestamp>,
+        link: Link,
+        record: &PairingRecord,
+        request: Request,
+        rng: &mut R,
+        out: &mut Outputs,
+    ) -> Result<Option<AppRequest>, ProtoRefusal> {
+        let id = record.id;
+        let privilege = record.privilege;
+        if !record.validity.admits(wall) {
+            // S-VC-4: expires on the lock's clock; no clock, no bounded key.
+            return Err(ProtoRefusal::OutsideValidity);
+        }
+        let needed = match request {
+            Request::Challenge => Privilege::Visitor,
+            Request::ConfirmPairing => return Err(ProtoRefusal::Unexpected),
+            // S-VC-4: a visitor key authenticates opening and locking only.
+            Request::Command {
+                command: AppCommand::Unlock | AppCommand::Lock,
+                ..
+            } => Privilege::Visitor,
+            Request::Command { .. } => Privilege::User,
+            Request::ListPairings { .. }
+            | Request::RevokePairing { .. }
+            | Request::IssueKey { .. }
+            | Request::VisitorSecret { .. } => Privilege::Administrator,
+        };
+        if privilege < needed {
+            return Err(ProtoRefusal::NotPermitted);
+        }
+        if let Request::Challenge = request {
+            if !self.challenge_limit.allow(now, CHALLENGES_PER_MINUTE) {
+                return Err(ProtoRefusal::RateLimited);
+            }
+            let challenge: Challenge = random(rng).map_err(|_| ProtoRefusal::RateLimited)?;
+            self.challenges.retain(|c| c.pairing != id);
+            let _ = self.challenges.push(Outstanding {
+                pairing: id,
+                challenge,
+                expires: now + CHALLENGE_VALIDITY,
+            });
+            let valid_ms = u32::try_from(CHALLENGE_VALIDITY.millis()).unwrap_or(u32::MAX);
+            self.respond(
+                id,
+                &Response::Challenge {
+                    challenge,
+                    valid_ms,
+                },
+                out,
+            )
+            .map_err(|_| ProtoRefusal::Unexpected)?;
+            return Ok(None);
+        }
+        let exempt = matches!(
+            request,
+            Request::Command {
+                command: AppCommand::Status,
+                ..
+            }
+        );
+        if !exempt {
+            // S-PR-3: one-shot, this pairing's, unexpired.
+            let outstanding = self
+                .challenges
+                .iter()
+                .position(|c| c.pairing == id)
+                .map(|i| self.challenges.swap_remove(i));
+            let fresh = match (outstanding, request.challenge()) {
+                (Some(o), Some(given)) => bool::from(o.challenge.ct_eq(&given)) && now < o.expires,
+                _ => false,
+            };
+            if !fresh {
+                return Err(ProtoRefusal::NoFreshChallenge);
+            }
+        }
+        match request {
+            Request::Command { command, .. } => Ok(Some(AppRequest {
+                privilege,
+                link,
+                command,
+            })),
+            Request::ListPairings { .. } => {
+                let list = self.pairings().collect();
+                self.respond(id, &Response::Pairings(list), out)
+                    .map_err(|_| ProtoRefusal::Unexpected)?;
+                Ok(None)
+            }
+            Request::RevokePairing { pairing, .. } => {
+                if self.pairing(pairing).is_none() {
+                    return Err(ProtoRefusal::NoSuchPairing);
+                }
+                // Answer first: a phone revoking itself still hears back.
+                self.respond(id, &Response::Done, out)
+                    .map_err(|_| ProtoRefusal::Unexpected)?;
+                if let Some(change) = self.revoke(pairing) {
+                    push(out, Output::Persist(change));
+                }
+                Ok(None)
+            }
+            Request::IssueKey {
+                privilege: issued,
+                validity,
+                ..
+            } => {
+                let bounded = validity.until.is_some();
+                let allowed = match issued {
+                    Privilege::Visitor => bounded,
+                    Privilege::User => true,
+                    Privilege::Administrator => false,
+                };
+                if !allowed {
+                    return Err(ProtoRefusal::BadKey);
+                }
+                let new_id = self.free_id().ok_or(ProtoRefusal::Full)?;
+                let key: [u8; 32] = random(rng).map_err(|_| ProtoRefusal::Full)?;
+                let record = PairingRecord {
+                    id: new_id,
+                    privilege: issued,
+                    validity,
+                    key,
+                    received: 0,
+                    sent_reserved: 0,
+                };
+                self.pairings
+                    .push(Pairing::new(record.clone()))
+                    .map_err(|_| ProtoRefusal::Full)?;
+                push(out, Output::Persist(ProtoChange::Pairing(record)));
+                self.respond(
+                    id,
+                    &Response::KeyIssued {
+                        pairing: new_id,
+                        key,
+                    },
+                    out,
+                )
+                .map_err(|_| ProtoRefusal::Unexpected)?;
+                Ok(None)
+            }
+            Request::VisitorSecret { .. } => {
+                let response = Response::VisitorSecret {
+                    lock_id: self.identity.lock_id,
+                    secret: self.identity.visitor_secret,
+                };
+                self.respond(id, &response, out)
+                    .map_err(|_| ProtoRefusal::Unexpected)?;
+                Ok(None)
+            }
+            Request::Challenge | Request::ConfirmPairing => Err(ProtoRefusal::Unexpected),
+        }
+    }
+}

@@ -1,0 +1,977 @@
+//! The app protocol end to end: a phone (the crate's phone side) talks to the
+//! lock side, whose outputs a small runtime carries out against the real
+//! `lock-core` state machine, with both stores kept as their change records
+//! replayed (so a power cycle restores exactly what was persisted).
+
+// Test code: a broken set-up should fail loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
+
+use lock_core::{
+    Action, AppCommand, BoltPosition, Config, Event, Instant, Key, Link, Lock, PersonNumber,
+    Privilege, Refusal, Reply, Setting, Snapshot, Timestamp, Validity,
+};
+use lock_proto::crypto::{self, Direction, FrameKeys};
+use lock_proto::message::Challenge;
+use lock_proto::wire::VERSION;
+use lock_proto::{
+    FrameBuf, FrameError, FrameKind, FromLock, Identity, Output, Phone, PhonePairing, ProtoRefusal,
+    ProtoSnapshot, Protocol, Request, Response, VisitorCodeBook,
+};
+
+/// A deterministic entropy source (xorshift): tests must repeat.
+struct TestRng(u64);
+
+impl lock_hal::ErrorType for TestRng {
+    type Error = core::convert::Infallible;
+}
+
+impl lock_hal::Entropy for TestRng {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error> {
+        for b in buf {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+        Ok(())
+    }
+}
+
+/// The lock, its protocol, their stores, and what the runtime saw.
+struct Bench {
+    lock: Lock<VisitorCodeBook>,
+    proto: Protocol,
+    rng: TestRng,
+    now: u64,
+    core_flash: Snapshot,
+    proto_flash: ProtoSnapshot,
+    /// Frames the lock sent in the last step.
+    sent: Vec<FrameBuf>,
+    /// Codes the lock spoke in the last step.
+    spoken: Vec<u32>,
+    /// Every action of the lock in the last step.
+    actions: Vec<Action>,
+    auth_failures_reported: usize,
+}
+
+impl Bench {
+    /// A lock with administrator 001 (passcode 135790), set up at the keypad.
+    fn new() -> Bench {
+        let mut rng = TestRng(0x9e37_79b9_7f4a_7c15);
+        let identity = Identity::generate(&mut rng).unwrap();
+        let proto = Protocol::new(identity.clone());
+        let mut proto_flash = ProtoSnapshot::default();
+        proto_flash.apply(&lock_proto::ProtoChange::Identity(identity));
+        let lock = Lock::with_visitor_codes(config(&proto), proto.visitor_code_book());
+        let mut b = Bench {
+            lock,
+            proto,
+            rng,
+            now: 0,
+            core_flash: Snapshot::default(),
+            proto_flash,
+            sent: Vec::new(),
+            spoken: Vec::new(),
+            actions: Vec::new(),
+            auth_failures_reported: 0,
+        };
+        b.event(Event::Boot { set_held: false });
+        for k in "k1k135790k135790kb".chars() {
+            let key = match k {
+                'k' => Key::Ok,
+                'b' => Key::Back,
+                d => Key::Digit(d.to_digit(10).unwrap() as u8),
+            };
+            b.event(Event::Key(key));
+        }
+        assert_eq!(b.lock.people().len(), 1);
+        b
+    }
+
+    fn at(&self) -> Instant {
+        Instant::from_millis(self.now)
+    }
+
+    fn wait_ms(&mut self, ms: u64) {
+        self.now += ms;
+        self.event(Event::Tick);
+    }
+
+    /// One event to the lock, its actions carried out.
+    fn event(&mut self, event: Event) -> Vec<Action> {
+        self.now += 100;
+        let actions: Vec<Action> = self.lock.handle(self.at(), event).into_iter().collect();
+        for a in &actions {
+            match a {
+                Action::Persist(c) => self.core_flash.apply(c),
+                Action::Pairing(open) => self.proto.set_pairing_window(*open),
+                _ => {}
+            }
+        }
+        self.actions.extend(actions.iter().cloned());
+        actions
+    }
+
+    /// A frame from a phone, as the runtime handles it. Returns the error the
+    /// protocol dropped it with, if it did.
+    fn receive(&mut self, link: Link, frame: &[u8]) -> Result<(), FrameError> {
+        self.sent.clear();
+        self.spoken.clear();
+        self.actions.clear();
+        self.now += 100;
+        let wall = self.lock.wall_clock(self.at());
+        let outputs = match self
+            .proto
+            .handle_frame(self.at(), wall, link, frame, &mut self.rng)
+        {
+            Ok(o) => o,
+            Err(e) => {
+                if e.is_auth_failure() {
+                    self.auth_failures_reported += 1;
+                    self.event(Event::AppAuthFailed);
+                }
+                return Err(e);
+            }
+        };
+        self.run(outputs);
+        Ok(())
+    }
+
+    fn run(&mut self, outputs: lock_proto::Outputs) {
+        for o in outputs {
+            match o {
+                Output::Persist(c) => self.proto_flash.apply(&c),
+                Output::Send(f) => self.sent.push(f),
+                Output::VerificationCode(c) => self.spoken.push(c),
+                Output::Paired(_) => {
+                    self.event(Event::Paired);
+                }
+                Output::Request { from, request } => {
+                    let actions = self.event(Event::App(request));
+                    for a in actions {
+                        if let Action::Reply(reply) = a {
+                            let out = self.proto.encode_reply(from, reply).unwrap();
+                            self.run(out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `frame` and returns what the phone makes of the one answer.
+    fn ask(&mut self, phone: &mut Phone, link: Link, frame: &[u8]) -> Response {
+        self.receive(link, frame).unwrap();
+        assert_eq!(self.sent.len(), 1, "one answer");
+        match phone.open(&self.sent[0]).unwrap() {
+            FromLock::Response(r) => r,
+            FromLock::Notice(n) => panic!("a notice instead: {n:?}"),
+        }
+    }
+
+    fn challenge(&mut self, phone: &mut Phone, link: Link) -> Challenge {
+        let frame = phone.request(&Request::Challenge).unwrap();
+        match self.ask(phone, link, &frame) {
+            Response::Challenge { challenge, .. } => challenge,
+            other => panic!("no challenge: {other:?}"),
+        }
+    }
+
+    /// A command with a fresh challenge.
+    fn command(&mut self, phone: &mut Phone, link: Link, command: AppCommand) -> Response {
+        let challenge = self.challenge(phone, link);
+        let frame = phone
+            .request(&Request::Command {
+                command,
+                challenge: Some(challenge),
+            })
+            .unwrap();
+        self.ask(phone, link, &frame)
+    }
+
+    /// Long SET, then the whole pairing exchange; the person compares codes.
+    fn pair(&mut self) -> Phone {
+        self.event(Event::SetHeld);
+        assert!(self.proto.pairing_window());
+        let (mut pairing, hello) = PhonePairing::start(&mut self.rng).unwrap();
+        self.receive(Link::Bluetooth, &hello).unwrap();
+        let nonce = pairing.on_offer(&self.sent[0]).unwrap();
+        self.receive(Link::Bluetooth, &nonce).unwrap();
+        assert_eq!(self.spoken.len(), 1, "the lock says the code");
+        let lock_code = self.spoken[0];
+        let compared = pairing.on_reveal(&self.sent[0]).unwrap();
+        assert_eq!(compared.code, lock_code, "both sides show the same code");
+        assert_eq!(compared.identity_code, self.proto.identity_code());
+        let (mut phone, confirm) = compared.confirm().unwrap();
+        self.receive(Link::Bluetooth, &confirm).unwrap();
+        match phone.open(&self.sent[0]).unwrap() {
+            FromLock::Response(Response::Welcome { privilege, .. }) => {
+                assert_eq!(privilege, Privilege::Administrator)
+            }
+            other => panic!("no welcome: {other:?}"),
+        }
+        assert!(!self.lock.pairing(), "pairing mode ended");
+        assert!(!self.proto.pairing_window());
+        phone
+    }
+
+    fn unlocked(&self) -> bool {
+        self.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::DriveBolt {
+                    to: BoltPosition::Unlocked,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// Power lost and restored: both restored from what was persisted.
+    fn power_cycle(&mut self) {
+        self.now = 0;
+        self.proto = Protocol::restore(&self.proto_flash).unwrap();
+        self.lock = Lock::restore_with(
+            config(&self.proto),
+            self.proto.visitor_code_book(),
+            &self.core_flash,
+            Instant::ZERO,
+        )
+        .unwrap();
+        self.event(Event::Boot { set_held: false });
+    }
+
+    fn set_clock(&mut self, phone: &mut Phone, secs: u64) {
+        let r = self.command(
+            phone,
+            Link::Bluetooth,
+            AppCommand::SetClock(Timestamp(secs)),
+        );
+        assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    }
+}
+
+fn config(proto: &Protocol) -> Config {
+    Config {
+        serial: 1,
+        firmware: (0, 1, 0),
+        verification_code: proto.identity_code(),
+    }
+}
+
+// ----- pairing (S-PR-1) ---------------------------------------------------
+
+#[test]
+fn s_pr_1_pairing_in_pairing_mode_gives_both_sides_one_code_and_an_administrator_key() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let r = b.command(&mut phone, Link::Bluetooth, AppCommand::Status);
+    assert!(matches!(r, Response::Reply(Reply::Status(_))), "{r:?}");
+    assert_eq!(b.proto.pairings().count(), 1);
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+}
+
+#[test]
+fn s_pr_1_pairing_is_refused_outside_pairing_mode() {
+    let mut b = Bench::new();
+    let (_, hello) = PhonePairing::start(&mut b.rng).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &hello),
+        Err(FrameError::NotPairing)
+    );
+    assert!(b.sent.is_empty());
+    // Pairing mode ends after three minutes (R-MNU-7); a hello then is refused too.
+    b.event(Event::SetHeld);
+    b.wait_ms(3 * 60 * 1000);
+    assert!(!b.proto.pairing_window());
+    assert_eq!(
+        b.receive(Link::Bluetooth, &hello),
+        Err(FrameError::NotPairing)
+    );
+}
+
+#[test]
+fn s_pr_1_a_mismatched_exchange_gives_different_codes() {
+    // A man in the middle runs one exchange with the phone and another with
+    // the lock: the codes differ, and the person does not confirm.
+    let mut b = Bench::new();
+    b.event(Event::SetHeld);
+    let (mut phone, hello) = PhonePairing::start(&mut b.rng).unwrap();
+    let (mut attacker, attacker_hello) = PhonePairing::start(&mut b.rng).unwrap();
+    b.receive(Link::Bluetooth, &attacker_hello).unwrap();
+    let offer = b.sent[0].clone();
+    let attacker_nonce = attacker.on_offer(&offer).unwrap();
+    // The phone gets the lock's offer relayed, but its hello was replaced.
+    let _ = hello;
+    let phone_nonce = phone.on_offer(&offer).unwrap();
+    let _ = phone_nonce;
+    b.receive(Link::Bluetooth, &attacker_nonce).unwrap();
+    let reveal = b.sent[0].clone();
+    let lock_code = b.spoken[0];
+    let attacker_view = attacker.on_reveal(&reveal).unwrap();
+    assert_eq!(attacker_view.code, lock_code);
+    // The commitment was made to the attacker's key: the phone refuses it.
+    assert_eq!(phone.on_reveal(&reveal).err(), Some(FrameError::BadTag));
+}
+
+/// An unsealed pairing frame made by hand.
+fn plain(kind: u8, pairing: u16, body: &[u8]) -> Vec<u8> {
+    let mut f = vec![VERSION, kind];
+    f.extend_from_slice(&pairing.to_le_bytes());
+    f.extend_from_slice(&0u64.to_le_bytes());
+    f.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    f.extend_from_slice(body);
+    f
+}
+
+#[test]
+fn s_pr_1_only_one_pairing_at_a_time_and_three_attempts_a_window() {
+    let mut b = Bench::new();
+    b.event(Event::SetHeld);
+    let (_, hello) = PhonePairing::start(&mut b.rng).unwrap();
+    b.receive(Link::Bluetooth, &hello).unwrap();
+    assert_eq!(b.receive(Link::Bluetooth, &hello), Err(FrameError::Busy));
+    // An abandoned exchange times out and frees the lock for another.
+    b.wait_ms(61_000);
+    // A phone key of low order (all zeros) gives no shared secret: the
+    // exchange is dropped at once.
+    let zero_hello = plain(0x01, 0, &[0; 32]);
+    b.receive(Link::Bluetooth, &zero_hello).unwrap();
+    let id = u16::from_le_bytes([b.sent[0][2], b.sent[0][3]]);
+    let nonce = plain(0x03, id, &[1; 16]);
+    assert_eq!(
+        b.receive(Link::Bluetooth, &nonce),
+        Err(FrameError::Malformed)
+    );
+    // That was the second attempt; a third goes, a fourth does not.
+    b.receive(Link::Bluetooth, &zero_hello).unwrap();
+    let id = u16::from_le_bytes([b.sent[0][2], b.sent[0][3]]);
+    let nonce = plain(0x03, id, &[1; 16]);
+    assert_eq!(
+        b.receive(Link::Bluetooth, &nonce),
+        Err(FrameError::Malformed)
+    );
+    assert_eq!(
+        b.receive(Link::Bluetooth, &hello),
+        Err(FrameError::RateLimited)
+    );
+}
+
+// ----- frames (S-PR-2, S-PR-3) ------------------------------------------
+
+#[test]
+fn s_pr_3_a_replayed_frame_is_refused() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = phone
+        .request(&Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        })
+        .unwrap();
+    b.receive(Link::Bluetooth, &status).unwrap();
+    assert_eq!(b.receive(Link::Bluetooth, &status), Err(FrameError::Replay));
+    assert!(b.sent.is_empty() && b.actions.is_empty());
+}
+
+#[test]
+fn r_app_7_a_captured_unlock_opens_nothing_later() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let challenge = b.challenge(&mut phone, Link::Bluetooth);
+    let unlock = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some(challenge),
+        })
+        .unwrap();
+    b.receive(Link::Bluetooth, &unlock).unwrap();
+    assert!(b.unlocked());
+    b.event(Event::LockButton);
+    // Replayed at once, after a power cut, and later: nothing opens.
+    assert_eq!(b.receive(Link::Bluetooth, &unlock), Err(FrameError::Replay));
+    b.power_cycle();
+    assert_eq!(b.receive(Link::Bluetooth, &unlock), Err(FrameError::Replay));
+    assert!(!b.unlocked());
+}
+
+#[test]
+fn s_pr_2_a_frame_with_one_flipped_bit_is_refused() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = phone
+        .request(&Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        })
+        .unwrap();
+    for bit in 0..status.len() * 8 {
+        let mut bad = status.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let r = b.receive(Link::Bluetooth, &bad);
+        assert!(r.is_err(), "bit {bit} flipped was accepted");
+        assert!(b.sent.is_empty() && b.actions.iter().all(|a| !matches!(a, Action::Reply(_))));
+    }
+    // The untouched frame still goes through: nothing above consumed it.
+    b.receive(Link::Bluetooth, &status).unwrap();
+    assert_eq!(b.sent.len(), 1);
+}
+
+#[test]
+fn s_pr_3_a_counter_going_back_is_refused() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let ten = phone.request_with_counter(&status, 10).unwrap();
+    b.receive(Link::Bluetooth, &ten).unwrap();
+    let nine = phone.request_with_counter(&status, 9).unwrap();
+    assert_eq!(b.receive(Link::Bluetooth, &nine), Err(FrameError::Replay));
+    // And across a power cycle: the counter was persisted.
+    b.power_cycle();
+    let ten_again = phone.request_with_counter(&status, 10).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &ten_again),
+        Err(FrameError::Replay)
+    );
+    let eleven = phone.request_with_counter(&status, 11).unwrap();
+    b.receive(Link::Bluetooth, &eleven).unwrap();
+}
+
+#[test]
+fn s_pr_2_the_locks_own_counter_never_repeats_across_power_cycles() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let f = phone.request(&status).unwrap();
+    b.ask(&mut phone, Link::Bluetooth, &f);
+    b.power_cycle();
+    // The phone refuses a lock frame whose counter does not rise: after the
+    // restart the lock continues above its persisted reservation.
+    for _ in 0..3 {
+        let f = phone.request(&status).unwrap();
+        b.ask(&mut phone, Link::Bluetooth, &f);
+    }
+}
+
+#[test]
+fn s_pr_2_short_untagged_malformed_unknown_and_old_frames_are_dropped_before_dispatch() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let good = phone
+        .request(&Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        })
+        .unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &good[..5]),
+        Err(FrameError::Short)
+    );
+    // Untagged: the tag cut off (the TTLock bug: short frames as plaintext).
+    assert_eq!(
+        b.receive(Link::Bluetooth, &good[..good.len() - 16]),
+        Err(FrameError::Short)
+    );
+    let mut longer = good.clone();
+    longer.push(0).unwrap();
+    assert_eq!(b.receive(Link::Bluetooth, &longer), Err(FrameError::Length));
+    let mut old = good.clone();
+    old[0] = VERSION - 1;
+    assert_eq!(
+        b.receive(Link::Bluetooth, &old),
+        Err(FrameError::OldVersion(0))
+    );
+    let mut unknown = good.clone();
+    unknown[2] = 0x77;
+    assert_eq!(
+        b.receive(Link::Bluetooth, &unknown),
+        Err(FrameError::UnknownPairing)
+    );
+    let mut kind = good.clone();
+    kind[1] = 0x99;
+    assert_eq!(
+        b.receive(Link::Bluetooth, &kind),
+        Err(FrameError::UnknownKind(0x99))
+    );
+    // A wrong tag: dropped and reported, nothing runs.
+    let mut forged = good.clone();
+    let len = forged.len();
+    forged[len - 1] ^= 1;
+    assert_eq!(b.receive(Link::Bluetooth, &forged), Err(FrameError::BadTag));
+    assert!(b.actions.iter().all(|a| !matches!(a, Action::Reply(_))));
+    // Authentic but not a request: malformed, nothing runs, and the counter
+    // is spent so the frame can never come back.
+    let c = b.challenge(&mut phone, Link::Bluetooth);
+    let f = phone
+        .request(&Request::IssueKey {
+            privilege: Privilege::User,
+            validity: Validity::ALWAYS,
+            challenge: c,
+        })
+        .unwrap();
+    let (id, key) = match b.ask(&mut phone, Link::Bluetooth, &f) {
+        Response::KeyIssued { pairing, key } => (pairing, key),
+        other => panic!("{other:?}"),
+    };
+    let keys = FrameKeys::derive(&key);
+    let garbage = crypto::seal(
+        &keys,
+        Direction::PhoneToLock,
+        FrameKind::Request,
+        id,
+        1,
+        &[0xff; 5],
+    )
+    .unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &garbage),
+        Err(FrameError::Malformed)
+    );
+    assert!(b.actions.is_empty());
+    assert_eq!(
+        b.receive(Link::Bluetooth, &garbage),
+        Err(FrameError::Replay)
+    );
+}
+
+#[test]
+fn s_pr_2_random_bytes_never_panic_and_never_dispatch() {
+    let mut b = Bench::new();
+    let _phone = b.pair();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..5_000 {
+        let len = (i % 80) as usize;
+        let mut buf = vec![0u8; len];
+        for byte in &mut buf {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *byte = x as u8;
+        }
+        if len > 2 {
+            buf[0] = VERSION; // get past the version check now and then
+        }
+        assert!(b.receive(Link::Bluetooth, &buf).is_err());
+    }
+}
+
+// ----- challenges (S-PR-3, S-PR-5) ----------------------------------------
+
+#[test]
+fn s_pr_3_unlock_without_a_fresh_challenge_is_refused() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let no_challenge = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: None,
+        })
+        .unwrap();
+    let r = b.ask(&mut phone, Link::Bluetooth, &no_challenge);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{r:?}"
+    );
+    assert!(!b.unlocked());
+    // A made-up challenge, and a used one, are refused too.
+    let _ = b.challenge(&mut phone, Link::Bluetooth);
+    let made_up = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some([7; 16]),
+        })
+        .unwrap();
+    let r = b.ask(&mut phone, Link::Bluetooth, &made_up);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{r:?}"
+    );
+    let c = b.challenge(&mut phone, Link::Bluetooth);
+    let first = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some(c),
+        })
+        .unwrap();
+    b.ask(&mut phone, Link::Bluetooth, &first);
+    assert!(b.unlocked());
+    let again = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some(c),
+        })
+        .unwrap();
+    let r = b.ask(&mut phone, Link::Bluetooth, &again);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn s_pr_3_a_late_challenge_is_refused() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let c = b.challenge(&mut phone, Link::Bluetooth);
+    // The frame is captured and held back (a relay), then delivered late.
+    let unlock = phone
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some(c),
+        })
+        .unwrap();
+    b.wait_ms(lock_proto::CHALLENGE_VALIDITY.millis());
+    let r = b.ask(&mut phone, Link::Bluetooth, &unlock);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{r:?}"
+    );
+    assert!(!b.unlocked());
+}
+
+#[test]
+fn s_pr_5_challenges_are_rate_limited() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    for _ in 0..lock_proto::CHALLENGES_PER_MINUTE {
+        b.challenge(&mut phone, Link::Bluetooth);
+    }
+    let f = phone.request(&Request::Challenge).unwrap();
+    let r = b.ask(&mut phone, Link::Bluetooth, &f);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::RateLimited)),
+        "{r:?}"
+    );
+    b.wait_ms(60_000);
+    b.challenge(&mut phone, Link::Bluetooth);
+}
+
+#[test]
+fn s_bf_1_s_pr_5_failed_authentications_count_towards_the_lockout_at_a_bounded_rate() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = phone
+        .request(&Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        })
+        .unwrap();
+    let mut forged = status.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x80;
+    // A flood: only three a minute are reported to the lock.
+    for _ in 0..20 {
+        let _ = b.receive(Link::Bluetooth, &forged);
+    }
+    assert_eq!(b.auth_failures_reported, 3);
+    assert_eq!(b.lock.failures_since_success(), 3);
+    b.wait_ms(60_000);
+    for _ in 0..2 {
+        assert_eq!(b.receive(Link::Bluetooth, &forged), Err(FrameError::BadTag));
+    }
+    // Five failures within five minutes: the lockout (R-LKO-1, S-BF-1).
+    assert!(b.lock.lockout(b.at()).is_some());
+}
+
+// ----- privileges and keys (S-PR-4, R-APP-2, R-APP-5, S-VC-4) -------------
+
+/// An administrator issues a key; the returned phone holds it.
+fn issue(b: &mut Bench, admin: &mut Phone, privilege: Privilege, validity: Validity) -> Phone {
+    let c = b.challenge(admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::IssueKey {
+            privilege,
+            validity,
+            challenge: c,
+        })
+        .unwrap();
+    match b.ask(admin, Link::Bluetooth, &f) {
+        Response::KeyIssued { pairing, key } => Phone::with_key(pairing, key),
+        other => panic!("no key: {other:?}"),
+    }
+}
+
+#[test]
+fn r_app_2_remote_unlock_is_refused_when_disabled() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let r = b.command(&mut phone, Link::Remote, AppCommand::Unlock);
+    assert!(
+        matches!(
+            r,
+            Response::Reply(Reply::Refused(Refusal::RemoteUnlockDisabled))
+        ),
+        "{r:?}"
+    );
+    assert!(!b.unlocked());
+    let r = b.command(
+        &mut phone,
+        Link::Bluetooth,
+        AppCommand::Configure(Setting::RemoteUnlock(true)),
+    );
+    assert!(matches!(r, Response::Reply(Reply::Done)));
+    let r = b.command(&mut phone, Link::Remote, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    assert!(b.unlocked());
+}
+
+#[test]
+fn s_vc_4_a_visitor_key_is_refused_for_admin_commands_after_expiry_and_after_revocation() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_003_600)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+
+    // Opens and locks (R-APP-5)...
+    let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    assert!(b.unlocked());
+    // ...and nothing else: not at the protocol, and the lock would refuse too.
+    for command in [
+        AppCommand::Status,
+        AppCommand::DeletePerson(PersonNumber::FIRST),
+        AppCommand::SetClock(Timestamp(2_000_000)),
+        AppCommand::Configure(Setting::RemoteUnlock(true)),
+    ] {
+        let c = b.challenge(&mut visitor, Link::Bluetooth);
+        let f = visitor
+            .request(&Request::Command {
+                command,
+                challenge: Some(c),
+            })
+            .unwrap();
+        let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+        assert!(
+            matches!(r, Response::Refused(ProtoRefusal::NotPermitted)),
+            "{command:?}: {r:?}"
+        );
+    }
+    for request in [
+        Request::ListPairings { challenge: [0; 16] },
+        Request::VisitorSecret { challenge: [0; 16] },
+        Request::RevokePairing {
+            pairing: 1,
+            challenge: [0; 16],
+        },
+        Request::IssueKey {
+            privilege: Privilege::Visitor,
+            validity: window,
+            challenge: [0; 16],
+        },
+    ] {
+        let f = visitor.request(&request).unwrap();
+        let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+        assert!(
+            matches!(r, Response::Refused(ProtoRefusal::NotPermitted)),
+            "{r:?}"
+        );
+    }
+    assert_eq!(b.lock.people().len(), 1);
+
+    // After expiry, on the lock's clock.
+    b.wait_ms(3_600_000);
+    let f = visitor.request(&Request::Challenge).unwrap();
+    let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::OutsideValidity)),
+        "{r:?}"
+    );
+
+    // Without a trusted clock (power cut), a bounded key fails closed.
+    let mut second = issue(
+        &mut b,
+        &mut admin,
+        Privilege::Visitor,
+        Validity {
+            from: None,
+            until: Some(Timestamp(9_000_000)),
+        },
+    );
+    b.power_cycle();
+    let f = second.request(&Request::Challenge).unwrap();
+    let r = b.ask(&mut second, Link::Bluetooth, &f);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::OutsideValidity)),
+        "{r:?}"
+    );
+
+    // After revocation, one by one: the first key goes, the second stays.
+    b.set_clock(&mut admin, 2_000_000);
+    let c = b.challenge(&mut second, Link::Bluetooth);
+    let _ = c;
+    let c = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::RevokePairing {
+            pairing: second.pairing(),
+            challenge: c,
+        })
+        .unwrap();
+    assert!(matches!(
+        b.ask(&mut admin, Link::Bluetooth, &f),
+        Response::Done
+    ));
+    let f = second.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
+    assert_eq!(
+        b.proto.pairings().count(),
+        2,
+        "the administrator and the expired key"
+    );
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+}
+
+#[test]
+fn s_pr_4_a_users_key_opens_but_cannot_manage() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let mut user = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let r = b.command(&mut user, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)));
+    let r = b.command(
+        &mut user,
+        Link::Bluetooth,
+        AppCommand::DeletePerson(PersonNumber::FIRST),
+    );
+    assert!(
+        matches!(r, Response::Reply(Reply::Refused(Refusal::NotPermitted))),
+        "the lock's own check (S-PR-4): {r:?}"
+    );
+    let c = b.challenge(&mut user, Link::Bluetooth);
+    let f = user
+        .request(&Request::ListPairings { challenge: c })
+        .unwrap();
+    assert!(matches!(
+        b.ask(&mut user, Link::Bluetooth, &f),
+        Response::Refused(ProtoRefusal::NotPermitted)
+    ));
+    // Keys an administrator issues are never administrators', and a
+    // visitor's must end.
+    let c = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::IssueKey {
+            privilege: Privilege::Visitor,
+            validity: Validity::ALWAYS,
+            challenge: c,
+        })
+        .unwrap();
+    assert!(matches!(
+        b.ask(&mut admin, Link::Bluetooth, &f),
+        Response::Refused(ProtoRefusal::BadKey)
+    ));
+}
+
+#[test]
+fn pairings_are_listed_and_revoked_one_by_one() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let a = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let c = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let ch = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::ListPairings { challenge: ch })
+        .unwrap();
+    match b.ask(&mut admin, Link::Bluetooth, &f) {
+        Response::Pairings(list) => {
+            let ids: Vec<u16> = list.iter().map(|p| p.pairing).collect();
+            assert_eq!(ids, vec![admin.pairing(), a.pairing(), c.pairing()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(b.proto.revoke(a.pairing()).is_some());
+    assert!(b.proto.revoke(a.pairing()).is_none());
+    assert_eq!(b.proto.pairings().count(), 2);
+}
+
+#[test]
+fn r_app_4_an_administrator_gets_the_visitor_secret_and_makes_codes_the_lock_takes() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let ch = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::VisitorSecret { challenge: ch })
+        .unwrap();
+    let book = match b.ask(&mut admin, Link::Bluetooth, &f) {
+        Response::VisitorSecret { lock_id, secret } => VisitorCodeBook::new(lock_id, secret),
+        other => panic!("{other:?}"),
+    };
+    let start = 500_000u32;
+    b.set_clock(&mut admin, u64::from(start) * 3600 + 60);
+    let code = book
+        .code(&lock_proto::VisitorCodeSpec {
+            profile: 1,
+            start_hour: start,
+            sequence: 0,
+        })
+        .unwrap()
+        .to_string();
+    b.actions.clear();
+    b.event(Event::Touch);
+    for d in code.chars() {
+        b.event(Event::Key(Key::Digit(d.to_digit(10).unwrap() as u8)));
+    }
+    b.event(Event::Key(Key::Ok));
+    assert!(b.unlocked());
+}
+
+#[test]
+fn notices_reach_administrators_and_users_sealed() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let recipients: Vec<u16> = b.proto.notice_recipients().collect();
+    assert_eq!(recipients, vec![admin.pairing()]);
+    let out = b
+        .proto
+        .encode_notice(admin.pairing(), lock_core::Notice::Doorbell)
+        .unwrap();
+    let frame = out
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Send(f) => Some(f),
+            _ => None,
+        })
+        .unwrap();
+    assert!(matches!(
+        admin.open(&frame).unwrap(),
+        FromLock::Notice(lock_core::Notice::Doorbell)
+    ));
+}
+
+#[test]
+fn factory_reset_forgets_every_pairing_and_changes_the_visitor_secret() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let old_book = b.proto.visitor_code_book();
+    let out = b.proto.factory_reset(&mut b.rng).unwrap();
+    for o in out {
+        if let Output::Persist(c) = o {
+            b.proto_flash.apply(&c);
+        }
+    }
+    assert_eq!(b.proto.pairings().count(), 0);
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+    assert_ne!(b.proto.lock_id(), old_book.lock_id());
+    let f = admin.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
+}
