@@ -8,3 +8,4 @@ mod deadline;
 pub mod face;
 pub mod fingerprint;
 pub mod keypad;
+pub mod voice;
