@@ -1,8 +1,12 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Async methods in public traits, as embedded-hal-async and lock-hal have
+// them: the drivers run on single-threaded executors, so no `Send` bound.
+#![allow(async_fn_in_trait)]
 #![doc = include_str!("../README.md")]
 
+pub mod battery;
 pub mod body;
 mod deadline;
 pub mod face;
