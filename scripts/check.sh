@@ -21,6 +21,7 @@ NO_STD_CRATES=(
     "lock-core:serde"
     "lock-hal"
     "lock-proto"
+    "lock-drivers:defmt"
     # "lock-store"
     # "lock-runtime"
 )

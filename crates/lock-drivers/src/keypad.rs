@@ -15,9 +15,8 @@
 //! (the low byte of their sum) written at `0xB0`; the key bitmap read by
 //! writing `08` and reading 2 bytes, little-endian, bit 0 = K1.
 //!
-//! **Blocking bus.** The driver takes a blocking embedded-hal
-//! [`I2c`](embedded_hal::i2c::I2c): reading two bytes at 100 kHz takes
-//! about half a millisecond, and a blocking read cannot be dropped halfway,
+//! **Blocking bus.** The driver takes a blocking embedded-hal [`I2c`], as
+//! reading two bytes at 100 kHz takes about half a millisecond, and a blocking read cannot be dropped halfway,
 //! which keeps [`Keypad::wait_for_event`] cancel-safe — its only await points
 //! are the IRQ line and the clock, and every bitmap it reads is turned into
 //! queued events before the next await.

@@ -49,7 +49,7 @@
 //! - The byte after `admin` in a VERIFY reply is read as the id type (1 face,
 //!   2 palm); a module that sends an unlock status there (200 / 204) reports
 //!   [`Face::last_match_kind`] as `None`.
-//! - PALM_ENROLL_ITG is sent as admin, name[32], three zero bytes (direction,
+//! - PALM_ENROLL_ITG is sent as admin, `name[32]`, three zero bytes (direction,
 //!   enroll type, duplicate flag — ignored by palm modules), timeout.
 //! - Left/right notes are taken as seen from the person: "too far left" asks
 //!   to turn right. [`Config::mirrored`] swaps them for modules that report
