@@ -160,6 +160,27 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The pairing transcript: `SHA-256("ODL-PAIR1" ‖ lock id ‖ phone
+/// ephemeral ‖ lock identity ‖ lock ephemeral ‖ phone nonce ‖ lock nonce)`.
+pub fn transcript(
+    lock_id: &[u8; 8],
+    phone: &[u8; 32],
+    identity: &[u8; 32],
+    ephemeral: &[u8; 32],
+    phone_nonce: &[u8; 16],
+    lock_nonce: &[u8; 16],
+) -> [u8; 32] {
+    sha256(&[
+        b"ODL-PAIR1",
+        lock_id,
+        phone,
+        identity,
+        ephemeral,
+        phone_nonce,
+        lock_nonce,
+    ])
+}
+
 /// Everything both sides derive from a pairing exchange.
 pub struct PairingSecrets {
     /// The new pairing's key.

@@ -8,7 +8,6 @@ use lock_hal::Entropy;
 use crate::FrameError;
 use crate::crypto::{self, Direction, FrameKeys};
 use crate::message::{self, PairHello, PairNonce, PairOffer, Request, Response};
-use crate::protocol::transcript;
 use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
 
 fn random<const N: usize, R: Entropy>(rng: &mut R) -> Result<[u8; N], FrameError> {
@@ -111,7 +110,7 @@ impl PhonePairing {
         ) {
             return Err(FrameError::BadTag);
         }
-        let th = transcript(
+        let th = crypto::transcript(
             &offer.lock_id,
             &self.public,
             &offer.identity,

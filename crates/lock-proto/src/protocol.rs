@@ -228,26 +228,6 @@ fn plain_frame<T: serde::Serialize>(
     Ok(frame)
 }
 
-/// The pairing transcript hash (crate docs, "Pairing").
-pub(crate) fn transcript(
-    lock_id: &[u8; 8],
-    phone: &[u8; 32],
-    identity: &[u8; 32],
-    ephemeral: &[u8; 32],
-    phone_nonce: &[u8; 16],
-    lock_nonce: &[u8; 16],
-) -> [u8; 32] {
-    crypto::sha256(&[
-        b"ODL-PAIR1",
-        lock_id,
-        phone,
-        identity,
-        ephemeral,
-        phone_nonce,
-        lock_nonce,
-    ])
-}
-
 impl Protocol {
     /// A lock with no pairings.
     pub fn new(identity: Identity) -> Protocol {
@@ -533,7 +513,7 @@ impl Protocol {
             .as_mut()
             .filter(|p| p.id == repr.pairing && p.secrets.is_none())
             .ok_or(FrameError::UnknownPairing)?;
-        let th = transcript(
+        let th = crypto::transcript(
             &lock_id,
             &pending.phone,
             &crypto::public_of(&identity_secret),
