@@ -179,6 +179,10 @@ pub enum RestoreError {
     /// Two pairings share an id, or an id is 0.
     #[error("pairing ids are not unique")]
     PairingId,
+    /// A visitor key without an end to its window (S-VC-4): flash is
+    /// untrusted, and the protocol never issues one.
+    #[error("a visitor key without an end")]
+    UnboundedVisitor,
 }
 
 /// The entropy source failed: nothing was changed.
@@ -252,6 +256,9 @@ impl Protocol {
         for record in &snapshot.pairings {
             if record.id == 0 || protocol.pairing(record.id).is_some() {
                 return Err(RestoreError::PairingId);
+            }
+            if record.privilege == Privilege::Visitor && record.validity.until.is_none() {
+                return Err(RestoreError::UnboundedVisitor);
             }
             // Cannot fail: both hold at most MAX_PAIRINGS.
             let _ = protocol.pairings.push(Pairing::new(record.clone()));
@@ -808,5 +815,102 @@ impl Protocol {
             }
             Request::Challenge | Request::ConfirmPairing => Err(ProtoRefusal::Unexpected),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u16, privilege: Privilege, validity: Validity) -> PairingRecord {
+        PairingRecord {
+            id,
+            privilege,
+            validity,
+            key: [id.to_le_bytes()[0]; 32],
+            received: 5,
+            sent_reserved: 64,
+        }
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            lock_id: [1; 8],
+            secret: [2; 32],
+            visitor_secret: [3; 32],
+        }
+    }
+
+    #[test]
+    fn s_st_3_restore_refuses_what_the_protocol_never_stores() {
+        let mut snapshot = ProtoSnapshot::default();
+        assert_eq!(
+            Protocol::restore(&snapshot).err(),
+            Some(RestoreError::NoIdentity)
+        );
+        snapshot.identity = Some(identity());
+        snapshot
+            .pairings
+            .push(record(1, Privilege::Administrator, Validity::ALWAYS))
+            .ok();
+        assert!(Protocol::restore(&snapshot).is_ok());
+        let mut twice = snapshot.clone();
+        twice
+            .pairings
+            .push(record(1, Privilege::User, Validity::ALWAYS))
+            .ok();
+        assert_eq!(
+            Protocol::restore(&twice).err(),
+            Some(RestoreError::PairingId)
+        );
+        let mut zero = snapshot.clone();
+        zero.pairings
+            .push(record(0, Privilege::User, Validity::ALWAYS))
+            .ok();
+        assert_eq!(
+            Protocol::restore(&zero).err(),
+            Some(RestoreError::PairingId)
+        );
+        let mut open_visitor = snapshot.clone();
+        open_visitor
+            .pairings
+            .push(record(2, Privilege::Visitor, Validity::ALWAYS))
+            .ok();
+        assert_eq!(
+            Protocol::restore(&open_visitor).err(),
+            Some(RestoreError::UnboundedVisitor)
+        );
+    }
+
+    #[test]
+    fn the_snapshot_round_trips_through_postcard_and_restores_the_counters() {
+        let mut snapshot = ProtoSnapshot {
+            identity: Some(identity()),
+            ..ProtoSnapshot::default()
+        };
+        snapshot
+            .pairings
+            .push(record(3, Privilege::User, Validity::ALWAYS))
+            .ok();
+        let mut buf = [0u8; 512];
+        let bytes = postcard::to_slice(&snapshot, &mut buf)
+            .map(|b| b.len())
+            .unwrap_or(0);
+        let back: ProtoSnapshot =
+            postcard::from_bytes(buf.get(..bytes).unwrap_or(&[])).unwrap_or_default();
+        assert_eq!(back, snapshot);
+        let p = Protocol::restore(&back).ok();
+        let next = p.as_ref().and_then(|p| p.pairing(3)).map(|p| p.next_sent);
+        assert_eq!(next, Some(64), "the lock continues above its reservation");
+    }
+
+    #[test]
+    fn rate_limit_counts_per_minute() {
+        let mut r = RateLimit::new();
+        let t = Instant::from_secs(10);
+        assert!(r.allow(t, 2));
+        assert!(r.allow(t, 2));
+        assert!(!r.allow(t + Duration::from_secs(59), 2));
+        assert!(r.allow(t + Duration::from_secs(60), 2));
     }
 }
