@@ -173,6 +173,10 @@ pub struct Lock<V = NoVisitorCodes> {
     usb_power: bool,
     /// Wall clock: the monotonic instant it was set at, and its value then.
     wall: Option<(Instant, Timestamp)>,
+    /// The furthest the wall clock has been, anchored like `wall`: a setting
+    /// may step back from it by at most [`CLOCK_MAX_STEP_BACK`] in all, so
+    /// repeated small steps cannot walk the clock back either (S-VC-3).
+    wall_high: Option<(Instant, Timestamp)>,
 
     #[cfg(any(test, feature = "fault-injection"))]
     forced_first_check: Option<(PersonNumber, Method)>,
@@ -231,6 +235,7 @@ impl<V: VisitorCodes> Lock<V> {
             battery: 100,
             usb_power: false,
             wall: None,
+            wall_high: None,
             #[cfg(any(test, feature = "fault-injection"))]
             forced_first_check: None,
         }
@@ -1259,8 +1264,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.door,
             self.wall,
         );
-        let tamper = self.tamper_until;
-        let alarms = self.alarms;
+        let (tamper, alarms, wall_high) = (self.tamper_until, self.alarms, self.wall_high);
         *self = Lock::with_visitor_codes(self.config, self.visitor_codes.clone());
         // What the hardware says stays true; what was stored is gone.
         self.battery = battery;
@@ -1268,6 +1272,7 @@ impl<V: VisitorCodes> Lock<V> {
         self.bolt = bolt;
         self.door = door;
         self.wall = wall;
+        self.wall_high = wall_high;
         self.tamper_until = tamper;
         for kind in [AlarmKind::Tamper, AlarmKind::LowBattery, AlarmKind::Jam] {
             self.alarms.set(kind, alarms.contains(kind));
@@ -1929,10 +1934,16 @@ impl<V: VisitorCodes> Lock<V> {
                 }
             },
             AppCommand::SetClock(ts) => {
-                if let Some(current) = self.wall_clock(now)
-                    && ts.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < current.0
+                let high = self
+                    .wall_high
+                    .map(|(at, value)| value.saturating_add(now.saturating_since(at)));
+                if let Some(high) = high
+                    && ts.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < high.0
                 {
                     return Err(Refusal::ClockBackwards);
+                }
+                if high.is_none_or(|h| ts > h) {
+                    self.wall_high = Some((now, ts));
                 }
                 self.wall = Some((now, ts));
             }

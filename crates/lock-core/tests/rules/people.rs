@@ -662,9 +662,17 @@ fn r_usr_6_s_vc_3_clock_never_moves_back_far_enough_to_revive_an_expired_person(
     press!(b, "730418 ok");
     assert!(!b.drove(BoltPosition::Unlocked));
     assert_prompted!(b, Prompt::Failure(Refusal::OutsideValidity));
-    // A small correction (drift) is accepted.
+    // A small correction (drift) is accepted, but small steps do not add up.
     assert_eq!(
         b.admin_app(AppCommand::SetClock(Timestamp(T0 - 60))),
         Reply::Done
     );
+    for step in 2..=4 {
+        b.admin_app(AppCommand::SetClock(Timestamp(T0 - 60 * 2 * step)));
+    }
+    assert_eq!(
+        b.admin_app(AppCommand::SetClock(Timestamp(T0 - 3600))),
+        Reply::Refused(Refusal::ClockBackwards)
+    );
+    assert!(b.lock.wall_clock(b.now).unwrap().0 >= T0 - 300 - 60);
 }
