@@ -22,7 +22,7 @@ NO_STD_CRATES=(
     "lock-hal"
     "lock-proto"
     "lock-drivers:defmt"
-    # "lock-store"
+    "lock-store:blocking defmt"
     # "lock-runtime"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)

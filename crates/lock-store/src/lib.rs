@@ -1,0 +1,22 @@
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Tests build small numbers from loop counters and random bytes.
+#![cfg_attr(test, allow(clippy::cast_possible_truncation))]
+#![doc = include_str!("../README.md")]
+
+mod error;
+#[cfg(feature = "mock-flash")]
+pub mod mock_flash;
+mod record;
+mod store;
+
+pub use error::{ConfigError, StoreError};
+pub use record::{FORMAT_VERSION, MODULE_WORK_CAPACITY, ModuleWork};
+pub use store::{Loaded, Logged, Store, StoreConfig};
+
+/// Runs the store on a blocking flash driver (embedded-storage's
+/// `NorFlash`): `Store::new(BlockingAsync::new(flash), config)`. Each
+/// operation blocks the executor for the flash's write or erase time.
+#[cfg(feature = "blocking")]
+pub use embassy_embedded_hal::adapter::BlockingAsync;
