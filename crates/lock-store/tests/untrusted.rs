@@ -1,0 +1,176 @@
+//! Flash contents are untrusted input (S-ST-3; RP2040 flash is external):
+//! random images, and real images with flipped bits, erased sectors and
+//! zeroed words. Loading never panics; what it returns is either a state the
+//! lock really was in, or `Corrupted`, after which a factory reset brings
+//! the lock back. (A fuzz target comes with the fuzzing issue.)
+
+// clippy.toml lets `#[test]` functions unwrap, index and panic, but not the
+// helpers of an integration test crate: a failing helper should fail the
+// test loudly, like the test itself.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::door::{Door, config};
+use common::{Rng, Step, TestFlash, block_on, canon, replay, seen, store, test_layout};
+use lock_core::{Change, Instant, Lock, Snapshot};
+use lock_store::StoreError;
+
+/// Loads `flash`; returns the snapshot's bytes, or `None` when the load
+/// refused. A refused load leaves a store a factory reset repairs.
+fn load_untrusted(flash: TestFlash) -> Option<Vec<u8>> {
+    let mut s = store(flash);
+    match block_on(s.load()) {
+        Ok(loaded) => {
+            // Whatever came back goes through the core's own checks.
+            let _ = Lock::restore(config(), &loaded.snapshot, Instant::ZERO);
+            let _ = block_on(s.read_log::<64>(None));
+            Some(canon(&loaded.snapshot))
+        }
+        Err(e) => {
+            assert!(
+                matches!(
+                    e,
+                    StoreError::Corrupted
+                        | StoreError::UnsupportedVersion(_)
+                        | StoreError::Flash(_)
+                ),
+                "{e:?}"
+            );
+            block_on(s.apply(&Change::FactoryReset))
+                .unwrap_or_else(|e| panic!("a factory reset did not repair the flash: {e:?}"));
+            let mut s = store(s.release());
+            let fresh = block_on(s.load()).unwrap();
+            assert_eq!(canon(&fresh.snapshot), canon(&Snapshot::default()));
+            None
+        }
+    }
+}
+
+fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| u8::try_from(rng.next() & 0xff).unwrap())
+        .collect()
+}
+
+#[test]
+fn s_st_3_random_flash_images_never_panic() {
+    let (config, sectors) = test_layout();
+    let len = sectors * 1024;
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let mut refused = 0;
+    for round in 0..200 {
+        let mut image = random_bytes(&mut rng, len);
+        // Mostly erased images with random patches look more like flash.
+        if round % 2 == 1 {
+            for (i, b) in image.iter_mut().enumerate() {
+                if (i / 64) % 3 != 0 {
+                    *b = 0xFF;
+                }
+            }
+        }
+        // Sometimes only one partition is garbage.
+        if round % 5 == 2 {
+            let log = usize::try_from(config.log.start).unwrap();
+            image[log..].fill(0xFF);
+        }
+        if load_untrusted(TestFlash::from_image(&image)).is_none() {
+            refused += 1;
+        }
+    }
+    println!("{refused} of 200 random images refused");
+    assert!(refused > 150);
+}
+
+#[test]
+fn s_st_3_damaged_images_load_the_state_or_the_one_before_or_are_refused() {
+    // The state after every step of the story, and the state before its
+    // newest state write: losing that newest record is what a power cut
+    // during it leaves too (S-ST-1); losing any other is refused.
+    let story = Door::story();
+    let mut now = vec![canon(&Snapshot::default())];
+    let mut before_last = vec![canon(&Snapshot::default())];
+    let mut model = Snapshot::default();
+    for step in &story {
+        let prev = canon(&model);
+        if let Step::Apply(change) = step {
+            model.apply(change);
+            before_last.push(prev);
+        } else {
+            before_last.push(before_last.last().unwrap().clone());
+        }
+        now.push(canon(&model));
+    }
+    let mut rng = Rng(0xdead_beef_cafe_f00d);
+    let (mut flashes, end) = replay(common::test_flash(), &story);
+    flashes.push(end);
+    let (mut refused, mut same, mut previous) = (0, 0, 0);
+    for round in 0..400 {
+        // Damage the flash at some point of the story, after first start.
+        let i = rng.range(3, flashes.len());
+        let mut flash = flashes[i].clone();
+        let len = flash.bytes().len();
+        let used: Vec<usize> = (0..len).filter(|&j| flash.bytes()[j] != 0xFF).collect();
+        match round % 4 {
+            // Flipped bits, mostly where something is written.
+            0 | 1 => {
+                for _ in 0..rng.range(1, 4) {
+                    let at = if rng.range(0, 4) == 0 {
+                        rng.range(0, len)
+                    } else {
+                        used[rng.range(0, used.len())]
+                    };
+                    let bit = 1u8 << rng.range(0, 8);
+                    flash.edit(|b| b[at] ^= bit);
+                }
+            }
+            // A sector erased behind the store's back.
+            2 => {
+                let sector = used[rng.range(0, used.len())] / 1024;
+                flash.edit(|b| b[sector * 1024..(sector + 1) * 1024].fill(0xFF));
+            }
+            // A run of zeroed words.
+            _ => {
+                let at = used[rng.range(0, used.len())].min(len - 64) & !3;
+                let n = rng.range(1, 16) * 4;
+                flash.edit(|b| b[at..at + n].fill(0));
+            }
+        }
+        match load_untrusted(flash) {
+            None => refused += 1,
+            Some(snapshot) if snapshot == now[i] => same += 1,
+            Some(snapshot) if snapshot == before_last[i] => previous += 1,
+            Some(_) => panic!("round {round}: damage after step {i} gave a third state"),
+        }
+    }
+    println!(
+        "{refused} refused, {same} loaded the state unchanged, {previous} the state before \
+         the newest write"
+    );
+    assert!(refused > 50 && same > 50);
+}
+
+#[test]
+fn s_st_3_two_loads_of_a_damaged_image_agree() {
+    let story = Door::story();
+    let (_, end) = replay(common::test_flash(), &story);
+    let mut rng = Rng(42);
+    for _ in 0..100 {
+        let mut flash = end.clone();
+        let at = rng.range(0, flash.bytes().len());
+        flash.edit(|b| b[at] ^= 0x10);
+        let mut s = store(flash);
+        let a = seen(&mut s);
+        let b = seen(&mut s);
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (a, b) => panic!("loads disagree: {a:?} then {b:?}"),
+        }
+    }
+}
