@@ -101,7 +101,10 @@ fn r_app_6_oldest_records_overwritten_and_numbers_monotonic_across_restarts() {
     let mut s = store(s.release());
     let all = common::seen(&mut s).unwrap().log;
     assert!(all.len() < 600, "the log wrapped");
-    println!("a 4 KiB log of 1 KiB sectors keeps the newest {} records", all.len());
+    println!(
+        "a 4 KiB log of 1 KiB sectors keeps the newest {} records",
+        all.len()
+    );
     assert_eq!(all[0].seq, 599);
     // Newest first, no gap: only the oldest went.
     for w in all.windows(2) {
