@@ -1,5 +1,8 @@
-//! The lock simulator. So far: the scenario file format of SPEC.md §8
-//! ([`scenario`]); the runner and the terminal lock come with the simulator
-//! work.
+//! The lock simulator: simulated hardware behind the real `lock-hal` traits
+//! ([`world`]), running the real `lock-runtime` with `lock-core` and
+//! `lock-store` ([`sim`]), driven by scenario files ([`scenario`], SPEC.md
+//! §8). `cargo run -p lock-sim -- run FILE…` runs scenarios.
 
 pub mod scenario;
+pub mod sim;
+pub mod world;

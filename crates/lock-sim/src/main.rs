@@ -1,0 +1,62 @@
+//! `lock-sim run FILE…`: runs scenario files (SPEC.md §8), each from a
+//! factory-fresh lock, and prints `PASS file` or `FAIL file:line: …` per
+//! file. Exits non-zero if any file failed.
+
+use std::process::ExitCode;
+
+use lock_sim::sim::{Outcome, run_text};
+
+const USAGE: &str = "usage: lock-sim run FILE…   (run scenario files, SPEC.md §8)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.split_first() {
+        Some((cmd, files)) if cmd == "run" && !files.is_empty() => run(files),
+        Some((cmd, _)) if cmd == "-h" || cmd == "--help" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(files: &[String]) -> ExitCode {
+    let mut failed = 0usize;
+    for file in files {
+        let outcome = match std::fs::read_to_string(file) {
+            Ok(text) => run_text(&text),
+            Err(e) => Outcome::Error {
+                line: None,
+                message: format!("cannot read: {e}"),
+            },
+        };
+        match outcome {
+            Outcome::Pass => println!("PASS {file}"),
+            Outcome::Fail {
+                line,
+                expected,
+                seen,
+            } => {
+                failed = failed.saturating_add(1);
+                println!("FAIL {file}:{line}: expected `{expected}`, saw {seen}");
+            }
+            Outcome::Error { line, message } => {
+                failed = failed.saturating_add(1);
+                match line {
+                    Some(line) => println!("ERROR {file}:{line}: {message}"),
+                    None => println!("ERROR {file}: {message}"),
+                }
+            }
+        }
+    }
+    let passed = files.len().saturating_sub(failed);
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

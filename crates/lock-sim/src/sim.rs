@@ -1,0 +1,643 @@
+//! [`Sim`]: the real `lock-runtime` (with `lock-core` and `lock-store`) on
+//! the simulated [`World`](crate::world::World), stepped by scenario steps.
+//!
+//! The runtime is one future, polled by hand with a no-op waker. A step
+//! changes the world, then the runner polls until a poll in which no part
+//! answered anything (the runtime waits on its inputs and the clock). Time
+//! moves only in [`Sim::wait`]: it jumps to the earliest of the runtime's
+//! clock wait and the world's own next change (the bolt arriving, a stall),
+//! settles, and goes on until the wait is over.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::{cell::RefCell, fmt};
+
+use lock_core::{
+    BiometricKind, Config, DoorDirection, Duration, Key, Lock, Prompt, Refusal, Reply,
+};
+use lock_hal::{BoltPosition, KeyEvent, Press};
+use lock_runtime::{AppEvent, Runtime};
+
+use crate::scenario::{Expectation, Line, Reader, Step};
+use crate::world::{Shared, SimApp, SimFlash, SimStore, View, World, flash_layout, hardware};
+
+/// How long a key press (and any other action of a person) takes.
+pub const PACE_MS: u64 = 200;
+
+/// The lock's identity in the simulator.
+pub fn config() -> Config {
+    Config {
+        serial: 2026_0001,
+        firmware: (0, 1, 0),
+        verification_code: 482_071,
+    }
+}
+
+/// Something went wrong in the simulator itself (not an expectation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimError(pub String);
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SimError {}
+
+type RuntimeFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// A simulated lock: the world, its flash and the running runtime.
+pub struct Sim {
+    /// The simulated hardware.
+    pub world: Shared,
+    /// The simulated flash (survives power cycles).
+    pub flash: SimFlash,
+    runtime: Option<RuntimeFuture>,
+    /// Where the current step's clips start.
+    clips_mark: usize,
+    /// Where the current step's log records start.
+    log_mark: usize,
+    /// The log records of the most recent step that wrote any.
+    last_logged: std::ops::Range<usize>,
+    /// Replies before the most recent `app` step.
+    replies_mark: usize,
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim").field("world", &self.world).finish()
+    }
+}
+
+fn publish(world: &Shared, lock: &Lock) {
+    let mut w = world.borrow_mut();
+    let mirrored = lock.settings().door_direction == Some(DoorDirection::Left);
+    w.mirrored = mirrored;
+    w.view = View {
+        users: lock.people().len(),
+        alarms: lock.alarms(),
+        awake: lock.keypad().is_some(),
+        mirrored,
+        in_menu: lock.in_menu(),
+        leaving_home: lock.leaving_home(),
+        muted: lock.muted(),
+        pairing: lock.pairing(),
+    };
+}
+
+impl Sim {
+    /// A factory-fresh lock on an erased in-memory flash, booted.
+    pub fn new() -> Result<Sim, SimError> {
+        let (_, sectors) = flash_layout();
+        Sim::with_flash(SimFlash::erased(sectors))
+    }
+
+    /// A lock on `flash` (a file's image, for the interactive lock), booted.
+    pub fn with_flash(flash: SimFlash) -> Result<Sim, SimError> {
+        let mut sim = Sim {
+            world: Rc::new(RefCell::new(World::new())),
+            flash,
+            runtime: None,
+            clips_mark: 0,
+            log_mark: 0,
+            last_logged: 0..0,
+            replies_mark: 0,
+        };
+        sim.boot()?;
+        Ok(sim)
+    }
+
+    /// Power comes up: a new runtime on the same flash.
+    pub fn boot(&mut self) -> Result<(), SimError> {
+        let world = self.world.clone();
+        let store = SimStore::new(self.flash.clone(), world.clone())
+            .map_err(|e| SimError(format!("flash layout: {e}")))?;
+        let hw = hardware(&world);
+        let app = SimApp(world.clone());
+        self.runtime = Some(Box::pin(async move {
+            let mut runtime = Runtime::new(hw, store, app, config());
+            runtime.boot().await;
+            publish(&world, runtime.lock());
+            loop {
+                runtime.step().await;
+                publish(&world, runtime.lock());
+            }
+        }));
+        self.settle()
+    }
+
+    /// Power goes (the runtime stops wherever it is) and comes back.
+    pub fn power_cycle(&mut self, holding_set: bool) -> Result<(), SimError> {
+        self.runtime = None;
+        {
+            let mut w = self.world.borrow_mut();
+            w.power_lost();
+            w.set_held = holding_set;
+        }
+        let r = self.boot();
+        self.world.borrow_mut().set_held = false;
+        r
+    }
+
+    /// Polls the runtime until a poll in which no part answered.
+    pub fn settle(&mut self) -> Result<(), SimError> {
+        let Some(runtime) = self.runtime.as_mut() else {
+            return Ok(());
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..100_000 {
+            let before = {
+                let mut w = self.world.borrow_mut();
+                w.wakeup = None;
+                w.progress
+            };
+            if let Poll::Ready(()) = runtime.as_mut().poll(&mut cx) {
+                return Err(SimError("the runtime stopped".into()));
+            }
+            if self.world.borrow().progress == before {
+                return Ok(());
+            }
+        }
+        Err(SimError("the runtime never settles (busy loop)".into()))
+    }
+
+    /// Lets `d` pass, the runtime handling everything that comes due.
+    pub fn wait(&mut self, d: Duration) -> Result<(), SimError> {
+        let target = self.world.borrow().now.saturating_add(d.millis());
+        for _ in 0..1_000_000 {
+            self.settle()?;
+            let next = {
+                let w = self.world.borrow();
+                [w.wakeup, w.next_change()].into_iter().flatten().min()
+            };
+            match next {
+                Some(t) if t <= target => self.world.borrow_mut().advance_to(t),
+                _ => {
+                    self.world.borrow_mut().advance_to(target);
+                    return self.settle();
+                }
+            }
+        }
+        Err(SimError(
+            "time does not move (the runtime keeps waking)".into(),
+        ))
+    }
+
+    /// Simulated time, in milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.world.borrow().now
+    }
+
+    fn pace(&mut self) -> Result<(), SimError> {
+        self.wait(Duration::from_millis(PACE_MS))
+    }
+
+    /// Carries out one step that is not an `expect`.
+    pub fn act(&mut self, step: &Step) -> Result<(), SimError> {
+        {
+            let w = self.world.borrow();
+            self.clips_mark = w.clips.len();
+            self.log_mark = w.log.len();
+        }
+        self.act_inner(step)?;
+        let len = self.world.borrow().log.len();
+        if len > self.log_mark {
+            self.last_logged = self.log_mark..len;
+        }
+        Ok(())
+    }
+
+    fn act_inner(&mut self, step: &Step) -> Result<(), SimError> {
+        match step {
+            Step::Touch => self.input(|w| w.keys.push_back(KeyEvent::Touch)),
+            Step::Keys(keys) => {
+                for key in keys {
+                    let key = hal_key(*key);
+                    self.input(|w| w.keys.push_back(KeyEvent::Press(key)))?;
+                }
+                Ok(())
+            }
+            Step::Hold(key) => {
+                let key = hal_key(*key);
+                self.input(|w| w.keys.push_back(KeyEvent::Hold(key)))
+            }
+            Step::Set => self.input(|w| w.set_presses.push_back(Press::Short)),
+            Step::SetHold => self.input(|w| w.set_presses.push_back(Press::Long)),
+            Step::LockButton => self.input(|w| w.lock_presses.push_back(Press::Short)),
+            Step::Present(reader, name) => {
+                let kind = match reader {
+                    Reader::Face => BiometricKind::Face,
+                    Reader::Palm => BiometricKind::Palm,
+                    Reader::Finger => BiometricKind::Finger,
+                };
+                let name = name.clone();
+                self.input(move |w| {
+                    if let Some(m) = w.module(kind) {
+                        m.presented = Some(name);
+                    }
+                })
+            }
+            Step::MechanicalKey => self.input(|w| {
+                w.key_turns = w.key_turns.saturating_add(1);
+                // The key turns the bolt by hand.
+                w.bolt = BoltPosition::Unlocked;
+            }),
+            Step::Door { open } => {
+                let open = *open;
+                self.input(move |w| w.door_open = open)
+            }
+            Step::Tamper => self.input(|w| w.tampers = w.tampers.saturating_add(1)),
+            Step::Battery(n) => {
+                let n = *n;
+                self.input(move |w| w.battery = n)
+            }
+            Step::PowerCycle { holding_set } => self.power_cycle(*holding_set),
+            Step::Wait(d) => self.wait(*d),
+            Step::Jam(on) => {
+                let on = *on;
+                self.input(move |w| w.jammed = on)
+            }
+            Step::Usb(on) => {
+                let on = *on;
+                self.input(move |w| w.usb = on)
+            }
+            Step::App(request) => {
+                self.replies_mark = self.world.borrow().replies.len();
+                let request = *request;
+                self.input(move |w| w.app_in.push_back(AppEvent::Request(request)))
+            }
+            Step::Expect(_) => Ok(()),
+        }
+    }
+
+    /// Changes the world, then lets a person's pace of time pass.
+    fn input(&mut self, f: impl FnOnce(&mut World)) -> Result<(), SimError> {
+        f(&mut self.world.borrow_mut());
+        self.pace()
+    }
+
+    /// Prompt names played by the last step that was not an `expect`.
+    pub fn prompts(&self) -> Vec<String> {
+        let w = self.world.borrow();
+        let clips: Vec<u16> = w
+            .clips
+            .get(self.clips_mark..)
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, c)| *c)
+            .collect();
+        decode_clips(&clips)
+    }
+
+    /// Log kinds written by the most recent step that wrote any.
+    pub fn events(&self) -> Vec<&'static str> {
+        let w = self.world.borrow();
+        w.log
+            .get(self.last_logged.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.entry.kind_name())
+            .collect()
+    }
+
+    /// Checks one expectation: `Err(what was seen)` when it does not hold.
+    pub fn check(&self, expectation: &Expectation) -> Result<(), String> {
+        let w = self.world.borrow();
+        let ok_or = |ok: bool, seen: String| if ok { Ok(()) } else { Err(seen) };
+        match expectation {
+            Expectation::Bolt { locked } => {
+                let want = if *locked {
+                    BoltPosition::Locked
+                } else {
+                    BoltPosition::Unlocked
+                };
+                ok_or(w.bolt == want, format!("bolt {}", bolt_name(w.bolt)))
+            }
+            Expectation::Alarm(name) => {
+                let names = w.view.alarm_names();
+                ok_or(
+                    names.iter().any(|n| n == name),
+                    format!("alarms [{}]", names.join(", ")),
+                )
+            }
+            Expectation::NoAlarm => {
+                let names = w.view.alarm_names();
+                ok_or(names.is_empty(), format!("alarms [{}]", names.join(", ")))
+            }
+            Expectation::Users(n) => ok_or(w.view.users == *n, format!("users {}", w.view.users)),
+            Expectation::Event(kind) => {
+                drop(w);
+                let events = self.events();
+                ok_or(
+                    events.iter().any(|e| e == kind),
+                    format!("events [{}]", events.join(", ")),
+                )
+            }
+            Expectation::Prompt(name) => {
+                drop(w);
+                let prompts = self.prompts();
+                let hit = if name == "none" {
+                    prompts.is_empty()
+                } else {
+                    prompts
+                        .iter()
+                        .any(|p| p == name || p.split(':').next() == Some(name.as_str()))
+                };
+                ok_or(hit, format!("prompts [{}]", prompts.join(", ")))
+            }
+            Expectation::Keypad { lit } => {
+                let is_lit = w.backlight != 0 || w.view.awake;
+                ok_or(
+                    is_lit == *lit,
+                    format!("keypad {}", if is_lit { "lit" } else { "dark" }),
+                )
+            }
+            Expectation::Door { open } => ok_or(
+                w.door_open == *open,
+                format!("door {}", if w.door_open { "open" } else { "closed" }),
+            ),
+            Expectation::Reply(want) => {
+                let seen: Vec<String> = w
+                    .replies
+                    .get(self.replies_mark..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(reply_name)
+                    .collect();
+                ok_or(
+                    seen.iter().any(|r| r == want),
+                    format!("replies [{}]", seen.join(", ")),
+                )
+            }
+        }
+    }
+}
+
+fn hal_key(key: Key) -> lock_hal::Key {
+    match key {
+        Key::Digit(d) => lock_hal::Key::Digit(d),
+        Key::Back => lock_hal::Key::Back,
+        Key::Ok => lock_hal::Key::Ok,
+        Key::Home => lock_hal::Key::Home,
+        Key::Bell => lock_hal::Key::Bell,
+    }
+}
+
+/// `locked`, `unlocked`, `between`.
+pub fn bolt_name(b: BoltPosition) -> &'static str {
+    match b {
+        BoltPosition::Locked => "locked",
+        BoltPosition::Unlocked => "unlocked",
+        BoltPosition::Between => "between",
+    }
+}
+
+/// `CamelCase` to `kebab-case`.
+fn kebab(ident: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in ident.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A refusal's name: its innermost variant in kebab case (`too-weak`).
+pub fn refusal_name(r: &Refusal) -> String {
+    let debug = format!("{r:?}");
+    let inner = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .rfind(|s| !s.is_empty())
+        .unwrap_or("");
+    kebab(inner)
+}
+
+/// A reply's name: `done`, `status`, `refused:REASON`.
+pub fn reply_name(r: &Reply) -> String {
+    match r {
+        Reply::Done => "done".into(),
+        Reply::Status(_) => "status".into(),
+        Reply::Refused(why) => format!("refused:{}", refusal_name(why)),
+    }
+}
+
+/// Every refusal a failure prompt can carry, to name the clip after the
+/// failure sound.
+fn refusal_for_clip(clip: u16) -> Option<String> {
+    use lock_core::EnrollFailure as F;
+    use lock_core::passcode::PasscodeError as P;
+    let all = [
+        Refusal::NoMatch,
+        Refusal::OutsideValidity,
+        Refusal::SystemLocked,
+        Refusal::NotAdministrator,
+        Refusal::NotPermitted,
+        Refusal::RemoteUnlockDisabled,
+        Refusal::BatteryTooLow,
+        Refusal::PeopleFull,
+        Refusal::CredentialStoreFull,
+        Refusal::PersonCredentialsFull,
+        Refusal::NoSuchPerson,
+        Refusal::LastAdministrator,
+        Refusal::OnlyPerson,
+        Refusal::OutOfRange,
+        Refusal::DoorOpen,
+        Refusal::CauseActive,
+        Refusal::ClockBackwards,
+        Refusal::StorageFault,
+        Refusal::NotSetUp,
+        Refusal::Passcode(P::TooShort),
+        Refusal::Passcode(P::TooLong),
+        Refusal::Passcode(P::NotADigit),
+        Refusal::Passcode(P::TooWeak),
+        Refusal::Passcode(P::Overlaps),
+        Refusal::Passcode(P::Mismatch),
+        Refusal::Passcode(P::Full),
+        Refusal::Enroll(F::Duplicate),
+        Refusal::Enroll(F::BadCapture),
+        Refusal::Enroll(F::Timeout),
+        Refusal::Enroll(F::ModuleFull),
+        Refusal::Enroll(F::ModuleFault),
+    ];
+    all.iter()
+        .find(|r| lock_runtime::prompt::clips(&Prompt::Failure(**r)).get(1) == Some(&clip))
+        .map(refusal_name)
+}
+
+/// The prompts without a value, by their clip.
+fn simple_prompt(clip: u16) -> Option<String> {
+    let all = [
+        Prompt::DoorDirection,
+        Prompt::CreateAdministrator,
+        Prompt::EnterPasscode,
+        Prompt::EnterPasscodeAgain,
+        Prompt::VerifyAdministrator,
+        Prompt::Menu,
+        Prompt::ChooseCredential,
+        Prompt::EnterPersonNumber,
+        Prompt::SettingsMenu,
+        Prompt::Success,
+        Prompt::Unlocked,
+        Prompt::Locked,
+        Prompt::SystemLocked,
+        Prompt::PairingMode,
+        Prompt::FactoryResetConfirm,
+        Prompt::FactoryReset,
+        Prompt::LowBattery,
+        Prompt::Chime,
+        Prompt::LeavingHome,
+        Prompt::Jammed,
+    ];
+    all.iter()
+        .find(|p| lock_runtime::prompt::clips(p).as_slice() == [clip])
+        .map(|p| kebab(&format!("{p:?}")))
+}
+
+fn enroll_prompt(clip: u16) -> Option<String> {
+    use lock_core::EnrollStep as S;
+    let steps = [
+        S::Present,
+        S::Lift,
+        S::LookStraight,
+        S::HeadUp,
+        S::HeadDown,
+        S::HeadLeft,
+        S::HeadRight,
+        S::Closer,
+        S::Further,
+    ];
+    for kind in BiometricKind::ALL {
+        for step in steps {
+            if lock_runtime::prompt::clips(&Prompt::Enroll(kind, step)).as_slice() == [clip] {
+                return Some(format!(
+                    "enroll:{}-{}",
+                    kebab(&format!("{kind:?}")),
+                    kebab(&format!("{step:?}"))
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn digit_of(clip: u16) -> Option<char> {
+    (1..=10)
+        .contains(&clip)
+        .then(|| char::from_digit(u32::from(clip.saturating_sub(1)), 10))
+        .flatten()
+}
+
+/// Turns the clips a step played back into prompt names, as the crate README
+/// names them (`unlocked`, `person-number:002`, `failure:too-weak`).
+pub fn decode_clips(clips: &[u16]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&clip) = clips.get(i) {
+        i = i.saturating_add(1);
+        let numbered = match clip {
+            40 => Some("person-number"),
+            41 => Some("serial-number"),
+            42 => Some("firmware-version"),
+            43 => Some("verification-code"),
+            _ => None,
+        };
+        if let Some(name) = numbered {
+            let mut value = String::new();
+            while let Some(&c) = clips.get(i) {
+                if let Some(d) = digit_of(c) {
+                    value.push(d);
+                } else if c == lock_runtime::prompt::POINT {
+                    value.push('.');
+                } else {
+                    break;
+                }
+                i = i.saturating_add(1);
+            }
+            out.push(format!("{name}:{value}"));
+        } else if clip == lock_runtime::prompt::FAILURE {
+            let reason = clips.get(i).and_then(|&c| refusal_for_clip(c));
+            if reason.is_some() {
+                i = i.saturating_add(1);
+            }
+            out.push(format!("failure:{}", reason.unwrap_or_default()));
+        } else if let Some(name) = simple_prompt(clip).or_else(|| enroll_prompt(clip)) {
+            out.push(name);
+        } else {
+            out.push(format!("clip-{clip}"));
+        }
+    }
+    out
+}
+
+/// How one scenario file went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every expectation held.
+    Pass,
+    /// An expectation did not hold.
+    Fail {
+        /// The line (1-based).
+        line: usize,
+        /// The expectation as written.
+        expected: String,
+        /// What was seen.
+        seen: String,
+    },
+    /// The file could not be read or parsed, or the simulator failed.
+    Error {
+        /// The line, when one is to blame.
+        line: Option<usize>,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Runs parsed steps on a factory-fresh lock.
+pub fn run_steps(lines: &[Line]) -> Outcome {
+    let mut sim = match Sim::new() {
+        Ok(sim) => sim,
+        Err(e) => {
+            return Outcome::Error {
+                line: None,
+                message: e.0,
+            };
+        }
+    };
+    for line in lines {
+        if let Step::Expect(expectation) = &line.step {
+            if let Err(seen) = sim.check(expectation) {
+                return Outcome::Fail {
+                    line: line.number,
+                    expected: line.text.clone(),
+                    seen,
+                };
+            }
+        } else if let Err(e) = sim.act(&line.step) {
+            return Outcome::Error {
+                line: Some(line.number),
+                message: e.0,
+            };
+        }
+    }
+    Outcome::Pass
+}
+
+/// Runs a scenario's text.
+pub fn run_text(text: &str) -> Outcome {
+    match crate::scenario::parse(text) {
+        Ok(lines) => run_steps(&lines),
+        Err(e) => Outcome::Error {
+            line: Some(e.line),
+            message: e.message,
+        },
+    }
+}

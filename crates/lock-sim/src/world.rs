@@ -1,0 +1,844 @@
+//! The simulated hardware: one shared [`World`] that every part looks at,
+//! behind the real `lock-hal` traits, and a simulated NOR flash.
+//!
+//! Single-threaded (`Rc<RefCell<World>>`). Every part that answers the
+//! runtime bumps [`World::progress`], so the runner can tell when the runtime
+//! has nothing left to do; time moves only when the runner moves it.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::Poll;
+
+use embedded_storage_async::nor_flash::{
+    ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+use lock_core::{
+    AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Notice, Reply, Snapshot,
+};
+use lock_hal::{
+    BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
+    MotorDirection, Press,
+};
+use lock_runtime::{App, AppEvent, Board, Hardware, StateStore, StoreErrorKind};
+
+/// How long the simulated lock body takes from one end to the other.
+pub const TRAVEL_MS: u64 = 1_000;
+/// How long the motor pushes a jammed (stuck) bolt before it stalls.
+pub const STALL_MS: u64 = 300;
+
+/// One biometric module: the names it holds a template for.
+#[derive(Debug, Default, Clone)]
+pub struct Module {
+    /// Enrolled names with their template ids.
+    pub templates: Vec<(String, u16)>,
+    /// What lies on (stands before) the sensor, not yet taken.
+    pub presented: Option<String>,
+}
+
+/// What the runtime's lock core looked like after its last completed step.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// People stored.
+    pub users: usize,
+    /// Active alarms.
+    pub alarms: Alarms,
+    /// The keypad is awake.
+    pub awake: bool,
+    /// The door was set up as left-opening (the body is mounted mirrored).
+    pub mirrored: bool,
+    /// In the administrator menu.
+    pub in_menu: bool,
+    /// Leaving-home mode is armed.
+    pub leaving_home: bool,
+    /// One-time mute is on.
+    pub muted: bool,
+    /// Pairing mode is open.
+    pub pairing: bool,
+}
+
+impl View {
+    /// The names of the active alarms.
+    pub fn alarm_names(&self) -> Vec<&'static str> {
+        self.alarms.iter().map(AlarmKind::name).collect()
+    }
+}
+
+/// Everything the simulated parts look at and record.
+#[derive(Debug)]
+pub struct World {
+    /// Simulated milliseconds since the simulation started.
+    pub now: u64,
+    /// The clock wait the runtime is in, seen at the last poll.
+    pub wakeup: Option<u64>,
+    /// Bumped by every part that answers: no bump in a poll means idle.
+    pub progress: u64,
+
+    /// Keypad events not yet read.
+    pub keys: VecDeque<KeyEvent>,
+    /// The lit keys (bit 0 is `0`, then ↩, ✓, leaving-home, bell).
+    pub backlight: u16,
+    /// Face, palm, finger.
+    pub modules: [Module; 3],
+
+    /// Where the bolt is.
+    pub bolt: BoltPosition,
+    /// When the moving bolt arrives, and where.
+    pub arrival: Option<(u64, BoltPosition)>,
+    /// When a jammed drive stalls.
+    pub stall_at: Option<u64>,
+    /// A stall not yet read.
+    pub stalled: bool,
+    /// The bolt sticks: every drive stalls.
+    pub jammed: bool,
+    /// The motor is powered.
+    pub motor_on: bool,
+    /// The body is mounted mirrored (left-opening door): forward throws.
+    pub mirrored: bool,
+
+    /// The door is open.
+    pub door_open: bool,
+    /// Tamper triggers not yet read.
+    pub tampers: u32,
+    /// Key turns not yet read.
+    pub key_turns: u32,
+    /// SET is held (read at power-up).
+    pub set_held: bool,
+    /// SET presses not yet read.
+    pub set_presses: VecDeque<Press>,
+    /// Inside lock-button presses not yet read.
+    pub lock_presses: VecDeque<Press>,
+    /// Battery percentage.
+    pub battery: u8,
+    /// USB-C power present.
+    pub usb: bool,
+
+    /// Every voice clip played, with when.
+    pub clips: Vec<(u64, u16)>,
+    /// The voice volume.
+    pub volume: Option<u8>,
+    /// The siren sounds.
+    pub siren: bool,
+
+    /// App events not yet read.
+    pub app_in: VecDeque<AppEvent>,
+    /// Notices sent to the app.
+    pub notices: Vec<Notice>,
+    /// Replies sent to the app.
+    pub replies: Vec<Reply>,
+    /// The pairing window is open.
+    pub pairing: bool,
+
+    /// Every log record the store accepted, in order.
+    pub log: Vec<LogRecord>,
+    /// The lock core after the runtime's last step.
+    pub view: View,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::new()
+    }
+}
+
+impl World {
+    /// A factory-fresh lock's surroundings: bolt locked, door closed, battery
+    /// full.
+    pub fn new() -> World {
+        World {
+            now: 0,
+            wakeup: None,
+            progress: 0,
+            keys: VecDeque::new(),
+            backlight: 0,
+            modules: Default::default(),
+            bolt: BoltPosition::Locked,
+            arrival: None,
+            stall_at: None,
+            stalled: false,
+            jammed: false,
+            motor_on: false,
+            mirrored: false,
+            door_open: false,
+            tampers: 0,
+            key_turns: 0,
+            set_held: false,
+            set_presses: VecDeque::new(),
+            lock_presses: VecDeque::new(),
+            battery: 100,
+            usb: false,
+            clips: Vec::new(),
+            volume: None,
+            siren: false,
+            app_in: VecDeque::new(),
+            notices: Vec::new(),
+            replies: Vec::new(),
+            pairing: false,
+            log: Vec::new(),
+            view: View::default(),
+        }
+    }
+
+    fn bump(&mut self) {
+        self.progress = self.progress.wrapping_add(1);
+    }
+
+    /// The module of `kind`.
+    pub fn module(&mut self, kind: BiometricKind) -> Option<&mut Module> {
+        self.modules.get_mut(index(kind))
+    }
+
+    /// The next moment the world changes by itself.
+    pub fn next_change(&self) -> Option<u64> {
+        [self.arrival.map(|(t, _)| t), self.stall_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Moves time to `t` (never back), with what happens by then.
+    pub fn advance_to(&mut self, t: u64) {
+        self.now = self.now.max(t);
+        if let Some((at, position)) = self.arrival
+            && at <= self.now
+        {
+            self.bolt = position;
+            self.arrival = None;
+        }
+        if let Some(at) = self.stall_at
+            && at <= self.now
+        {
+            self.stalled = true;
+            self.stall_at = None;
+        }
+    }
+
+    /// Power goes: moving parts stop, outputs go dark, queued inputs are
+    /// lost. The flash, the modules' templates and the physical state stay.
+    pub fn power_lost(&mut self) {
+        self.arrival = None;
+        self.stall_at = None;
+        self.stalled = false;
+        self.motor_on = false;
+        self.siren = false;
+        self.backlight = 0;
+        self.keys.clear();
+        self.set_presses.clear();
+        self.lock_presses.clear();
+        self.app_in.clear();
+        self.pairing = false;
+        self.wakeup = None;
+        for m in &mut self.modules {
+            m.presented = None;
+        }
+    }
+}
+
+fn index(kind: BiometricKind) -> usize {
+    match kind {
+        BiometricKind::Face => 0,
+        BiometricKind::Palm => 1,
+        BiometricKind::Finger => 2,
+    }
+}
+
+/// The world, shared by every part.
+pub type Shared = Rc<RefCell<World>>;
+
+/// Waits until `ready` gives a value.
+async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>) -> T {
+    poll_fn(|_| {
+        let mut w = world.borrow_mut();
+        match ready(&mut w) {
+            Some(v) => {
+                w.bump();
+                Poll::Ready(v)
+            }
+            None => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Changes the world at once.
+fn op<T>(world: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
+    let mut w = world.borrow_mut();
+    w.bump();
+    f(&mut w)
+}
+
+macro_rules! part {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name(pub Shared);
+        impl ErrorType for $name {
+            type Error = ErrorKind;
+        }
+    )*};
+}
+
+part!(
+    /// The touch keypad.
+    SimKeypad,
+    /// The keys' backlights.
+    SimBacklight,
+    /// The bolt motor.
+    SimMotor,
+    /// The bolt's end switches.
+    SimBolt,
+    /// The motor's over-current input.
+    SimStall,
+    /// The door contact.
+    SimDoor,
+    /// The front panel's tamper switch.
+    SimTamper,
+    /// The key cylinder.
+    SimCylinder,
+    /// SET on the rear panel.
+    SimSet,
+    /// The inside locking button.
+    SimLockButton,
+    /// The battery gauge.
+    SimBattery,
+    /// USB-C power at the front.
+    SimUsb,
+    /// The voice module (plays instantly: prompts are recorded as clips).
+    SimVoice,
+    /// The siren.
+    SimSiren,
+    /// The app side: requests scripted in, notices and replies recorded.
+    SimApp,
+);
+
+impl lock_hal::Keypad for SimKeypad {
+    async fn wait_for_event(&mut self) -> Result<KeyEvent, ErrorKind> {
+        Ok(until(&self.0, |w| w.keys.pop_front()).await)
+    }
+}
+
+impl lock_hal::Backlight for SimBacklight {
+    fn set(&mut self, mask: u16) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.backlight = mask);
+        Ok(())
+    }
+}
+
+impl lock_hal::Motor for SimMotor {
+    fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
+        op(&self.0, |w| {
+            let forward_unlocks = !w.mirrored;
+            let target = match (direction, forward_unlocks) {
+                (MotorDirection::Forward, true) | (MotorDirection::Reverse, false) => {
+                    BoltPosition::Unlocked
+                }
+                _ => BoltPosition::Locked,
+            };
+            w.motor_on = true;
+            if w.bolt != target {
+                if w.jammed {
+                    // Stuck where it is: the motor stalls.
+                    w.stall_at = Some(w.now.saturating_add(STALL_MS));
+                    w.arrival = None;
+                } else {
+                    w.bolt = BoltPosition::Between;
+                    w.arrival = Some((w.now.saturating_add(TRAVEL_MS), target));
+                }
+            }
+        });
+        Ok(())
+    }
+    fn brake(&mut self) -> Result<(), ErrorKind> {
+        self.coast()
+    }
+    fn coast(&mut self) -> Result<(), ErrorKind> {
+        op(&self.0, |w| {
+            w.motor_on = false;
+            w.arrival = None;
+            w.stall_at = None;
+        });
+        Ok(())
+    }
+}
+
+impl lock_hal::BoltSensor for SimBolt {
+    fn position(&mut self) -> Result<BoltPosition, ErrorKind> {
+        Ok(self.0.borrow().bolt)
+    }
+    async fn wait_for_change(&mut self, last: BoltPosition) -> Result<BoltPosition, ErrorKind> {
+        Ok(until(&self.0, |w| (w.bolt != last).then_some(w.bolt)).await)
+    }
+}
+
+impl lock_hal::StallSensor for SimStall {
+    async fn wait_for_stall(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| std::mem::take(&mut w.stalled).then_some(())).await;
+        Ok(())
+    }
+}
+
+impl lock_hal::ContactSensor for SimDoor {
+    fn is_open(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().door_open)
+    }
+    async fn wait_for_change(&mut self, last_open: bool) -> Result<bool, ErrorKind> {
+        Ok(until(&self.0, |w| {
+            (w.door_open != last_open).then_some(w.door_open)
+        })
+        .await)
+    }
+}
+
+impl lock_hal::TriggerSensor for SimTamper {
+    async fn wait_for_trigger(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| {
+            (w.tampers > 0).then(|| w.tampers = w.tampers.saturating_sub(1))
+        })
+        .await;
+        Ok(())
+    }
+}
+
+impl lock_hal::TriggerSensor for SimCylinder {
+    async fn wait_for_trigger(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| {
+            (w.key_turns > 0).then(|| w.key_turns = w.key_turns.saturating_sub(1))
+        })
+        .await;
+        Ok(())
+    }
+}
+
+impl lock_hal::Button for SimSet {
+    fn is_pressed(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().set_held)
+    }
+    async fn wait_for_press(&mut self) -> Result<Press, ErrorKind> {
+        Ok(until(&self.0, |w| w.set_presses.pop_front()).await)
+    }
+}
+
+impl lock_hal::Button for SimLockButton {
+    fn is_pressed(&mut self) -> Result<bool, ErrorKind> {
+        Ok(false)
+    }
+    async fn wait_for_press(&mut self) -> Result<Press, ErrorKind> {
+        Ok(until(&self.0, |w| w.lock_presses.pop_front()).await)
+    }
+}
+
+impl lock_hal::Battery for SimBattery {
+    async fn measure(&mut self) -> Result<u8, ErrorKind> {
+        Ok(op(&self.0, |w| w.battery))
+    }
+}
+
+impl lock_hal::UsbPower for SimUsb {
+    fn is_present(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().usb)
+    }
+    async fn wait_for_change(&mut self, last: bool) -> Result<bool, ErrorKind> {
+        Ok(until(&self.0, |w| (w.usb != last).then_some(w.usb)).await)
+    }
+}
+
+impl lock_hal::Voice for SimVoice {
+    async fn play(&mut self, clip: u16) -> Result<(), ErrorKind> {
+        op(&self.0, |w| {
+            let now = w.now;
+            w.clips.push((now, clip));
+        });
+        Ok(())
+    }
+    async fn wait_until_done(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    async fn set_volume(&mut self, level: u8) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.volume = Some(level));
+        Ok(())
+    }
+}
+
+impl lock_hal::Siren for SimSiren {
+    fn set(&mut self, on: bool) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.siren = on);
+        Ok(())
+    }
+}
+
+impl App for SimApp {
+    async fn wait(&mut self) -> Result<AppEvent, ErrorKind> {
+        Ok(until(&self.0, |w| w.app_in.pop_front()).await)
+    }
+    async fn notify(&mut self, notice: &Notice) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.notices.push(*notice));
+        Ok(())
+    }
+    async fn reply(&mut self, reply: &Reply) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.replies.push(*reply));
+        Ok(())
+    }
+    async fn pairing(&mut self, open: bool) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.pairing = open);
+        Ok(())
+    }
+}
+
+/// The monotonic clock: the runner moves it.
+#[derive(Clone, Debug)]
+pub struct SimClock(pub Shared);
+
+impl lock_hal::Clock for SimClock {
+    fn now_ms(&self) -> u64 {
+        self.0.borrow().now
+    }
+    async fn wait_until(&mut self, at_ms: u64) {
+        poll_fn(|_| {
+            let mut w = self.0.borrow_mut();
+            if w.now >= at_ms {
+                w.bump();
+                Poll::Ready(())
+            } else {
+                w.wakeup = Some(w.wakeup.map_or(at_ms, |t| t.min(at_ms)));
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// A fingerprint, face or palm module. Samples are names: one presented
+/// sample completes an enrolment (a name already enrolled is refused as a
+/// duplicate); identifying a known name matches its template.
+#[derive(Clone, Debug)]
+pub struct SimModule(pub Shared, pub BiometricKind);
+
+impl ErrorType for SimModule {
+    type Error = ErrorKind;
+}
+
+impl SimModule {
+    fn with<T>(&self, f: impl FnOnce(&mut Module) -> T) -> Result<T, ErrorKind> {
+        let kind = self.1;
+        op(&self.0, |w| w.module(kind).map(f)).ok_or(ErrorKind::Device)
+    }
+}
+
+impl lock_hal::Biometric for SimModule {
+    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        until(&self.0, |w| {
+            w.module(kind)
+                .and_then(|m| m.presented.is_some().then_some(()))
+        })
+        .await;
+        Ok(())
+    }
+    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
+        self.with(|m| match m.presented.take() {
+            None => Identification::NoSample,
+            Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
+                Some((_, id)) => Identification::Match(*id),
+                None => Identification::NoMatch,
+            },
+        })
+    }
+    async fn enroll_step(&mut self, template: u16, _step: u8) -> Result<EnrollStatus, ErrorKind> {
+        self.with(|m| {
+            let Some(name) = m.presented.take() else {
+                return EnrollStatus::Refused(EnrollRefusal::Timeout);
+            };
+            if m.templates.iter().any(|(n, _)| *n == name) {
+                return EnrollStatus::Refused(EnrollRefusal::Duplicate);
+            }
+            m.templates.retain(|(_, id)| *id != template);
+            m.templates.push((name, template));
+            EnrollStatus::Enrolled(template)
+        })
+    }
+    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    async fn delete(&mut self, template: u16) -> Result<(), ErrorKind> {
+        self.with(|m| m.templates.retain(|(_, id)| *id != template))
+    }
+    async fn clear(&mut self) -> Result<(), ErrorKind> {
+        self.with(|m| m.templates.clear())
+    }
+}
+
+/// The simulated board: every part a [`World`] view.
+#[derive(Debug)]
+pub struct SimBoard;
+
+impl Board for SimBoard {
+    type Keypad = SimKeypad;
+    type Backlight = SimBacklight;
+    type Face = SimModule;
+    type Palm = SimModule;
+    type Finger = SimModule;
+    type Motor = SimMotor;
+    type BoltSensor = SimBolt;
+    type StallSensor = SimStall;
+    type DoorSensor = SimDoor;
+    type Tamper = SimTamper;
+    type KeyCylinder = SimCylinder;
+    type SetButton = SimSet;
+    type LockButton = SimLockButton;
+    type Battery = SimBattery;
+    type UsbPower = SimUsb;
+    type Voice = SimVoice;
+    type Siren = SimSiren;
+    type Clock = SimClock;
+}
+
+/// The board's parts, all looking at `w`.
+pub fn hardware(w: &Shared) -> Hardware<SimBoard> {
+    Hardware {
+        keypad: SimKeypad(w.clone()),
+        backlight: SimBacklight(w.clone()),
+        face: SimModule(w.clone(), BiometricKind::Face),
+        palm: SimModule(w.clone(), BiometricKind::Palm),
+        finger: SimModule(w.clone(), BiometricKind::Finger),
+        motor: SimMotor(w.clone()),
+        bolt: SimBolt(w.clone()),
+        stall: SimStall(w.clone()),
+        door: SimDoor(w.clone()),
+        tamper: SimTamper(w.clone()),
+        key_cylinder: SimCylinder(w.clone()),
+        set_button: SimSet(w.clone()),
+        lock_button: SimLockButton(w.clone()),
+        battery: SimBattery(w.clone()),
+        usb_power: SimUsb(w.clone()),
+        voice: SimVoice(w.clone()),
+        siren: SimSiren(w.clone()),
+        clock: SimClock(w.clone()),
+    }
+}
+
+// ----- flash ---------------------------------------------------------------
+
+/// Bytes per erase sector of the simulated flash.
+pub const SECTOR: usize = 4096;
+/// Bytes per word (write and read granularity).
+pub const WORD: usize = 4;
+
+/// A NOR flash in RAM, shared so that it survives the runtime (a power
+/// cycle): erasing sets bytes to `0xFF`, writing can only clear bits.
+/// [`SimFlash::save`] and [`SimFlash::open`] keep it in a file.
+#[derive(Clone, Debug)]
+pub struct SimFlash(pub Rc<RefCell<Vec<u8>>>);
+
+/// A flash access outside the flash or not word-aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashError(NorFlashErrorKind);
+
+impl NorFlashError for FlashError {
+    fn kind(&self) -> NorFlashErrorKind {
+        self.0
+    }
+}
+
+impl SimFlash {
+    /// An erased flash of `sectors` sectors.
+    pub fn erased(sectors: usize) -> SimFlash {
+        SimFlash(Rc::new(RefCell::new(vec![
+            0xFF;
+            sectors.saturating_mul(SECTOR)
+        ])))
+    }
+
+    /// The flash kept in `path`, or an erased one of `sectors` sectors when
+    /// the file does not exist or has another size.
+    pub fn open(path: &std::path::Path, sectors: usize) -> SimFlash {
+        match std::fs::read(path) {
+            Ok(bytes) if bytes.len() == sectors.saturating_mul(SECTOR) => {
+                SimFlash(Rc::new(RefCell::new(bytes)))
+            }
+            _ => SimFlash::erased(sectors),
+        }
+    }
+
+    /// Writes the image to `path`.
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        std::fs::write(path, self.0.borrow().as_slice())
+    }
+
+    fn range(&self, offset: u32, len: usize) -> Result<std::ops::Range<usize>, FlashError> {
+        let start =
+            usize::try_from(offset).map_err(|_| FlashError(NorFlashErrorKind::OutOfBounds))?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e <= self.0.borrow().len())
+            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
+        if !start.is_multiple_of(WORD) || !len.is_multiple_of(WORD) {
+            return Err(FlashError(NorFlashErrorKind::NotAligned));
+        }
+        Ok(start..end)
+    }
+}
+
+impl FlashErrorType for SimFlash {
+    type Error = FlashError;
+}
+
+impl ReadNorFlash for SimFlash {
+    const READ_SIZE: usize = WORD;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        let range = self.range(offset, bytes.len())?;
+        let data = self.0.borrow();
+        let from = data
+            .get(range)
+            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
+        bytes.copy_from_slice(from);
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.borrow().len()
+    }
+}
+
+impl NorFlash for SimFlash {
+    const WRITE_SIZE: usize = WORD;
+    const ERASE_SIZE: usize = SECTOR;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        let len = to
+            .checked_sub(from)
+            .and_then(|l| usize::try_from(l).ok())
+            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
+        let range = self.range(from, len)?;
+        if !range.start.is_multiple_of(SECTOR) || !range.end.is_multiple_of(SECTOR) {
+            return Err(FlashError(NorFlashErrorKind::NotAligned));
+        }
+        let mut data = self.0.borrow_mut();
+        if let Some(bytes) = data.get_mut(range) {
+            bytes.fill(0xFF);
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        let range = self.range(offset, bytes.len())?;
+        let mut data = self.0.borrow_mut();
+        if let Some(to) = data.get_mut(range) {
+            for (t, b) in to.iter_mut().zip(bytes) {
+                *t &= *b;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ----- store ---------------------------------------------------------------
+
+/// The real `lock-store` on the simulated flash, as the runtime's
+/// [`StateStore`]: module work a load reports (S-ST-2) is carried out on the
+/// simulated modules at once, and every log record is also shown to the
+/// world (for `expect event`).
+pub struct SimStore {
+    store: lock_store::Store<SimFlash>,
+    world: Shared,
+}
+
+impl core::fmt::Debug for SimStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SimStore")
+    }
+}
+
+/// Sectors of the simulated flash: the state range, then the log range.
+pub fn flash_layout() -> (lock_store::StoreConfig, usize) {
+    let state_bytes = lock_store::StoreConfig::min_state_bytes::<SimFlash>();
+    let state_sectors = usize::try_from(state_bytes)
+        .unwrap_or(usize::MAX)
+        .div_ceil(SECTOR)
+        .saturating_add(2);
+    let log_sectors = 4;
+    let sector = u32::try_from(SECTOR).unwrap_or(u32::MAX);
+    let state_end = u32::try_from(state_sectors)
+        .unwrap_or(0)
+        .saturating_mul(sector);
+    let log_end = state_end.saturating_add(sector.saturating_mul(log_sectors));
+    (
+        lock_store::StoreConfig {
+            state: 0..state_end,
+            log: state_end..log_end,
+        },
+        state_sectors.saturating_add(4),
+    )
+}
+
+impl SimStore {
+    /// The store on `flash`.
+    pub fn new(flash: SimFlash, world: Shared) -> Result<SimStore, lock_store::ConfigError> {
+        let (config, _) = flash_layout();
+        Ok(SimStore {
+            store: lock_store::Store::new(flash, config)?,
+            world,
+        })
+    }
+}
+
+fn kind_of<E>(e: &lock_store::StoreError<E>) -> StoreErrorKind {
+    use lock_store::StoreError as E;
+    match e {
+        E::Flash(_) => StoreErrorKind::Flash,
+        E::Corrupted | E::UnsupportedVersion(_) => StoreErrorKind::Corrupted,
+        E::Full => StoreErrorKind::Full,
+        _ => StoreErrorKind::Other,
+    }
+}
+
+impl StateStore for SimStore {
+    type Error = StoreErrorKind;
+
+    async fn load(&mut self) -> Result<Snapshot, StoreErrorKind> {
+        let loaded = self.store.load().await.map_err(|e| kind_of(&e))?;
+        let commands: Vec<ModuleCommand> = loaded.module_work.commands().collect();
+        if !commands.is_empty() {
+            {
+                let mut w = self.world.borrow_mut();
+                for command in commands {
+                    match command {
+                        ModuleCommand::Clear(kind) => {
+                            if let Some(m) = w.module(kind) {
+                                m.templates.clear();
+                            }
+                        }
+                        ModuleCommand::Delete { kind, template } => {
+                            if let Some(m) = w.module(kind) {
+                                m.templates.retain(|(_, id)| *id != template.0);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            self.store
+                .module_work_done()
+                .await
+                .map_err(|e| kind_of(&e))?;
+        }
+        Ok(loaded.snapshot)
+    }
+
+    async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
+        self.store.apply(change).await.map_err(|e| kind_of(&e))
+    }
+
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {
+        self.store
+            .append_log(record)
+            .await
+            .map_err(|e| kind_of(&e))?;
+        op(&self.world, |w| w.log.push(*record));
+        Ok(())
+    }
+}
