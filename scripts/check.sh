@@ -4,7 +4,8 @@
 #
 #   bash scripts/check.sh
 #
-# Stages: setup, fmt, clippy, test, no_std builds, size report, docs.
+# Stages: setup, fmt, clippy, test, scenarios, no_std builds, size report,
+# docs.
 # Stops at the first failure with a non-zero exit. Needs only rustup and a
 # stable toolchain (Rust 1.95+); the setup stage adds the targets and
 # components it uses.
@@ -140,6 +141,10 @@ trap cleanup EXIT
 # The full output goes to the terminal (CI reads cargo's "test result:"
 # lines); a copy is kept to total them at the end.
 run cargo test --all-features 2>&1 | tee "$test_log"
+
+# ---------------------------------------------------------------------------
+stage "scenarios: the simulator runs scenarios/*.lock (SPEC.md §8)"
+run cargo run -q -p lock-sim -- run scenarios/*.lock
 
 # ---------------------------------------------------------------------------
 for entry in "${NO_STD_CRATES[@]}"; do
