@@ -97,7 +97,15 @@ impl Sim {
 
     /// A lock on `flash` (a file's image, for the interactive lock), booted.
     pub fn with_flash(flash: SimFlash) -> Result<Sim, SimError> {
-        let mut sim = Sim {
+        let mut sim = Sim::unpowered(flash);
+        sim.boot()?;
+        Ok(sim)
+    }
+
+    /// A lock on `flash` that has not booted yet: set up the world, then
+    /// [`Sim::boot`].
+    pub fn unpowered(flash: SimFlash) -> Sim {
+        Sim {
             world: Rc::new(RefCell::new(World::new())),
             flash,
             runtime: None,
@@ -105,9 +113,7 @@ impl Sim {
             log_mark: 0,
             last_logged: 0..0,
             replies_mark: 0,
-        };
-        sim.boot()?;
-        Ok(sim)
+        }
     }
 
     /// Power comes up: a new runtime on the same flash.
