@@ -243,8 +243,8 @@ impl App {
         );
 
         let [front, rear, voice] = Layout::horizontal([
-            Constraint::Length(26),
-            Constraint::Length(24),
+            Constraint::Length(21),
+            Constraint::Length(22),
             Constraint::Min(20),
         ])
         .areas(middle);
@@ -282,7 +282,7 @@ impl App {
         ]));
         for (name, m) in ["face", "palm", "finger"].iter().zip(&w.modules) {
             lines.push(Line::from(format!(
-                "{name:<6} {} enrolled",
+                "{name:<6} {} stored",
                 m.templates.len()
             )));
         }
