@@ -238,7 +238,9 @@ struct LogScan {
     items: u32,
     /// One past the largest sequence number.
     next_seq: u32,
-    /// The newest reset marker, and whether its completion follows it.
+    /// The newest reset marker, and whether its completion marker or an
+    /// event record follows it (records are appended only once a reset is
+    /// finished).
     reset: Option<(u32, bool)>,
     /// The largest generation of any marker.
     max_generation: u32,
@@ -309,6 +311,9 @@ pub struct Store<F> {
     status: Status,
     /// Whether the log could be read at the last load.
     log_ready: bool,
+    /// A factory reset's marker is in the log and the reset is not finished:
+    /// no event record may follow the marker until it is.
+    reset_pending: bool,
     next_seq: u32,
     /// The largest reset generation seen on flash.
     generation: u32,
@@ -331,6 +336,7 @@ impl<F: NorFlash> Store<F> {
             buf: Buffer([0; BUF_LEN]),
             status: Status::Unloaded,
             log_ready: false,
+            reset_pending: false,
             next_seq: 0,
             generation: 0,
             intent: Intent::default(),
@@ -406,6 +412,11 @@ impl<F: NorFlash> Store<F> {
     pub async fn load(&mut self) -> Result<Loaded, F> {
         self.status = Status::Unloaded;
         self.log_ready = false;
+        self.reset_pending = false;
+        // Nothing of an earlier load carries over.
+        self.stamp = Stamp::default();
+        self.wseqs = [0; KEYS];
+        self.intent = Intent::default();
         let result = self.load_inner().await;
         if result.is_err() {
             // Nothing but a factory reset writes now (and the log, if it
@@ -433,8 +444,14 @@ impl<F: NorFlash> Store<F> {
         if let Some(log) = log {
             self.next_seq = self.next_seq.max(log.next_seq);
             self.log_ready = true;
-            // S-ST-2: a factory reset whose completion is not logged.
-            if let Some((generation, false)) = log.reset {
+            // S-ST-2: a factory reset that was not finished: no completion
+            // marker or event record after its marker, and no format record
+            // of its generation (written last, after the erase). Damage to
+            // one of these alone must not wipe a lock.
+            if let Some((generation, false)) = log.reset
+                && state.format.map(|f| f.generation) != Some(generation)
+            {
+                self.reset_pending = true;
                 return self.finish_reset(generation).await;
             }
         }
@@ -537,7 +554,7 @@ impl<F: NorFlash> Store<F> {
     /// its sequence number. When the log is full the oldest records are
     /// overwritten, a sector at a time.
     pub async fn append_log(&mut self, record: &LogRecord) -> Result<u32, F> {
-        if self.status == Status::Unloaded || !self.log_ready {
+        if self.status == Status::Unloaded || !self.log_ready || self.reset_pending {
             return Err(StoreError::NotLoaded);
         }
         let seq = self.next_seq;
@@ -817,19 +834,14 @@ impl<F: NorFlash> Store<F> {
     /// and the format record are written, and the completion is logged.
     async fn reset(&mut self) -> Result<Loaded, F> {
         let generation = self.generation.wrapping_add(1);
-        let marker = LogItem::Reset { generation };
+        // A log that could not be read (or is not ours) starts again.
         if !self.log_ready {
             self.erase_log().await?;
         }
-        match self.push_log(&marker).await {
-            Err(StoreError::Corrupted) => {
-                // The log cannot be repaired; it holds no secret: start it again.
-                self.erase_log().await?;
-                self.push_log(&marker).await?;
-            }
-            other => other?,
-        }
+        self.push_log_or_restart(&LogItem::Reset { generation })
+            .await?;
         self.log_ready = true;
+        self.reset_pending = true;
         self.finish_reset(generation).await
     }
 
@@ -856,7 +868,9 @@ impl<F: NorFlash> Store<F> {
             },
         )
         .await?;
-        self.push_log(&LogItem::ResetDone { generation }).await?;
+        self.push_log_or_restart(&LogItem::ResetDone { generation })
+            .await?;
+        self.reset_pending = false;
         self.generation = self.generation.max(generation);
         self.status = Status::Ready;
         Ok(Loaded {
@@ -878,6 +892,19 @@ impl<F: NorFlash> Store<F> {
         Ok(())
     }
 
+    /// For a factory reset, which must work whatever the flash holds (it is
+    /// how a lock that failed secure comes back): a log item that cannot be
+    /// appended (the log damaged so that its free space is not erased, or
+    /// beyond repair) is appended to an erased log instead. The log holds no
+    /// secret; its sequence numbers carry on from the format record.
+    async fn push_log_or_restart(&mut self, item: &LogItem) -> Result<(), F> {
+        if self.push_log(item).await.is_ok() {
+            return Ok(());
+        }
+        self.erase_log().await?;
+        self.push_log(item).await
+    }
+
     async fn erase_log(&mut self) -> Result<(), F> {
         let log = self.config.log.clone();
         self.flash
@@ -896,6 +923,9 @@ impl<F: NorFlash> Store<F> {
                 LogItem::Record { seq, state, .. } => {
                     scan.next_seq = scan.next_seq.max(seq.saturating_add(1));
                     scan.state_seen = scan.state_seen.max(state);
+                    if let Some((_, finished)) = scan.reset.as_mut() {
+                        *finished = true;
+                    }
                 }
                 LogItem::Reset { generation } => {
                     // State writes start again from 1 after a reset.

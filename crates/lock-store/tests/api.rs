@@ -20,7 +20,6 @@ use lock_core::{
     BiometricKind, Change, Instant, Lock, LogEntry, LogRecord, ModuleCommand, Person, PersonNumber,
     Role, Snapshot, TemplateId,
 };
-use lock_store::mock_flash::MockFlash;
 use lock_store::{ConfigError, Store, StoreConfig, StoreError};
 
 fn record(i: u32) -> LogRecord {
@@ -367,7 +366,7 @@ fn s_st_3_a_foreign_image_loads_as_corrupted_and_a_factory_reset_repairs_it() {
     let image: Vec<u8> = (0..test_layout().1 * 1024)
         .map(|_| u8::try_from(rng.next() & 0xff).unwrap())
         .collect();
-    let mut s = store(MockFlash::from_image(&image));
+    let mut s = store(TestFlash::from_image(&image));
     assert_eq!(block_on(s.load()).err(), Some(StoreError::Corrupted));
     // The runtime starts the lock fail-secure: nothing opens.
     let lock = Lock::fail_secure(config());
