@@ -725,6 +725,25 @@ impl<F: NorFlash> Store<F> {
         let mut scan = StateScan::default();
         let mut broken = KeySet::default();
         let (mut map, buf) = self.map()?;
+        // sequential-storage 8.0.2's `fetch_all_items` does not repair what
+        // a power cut left (its `?` returns before its auto-repair runs): a
+        // page whose erase was cut reads as corrupted. `fetch_item` repairs,
+        // so after such an error it runs once, and the scan starts again.
+        let needs_repair = match map.fetch_all_items(buf).await {
+            Ok(_) => false,
+            Err(sequential_storage::Error::Storage { value, .. }) => {
+                return Err(StoreError::Flash(value));
+            }
+            Err(_) => true,
+        };
+        if needs_repair {
+            // Only a flash error matters here: the scan below decides.
+            if let Err(sequential_storage::Error::Storage { value, .. }) =
+                map.fetch_item::<&[u8]>(buf, &key::FORMAT).await
+            {
+                return Err(StoreError::Flash(value));
+            }
+        }
         let mut it = match map.fetch_all_items(buf).await {
             Ok(it) => it,
             Err(sequential_storage::Error::Storage { value, .. }) => {

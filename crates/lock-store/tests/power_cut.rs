@@ -31,13 +31,13 @@
 mod common;
 
 use common::door::{ADMIN_CODE, Door, config};
-use common::{Rng, Seen, Step, TestFlash, canon, replay, run, seen, store, test_flash};
+use common::{Rng, Seen, Step, canon, replay, run, seen, store, test_flash};
 use lock_core::attempts::AttemptRecord;
 use lock_core::{
     BiometricKind, Change, Instant, Lock, LogEntry, Passcode, Person, PersonNumber, Role, Snapshot,
     TemplateId,
 };
-use lock_store::mock_flash::{Cut, OperationKind};
+use lock_store::mock_flash::{Cut, MockFlash, OperationKind};
 
 /// What the store holds after `step`, derived from what it held before.
 fn expected(old: &Seen, old_snapshot: &Snapshot, step: &Step, seq: Option<u32>) -> Expect {
@@ -241,7 +241,9 @@ fn positions(len: usize, rng: &mut Rng) -> Vec<usize> {
 
 /// Three loads after a restart: the same store twice, a new one once. They
 /// agree; their common answer is returned.
-fn restart_and_load(flash: TestFlash) -> (Seen, TestFlash) {
+fn restart_and_load<const W: usize, const S: usize>(
+    flash: MockFlash<W, S>,
+) -> (Seen, MockFlash<W, S>) {
     let mut s = store(flash);
     let a = seen(&mut s).unwrap_or_else(|e| panic!("load after a cut: {e:?}"));
     let b = seen(&mut s).unwrap();
@@ -261,7 +263,12 @@ struct Outcome {
 }
 
 /// Cuts power at every operation of `step`, starting from `before`.
-fn cut_everywhere(before: &TestFlash, step: &Step, rng: &mut Rng, recovery_cuts: bool) -> Outcome {
+fn cut_everywhere<const W: usize, const S: usize>(
+    before: &MockFlash<W, S>,
+    step: &Step,
+    rng: &mut Rng,
+    recovery_cuts: bool,
+) -> Outcome {
     // The reference run.
     let mut s = store(before.clone());
     let old = seen(&mut s).unwrap();
@@ -363,7 +370,9 @@ fn cut_everywhere(before: &TestFlash, step: &Step, rng: &mut Rng, recovery_cuts:
     outcome
 }
 
-fn block_on_load_snapshot(s: &mut common::TestStore) -> Snapshot {
+fn block_on_load_snapshot<const W: usize, const S: usize>(
+    s: &mut lock_store::Store<MockFlash<W, S>>,
+) -> Snapshot {
     common::block_on(s.load()).unwrap().snapshot
 }
 
@@ -372,7 +381,7 @@ fn block_on_load_snapshot(s: &mut common::TestStore) -> Snapshot {
 /// that both partitions have wrapped and the story's page rotations,
 /// migrations (which copy those people) and page erases fall on different
 /// steps for different `n`.
-fn aged(n: u16) -> TestFlash {
+fn aged<const W: usize, const S: usize>(start: MockFlash<W, S>, n: u16) -> MockFlash<W, S> {
     let mut steps = Vec::new();
     for i in 0..10u8 {
         let mut p = Person::new(PersonNumber::new(50 + i).unwrap(), Role::User);
@@ -393,7 +402,7 @@ fn aged(n: u16) -> TestFlash {
         }));
     }
     steps.push(Step::Apply(Change::Attempts(AttemptRecord::default())));
-    replay(test_flash(), &steps).1
+    replay(start, &steps).1
 }
 
 /// Runs the cut test for every story step that `pick` selects (given the
@@ -408,7 +417,11 @@ fn story_cuts(pick: impl Fn(&[Step], usize) -> bool, recovery_cuts: bool) -> Out
         erases: 0,
     };
     let mut steps_cut = 0;
-    for start in [test_flash(), aged(1000), aged(1025)] {
+    for start in [
+        test_flash(),
+        aged(test_flash(), 1000),
+        aged(test_flash(), 1025),
+    ] {
         let (before, _) = replay(start, &story);
         for (i, (flash, step)) in before.iter().zip(&story).enumerate() {
             if pick(&story, i) {
@@ -504,13 +517,14 @@ fn s_st_1_settings_cut_anywhere_leaves_old_or_new() {
     );
 }
 
-#[test]
-fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
-    // Failures and log records across several page rotations of both
-    // partitions, with people to migrate: every step that erases a page is
-    // cut everywhere, and so is every seventh of the others.
+/// Failures and log records across several page rotations of both
+/// partitions, with people to migrate, after `aging` earlier ones brought
+/// the state map near its first wrap: every step that erases a page is cut
+/// everywhere (and cut again during the recovery), and so is every
+/// `every`-th of the others.
+fn rotations<const W: usize, const S: usize>(aging: u16, count: u16, every: usize) {
     let mut steps = Vec::new();
-    for i in 0..150u16 {
+    for i in 0..count {
         steps.push(Step::Apply(Change::Attempts(AttemptRecord {
             recent: u8::try_from(i % 5).unwrap(),
             since_success: i,
@@ -522,7 +536,7 @@ fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
             entry: LogEntry::Locked(lock_core::LockMethod::InsideButton),
         }));
     }
-    let (before, _) = replay(aged(960), &steps);
+    let (before, _) = replay(aged(common::flash_for::<W, S>(), aging), &steps);
     let mut rng = Rng(0x0dd_ba11);
     let (mut trials, mut erase_steps) = (0, 0);
     for (i, (flash, step)) in before.iter().zip(&steps).enumerate() {
@@ -535,13 +549,31 @@ fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
             .trace()
             .iter()
             .any(|o| o.kind == OperationKind::Erase);
-        if erases || i % 7 == 0 {
+        if erases || i % every == 0 {
             erase_steps += usize::from(erases);
             trials += cut_everywhere(flash, step, &mut rng, erases).trials;
         }
     }
-    println!("{erase_steps} steps erased a page; {trials} cuts");
+    println!("{W}-byte words, {S}-byte sectors: {erase_steps} steps erased a page; {trials} cuts");
     assert!(erase_steps >= 4, "the steps did not rotate pages");
+}
+
+#[test]
+fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
+    rotations::<4, 1024>(960, 150, 7);
+}
+
+#[test]
+fn s_st_1_page_rotations_cut_anywhere_on_stm32l4_geometry() {
+    // 8-byte words, 2 KiB pages: a cut erase leaves a whole marker word
+    // erased (this found sequential-storage's unrepaired `fetch_all_items`).
+    rotations::<8, 2048>(1050, 150, 11);
+}
+
+#[test]
+fn s_st_1_page_rotations_cut_anywhere_on_rp2040_geometry() {
+    // Byte writes, 4 KiB sectors.
+    rotations::<1, 4096>(1800, 700, 61);
 }
 
 #[test]

@@ -43,8 +43,15 @@ pub fn test_flash() -> TestFlash {
     TestFlash::new(test_layout().1)
 }
 
-pub fn store(flash: TestFlash) -> TestStore {
-    Store::new(flash, test_layout().0).unwrap()
+/// A store on a mock flash laid out as [`test_layout`] lays out the test
+/// flash, for any geometry.
+pub fn store<const W: usize, const S: usize>(flash: MockFlash<W, S>) -> Store<MockFlash<W, S>> {
+    Store::new(flash, layout::<MockFlash<W, S>>(4, 4).0).unwrap()
+}
+
+/// An erased flash of that layout, for any geometry.
+pub fn flash_for<const W: usize, const S: usize>() -> MockFlash<W, S> {
+    MockFlash::new(layout::<MockFlash<W, S>>(4, 4).1)
 }
 
 pub fn block_on<T>(f: impl Future<Output = T>) -> T {
@@ -141,7 +148,10 @@ impl Rng {
 
 /// Replays steps on a fresh store, returning the flash before each step and
 /// the flash after the last one.
-pub fn replay(flash: TestFlash, steps: &[Step]) -> (Vec<TestFlash>, TestFlash) {
+pub fn replay<const W: usize, const S: usize>(
+    flash: MockFlash<W, S>,
+    steps: &[Step],
+) -> (Vec<MockFlash<W, S>>, MockFlash<W, S>) {
     let mut s = store(flash);
     seen(&mut s).unwrap();
     let mut before = Vec::new();
