@@ -1,5 +1,5 @@
 //! [`Sim`]: the real `lock-runtime` (with `lock-core` and `lock-store`) on
-//! the simulated [`World`](crate::world::World), stepped by scenario steps.
+//! the simulated [`World`], stepped by scenario steps.
 //!
 //! The runtime is one future, polled by hand with a no-op waker. A step
 //! changes the world, then the runner polls until a poll in which no part
