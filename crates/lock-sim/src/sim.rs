@@ -647,3 +647,92 @@ pub fn run_text(text: &str) -> Outcome {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lock_core::PersonNumber;
+    use lock_core::passcode::PasscodeError;
+
+    fn named(prompt: Prompt) -> Vec<String> {
+        decode_clips(&lock_runtime::prompt::clips(&prompt))
+    }
+
+    #[test]
+    fn prompts_are_named_back_from_their_clips() {
+        assert_eq!(named(Prompt::Unlocked), ["unlocked"]);
+        assert_eq!(named(Prompt::EnterPasscodeAgain), ["enter-passcode-again"]);
+        assert_eq!(
+            named(Prompt::PersonNumber(PersonNumber::new(2).unwrap())),
+            ["person-number:002"]
+        );
+        assert_eq!(
+            named(Prompt::FirmwareVersion(1, 12, 0)),
+            ["firmware-version:1.12.0"]
+        );
+        assert_eq!(
+            named(Prompt::Failure(Refusal::Passcode(PasscodeError::TooWeak))),
+            ["failure:too-weak"]
+        );
+        assert_eq!(
+            named(Prompt::Enroll(
+                BiometricKind::Finger,
+                lock_core::EnrollStep::Present
+            )),
+            ["enroll:finger-present"]
+        );
+        // A batch of several prompts, and a clip no prompt uses.
+        let mut clips = lock_runtime::prompt::clips(&Prompt::Success).to_vec();
+        clips.extend(lock_runtime::prompt::clips(&Prompt::Menu).iter());
+        clips.push(999);
+        assert_eq!(decode_clips(&clips), ["success", "menu", "clip-999"]);
+    }
+
+    #[test]
+    fn replies_are_named_by_their_innermost_reason() {
+        assert_eq!(reply_name(&Reply::Done), "done");
+        assert_eq!(
+            reply_name(&Reply::Refused(Refusal::RemoteUnlockDisabled)),
+            "refused:remote-unlock-disabled"
+        );
+        assert_eq!(
+            reply_name(&Reply::Refused(Refusal::Passcode(PasscodeError::Overlaps))),
+            "refused:overlaps"
+        );
+    }
+
+    #[test]
+    fn a_fresh_lock_asks_the_door_direction_with_the_bolt_locked() {
+        let sim = Sim::new().unwrap();
+        // Power-up counts as the step before the first line.
+        assert_eq!(sim.prompts(), ["door-direction"]);
+        assert!(sim.check(&Expectation::Bolt { locked: true }).is_ok());
+        assert!(sim.check(&Expectation::Users(0)).is_ok());
+        assert_eq!(
+            sim.check(&Expectation::Bolt { locked: false }),
+            Err("bolt locked".into())
+        );
+    }
+
+    #[test]
+    fn a_jammed_bolt_stays_put_and_the_motor_stalls() {
+        let mut sim = Sim::new().unwrap();
+        for step in [
+            "keys ok 1",
+            "keys ok 482915 ok 482915 ok",
+            "keys back",
+            "jam",
+            "wait 30s",
+            "touch",
+            "keys 482915 ok",
+            "wait 2s",
+        ] {
+            sim.act(&crate::scenario::parse_step(step).unwrap())
+                .unwrap();
+        }
+        let w = sim.world.borrow();
+        assert_eq!(w.bolt, BoltPosition::Locked);
+        assert!(!w.motor_on, "the motor is not left powered");
+        assert!(w.view.alarm_names().contains(&"jam"));
+    }
+}
