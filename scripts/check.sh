@@ -108,6 +108,15 @@ done
 if [ "${#missing_components[@]}" -gt 0 ]; then
     run rustup component add "${missing_components[@]}"
 fi
+# tmux drives the simulator's interactive test (crates/lock-sim/tests/interactive.rs).
+if ! command -v tmux >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        run apt-get update -qq
+        run apt-get install -y -qq tmux
+    else
+        echo "tmux missing and cannot be installed here: the interactive test will be skipped"
+    fi
+fi
 run rustc --version
 run cargo --version
 
