@@ -24,7 +24,7 @@ NO_STD_CRATES=(
     "lock-proto"
     "lock-drivers:defmt"
     "lock-store:blocking defmt"
-    # "lock-runtime"
+    "lock-runtime:defmt log"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 

@@ -1,0 +1,28 @@
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Async methods in public traits, as embedded-hal-async has them: the
+// implementations run on single-threaded executors, so no `Send` bound.
+#![allow(async_fn_in_trait)]
+#![doc = include_str!("../README.md")]
+
+// First: its macros are used by the modules below.
+#[macro_use]
+mod fmt;
+
+mod app;
+mod board;
+mod map;
+mod pattern;
+pub mod prompt;
+mod runtime;
+mod store;
+
+pub use app::{App, AppEvent, NoApp};
+pub use board::{Board, Hardware};
+pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
+pub use runtime::{
+    BATTERY_PERIOD, BRAKE_TIME, Boot, BootFault, CLIP_LIMIT, INPUT_BACKOFF_FIRST,
+    INPUT_BACKOFF_MAX, LOAD_ATTEMPTS, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
+};
+pub use store::{MEMORY_LOG_CAPACITY, MemoryStore, StateStore, StoreError, StoreErrorKind};

@@ -1,0 +1,166 @@
+//! What the runtime needs from storage: [`StateStore`]. `lock-store` keeps
+//! the lock's state and log on NOR flash and implements it; [`MemoryStore`]
+//! keeps them in RAM for host tools.
+
+use lock_core::{Change, LogRecord, ModuleCommand, Snapshot};
+
+/// What kind of failure a store reports, so the runtime can react without
+/// knowing the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// What is on flash cannot be read as the lock's state: checksum, format,
+    /// an unknown future version (S-ST-3). Retrying will not help; the lock
+    /// starts fail-secure.
+    Corrupted,
+    /// The flash itself failed (a read, write or erase error, a timeout).
+    /// Retrying may help.
+    Flash,
+    /// No room left even after reclaiming space.
+    Full,
+    /// Anything else.
+    Other,
+}
+
+/// A store's error.
+pub trait StoreError: core::fmt::Debug {
+    /// What kind of failure this is.
+    fn kind(&self) -> StoreErrorKind;
+}
+
+impl StoreError for StoreErrorKind {
+    fn kind(&self) -> StoreErrorKind {
+        *self
+    }
+}
+
+impl StoreError for core::convert::Infallible {
+    fn kind(&self) -> StoreErrorKind {
+        match *self {}
+    }
+}
+
+/// The lock's persistent state and event log, as the runtime uses them.
+///
+/// **None of these is cancel-safe, and the runtime never drops one midway**
+/// (sequential-storage's warning: a cancelled flash operation can leave a
+/// half-written item that costs a repair on the next boot). Each must return
+/// within a bounded time. The runtime awaits every [`StateStore::apply`] and
+/// [`StateStore::append_log`] to completion before it executes the next
+/// action (S-BF-2, R-LKO-4).
+pub trait StateStore {
+    /// The store's error.
+    type Error: StoreError;
+
+    /// Reads what the lock must restore at boot. A store that holds
+    /// multi-record operations (a deletion, a factory reset) finishes them
+    /// here, before the lock accepts any credential (S-ST-2). An empty store
+    /// (a new lock, or after a factory reset) gives [`Snapshot::default`].
+    async fn load(&mut self) -> Result<Snapshot, Self::Error>;
+
+    /// Makes one change durable: when this returns `Ok`, a power cut at any
+    /// later moment finds it on flash.
+    async fn apply(&mut self, change: &Change) -> Result<(), Self::Error>;
+
+    /// Appends one record to the event log (R-APP-6), the oldest overwritten
+    /// when full.
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error>;
+
+    /// The `n`th biometric module command (counting from 0) that a
+    /// multi-record operation still owes: the template deletions of a
+    /// person's deletion, the module clearing of a factory reset. The runtime
+    /// carries them out after [`StateStore::load`], before the lock accepts
+    /// any credential (S-ST-2), and reports them with
+    /// [`StateStore::module_work_done`]. `None` past the last. A store that
+    /// finishes no such operation keeps the default: none.
+    fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
+        let _ = n;
+        None
+    }
+
+    /// Every owed module command was carried out: the store forgets them.
+    /// Also called after a batch that persisted [`Change::PersonDeleted`] or
+    /// [`Change::FactoryReset`] once that batch's module commands succeeded.
+    async fn module_work_done(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl<T: StateStore + ?Sized> StateStore for &mut T {
+    type Error = T::Error;
+    async fn load(&mut self) -> Result<Snapshot, Self::Error> {
+        T::load(self).await
+    }
+    async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
+        T::apply(self, change).await
+    }
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
+        T::append_log(self, record).await
+    }
+    fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
+        T::owed_module_command(self, n)
+    }
+    async fn module_work_done(&mut self) -> Result<(), Self::Error> {
+        T::module_work_done(self).await
+    }
+}
+
+/// Log records a [`MemoryStore`] keeps.
+pub const MEMORY_LOG_CAPACITY: usize = 64;
+
+/// A store in RAM: the snapshot every change was applied to, and the newest
+/// [`MEMORY_LOG_CAPACITY`] log records. It forgets everything when power goes,
+/// so it is for host tools and examples, never for a lock.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    snapshot: Snapshot,
+    log: heapless::Deque<LogRecord, MEMORY_LOG_CAPACITY>,
+}
+
+impl MemoryStore {
+    /// An empty store: a new lock.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// A store holding `snapshot`.
+    pub fn with_snapshot(snapshot: Snapshot) -> MemoryStore {
+        MemoryStore {
+            snapshot,
+            log: heapless::Deque::new(),
+        }
+    }
+
+    /// What a load would return.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The kept log records, oldest first.
+    pub fn log(&self) -> impl Iterator<Item = &LogRecord> {
+        self.log.iter()
+    }
+}
+
+impl StateStore for MemoryStore {
+    type Error = core::convert::Infallible;
+
+    async fn load(&mut self) -> Result<Snapshot, Self::Error> {
+        Ok(self.snapshot.clone())
+    }
+
+    async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
+        self.snapshot.apply(change);
+        Ok(())
+    }
+
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
+        if self.log.is_full() {
+            self.log.pop_front();
+        }
+        // Cannot fail: there is room now.
+        let _ = self.log.push_back(*record);
+        Ok(())
+    }
+}

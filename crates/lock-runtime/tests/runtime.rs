@@ -1,0 +1,433 @@
+//! The runtime driving the real lock core and a store through mock hardware
+//! on a mock clock: first start, enrolment of a fingerprint through a mock
+//! module, unlocking, a lockout and its end, a power cut between a failed
+//! attempt and its prompt, a module that times out, a jammed bolt, a store
+//! that stops writing. Each test names the rule it shows.
+//!
+//! The bench and its mocks are in `runtime/harness.rs`.
+
+// clippy.toml lets `#[test]` functions unwrap and panic, but not the helpers
+// of an integration test crate: here a failing helper should fail the test
+// loudly, like the test itself.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "runtime/harness.rs"]
+#[allow(dead_code)] // Not every scenario uses every part of the bench.
+mod harness;
+
+use harness::{ADMIN_CODE, Bench, Body, MotorCall, millis, secs};
+use lock_core::{
+    AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LogEntry, Method,
+    PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
+};
+use lock_hal::{BoltPosition, MotorDirection};
+use lock_runtime::prompt::FAILURE;
+
+fn n(x: u8) -> PersonNumber {
+    PersonNumber::new(x).unwrap()
+}
+
+/// Opens the menu with SET and the administrator's code.
+fn open_menu(b: &mut Bench) {
+    b.world
+        .borrow_mut()
+        .set_presses
+        .push_back(lock_hal::Press::Short);
+    b.wait(millis(500));
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    assert!(b.heard(Prompt::Menu), "{}", b.describe());
+}
+
+/// Adds user 002 with Alice's finger through the menu.
+fn enrol_alice(b: &mut Bench) {
+    open_menu(b);
+    b.keys("2");
+    b.keys("3");
+    b.finger("alice");
+    b.finger("alice");
+    b.keys("back back");
+    b.wait(secs(25));
+}
+
+fn wrong_code(b: &mut Bench) {
+    b.touch();
+    b.keys("135792 ok");
+}
+
+#[test]
+fn r_unl_3_r_mnu_2_first_start_asks_the_door_then_creates_administrator_001() {
+    let mut b = Bench::new();
+    // R-UNL-3: awake and asking at first start.
+    assert!(b.heard(Prompt::DoorDirection), "{}", b.describe());
+    assert_ne!(b.world.borrow().backlight, 0, "the keypad is lit");
+    assert_eq!(b.world.borrow().volume, Some(170), "default volume set");
+    b.keys("ok 1");
+    assert!(b.heard(Prompt::Success));
+    assert!(b.heard(Prompt::CreateAdministrator));
+    assert_eq!(
+        b.stored().settings.door_direction,
+        Some(lock_core::DoorDirection::Right)
+    );
+    b.keys(&format!("ok {ADMIN_CODE} ok"));
+    assert!(b.heard(Prompt::EnterPasscodeAgain));
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    assert!(b.heard(Prompt::Menu), "{}", b.describe());
+    // Administrator 001 is on flash, and the log says so.
+    let stored = b.stored();
+    let admin = stored.person(n(1)).expect("administrator 001 stored");
+    assert_eq!(admin.role, Role::Administrator);
+    assert!(b.logged().contains(&LogEntry::UserAdded {
+        person: n(1),
+        role: Role::Administrator
+    }));
+    // It survives a power cycle: the lock comes back set up, asking nothing.
+    b.power_cycle();
+    assert!(!b.heard(Prompt::DoorDirection), "{}", b.describe());
+    assert_eq!(b.world.borrow().backlight, 0, "dark after boot");
+}
+
+#[test]
+fn r_mnu_4_fingerprint_enrolment_runs_step_by_step_through_the_module() {
+    let mut b = Bench::installed();
+    open_menu(&mut b);
+    b.keys("2");
+    // R-MNU-4: the new number announced, spoken and spelled on the keys.
+    assert!(b.heard(Prompt::PersonNumber(n(2))), "{}", b.describe());
+    b.keys("3");
+    assert!(b.heard(Prompt::Enroll(BiometricKind::Finger, EnrollStep::Present)));
+    b.finger("alice");
+    // The module's first capture asks for a lift; the runtime prompts it.
+    assert!(
+        b.heard(Prompt::Enroll(BiometricKind::Finger, EnrollStep::Lift)),
+        "{}",
+        b.describe()
+    );
+    b.finger("alice");
+    assert!(b.heard(Prompt::Success), "{}", b.describe());
+    assert!(b.heard(Prompt::ChooseCredential));
+    let calls = b.world.borrow().modules[2].calls.clone();
+    assert_eq!(calls, ["enroll_step 0 0", "enroll_step 0 1"]);
+    // Stored with the template id the module reported.
+    let stored = b.stored();
+    let alice = stored.person(n(2)).expect("user 002 stored");
+    assert_eq!(alice.role, Role::User);
+    assert_eq!(alice.fingers.as_slice(), &[TemplateId(0)]);
+
+    // R-USR-7: the same finger again is refused as a duplicate.
+    b.keys("3");
+    b.finger("alice");
+    assert!(
+        b.heard(Prompt::Failure(Refusal::Enroll(EnrollFailure::Duplicate))),
+        "{}",
+        b.describe()
+    );
+    assert_eq!(b.stored().person(n(2)).unwrap().fingers.len(), 1);
+}
+
+#[test]
+fn r_unl_2_finger_and_passcode_unlock_drive_the_motor_to_the_end_switch() {
+    let mut b = Bench::installed();
+    enrol_alice(&mut b);
+    b.clear_motor_calls();
+    b.finger("alice");
+    assert!(b.heard(Prompt::Unlocked), "{}", b.describe());
+    assert!(b.logged().contains(&LogEntry::Unlock {
+        person: Some(n(2)),
+        method: Method::Finger
+    }));
+    b.wait(secs(2));
+    // Driven until the end switch, then braked and left unpowered (R-LCK-3).
+    assert_eq!(b.bolt(), BoltPosition::Unlocked);
+    assert_eq!(
+        b.motor_calls(),
+        [
+            MotorCall::Drive(MotorDirection::Forward),
+            MotorCall::Brake,
+            MotorCall::Coast
+        ]
+    );
+
+    // The inside button locks again; a passcode with extra digits reopens.
+    b.world
+        .borrow_mut()
+        .lock_presses
+        .push_back(lock_hal::Press::Short);
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+    b.wait(secs(30));
+    b.touch();
+    b.keys(&format!("07{ADMIN_CODE}3 ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+    assert_eq!(b.world.borrow().motor.last(), Some(&MotorCall::Coast));
+}
+
+#[test]
+fn r_lko_1_five_failures_lock_for_three_minutes_then_the_lock_opens_again() {
+    let mut b = Bench::installed();
+    for _ in 0..4 {
+        wrong_code(&mut b);
+        assert!(
+            b.heard(Prompt::Failure(Refusal::NoMatch)),
+            "{}",
+            b.describe()
+        );
+    }
+    wrong_code(&mut b);
+    assert!(b.heard(Prompt::SystemLocked), "{}", b.describe());
+    assert!(b.world.borrow().notices.contains(&lock_core::Notice::Alarm(
+        lock_core::AlarmKind::SystemLocked
+    )));
+    // During the lockout the right code does not open.
+    b.wait(secs(30));
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+    assert!(b.heard(Prompt::SystemLocked));
+    // It ends by itself: the runtime wakes for the core's deadline.
+    b.wait(secs(150));
+    assert!(
+        b.flash
+            .borrow()
+            .log
+            .iter()
+            .any(|r| r.entry == LogEntry::LockoutEnded),
+        "{}",
+        b.describe()
+    );
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+}
+
+#[test]
+fn r_lko_4_s_bf_2_power_cut_between_a_failed_attempt_and_its_prompt_keeps_the_failure() {
+    let mut b = Bench::installed();
+    wrong_code(&mut b);
+    wrong_code(&mut b);
+    assert_eq!(b.stored().attempts, {
+        let mut s = b.stored();
+        s.attempts = b.stored().attempts;
+        s.attempts
+    });
+    // Power goes the moment the third failure is on flash.
+    b.cut_power_after_attempts_written(1);
+    wrong_code(&mut b);
+    assert!(b.is_dead(), "the cut happened");
+    // S-BF-2: nothing observable came before the write.
+    assert!(
+        !b.clips().contains(&FAILURE),
+        "a failure prompt played before the failure was stored: {}",
+        b.describe()
+    );
+    // R-LKO-4: after the restart the count includes it: two more make five.
+    b.power_cycle();
+    let restored =
+        lock_core::Lock::restore(harness::config(), &b.stored(), lock_core::Instant::ZERO).unwrap();
+    assert_eq!(restored.failures_since_success(), 3);
+    wrong_code(&mut b);
+    assert!(!b.heard(Prompt::SystemLocked));
+    wrong_code(&mut b);
+    assert!(b.heard(Prompt::SystemLocked), "{}", b.describe());
+}
+
+#[test]
+fn r_unl_1_a_module_that_times_out_is_reported_and_passcodes_still_open() {
+    let mut b = Bench::installed();
+    enrol_alice(&mut b);
+    b.world.borrow_mut().module(BiometricKind::Finger).failing = true;
+    b.finger("alice");
+    b.wait(secs(3));
+    // Reported and logged, nothing counted, nothing opened.
+    assert!(
+        b.flash
+            .borrow()
+            .log
+            .iter()
+            .any(|r| r.entry == LogEntry::ModuleFault(BiometricKind::Finger)),
+        "{}",
+        b.describe()
+    );
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+    assert!(!b.clips().contains(&FAILURE));
+    // The lock keeps working with its other methods.
+    b.wait(secs(30));
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+}
+
+#[test]
+fn r_lck_3_a_stall_stops_the_motor_and_is_a_jam() {
+    let mut b = Bench::installed();
+    b.world.borrow_mut().body = Body::Stalls;
+    b.clear_motor_calls();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Between);
+    assert_eq!(
+        b.motor_calls()[..3],
+        [
+            MotorCall::Drive(MotorDirection::Forward),
+            MotorCall::Brake,
+            MotorCall::Coast
+        ]
+    );
+    assert_eq!(b.world.borrow().motor.last(), Some(&MotorCall::Coast));
+    assert!(b.heard(Prompt::Jammed), "{}", b.describe());
+    assert!(
+        b.world
+            .borrow()
+            .notices
+            .contains(&lock_core::Notice::Alarm(lock_core::AlarmKind::Jam))
+    );
+}
+
+#[test]
+fn r_lck_3_a_silent_body_is_stopped_at_the_runtimes_travel_limit() {
+    let mut b = Bench::installed();
+    b.world.borrow_mut().body = Body::Silent;
+    b.clear_motor_calls();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    let started = b.world.borrow().now;
+    b.wait(secs(10));
+    assert!(b.heard(Prompt::Jammed), "{}", b.describe());
+    assert_eq!(b.world.borrow().motor.last(), Some(&MotorCall::Coast));
+    let braked_at = b
+        .world
+        .borrow()
+        .clips
+        .iter()
+        .find(|(_, c)| *c == lock_runtime::prompt::clips(&Prompt::Jammed)[0])
+        .map(|(t, _)| *t)
+        .unwrap();
+    // The runtime's own limit (6 s), before the core's backstop (8 s).
+    assert!(
+        braked_at - started <= 6_000 + 500,
+        "jam reported after {} ms",
+        braked_at - started
+    );
+}
+
+#[test]
+fn s_bf_2_a_failure_that_cannot_be_stored_is_not_reacted_to_and_the_lock_fails_secure() {
+    let mut b = Bench::installed();
+    b.world.borrow_mut().store_fails = true;
+    b.clear_motor_calls();
+    wrong_code(&mut b);
+    // The failure could not be made durable: its prompt never plays, and
+    // the lock restarted fail-secure, saying why.
+    assert!(
+        !b.heard(Prompt::Failure(Refusal::NoMatch)),
+        "{}",
+        b.describe()
+    );
+    assert!(
+        b.heard(Prompt::Failure(Refusal::StorageFault)),
+        "{}",
+        b.describe()
+    );
+    // Fail-secure: even the right code does not open now.
+    b.world.borrow_mut().store_fails = false;
+    b.wait(secs(30));
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+    assert!(
+        b.motor_calls()
+            .iter()
+            .all(|c| !matches!(c, MotorCall::Drive(_)))
+    );
+    // A power cycle reads the store again, and the lock works.
+    b.power_cycle();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+}
+
+#[test]
+fn r_alm_3_battery_is_measured_at_boot_on_every_wake_and_every_hour() {
+    let mut b = Bench::installed();
+    let at_start = b.world.borrow().measurements;
+    b.touch();
+    assert_eq!(b.world.borrow().measurements, at_start + 1);
+    b.wait(secs(30));
+    b.world.borrow_mut().battery = 5;
+    b.wait(secs(3600));
+    assert_eq!(b.world.borrow().measurements, at_start + 2);
+    assert!(
+        b.world
+            .borrow()
+            .notices
+            .contains(&lock_core::Notice::Alarm(lock_core::AlarmKind::LowBattery))
+    );
+    // R-ALM-3: reminded on every wake.
+    b.touch();
+    assert!(b.heard(Prompt::LowBattery), "{}", b.describe());
+}
+
+#[test]
+fn r_app_1_app_requests_are_answered_through_the_app_hook() {
+    let mut b = Bench::installed();
+    b.request(AppRequest {
+        privilege: Privilege::User,
+        link: Link::Bluetooth,
+        command: AppCommand::Status,
+    });
+    let replies = b.world.borrow().replies.clone();
+    let [Reply::Status(status)] = replies.as_slice() else {
+        panic!("one status reply expected: {replies:?}");
+    };
+    assert_eq!(status.people, 1);
+    assert_eq!(status.battery, 80);
+}
+
+#[test]
+fn r_alm_1_tamper_sounds_the_siren_for_a_minute() {
+    let mut b = Bench::installed();
+    b.world.borrow_mut().tampers = 1;
+    b.wait(secs(1));
+    assert!(b.world.borrow().siren);
+    b.wait(secs(60));
+    assert!(!b.world.borrow().siren);
+}
+
+#[test]
+fn s_st_2_module_work_left_by_a_power_cut_is_done_at_boot_before_any_credential() {
+    let mut b = Bench::installed();
+    enrol_alice(&mut b);
+    // Power went during Alice's deletion: her record is gone, her template
+    // is still in the module, and the store says so.
+    b.power_cut();
+    {
+        let mut flash = b.flash.borrow_mut();
+        flash.snapshot.people.retain(|p| p.number != n(2));
+        flash.owed.push(lock_core::ModuleCommand::Delete {
+            kind: BiometricKind::Finger,
+            template: TemplateId(0),
+        });
+    }
+    b.world
+        .borrow_mut()
+        .module(BiometricKind::Finger)
+        .calls
+        .clear();
+    b.boot();
+    assert_eq!(b.world.borrow().modules[2].calls, ["delete 0"]);
+    assert!(b.world.borrow().modules[2].templates.is_empty());
+    assert!(b.flash.borrow().owed.is_empty(), "reported done");
+    b.finger("alice");
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+}

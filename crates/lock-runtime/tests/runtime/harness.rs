@@ -1,0 +1,959 @@
+//! A test bench for the runtime: mock implementations of every lock-hal trait
+//! the runtime uses, all looking at one scripted [`World`], a mock clock, a
+//! store, and a small test language (`b.keys("482915 ok")`, `b.finger("alice")`,
+//! `b.wait(secs(5))`, `b.power_cut()`).
+//!
+//! How it runs, deterministically:
+//! - The runtime is one future (`Runtime::run`), polled by hand with a no-op
+//!   waker. A step of the test changes the world (a key pressed, a finger on
+//!   the sensor), then polls until the runtime is *idle*: a poll in which no
+//!   mock answered anything.
+//! - Time moves only when the runtime waits on the clock and nothing else can
+//!   happen: [`Bench::wait`] jumps to the earliest of the runtime's clock wait
+//!   and the world's own scheduled changes (the bolt reaching its end, a clip
+//!   ending), settles, and goes on until the wait is over.
+//! - A power cut ([`Bench::power_cut`]) drops the runtime future wherever it
+//!   is; [`Bench::cut_power_after_attempts_written`] arranges one right after
+//!   a store write completes. The store's contents survive; [`Bench::boot`]
+//!   starts a new runtime on them.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use lock_core::{
+    AppRequest, BiometricKind, Change, Config, Duration, LogEntry, LogRecord, ModuleCommand,
+    Notice, Prompt, Reply, Snapshot,
+};
+use lock_hal::{
+    BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
+    Key, KeyEvent, MotorDirection, Press,
+};
+use lock_runtime::{App, AppEvent, Board, Hardware, Runtime, StateStore, StoreErrorKind};
+
+pub const ADMIN_CODE: &str = "482915";
+/// How long the mock lock body takes from one end to the other.
+pub const TRAVEL: u64 = 1_000;
+/// How long every voice clip plays.
+pub const CLIP: u64 = 100;
+/// How long a person takes per key or per presentation.
+pub const PACE: u64 = 500;
+/// How long the failing module takes to give up (its own timeout).
+pub const MODULE_TIMEOUT: u64 = 2_000;
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+pub fn config() -> Config {
+    Config {
+        serial: 2026_0001,
+        firmware: (1, 2, 3),
+        verification_code: 482_071,
+    }
+}
+
+/// What the motor was told, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotorCall {
+    Drive(MotorDirection),
+    Brake,
+    Coast,
+}
+
+/// How the lock body answers a drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// The bolt reaches its end after [`TRAVEL`].
+    Working,
+    /// The motor stalls half-way.
+    Stalls,
+    /// The bolt never arrives and nothing stalls.
+    Silent,
+}
+
+/// One biometric module.
+#[derive(Debug, Default)]
+pub struct Module {
+    /// Names it holds a template for, with the template id.
+    pub templates: Vec<(String, u16)>,
+    /// What lies on (stands before) the sensor, not yet taken.
+    pub presented: Option<String>,
+    /// Every operation times out after [`MODULE_TIMEOUT`].
+    pub failing: bool,
+    /// What the runtime asked of it.
+    pub calls: Vec<String>,
+}
+
+/// Everything the mocks look at and record.
+pub struct World {
+    pub now: u64,
+    /// The clock wait the runtime is in, seen at the last poll.
+    wakeup: Option<u64>,
+    /// Bumped by every mock that answers: no bump in a poll means idle.
+    progress: u64,
+    answers_this_poll: u32,
+    /// Power is off: every mock waits forever.
+    pub dead: bool,
+    /// Cut power after this many more `Attempts` changes are stored.
+    pub cut_after_attempts: Option<u32>,
+    /// Every store write fails (a broken flash).
+    pub store_fails: bool,
+
+    pub keys: VecDeque<KeyEvent>,
+    pub backlight: u16,
+    pub backlight_log: Vec<(u64, u16)>,
+    pub modules: [Module; 3],
+
+    pub body: Body,
+    pub bolt: BoltPosition,
+    pub arrival: Option<(u64, BoltPosition)>,
+    pub stall_at: Option<u64>,
+    pub stalled: bool,
+    pub motor: Vec<MotorCall>,
+
+    pub door_open: bool,
+    pub tampers: u32,
+    pub key_turns: u32,
+    pub set_held_at_power_up: bool,
+    pub set_presses: VecDeque<Press>,
+    pub lock_presses: VecDeque<Press>,
+    pub battery: u8,
+    pub measurements: u32,
+    pub usb: bool,
+
+    pub clips: Vec<(u64, u16)>,
+    pub playing_until: u64,
+    pub volume: Option<u8>,
+    pub siren: bool,
+
+    pub app_in: VecDeque<AppEvent>,
+    pub notices: Vec<Notice>,
+    pub replies: Vec<Reply>,
+    pub pairing: bool,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            now: 0,
+            wakeup: None,
+            progress: 0,
+            answers_this_poll: 0,
+            dead: false,
+            cut_after_attempts: None,
+            store_fails: false,
+            keys: VecDeque::new(),
+            backlight: 0,
+            backlight_log: Vec::new(),
+            modules: Default::default(),
+            body: Body::Working,
+            bolt: BoltPosition::Locked,
+            arrival: None,
+            stall_at: None,
+            stalled: false,
+            motor: Vec::new(),
+            door_open: false,
+            tampers: 0,
+            key_turns: 0,
+            set_held_at_power_up: false,
+            set_presses: VecDeque::new(),
+            lock_presses: VecDeque::new(),
+            battery: 80,
+            measurements: 0,
+            usb: false,
+            clips: Vec::new(),
+            playing_until: 0,
+            volume: None,
+            siren: false,
+            app_in: VecDeque::new(),
+            notices: Vec::new(),
+            replies: Vec::new(),
+            pairing: false,
+        }
+    }
+
+    fn bump(&mut self) {
+        self.progress += 1;
+        // A runtime that never returns from a poll (a timer that is always
+        // due, say) would hang the test: fail it instead.
+        self.answers_this_poll += 1;
+        assert!(
+            self.answers_this_poll < 100_000,
+            "the runtime spins inside one poll"
+        );
+    }
+
+    pub fn module(&mut self, kind: BiometricKind) -> &mut Module {
+        &mut self.modules[index(kind)]
+    }
+
+    /// The next moment the world changes by itself.
+    fn next_change(&self) -> Option<u64> {
+        [
+            self.arrival.map(|(t, _)| t),
+            self.stall_at,
+            (self.playing_until > self.now).then_some(self.playing_until),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn advance_to(&mut self, t: u64) {
+        self.now = self.now.max(t);
+        if let Some((at, position)) = self.arrival
+            && at <= self.now
+        {
+            self.bolt = position;
+            self.arrival = None;
+        }
+        if let Some(at) = self.stall_at
+            && at <= self.now
+        {
+            self.stalled = true;
+            self.stall_at = None;
+        }
+    }
+}
+
+fn index(kind: BiometricKind) -> usize {
+    match kind {
+        BiometricKind::Face => 0,
+        BiometricKind::Palm => 1,
+        BiometricKind::Finger => 2,
+    }
+}
+
+type Shared = Rc<RefCell<World>>;
+
+/// Waits until `ready` gives a value; forever once power is off.
+async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>) -> T {
+    poll_fn(|_| {
+        let mut w = world.borrow_mut();
+        if w.dead {
+            return Poll::Pending;
+        }
+        match ready(&mut w) {
+            Some(v) => {
+                w.bump();
+                Poll::Ready(v)
+            }
+            None => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// An operation that completes at once (unless power is off).
+async fn op<T>(world: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
+    let mut f = Some(f);
+    until(world, |w| f.take().map(|f| f(w))).await
+}
+
+macro_rules! mock {
+    ($($name:ident),* $(,)?) => {$(
+        #[derive(Clone)]
+        pub struct $name(Shared);
+        impl ErrorType for $name {
+            type Error = ErrorKind;
+        }
+    )*};
+}
+
+mock!(
+    MockKeypad,
+    MockBacklight,
+    MockMotor,
+    MockBolt,
+    MockStall,
+    MockDoor,
+    MockTamper,
+    MockCylinder,
+    MockSet,
+    MockLockButton,
+    MockBattery,
+    MockUsb,
+    MockVoice,
+    MockSiren,
+);
+
+impl lock_hal::Keypad for MockKeypad {
+    async fn wait_for_event(&mut self) -> Result<KeyEvent, ErrorKind> {
+        Ok(until(&self.0, |w| w.keys.pop_front()).await)
+    }
+}
+
+impl lock_hal::Backlight for MockBacklight {
+    fn set(&mut self, mask: u16) -> Result<(), ErrorKind> {
+        let mut w = self.0.borrow_mut();
+        w.backlight = mask;
+        let now = w.now;
+        w.backlight_log.push((now, mask));
+        w.bump();
+        Ok(())
+    }
+}
+
+impl lock_hal::Motor for MockMotor {
+    fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
+        let mut w = self.0.borrow_mut();
+        w.motor.push(MotorCall::Drive(direction));
+        // A right-opening door (what the tests answer): forward unlocks.
+        let target = match direction {
+            MotorDirection::Forward => BoltPosition::Unlocked,
+            MotorDirection::Reverse => BoltPosition::Locked,
+        };
+        if w.bolt != target {
+            match w.body {
+                Body::Working => {
+                    w.bolt = BoltPosition::Between;
+                    w.arrival = Some((w.now + TRAVEL, target));
+                }
+                Body::Stalls => {
+                    w.bolt = BoltPosition::Between;
+                    w.stall_at = Some(w.now + TRAVEL / 2);
+                }
+                Body::Silent => {}
+            }
+        }
+        w.bump();
+        Ok(())
+    }
+    fn brake(&mut self) -> Result<(), ErrorKind> {
+        let mut w = self.0.borrow_mut();
+        w.motor.push(MotorCall::Brake);
+        w.arrival = None;
+        w.stall_at = None;
+        w.bump();
+        Ok(())
+    }
+    fn coast(&mut self) -> Result<(), ErrorKind> {
+        let mut w = self.0.borrow_mut();
+        w.motor.push(MotorCall::Coast);
+        w.arrival = None;
+        w.stall_at = None;
+        w.bump();
+        Ok(())
+    }
+}
+
+impl lock_hal::BoltSensor for MockBolt {
+    fn position(&mut self) -> Result<BoltPosition, ErrorKind> {
+        Ok(self.0.borrow().bolt)
+    }
+    async fn wait_for_change(&mut self, last: BoltPosition) -> Result<BoltPosition, ErrorKind> {
+        Ok(until(&self.0, |w| (w.bolt != last).then_some(w.bolt)).await)
+    }
+}
+
+impl lock_hal::StallSensor for MockStall {
+    async fn wait_for_stall(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| std::mem::take(&mut w.stalled).then_some(())).await;
+        Ok(())
+    }
+}
+
+impl lock_hal::ContactSensor for MockDoor {
+    fn is_open(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().door_open)
+    }
+    async fn wait_for_change(&mut self, last_open: bool) -> Result<bool, ErrorKind> {
+        Ok(until(&self.0, |w| {
+            (w.door_open != last_open).then_some(w.door_open)
+        })
+        .await)
+    }
+}
+
+impl lock_hal::TriggerSensor for MockTamper {
+    async fn wait_for_trigger(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| {
+            (w.tampers > 0).then(|| {
+                w.tampers -= 1;
+            })
+        })
+        .await;
+        Ok(())
+    }
+}
+
+impl lock_hal::TriggerSensor for MockCylinder {
+    async fn wait_for_trigger(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| {
+            (w.key_turns > 0).then(|| {
+                w.key_turns -= 1;
+            })
+        })
+        .await;
+        Ok(())
+    }
+}
+
+impl lock_hal::Button for MockSet {
+    fn is_pressed(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().set_held_at_power_up)
+    }
+    async fn wait_for_press(&mut self) -> Result<Press, ErrorKind> {
+        Ok(until(&self.0, |w| w.set_presses.pop_front()).await)
+    }
+}
+
+impl lock_hal::Button for MockLockButton {
+    fn is_pressed(&mut self) -> Result<bool, ErrorKind> {
+        Ok(false)
+    }
+    async fn wait_for_press(&mut self) -> Result<Press, ErrorKind> {
+        Ok(until(&self.0, |w| w.lock_presses.pop_front()).await)
+    }
+}
+
+impl lock_hal::Battery for MockBattery {
+    async fn measure(&mut self) -> Result<u8, ErrorKind> {
+        Ok(op(&self.0, |w| {
+            w.measurements += 1;
+            w.battery
+        })
+        .await)
+    }
+}
+
+impl lock_hal::UsbPower for MockUsb {
+    fn is_present(&mut self) -> Result<bool, ErrorKind> {
+        Ok(self.0.borrow().usb)
+    }
+    async fn wait_for_change(&mut self, last: bool) -> Result<bool, ErrorKind> {
+        Ok(until(&self.0, |w| (w.usb != last).then_some(w.usb)).await)
+    }
+}
+
+impl lock_hal::Voice for MockVoice {
+    async fn play(&mut self, clip: u16) -> Result<(), ErrorKind> {
+        op(&self.0, |w| {
+            let now = w.now;
+            w.clips.push((now, clip));
+            w.playing_until = now + CLIP;
+        })
+        .await;
+        Ok(())
+    }
+    async fn wait_until_done(&mut self) -> Result<(), ErrorKind> {
+        until(&self.0, |w| (w.now >= w.playing_until).then_some(())).await;
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.playing_until = w.now).await;
+        Ok(())
+    }
+    async fn set_volume(&mut self, level: u8) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.volume = Some(level)).await;
+        Ok(())
+    }
+}
+
+impl lock_hal::Siren for MockSiren {
+    fn set(&mut self, on: bool) -> Result<(), ErrorKind> {
+        let mut w = self.0.borrow_mut();
+        w.siren = on;
+        w.bump();
+        Ok(())
+    }
+}
+
+/// The clock: [`Bench::wait`] moves it.
+pub struct MockClock(Shared);
+
+impl lock_hal::Clock for MockClock {
+    fn now_ms(&self) -> u64 {
+        self.0.borrow().now
+    }
+    async fn wait_until(&mut self, at_ms: u64) {
+        poll_fn(|_| {
+            let mut w = self.0.borrow_mut();
+            if w.dead {
+                return Poll::Pending;
+            }
+            if w.now >= at_ms {
+                w.bump();
+                Poll::Ready(())
+            } else {
+                w.wakeup = Some(at_ms);
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// A fingerprint, face or palm module. Samples are names: enrolling a name
+/// takes two captures (the second after a lift); identifying a known name
+/// matches its template.
+pub struct MockModule(Shared, BiometricKind);
+
+impl ErrorType for MockModule {
+    type Error = ErrorKind;
+}
+
+impl MockModule {
+    /// A module operation: takes the presented sample; a failing module
+    /// stays silent for its whole timeout.
+    async fn run<T>(
+        &mut self,
+        call: String,
+        f: impl FnOnce(&mut Module, Option<String>) -> T,
+    ) -> Result<T, ErrorKind> {
+        let kind = self.1;
+        let failing = op(&self.0, |w| {
+            let m = w.module(kind);
+            m.calls.push(call);
+            if m.failing {
+                // The finger is lifted while the module stays silent.
+                m.presented = None;
+            }
+            m.failing
+        })
+        .await;
+        if failing {
+            // The module's own timeout passes before the driver gives up.
+            op(&self.0, |w| w.now += MODULE_TIMEOUT).await;
+            return Err(ErrorKind::Timeout);
+        }
+        Ok(op(&self.0, |w| {
+            let m = w.module(kind);
+            let sample = m.presented.take();
+            f(m, sample)
+        })
+        .await)
+    }
+}
+
+impl lock_hal::Biometric for MockModule {
+    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        until(&self.0, |w| {
+            w.module(kind).presented.is_some().then_some(())
+        })
+        .await;
+        Ok(())
+    }
+    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
+        self.run("identify".into(), |m, sample| match sample {
+            None => Identification::NoSample,
+            Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
+                Some((_, id)) => Identification::Match(*id),
+                None => Identification::NoMatch,
+            },
+        })
+        .await
+    }
+    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, ErrorKind> {
+        self.run(format!("enroll_step {template} {step}"), |m, sample| {
+            let Some(name) = sample else {
+                return EnrollStatus::Refused(EnrollRefusal::Timeout);
+            };
+            if m.templates.iter().any(|(n, _)| *n == name) {
+                return EnrollStatus::Refused(EnrollRefusal::Duplicate);
+            }
+            if step == 0 {
+                EnrollStatus::Next(EnrollStep::Lift)
+            } else {
+                m.templates.push((name, template));
+                EnrollStatus::Enrolled(template)
+            }
+        })
+        .await
+    }
+    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
+        self.run("cancel_enroll".into(), |_, _| ()).await
+    }
+    async fn delete(&mut self, template: u16) -> Result<(), ErrorKind> {
+        self.run(format!("delete {template}"), |m, _| {
+            m.templates.retain(|(_, id)| *id != template)
+        })
+        .await
+    }
+    async fn clear(&mut self) -> Result<(), ErrorKind> {
+        self.run("clear".into(), |m, _| m.templates.clear()).await
+    }
+}
+
+/// The app side: requests scripted in, notices and replies recorded.
+pub struct MockApp(Shared);
+
+impl ErrorType for MockApp {
+    type Error = ErrorKind;
+}
+
+impl App for MockApp {
+    async fn wait(&mut self) -> Result<AppEvent, ErrorKind> {
+        Ok(until(&self.0, |w| w.app_in.pop_front()).await)
+    }
+    async fn notify(&mut self, notice: &Notice) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.notices.push(*notice)).await;
+        Ok(())
+    }
+    async fn reply(&mut self, reply: &Reply) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.replies.push(*reply)).await;
+        Ok(())
+    }
+    async fn pairing(&mut self, open: bool) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.pairing = open).await;
+        Ok(())
+    }
+}
+
+/// What survives a power cut.
+#[derive(Debug, Default)]
+pub struct Flash {
+    pub snapshot: Snapshot,
+    pub log: Vec<LogRecord>,
+    /// Module commands an interrupted operation still owes (S-ST-2).
+    pub owed: Vec<ModuleCommand>,
+}
+
+/// The store the runtime writes to: [`Flash`], with the world's power cuts
+/// and write failures.
+pub struct TestStore {
+    world: Shared,
+    flash: Rc<RefCell<Flash>>,
+}
+
+impl StateStore for TestStore {
+    type Error = StoreErrorKind;
+
+    async fn load(&mut self) -> Result<Snapshot, StoreErrorKind> {
+        Ok(op(&self.world, |_| self.flash.borrow().snapshot.clone()).await)
+    }
+
+    async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
+        let fails = op(&self.world, |w| w.store_fails).await;
+        if fails {
+            return Err(StoreErrorKind::Flash);
+        }
+        self.flash.borrow_mut().snapshot.apply(change);
+        if let Change::Attempts(_) = change {
+            op(&self.world, |w| {
+                if let Some(n) = w.cut_after_attempts.as_mut() {
+                    *n -= 1;
+                    if *n == 0 {
+                        // Power goes right after the write completed.
+                        w.dead = true;
+                        w.cut_after_attempts = None;
+                    }
+                }
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {
+        let fails = op(&self.world, |w| w.store_fails).await;
+        if fails {
+            return Err(StoreErrorKind::Flash);
+        }
+        self.flash.borrow_mut().log.push(*record);
+        Ok(())
+    }
+
+    fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
+        self.flash.borrow().owed.get(n).copied()
+    }
+
+    async fn module_work_done(&mut self) -> Result<(), StoreErrorKind> {
+        op(&self.world, |_| self.flash.borrow_mut().owed.clear()).await;
+        Ok(())
+    }
+}
+
+pub struct TestBoard;
+
+impl Board for TestBoard {
+    type Keypad = MockKeypad;
+    type Backlight = MockBacklight;
+    type Face = MockModule;
+    type Palm = MockModule;
+    type Finger = MockModule;
+    type Motor = MockMotor;
+    type BoltSensor = MockBolt;
+    type StallSensor = MockStall;
+    type DoorSensor = MockDoor;
+    type Tamper = MockTamper;
+    type KeyCylinder = MockCylinder;
+    type SetButton = MockSet;
+    type LockButton = MockLockButton;
+    type Battery = MockBattery;
+    type UsbPower = MockUsb;
+    type Voice = MockVoice;
+    type Siren = MockSiren;
+    type Clock = MockClock;
+}
+
+fn hardware(w: &Shared) -> Hardware<TestBoard> {
+    Hardware {
+        keypad: MockKeypad(w.clone()),
+        backlight: MockBacklight(w.clone()),
+        face: MockModule(w.clone(), BiometricKind::Face),
+        palm: MockModule(w.clone(), BiometricKind::Palm),
+        finger: MockModule(w.clone(), BiometricKind::Finger),
+        motor: MockMotor(w.clone()),
+        bolt: MockBolt(w.clone()),
+        stall: MockStall(w.clone()),
+        door: MockDoor(w.clone()),
+        tamper: MockTamper(w.clone()),
+        key_cylinder: MockCylinder(w.clone()),
+        set_button: MockSet(w.clone()),
+        lock_button: MockLockButton(w.clone()),
+        battery: MockBattery(w.clone()),
+        usb_power: MockUsb(w.clone()),
+        voice: MockVoice(w.clone()),
+        siren: MockSiren(w.clone()),
+        clock: MockClock(w.clone()),
+    }
+}
+
+/// The lock on the bench.
+pub struct Bench {
+    pub world: Shared,
+    pub flash: Rc<RefCell<Flash>>,
+    runtime: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// Where the current step's observations start.
+    clips_mark: usize,
+    log_mark: usize,
+}
+
+impl Bench {
+    /// A factory-fresh lock, booted.
+    pub fn new() -> Bench {
+        let mut b = Bench {
+            world: Rc::new(RefCell::new(World::new())),
+            flash: Rc::new(RefCell::new(Flash::default())),
+            runtime: None,
+            clips_mark: 0,
+            log_mark: 0,
+        };
+        b.boot();
+        b
+    }
+
+    /// A lock through first start: right-opening door, administrator 001
+    /// with [`ADMIN_CODE`], the menu left.
+    pub fn installed() -> Bench {
+        let mut b = Bench::new();
+        b.keys("ok 1");
+        b.keys(&format!("ok {ADMIN_CODE} ok {ADMIN_CODE} ok"));
+        b.keys("back");
+        b.wait(secs(25));
+        b
+    }
+
+    /// Power comes up: a new runtime on the same store.
+    pub fn boot(&mut self) {
+        self.mark();
+        let world = self.world.clone();
+        let store = TestStore {
+            world: world.clone(),
+            flash: self.flash.clone(),
+        };
+        let hw = hardware(&world);
+        let app = MockApp(world);
+        self.runtime = Some(Box::pin(async move {
+            let mut runtime = Runtime::new(hw, store, app, config());
+            runtime.run().await;
+        }));
+        self.settle();
+    }
+
+    /// Power goes: the runtime stops wherever it is; the motor and siren
+    /// lose power, the store keeps what it wrote.
+    pub fn power_cut(&mut self) {
+        self.runtime = None;
+        let mut w = self.world.borrow_mut();
+        w.dead = false;
+        w.cut_after_attempts = None;
+        w.arrival = None;
+        w.stall_at = None;
+        w.siren = false;
+        w.backlight = 0;
+        w.keys.clear();
+        w.playing_until = w.now;
+    }
+
+    /// Power goes and comes back.
+    pub fn power_cycle(&mut self) {
+        self.power_cut();
+        self.boot();
+    }
+
+    /// Power will go right after the `n`th `Attempts` change from now is
+    /// written, before anything after it runs.
+    pub fn cut_power_after_attempts_written(&mut self, n: u32) {
+        self.world.borrow_mut().cut_after_attempts = Some(n);
+    }
+
+    /// Whether power went (the runtime is stopped).
+    pub fn is_dead(&self) -> bool {
+        self.world.borrow().dead
+    }
+
+    fn mark(&mut self) {
+        self.clips_mark = self.world.borrow().clips.len();
+        self.log_mark = self.flash.borrow().log.len();
+    }
+
+    /// Polls the runtime until a poll in which no mock answered.
+    pub fn settle(&mut self) {
+        let Some(runtime) = self.runtime.as_mut() else {
+            return;
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..100_000 {
+            let before = {
+                let mut w = self.world.borrow_mut();
+                w.wakeup = None;
+                w.answers_this_poll = 0;
+                w.progress
+            };
+            if runtime.as_mut().poll(&mut cx).is_ready() {
+                panic!("the runtime returned");
+            }
+            if self.world.borrow().progress == before {
+                return;
+            }
+        }
+        panic!("the runtime never settles");
+    }
+
+    /// Lets `d` pass, the runtime handling everything that comes due.
+    pub fn wait(&mut self, d: Duration) {
+        let target = self.world.borrow().now + d.millis();
+        for _ in 0..100_000 {
+            self.settle();
+            let next = {
+                let w = self.world.borrow();
+                [w.wakeup, w.next_change()].into_iter().flatten().min()
+            };
+            match next {
+                Some(t) if t <= target => self.world.borrow_mut().advance_to(t),
+                _ => {
+                    self.world.borrow_mut().advance_to(target);
+                    self.settle();
+                    return;
+                }
+            }
+        }
+        panic!("time does not move");
+    }
+
+    /// Presses keys at a person's pace: `"482915 ok"`; names `0`–`9` (a run
+    /// may be written together), `ok`, `back`, `home`, `bell`.
+    pub fn keys(&mut self, text: &str) {
+        self.mark();
+        for word in text.split_whitespace() {
+            let keys: Vec<Key> = match word {
+                "ok" => vec![Key::Ok],
+                "back" => vec![Key::Back],
+                "home" => vec![Key::Home],
+                "bell" => vec![Key::Bell],
+                digits => digits
+                    .chars()
+                    .map(|c| Key::Digit(u8::try_from(c.to_digit(10).unwrap()).unwrap()))
+                    .collect(),
+            };
+            for key in keys {
+                self.world.borrow_mut().keys.push_back(KeyEvent::Press(key));
+                self.wait(millis(PACE));
+            }
+        }
+    }
+
+    /// A touch on the keypad.
+    pub fn touch(&mut self) {
+        self.mark();
+        self.world.borrow_mut().keys.push_back(KeyEvent::Touch);
+        self.wait(millis(PACE));
+    }
+
+    /// `name`'s finger on the fingerprint sensor.
+    pub fn finger(&mut self, name: &str) {
+        self.present(BiometricKind::Finger, name);
+    }
+
+    /// A sample presented to a module.
+    pub fn present(&mut self, kind: BiometricKind, name: &str) {
+        self.mark();
+        self.world.borrow_mut().module(kind).presented = Some(name.into());
+        self.wait(millis(PACE));
+    }
+
+    /// Whether the clips of `prompt` were played, in a row, in this step.
+    pub fn heard(&self, prompt: Prompt) -> bool {
+        let want = lock_runtime::prompt::clips(&prompt);
+        let w = self.world.borrow();
+        let played: Vec<u16> = w.clips[self.clips_mark..].iter().map(|(_, c)| *c).collect();
+        played.windows(want.len()).any(|win| win == want.as_slice())
+    }
+
+    /// Every clip played in this step.
+    pub fn clips(&self) -> Vec<u16> {
+        self.world.borrow().clips[self.clips_mark..]
+            .iter()
+            .map(|(_, c)| *c)
+            .collect()
+    }
+
+    /// Log entries written in this step.
+    pub fn logged(&self) -> Vec<LogEntry> {
+        self.flash.borrow().log[self.log_mark..]
+            .iter()
+            .map(|r| r.entry)
+            .collect()
+    }
+
+    /// What the store holds now.
+    pub fn stored(&self) -> Snapshot {
+        self.flash.borrow().snapshot.clone()
+    }
+
+    pub fn bolt(&self) -> BoltPosition {
+        self.world.borrow().bolt
+    }
+
+    pub fn motor_calls(&self) -> Vec<MotorCall> {
+        self.world.borrow().motor.clone()
+    }
+
+    pub fn clear_motor_calls(&self) {
+        self.world.borrow_mut().motor.clear();
+    }
+
+    pub fn request(&mut self, request: AppRequest) {
+        self.mark();
+        self.world
+            .borrow_mut()
+            .app_in
+            .push_back(AppEvent::Request(request));
+        self.wait(millis(PACE));
+    }
+
+    /// Describes what happened in this step, for failure messages.
+    pub fn describe(&self) -> String {
+        let w = self.world.borrow();
+        format!(
+            "t={} clips={:?} motor={:?} bolt={:?} backlight={:#06x} log={:?}",
+            w.now,
+            &w.clips[self.clips_mark.min(w.clips.len())..],
+            w.motor,
+            w.bolt,
+            w.backlight,
+            self.logged()
+        )
+    }
+}
