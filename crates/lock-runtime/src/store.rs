@@ -164,3 +164,54 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 }
+
+/// lock-store's errors, by what the runtime does about them.
+#[cfg(feature = "lock-store")]
+impl<E: core::fmt::Debug> StoreError for lock_store::StoreError<E> {
+    fn kind(&self) -> StoreErrorKind {
+        use lock_store::StoreError as E;
+        match self {
+            E::Flash(_) => StoreErrorKind::Flash,
+            // A newer format is refused, not misread: as untrusted as damage.
+            E::Corrupted | E::UnsupportedVersion(_) => StoreErrorKind::Corrupted,
+            E::Full | E::ModuleWorkFull => StoreErrorKind::Full,
+            _ => StoreErrorKind::Other,
+        }
+    }
+}
+
+/// The lock's state and log on NOR flash (lock-store). After a failed write
+/// the store is loaded again before the error is returned, as lock-store
+/// requires before its next write, so the runtime's retry can succeed.
+#[cfg(feature = "lock-store")]
+impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
+    type Error = lock_store::StoreError<F::Error>;
+
+    async fn load(&mut self) -> Result<Snapshot, Self::Error> {
+        Ok(lock_store::Store::load(self).await?.snapshot)
+    }
+
+    async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
+        let result = lock_store::Store::apply(self, change).await;
+        if result.is_err() {
+            let _ = lock_store::Store::load(self).await;
+        }
+        result
+    }
+
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
+        let result = lock_store::Store::append_log(self, record).await;
+        if result.is_err() {
+            let _ = lock_store::Store::load(self).await;
+        }
+        result.map(|_seq| ())
+    }
+
+    fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
+        self.module_work().commands().nth(n)
+    }
+
+    async fn module_work_done(&mut self) -> Result<(), Self::Error> {
+        lock_store::Store::module_work_done(self).await
+    }
+}

@@ -2,7 +2,8 @@
 //! on a mock clock: first start, enrolment of a fingerprint through a mock
 //! module, unlocking, a lockout and its end, a power cut between a failed
 //! attempt and its prompt, a module that times out, a jammed bolt, a store
-//! that stops writing. Each test names the rule it shows.
+//! that stops writing, module work owed at boot. The store is the real
+//! lock-store on its strict mock NOR flash. Each test names the rule it shows.
 //!
 //! The bench and its mocks are in `runtime/harness.rs`.
 
@@ -66,6 +67,11 @@ fn r_unl_3_r_mnu_2_first_start_asks_the_door_then_creates_administrator_001() {
     assert!(b.heard(Prompt::DoorDirection), "{}", b.describe());
     assert_ne!(b.world.borrow().backlight, 0, "the keypad is lit");
     assert_eq!(b.world.borrow().volume, Some(170), "default volume set");
+    // S-ST-2: an erased flash is a first start, as after a factory reset:
+    // the store owes the modules' clearing, done before anything else.
+    for module in &b.world.borrow().modules {
+        assert_eq!(module.calls, ["clear"]);
+    }
     b.keys("ok 1");
     assert!(b.heard(Prompt::Success));
     assert!(b.heard(Prompt::CreateAdministrator));
@@ -110,8 +116,10 @@ fn r_mnu_4_fingerprint_enrolment_runs_step_by_step_through_the_module() {
     b.finger("alice");
     assert!(b.heard(Prompt::Success), "{}", b.describe());
     assert!(b.heard(Prompt::ChooseCredential));
+    // (Before: the store's first start on erased flash had the modules
+    // cleared, as after a factory reset.)
     let calls = b.world.borrow().modules[2].calls.clone();
-    assert_eq!(calls, ["enroll_step 0 0", "enroll_step 0 1"]);
+    assert_eq!(calls, ["clear", "enroll_step 0 0", "enroll_step 0 1"]);
     // Stored with the template id the module reported.
     let stored = b.stored();
     let alice = stored.person(n(2)).expect("user 002 stored");
@@ -192,15 +200,7 @@ fn r_lko_1_five_failures_lock_for_three_minutes_then_the_lock_opens_again() {
     assert!(b.heard(Prompt::SystemLocked));
     // It ends by itself: the runtime wakes for the core's deadline.
     b.wait(secs(150));
-    assert!(
-        b.flash
-            .borrow()
-            .log
-            .iter()
-            .any(|r| r.entry == LogEntry::LockoutEnded),
-        "{}",
-        b.describe()
-    );
+    assert!(b.ever_logged(LogEntry::LockoutEnded), "{}", b.describe());
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
     b.wait(secs(2));
@@ -247,11 +247,7 @@ fn r_unl_1_a_module_that_times_out_is_reported_and_passcodes_still_open() {
     b.wait(secs(3));
     // Reported and logged, nothing counted, nothing opened.
     assert!(
-        b.flash
-            .borrow()
-            .log
-            .iter()
-            .any(|r| r.entry == LogEntry::ModuleFault(BiometricKind::Finger)),
+        b.ever_logged(LogEntry::ModuleFault(BiometricKind::Finger)),
         "{}",
         b.describe()
     );
@@ -408,26 +404,27 @@ fn r_alm_1_tamper_sounds_the_siren_for_a_minute() {
 fn s_st_2_module_work_left_by_a_power_cut_is_done_at_boot_before_any_credential() {
     let mut b = Bench::installed();
     enrol_alice(&mut b);
-    // Power went during Alice's deletion: her record is gone, her template
-    // is still in the module, and the store says so.
-    b.power_cut();
-    {
-        let mut flash = b.flash.borrow_mut();
-        flash.snapshot.people.retain(|p| p.number != n(2));
-        flash.owed.push(lock_core::ModuleCommand::Delete {
-            kind: BiometricKind::Finger,
-            template: TemplateId(0),
-        });
-    }
     b.world
         .borrow_mut()
         .module(BiometricKind::Finger)
         .calls
         .clear();
-    b.boot();
+    // Power goes right after Alice's deletion is on flash, before the
+    // module's template is deleted.
+    b.cut_power_after_written(|c| matches!(c, lock_core::Change::PersonDeleted(_)), 1);
+    b.request(AppRequest {
+        privilege: Privilege::Administrator,
+        link: Link::Bluetooth,
+        command: AppCommand::DeletePerson(n(2)),
+    });
+    assert!(b.is_dead());
+    assert!(b.world.borrow().modules[2].calls.is_empty());
+    assert_eq!(b.world.borrow().modules[2].templates.len(), 1);
+    // The store owes the module work; boot carries it out first.
+    b.power_cycle();
     assert_eq!(b.world.borrow().modules[2].calls, ["delete 0"]);
     assert!(b.world.borrow().modules[2].templates.is_empty());
-    assert!(b.flash.borrow().owed.is_empty(), "reported done");
+    assert!(b.stored().person(n(2)).is_none());
     b.finger("alice");
     assert_eq!(b.bolt(), BoltPosition::Locked);
 }

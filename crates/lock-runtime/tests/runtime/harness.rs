@@ -28,11 +28,14 @@ use lock_core::{
     AppRequest, BiometricKind, Change, Config, Duration, LogEntry, LogRecord, ModuleCommand,
     Notice, Prompt, Reply, Snapshot,
 };
+use lock_hal::nor_flash;
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
     Key, KeyEvent, MotorDirection, Press,
 };
 use lock_runtime::{App, AppEvent, Board, Hardware, Runtime, StateStore, StoreErrorKind};
+use lock_store::StoreConfig;
+use lock_store::mock_flash::{MockFlash, MockFlashError};
 
 pub const ADMIN_CODE: &str = "482915";
 /// How long the mock lock body takes from one end to the other.
@@ -102,8 +105,9 @@ pub struct World {
     answers_this_poll: u32,
     /// Power is off: every mock waits forever.
     pub dead: bool,
-    /// Cut power after this many more `Attempts` changes are stored.
-    pub cut_after_attempts: Option<u32>,
+    /// Cut power right after the `n`th change matching the filter from now
+    /// is stored.
+    pub cut_after: Option<(ChangeFilter, u32)>,
     /// Every store write fails (a broken flash).
     pub store_fails: bool,
 
@@ -148,7 +152,7 @@ impl World {
             progress: 0,
             answers_this_poll: 0,
             dead: false,
-            cut_after_attempts: None,
+            cut_after: None,
             store_fails: false,
             keys: VecDeque::new(),
             backlight: 0,
@@ -609,67 +613,138 @@ impl App for MockApp {
     }
 }
 
-/// What survives a power cut.
-#[derive(Debug, Default)]
-pub struct Flash {
-    pub snapshot: Snapshot,
-    pub log: Vec<LogRecord>,
-    /// Module commands an interrupted operation still owes (S-ST-2).
-    pub owed: Vec<ModuleCommand>,
+/// The flash: lock-store's strict mock NOR flash with ESP32-C3 geometry,
+/// shared so it outlives a runtime (what survives a power cut).
+pub type Disk = Rc<RefCell<MockFlash<4, 4096>>>;
+
+/// Where the store lives on the [`Disk`].
+pub fn store_config() -> StoreConfig {
+    let state = StoreConfig::min_state_bytes::<SharedFlash>().next_multiple_of(4096);
+    StoreConfig {
+        state: 0..state,
+        log: state..state + 4 * 4096,
+    }
 }
 
-/// The store the runtime writes to: [`Flash`], with the world's power cuts
-/// and write failures.
+fn new_disk() -> Disk {
+    let c = store_config();
+    Rc::new(RefCell::new(MockFlash::new(
+        usize::try_from(c.log.end).unwrap() / 4096,
+    )))
+}
+
+/// A handle on the shared [`Disk`]: the mock's operations finish at once,
+/// so each runs to completion inside one borrow.
+pub struct SharedFlash(Disk);
+
+impl nor_flash::ErrorType for SharedFlash {
+    type Error = MockFlashError;
+}
+
+impl nor_flash::ReadNorFlash for SharedFlash {
+    const READ_SIZE: usize = 1;
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
+        embassy_futures::block_on(self.0.borrow_mut().read(offset, bytes))
+    }
+    fn capacity(&self) -> usize {
+        self.0.borrow().capacity()
+    }
+}
+
+impl nor_flash::NorFlash for SharedFlash {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = 4096;
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), MockFlashError> {
+        embassy_futures::block_on(self.0.borrow_mut().erase(from, to))
+    }
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), MockFlashError> {
+        embassy_futures::block_on(self.0.borrow_mut().write(offset, bytes))
+    }
+}
+
+/// Why a test store operation failed.
+#[derive(Debug)]
+pub enum TestStoreError {
+    /// The bench made it fail ([`World::store_fails`]).
+    Injected,
+    /// The real store failed.
+    Store(lock_store::StoreError<MockFlashError>),
+}
+
+impl lock_runtime::StoreError for TestStoreError {
+    fn kind(&self) -> StoreErrorKind {
+        match self {
+            TestStoreError::Injected => StoreErrorKind::Flash,
+            TestStoreError::Store(e) => e.kind(),
+        }
+    }
+}
+
+/// Which change a scheduled power cut follows.
+pub type ChangeFilter = fn(&Change) -> bool;
+
+/// The real lock-store on the shared flash, with the world's power cuts and
+/// injected write failures around it, and a journal of the log records it
+/// took (so tests need not page through the flash log).
 pub struct TestStore {
     world: Shared,
-    flash: Rc<RefCell<Flash>>,
+    inner: lock_store::Store<SharedFlash>,
+    journal: Rc<RefCell<Vec<LogRecord>>>,
 }
 
 impl StateStore for TestStore {
-    type Error = StoreErrorKind;
+    type Error = TestStoreError;
 
-    async fn load(&mut self) -> Result<Snapshot, StoreErrorKind> {
-        Ok(op(&self.world, |_| self.flash.borrow().snapshot.clone()).await)
+    async fn load(&mut self) -> Result<Snapshot, TestStoreError> {
+        op(&self.world, |_| ()).await;
+        StateStore::load(&mut self.inner)
+            .await
+            .map_err(TestStoreError::Store)
     }
 
-    async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
-        let fails = op(&self.world, |w| w.store_fails).await;
-        if fails {
-            return Err(StoreErrorKind::Flash);
+    async fn apply(&mut self, change: &Change) -> Result<(), TestStoreError> {
+        if op(&self.world, |w| w.store_fails).await {
+            return Err(TestStoreError::Injected);
         }
-        self.flash.borrow_mut().snapshot.apply(change);
-        if let Change::Attempts(_) = change {
-            op(&self.world, |w| {
-                if let Some(n) = w.cut_after_attempts.as_mut() {
-                    *n -= 1;
-                    if *n == 0 {
-                        // Power goes right after the write completed.
-                        w.dead = true;
-                        w.cut_after_attempts = None;
-                    }
+        StateStore::apply(&mut self.inner, change)
+            .await
+            .map_err(TestStoreError::Store)?;
+        op(&self.world, |w| {
+            if let Some((filter, n)) = w.cut_after.as_mut()
+                && filter(change)
+            {
+                *n -= 1;
+                if *n == 0 {
+                    // Power goes right after the write completed.
+                    w.dead = true;
+                    w.cut_after = None;
                 }
-            })
-            .await;
-        }
+            }
+        })
+        .await;
         Ok(())
     }
 
-    async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {
-        let fails = op(&self.world, |w| w.store_fails).await;
-        if fails {
-            return Err(StoreErrorKind::Flash);
+    async fn append_log(&mut self, record: &LogRecord) -> Result<(), TestStoreError> {
+        if op(&self.world, |w| w.store_fails).await {
+            return Err(TestStoreError::Injected);
         }
-        self.flash.borrow_mut().log.push(*record);
+        StateStore::append_log(&mut self.inner, record)
+            .await
+            .map_err(TestStoreError::Store)?;
+        self.journal.borrow_mut().push(*record);
         Ok(())
     }
 
     fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
-        self.flash.borrow().owed.get(n).copied()
+        self.inner.owed_module_command(n)
     }
 
-    async fn module_work_done(&mut self) -> Result<(), StoreErrorKind> {
-        op(&self.world, |_| self.flash.borrow_mut().owed.clear()).await;
-        Ok(())
+    async fn module_work_done(&mut self) -> Result<(), TestStoreError> {
+        op(&self.world, |_| ()).await;
+        StateStore::module_work_done(&mut self.inner)
+            .await
+            .map_err(TestStoreError::Store)
     }
 }
 
@@ -722,7 +797,9 @@ fn hardware(w: &Shared) -> Hardware<TestBoard> {
 /// The lock on the bench.
 pub struct Bench {
     pub world: Shared,
-    pub flash: Rc<RefCell<Flash>>,
+    pub disk: Disk,
+    /// Every log record the store took, across power cycles.
+    pub journal: Rc<RefCell<Vec<LogRecord>>>,
     runtime: Option<Pin<Box<dyn Future<Output = ()>>>>,
     /// Where the current step's observations start.
     clips_mark: usize,
@@ -734,7 +811,8 @@ impl Bench {
     pub fn new() -> Bench {
         let mut b = Bench {
             world: Rc::new(RefCell::new(World::new())),
-            flash: Rc::new(RefCell::new(Flash::default())),
+            disk: new_disk(),
+            journal: Rc::new(RefCell::new(Vec::new())),
             runtime: None,
             clips_mark: 0,
             log_mark: 0,
@@ -760,7 +838,8 @@ impl Bench {
         let world = self.world.clone();
         let store = TestStore {
             world: world.clone(),
-            flash: self.flash.clone(),
+            inner: lock_store::Store::new(SharedFlash(self.disk.clone()), store_config()).unwrap(),
+            journal: self.journal.clone(),
         };
         let hw = hardware(&world);
         let app = MockApp(world);
@@ -777,7 +856,7 @@ impl Bench {
         self.runtime = None;
         let mut w = self.world.borrow_mut();
         w.dead = false;
-        w.cut_after_attempts = None;
+        w.cut_after = None;
         w.arrival = None;
         w.stall_at = None;
         w.siren = false;
@@ -795,7 +874,13 @@ impl Bench {
     /// Power will go right after the `n`th `Attempts` change from now is
     /// written, before anything after it runs.
     pub fn cut_power_after_attempts_written(&mut self, n: u32) {
-        self.world.borrow_mut().cut_after_attempts = Some(n);
+        self.cut_power_after_written(|c| matches!(c, Change::Attempts(_)), n);
+    }
+
+    /// Power will go right after the `n`th change matching `filter` from now
+    /// is written.
+    pub fn cut_power_after_written(&mut self, filter: ChangeFilter, n: u32) {
+        self.world.borrow_mut().cut_after = Some((filter, n));
     }
 
     /// Whether power went (the runtime is stopped).
@@ -805,7 +890,7 @@ impl Bench {
 
     fn mark(&mut self) {
         self.clips_mark = self.world.borrow().clips.len();
-        self.log_mark = self.flash.borrow().log.len();
+        self.log_mark = self.journal.borrow().len();
     }
 
     /// Polls the runtime until a poll in which no mock answered.
@@ -911,15 +996,23 @@ impl Bench {
 
     /// Log entries written in this step.
     pub fn logged(&self) -> Vec<LogEntry> {
-        self.flash.borrow().log[self.log_mark..]
+        self.journal.borrow()[self.log_mark..]
             .iter()
             .map(|r| r.entry)
             .collect()
     }
 
-    /// What the store holds now.
+    /// What the store holds now: a second store loads a copy of the flash,
+    /// as the next boot would.
     pub fn stored(&self) -> Snapshot {
-        self.flash.borrow().snapshot.clone()
+        let copy = Rc::new(RefCell::new(self.disk.borrow().clone()));
+        let mut store = lock_store::Store::new(SharedFlash(copy), store_config()).unwrap();
+        embassy_futures::block_on(store.load()).unwrap().snapshot
+    }
+
+    /// Whether any log record the store took is `entry`.
+    pub fn ever_logged(&self, entry: LogEntry) -> bool {
+        self.journal.borrow().iter().any(|r| r.entry == entry)
     }
 
     pub fn bolt(&self) -> BoltPosition {
