@@ -31,9 +31,29 @@ pub const FINGERS_PER_PERSON: usize = 5;
 pub const TEMPLATES_PER_PERSON: usize = FACES_PER_PERSON + PALMS_PER_PERSON + FINGERS_PER_PERSON;
 
 /// A person's number, `001` to `100` (R-USR-2). Shown with three digits.
+///
+/// Decoding (flash, frames) refuses 0 and numbers above 100, so no such value
+/// ever reaches the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "u8", into = "u8")
+)]
 pub struct PersonNumber(u8);
+
+impl TryFrom<u8> for PersonNumber {
+    type Error = &'static str;
+    fn try_from(n: u8) -> Result<PersonNumber, &'static str> {
+        PersonNumber::new(n).ok_or("person number: 1 to 100")
+    }
+}
+
+impl From<PersonNumber> for u8 {
+    fn from(n: PersonNumber) -> u8 {
+        n.0
+    }
+}
 
 impl PersonNumber {
     /// The first number handed out: `001`.

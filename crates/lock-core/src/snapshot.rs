@@ -123,6 +123,20 @@ mod tests {
     }
 
     #[test]
+    fn s_st_3_person_numbers_out_of_range_are_refused_on_decoding() {
+        for bad in [0u8, 101, 255] {
+            assert!(
+                postcard::from_bytes::<PersonNumber>(&[bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            postcard::from_bytes::<PersonNumber>(&[7]).ok(),
+            PersonNumber::new(7)
+        );
+    }
+
+    #[test]
     fn s_st_3_random_bytes_never_panic() {
         // A cheap deterministic generator: the fuzz target does this for real.
         let mut x = 0x2545_f491_4f6c_dd1du64;
