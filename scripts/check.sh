@@ -176,6 +176,10 @@ stage "README: every test the feature table names exists"
 run bash scripts/check-readme.sh
 
 # ---------------------------------------------------------------------------
+stage "fuzz: every target for a bounded time (nightly, cargo-fuzz)"
+run bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
+# ---------------------------------------------------------------------------
 stage "size report"
 if [ -f scripts/size-report.sh ]; then
     run bash scripts/size-report.sh
