@@ -14,7 +14,7 @@ use crate::event::{
 use crate::log::{LogEntry, LogRecord};
 use crate::passcode::{Entry, Passcode, PasscodeError, PasscodeKind, PasscodeMatch, PasscodeTable};
 use crate::person::{BiometricKind, People, PeopleError, Person, PersonNumber, Role, TemplateId};
-use crate::settings::{DoorDirection, Setting, Settings, Volume};
+use crate::settings::{DoorDirection, Setting, Settings};
 use crate::snapshot::{RestoreError, Snapshot};
 use crate::time::{Duration, Instant, Timestamp};
 use crate::visitor::{
@@ -1327,6 +1327,20 @@ impl<V: VisitorCodes> Lock<V> {
             .find(entry, wall, &self.visitor_codes_used)
     }
 
+    /// Refuses any credential without looking at it when the storage failed
+    /// (S-ST-3) or a lockout is active (R-LKO-1): prompted, not logged (a
+    /// flood cannot wear the flash) and not counted. True when refused.
+    fn refused_unchecked(&self, now: Instant, out: &mut Actions) -> bool {
+        if self.storage_fault {
+            self.prompt(out, Prompt::Failure(Refusal::StorageFault));
+        } else if self.attempts.lockout(now).is_some() {
+            self.prompt(out, Prompt::SystemLocked);
+        } else {
+            return false;
+        }
+        true
+    }
+
     /// Opens for a visitor code after the second check (S-HW-1); a one-time
     /// code is recorded as used, on flash before the door opens (S-VC-1).
     fn visitor_code_verdict(
@@ -1336,13 +1350,7 @@ impl<V: VisitorCodes> Lock<V> {
         entry: &Entry,
         out: &mut Actions,
     ) {
-        if self.storage_fault {
-            self.prompt(out, Prompt::Failure(Refusal::StorageFault));
-            return;
-        }
-        if self.attempts.lockout(now).is_some() {
-            // R-LKO-1: refused unseen, as for every other credential.
-            self.prompt(out, Prompt::SystemLocked);
+        if self.refused_unchecked(now, out) {
             return;
         }
         let first = GRANTED;
@@ -1522,13 +1530,7 @@ impl<V: VisitorCodes> Lock<V> {
         for_menu: bool,
         out: &mut Actions,
     ) {
-        if self.storage_fault {
-            self.prompt(out, Prompt::Failure(Refusal::StorageFault));
-            return;
-        }
-        if self.attempts.lockout(now).is_some() {
-            // R-LKO-1: refused unseen; not logged, so a flood cannot wear the flash.
-            self.prompt(out, Prompt::SystemLocked);
+        if self.refused_unchecked(now, out) {
             return;
         }
         #[cfg(any(test, feature = "fault-injection"))]
@@ -1979,11 +1981,6 @@ fn refusal_of(e: PeopleError) -> Refusal {
         PeopleError::PersonCredentialsFull => Refusal::PersonCredentialsFull,
         PeopleError::Duplicate => Refusal::Enroll(EnrollFailure::Duplicate),
     }
-}
-
-#[allow(dead_code)]
-fn _volume_is_used(v: Volume) -> Volume {
-    v
 }
 
 #[cfg(test)]

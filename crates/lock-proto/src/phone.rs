@@ -16,28 +16,8 @@ fn random<const N: usize, R: Entropy>(rng: &mut R) -> Result<[u8; N], FrameError
     Ok(b)
 }
 
-fn plain<T: serde::Serialize>(
-    kind: FrameKind,
-    pairing: u16,
-    body: &T,
-) -> Result<FrameBuf, FrameError> {
-    let mut buf = [0u8; MAX_BODY];
-    let n = message::encode(body, &mut buf)?;
-    let repr = FrameRepr {
-        kind,
-        pairing,
-        counter: 0,
-        body_len: u16::try_from(n).map_err(|_| FrameError::TooLong)?,
-    };
-    let mut header = [0u8; crate::wire::HEADER_LEN];
-    repr.emit(&mut header);
-    let mut frame = FrameBuf::new();
-    frame
-        .extend_from_slice(&header)
-        .and_then(|()| frame.extend_from_slice(buf.get(..n).unwrap_or(&[])))
-        .map_err(|_| FrameError::TooLong)?;
-    Ok(frame)
-}
+/// Pairing frames are unsealed; the lock builds them the same way.
+use crate::protocol::plain_frame as plain;
 
 /// A pairing in progress on the phone.
 pub struct PhonePairing {

@@ -207,8 +207,8 @@ impl Identity {
     }
 }
 
-/// Builds an unsealed pairing frame.
-fn plain_frame<T: serde::Serialize>(
+/// Builds an unsealed pairing frame (the lock's and the phone's).
+pub(crate) fn plain_frame<T: serde::Serialize>(
     kind: FrameKind,
     pairing: u16,
     body: &T,
