@@ -36,7 +36,8 @@ pub enum StoreError<E> {
     /// Nothing was written.
     #[error("too much module work pending")]
     ModuleWorkFull,
-    /// The change cannot be stored: a person number out of range.
+    /// The change cannot be stored: a person number or app slot out of
+    /// range, an app record too long or a buffer too short for it.
     #[error("a record is out of range")]
     Invalid,
 }

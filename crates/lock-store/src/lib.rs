@@ -15,6 +15,13 @@ pub use error::{ConfigError, StoreError};
 pub use record::{FORMAT_VERSION, MODULE_WORK_CAPACITY, ModuleWork};
 pub use store::{Loaded, Logged, Store, StoreConfig};
 
+/// App record slots the store keeps for the app protocol (its identity and
+/// pairings, `lock-proto`): `0..APP_SLOTS`.
+pub const APP_SLOTS: u8 = 32;
+
+/// The largest app record, in bytes.
+pub const APP_RECORD_MAX: usize = 128;
+
 /// Runs the store on a blocking flash driver (embedded-storage's
 /// `NorFlash`): `Store::new(BlockingAsync::new(flash), config)`. Each
 /// operation blocks the executor for the flash's write or erase time.

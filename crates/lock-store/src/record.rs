@@ -38,6 +38,20 @@ pub(crate) mod key {
     pub const VISITOR_CODES_USED: u8 = 0x04;
     /// Person `n` is at `PERSON_BASE + n`: `0x11..=0x74`.
     pub const PERSON_BASE: u8 = 0x10;
+    /// App record `slot` is at `APP_BASE + slot`: `0x80..0xA0`.
+    pub const APP_BASE: u8 = 0x80;
+    /// One past the last key.
+    pub const END: u8 = APP_BASE + crate::APP_SLOTS;
+
+    /// The key of app record `slot`, if there is such a slot.
+    pub fn app(slot: u8) -> Option<u8> {
+        (slot < crate::APP_SLOTS).then(|| APP_BASE + slot)
+    }
+
+    /// The app slot a key stands for, if it is an app key.
+    pub fn app_slot(key: u8) -> Option<u8> {
+        key.checked_sub(APP_BASE).filter(|s| *s < crate::APP_SLOTS)
+    }
 
     pub fn person(n: PersonNumber) -> u8 {
         PERSON_BASE.saturating_add(n.get())
@@ -275,6 +289,8 @@ pub(crate) enum StateRecord {
     VisitorCodesUsed(VisitorCodesUsed),
     /// `None`: deleted.
     Person(PersonNumber, Option<Person>),
+    /// An app record's bytes (`None`: deleted); the store does not read them.
+    App(Option<Vec<u8, { crate::APP_RECORD_MAX }>>),
 }
 
 fn decode_stamped<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(Stamp, T), DecodeError> {
@@ -319,6 +335,10 @@ impl StateRecord {
                     return Err(DecodeError::Corrupted);
                 }
                 Ok((stamp, StateRecord::Intent(intent)))
+            }
+            _ if key::app_slot(key).is_some() => {
+                let (stamp, bytes) = decode_stamped(bytes)?;
+                Ok((stamp, StateRecord::App(bytes)))
             }
             _ => {
                 let number = key::person_number(key).ok_or(DecodeError::Corrupted)?;

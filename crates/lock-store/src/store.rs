@@ -26,6 +26,8 @@ pub(crate) const MAX_STATE_VALUE: usize = 656;
 pub(crate) const MAX_SMALL_VALUE: usize = 44;
 /// The largest record of used visitor codes (all 16 slots).
 pub(crate) const MAX_VISITOR_VALUE: usize = 336;
+/// The largest encoded app record: version, stamp, `Some`, length, bytes.
+pub(crate) const MAX_APP_VALUE: usize = 1 + 10 + 1 + 2 + crate::APP_RECORD_MAX;
 /// The largest encoded log item.
 pub(crate) const MAX_LOG_VALUE: usize = 52;
 /// sequential-storage's item header.
@@ -37,8 +39,8 @@ const SMALL_KEYS: usize = 3;
 const BUF_LEN: usize = 704;
 const _: () = assert!(BUF_LEN >= (1 + MAX_STATE_VALUE).next_multiple_of(32));
 const _: () = assert!(BUF_LEN >= MAX_LOG_VALUE.next_multiple_of(32));
-/// Map keys are below this (person 100 is `0x74`).
-const KEYS: usize = 128;
+/// Map keys are below this (person 100 is `0x74`, the last app slot `0x9f`).
+const KEYS: usize = key::END as usize;
 
 /// Aligned like the strictest flash word, for drivers that write straight
 /// from RAM.
@@ -146,8 +148,12 @@ impl StoreConfig {
         let intent = item_bytes::<F>(1 + MAX_STATE_VALUE);
         let small = item_bytes::<F>(1 + MAX_SMALL_VALUE);
         let visitor = item_bytes::<F>(1 + MAX_VISITOR_VALUE);
-        let live =
-            lock_core::person::PEOPLE_CAPACITY * person + SMALL_KEYS * small + visitor + intent;
+        let app = item_bytes::<F>(1 + MAX_APP_VALUE);
+        let live = lock_core::person::PEOPLE_CAPACITY * person
+            + SMALL_KEYS * small
+            + visitor
+            + intent
+            + crate::APP_SLOTS as usize * app;
         let usable = F::ERASE_SIZE.saturating_sub(2 * word_size::<F>());
         let per_page = usable.saturating_sub(person);
         if per_page == 0 || usable < intent {
@@ -610,6 +616,52 @@ impl<F: NorFlash> Store<F> {
         Ok(out)
     }
 
+    // ----- app records ----------------------------------------------------
+
+    /// Reads app record `slot` (`0..APP_SLOTS`) into `buf`, returning its
+    /// length, or `None` if the slot is empty. App records belong to the app
+    /// protocol (`lock-proto`'s identity and pairings); the store keeps them
+    /// opaque, numbered and checksummed like every state record, and a
+    /// factory reset erases them with the rest (S-ST-5).
+    pub async fn read_app(&mut self, slot: u8, buf: &mut [u8]) -> Result<Option<usize>, F> {
+        if self.status != Status::Ready {
+            return Err(StoreError::NotLoaded);
+        }
+        let key = key::app(slot).ok_or(StoreError::Invalid)?;
+        let (mut map, mbuf) = self.map()?;
+        let Some(bytes) = map.fetch_item::<&[u8]>(mbuf, &key).await? else {
+            return Ok(None);
+        };
+        match StateRecord::decode(key, bytes) {
+            Ok((_, StateRecord::App(Some(record)))) => {
+                let out = buf.get_mut(..record.len()).ok_or(StoreError::Invalid)?;
+                out.copy_from_slice(&record);
+                Ok(Some(record.len()))
+            }
+            Ok((_, StateRecord::App(None))) => Ok(None),
+            Ok(_) | Err(DecodeError::Corrupted) => Err(StoreError::Corrupted),
+            Err(DecodeError::UnsupportedVersion(v)) => Err(StoreError::UnsupportedVersion(v)),
+        }
+    }
+
+    /// Writes app record `slot` (`None` empties it). When it returns `Ok` the
+    /// record is on flash; a cut before that leaves the old one. At most
+    /// [`APP_RECORD_MAX`](crate::APP_RECORD_MAX) bytes.
+    pub async fn write_app(&mut self, slot: u8, record: Option<&[u8]>) -> Result<(), F> {
+        if self.status != Status::Ready {
+            return Err(StoreError::NotLoaded);
+        }
+        let key = key::app(slot).ok_or(StoreError::Invalid)?;
+        if record.is_some_and(|r| r.len() > crate::APP_RECORD_MAX) {
+            return Err(StoreError::Invalid);
+        }
+        let result = self.store_state(key, &record).await;
+        if result.is_err() {
+            self.status = Status::Unloaded;
+        }
+        result
+    }
+
     // ----- state ----------------------------------------------------------
 
     /// Writes one state record, numbered and with the digest of the state
@@ -799,6 +851,8 @@ impl<F: NorFlash> Store<F> {
                 StateRecord::Attempts(a) => scan.snapshot.attempts = a,
                 StateRecord::Intent(i) => scan.intent = Some(i),
                 StateRecord::VisitorCodesUsed(v) => scan.snapshot.visitor_codes_used = v,
+                // Read when asked for (`Store::read_app`): checked, not kept.
+                StateRecord::App(_) => {}
                 StateRecord::Person(n, person) => {
                     let people = &mut scan.snapshot.people;
                     match (people.iter_mut().find(|p| p.number == n), person) {

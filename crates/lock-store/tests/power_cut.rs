@@ -567,7 +567,7 @@ fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
 fn s_st_1_page_rotations_cut_anywhere_on_stm32l4_geometry() {
     // 8-byte words, 2 KiB pages: a cut erase leaves a whole marker word
     // erased (this found sequential-storage's unrepaired `fetch_all_items`).
-    rotations::<8, 2048>(1050, 150, 11);
+    rotations::<8, 2048>(1550, 150, 11);
 }
 
 #[test]
