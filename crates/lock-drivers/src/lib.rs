@@ -12,4 +12,5 @@ mod deadline;
 pub mod face;
 pub mod fingerprint;
 pub mod keypad;
+pub mod switch;
 pub mod voice;
