@@ -304,6 +304,13 @@ impl<V: VisitorCodes> Lock<V> {
         &mut self.visitor_codes
     }
 
+    /// Sets the verification code (R-MNU-6) after the app protocol's
+    /// identity changed (its factory reset): [`Config::verification_code`]
+    /// from now on.
+    pub fn set_verification_code(&mut self, code: u32) {
+        self.config.verification_code = code;
+    }
+
     /// What the store should hold now: applying every change emitted so far to
     /// an empty snapshot gives the same value.
     pub fn snapshot(&self) -> Snapshot {

@@ -92,6 +92,19 @@ pub trait VisitorCodes: Clone + core::fmt::Debug {
     ) -> Option<VisitorCodeMatch>;
 }
 
+/// `None` matches nothing: a lock whose app side has no secret yet (or could
+/// not read it) accepts no visitor code.
+impl<V: VisitorCodes> VisitorCodes for Option<V> {
+    fn find(
+        &self,
+        entry: &Entry,
+        wall: Timestamp,
+        used: &[VisitorCodeUse],
+    ) -> Option<VisitorCodeMatch> {
+        self.as_ref()?.find(entry, wall, used)
+    }
+}
+
 /// No visitor codes: matches nothing. The default for [`Lock`](crate::Lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct NoVisitorCodes;

@@ -48,6 +48,15 @@ pub trait Transport: ErrorType {
 
     /// Sends one frame. Returns once it is queued for the radio.
     async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error>;
+
+    /// Whether the frame [`Transport::receive`] returned last came from afar
+    /// (relayed over Wi-Fi or the internet) rather than from a phone at the
+    /// door (Bluetooth). The frame cannot tell; the link can. The lock
+    /// allows remote unlock only when its setting says so (R-APP-2). The
+    /// default: at the door.
+    fn last_was_remote(&self) -> bool {
+        false
+    }
 }
 
 /// A true random number generator (the SoC's TRNG, a ring oscillator). Keys
@@ -105,6 +114,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
         T::send(self, frame).await
+    }
+    fn last_was_remote(&self) -> bool {
+        T::last_was_remote(self)
     }
 }
 

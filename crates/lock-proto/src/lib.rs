@@ -18,7 +18,10 @@ pub use protocol::{
     OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT, Protocol, RestoreError,
     SENT_RESERVE,
 };
-pub use state::{Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot};
+pub use state::{
+    IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,
+    RECORD_VERSION, RecordBuf, RecordError,
+};
 pub use visitor::{
     VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
 };

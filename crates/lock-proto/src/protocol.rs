@@ -11,7 +11,9 @@ use crate::crypto::{self, Direction, FrameKeys};
 use crate::message::{
     self, Challenge, PairHello, PairNonce, PairOffer, PairingInfo, ProtoRefusal, Request, Response,
 };
-use crate::state::{Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot};
+use crate::state::{
+    Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, pairing_slot,
+};
 use crate::visitor::VisitorCodeBook;
 use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
 
@@ -176,7 +178,7 @@ pub enum RestoreError {
     /// No identity was stored: the lock never started, or the store lost it.
     #[error("no identity stored")]
     NoIdentity,
-    /// Two pairings share an id, or an id is 0.
+    /// Two pairings share an id, or an id is outside `1..=MAX_PAIRINGS`.
     #[error("pairing ids are not unique")]
     PairingId,
     /// A visitor key without an end to its window (S-VC-4): flash is
@@ -254,7 +256,7 @@ impl Protocol {
         let identity = snapshot.identity.clone().ok_or(RestoreError::NoIdentity)?;
         let mut protocol = Protocol::new(identity);
         for record in &snapshot.pairings {
-            if record.id == 0 || protocol.pairing(record.id).is_some() {
+            if pairing_slot(record.id).is_none() || protocol.pairing(record.id).is_some() {
                 return Err(RestoreError::PairingId);
             }
             if record.privilege == Privilege::Visitor && record.validity.until.is_none() {
@@ -361,7 +363,10 @@ impl Protocol {
             return None;
         }
         let pending = self.pending.as_ref().map(|p| p.id);
-        (1u16..).find(|id| self.pairing(*id).is_none() && pending != Some(*id))
+        // Ids are store slots too (`state::pairing_slot`): 1..=MAX_PAIRINGS.
+        (1u16..)
+            .take(MAX_PAIRINGS)
+            .find(|id| self.pairing(*id).is_none() && pending != Some(*id))
     }
 
     /// Encodes the lock's answer to the request that came `from` a pairing.

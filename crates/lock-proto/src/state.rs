@@ -101,3 +101,108 @@ impl ProtoSnapshot {
         }
     }
 }
+
+/// The app record slot of the identity; pairing `n` is in slot `n`
+/// (`1..=MAX_PAIRINGS`).
+pub const IDENTITY_SLOT: u8 = 0;
+
+/// The format of a stored record: its first byte.
+pub const RECORD_VERSION: u8 = 1;
+
+/// The largest stored record: the version byte and a postcard
+/// [`PairingRecord`] or [`Identity`].
+pub const RECORD_MAX: usize = 96;
+
+/// One record as the store keeps it.
+pub type RecordBuf = heapless::Vec<u8, RECORD_MAX>;
+
+/// A stored record that cannot be read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum RecordError {
+    /// A record version this firmware does not read.
+    #[error("record version {0} unknown")]
+    Version(u8),
+    /// Not a record of its slot, or damaged.
+    #[error("malformed record")]
+    Malformed,
+    /// A pairing id outside `1..=MAX_PAIRINGS`.
+    #[error("pairing id out of range")]
+    Slot,
+}
+
+fn encode_record<T: Serialize>(value: &T) -> Result<RecordBuf, RecordError> {
+    let mut buf = [0u8; RECORD_MAX];
+    let (version, body) = buf.split_first_mut().ok_or(RecordError::Malformed)?;
+    *version = RECORD_VERSION;
+    let n = postcard::to_slice(value, body)
+        .map_err(|_| RecordError::Malformed)?
+        .len();
+    RecordBuf::from_slice(buf.get(..=n).ok_or(RecordError::Malformed)?)
+        .map_err(|_| RecordError::Malformed)
+}
+
+fn decode_record<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, RecordError> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, body)) => match postcard::take_from_bytes(body) {
+            Ok((value, [])) => Ok(value),
+            _ => Err(RecordError::Malformed),
+        },
+        Some((&v, _)) => Err(RecordError::Version(v)),
+        None => Err(RecordError::Malformed),
+    }
+}
+
+/// The slot of pairing `id`, if it has one.
+pub fn pairing_slot(id: u16) -> Option<u8> {
+    u8::try_from(id)
+        .ok()
+        .filter(|s| *s >= 1 && usize::from(*s) <= MAX_PAIRINGS)
+}
+
+impl ProtoChange {
+    /// What this change writes to the store: a slot and its new record
+    /// (`None` empties it). `None` for [`ProtoChange::FactoryReset`], which
+    /// the store's own factory reset carries out (it erases every app
+    /// record, S-ST-5).
+    pub fn record(&self) -> Result<Option<(u8, Option<RecordBuf>)>, RecordError> {
+        Ok(match self {
+            ProtoChange::Identity(identity) => {
+                Some((IDENTITY_SLOT, Some(encode_record(identity)?)))
+            }
+            ProtoChange::Pairing(record) => {
+                let slot = pairing_slot(record.id).ok_or(RecordError::Slot)?;
+                Some((slot, Some(encode_record(record)?)))
+            }
+            ProtoChange::PairingRevoked(id) => {
+                Some((pairing_slot(*id).ok_or(RecordError::Slot)?, None))
+            }
+            ProtoChange::FactoryReset => None,
+        })
+    }
+}
+
+impl ProtoSnapshot {
+    /// The slots a store must read for [`ProtoSnapshot::add_record`]: the
+    /// identity's and every pairing's.
+    pub fn slots() -> impl Iterator<Item = u8> {
+        // MAX_PAIRINGS fits a slot number (checked below).
+        (IDENTITY_SLOT..).take(MAX_PAIRINGS + 1)
+    }
+
+    /// Adds the record read from `slot`. The record must be the slot's own
+    /// (a pairing in its id's slot): flash is untrusted (S-ST-3).
+    pub fn add_record(&mut self, slot: u8, bytes: &[u8]) -> Result<(), RecordError> {
+        if slot == IDENTITY_SLOT {
+            self.identity = Some(decode_record(bytes)?);
+            return Ok(());
+        }
+        let record: PairingRecord = decode_record(bytes)?;
+        if pairing_slot(record.id) != Some(slot) {
+            return Err(RecordError::Slot);
+        }
+        self.apply(&ProtoChange::Pairing(record));
+        Ok(())
+    }
+}
+
+const _: () = assert!(MAX_PAIRINGS < u8::MAX as usize);

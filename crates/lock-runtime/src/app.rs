@@ -1,12 +1,17 @@
-//! The app side, as the runtime sees it: [`App`]. `lock-proto` implements it
-//! over a [`Transport`](lock_hal::Transport) (pairing, authenticated frames,
-//! replay protection); [`NoApp`] stands in for a lock without one.
+//! The app side, as the runtime sees it: [`App`]. [`ProtoApp`](crate::ProtoApp)
+//! (feature `lock-proto`) implements it with `lock-proto` over a
+//! [`Transport`](lock_hal::Transport) (pairing, authenticated frames, replay
+//! protection, offline visitor codes); [`NoApp`] stands in for a lock
+//! without one.
 
 use core::convert::Infallible;
 use core::future::pending;
 
-use lock_core::{AppRequest, Notice, Reply};
+use lock_core::person::People;
+use lock_core::{AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes};
 use lock_hal::ErrorType;
+
+use crate::store::StateStore;
 
 /// What the app side hands the lock.
 #[derive(Debug, Clone, Copy)]
@@ -20,44 +25,92 @@ pub enum AppEvent {
     AuthFailed,
     /// A pairing completed; pairing mode ends (R-MNU-7).
     Paired,
+    /// A pairing exchange reached the comparison: say this six-digit code
+    /// for the person to compare with the phone's (S-PR-1).
+    SayCode(u32),
+}
+
+/// What the lock takes from its app side at boot and after a factory reset.
+#[derive(Debug, Clone)]
+pub struct AppIdentity<V> {
+    /// The verification code the lock speaks (R-MNU-6), if the app side sets
+    /// it; `None` keeps the board's `Config::verification_code`.
+    pub verification_code: Option<u32>,
+    /// The verifier of offline visitor codes (R-APP-4).
+    pub visitor_codes: V,
+}
+
+/// What the app side may read of the lock while it handles a frame.
+#[derive(Debug, Clone, Copy)]
+pub struct AppContext<'a> {
+    /// Now, on the lock's monotonic clock.
+    pub now: Instant,
+    /// The lock's trusted wall clock, if it has one (S-VC-3).
+    pub wall: Option<Timestamp>,
+    /// The people, to list them (R-APP-3).
+    pub people: &'a People,
 }
 
 /// The app protocol, as a hook the runtime calls.
 ///
-/// The runtime waits on [`App::wait`] together with every other input, and
-/// calls the other methods while it executes the core's actions, in order.
+/// The runtime waits on [`App::wait`] together with every other input, then
+/// calls [`App::process`], which may hand it one [`AppEvent`]. It calls the
+/// other methods while it executes the core's actions, in order. The methods
+/// that take the store persist the app side's own records through it
+/// ([`StateStore::read_app_record`], [`StateStore::write_app_record`]);
+/// none of them is cancelled by the runtime.
 pub trait App: ErrorType {
-    /// Waits for the next thing the app side has for the lock. Cancel-safe:
-    /// the runtime drops it whenever another input comes first; a frame
-    /// received meanwhile must be kept for the next call.
-    async fn wait(&mut self) -> Result<AppEvent, Self::Error>;
+    /// The offline visitor codes this app side hands out.
+    type VisitorCodes: VisitorCodes;
+
+    /// Boot, after the store loaded: reads the app side's records (making
+    /// its identity on first start). An error leaves the app side dormant
+    /// (no frame is accepted) until a factory reset.
+    async fn start<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<Self::VisitorCodes>, Self::Error>;
+
+    /// Factory reset (R-MNU-9), after the store erased everything
+    /// ([`lock_core::Change::FactoryReset`] erases the app records too,
+    /// S-ST-5): a new identity, no pairings.
+    async fn factory_reset<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<Self::VisitorCodes>, Self::Error>;
+
+    /// Waits until something arrived for [`App::process`]. Cancel-safe: the
+    /// runtime drops it whenever another input comes first; a frame received
+    /// meanwhile must be kept.
+    async fn wait(&mut self) -> Result<(), Self::Error>;
+
+    /// Handles what arrived (answering the phone itself where the lock need
+    /// not decide), and returns what the lock must hear, if anything.
+    async fn process<S: StateStore>(
+        &mut self,
+        cx: &AppContext<'_>,
+        store: &mut S,
+    ) -> Result<Option<AppEvent>, Self::Error>;
 
     /// Tells the app something without being asked (an alarm, a lockout, the
-    /// doorbell). Returns once queued; bounded; not cancelled by the runtime.
-    async fn notify(&mut self, notice: &Notice) -> Result<(), Self::Error>;
+    /// doorbell). Returns once queued; bounded.
+    async fn notify<S: StateStore>(
+        &mut self,
+        notice: &Notice,
+        store: &mut S,
+    ) -> Result<(), Self::Error>;
 
-    /// Answers the request last returned by [`App::wait`]. Returns once
-    /// queued; bounded; not cancelled by the runtime.
-    async fn reply(&mut self, reply: &Reply) -> Result<(), Self::Error>;
+    /// Answers the request last returned by [`App::process`]. Returns once
+    /// queued; bounded.
+    async fn reply<S: StateStore>(
+        &mut self,
+        reply: &Reply,
+        store: &mut S,
+    ) -> Result<(), Self::Error>;
 
     /// Opens (`true`) or closes the pairing window (R-MNU-7): only while it
     /// is open may a new phone pair (S-PR-1).
     async fn pairing(&mut self, open: bool) -> Result<(), Self::Error>;
-}
-
-impl<T: App + ?Sized> App for &mut T {
-    async fn wait(&mut self) -> Result<AppEvent, Self::Error> {
-        T::wait(self).await
-    }
-    async fn notify(&mut self, notice: &Notice) -> Result<(), Self::Error> {
-        T::notify(self, notice).await
-    }
-    async fn reply(&mut self, reply: &Reply) -> Result<(), Self::Error> {
-        T::reply(self, reply).await
-    }
-    async fn pairing(&mut self, open: bool) -> Result<(), Self::Error> {
-        T::pairing(self, open).await
-    }
 }
 
 /// A lock without an app: it never hears a request and drops every notice.
@@ -69,13 +122,45 @@ impl ErrorType for NoApp {
 }
 
 impl App for NoApp {
-    async fn wait(&mut self) -> Result<AppEvent, Infallible> {
+    type VisitorCodes = NoVisitorCodes;
+
+    async fn start<S: StateStore>(
+        &mut self,
+        _store: &mut S,
+    ) -> Result<AppIdentity<NoVisitorCodes>, Infallible> {
+        Ok(AppIdentity {
+            verification_code: None,
+            visitor_codes: NoVisitorCodes,
+        })
+    }
+    async fn factory_reset<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<NoVisitorCodes>, Infallible> {
+        self.start(store).await
+    }
+    async fn wait(&mut self) -> Result<(), Infallible> {
         pending().await
     }
-    async fn notify(&mut self, _notice: &Notice) -> Result<(), Infallible> {
+    async fn process<S: StateStore>(
+        &mut self,
+        _cx: &AppContext<'_>,
+        _store: &mut S,
+    ) -> Result<Option<AppEvent>, Infallible> {
+        Ok(None)
+    }
+    async fn notify<S: StateStore>(
+        &mut self,
+        _notice: &Notice,
+        _store: &mut S,
+    ) -> Result<(), Infallible> {
         Ok(())
     }
-    async fn reply(&mut self, _reply: &Reply) -> Result<(), Infallible> {
+    async fn reply<S: StateStore>(
+        &mut self,
+        _reply: &Reply,
+        _store: &mut S,
+    ) -> Result<(), Infallible> {
         Ok(())
     }
     async fn pairing(&mut self, _open: bool) -> Result<(), Infallible> {

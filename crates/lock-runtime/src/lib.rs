@@ -15,14 +15,21 @@ mod board;
 mod map;
 mod pattern;
 pub mod prompt;
+#[cfg(feature = "lock-proto")]
+mod proto;
 mod runtime;
 mod store;
 
-pub use app::{App, AppEvent, NoApp};
+pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
 pub use board::{Board, Hardware};
 pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
+#[cfg(feature = "lock-proto")]
+pub use proto::{ProtoApp, ProtoAppError};
 pub use runtime::{
     BATTERY_PERIOD, BRAKE_TIME, Boot, BootFault, CLIP_LIMIT, INPUT_BACKOFF_FIRST,
     INPUT_BACKOFF_MAX, LOAD_ATTEMPTS, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
 };
-pub use store::{MEMORY_LOG_CAPACITY, MemoryStore, StateStore, StoreError, StoreErrorKind};
+pub use store::{
+    APP_RECORD_MAX, APP_SLOTS, MEMORY_LOG_CAPACITY, MemoryStore, MemoryStoreError, StateStore,
+    StoreError, StoreErrorKind,
+};

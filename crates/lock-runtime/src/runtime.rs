@@ -15,7 +15,7 @@ use lock_hal::{
     Motor as _, Press, Siren as _, StallSensor as _, TriggerSensor as _, UsbPower as _, Voice as _,
 };
 
-use crate::app::{App, AppEvent};
+use crate::app::{App, AppContext, AppEvent, AppIdentity};
 use crate::board::{Board, Hardware};
 use crate::map;
 use crate::pattern::{self, Pattern};
@@ -119,7 +119,7 @@ enum Input {
     Set(Result<Press, ErrorKind>),
     LockButton(Result<Press, ErrorKind>),
     Usb(Result<bool, ErrorKind>),
-    App(Result<AppEvent, ErrorKind>),
+    App(Result<(), ErrorKind>),
     Timer,
 }
 
@@ -237,7 +237,7 @@ pub struct Runtime<B: Board, S: StateStore, A: App> {
     store: S,
     app: A,
     config: Config,
-    lock: Lock,
+    lock: Lock<Option<A::VisitorCodes>>,
     /// The end switches' last reading.
     bolt_last: lock_hal::BoltPosition,
     door_open: bool,
@@ -259,7 +259,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             store,
             app,
             config,
-            lock: Lock::new(config),
+            lock: Lock::with_visitor_codes(config, None),
             bolt_last: lock_hal::BoltPosition::Between,
             door_open: false,
             usb_present: false,
@@ -281,8 +281,13 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     }
 
     /// The lock's state machine, to look at (the runtime owns it).
-    pub fn lock(&self) -> &Lock {
+    pub fn lock(&self) -> &Lock<Option<A::VisitorCodes>> {
         &self.lock
+    }
+
+    /// The app side, to look at.
+    pub fn app(&self) -> &A {
+        &self.app
     }
 
     /// The board's clock as the lock's time.
@@ -307,22 +312,24 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         });
         let now = self.now();
         let outcome = match self.load().await {
-            Ok(snapshot) => match Lock::restore(self.config, &snapshot, now) {
+            Ok(snapshot) => match Lock::restore_with(self.config, None, &snapshot, now) {
                 Ok(lock) => {
                     self.lock = lock;
                     // S-ST-2: before the core hears of any credential.
                     self.carry_out_owed_work().await;
+                    let started = self.app.start(&mut self.store).await;
+                    self.adopt_app_identity(started);
                     Boot::Restored
                 }
                 Err(e) => {
                     error!("stored state refused by the core: fail-secure");
-                    self.lock = Lock::fail_secure(self.config);
+                    self.lock = Lock::fail_secure_with(self.config, None);
                     Boot::FailSecure(BootFault::Restore(e))
                 }
             },
             Err(kind) => {
                 error!("store unreadable: fail-secure ({:?})", kind);
-                self.lock = Lock::fail_secure(self.config);
+                self.lock = Lock::fail_secure_with(self.config, None);
                 Boot::FailSecure(BootFault::Store(kind))
             }
         };
@@ -357,6 +364,25 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             }
         }
         Err(last)
+    }
+
+    /// Hands the core what the app side started with (at boot) or made anew
+    /// (after a factory reset). An app side that failed stays dormant and the
+    /// lock accepts no visitor code (fail closed).
+    fn adopt_app_identity(&mut self, identity: Result<AppIdentity<A::VisitorCodes>, A::Error>) {
+        match identity {
+            Ok(identity) => {
+                let code = identity
+                    .verification_code
+                    .unwrap_or(self.config.verification_code);
+                self.lock.set_verification_code(code);
+                *self.lock.visitor_codes_mut() = Some(identity.visitor_codes);
+            }
+            Err(e) => {
+                error!("app side did not start: {:?}", e.kind());
+                *self.lock.visitor_codes_mut() = None;
+            }
+        }
     }
 
     /// Carries out the module commands an interrupted deletion or factory
@@ -686,16 +712,42 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 }
             }
             Input::App(r) => {
-                if let Some(event) = self.note(Source::App, r) {
-                    self.feed(match event {
-                        AppEvent::Request(request) => Event::App(request),
-                        AppEvent::AuthFailed => Event::AppAuthFailed,
-                        AppEvent::Paired => Event::Paired,
-                    })
-                    .await;
+                if self.note(Source::App, r).is_some() {
+                    self.app_input().await;
                 }
             }
             Input::Timer => self.timers().await,
+        }
+    }
+
+    /// Lets the app side handle what arrived, and the core what it hands on.
+    async fn app_input(&mut self) {
+        let now = self.now();
+        let cx = AppContext {
+            now,
+            wall: self.lock.wall_clock(now),
+            people: self.lock.people(),
+        };
+        let processed = self.app.process(&cx, &mut self.store).await;
+        let event = match processed {
+            Ok(Some(event)) => event,
+            Ok(None) => return,
+            Err(e) => {
+                warn!("app side failed: {:?}", e.kind());
+                return;
+            }
+        };
+        match event {
+            AppEvent::Request(request) => self.feed(Event::App(request)).await,
+            AppEvent::AuthFailed => self.feed(Event::AppAuthFailed).await,
+            AppEvent::Paired => self.feed(Event::Paired).await,
+            AppEvent::SayCode(code) => {
+                let mut speaking = false;
+                for clip in prompt::clips(&lock_core::Prompt::VerificationCode(code)) {
+                    self.play(clip, speaking).await;
+                    speaking = true;
+                }
+            }
         }
     }
 
@@ -844,6 +896,10 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                     }
                     owes_module_work |=
                         matches!(change, Change::PersonDeleted(_) | Change::FactoryReset);
+                    if let Change::FactoryReset = change {
+                        let reset = self.app.factory_reset(&mut self.store).await;
+                        self.adopt_app_identity(reset);
+                    }
                     if let Change::Settings(_) | Change::FactoryReset = change {
                         self.set_volume().await;
                     }
@@ -881,12 +937,12 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                     }
                 }
                 Action::Notify(notice) => {
-                    if let Err(e) = self.app.notify(&notice).await {
+                    if let Err(e) = self.app.notify(&notice, &mut self.store).await {
                         warn!("app notice failed: {:?}", e.kind());
                     }
                 }
                 Action::Reply(reply) => {
-                    if let Err(e) = self.app.reply(&reply).await {
+                    if let Err(e) = self.app.reply(&reply, &mut self.store).await {
                         warn!("app reply failed: {:?}", e.kind());
                     }
                 }
@@ -934,7 +990,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     async fn storage_failed(&mut self) {
         error!("a change could not be stored: restarting fail-secure");
         self.make_outputs_safe().await;
-        self.lock = Lock::fail_secure(self.config);
+        self.lock = Lock::fail_secure_with(self.config, None);
         self.start_core(false).await;
     }
 

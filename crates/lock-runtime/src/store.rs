@@ -41,6 +41,13 @@ impl StoreError for core::convert::Infallible {
     }
 }
 
+/// App record slots a store keeps for the app side ([`crate::App`]):
+/// `0..APP_SLOTS`.
+pub const APP_SLOTS: u8 = 32;
+
+/// The largest app record, in bytes.
+pub const APP_RECORD_MAX: usize = 128;
+
 /// The lock's persistent state and event log, as the runtime uses them.
 ///
 /// **None of these is cancel-safe, and the runtime never drops one midway**
@@ -66,6 +73,25 @@ pub trait StateStore {
     /// Appends one record to the event log (R-APP-6), the oldest overwritten
     /// when full.
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error>;
+
+    /// Reads app record `slot` (`0..APP_SLOTS`) into `buf`, returning its
+    /// length, or `None` for an empty slot. App records belong to the app
+    /// side (`lock-proto`'s identity and pairings) and are opaque to the
+    /// store. Only after a successful [`StateStore::load`].
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, Self::Error>;
+
+    /// Writes app record `slot` (`None` empties it), at most
+    /// [`APP_RECORD_MAX`] bytes, durably like [`StateStore::apply`].
+    /// [`Change::FactoryReset`] erases every app record (S-ST-5).
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), Self::Error>;
 
     /// The `n`th biometric module command (counting from 0) that a
     /// multi-record operation still owes: the template deletions of a
@@ -98,6 +124,20 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
         T::append_log(self, record).await
     }
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, Self::Error> {
+        T::read_app_record(self, slot, buf).await
+    }
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), Self::Error> {
+        T::write_app_record(self, slot, record).await
+    }
     fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
         T::owed_module_command(self, n)
     }
@@ -109,12 +149,16 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
 /// Log records a [`MemoryStore`] keeps.
 pub const MEMORY_LOG_CAPACITY: usize = 64;
 
-/// A store in RAM: the snapshot every change was applied to, and the newest
-/// [`MEMORY_LOG_CAPACITY`] log records. It forgets everything when power goes,
-/// so it is for host tools and examples, never for a lock.
+type AppRecord = heapless::Vec<u8, APP_RECORD_MAX>;
+
+/// A store in RAM: the snapshot every change was applied to, the app
+/// records, and the newest [`MEMORY_LOG_CAPACITY`] log records. It forgets
+/// everything when power goes, so it is for host tools and examples, never
+/// for a lock.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     snapshot: Snapshot,
+    app: [Option<AppRecord>; APP_SLOTS as usize],
     log: heapless::Deque<LogRecord, MEMORY_LOG_CAPACITY>,
 }
 
@@ -128,7 +172,7 @@ impl MemoryStore {
     pub fn with_snapshot(snapshot: Snapshot) -> MemoryStore {
         MemoryStore {
             snapshot,
-            log: heapless::Deque::new(),
+            ..MemoryStore::default()
         }
     }
 
@@ -144,13 +188,16 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
-    type Error = core::convert::Infallible;
+    type Error = MemoryStoreError;
 
     async fn load(&mut self) -> Result<Snapshot, Self::Error> {
         Ok(self.snapshot.clone())
     }
 
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
+        if let Change::FactoryReset = change {
+            self.app = Default::default();
+        }
         self.snapshot.apply(change);
         Ok(())
     }
@@ -162,6 +209,55 @@ impl StateStore for MemoryStore {
         // Cannot fail: there is room now.
         let _ = self.log.push_back(*record);
         Ok(())
+    }
+
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, Self::Error> {
+        let Some(Some(record)) = self.app.get(usize::from(slot)) else {
+            return Ok(None);
+        };
+        match buf.get_mut(..record.len()) {
+            Some(out) => {
+                out.copy_from_slice(record);
+                Ok(Some(record.len()))
+            }
+            None => Err(MemoryStoreError::Invalid),
+        }
+    }
+
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), Self::Error> {
+        let entry = self
+            .app
+            .get_mut(usize::from(slot))
+            .ok_or(MemoryStoreError::Invalid)?;
+        *entry = match record {
+            Some(bytes) => {
+                Some(AppRecord::from_slice(bytes).map_err(|_| MemoryStoreError::Invalid)?)
+            }
+            None => None,
+        };
+        Ok(())
+    }
+}
+
+/// A [`MemoryStore`]'s only failure: an app slot or record out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryStoreError {
+    /// The slot is not below [`APP_SLOTS`], the record is longer than
+    /// [`APP_RECORD_MAX`] or the buffer shorter than the record.
+    Invalid,
+}
+
+impl StoreError for MemoryStoreError {
+    fn kind(&self) -> StoreErrorKind {
+        StoreErrorKind::Other
     }
 }
 
@@ -184,6 +280,10 @@ impl<E: core::fmt::Debug> StoreError for lock_store::StoreError<E> {
 /// the store is loaded again before the error is returned, as lock-store
 /// requires before its next write, so the runtime's retry can succeed.
 #[cfg(feature = "lock-store")]
+const _: () =
+    assert!(lock_store::APP_SLOTS == APP_SLOTS && lock_store::APP_RECORD_MAX == APP_RECORD_MAX);
+
+#[cfg(feature = "lock-store")]
 impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
     type Error = lock_store::StoreError<F::Error>;
 
@@ -205,6 +305,26 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
             let _ = lock_store::Store::load(self).await;
         }
         result.map(|_seq| ())
+    }
+
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, Self::Error> {
+        lock_store::Store::read_app(self, slot, buf).await
+    }
+
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), Self::Error> {
+        let result = lock_store::Store::write_app(self, slot, record).await;
+        if result.is_err() {
+            let _ = lock_store::Store::load(self).await;
+        }
+        result
     }
 
     fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {

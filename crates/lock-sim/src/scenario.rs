@@ -7,9 +7,73 @@
 use core::fmt;
 
 use lock_core::{
-    AlarmKind, AppCommand, AppRequest, Duration, Key, Link, Passcode, PersonNumber, Privilege,
-    Setting, Timestamp, Validity,
+    AlarmKind, AppCommand, Duration, Key, Passcode, PersonNumber, Privilege, Setting, Timestamp,
+    Validity,
 };
+
+/// The phone an `app` step uses when it names none.
+pub const OWNER: &str = "owner";
+
+/// What an *extra* `app` step has a phone do. Every one goes through the
+/// real app protocol (`lock-proto`): the phone seals frames, the lock's
+/// radio receives them, its replies come back sealed.
+#[derive(Debug, Clone)]
+pub enum AppAction {
+    /// `app [as PHONE] pair`: the phone pairs (X25519) while the lock is in
+    /// pairing mode (R-MNU-7, S-PR-1); the step fails unless the code the
+    /// lock speaks is the code the phone shows.
+    Pair,
+    /// `app [as PHONE] [remote] COMMAND …`: a challenge, then the command
+    /// answering it (R-APP-1…3, S-PR-3). `remote` sends it from afar.
+    Command {
+        /// From afar (Wi-Fi / internet) rather than at the door.
+        remote: bool,
+        /// The command.
+        command: AppCommand,
+    },
+    /// `app [as PHONE] issue-key NAME user|visitor FROM UNTIL`: an
+    /// administrator issues a Bluetooth key; the phone NAME gets it (R-APP-5).
+    IssueKey {
+        /// The phone that receives the key.
+        to: String,
+        /// `User` or `Visitor`.
+        privilege: Privilege,
+        /// When it works.
+        validity: Validity,
+    },
+    /// `app [as PHONE] revoke NAME`: the pairing or key of the phone NAME is
+    /// revoked (R-APP-5).
+    Revoke {
+        /// Whose.
+        whose: String,
+    },
+    /// `app [as PHONE] visitor-code PROFILE START_HOUR SEQUENCE`: the phone
+    /// computes an offline visitor code (R-APP-4) and the visitor types it
+    /// at the keypad: a touch, the ten digits, ✓.
+    VisitorCode {
+        /// The profile digit (`lock_proto::visitor::PROFILES`).
+        profile: u8,
+        /// The first window's start, in hours since 1970.
+        start_hour: u32,
+        /// The sequence number.
+        sequence: u8,
+    },
+    /// `app [as PHONE] replay`: the last frame the phone sent, sent again
+    /// (R-APP-7).
+    Replay,
+    /// `app [as PHONE] forge COMMAND …`: the command's frame with one bit
+    /// of its sealed body flipped (S-PR-2).
+    Forge(AppCommand),
+}
+
+/// An *extra* `app` step: which phone does what.
+#[derive(Debug, Clone)]
+pub struct AppStep {
+    /// The phone's name in the scenario ([`OWNER`] unless `as NAME`).
+    pub phone: String,
+    /// What it does.
+    pub action: AppAction,
+}
 
 /// A biometric reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,9 +116,11 @@ pub enum Expectation {
         /// `true` for open.
         open: bool,
     },
-    /// *extra* `expect reply done` / `expect reply refused:REASON`: the app's
-    /// answer to the most recent `app` step.
+    /// *extra* `expect reply done` / `expect reply refused:REASON` /
+    /// `expect reply none`: the lock's answer to the most recent `app` step.
     Reply(String),
+    /// *extra* `expect pairings N`: the lock holds N pairings and keys.
+    Pairings(usize),
 }
 
 /// One step of a scenario.
@@ -96,10 +162,9 @@ pub enum Step {
     Jam(bool),
     /// *extra* `usb on` / `usb off`: USB-C power at the front.
     Usb(bool),
-    /// *extra* `app [as visitor|user] [remote] COMMAND …`: an authenticated
-    /// command from the owner's app (administrator over Bluetooth unless
-    /// said otherwise).
-    App(AppRequest),
+    /// *extra* `app [as PHONE] …`: a phone talks to the lock through the
+    /// app protocol ([`AppAction`]).
+    App(AppStep),
     /// `expect …`.
     Expect(Expectation),
 }
@@ -251,36 +316,70 @@ fn parse_expect(args: &[&str]) -> Result<Expectation, String> {
         ["door", "open"] => Ok(Expectation::Door { open: true }),
         ["door", "closed"] => Ok(Expectation::Door { open: false }),
         ["reply", what] => Ok(Expectation::Reply((*what).to_string())),
+        ["pairings", n] => n
+            .parse()
+            .map(Expectation::Pairings)
+            .map_err(|_| format!("`expect pairings` takes a number, not `{n}`")),
         _ => Err(format!("unknown expectation `expect {}`", args.join(" "))),
     }
 }
 
-fn parse_app(mut args: &[&str]) -> Result<AppRequest, String> {
-    let mut privilege = Privilege::Administrator;
-    let mut link = Link::Bluetooth;
-    if let ["as", who, rest @ ..] = args {
-        privilege = match *who {
-            "visitor" => Privilege::Visitor,
-            "user" => Privilege::User,
-            "administrator" | "admin" => Privilege::Administrator,
-            other => {
-                return Err(format!(
-                    "`app as` takes visitor, user or administrator, not `{other}`"
-                ));
-            }
-        };
+fn parse_app(mut args: &[&str]) -> Result<AppStep, String> {
+    let mut phone = OWNER.to_string();
+    if let ["as", name, rest @ ..] = args {
+        phone = (*name).to_string();
         args = rest;
     }
-    if let ["remote", rest @ ..] = args {
-        link = Link::Remote;
-        args = rest;
-    }
+    let action = match args {
+        ["pair"] => AppAction::Pair,
+        ["replay"] => AppAction::Replay,
+        ["forge", command @ ..] => AppAction::Forge(parse_command(command)?),
+        ["revoke", whose] => AppAction::Revoke {
+            whose: (*whose).to_string(),
+        },
+        ["issue-key", to, privilege, from, until] => AppAction::IssueKey {
+            to: (*to).to_string(),
+            privilege: match *privilege {
+                "user" => Privilege::User,
+                "visitor" => Privilege::Visitor,
+                other => return Err(format!("a key is for a user or a visitor, not `{other}`")),
+            },
+            validity: Validity {
+                from: parse_bound(from)?,
+                until: parse_bound(until)?,
+            },
+        },
+        ["visitor-code", profile, start, sequence] => AppAction::VisitorCode {
+            profile: small_number(profile, "profile")?,
+            start_hour: start
+                .parse()
+                .map_err(|_| format!("`{start}` is not a start hour"))?,
+            sequence: small_number(sequence, "sequence number")?,
+        },
+        ["remote", command @ ..] => AppAction::Command {
+            remote: true,
+            command: parse_command(command)?,
+        },
+        command => AppAction::Command {
+            remote: false,
+            command: parse_command(command)?,
+        },
+    };
+    Ok(AppStep { phone, action })
+}
+
+fn small_number(text: &str, what: &str) -> Result<u8, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a {what}"))
+}
+
+fn parse_command(args: &[&str]) -> Result<AppCommand, String> {
     let on_off = |w: &str| match w {
         "on" => Ok(true),
         "off" => Ok(false),
         other => Err(format!("expected on or off, not `{other}`")),
     };
-    let command = match args {
+    Ok(match args {
         ["status"] => AppCommand::Status,
         ["unlock"] => AppCommand::Unlock,
         ["lock"] => AppCommand::Lock,
@@ -319,11 +418,6 @@ fn parse_app(mut args: &[&str]) -> Result<AppRequest, String> {
                 .map_err(|_| format!("`{v}` is not a percentage"))?,
         )),
         _ => return Err(format!("unknown app command `{}`", args.join(" "))),
-    };
-    Ok(AppRequest {
-        privilege,
-        link,
-        command,
     })
 }
 
@@ -456,7 +550,8 @@ expect event unlock
             ("keys", 1, "at least one key"),
             ("expect users many", 1, "a number"),
             ("app fly", 1, "unknown app command"),
-            ("app as king unlock", 1, "visitor, user or administrator"),
+            ("app issue-key guest king - -", 1, "a user or a visitor"),
+            ("app visitor-code x 1 1", 1, "not a profile"),
             ("app delete 000", 1, "not a person number"),
             ("app duress 001 123", 1, "bad passcode"),
         ] {
@@ -467,39 +562,75 @@ expect event unlock
     }
 
     #[test]
-    fn app_steps_become_authenticated_requests() {
+    fn app_steps_name_a_phone_and_what_it_does() {
         let steps = parse(
-            "app clock 1800000000\napp as visitor unlock\napp remote unlock\n\
-             app validity 002 - 1799990000\napp ack duress\nexpect reply refused:not-permitted\n",
+            "app pair\napp as guest unlock\napp remote unlock\n\
+             app validity 002 - 1799990000\napp issue-key guest visitor 1800000000 1800086400\n\
+             app revoke guest\napp visitor-code 1 500000 3\napp as guest replay\n\
+             app forge unlock\nexpect reply refused:not-permitted\nexpect pairings 2\n",
         )
         .unwrap();
-        let Step::App(r) = &steps[1].step else {
-            panic!()
+        let app = |i: usize| match &steps[i].step {
+            Step::App(a) => a.clone(),
+            other => panic!("{other:?}"),
         };
-        assert_eq!((r.privilege, r.link), (Privilege::Visitor, Link::Bluetooth));
-        let Step::App(r) = &steps[2].step else {
-            panic!()
-        };
-        assert_eq!(
-            (r.privilege, r.link),
-            (Privilege::Administrator, Link::Remote)
-        );
-        let Step::App(r) = &steps[3].step else {
-            panic!()
-        };
+        assert_eq!(app(0).phone, OWNER);
+        assert!(matches!(app(0).action, AppAction::Pair));
+        assert_eq!(app(1).phone, "guest");
         assert!(matches!(
-            r.command,
-            AppCommand::SetValidity {
-                validity: Validity {
-                    from: None,
-                    until: Some(Timestamp(1_799_990_000))
+            app(1).action,
+            AppAction::Command {
+                remote: false,
+                command: AppCommand::Unlock
+            }
+        ));
+        assert!(matches!(
+            app(2).action,
+            AppAction::Command {
+                remote: true,
+                command: AppCommand::Unlock
+            }
+        ));
+        assert!(matches!(
+            app(3).action,
+            AppAction::Command {
+                command: AppCommand::SetValidity {
+                    validity: Validity {
+                        from: None,
+                        until: Some(Timestamp(1_799_990_000))
+                    },
+                    ..
                 },
                 ..
             }
         ));
         assert!(matches!(
-            &steps[5].step,
+            app(4).action,
+            AppAction::IssueKey { ref to, privilege: Privilege::Visitor, validity }
+                if to == "guest" && validity.until == Some(Timestamp(1_800_086_400))
+        ));
+        assert!(matches!(app(5).action, AppAction::Revoke { ref whose } if whose == "guest"));
+        assert!(matches!(
+            app(6).action,
+            AppAction::VisitorCode {
+                profile: 1,
+                start_hour: 500_000,
+                sequence: 3
+            }
+        ));
+        assert_eq!(app(7).phone, "guest");
+        assert!(matches!(app(7).action, AppAction::Replay));
+        assert!(matches!(
+            app(8).action,
+            AppAction::Forge(AppCommand::Unlock)
+        ));
+        assert!(matches!(
+            &steps[9].step,
             Step::Expect(Expectation::Reply(r)) if r == "refused:not-permitted"
+        ));
+        assert!(matches!(
+            &steps[10].step,
+            Step::Expect(Expectation::Pairings(2))
         ));
     }
 

@@ -8,6 +8,7 @@
 //! clock wait and the world's own next change (the bolt arriving, a stall),
 //! settles, and goes on until the wait is over.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -15,13 +16,25 @@ use std::task::{Context, Poll, Waker};
 use std::{cell::RefCell, fmt};
 
 use lock_core::{
-    BiometricKind, Config, DoorDirection, Duration, Key, Lock, Prompt, Refusal, Reply,
+    AppCommand, BiometricKind, Config, DoorDirection, Duration, Key, Lock, Prompt, Refusal, Reply,
+    VisitorCodes,
 };
 use lock_hal::{BoltPosition, KeyEvent, Press};
-use lock_runtime::{AppEvent, Runtime};
+use lock_proto::{
+    FromLock, Phone, PhonePairing, Request, Response, VisitorCodeBook, VisitorCodeSpec,
+};
+use lock_runtime::Runtime;
 
-use crate::scenario::{Expectation, Line, Reader, Step};
-use crate::world::{Shared, SimApp, SimFlash, SimStore, View, World, flash_layout, hardware};
+use crate::scenario::{AppAction, AppStep, Expectation, Line, Reader, Step};
+use crate::world::{
+    Shared, SimApp, SimBoard, SimFlash, SimStore, View, World, app, flash_layout, hardware,
+    splitmix_fill,
+};
+
+/// Pairings and keys the lock's app side holds.
+fn pairings(runtime: &Runtime<SimBoard, SimStore, SimApp>) -> usize {
+    runtime.app().protocol().map_or(0, |p| p.pairings().count())
+}
 
 /// How long a key press (and any other action of a person) takes.
 pub const PACE_MS: u64 = 200;
@@ -62,8 +75,38 @@ pub struct Sim {
     log_mark: usize,
     /// The log records of the most recent step that wrote any.
     last_logged: std::ops::Range<usize>,
+    /// The phones of the scenario, by name: they outlive power cycles.
+    phones: BTreeMap<String, SimPhone>,
+    /// The phones' entropy (deterministic, like the lock's).
+    phone_entropy: PhoneEntropy,
+    /// What the lock answered each `app` step, named ([`response_name`]).
+    replies: Vec<String>,
     /// Replies before the most recent `app` step.
     replies_mark: usize,
+}
+
+/// A phone of a scenario.
+#[derive(Default)]
+struct SimPhone {
+    /// Its pairing or issued key, once it has one.
+    phone: Option<Phone>,
+    /// The last frame it sent, for `app replay`.
+    last_sent: Option<Vec<u8>>,
+    /// The lock's visitor-code secret, once an administrator's phone asked.
+    visitor_codes: Option<VisitorCodeBook>,
+}
+
+struct PhoneEntropy(u64);
+
+impl lock_hal::ErrorType for PhoneEntropy {
+    type Error = lock_hal::ErrorKind;
+}
+
+impl lock_hal::Entropy for PhoneEntropy {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), lock_hal::ErrorKind> {
+        splitmix_fill(&mut self.0, buf);
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Sim {
@@ -72,7 +115,7 @@ impl fmt::Debug for Sim {
     }
 }
 
-fn publish(world: &Shared, lock: &Lock) {
+fn publish<V: VisitorCodes>(world: &Shared, lock: &Lock<V>, pairings: usize) {
     let mut w = world.borrow_mut();
     let mirrored = lock.settings().door_direction == Some(DoorDirection::Left);
     w.mirrored = mirrored;
@@ -85,6 +128,7 @@ fn publish(world: &Shared, lock: &Lock) {
         leaving_home: lock.leaving_home(),
         muted: lock.muted(),
         pairing: lock.pairing(),
+        pairings,
     };
 }
 
@@ -112,6 +156,9 @@ impl Sim {
             clips_mark: 0,
             log_mark: 0,
             last_logged: 0..0,
+            phones: BTreeMap::new(),
+            phone_entropy: PhoneEntropy(0x0070_4f4e_4553),
+            replies: Vec::new(),
             replies_mark: 0,
         }
     }
@@ -122,14 +169,14 @@ impl Sim {
         let store = SimStore::new(self.flash.clone(), world.clone())
             .map_err(|e| SimError(format!("flash layout: {e}")))?;
         let hw = hardware(&world);
-        let app = SimApp(world.clone());
+        let app = app(&world);
         self.runtime = Some(Box::pin(async move {
             let mut runtime = Runtime::new(hw, store, app, config());
             runtime.boot().await;
-            publish(&world, runtime.lock());
+            publish(&world, runtime.lock(), pairings(&runtime));
             loop {
                 runtime.step().await;
-                publish(&world, runtime.lock());
+                publish(&world, runtime.lock(), pairings(&runtime));
             }
         }));
         self.settle()
@@ -270,13 +317,273 @@ impl Sim {
                 let on = *on;
                 self.input(move |w| w.usb = on)
             }
-            Step::App(request) => {
-                self.replies_mark = self.world.borrow().replies.len();
-                let request = *request;
-                self.input(move |w| w.app_in.push_back(AppEvent::Request(request)))
+            Step::App(step) => {
+                self.replies_mark = self.replies.len();
+                self.app_step(step)
             }
             Step::Expect(_) => Ok(()),
         }
+    }
+
+    /// One `app` step: the phone's frames through the lock's radio.
+    fn app_step(&mut self, step: &AppStep) -> Result<(), SimError> {
+        let name = step.phone.as_str();
+        match &step.action {
+            AppAction::Pair => self.pair(name),
+            AppAction::Command { remote, command } => {
+                self.command(name, *remote, *command, false).map(|_| ())
+            }
+            AppAction::Forge(command) => self.command(name, false, *command, true).map(|_| ()),
+            AppAction::IssueKey {
+                to,
+                privilege,
+                validity,
+            } => {
+                let request = |challenge| Request::IssueKey {
+                    privilege: *privilege,
+                    validity: *validity,
+                    challenge,
+                };
+                for response in self.challenged(name, request)? {
+                    if let Response::KeyIssued { pairing, key } = response {
+                        self.phones.entry(to.clone()).or_default().phone =
+                            Some(Phone::with_key(pairing, key));
+                    }
+                }
+                Ok(())
+            }
+            AppAction::Revoke { whose } => {
+                let pairing = self
+                    .phones
+                    .get(whose)
+                    .and_then(|p| p.phone.as_ref())
+                    .map(Phone::pairing)
+                    .ok_or_else(|| SimError(format!("phone `{whose}` holds no pairing")))?;
+                self.challenged(name, |challenge| Request::RevokePairing {
+                    pairing,
+                    challenge,
+                })
+                .map(|_| ())
+            }
+            AppAction::VisitorCode {
+                profile,
+                start_hour,
+                sequence,
+            } => {
+                let known = self.phones.get(name).and_then(|p| p.visitor_codes.clone());
+                let book = match known {
+                    Some(book) => book,
+                    None => {
+                        let responses = self
+                            .challenged(name, |challenge| Request::VisitorSecret { challenge })?;
+                        let book = responses
+                            .iter()
+                            .find_map(|r| match r {
+                                Response::VisitorSecret { lock_id, secret } => {
+                                    Some(VisitorCodeBook::new(*lock_id, *secret))
+                                }
+                                _ => None,
+                            })
+                            .ok_or_else(|| {
+                                SimError(format!("the lock gave `{name}` no visitor secret"))
+                            })?;
+                        self.phones
+                            .entry(name.to_string())
+                            .or_default()
+                            .visitor_codes = Some(book.clone());
+                        book
+                    }
+                };
+                let spec = VisitorCodeSpec {
+                    profile: *profile,
+                    start_hour: *start_hour,
+                    sequence: *sequence,
+                };
+                let code = book
+                    .code(&spec)
+                    .map_err(|e| SimError(format!("visitor code {spec:?}: {e}")))?;
+                // The visitor at the door.
+                self.input(|w| w.keys.push_back(KeyEvent::Touch))?;
+                for d in code.digits() {
+                    let key = lock_hal::Key::Digit(*d);
+                    self.input(|w| w.keys.push_back(KeyEvent::Press(key)))?;
+                }
+                self.input(|w| w.keys.push_back(KeyEvent::Press(lock_hal::Key::Ok)))
+            }
+            AppAction::Replay => {
+                let frame = self
+                    .phones
+                    .get(name)
+                    .and_then(|p| p.last_sent.clone())
+                    .ok_or_else(|| SimError(format!("phone `{name}` sent nothing yet")))?;
+                let responses = self.send(name, &frame, false)?;
+                self.record(&responses);
+                Ok(())
+            }
+        }
+    }
+
+    /// The pairing exchange (S-PR-1): hello, offer, nonces, the code
+    /// compared, the confirmation.
+    fn pair(&mut self, name: &str) -> Result<(), SimError> {
+        let fail = |what: &str| SimError(format!("pairing `{name}`: {what}"));
+        let clips_mark = self.world.borrow().clips.len();
+        let (mut pairing, hello) =
+            PhonePairing::start(&mut self.phone_entropy).map_err(|e| fail(&e.to_string()))?;
+        let Some(offer) = self.radio(&hello, false)?.into_iter().next() else {
+            // Refused (not in pairing mode, S-PR-1): the lock says nothing.
+            self.replies.push("none".into());
+            return Ok(());
+        };
+        let nonce = pairing.on_offer(&offer).map_err(|e| fail(&e.to_string()))?;
+        let reveal = self
+            .radio(&nonce, false)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| fail("no reveal"))?;
+        let compared = pairing
+            .on_reveal(&reveal)
+            .map_err(|e| fail(&e.to_string()))?;
+        // The person compares the code the lock speaks with the phone's.
+        let spoken = {
+            let w = self.world.borrow();
+            let clips: Vec<u16> = w
+                .clips
+                .get(clips_mark..)
+                .unwrap_or_default()
+                .iter()
+                .map(|(_, c)| *c)
+                .collect();
+            decode_clips(&clips)
+        };
+        let said = spoken
+            .iter()
+            .filter_map(|p| p.strip_prefix("verification-code:"))
+            .filter_map(|v| v.parse::<u32>().ok())
+            .next_back();
+        if said != Some(compared.code) {
+            return Err(fail(&format!(
+                "the lock said {said:?}, the phone shows {:06}",
+                compared.code
+            )));
+        }
+        let (phone, confirm) = compared.confirm().map_err(|e| fail(&e.to_string()))?;
+        let entry = self.phones.entry(name.to_string()).or_default();
+        entry.phone = Some(phone);
+        entry.visitor_codes = None;
+        let responses = self.exchange(name, &confirm, false)?;
+        self.record(&responses);
+        Ok(())
+    }
+
+    /// A request answering a fresh challenge (S-PR-3); the responses.
+    fn challenged(
+        &mut self,
+        name: &str,
+        request: impl FnOnce(lock_proto::message::Challenge) -> Request,
+    ) -> Result<Vec<Response>, SimError> {
+        let Some(challenge) = self.challenge(name)? else {
+            return Ok(Vec::new());
+        };
+        let frame = self.seal(name, &request(challenge))?;
+        let responses = self.exchange(name, &frame, false)?;
+        self.record(&responses);
+        Ok(responses)
+    }
+
+    /// A command, with a challenge first; `forge` flips a bit of its sealed
+    /// body on the way.
+    fn command(
+        &mut self,
+        name: &str,
+        remote: bool,
+        command: AppCommand,
+        forge: bool,
+    ) -> Result<Vec<Response>, SimError> {
+        let Some(challenge) = self.challenge(name)? else {
+            return Ok(Vec::new());
+        };
+        let request = Request::Command {
+            command,
+            challenge: Some(challenge),
+        };
+        let mut frame = self.seal(name, &request)?;
+        if forge {
+            // The byte after the 14-byte header: the first of the body.
+            if let Some(b) = frame.get_mut(lock_proto::wire::HEADER_LEN) {
+                *b ^= 0x01;
+            }
+        }
+        let responses = self.exchange(name, &frame, remote)?;
+        self.record(&responses);
+        Ok(responses)
+    }
+
+    /// Asks for a challenge; `None` (with the refusal recorded) if none came.
+    fn challenge(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<lock_proto::message::Challenge>, SimError> {
+        let frame = self.seal(name, &Request::Challenge)?;
+        let responses = self.exchange(name, &frame, false)?;
+        for response in &responses {
+            if let Response::Challenge { challenge, .. } = response {
+                return Ok(Some(*challenge));
+            }
+        }
+        self.record(&responses);
+        Ok(None)
+    }
+
+    /// Names what the lock answered a step (`none` for silence).
+    fn record(&mut self, responses: &[Response]) {
+        if responses.is_empty() {
+            self.replies.push("none".into());
+        }
+        self.replies.extend(responses.iter().map(response_name));
+    }
+
+    fn seal(&mut self, name: &str, request: &Request) -> Result<Vec<u8>, SimError> {
+        let phone = self
+            .phones
+            .get_mut(name)
+            .and_then(|p| p.phone.as_mut())
+            .ok_or_else(|| SimError(format!("phone `{name}` is not paired and holds no key")))?;
+        phone
+            .request(request)
+            .map(|f| f.to_vec())
+            .map_err(|e| SimError(format!("phone `{name}`: {e}")))
+    }
+
+    /// Sends a frame from `name` and returns the responses it could open.
+    fn exchange(
+        &mut self,
+        name: &str,
+        frame: &[u8],
+        remote: bool,
+    ) -> Result<Vec<Response>, SimError> {
+        self.phones.entry(name.to_string()).or_default().last_sent = Some(frame.to_vec());
+        self.send(name, frame, remote)
+    }
+
+    fn send(&mut self, name: &str, frame: &[u8], remote: bool) -> Result<Vec<Response>, SimError> {
+        let out = self.radio(frame, remote)?;
+        let mut responses = Vec::new();
+        if let Some(phone) = self.phones.get_mut(name).and_then(|p| p.phone.as_mut()) {
+            for bytes in out {
+                if let Ok(FromLock::Response(r)) = phone.open(&bytes) {
+                    responses.push(r);
+                }
+            }
+        }
+        Ok(responses)
+    }
+
+    /// One frame over the radio; what the lock sent back meanwhile.
+    fn radio(&mut self, frame: &[u8], remote: bool) -> Result<Vec<Vec<u8>>, SimError> {
+        let frame = frame.to_vec();
+        self.input(move |w| w.radio_in.push_back((frame, remote)))?;
+        Ok(self.world.borrow_mut().radio_out.drain(..).collect())
     }
 
     /// Changes the world, then lets a person's pace of time pass.
@@ -366,18 +673,16 @@ impl Sim {
                 format!("door {}", if w.door_open { "open" } else { "closed" }),
             ),
             Expectation::Reply(want) => {
-                let seen: Vec<String> = w
-                    .replies
-                    .get(self.replies_mark..)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(reply_name)
-                    .collect();
+                let seen = self.replies.get(self.replies_mark..).unwrap_or_default();
                 ok_or(
                     seen.iter().any(|r| r == want),
                     format!("replies [{}]", seen.join(", ")),
                 )
             }
+            Expectation::Pairings(n) => ok_or(
+                w.view.pairings == *n,
+                format!("pairings {}", w.view.pairings),
+            ),
         }
     }
 }
@@ -425,6 +730,22 @@ pub fn refusal_name(r: &Refusal) -> String {
         .rfind(|s| !s.is_empty())
         .unwrap_or("");
     kebab(inner)
+}
+
+/// A response's name: a reply's ([`reply_name`]), `paired`, `key-issued`,
+/// `pairings`, `visitor-secret`, `challenge`, or `refused:REASON` for the
+/// protocol's own refusals.
+pub fn response_name(r: &Response) -> String {
+    match r {
+        Response::Reply(reply) => reply_name(reply),
+        Response::Welcome { .. } => "paired".into(),
+        Response::KeyIssued { .. } => "key-issued".into(),
+        Response::Pairings(_) => "pairings".into(),
+        Response::VisitorSecret { .. } => "visitor-secret".into(),
+        Response::Challenge { .. } => "challenge".into(),
+        Response::Done => "done".into(),
+        Response::Refused(why) => format!("refused:{}", kebab(&format!("{why:?}"))),
+    }
 }
 
 /// A reply's name: `done`, `status`, `refused:REASON`.

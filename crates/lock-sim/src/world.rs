@@ -14,14 +14,12 @@ use std::task::Poll;
 use embedded_storage_async::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
-use lock_core::{
-    AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Notice, Reply, Snapshot,
-};
+use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
     MotorDirection, Press,
 };
-use lock_runtime::{App, AppEvent, Board, Hardware, StateStore, StoreErrorKind};
+use lock_runtime::{Board, Hardware, ProtoApp, StateStore, StoreErrorKind};
 
 /// How long the simulated lock body takes from one end to the other.
 pub const TRAVEL_MS: u64 = 1_000;
@@ -56,6 +54,8 @@ pub struct View {
     pub muted: bool,
     /// Pairing mode is open.
     pub pairing: bool,
+    /// Pairings and issued keys the app protocol holds.
+    pub pairings: usize,
 }
 
 impl View {
@@ -121,14 +121,16 @@ pub struct World {
     /// The siren sounds.
     pub siren: bool,
 
-    /// App events not yet read.
-    pub app_in: VecDeque<AppEvent>,
-    /// Notices sent to the app.
-    pub notices: Vec<Notice>,
-    /// Replies sent to the app.
-    pub replies: Vec<Reply>,
-    /// The pairing window is open.
-    pub pairing: bool,
+    /// Frames from phones not yet received, with whether each came from
+    /// afar (`true`) or from the door.
+    pub radio_in: VecDeque<(Vec<u8>, bool)>,
+    /// Whether the frame the lock received last came from afar.
+    pub radio_remote: bool,
+    /// Frames the lock sent, not yet taken by a phone.
+    pub radio_out: VecDeque<Vec<u8>>,
+    /// The simulated entropy source's state (deterministic, so scenarios
+    /// repeat exactly; a real board uses its TRNG).
+    pub entropy: u64,
 
     /// Every log record the store accepted, in order.
     pub log: Vec<LogRecord>,
@@ -171,10 +173,10 @@ impl World {
             clips: Vec::new(),
             volume: None,
             siren: false,
-            app_in: VecDeque::new(),
-            notices: Vec::new(),
-            replies: Vec::new(),
-            pairing: false,
+            radio_in: VecDeque::new(),
+            radio_remote: false,
+            radio_out: VecDeque::new(),
+            entropy: 0x5eed_10c4_d00d_2026,
             log: Vec::new(),
             view: View::default(),
         }
@@ -226,8 +228,8 @@ impl World {
         self.keys.clear();
         self.set_presses.clear();
         self.lock_presses.clear();
-        self.app_in.clear();
-        self.pairing = false;
+        self.radio_in.clear();
+        self.radio_out.clear();
         self.wakeup = None;
         for m in &mut self.modules {
             m.presented = None;
@@ -308,8 +310,10 @@ part!(
     SimVoice,
     /// The siren.
     SimSiren,
-    /// The app side: requests scripted in, notices and replies recorded.
-    SimApp,
+    /// The app radio: frames from the phones in, the lock's frames out.
+    SimRadio,
+    /// The entropy source.
+    SimEntropy,
 );
 
 impl lock_hal::Keypad for SimKeypad {
@@ -470,22 +474,55 @@ impl lock_hal::Siren for SimSiren {
     }
 }
 
-impl App for SimApp {
-    async fn wait(&mut self) -> Result<AppEvent, ErrorKind> {
-        Ok(until(&self.0, |w| w.app_in.pop_front()).await)
+impl lock_hal::Transport for SimRadio {
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        loop {
+            let (frame, remote) = until(&self.0, |w| w.radio_in.pop_front()).await;
+            // Longer than the buffer: dropped, as the trait says.
+            if let Some(out) = buf.get_mut(..frame.len()) {
+                out.copy_from_slice(&frame);
+                self.0.borrow_mut().radio_remote = remote;
+                return Ok(frame.len());
+            }
+        }
     }
-    async fn notify(&mut self, notice: &Notice) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.notices.push(*notice));
+    async fn send(&mut self, frame: &[u8]) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.radio_out.push_back(frame.to_vec()));
         Ok(())
     }
-    async fn reply(&mut self, reply: &Reply) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.replies.push(*reply));
+    fn last_was_remote(&self) -> bool {
+        self.0.borrow().radio_remote
+    }
+}
+
+impl lock_hal::Entropy for SimEntropy {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), ErrorKind> {
+        splitmix_fill(&mut self.0.borrow_mut().entropy, buf);
         Ok(())
     }
-    async fn pairing(&mut self, open: bool) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.pairing = open);
-        Ok(())
+}
+
+/// Fills `buf` from splitmix64 at `state`: deterministic, so scenarios
+/// repeat exactly. For the simulation only; a lock uses its TRNG.
+pub fn splitmix_fill(state: &mut u64, buf: &mut [u8]) {
+    for chunk in buf.chunks_mut(8) {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        for (b, v) in chunk.iter_mut().zip(z.to_le_bytes()) {
+            *b = v;
+        }
     }
+}
+
+/// The app side: lock-proto's protocol over the simulated radio.
+pub type SimApp = ProtoApp<SimRadio, SimEntropy>;
+
+/// The lock's app side on `w`'s radio.
+pub fn app(w: &Shared) -> SimApp {
+    ProtoApp::new(SimRadio(w.clone()), SimEntropy(w.clone()))
 }
 
 /// The monotonic clock: the runner moves it.
@@ -831,6 +868,30 @@ impl StateStore for SimStore {
 
     async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
         self.store.apply(change).await.map_err(|e| kind_of(&e))
+    }
+
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, StoreErrorKind> {
+        self.store
+            .read_app(slot, buf)
+            .await
+            .map_err(|e| kind_of(&e))
+    }
+
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), StoreErrorKind> {
+        let result = self.store.write_app(slot, record).await;
+        if result.is_err() {
+            // lock-store asks for a load after a failed write.
+            let _ = self.store.load().await;
+        }
+        result.map_err(|e| kind_of(&e))
     }
 
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {

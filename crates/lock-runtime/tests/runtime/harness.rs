@@ -26,14 +26,16 @@ use std::task::{Context, Poll, Waker};
 
 use lock_core::{
     AppRequest, BiometricKind, Change, Config, Duration, LogEntry, LogRecord, ModuleCommand,
-    Notice, Prompt, Reply, Snapshot,
+    NoVisitorCodes, Notice, Prompt, Reply, Snapshot,
 };
 use lock_hal::nor_flash;
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
     Key, KeyEvent, MotorDirection, Press,
 };
-use lock_runtime::{App, AppEvent, Board, Hardware, Runtime, StateStore, StoreErrorKind};
+use lock_runtime::{
+    App, AppContext, AppEvent, AppIdentity, Board, Hardware, Runtime, StateStore, StoreErrorKind,
+};
 use lock_store::StoreConfig;
 use lock_store::mock_flash::{MockFlash, MockFlashError};
 
@@ -589,21 +591,56 @@ impl lock_hal::Biometric for MockModule {
 }
 
 /// The app side: requests scripted in, notices and replies recorded.
-pub struct MockApp(Shared);
+pub struct MockApp(Shared, Option<AppEvent>);
 
 impl ErrorType for MockApp {
     type Error = ErrorKind;
 }
 
 impl App for MockApp {
-    async fn wait(&mut self) -> Result<AppEvent, ErrorKind> {
-        Ok(until(&self.0, |w| w.app_in.pop_front()).await)
+    type VisitorCodes = NoVisitorCodes;
+
+    async fn start<S: StateStore>(
+        &mut self,
+        _store: &mut S,
+    ) -> Result<AppIdentity<NoVisitorCodes>, ErrorKind> {
+        Ok(AppIdentity {
+            verification_code: None,
+            visitor_codes: NoVisitorCodes,
+        })
     }
-    async fn notify(&mut self, notice: &Notice) -> Result<(), ErrorKind> {
+    async fn factory_reset<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<NoVisitorCodes>, ErrorKind> {
+        self.start(store).await
+    }
+    async fn wait(&mut self) -> Result<(), ErrorKind> {
+        if self.1.is_none() {
+            self.1 = Some(until(&self.0, |w| w.app_in.pop_front()).await);
+        }
+        Ok(())
+    }
+    async fn process<S: StateStore>(
+        &mut self,
+        _cx: &AppContext<'_>,
+        _store: &mut S,
+    ) -> Result<Option<AppEvent>, ErrorKind> {
+        Ok(self.1.take())
+    }
+    async fn notify<S: StateStore>(
+        &mut self,
+        notice: &Notice,
+        _store: &mut S,
+    ) -> Result<(), ErrorKind> {
         op(&self.0, |w| w.notices.push(*notice)).await;
         Ok(())
     }
-    async fn reply(&mut self, reply: &Reply) -> Result<(), ErrorKind> {
+    async fn reply<S: StateStore>(
+        &mut self,
+        reply: &Reply,
+        _store: &mut S,
+    ) -> Result<(), ErrorKind> {
         op(&self.0, |w| w.replies.push(*reply)).await;
         Ok(())
     }
@@ -725,6 +762,29 @@ impl StateStore for TestStore {
         Ok(())
     }
 
+    async fn read_app_record(
+        &mut self,
+        slot: u8,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, TestStoreError> {
+        StateStore::read_app_record(&mut self.inner, slot, buf)
+            .await
+            .map_err(TestStoreError::Store)
+    }
+
+    async fn write_app_record(
+        &mut self,
+        slot: u8,
+        record: Option<&[u8]>,
+    ) -> Result<(), TestStoreError> {
+        if op(&self.world, |w| w.store_fails).await {
+            return Err(TestStoreError::Injected);
+        }
+        StateStore::write_app_record(&mut self.inner, slot, record)
+            .await
+            .map_err(TestStoreError::Store)
+    }
+
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), TestStoreError> {
         if op(&self.world, |w| w.store_fails).await {
             return Err(TestStoreError::Injected);
@@ -842,7 +902,7 @@ impl Bench {
             journal: self.journal.clone(),
         };
         let hw = hardware(&world);
-        let app = MockApp(world);
+        let app = MockApp(world, None);
         self.runtime = Some(Box::pin(async move {
             let mut runtime = Runtime::new(hw, store, app, config());
             runtime.run().await;

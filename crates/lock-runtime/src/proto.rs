@@ -1,0 +1,306 @@
+//! [`ProtoApp`]: `lock-proto` as the runtime's [`App`], over a radio
+//! [`Transport`] and an [`Entropy`] source, its records in the lock's store.
+
+use lock_core::{Link, Notice, Reply};
+use lock_hal::{Entropy, ErrorKind, ErrorType, Transport};
+use lock_proto::{
+    FrameError, MAX_FRAME, Output, Outputs, ProtoChange, ProtoSnapshot, Protocol, RECORD_MAX,
+    VisitorCodeBook,
+};
+
+use crate::app::{App, AppContext, AppEvent, AppIdentity};
+use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
+
+const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
+
+/// Why [`ProtoApp`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ProtoAppError {
+    /// The radio transport failed.
+    Transport(ErrorKind),
+    /// The entropy source failed: no identity or challenge could be made.
+    Entropy,
+    /// The store failed to read or write an app record.
+    Store(StoreErrorKind),
+    /// A stored app record cannot be read back, or the records do not make a
+    /// protocol state (S-ST-3): the app side stays dormant until a factory
+    /// reset.
+    Records,
+    /// Not started, or dormant after an error above.
+    Dormant,
+}
+
+impl lock_hal::Error for ProtoAppError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ProtoAppError::Transport(kind) => *kind,
+            ProtoAppError::Entropy | ProtoAppError::Store(_) => ErrorKind::Device,
+            ProtoAppError::Records => ErrorKind::Protocol,
+            ProtoAppError::Dormant => ErrorKind::Other,
+        }
+    }
+}
+
+fn store_error<E: StoreError>(e: E) -> ProtoAppError {
+    ProtoAppError::Store(e.kind())
+}
+
+/// The app protocol of `lock-proto` ([`Protocol`]) as the runtime's
+/// [`App`]: frames from the [`Transport`] go through the protocol's checks
+/// (S-PR-2, S-PR-3) before anything of them reaches the lock; what the
+/// protocol persists (identity, pairings, counters) goes to the lock's store
+/// as app records before anything after it is sent.
+///
+/// After a failed write the protocol's state is read back from the store
+/// before the next frame, so a counter reservation that did not reach flash
+/// is never used (S-PR-2: no nonce twice).
+pub struct ProtoApp<T, E> {
+    transport: T,
+    entropy: E,
+    protocol: Option<Protocol>,
+    /// The store's records must be read again before the next frame.
+    reload: bool,
+    frame: [u8; MAX_FRAME],
+    received: Option<usize>,
+    /// The pairing the request being answered came from.
+    reply_to: Option<u16>,
+}
+
+impl<T: Transport, E: Entropy> ProtoApp<T, E> {
+    /// The app side over `transport` (which says whether a frame came from
+    /// the door or from afar, [`Transport::last_was_remote`]), drawing keys
+    /// and challenges from `entropy`. Dormant until the runtime starts it.
+    pub fn new(transport: T, entropy: E) -> ProtoApp<T, E> {
+        ProtoApp {
+            transport,
+            entropy,
+            protocol: None,
+            reload: false,
+            frame: [0; MAX_FRAME],
+            received: None,
+            reply_to: None,
+        }
+    }
+
+    /// The protocol, once started: its pairings, identity code and lock id.
+    pub fn protocol(&self) -> Option<&Protocol> {
+        self.protocol.as_ref()
+    }
+
+    /// The transport, for a board or a simulator to look at.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Reads the protocol's records; makes an identity on first start.
+    async fn load<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
+        self.protocol = None;
+        self.reload = true;
+        let mut snapshot = ProtoSnapshot::default();
+        let mut buf = [0u8; RECORD_MAX];
+        for slot in ProtoSnapshot::slots() {
+            if let Some(n) = store
+                .read_app_record(slot, &mut buf)
+                .await
+                .map_err(store_error)?
+            {
+                let bytes = buf.get(..n).ok_or(ProtoAppError::Records)?;
+                snapshot
+                    .add_record(slot, bytes)
+                    .map_err(|_| ProtoAppError::Records)?;
+            }
+        }
+        let protocol = if snapshot.identity.is_some() {
+            Protocol::restore(&snapshot).map_err(|_| ProtoAppError::Records)?
+        } else if snapshot.pairings.is_empty() {
+            // First start (or a reset cut before the new identity was
+            // written): make one.
+            let identity = lock_proto::Identity::generate(&mut self.entropy)
+                .map_err(|_| ProtoAppError::Entropy)?;
+            write(store, &ProtoChange::Identity(identity.clone())).await?;
+            Protocol::new(identity)
+        } else {
+            // Pairings without the identity they were made with.
+            return Err(ProtoAppError::Records);
+        };
+        self.protocol = Some(protocol);
+        self.reload = false;
+        Ok(())
+    }
+
+    fn identity(&self) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+        let protocol = self.protocol.as_ref().ok_or(ProtoAppError::Dormant)?;
+        Ok(AppIdentity {
+            verification_code: Some(protocol.identity_code()),
+            visitor_codes: protocol.visitor_code_book(),
+        })
+    }
+
+    /// Carries out a batch of outputs in order: each persisted change is on
+    /// flash before anything after it happens. Returns what the lock must
+    /// hear.
+    async fn run<S: StateStore>(
+        &mut self,
+        outputs: Outputs,
+        store: &mut S,
+    ) -> Result<Option<AppEvent>, ProtoAppError> {
+        let mut event = None;
+        for output in outputs {
+            match output {
+                Output::Persist(change) => {
+                    if let Err(e) = write(store, &change).await {
+                        // Memory is ahead of flash now: read flash back
+                        // before the next frame.
+                        self.protocol = None;
+                        self.reload = true;
+                        return Err(e);
+                    }
+                }
+                Output::Send(frame) => self
+                    .transport
+                    .send(&frame)
+                    .await
+                    .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e)))?,
+                Output::Request { from, request } => {
+                    self.reply_to = Some(from);
+                    event = Some(AppEvent::Request(request));
+                }
+                Output::Paired(_) => event = Some(AppEvent::Paired),
+                Output::VerificationCode(code) => event = Some(AppEvent::SayCode(code)),
+            }
+        }
+        Ok(event)
+    }
+
+    async fn ready<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
+        if self.reload {
+            self.load(store).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one change's app record.
+async fn write<S: StateStore>(store: &mut S, change: &ProtoChange) -> Result<(), ProtoAppError> {
+    let Some((slot, record)) = change.record().map_err(|_| ProtoAppError::Records)? else {
+        return Ok(());
+    };
+    store
+        .write_app_record(slot, record.as_deref())
+        .await
+        .map_err(store_error)
+}
+
+impl<T: Transport, E: Entropy> ErrorType for ProtoApp<T, E> {
+    type Error = ProtoAppError;
+}
+
+impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
+    type VisitorCodes = VisitorCodeBook;
+
+    async fn start<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+        self.load(store).await?;
+        self.identity()
+    }
+
+    async fn factory_reset<S: StateStore>(
+        &mut self,
+        store: &mut S,
+    ) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+        self.received = None;
+        self.reply_to = None;
+        // The store erased every app record: start as a new lock does.
+        self.start(store).await
+    }
+
+    async fn wait(&mut self) -> Result<(), ProtoAppError> {
+        if self.received.is_none() {
+            let n = self
+                .transport
+                .receive(&mut self.frame)
+                .await
+                .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e)))?;
+            self.received = Some(n);
+        }
+        Ok(())
+    }
+
+    async fn process<S: StateStore>(
+        &mut self,
+        cx: &AppContext<'_>,
+        store: &mut S,
+    ) -> Result<Option<AppEvent>, ProtoAppError> {
+        let Some(n) = self.received.take() else {
+            return Ok(None);
+        };
+        self.ready(store).await?;
+        let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+        let bytes = self.frame.get(..n).ok_or(ProtoAppError::Records)?;
+        let link = if self.transport.last_was_remote() {
+            Link::Remote
+        } else {
+            Link::Bluetooth
+        };
+        match protocol.handle_frame(cx.now, cx.wall, link, bytes, &mut self.entropy) {
+            Ok(outputs) => self.run(outputs, store).await,
+            // S-BF-1: a wrong tag counts with the lockout (the protocol
+            // rate-limits how many it reports).
+            Err(e) if e.is_auth_failure() => Ok(Some(AppEvent::AuthFailed)),
+            Err(FrameError::Entropy) => Err(ProtoAppError::Entropy),
+            // Dropped before dispatch (S-PR-2): nothing to tell anyone.
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn notify<S: StateStore>(
+        &mut self,
+        notice: &Notice,
+        store: &mut S,
+    ) -> Result<(), ProtoAppError> {
+        self.ready(store).await?;
+        let Some(protocol) = self.protocol.as_ref() else {
+            return Err(ProtoAppError::Dormant);
+        };
+        let mut recipients: heapless::Vec<u16, { lock_proto::MAX_PAIRINGS }> = heapless::Vec::new();
+        for id in protocol.notice_recipients() {
+            // Cannot fail: at most MAX_PAIRINGS pairings.
+            let _ = recipients.push(id);
+        }
+        for to in recipients {
+            let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+            // A pairing revoked meanwhile has no keys left: skip it.
+            if let Ok(outputs) = protocol.encode_notice(to, *notice) {
+                self.run(outputs, store).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reply<S: StateStore>(
+        &mut self,
+        reply: &Reply,
+        store: &mut S,
+    ) -> Result<(), ProtoAppError> {
+        let Some(to) = self.reply_to.take() else {
+            return Ok(());
+        };
+        self.ready(store).await?;
+        let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+        match protocol.encode_reply(to, *reply) {
+            Ok(outputs) => self.run(outputs, store).await.map(|_| ()),
+            // The pairing went while the lock decided (it revoked itself).
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn pairing(&mut self, open: bool) -> Result<(), ProtoAppError> {
+        if let Some(protocol) = self.protocol.as_mut() {
+            protocol.set_pairing_window(open);
+        }
+        Ok(())
+    }
+}
