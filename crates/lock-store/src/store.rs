@@ -966,12 +966,26 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// For a factory reset, which must work whatever the flash holds (it is
-    /// how a lock that failed secure comes back): a log item that cannot be
-    /// appended (the log damaged so that its free space is not erased, or
-    /// beyond repair) is appended to an erased log instead. The log holds no
-    /// secret; its sequence numbers carry on from the format record.
+    /// how a lock that failed secure comes back): a reset marker that cannot
+    /// be appended (the log damaged so that its free space is not erased, or
+    /// beyond repair), or that a scan of the log would not find as the newest
+    /// reset marker (damage that hides the page it went to from the queue's
+    /// iteration: the next load would then not see the reset, and refuse the
+    /// fresh state as rolled back), is appended to an erased log instead. The
+    /// log holds no secret; its sequence numbers carry on from the format
+    /// record.
     async fn push_log_or_restart(&mut self, item: &LogItem) -> Result<(), F> {
-        if self.push_log(item).await.is_ok() {
+        let expected = match *item {
+            LogItem::Reset { generation } => Some((generation, false)),
+            LogItem::ResetDone { generation } => Some((generation, true)),
+            LogItem::Record { .. } => None,
+        };
+        if self.push_log(item).await.is_ok()
+            && self
+                .scan_log()
+                .await
+                .is_ok_and(|scan| scan.reset == expected)
+        {
             return Ok(());
         }
         self.erase_log().await?;
