@@ -1,0 +1,446 @@
+//! The lock on an ESP32-C3-DevKitM-1: wiring, driver construction, runtime
+//! start. The pin table, what is real and the security posture are in
+//! `boards/esp32c3/README.md`; the lock's behaviour is lock-core's, run by
+//! lock-runtime.
+//!
+//! Everything runs in one task, joined: the runtime, the BLE host and the
+//! I/O expander's interrupt follower. Each waits on an interrupt or a timer
+//! alarm, so when none has anything to do esp-rtos's idle hook halts the core
+//! (WFI) until the keypad IRQ, the expander's INT (fingerprint WAKEUP,
+//! buttons, switches), a UART, the radio or the next deadline wakes it.
+
+#![no_std]
+#![no_main]
+
+mod ble;
+mod expander;
+mod parts;
+mod security;
+
+use core::cell::RefCell;
+use core::marker::PhantomData;
+
+use embassy_embedded_hal::shared_bus::blocking::i2c::I2cDevice;
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::Delay;
+use esp_backtrace as _;
+use esp_bootloader_esp_idf::partitions::{PARTITION_TABLE_MAX_LEN, read_partition_table};
+use esp_hal::analog::adc::{Adc, AdcConfig, Attenuation};
+use esp_hal::clock::CpuClock;
+use esp_hal::efuse::{self, InterfaceMacAddress};
+use esp_hal::gpio::{DriveMode, Input, InputConfig, Level, Output, OutputConfig, Pull};
+use esp_hal::i2c::master::I2c;
+use esp_hal::ledc::channel::{self, Channel, ChannelIFace};
+use esp_hal::ledc::timer::{self, TimerIFace};
+use esp_hal::ledc::{LSGlobalClkSource, Ledc, LowSpeed};
+use esp_hal::peripherals::{GPIO0, GPIO1};
+use esp_hal::time::Rate;
+use esp_hal::timer::timg::TimerGroup;
+use esp_hal::uart::{self, Uart};
+use esp_hal::{Async, Blocking};
+use esp_radio::ble::controller::BleConnector;
+use esp_storage::FlashStorage;
+use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
+use lock_drivers::body::{EndSwitches, PwmHBridge};
+use lock_drivers::face::{self, Face, Plain};
+use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
+use lock_drivers::voice::{Wt588f, Wt588fConfig};
+use lock_hal::Absent;
+use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
+use lock_store::{BlockingAsync, Store, StoreConfig};
+use log::{error, info};
+use trouble_host::prelude::ExternalController;
+
+use crate::ble::{BleTransport, FrameQueue};
+use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
+use crate::parts::{
+    AdcInput, ChipEntropy, EmbassyClock, FaceModule, SharedAdc, SharedFace, SharedModule,
+    SharedPalm, ShuntStall,
+};
+
+esp_bootloader_esp_idf::esp_app_desc!();
+
+// ----- the pin table (README.md) --------------------------------------------
+
+/// The TCA9555's pins: inputs P00–P10, outputs P11–P17.
+mod pin {
+    pub const SET: u8 = 0;
+    pub const LOCK_BUTTON: u8 = 1;
+    pub const TAMPER: u8 = 2;
+    pub const DOOR: u8 = 3;
+    pub const KEY_CYLINDER: u8 = 4;
+    pub const BOLT_LOCKED: u8 = 5;
+    pub const BOLT_UNLOCKED: u8 = 6;
+    pub const FINGER_WAKEUP: u8 = 7;
+    pub const VOICE_BUSY: u8 = 8;
+    pub const FACE_ENABLE: u8 = 9;
+    pub const DIVIDER_ENABLE: u8 = 10;
+    pub const LIGHT_DIGITS: u8 = 11;
+    pub const LIGHT_BACK_OK: u8 = 12;
+    pub const LIGHT_HOME: u8 = 13;
+    pub const LIGHT_BELL: u8 = 14;
+    pub const SIREN: u8 = 15;
+    /// P00–P10 are inputs.
+    pub const INPUTS: u16 = 0x01FF;
+}
+
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
+const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+
+/// Switches to ground with pull-ups: closed reads low.
+const CLOSED_LOW: SwitchConfig = SwitchConfig {
+    active_low: true,
+    debounce_ms: 30,
+    short_max_ms: 1_500,
+    long_ms: 3_000,
+};
+/// The door reed and the tamper switch are closed in the normal state, so
+/// the event (door open, panel forced) reads high.
+const OPENS_HIGH: SwitchConfig = SwitchConfig {
+    active_low: false,
+    ..CLOSED_LOW
+};
+
+/// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO1; ADC1 at
+/// 11 dB reads 4095 at about 2500 mV.
+const STALL_RAW: u16 = 2_457;
+
+/// Motor PWM: 20 kHz (above hearing), 10-bit duty, driven at full duty.
+const MOTOR_PWM_KHZ: u32 = 20;
+const MOTOR_DUTY_PERCENT: u8 = 100;
+
+/// The lock's partition (`partitions.csv`): 32 KiB state, 64 KiB log.
+const LOCK_PARTITION: &str = "lock";
+const STORE: StoreConfig = StoreConfig {
+    state: 0..0x8000,
+    log: 0x8000..0x18000,
+};
+
+/// The radio's heap (BOARDS.md: 72 KiB).
+const HEAP_BYTES: usize = 72 * 1024;
+
+// ----- the board's part types -----------------------------------------------
+
+type I2cBus = BlockingMutex<NoopRawMutex, RefCell<I2c<'static, Blocking>>>;
+type SharedI2c<'a> = I2cDevice<'a, NoopRawMutex, I2c<'static, Blocking>>;
+type In<'a> = ExpanderInput<'a>;
+type Out<'a> = ExpanderOutput<'a, SharedI2c<'a>>;
+type FaceUart = Uart<'static, Async>;
+type Module<'a> = SharedModule<FaceUart, EmbassyClock, Plain, Out<'a>>;
+
+/// The DevKitM-1 with the lock's modules (README.md's pin table).
+struct DevKitM1<'a>(PhantomData<&'a ()>);
+
+impl<'a> Board for DevKitM1<'a> {
+    type Keypad = Bs8116a<SharedI2c<'a>, Input<'static>, EmbassyClock>;
+    type Backlight = GpioBacklight<Out<'a>, 4>;
+    type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
+    type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
+    type Finger = Fingerprint<Uart<'static, Async>, In<'a>, EmbassyClock>;
+    type Motor = PwmHBridge<Channel<'a, LowSpeed>, Channel<'a, LowSpeed>>;
+    type BoltSensor = EndSwitches<In<'a>, In<'a>>;
+    type StallSensor = ShuntStall<'a, GPIO1<'static>>;
+    type DoorSensor = GpioContact<In<'a>, EmbassyClock>;
+    type Tamper = GpioTrigger<In<'a>, EmbassyClock>;
+    type KeyCylinder = GpioTrigger<In<'a>, EmbassyClock>;
+    type SetButton = GpioButton<In<'a>, EmbassyClock>;
+    type LockButton = GpioButton<In<'a>, EmbassyClock>;
+    type Battery = DividerBattery<'a, AdcInput<'a, GPIO0<'static>>, Out<'a>, Delay>;
+    type UsbPower = Absent;
+    type Voice = Wt588f<Output<'static>, In<'a>, Delay>;
+    type Siren = GpioSiren<Out<'a>>;
+    type Clock = EmbassyClock;
+}
+
+/// A board that cannot be wired (a missing partition, a dead bus) is not a
+/// lock: it says why and stays still, the motor unpowered.
+async fn halt(why: &str) -> ! {
+    error!("board: {why}; halted");
+    core::future::pending().await
+}
+
+/// What the parts are built from: the buses and the shared pieces, owned by
+/// `main` and borrowed by the parts.
+struct Buses<'a> {
+    i2c: &'a I2cBus,
+    expander: &'a Expander<SharedI2c<'a>>,
+    adc: &'a SharedAdc,
+    face: &'a Module<'a>,
+    motor_timer: &'a timer::Timer<'static, LowSpeed>,
+}
+
+/// The chip's pins and peripherals the parts take.
+struct Pins {
+    keypad_irq: esp_hal::peripherals::GPIO2<'static>,
+    in1: esp_hal::peripherals::GPIO5<'static>,
+    in2: esp_hal::peripherals::GPIO6<'static>,
+    voice_data: esp_hal::peripherals::GPIO7<'static>,
+    battery: esp_hal::analog::adc::AdcPin<GPIO0<'static>, esp_hal::peripherals::ADC1<'static>>,
+    shunt: esp_hal::analog::adc::AdcPin<GPIO1<'static>, esp_hal::peripherals::ADC1<'static>>,
+    finger_uart: Uart<'static, Async>,
+}
+
+/// Builds every part of the pin table and hands them over as the
+/// runtime's hardware.
+fn wire<'a>(
+    buses: &Buses<'a>,
+    pins: Pins,
+    ledc: &Ledc<'static>,
+) -> Result<Hardware<DevKitM1<'a>>, &'static str> {
+    let clock = EmbassyClock;
+    let expander = buses.expander;
+    let input = |bit| expander.input(bit).ok_or("an expander input");
+    let output = |bit| expander.output(bit).ok_or("an expander output");
+
+    let mut keypad = Bs8116a::new(
+        I2cDevice::new(buses.i2c),
+        Input::new(pins.keypad_irq, InputConfig::default().with_pull(Pull::Up)),
+        clock,
+        keypad::Config::default(),
+    );
+    if keypad.init().is_err() {
+        // The runtime reports a keypad that keeps failing; the lock still
+        // opens by finger, face and the key.
+        error!("board: the BS8116A-3 did not take its settings");
+    }
+    let backlight = GpioBacklight::grouped(
+        [
+            output(pin::LIGHT_DIGITS)?,
+            output(pin::LIGHT_BACK_OK)?,
+            output(pin::LIGHT_HOME)?,
+            output(pin::LIGHT_BELL)?,
+        ],
+        LIGHT_GROUPS,
+        false,
+    );
+
+    let mut in1 = ledc.channel(channel::Number::Channel0, pins.in1);
+    let mut in2 = ledc.channel(channel::Number::Channel1, pins.in2);
+    for channel in [&mut in1, &mut in2] {
+        channel
+            .configure(channel::config::Config {
+                timer: buses.motor_timer,
+                duty_pct: 0,
+                drive_mode: DriveMode::PushPull,
+            })
+            .map_err(|_| "a motor PWM channel")?;
+    }
+
+    let battery = DividerBattery::new(
+        AdcInput::new(buses.adc, pins.battery),
+        output(pin::DIVIDER_ENABLE)?,
+        Delay,
+        battery::Config {
+            chip: Chip::Esp32c3,
+            divider: Divider::HALF,
+            curve: &LI_ION_1S,
+            samples: 4,
+            settle_ms: 5,
+        },
+    );
+
+    let voice = Wt588f::new(
+        Output::new(pins.voice_data, Level::High, OutputConfig::default()),
+        input(pin::VOICE_BUSY)?,
+        Delay,
+        Wt588fConfig::default(),
+    )
+    .map_err(|_| "the voice data pin")?;
+
+    Ok(Hardware {
+        keypad,
+        backlight,
+        face: SharedFace(buses.face),
+        palm: SharedPalm(buses.face),
+        finger: Fingerprint::new(
+            pins.finger_uart,
+            input(pin::FINGER_WAKEUP)?,
+            clock,
+            fingerprint::Config::default(),
+        ),
+        motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
+        bolt: EndSwitches::new(input(pin::BOLT_LOCKED)?, input(pin::BOLT_UNLOCKED)?, true),
+        stall: ShuntStall::new(AdcInput::new(buses.adc, pins.shunt), STALL_RAW),
+        door: GpioContact::new(input(pin::DOOR)?, clock, OPENS_HIGH),
+        tamper: GpioTrigger::new(input(pin::TAMPER)?, clock, OPENS_HIGH),
+        key_cylinder: GpioTrigger::new(input(pin::KEY_CYLINDER)?, clock, CLOSED_LOW),
+        set_button: GpioButton::new(input(pin::SET)?, clock, CLOSED_LOW),
+        lock_button: GpioButton::new(input(pin::LOCK_BUTTON)?, clock, CLOSED_LOW),
+        battery,
+        usb_power: Absent,
+        voice,
+        siren: GpioSiren::new(output(pin::SIREN)?, false),
+        clock,
+    })
+}
+
+fn uart(
+    uart: impl uart::Instance + 'static,
+    baud: u32,
+    rx: impl esp_hal::gpio::interconnect::PeripheralInput<'static>,
+    tx: impl esp_hal::gpio::interconnect::PeripheralOutput<'static>,
+) -> Option<Uart<'static, Async>> {
+    let config = uart::Config::default().with_baudrate(baud);
+    Some(
+        Uart::new(uart, config)
+            .ok()?
+            .with_rx(rx)
+            .with_tx(tx)
+            .into_async(),
+    )
+}
+
+#[esp_rtos::main]
+async fn main(_spawner: embassy_executor::Spawner) -> ! {
+    esp_println::logger::init_logger_from_env();
+    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
+    esp_alloc::heap_allocator!(size: HEAP_BYTES);
+    let timg0 = TimerGroup::new(peripherals.TIMG0);
+    esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
+    info!("open door lock on ESP32-C3-DevKitM-1");
+    security::report();
+
+    // I2C at 100 kHz (the BS8116A-3's limit): the keypad and the expander.
+    let i2c_config = esp_hal::i2c::master::Config::default().with_frequency(Rate::from_khz(100));
+    let Ok(i2c) = I2c::new(peripherals.I2C0, i2c_config) else {
+        halt("I2C0").await
+    };
+    let i2c: I2cBus = BlockingMutex::new(RefCell::new(
+        i2c.with_sda(peripherals.GPIO3).with_scl(peripherals.GPIO4),
+    ));
+    let Ok(expander) = Expander::new(I2cDevice::new(&i2c), pin::INPUTS) else {
+        halt("the TCA9555 does not answer").await
+    };
+    let expander_int = Input::new(
+        peripherals.GPIO8,
+        InputConfig::default().with_pull(Pull::Up),
+    );
+
+    // ADC1 at 11 dB: the battery divider and the motor's shunt.
+    let mut adc_config = AdcConfig::new();
+    let battery_pin = adc_config.enable_pin(peripherals.GPIO0, Attenuation::_11dB);
+    let shunt_pin = adc_config.enable_pin(peripherals.GPIO1, Attenuation::_11dB);
+    let adc: SharedAdc = BlockingMutex::new(RefCell::new(Adc::new(peripherals.ADC1, adc_config)));
+
+    // LEDC: one 20 kHz timer for both bridge inputs.
+    let mut ledc = Ledc::new(peripherals.LEDC);
+    ledc.set_global_slow_clock(LSGlobalClkSource::APBClk);
+    let mut motor_timer = ledc.timer::<LowSpeed>(timer::Number::Timer0);
+    if motor_timer
+        .configure(timer::config::Config {
+            duty: timer::config::Duty::Duty10Bit,
+            clock_source: timer::LSClockSource::APBClk,
+            frequency: Rate::from_khz(MOTOR_PWM_KHZ),
+        })
+        .is_err()
+    {
+        halt("the motor PWM timer").await
+    }
+
+    // The modules' UARTs: UART0 for the face module (its pins carry the ROM's
+    // boot log while the module is still off), UART1 for the fingerprint.
+    let Some(face_uart) = uart(
+        peripherals.UART0,
+        115_200,
+        peripherals.GPIO20,
+        peripherals.GPIO21,
+    ) else {
+        halt("UART0").await
+    };
+    let Some(finger_uart) = uart(
+        peripherals.UART1,
+        57_600,
+        peripherals.GPIO9,
+        peripherals.GPIO10,
+    ) else {
+        halt("UART1").await
+    };
+    let Some(face_enable) = expander.output(pin::FACE_ENABLE) else {
+        halt("the face module's enable pin").await
+    };
+    let face: Module<'_> = Mutex::new(FaceModule::new(
+        Face::new(face_uart, EmbassyClock, face::Config::default()),
+        face_enable,
+    ));
+
+    // The lock's state: lock-store on the `lock` partition.
+    let mut flash = FlashStorage::new(peripherals.FLASH);
+    let mut table = [0u8; PARTITION_TABLE_MAX_LEN];
+    let partition = read_partition_table(&mut flash, &mut table)
+        .ok()
+        .and_then(|table| {
+            table
+                .iter()
+                .find(|entry| entry.label_as_str() == LOCK_PARTITION)
+        });
+    let Some(partition) = partition else {
+        halt("no `lock` partition: flash with partitions.csv").await
+    };
+    let mut region = partition.as_flash_region(&mut flash);
+    let Ok(nor) = region.as_nor_flash() else {
+        halt("the `lock` partition is encrypted: lock-store needs 4-byte writes").await
+    };
+    let Ok(store) = Store::new(BlockingAsync::new(nor), STORE) else {
+        halt("the `lock` partition is smaller than 96 KiB").await
+    };
+
+    // BLE: the app's link, over lock-proto frames.
+    let Ok(connector) = BleConnector::new(peripherals.BT, Default::default()) else {
+        halt("the BLE controller").await
+    };
+    let controller: ExternalController<_, 1> = ExternalController::new(connector);
+    let mut address = [0u8; 6];
+    address.copy_from_slice(
+        efuse::interface_mac_address(InterfaceMacAddress::Bluetooth)
+            .as_bytes()
+            .get(..6)
+            .unwrap_or(&[0; 6]),
+    );
+    let received = FrameQueue::new();
+    let outgoing = FrameQueue::new();
+    // The app protocol (lock-proto) over the BLE link, keys and challenges
+    // from the chip's RNG.
+    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), ChipEntropy);
+
+    let buses = Buses {
+        i2c: &i2c,
+        expander: &expander,
+        adc: &adc,
+        face: &face,
+        motor_timer: &motor_timer,
+    };
+    let pins = Pins {
+        keypad_irq: peripherals.GPIO2,
+        in1: peripherals.GPIO5,
+        in2: peripherals.GPIO6,
+        voice_data: peripherals.GPIO7,
+        battery: battery_pin,
+        shunt: shunt_pin,
+        finger_uart,
+    };
+    let hardware = match wire(&buses, pins, &ledc) {
+        Ok(hardware) => hardware,
+        Err(why) => halt(why).await,
+    };
+
+    let config = lock_core::Config {
+        serial: address
+            .iter()
+            .fold(0u64, |serial, &byte| serial << 8 | u64::from(byte)),
+        firmware: (0, 1, 0),
+        verification_code: 0,
+    };
+    let mut runtime = Runtime::new(hardware, store, app, config);
+    info!("board: wired; the lock starts");
+    embassy_futures::join::join3(
+        runtime.run(),
+        ble::run(controller, address, &received, &outgoing),
+        expander.watch(expander_int),
+    )
+    .await;
+    halt("the lock stopped").await
+}
