@@ -5,7 +5,7 @@
 #   bash scripts/check.sh
 #
 # Stages: setup, fmt, clippy, test, scenarios, no_std builds, size report,
-# docs.
+# boards, docs.
 # Stops at the first failure with a non-zero exit. Needs only rustup and a
 # stable toolchain (Rust 1.95+); the setup stage adds the targets and
 # components it uses.
@@ -32,6 +32,7 @@ NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 # for their own target: "package:target". Boards go here too.
 TARGET_PACKAGES=(
     "lock-size-probe:thumbv6m-none-eabi"
+    "lock-esp32c3:riscv32imc-unknown-none-elf"
 )
 
 RUSTUP_COMPONENTS=(rustfmt clippy llvm-tools)
@@ -186,6 +187,10 @@ if [ -f scripts/size-report.sh ]; then
 else
     echo "scripts/size-report.sh not present yet: skipped"
 fi
+
+# ---------------------------------------------------------------------------
+stage "boards: release builds and section sizes"
+run bash scripts/boards.sh
 
 # ---------------------------------------------------------------------------
 stage "docs: host crates (default members)"

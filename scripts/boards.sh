@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds every board's firmware in release and prints its sections.
+#
+#   bash scripts/boards.sh
+#
+# Each board in BOARDS is a workspace member outside default-members, built
+# alone for its own target (BOARDS.md: never `--workspace` for one target).
+# The figures are `llvm-size -A` from rustup's llvm-tools component: the
+# section table, which is what means something on these targets (Berkeley
+# `size` lumps sections together wrongly for the ESP32-C3). Missing rustup
+# targets and llvm-tools are added; nothing else is needed (no espflash: the
+# figures come from the ELF). A second run with nothing changed only checks
+# the build, so it takes seconds.
+set -euo pipefail
+
+# "package:target", one per board. Add new boards here.
+BOARDS=(
+    "lock-esp32c3:riscv32imc-unknown-none-elf"
+)
+
+# Sections worth reading: code and constants in flash, initialised and
+# zeroed RAM, the stack the linker left. Debug sections are skipped.
+SECTIONS='^\.(text|rodata|data|bss|stack|trap|rwtext|flash\.appdesc|noinit|uninit)(\.[a-z_]+)?\s'
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+# llvm-size ships in the toolchain's sysroot, under the host triple.
+find_llvm_size() {
+    local sysroot host candidate
+    sysroot="$(rustc --print sysroot)"
+    host="$(rustc -vV | sed -n 's/^host: //p')"
+    for candidate in "$sysroot/lib/rustlib/$host/bin/llvm-size" "$sysroot"/lib/rustlib/*/bin/llvm-size; do
+        if [ -x "$candidate" ]; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if ! llvm_size="$(find_llvm_size)"; then
+    echo "boards: llvm-size not found; adding rustup's llvm-tools component" >&2
+    rustup component add llvm-tools
+    llvm_size="$(find_llvm_size)"
+fi
+
+installed_targets="$(rustup target list --installed)"
+for entry in "${BOARDS[@]}"; do
+    package="${entry%%:*}"
+    target="${entry#*:}"
+    if ! grep -qx "$target" <<<"$installed_targets"; then
+        echo "+ rustup target add $target"
+        rustup target add "$target"
+        installed_targets="$(rustup target list --installed)"
+    fi
+
+    echo "+ cargo build --release -p $package --target $target"
+    build_json="$(cargo build --release -p "$package" --target "$target" \
+        --message-format=json-render-diagnostics)"
+    elf="$(sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' <<<"$build_json" | tail -n 1)"
+    if [ -z "$elf" ] || [ ! -f "$elf" ]; then
+        echo "boards: cargo reported no executable for $package" >&2
+        exit 1
+    fi
+
+    echo
+    echo "$package ($target): llvm-size -A, bytes"
+    "$llvm_size" -A "$elf" | grep -E "$SECTIONS" | awk '$2 > 0 { printf "  %-16s %9d\n", $1, $2 }'
+    # Flash: what the image carries (code, constants, the RAM code and data
+    # copied at start); RAM: what is placed there besides the stack.
+    "$llvm_size" -A "$elf" | awk '
+        $1 ~ /^\.(text|rodata|flash\.appdesc|trap|rwtext|data)(\.[a-z_]+)?$/ { flash += $2 }
+        $1 ~ /^\.(trap|rwtext|data|bss|noinit)(\.[a-z_]+)?$/ { ram += $2 }
+        END { printf "  %-16s %9d\n  %-16s %9d\n", "flash (image)", flash, "RAM (static)", ram }'
+done
