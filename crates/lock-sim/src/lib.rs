@@ -4,8 +4,18 @@
 //! §8), and an interactive lock in the terminal ([`tui`]).
 //! `cargo run -p lock-sim -- run FILE…` runs scenarios; `cargo run -p
 //! lock-sim` starts the interactive lock.
+//!
+//! Without the default `std` feature the scenario parser, the simulated
+//! world and the runner are `no_std` + `alloc`, so that a board (such as
+//! `boards/qemu-mps2`) runs the same scenarios on its own target; `std` adds
+//! the terminal lock and the file-backed flash.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub mod scenario;
 pub mod sim;
+#[cfg(feature = "std")]
 pub mod tui;
 pub mod world;

@@ -4,6 +4,9 @@
 //! or malformed step is a [`ParseError`] naming its line. Steps beyond §8 are
 //! marked *extra* below and documented in the crate README.
 
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::{format, vec};
 use core::fmt;
 
 use lock_core::{
@@ -195,7 +198,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}
 
 /// Parses a whole scenario file.
 pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {

@@ -8,12 +8,16 @@
 //! clock wait and the world's own next change (the bolt arriving, a stall),
 //! settles, and goes on until the wait is over.
 
-use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-use std::{cell::RefCell, fmt};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::{cell::RefCell, fmt};
 
 use lock_core::{
     AppCommand, BiometricKind, Config, DoorDirection, Duration, Key, Lock, Prompt, Refusal, Reply,
@@ -58,7 +62,7 @@ impl fmt::Display for SimError {
     }
 }
 
-impl std::error::Error for SimError {}
+impl core::error::Error for SimError {}
 
 type RuntimeFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -74,7 +78,7 @@ pub struct Sim {
     /// Where the current step's log records start.
     log_mark: usize,
     /// The log records of the most recent step that wrote any.
-    last_logged: std::ops::Range<usize>,
+    last_logged: core::ops::Range<usize>,
     /// The phones of the scenario, by name: they outlive power cycles.
     phones: BTreeMap<String, SimPhone>,
     /// The phones' entropy (deterministic, like the lock's).

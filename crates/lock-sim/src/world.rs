@@ -5,11 +5,14 @@
 //! runtime bumps [`World::progress`], so the runner can tell when the runtime
 //! has nothing left to do; time moves only when the runner moves it.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::future::poll_fn;
-use std::rc::Rc;
-use std::task::Poll;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
 
 use embedded_storage_async::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -377,7 +380,7 @@ impl lock_hal::BoltSensor for SimBolt {
 
 impl lock_hal::StallSensor for SimStall {
     async fn wait_for_stall(&mut self) -> Result<(), ErrorKind> {
-        until(&self.0, |w| std::mem::take(&mut w.stalled).then_some(())).await;
+        until(&self.0, |w| core::mem::take(&mut w.stalled).then_some(())).await;
         Ok(())
     }
 }
@@ -691,6 +694,7 @@ impl SimFlash {
 
     /// The flash kept in `path`, or an erased one of `sectors` sectors when
     /// the file does not exist or has another size.
+    #[cfg(feature = "std")]
     pub fn open(path: &std::path::Path, sectors: usize) -> SimFlash {
         match std::fs::read(path) {
             Ok(bytes) if bytes.len() == sectors.saturating_mul(SECTOR) => {
@@ -701,11 +705,12 @@ impl SimFlash {
     }
 
     /// Writes the image to `path`.
+    #[cfg(feature = "std")]
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         std::fs::write(path, self.0.borrow().as_slice())
     }
 
-    fn range(&self, offset: u32, len: usize) -> Result<std::ops::Range<usize>, FlashError> {
+    fn range(&self, offset: u32, len: usize) -> Result<core::ops::Range<usize>, FlashError> {
         let start =
             usize::try_from(offset).map_err(|_| FlashError(NorFlashErrorKind::OutOfBounds))?;
         let end = start
