@@ -4,8 +4,8 @@
 #
 #   bash scripts/check.sh
 #
-# Stages: setup, fmt, clippy, test, scenarios, no_std builds, size report,
-# boards, docs.
+# Stages: setup, fmt, clippy, test, scenarios, scenarios in QEMU, no_std
+# builds, size report, boards, docs.
 # Stops at the first failure with a non-zero exit. Needs only rustup and a
 # stable toolchain (Rust 1.95+); the setup stage adds the targets and
 # components it uses.
@@ -33,6 +33,7 @@ NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 TARGET_PACKAGES=(
     "lock-size-probe:thumbv6m-none-eabi"
     "lock-esp32c3:riscv32imc-unknown-none-elf"
+    "qemu-mps2:thumbv7m-none-eabi"
 )
 
 RUSTUP_COMPONENTS=(rustfmt clippy llvm-tools)
@@ -155,6 +156,11 @@ run cargo test --all-features 2>&1 | tee "$test_log"
 # ---------------------------------------------------------------------------
 stage "scenarios: the simulator runs scenarios/*.lock (SPEC.md §8)"
 run cargo run -q -p lock-sim -- run scenarios/*.lock
+
+stage "qemu: the scenarios on a Cortex-M3, stack and instructions per step"
+# Installs qemu-system-arm from Debian when missing; fails if QEMU and the
+# host disagree on any file (boards/qemu-mps2/README.md).
+run bash scripts/qemu.sh
 
 # ---------------------------------------------------------------------------
 for entry in "${NO_STD_CRATES[@]}"; do
