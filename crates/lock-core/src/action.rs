@@ -405,6 +405,8 @@ pub enum Reply {
     Status(Status),
     /// Refused, with why.
     Refused(Refusal),
+    /// The person was added with this number (`AppCommand::AddPerson`).
+    PersonAdded(PersonNumber),
 }
 
 /// One thing to do.

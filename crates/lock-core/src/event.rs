@@ -1,9 +1,9 @@
 //! What the lock is told: inputs from the hardware and commands from the app.
 
 use crate::passcode::Passcode;
-use crate::person::{BiometricKind, PersonNumber, TemplateId};
+use crate::person::{BiometricKind, Name, PersonNumber, Role, TemplateId};
 use crate::settings::Setting;
-use crate::time::{Timestamp, Validity};
+use crate::time::{Timestamp, Validity, WeeklySchedule};
 
 /// A key of the touch keypad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,6 +265,33 @@ pub enum AppCommand {
     SetClock(Timestamp),
     /// Start the camera's live video (R-ALM-3 refuses it below 20 %). User.
     LiveVideo,
+    /// Add a person with a passcode as their first credential (R-APP-3,
+    /// R-MNU-4: a person is stored with a credential), under R-PIN-1/2/5;
+    /// faces, palms and fingers are enrolled at the lock. The lowest free
+    /// number is theirs (R-USR-2): the reply names it. Administrator.
+    AddPerson {
+        /// Administrator or user.
+        role: Role,
+        /// Their passcode.
+        passcode: Passcode,
+        /// When their credentials open.
+        validity: Validity,
+    },
+    /// Name a person (R-APP-3). Administrator.
+    NamePerson {
+        /// Whose.
+        person: PersonNumber,
+        /// The name.
+        name: Name,
+    },
+    /// Limit a person to hours of the week, or (`None`) lift the limit
+    /// (R-APP-3). Administrator.
+    SetSchedule {
+        /// Whose.
+        person: PersonNumber,
+        /// The hours.
+        schedule: Option<WeeklySchedule>,
+    },
 }
 
 /// An authenticated app command with the privilege it was authenticated for.

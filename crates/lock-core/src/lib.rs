@@ -31,10 +31,10 @@ pub use lock::{
 };
 pub use log::{LogEntry, LogRecord};
 pub use passcode::Passcode;
-pub use person::{BiometricKind, Person, PersonNumber, Role, TemplateId};
+pub use person::{BiometricKind, Name, Person, PersonNumber, Role, TemplateId};
 pub use settings::{DoorDirection, MotorDirection, Setting, Settings};
 pub use snapshot::{RestoreError, Snapshot};
-pub use time::{Duration, Instant, Timestamp, Validity};
+pub use time::{Duration, Instant, Timestamp, Validity, WeeklySchedule};
 pub use visitor::{
     NoVisitorCodes, VisitorCodeMatch, VisitorCodeUse, VisitorCodes, VisitorCodesFull,
     VisitorCodesUsed,

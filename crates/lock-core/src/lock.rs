@@ -277,6 +277,9 @@ impl<V: VisitorCodes> Lock<V> {
                     .insert(*code, person.number, kind)
                     .map_err(|_| RestoreError::Person(person.number))?;
             }
+            if !person.name.is_valid() || person.schedule.is_some_and(|s| !s.is_valid()) {
+                return Err(RestoreError::Person(person.number));
+            }
             lock.people
                 .put(person.clone())
                 .map_err(|_| RestoreError::Person(person.number))?;
@@ -1237,6 +1240,27 @@ impl<V: VisitorCodes> Lock<V> {
         Ok(())
     }
 
+    /// Changes a stored person's record (not their credentials), with its
+    /// persistence and log record.
+    fn change_person(
+        &mut self,
+        now: Instant,
+        number: PersonNumber,
+        out: &mut Actions,
+        change: impl FnOnce(&mut Person),
+    ) -> Result<(), Refusal> {
+        let mut p = self
+            .people
+            .get(number)
+            .cloned()
+            .ok_or(Refusal::NoSuchPerson)?;
+        change(&mut p);
+        self.people.put(p.clone()).map_err(refusal_of)?;
+        out.push(Action::Persist(Change::Person(p)));
+        self.log(now, out, LogEntry::UserChanged { person: number });
+        Ok(())
+    }
+
     /// R-USR-5: the person and every credential of theirs, in the store and in
     /// each module. The caller has checked R-USR-4.
     fn delete_person(&mut self, now: Instant, number: PersonNumber, out: &mut Actions) {
@@ -1305,7 +1329,7 @@ impl<V: VisitorCodes> Lock<V> {
         // entry is a guess like any other and counts (R-LKO-1), or a former
         // visitor could guess without limit behind their old code.
         let wall = self.wall_clock(now);
-        let admitted = |n| self.people.get(n).is_some_and(|p| p.validity.admits(wall));
+        let admitted = |n| self.people.get(n).is_some_and(|p| p.admits(wall));
         let valid = self.passcodes.find_among(entry, admitted);
         let expired = self.passcodes.find_among(entry, |n| !admitted(n));
         let found = valid.or(expired.filter(|m| m.len == entry.len()));
@@ -1558,7 +1582,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.fail(now, None, method, true, out);
             return;
         };
-        if !person.validity.admits(self.wall_clock(now)) {
+        if !person.admits(self.wall_clock(now)) {
             // R-USR-6: refused, logged, not counted.
             self.log(
                 now,
@@ -1612,7 +1636,7 @@ impl<V: VisitorCodes> Lock<V> {
         let Some(person) = self.people.get(grant.person) else {
             return REFUSED;
         };
-        if !person.validity.admits(self.wall_clock(now)) {
+        if !person.admits(self.wall_clock(now)) {
             return REFUSED;
         }
         let evidence_holds = match (grant.evidence, entry) {
@@ -1896,15 +1920,37 @@ impl<V: VisitorCodes> Lock<V> {
             AppCommand::LiftLockout => self.lift_lockout(now, out),
             AppCommand::Configure(setting) => self.configure(now, setting, out)?,
             AppCommand::SetValidity { person, validity } => {
-                let mut p = self
-                    .people
-                    .get(person)
-                    .cloned()
-                    .ok_or(Refusal::NoSuchPerson)?;
-                p.validity = validity;
-                self.people.put(p.clone()).map_err(refusal_of)?;
-                out.push(Action::Persist(Change::Person(p)));
-                self.log(now, out, LogEntry::UserChanged { person });
+                self.change_person(now, person, out, |p| p.validity = validity)?;
+            }
+            AppCommand::NamePerson { person, name } => {
+                if !name.is_valid() {
+                    return Err(Refusal::OutOfRange);
+                }
+                self.change_person(now, person, out, |p| p.name = name)?;
+            }
+            AppCommand::SetSchedule { person, schedule } => {
+                if schedule.is_some_and(|s| !s.is_valid()) {
+                    return Err(Refusal::OutOfRange);
+                }
+                self.change_person(now, person, out, |p| p.schedule = schedule)?;
+            }
+            AppCommand::AddPerson {
+                role,
+                passcode,
+                validity,
+            } => {
+                // R-PIN-1/2/5, as at the keypad.
+                Passcode::new(passcode.digits())?;
+                passcode.check_strength()?;
+                if self.passcodes.overlaps(&passcode) {
+                    return Err(Refusal::Passcode(PasscodeError::Overlaps));
+                }
+                let number = self.people.lowest_free().ok_or(Refusal::PeopleFull)?;
+                let mut person = Person::new(number, role);
+                person.passcode = Some(passcode);
+                person.validity = validity;
+                self.store_person(now, person, false, None, out)?;
+                return Ok(Reply::PersonAdded(number));
             }
             AppCommand::DeletePerson(person) => {
                 self.people.check_delete(person).map_err(refusal_of)?;

@@ -11,7 +11,7 @@ use core::fmt;
 use heapless::Vec;
 
 use crate::passcode::Passcode;
-use crate::time::Validity;
+use crate::time::{Timestamp, Validity, WeeklySchedule};
 
 /// At least 100 people can be stored (R-USR-2); numbers run `001..=100`.
 pub const PEOPLE_CAPACITY: usize = 100;
@@ -145,6 +145,75 @@ impl BiometricKind {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TemplateId(pub u16);
 
+/// Bytes of UTF-8 a person's name holds.
+pub const NAME_LEN: usize = 16;
+
+/// A person's name as the app gives it (R-APP-3): at most [`NAME_LEN`] bytes
+/// of UTF-8 without control characters. The lock never speaks or shows it;
+/// it keeps it for the app's people list. `Copy`, like the commands that
+/// carry it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Name {
+    len: u8,
+    bytes: [u8; NAME_LEN],
+}
+
+/// Why a name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameError {
+    /// Longer than [`NAME_LEN`] bytes.
+    TooLong,
+    /// A control character.
+    Control,
+}
+
+impl Name {
+    /// The name `text`.
+    pub fn new(text: &str) -> Result<Name, NameError> {
+        if text.chars().any(char::is_control) {
+            return Err(NameError::Control);
+        }
+        let mut bytes = [0u8; NAME_LEN];
+        bytes
+            .get_mut(..text.len())
+            .ok_or(NameError::TooLong)?
+            .copy_from_slice(text.as_bytes());
+        Ok(Name {
+            // At most NAME_LEN (16): fits.
+            len: u8::try_from(text.len()).map_err(|_| NameError::TooLong)?,
+            bytes,
+        })
+    }
+
+    /// The name; empty for a name that is not valid (a damaged record).
+    pub fn as_str(&self) -> &str {
+        self.bytes
+            .get(..usize::from(self.len))
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// Whether this name could have come from [`Name::new`]: a stored or
+    /// received one is checked again (S-ST-3).
+    pub fn is_valid(&self) -> bool {
+        let Some(used) = self.bytes.get(..usize::from(self.len)) else {
+            return false;
+        };
+        let rest_zero = self
+            .bytes
+            .get(usize::from(self.len)..)
+            .is_some_and(|r| r.iter().all(|&b| b == 0));
+        rest_zero && core::str::from_utf8(used).is_ok_and(|t| !t.chars().any(char::is_control))
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({:?})", self.as_str())
+    }
+}
+
 /// One stored person with every credential of theirs.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -165,6 +234,10 @@ pub struct Person {
     pub passcode: Option<Passcode>,
     /// Their duress passcode, if any (R-PIN-7). It takes a slot of the lock's 50.
     pub duress: Option<Passcode>,
+    /// Their name, as the app set it (R-APP-3); empty if none.
+    pub name: Name,
+    /// The hours of the week they may open, if limited (R-APP-3).
+    pub schedule: Option<WeeklySchedule>,
 }
 
 impl Person {
@@ -179,7 +252,16 @@ impl Person {
             fingers: Vec::new(),
             passcode: None,
             duress: None,
+            name: Name::default(),
+            schedule: None,
         }
+    }
+
+    /// Whether their credentials open at the wall-clock time `wall`: within
+    /// their validity period and their weekly schedule, if any (R-USR-6,
+    /// R-APP-3). Either limit fails closed without a trusted clock (S-VC-2).
+    pub fn admits(&self, wall: Option<Timestamp>) -> bool {
+        self.validity.admits(wall) && self.schedule.is_none_or(|s| s.admits(wall))
     }
 
     /// Template ids of one kind.

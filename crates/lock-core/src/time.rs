@@ -176,9 +176,154 @@ impl Validity {
     }
 }
 
+/// Minutes in a day.
+pub const DAY_MINUTES: u16 = 24 * 60;
+/// The largest offset of local time from UTC a schedule may carry (UTC+14).
+pub const MAX_UTC_OFFSET_MINUTES: i16 = 14 * 60;
+
+/// The hours of the week a person may open (R-APP-3's weekly schedules): on
+/// the `days` set, from `from_minute` to before `until_minute` of the day, in
+/// the local time `utc_offset_minutes` from UTC. A window with `until_minute`
+/// before `from_minute` runs overnight into the next day (it belongs to the
+/// day it starts on).
+///
+/// The lock's wall clock is UTC; the app converts the person's local hours
+/// with the offset in force and sends the schedule again when daylight
+/// saving time changes it. Like a validity period, a schedule fails closed
+/// without a trusted clock (S-VC-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WeeklySchedule {
+    /// Bit 0 Monday … bit 6 Sunday.
+    pub days: u8,
+    /// First minute of the day, `0..1440`.
+    pub from_minute: u16,
+    /// The minute the window ends (not included), `0..=1440`.
+    pub until_minute: u16,
+    /// Local time minus UTC, in minutes.
+    pub utc_offset_minutes: i16,
+}
+
+impl WeeklySchedule {
+    /// Whether the fields are in range: some day, no eighth bit, minutes
+    /// within a day, a window of some length, an offset within ±14 h.
+    pub fn is_valid(&self) -> bool {
+        self.days != 0
+            && self.days & 0x80 == 0
+            && self.from_minute < DAY_MINUTES
+            && self.until_minute <= DAY_MINUTES
+            && self.from_minute != self.until_minute
+            && self.utc_offset_minutes.unsigned_abs() <= MAX_UTC_OFFSET_MINUTES.unsigned_abs()
+    }
+
+    /// Whether `now` lies in one of the windows; `false` without a trusted
+    /// clock or when the schedule is not valid.
+    pub fn admits(&self, now: Option<Timestamp>) -> bool {
+        let Some(now) = now else { return false };
+        if !self.is_valid() {
+            return false;
+        }
+        let offset = i64::from(self.utc_offset_minutes) * 60;
+        let Some(local) = i64::try_from(now.0)
+            .ok()
+            .and_then(|t| t.checked_add(offset))
+        else {
+            return false;
+        };
+        let days = local.div_euclid(86_400);
+        let minute = local.rem_euclid(86_400) / 60;
+        // 1970-01-01 was a Thursday: day 0 is weekday 3 (Monday = 0).
+        let weekday = (days + 3).rem_euclid(7);
+        let on = |weekday: i64| self.days & (1u8 << weekday) != 0;
+        let (from, until) = (i64::from(self.from_minute), i64::from(self.until_minute));
+        if from < until {
+            on(weekday) && (from..until).contains(&minute)
+        } else {
+            (on(weekday) && minute >= from) || (on((weekday + 6) % 7) && minute < until)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_app_3_weekly_schedules_follow_local_days_and_hours() {
+        // Monday to Friday, 09:00 to 17:00 at UTC+1.
+        let office = WeeklySchedule {
+            days: 0b001_1111,
+            from_minute: 9 * 60,
+            until_minute: 17 * 60,
+            utc_offset_minutes: 60,
+        };
+        // 2027-01-04 was a Monday; 00:00 UTC is 1_799_020_800.
+        let monday = 1_799_020_800;
+        let at =
+            |day: u64, h: u64, m: u64| Some(Timestamp(monday + day * 86_400 + h * 3600 + m * 60));
+        assert!(!office.admits(at(0, 7, 59)), "08:59 local");
+        assert!(office.admits(at(0, 8, 0)), "09:00 local");
+        assert!(office.admits(at(4, 15, 59)), "Friday 16:59 local");
+        assert!(!office.admits(at(4, 16, 0)), "Friday 17:00 local");
+        assert!(!office.admits(at(5, 10, 0)), "Saturday");
+        assert!(!office.admits(None), "no trusted clock: fails closed");
+        // Overnight, Saturday 22:00 to 06:00 UTC: belongs to Saturday.
+        let night = WeeklySchedule {
+            days: 1 << 5,
+            from_minute: 22 * 60,
+            until_minute: 6 * 60,
+            utc_offset_minutes: 0,
+        };
+        assert!(night.admits(at(5, 23, 0)));
+        assert!(
+            night.admits(at(6, 5, 59)),
+            "Sunday morning, Saturday's window"
+        );
+        assert!(!night.admits(at(6, 6, 0)));
+        assert!(
+            !night.admits(at(6, 23, 0)),
+            "Sunday night is not on the set"
+        );
+        assert!(!night.admits(at(0, 1, 0)));
+    }
+
+    #[test]
+    fn invalid_schedules_admit_nothing() {
+        let ok = WeeklySchedule {
+            days: 1,
+            from_minute: 0,
+            until_minute: DAY_MINUTES,
+            utc_offset_minutes: 0,
+        };
+        assert!(ok.is_valid());
+        for bad in [
+            WeeklySchedule { days: 0, ..ok },
+            WeeklySchedule { days: 0x80, ..ok },
+            WeeklySchedule {
+                from_minute: DAY_MINUTES,
+                ..ok
+            },
+            WeeklySchedule {
+                until_minute: DAY_MINUTES + 1,
+                ..ok
+            },
+            WeeklySchedule {
+                until_minute: 0,
+                ..ok
+            },
+            WeeklySchedule {
+                utc_offset_minutes: 15 * 60,
+                ..ok
+            },
+            WeeklySchedule {
+                utc_offset_minutes: i16::MIN,
+                ..ok
+            },
+        ] {
+            assert!(!bad.is_valid(), "{bad:?}");
+            assert!(!bad.admits(Some(Timestamp(1_799_020_800))), "{bad:?}");
+        }
+    }
 
     #[test]
     fn instant_arithmetic_saturates() {

@@ -25,6 +25,8 @@ mod harness;
 
 #[path = "rules/alarms.rs"]
 mod alarms;
+#[path = "rules/app.rs"]
+mod app;
 #[path = "rules/lockout.rs"]
 mod lockout;
 #[path = "rules/menu.rs"]

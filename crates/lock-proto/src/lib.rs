@@ -11,7 +11,10 @@ pub mod state;
 pub mod visitor;
 pub mod wire;
 
-pub use message::{PairingInfo, ProtoRefusal, Request, Response};
+pub use message::{
+    LOG_PAGE, LoggedRecord, PEOPLE_PAGE, PairingInfo, PersonInfo, ProtoRefusal, Query, Request,
+    Response,
+};
 pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,

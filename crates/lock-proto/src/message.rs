@@ -1,7 +1,10 @@
 //! Frame bodies: `postcard` encodings of these types (the crate docs list
 //! them with their encodings).
 
-use lock_core::{AppCommand, Notice, Privilege, Reply, Validity};
+use lock_core::{
+    AppCommand, LogRecord, Name, Notice, Person, PersonNumber, Privilege, Reply, Role, Validity,
+    WeeklySchedule,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::FrameError;
@@ -84,6 +87,95 @@ pub enum Request {
         /// The challenge it answers.
         challenge: Challenge,
     },
+    /// List the people after `after`, a page of [`PEOPLE_PAGE`] at most
+    /// (administrator; R-APP-3).
+    ListPeople {
+        /// Start after this person; `None` for the first page.
+        after: Option<PersonNumber>,
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+    /// Read the event log, newest first, a page of [`LOG_PAGE`] records
+    /// with sequence numbers below `before` (administrator; R-APP-6).
+    ReadLog {
+        /// Only records older than this sequence number; `None` for the
+        /// newest page.
+        before: Option<u32>,
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+}
+
+/// People a [`Response::People`] page holds at most.
+pub const PEOPLE_PAGE: usize = 6;
+/// Log records a [`Response::Log`] page holds at most.
+pub const LOG_PAGE: usize = 8;
+
+/// One person, as the app lists them: never their passcodes or template ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonInfo {
+    /// Their number.
+    pub number: PersonNumber,
+    /// Administrator or user.
+    pub role: Role,
+    /// Their name, as the app set it.
+    pub name: Name,
+    /// When their credentials open.
+    pub validity: Validity,
+    /// Their weekly hours, if limited.
+    pub schedule: Option<WeeklySchedule>,
+    /// Faces, palm veins and fingerprints enrolled.
+    pub biometrics: [u8; 3],
+    /// Whether they have a passcode.
+    pub passcode: bool,
+    /// Whether they have a duress passcode.
+    pub duress: bool,
+}
+
+impl PersonInfo {
+    /// What the app may see of `person`.
+    pub fn of(person: &Person) -> PersonInfo {
+        let count = |n: usize| u8::try_from(n).unwrap_or(u8::MAX);
+        PersonInfo {
+            number: person.number,
+            role: person.role,
+            name: person.name,
+            validity: person.validity,
+            schedule: person.schedule,
+            biometrics: [
+                count(person.faces.len()),
+                count(person.palms.len()),
+                count(person.fingers.len()),
+            ],
+            passcode: person.passcode.is_some(),
+            duress: person.duress.is_some(),
+        }
+    }
+}
+
+/// One log record with its sequence number, as the app reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedRecord {
+    /// Its sequence number: ask for `before: Some(seq)` for the next page.
+    pub seq: u32,
+    /// The record.
+    pub record: LogRecord,
+}
+
+/// A question the lock answers from what it holds, without deciding
+/// anything ([`crate::Output::Query`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// The people after this one ([`Response::People`]).
+    People {
+        /// Start after this person.
+        after: Option<PersonNumber>,
+    },
+    /// The log records older than this ([`Response::Log`]).
+    Log {
+        /// Only sequence numbers below this.
+        before: Option<u32>,
+    },
 }
 
 impl Request {
@@ -95,7 +187,9 @@ impl Request {
             Request::ListPairings { challenge }
             | Request::RevokePairing { challenge, .. }
             | Request::IssueKey { challenge, .. }
-            | Request::VisitorSecret { challenge } => Some(challenge),
+            | Request::VisitorSecret { challenge }
+            | Request::ListPeople { challenge, .. }
+            | Request::ReadLog { challenge, .. } => Some(challenge),
         }
     }
 }
@@ -181,6 +275,20 @@ pub enum Response {
     Done,
     /// Refused by the protocol.
     Refused(ProtoRefusal),
+    /// A page of people, in number order.
+    People {
+        /// The page.
+        people: heapless::Vec<PersonInfo, PEOPLE_PAGE>,
+        /// More follow: ask again after the last one.
+        more: bool,
+    },
+    /// A page of log records, newest first.
+    Log {
+        /// The page.
+        records: heapless::Vec<LoggedRecord, LOG_PAGE>,
+        /// Older records follow: ask again before the last one.
+        more: bool,
+    },
 }
 
 /// What a notice frame carries.

@@ -9,7 +9,8 @@ use subtle::ConstantTimeEq;
 use crate::FrameError;
 use crate::crypto::{self, Direction, FrameKeys};
 use crate::message::{
-    self, Challenge, PairHello, PairNonce, PairOffer, PairingInfo, ProtoRefusal, Request, Response,
+    self, Challenge, LoggedRecord, PairHello, PairNonce, PairOffer, PairingInfo, PersonInfo,
+    ProtoRefusal, Query, Request, Response,
 };
 use crate::state::{
     Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, pairing_slot,
@@ -62,6 +63,15 @@ pub enum Output {
     /// Say this six-digit pairing code (`Prompt::VerificationCode`), for the
     /// person to compare with the phone's.
     VerificationCode(u32),
+    /// An administrator asked what the lock holds (R-APP-3, R-APP-6):
+    /// answer with [`Protocol::encode_people`] or [`Protocol::encode_log`]
+    /// `(from, …)`.
+    Query {
+        /// The pairing it came from.
+        from: u16,
+        /// What it asks.
+        query: Query,
+    },
 }
 
 /// The outputs of one call, in order.
@@ -373,6 +383,34 @@ impl Protocol {
     pub fn encode_reply(&mut self, from: u16, reply: Reply) -> Result<Outputs, FrameError> {
         let mut out = Outputs::new();
         self.respond(from, &Response::Reply(reply), &mut out)?;
+        Ok(out)
+    }
+
+    /// Encodes a page of people for the [`Output::Query`] that came `from`
+    /// a pairing.
+    pub fn encode_people(
+        &mut self,
+        from: u16,
+        people: &[PersonInfo],
+        more: bool,
+    ) -> Result<Outputs, FrameError> {
+        let people = heapless::Vec::from_slice(people).map_err(|_| FrameError::TooLong)?;
+        let mut out = Outputs::new();
+        self.respond(from, &Response::People { people, more }, &mut out)?;
+        Ok(out)
+    }
+
+    /// Encodes a page of log records for the [`Output::Query`] that came
+    /// `from` a pairing.
+    pub fn encode_log(
+        &mut self,
+        from: u16,
+        records: &[LoggedRecord],
+        more: bool,
+    ) -> Result<Outputs, FrameError> {
+        let records = heapless::Vec::from_slice(records).map_err(|_| FrameError::TooLong)?;
+        let mut out = Outputs::new();
+        self.respond(from, &Response::Log { records, more }, &mut out)?;
         Ok(out)
     }
 
@@ -696,7 +734,9 @@ impl Protocol {
             Request::ListPairings { .. }
             | Request::RevokePairing { .. }
             | Request::IssueKey { .. }
-            | Request::VisitorSecret { .. } => Privilege::Administrator,
+            | Request::VisitorSecret { .. }
+            | Request::ListPeople { .. }
+            | Request::ReadLog { .. } => Privilege::Administrator,
         };
         if privilege < needed {
             return Err(ProtoRefusal::NotPermitted);
@@ -762,12 +802,44 @@ impl Protocol {
                 if self.pairing(pairing).is_none() {
                     return Err(ProtoRefusal::NoSuchPairing);
                 }
-                // Answer first: a phone revoking itself still hears back.
-                self.respond(id, &Response::Done, out)
+                // Sealed before the keys go (a phone revoking itself still
+                // hears back), sent after the revocation is on flash: a
+                // phone told "done" never finds its key working again.
+                let mut answer = Outputs::new();
+                self.respond(id, &Response::Done, &mut answer)
                     .map_err(|_| ProtoRefusal::Unexpected)?;
+                let (persists, sends): (Outputs, Outputs) = answer
+                    .into_iter()
+                    .partition(|o| matches!(o, Output::Persist(_)));
+                for o in persists {
+                    push(out, o);
+                }
                 if let Some(change) = self.revoke(pairing) {
                     push(out, Output::Persist(change));
                 }
+                for o in sends {
+                    push(out, o);
+                }
+                Ok(None)
+            }
+            Request::ListPeople { after, .. } => {
+                push(
+                    out,
+                    Output::Query {
+                        from: id,
+                        query: Query::People { after },
+                    },
+                );
+                Ok(None)
+            }
+            Request::ReadLog { before, .. } => {
+                push(
+                    out,
+                    Output::Query {
+                        from: id,
+                        query: Query::Log { before },
+                    },
+                );
                 Ok(None)
             }
             Request::IssueKey {

@@ -20,8 +20,9 @@ use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;
 use lock_proto::wire::VERSION;
 use lock_proto::{
-    FrameBuf, FrameError, FrameKind, FromLock, Identity, Output, Phone, PhonePairing, ProtoRefusal,
-    ProtoSnapshot, Protocol, Request, Response, VisitorCodeBook,
+    FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord, Output,
+    PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot,
+    Protocol, Query, Request, Response, VisitorCodeBook,
 };
 
 /// A deterministic entropy source (xorshift): tests must repeat.
@@ -57,6 +58,8 @@ struct Bench {
     spoken: Vec<u32>,
     /// Every action of the lock in the last step.
     actions: Vec<Action>,
+    /// Every log record the lock wrote, oldest first (sequence number: index).
+    log: Vec<lock_core::LogRecord>,
     auth_failures_reported: usize,
 }
 
@@ -79,6 +82,7 @@ impl Bench {
             sent: Vec::new(),
             spoken: Vec::new(),
             actions: Vec::new(),
+            log: Vec::new(),
             auth_failures_reported: 0,
         };
         b.event(Event::Boot { set_held: false });
@@ -110,6 +114,7 @@ impl Bench {
         for a in &actions {
             match a {
                 Action::Persist(c) => self.core_flash.apply(c),
+                Action::Log(r) => self.log.push(*r),
                 Action::Pairing(open) => self.proto.set_pairing_window(*open),
                 _ => {}
             }
@@ -151,6 +156,40 @@ impl Bench {
                 Output::VerificationCode(c) => self.spoken.push(c),
                 Output::Paired(_) => {
                     self.event(Event::Paired);
+                }
+                Output::Query { from, query } => {
+                    // What lock-runtime's ProtoApp does, from the lock and
+                    // its log store.
+                    let out = match query {
+                        Query::People { after } => {
+                            let mut people = self
+                                .lock
+                                .people()
+                                .iter()
+                                .filter(|p| after.is_none_or(|a| p.number > a))
+                                .map(PersonInfo::of)
+                                .collect::<Vec<_>>();
+                            people.sort_by_key(|p| p.number);
+                            let more = people.len() > PEOPLE_PAGE;
+                            people.truncate(PEOPLE_PAGE);
+                            self.proto.encode_people(from, &people, more).unwrap()
+                        }
+                        Query::Log { before } => {
+                            let mut records: Vec<LoggedRecord> = (0u32..)
+                                .zip(self.log.iter())
+                                .filter(|(seq, _)| before.is_none_or(|b| *seq < b))
+                                .map(|(seq, record)| LoggedRecord {
+                                    seq,
+                                    record: *record,
+                                })
+                                .collect();
+                            records.reverse();
+                            let more = records.len() > LOG_PAGE;
+                            records.truncate(LOG_PAGE);
+                            self.proto.encode_log(from, &records, more).unwrap()
+                        }
+                    };
+                    self.run(out);
                 }
                 Output::Request { from, request } => {
                     let actions = self.event(Event::App(request));
@@ -899,6 +938,145 @@ fn pairings_are_listed_and_revoked_one_by_one() {
     assert!(b.proto.revoke(a.pairing()).is_some());
     assert!(b.proto.revoke(a.pairing()).is_none());
     assert_eq!(b.proto.pairings().count(), 2);
+}
+
+#[test]
+fn s_vc_4_a_revocation_is_on_flash_before_the_phone_hears_done() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let guest = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let ch = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::RevokePairing {
+            pairing: guest.pairing(),
+            challenge: ch,
+        })
+        .unwrap();
+    b.now += 100;
+    let outputs = b
+        .proto
+        .handle_frame(b.at(), None, Link::Bluetooth, &f, &mut b.rng)
+        .unwrap();
+    let revoked = outputs
+        .iter()
+        .position(|o| matches!(o, Output::Persist(ProtoChange::PairingRevoked(id)) if *id == guest.pairing()))
+        .expect("the revocation is persisted");
+    let answered = outputs
+        .iter()
+        .position(|o| matches!(o, Output::Send(_)))
+        .expect("the phone is answered");
+    assert!(revoked < answered, "{outputs:?}");
+}
+
+#[test]
+fn r_app_3_people_are_listed_in_pages_without_their_secrets() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    for i in 0..7u32 {
+        let code = format!("{}", 284_061 + i * 1_111);
+        let reply = b.command(
+            &mut admin,
+            Link::Bluetooth,
+            AppCommand::AddPerson {
+                role: lock_core::Role::User,
+                passcode: lock_core::Passcode::parse(&code).unwrap(),
+                validity: Validity::ALWAYS,
+            },
+        );
+        assert!(
+            matches!(reply, Response::Reply(Reply::PersonAdded(_))),
+            "{reply:?}"
+        );
+        // Under S-PR-5's ten challenges a minute.
+        b.wait_ms(7_000);
+    }
+    let name = lock_core::Name::new("Grace").unwrap();
+    let reply = b.command(
+        &mut admin,
+        Link::Bluetooth,
+        AppCommand::NamePerson {
+            person: PersonNumber::new(3).unwrap(),
+            name,
+        },
+    );
+    assert!(matches!(reply, Response::Reply(Reply::Done)), "{reply:?}");
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let ch = b.challenge(&mut admin, Link::Bluetooth);
+        let f = admin
+            .request(&Request::ListPeople {
+                after,
+                challenge: ch,
+            })
+            .unwrap();
+        let Response::People { people, more } = b.ask(&mut admin, Link::Bluetooth, &f) else {
+            panic!("no people");
+        };
+        assert!(people.len() <= PEOPLE_PAGE);
+        seen.extend(people.iter().copied());
+        after = people.last().map(|p| p.number);
+        b.wait_ms(7_000);
+        if !more {
+            break;
+        }
+    }
+    let numbers: Vec<u8> = seen.iter().map(|p| p.number.get()).collect();
+    assert_eq!(numbers, (1..=8).collect::<Vec<u8>>());
+    assert_eq!(seen[2].name, name);
+    assert!(seen.iter().all(|p| p.passcode && !p.duress));
+    // A user's key may not list anyone (S-PR-4).
+    let mut user = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let ch = b.challenge(&mut user, Link::Bluetooth);
+    let f = user
+        .request(&Request::ListPeople {
+            after: None,
+            challenge: ch,
+        })
+        .unwrap();
+    let refused = b.ask(&mut user, Link::Bluetooth, &f);
+    assert!(
+        matches!(refused, Response::Refused(ProtoRefusal::NotPermitted)),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn r_app_6_the_log_is_read_newest_first_in_pages() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    for _ in 0..9 {
+        b.command(&mut admin, Link::Bluetooth, AppCommand::Unlock);
+        // Under S-PR-5's ten challenges a minute.
+        b.wait_ms(7_000);
+    }
+    b.wait_ms(60_000);
+    let total = b.log.len();
+    assert!(total > LOG_PAGE, "{total} records");
+    let mut seqs = Vec::new();
+    let mut before = None;
+    loop {
+        let ch = b.challenge(&mut admin, Link::Bluetooth);
+        let f = admin
+            .request(&Request::ReadLog {
+                before,
+                challenge: ch,
+            })
+            .unwrap();
+        let Response::Log { records, more } = b.ask(&mut admin, Link::Bluetooth, &f) else {
+            panic!("no log");
+        };
+        seqs.extend(records.iter().map(|r| r.seq));
+        before = records.last().map(|r| r.seq);
+        b.wait_ms(7_000);
+        if !more {
+            break;
+        }
+    }
+    // Everything logged before the last request, newest first, each once.
+    let expected: Vec<u32> = (0..u32::try_from(total).unwrap()).rev().collect();
+    assert_eq!(seqs[seqs.len() - expected.len()..], expected[..]);
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]));
 }
 
 #[test]

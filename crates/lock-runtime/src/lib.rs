@@ -30,6 +30,6 @@ pub use runtime::{
     INPUT_BACKOFF_MAX, LOAD_ATTEMPTS, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
 };
 pub use store::{
-    APP_RECORD_MAX, APP_SLOTS, MEMORY_LOG_CAPACITY, MemoryStore, MemoryStoreError, StateStore,
-    StoreError, StoreErrorKind,
+    APP_RECORD_MAX, APP_SLOTS, LOG_PAGE, LogPage, MEMORY_LOG_CAPACITY, MemoryStore,
+    MemoryStoreError, StateStore, StoreError, StoreErrorKind,
 };

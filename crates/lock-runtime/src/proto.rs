@@ -1,17 +1,19 @@
 //! [`ProtoApp`]: `lock-proto` as the runtime's [`App`], over a radio
 //! [`Transport`] and an [`Entropy`] source, its records in the lock's store.
 
-use lock_core::{Link, Notice, Reply};
+use lock_core::person::People;
+use lock_core::{Link, Notice, PersonNumber, Reply};
 use lock_hal::{Entropy, ErrorKind, ErrorType, Transport};
 use lock_proto::{
-    FrameError, MAX_FRAME, Output, Outputs, ProtoChange, ProtoSnapshot, Protocol, RECORD_MAX,
-    VisitorCodeBook,
+    FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE, PersonInfo,
+    ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeBook,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
 use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
 
 const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
+const _: () = assert!(LOG_PAGE <= crate::store::LOG_PAGE);
 
 /// Why [`ProtoApp`] failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub enum ProtoAppError {
     Records,
     /// Not started, or dormant after an error above.
     Dormant,
+    /// An answer did not fit a frame.
+    Encode,
 }
 
 impl lock_hal::Error for ProtoAppError {
@@ -36,7 +40,7 @@ impl lock_hal::Error for ProtoAppError {
         match self {
             ProtoAppError::Transport(kind) => *kind,
             ProtoAppError::Entropy | ProtoAppError::Store(_) => ErrorKind::Device,
-            ProtoAppError::Records => ErrorKind::Protocol,
+            ProtoAppError::Records | ProtoAppError::Encode => ErrorKind::Protocol,
             ProtoAppError::Dormant => ErrorKind::Other,
         }
     }
@@ -139,29 +143,23 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
 
     /// Carries out a batch of outputs in order: each persisted change is on
     /// flash before anything after it happens. Returns what the lock must
-    /// hear.
+    /// hear. `people` answers a query for them.
     async fn run<S: StateStore>(
         &mut self,
         outputs: Outputs,
+        people: Option<&People>,
         store: &mut S,
     ) -> Result<Option<AppEvent>, ProtoAppError> {
         let mut event = None;
         for output in outputs {
             match output {
-                Output::Persist(change) => {
-                    if let Err(e) = write(store, &change).await {
-                        // Memory is ahead of flash now: read flash back
-                        // before the next frame.
-                        self.protocol = None;
-                        self.reload = true;
-                        return Err(e);
+                Output::Persist(_) | Output::Send(_) => self.carry_out(output, store).await?,
+                Output::Query { from, query } => {
+                    // An answer only reserves counters and sends.
+                    for output in self.answer(from, query, people, store).await? {
+                        self.carry_out(output, store).await?;
                     }
                 }
-                Output::Send(frame) => self
-                    .transport
-                    .send(&frame)
-                    .await
-                    .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e)))?,
                 Output::Request { from, request } => {
                     self.reply_to = Some(from);
                     event = Some(AppEvent::Request(request));
@@ -171,6 +169,72 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             }
         }
         Ok(event)
+    }
+
+    /// Persists or sends one output.
+    async fn carry_out<S: StateStore>(
+        &mut self,
+        output: Output,
+        store: &mut S,
+    ) -> Result<(), ProtoAppError> {
+        match output {
+            Output::Persist(change) => {
+                if let Err(e) = write(store, &change).await {
+                    // Memory is ahead of flash now: read flash back before
+                    // the next frame.
+                    self.protocol = None;
+                    self.reload = true;
+                    return Err(e);
+                }
+                Ok(())
+            }
+            Output::Send(frame) => self
+                .transport
+                .send(&frame)
+                .await
+                .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Answers an administrator's question from the people table or the
+    /// store's log (R-APP-3, R-APP-6).
+    async fn answer<S: StateStore>(
+        &mut self,
+        from: u16,
+        query: Query,
+        people: Option<&People>,
+        store: &mut S,
+    ) -> Result<Outputs, ProtoAppError> {
+        let encoded = match query {
+            Query::People { after } => {
+                let people = people.ok_or(ProtoAppError::Dormant)?;
+                let first = after.map_or(1, |n| n.get().saturating_add(1));
+                let mut page: heapless::Vec<PersonInfo, PEOPLE_PAGE> = heapless::Vec::new();
+                let mut more = false;
+                for person in (first..=u8::MAX)
+                    .map_while(PersonNumber::new)
+                    .filter_map(|n| people.get(n))
+                {
+                    if page.push(PersonInfo::of(person)).is_err() {
+                        more = true;
+                        break;
+                    }
+                }
+                let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+                protocol.encode_people(from, &page, more)
+            }
+            Query::Log { before } => {
+                let page = store.read_log(before).await.map_err(store_error)?;
+                let records: heapless::Vec<LoggedRecord, LOG_PAGE> = page
+                    .iter()
+                    .map(|&(seq, record)| LoggedRecord { seq, record })
+                    .collect();
+                let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+                protocol.encode_log(from, &records, records.is_full())
+            }
+        };
+        encoded.map_err(|_| ProtoAppError::Encode)
     }
 
     async fn ready<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
@@ -246,7 +310,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             Link::Bluetooth
         };
         match protocol.handle_frame(cx.now, cx.wall, link, bytes, &mut self.entropy) {
-            Ok(outputs) => self.run(outputs, store).await,
+            Ok(outputs) => self.run(outputs, Some(cx.people), store).await,
             // S-BF-1: a wrong tag counts with the lockout (the protocol
             // rate-limits how many it reports).
             Err(e) if e.is_auth_failure() => Ok(Some(AppEvent::AuthFailed)),
@@ -274,7 +338,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
             // A pairing revoked meanwhile has no keys left: skip it.
             if let Ok(outputs) = protocol.encode_notice(to, *notice) {
-                self.run(outputs, store).await?;
+                self.run(outputs, None, store).await?;
             }
         }
         Ok(())
@@ -291,7 +355,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         self.ready(store).await?;
         let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
         match protocol.encode_reply(to, *reply) {
-            Ok(outputs) => self.run(outputs, store).await.map(|_| ()),
+            Ok(outputs) => self.run(outputs, None, store).await.map(|_| ()),
             // The pairing went while the lock decided (it revoked itself).
             Err(_) => Ok(()),
         }

@@ -311,26 +311,34 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             false
         });
         let now = self.now();
-        let outcome = match self.load().await {
-            Ok(snapshot) => match Lock::restore_with(self.config, None, &snapshot, now) {
-                Ok(lock) => {
-                    self.lock = lock;
-                    // S-ST-2: before the core hears of any credential.
-                    self.carry_out_owed_work().await;
-                    let started = self.app.start(&mut self.store).await;
-                    self.adopt_app_identity(started);
-                    Boot::Restored
+        // The snapshot (the size of the whole lock) is dropped before the
+        // next await, so the boot future does not carry it.
+        let restored = match self.load().await {
+            Ok(snapshot) => {
+                Lock::restore_with(self.config, None, &snapshot, now).map_err(BootFault::Restore)
+            }
+            Err(kind) => Err(BootFault::Store(kind)),
+        };
+        let outcome = match restored {
+            Ok(lock) => {
+                self.lock = lock;
+                // S-ST-2: before the core hears of any credential.
+                self.carry_out_owed_work().await;
+                let started = self.app.start(&mut self.store).await;
+                self.adopt_app_identity(started);
+                Boot::Restored
+            }
+            Err(fault) => {
+                match fault {
+                    BootFault::Restore(_) => {
+                        error!("stored state refused by the core: fail-secure");
+                    }
+                    BootFault::Store(kind) => {
+                        error!("store unreadable: fail-secure ({:?})", kind);
+                    }
                 }
-                Err(e) => {
-                    error!("stored state refused by the core: fail-secure");
-                    self.lock = Lock::fail_secure_with(self.config, None);
-                    Boot::FailSecure(BootFault::Restore(e))
-                }
-            },
-            Err(kind) => {
-                error!("store unreadable: fail-secure ({:?})", kind);
                 self.lock = Lock::fail_secure_with(self.config, None);
-                Boot::FailSecure(BootFault::Store(kind))
+                Boot::FailSecure(fault)
             }
         };
         self.start_core(set_held).await;

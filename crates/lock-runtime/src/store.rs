@@ -48,6 +48,13 @@ pub const APP_SLOTS: u8 = 32;
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;
 
+/// Log records one [`StateStore::read_log`] returns at most.
+pub const LOG_PAGE: usize = 8;
+
+/// One page of the event log: sequence numbers with their records, newest
+/// first.
+pub type LogPage = heapless::Vec<(u32, LogRecord), LOG_PAGE>;
+
 /// The lock's persistent state and event log, as the runtime uses them.
 ///
 /// **None of these is cancel-safe, and the runtime never drops one midway**
@@ -73,6 +80,11 @@ pub trait StateStore {
     /// Appends one record to the event log (R-APP-6), the oldest overwritten
     /// when full.
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error>;
+
+    /// The newest [`LOG_PAGE`] log records with sequence numbers below
+    /// `before` (all for `None`), newest first (R-APP-6: the app reads the
+    /// log through this).
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error>;
 
     /// Reads app record `slot` (`0..APP_SLOTS`) into `buf`, returning its
     /// length, or `None` for an empty slot. App records belong to the app
@@ -124,6 +136,9 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
         T::append_log(self, record).await
     }
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+        T::read_log(self, before).await
+    }
     async fn read_app_record(
         &mut self,
         slot: u8,
@@ -159,7 +174,8 @@ type AppRecord = heapless::Vec<u8, APP_RECORD_MAX>;
 pub struct MemoryStore {
     snapshot: Snapshot,
     app: [Option<AppRecord>; APP_SLOTS as usize],
-    log: heapless::Deque<LogRecord, MEMORY_LOG_CAPACITY>,
+    log: heapless::Deque<(u32, LogRecord), MEMORY_LOG_CAPACITY>,
+    next_seq: u32,
 }
 
 impl MemoryStore {
@@ -183,7 +199,7 @@ impl MemoryStore {
 
     /// The kept log records, oldest first.
     pub fn log(&self) -> impl Iterator<Item = &LogRecord> {
-        self.log.iter()
+        self.log.iter().map(|(_, r)| r)
     }
 }
 
@@ -207,8 +223,24 @@ impl StateStore for MemoryStore {
             self.log.pop_front();
         }
         // Cannot fail: there is room now.
-        let _ = self.log.push_back(*record);
+        let _ = self.log.push_back((self.next_seq, *record));
+        self.next_seq = self.next_seq.wrapping_add(1);
         Ok(())
+    }
+
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+        let mut page = LogPage::new();
+        for entry in self
+            .log
+            .iter()
+            .rev()
+            .filter(|(seq, _)| before.is_none_or(|b| *seq < b))
+        {
+            if page.push(*entry).is_err() {
+                break;
+            }
+        }
+        Ok(page)
     }
 
     async fn read_app_record(
@@ -305,6 +337,11 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
             let _ = lock_store::Store::load(self).await;
         }
         result.map(|_seq| ())
+    }
+
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+        let logged = lock_store::Store::read_log::<LOG_PAGE>(self, before).await?;
+        Ok(logged.iter().map(|l| (l.seq, l.record)).collect())
     }
 
     async fn read_app_record(

@@ -10,8 +10,8 @@ use alloc::{format, vec};
 use core::fmt;
 
 use lock_core::{
-    AlarmKind, AppCommand, Duration, Key, Passcode, PersonNumber, Privilege, Setting, Timestamp,
-    Validity,
+    AlarmKind, AppCommand, Duration, Key, Name, Passcode, PersonNumber, Privilege, Role, Setting,
+    Timestamp, Validity, WeeklySchedule,
 };
 
 /// The phone an `app` step uses when it names none.
@@ -64,6 +64,12 @@ pub enum AppAction {
     /// `app [as PHONE] replay`: the last frame the phone sent, sent again
     /// (R-APP-7).
     Replay,
+    /// `app [as PHONE] list-people`: every page of the people list
+    /// (R-APP-3); the reply is `people:N`, N people in all.
+    ListPeople,
+    /// `app [as PHONE] read-log`: every page of the event log (R-APP-6);
+    /// the reply is `log:N`, N records in all.
+    ReadLog,
     /// `app [as PHONE] forge COMMAND …`: the command's frame with one bit
     /// of its sealed body flipped (S-PR-2).
     Forge(AppCommand),
@@ -336,6 +342,8 @@ fn parse_app(mut args: &[&str]) -> Result<AppStep, String> {
     let action = match args {
         ["pair"] => AppAction::Pair,
         ["replay"] => AppAction::Replay,
+        ["list-people"] => AppAction::ListPeople,
+        ["read-log"] => AppAction::ReadLog,
         ["forge", command @ ..] => AppAction::Forge(parse_command(command)?),
         ["revoke", whose] => AppAction::Revoke {
             whose: (*whose).to_string(),
@@ -401,6 +409,41 @@ fn parse_command(args: &[&str]) -> Result<AppCommand, String> {
                 until: parse_bound(until)?,
             },
         },
+        ["add", role, code] => AppCommand::AddPerson {
+            role: match *role {
+                "user" => Role::User,
+                "admin" | "administrator" => Role::Administrator,
+                other => return Err(format!("`app add` takes user or admin, not `{other}`")),
+            },
+            passcode: Passcode::parse(code).map_err(|e| format!("bad passcode `{code}`: {e:?}"))?,
+            validity: Validity::ALWAYS,
+        },
+        ["name", n, words @ ..] if !words.is_empty() => AppCommand::NamePerson {
+            person: parse_person(n)?,
+            name: Name::new(&words.join(" "))
+                .map_err(|e| format!("bad name `{}`: {e:?}", words.join(" ")))?,
+        },
+        ["schedule", n, "none"] => AppCommand::SetSchedule {
+            person: parse_person(n)?,
+            schedule: None,
+        },
+        ["schedule", n, days, from, until, rest @ ..] => AppCommand::SetSchedule {
+            person: parse_person(n)?,
+            schedule: Some(WeeklySchedule {
+                days: parse_days(days)?,
+                from_minute: parse_clock(from)?,
+                until_minute: parse_clock(until)?,
+                utc_offset_minutes: match rest {
+                    [] => 0,
+                    [offset] => offset
+                        .parse()
+                        .map_err(|_| format!("`{offset}` is not an offset in minutes"))?,
+                    _ => {
+                        return Err("`app schedule` takes at most an offset after the hours".into());
+                    }
+                },
+            }),
+        },
         ["ack", alarm] => AppCommand::Acknowledge(
             AlarmKind::ALL
                 .into_iter()
@@ -422,6 +465,45 @@ fn parse_command(args: &[&str]) -> Result<AppCommand, String> {
         )),
         _ => return Err(format!("unknown app command `{}`", args.join(" "))),
     })
+}
+
+/// `mon,tue,fri` or `mon-fri` (or `all`): a weekly schedule's days.
+fn parse_days(text: &str) -> Result<u8, String> {
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let day = |name: &str| {
+        NAMES
+            .iter()
+            .position(|d| *d == name)
+            .ok_or_else(|| format!("`{name}` is not a day (mon … sun)"))
+    };
+    if text == "all" {
+        return Ok(0x7f);
+    }
+    let mut days = 0u8;
+    for part in text.split(',') {
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (day(a)?, day(b)?),
+            None => (day(part)?, day(part)?),
+        };
+        if last < first {
+            return Err(format!("`{part}` runs backwards"));
+        }
+        for d in first..=last {
+            days |= 1 << d;
+        }
+    }
+    Ok(days)
+}
+
+/// `09:30` (or `24:00` for the end of the day): minutes since midnight.
+fn parse_clock(text: &str) -> Result<u16, String> {
+    let bad = || format!("`{text}` is not a time of day (09:30)");
+    let (h, m) = text.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m >= 60 || h * 60 + m > 24 * 60 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
 }
 
 fn parse_number(text: &str) -> Result<u64, String> {
@@ -561,6 +643,73 @@ expect event unlock
             let err = parse(text).unwrap_err();
             assert_eq!(err.line, line, "{text:?}");
             assert!(err.message.contains(needle), "{text:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn app_people_commands_parse() {
+        let steps = parse(
+            "app add user 290571\napp name 002 Ada L\napp schedule 002 mon-wed,sat 22:00 06:00 -60\n\
+             app schedule 002 none\napp list-people\napp read-log\n",
+        )
+        .unwrap();
+        let command = |i: usize| match &steps[i].step {
+            Step::App(AppStep {
+                action: AppAction::Command { command, .. },
+                ..
+            }) => *command,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            command(0),
+            AppCommand::AddPerson {
+                role: Role::User,
+                ..
+            }
+        ));
+        assert!(
+            matches!(command(1), AppCommand::NamePerson { name, .. } if name.as_str() == "Ada L")
+        );
+        assert!(matches!(
+            command(2),
+            AppCommand::SetSchedule {
+                schedule: Some(WeeklySchedule {
+                    days: 0b010_0111,
+                    from_minute: 1320,
+                    until_minute: 360,
+                    utc_offset_minutes: -60
+                }),
+                ..
+            }
+        ));
+        assert!(matches!(
+            command(3),
+            AppCommand::SetSchedule { schedule: None, .. }
+        ));
+        assert!(matches!(
+            &steps[4].step,
+            Step::App(AppStep {
+                action: AppAction::ListPeople,
+                ..
+            })
+        ));
+        assert!(matches!(
+            &steps[5].step,
+            Step::App(AppStep {
+                action: AppAction::ReadLog,
+                ..
+            })
+        ));
+        for (text, why) in [
+            ("app schedule 002 mon-xyz 09:00 17:00", "not a day"),
+            ("app schedule 002 fri-mon 09:00 17:00", "backwards"),
+            ("app schedule 002 mon 9h 17:00", "time of day"),
+            ("app schedule 002 mon 09:00 24:01", "time of day"),
+            ("app name 002 seventeen-bytes-xx", "bad name"),
+            ("app add king 290571", "user or admin"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains(why), "{text}: {}", e.message);
         }
     }
 

@@ -20,8 +20,8 @@ use core::task::{Context, Poll, Waker};
 use core::{cell::RefCell, fmt};
 
 use lock_core::{
-    AppCommand, BiometricKind, Config, DoorDirection, Duration, Key, Lock, Prompt, Refusal, Reply,
-    VisitorCodes,
+    AppCommand, BiometricKind, Config, DoorDirection, Duration, Key, Lock, PersonNumber, Prompt,
+    Refusal, Reply, VisitorCodes,
 };
 use lock_hal::{BoltPosition, KeyEvent, Press};
 use lock_proto::{
@@ -174,7 +174,7 @@ impl Sim {
             .map_err(|e| SimError(format!("flash layout: {e}")))?;
         let hw = hardware(&world);
         let app = app(&world);
-        self.runtime = Some(Box::pin(async move {
+        let fut = async move {
             let mut runtime = Runtime::new(hw, store, app, config());
             runtime.boot().await;
             publish(&world, runtime.lock(), pairings(&runtime));
@@ -182,7 +182,8 @@ impl Sim {
                 runtime.step().await;
                 publish(&world, runtime.lock(), pairings(&runtime));
             }
-        }));
+        };
+        self.runtime = Some(Box::pin(fut));
         self.settle()
     }
 
@@ -414,6 +415,16 @@ impl Sim {
                 }
                 self.input(|w| w.keys.push_back(KeyEvent::Press(lock_hal::Key::Ok)))
             }
+            AppAction::ListPeople => self.list(name, |challenge, after| Request::ListPeople {
+                after: after
+                    .and_then(|n| u8::try_from(n).ok())
+                    .and_then(PersonNumber::new),
+                challenge,
+            }),
+            AppAction::ReadLog => self.list(name, |challenge, before| Request::ReadLog {
+                before: before.and_then(|n| u32::try_from(n).ok()),
+                challenge,
+            }),
             AppAction::Replay => {
                 let frame = self
                     .phones
@@ -425,6 +436,51 @@ impl Sim {
                 Ok(())
             }
         }
+    }
+
+    /// Every page of a list (people or log records), one challenge a page;
+    /// the reply names the kind and the total (`people:8`, `log:21`).
+    fn list(
+        &mut self,
+        name: &str,
+        request: impl Fn(lock_proto::message::Challenge, Option<u64>) -> Request,
+    ) -> Result<(), SimError> {
+        let mut total = 0usize;
+        let mut from = None;
+        let mut kind;
+        let mark = self.replies.len();
+        loop {
+            let responses = self.challenged(name, |c| request(c, from))?;
+            let (count, last, more) = match responses.first() {
+                Some(Response::People { people, more }) => {
+                    kind = "people";
+                    (
+                        people.len(),
+                        people.last().map(|p| u64::from(p.number.get())),
+                        *more,
+                    )
+                }
+                Some(Response::Log { records, more }) => {
+                    kind = "log";
+                    (
+                        records.len(),
+                        records.last().map(|r| u64::from(r.seq)),
+                        *more,
+                    )
+                }
+                _ => return Ok(()),
+            };
+            total += count;
+            from = last;
+            if !more || last.is_none() {
+                break;
+            }
+            // S-PR-5: ten challenges a minute.
+            self.wait(Duration::from_secs(6))?;
+        }
+        self.replies.truncate(mark);
+        self.replies.push(format!("{kind}:{total}"));
+        Ok(())
     }
 
     /// The pairing exchange (S-PR-1): hello, offer, nonces, the code
@@ -749,6 +805,8 @@ pub fn response_name(r: &Response) -> String {
         Response::Challenge { .. } => "challenge".into(),
         Response::Done => "done".into(),
         Response::Refused(why) => format!("refused:{}", kebab(&format!("{why:?}"))),
+        Response::People { people, .. } => format!("people:{}", people.len()),
+        Response::Log { records, .. } => format!("log:{}", records.len()),
     }
 }
 
@@ -757,6 +815,7 @@ pub fn reply_name(r: &Reply) -> String {
     match r {
         Reply::Done => "done".into(),
         Reply::Status(_) => "status".into(),
+        Reply::PersonAdded(n) => format!("added:{n}"),
         Reply::Refused(why) => format!("refused:{}", refusal_name(why)),
     }
 }

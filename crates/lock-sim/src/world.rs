@@ -22,7 +22,7 @@ use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
     MotorDirection, Press,
 };
-use lock_runtime::{Board, Hardware, ProtoApp, StateStore, StoreErrorKind};
+use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
 
 /// How long the simulated lock body takes from one end to the other.
 pub const TRAVEL_MS: u64 = 1_000;
@@ -873,6 +873,15 @@ impl StateStore for SimStore {
 
     async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
         self.store.apply(change).await.map_err(|e| kind_of(&e))
+    }
+
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, StoreErrorKind> {
+        let page = self
+            .store
+            .read_log::<LOG_PAGE>(before)
+            .await
+            .map_err(|e| kind_of(&e))?;
+        Ok(page.iter().map(|l| (l.seq, l.record)).collect())
     }
 
     async fn read_app_record(

@@ -387,6 +387,13 @@ mod tests {
         }
         p.passcode = Some(Passcode::parse("9081726354").unwrap());
         p.duress = Some(Passcode::parse("1357924680").unwrap());
+        p.name = lock_core::Name::new("ÅÅÅÅÅÅÅÅ").unwrap();
+        p.schedule = Some(lock_core::WeeklySchedule {
+            days: 0x7f,
+            from_minute: 1439,
+            until_minute: 1438,
+            utc_offset_minutes: -840,
+        });
         p
     }
 

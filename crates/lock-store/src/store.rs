@@ -19,7 +19,7 @@ use crate::record::{
 };
 
 /// The largest encoded person record (value bytes: version, stamp, record).
-pub(crate) const MAX_PERSON_VALUE: usize = 96;
+pub(crate) const MAX_PERSON_VALUE: usize = 120;
 /// The largest encoded state record: the intent with a full module work list.
 pub(crate) const MAX_STATE_VALUE: usize = 656;
 /// The largest format, settings or attempts record.

@@ -560,14 +560,14 @@ fn rotations<const W: usize, const S: usize>(aging: u16, count: u16, every: usiz
 
 #[test]
 fn s_st_1_page_rotations_migrations_and_erases_cut_anywhere_leave_old_or_new() {
-    rotations::<4, 1024>(960, 150, 7);
+    rotations::<4, 1024>(1100, 150, 7);
 }
 
 #[test]
 fn s_st_1_page_rotations_cut_anywhere_on_stm32l4_geometry() {
     // 8-byte words, 2 KiB pages: a cut erase leaves a whole marker word
     // erased (this found sequential-storage's unrepaired `fetch_all_items`).
-    rotations::<8, 2048>(1550, 150, 11);
+    rotations::<8, 2048>(1650, 150, 11);
 }
 
 #[test]

@@ -196,7 +196,7 @@ fn s_st_4_esp32c3_400k_cycles_within_rated_erases() {
     let board = Board {
         name: "ESP32-C3",
         endurance: 100_000,
-        state_sectors: 8,
+        state_sectors: 12,
         log_sectors: 16,
     };
     report::<4, 4096>(&board, 1_500, 3_000);
@@ -208,7 +208,7 @@ fn s_st_4_rp2040_400k_cycles_within_rated_erases() {
     let board = Board {
         name: "RP2040",
         endurance: 100_000,
-        state_sectors: 8,
+        state_sectors: 12,
         log_sectors: 16,
     };
     report::<1, 4096>(&board, 1_500, 3_000);

@@ -34,7 +34,8 @@ use lock_hal::{
     Key, KeyEvent, MotorDirection, Press,
 };
 use lock_runtime::{
-    App, AppContext, AppEvent, AppIdentity, Board, Hardware, Runtime, StateStore, StoreErrorKind,
+    App, AppContext, AppEvent, AppIdentity, Board, Hardware, LogPage, Runtime, StateStore,
+    StoreErrorKind,
 };
 use lock_store::StoreConfig;
 use lock_store::mock_flash::{MockFlash, MockFlashError};
@@ -760,6 +761,12 @@ impl StateStore for TestStore {
         })
         .await;
         Ok(())
+    }
+
+    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, TestStoreError> {
+        StateStore::read_log(&mut self.inner, before)
+            .await
+            .map_err(TestStoreError::Store)
     }
 
     async fn read_app_record(
