@@ -113,11 +113,12 @@ const STALL_RAW: u16 = 2_457;
 const MOTOR_PWM_KHZ: u32 = 20;
 const MOTOR_DUTY_PERCENT: u8 = 100;
 
-/// The lock's partition (`partitions.csv`): 32 KiB state, 64 KiB log.
+/// The lock's partition (`partitions.csv`): 48 KiB state (lock-store needs
+/// 32 KiB on this flash; the rest spreads the wear), 64 KiB log.
 const LOCK_PARTITION: &str = "lock";
 const STORE: StoreConfig = StoreConfig {
-    state: 0..0x8000,
-    log: 0x8000..0x18000,
+    state: 0..0xC000,
+    log: 0xC000..0x1C000,
 };
 
 /// The radio's heap (BOARDS.md: 72 KiB).
