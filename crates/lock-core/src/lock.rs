@@ -1281,6 +1281,63 @@ impl<V: VisitorCodes> Lock<V> {
         }
     }
 
+    /// Back to a factory-fresh lock's state in place, keeping what the
+    /// hardware says (battery, USB power, bolt, door, the wall clock, a
+    /// tamper alarm's siren). In place: a whole `Lock` built on the stack and
+    /// moved in would cost its size (12 KB) in every `handle` frame.
+    /// Exhaustive, so a new field cannot be forgotten here.
+    fn forget_stored_state(&mut self) {
+        let Lock {
+            config: _,
+            visitor_codes: _,
+            visitor_codes_used,
+            settings,
+            people,
+            passcodes,
+            attempts,
+            storage_fault,
+            mode,
+            entry,
+            awake_until,
+            lit,
+            bolt: _,
+            bolt_deadline,
+            door: _,
+            auto_lock_at,
+            unlocked_from_outside,
+            outside_lock_offer,
+            leaving_home,
+            alarms,
+            tamper_until: _,
+            pairing_until,
+            muted,
+            battery: _,
+            usb_power: _,
+            wall: _,
+            wall_high: _,
+            #[cfg(any(test, feature = "fault-injection"))]
+                forced_first_check: _,
+        } = self;
+        visitor_codes_used.clear();
+        *settings = Settings::default();
+        people.clear();
+        passcodes.clear();
+        *attempts = Attempts::new();
+        *storage_fault = false;
+        *mode = Mode::Idle;
+        entry.clear();
+        *awake_until = None;
+        *lit = None;
+        *bolt_deadline = None;
+        *auto_lock_at = None;
+        *unlocked_from_outside = false;
+        *outside_lock_offer = false;
+        *leaving_home = false;
+        *alarms = Alarms::default();
+        *pairing_until = None;
+        *muted = false;
+    }
+
     fn factory_reset(&mut self, now: Instant, out: &mut Actions) {
         out.push(Action::Persist(Change::FactoryReset));
         for kind in BiometricKind::ALL {
@@ -1288,23 +1345,8 @@ impl<V: VisitorCodes> Lock<V> {
         }
         self.log(now, out, LogEntry::FactoryReset);
         self.end_pairing(out);
-        let (battery, usb_power, bolt, door, wall) = (
-            self.battery,
-            self.usb_power,
-            self.bolt,
-            self.door,
-            self.wall,
-        );
-        let (tamper, alarms, wall_high) = (self.tamper_until, self.alarms, self.wall_high);
-        *self = Lock::with_visitor_codes(self.config, self.visitor_codes.clone());
-        // What the hardware says stays true; what was stored is gone.
-        self.battery = battery;
-        self.usb_power = usb_power;
-        self.bolt = bolt;
-        self.door = door;
-        self.wall = wall;
-        self.wall_high = wall_high;
-        self.tamper_until = tamper;
+        let alarms = self.alarms;
+        self.forget_stored_state();
         for kind in [AlarmKind::Tamper, AlarmKind::LowBattery, AlarmKind::Jam] {
             self.alarms.set(kind, alarms.contains(kind));
         }

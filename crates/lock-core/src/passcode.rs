@@ -411,7 +411,9 @@ impl PasscodeTable {
 
     /// Forgets everything, overwriting every slot.
     pub fn clear(&mut self) {
-        *self = PasscodeTable::new();
+        for slot in &mut self.slots {
+            *slot = Slot::EMPTY;
+        }
     }
 
     /// The anti-peeping search (R-PIN-4) in constant time (R-PIN-6, S-BF-4).

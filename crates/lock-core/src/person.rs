@@ -478,9 +478,11 @@ impl People {
         self.slots.get_mut(number.index()).and_then(Option::take)
     }
 
-    /// Forgets everyone.
+    /// Forgets everyone, in place.
     pub fn clear(&mut self) {
-        *self = People::new();
+        for slot in &mut self.slots {
+            *slot = None;
+        }
     }
 }
 
