@@ -91,7 +91,8 @@ fn read(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| String::from("not UTF-8"))
 }
 
-/// Runs scenario files as the host's `lock-sim run` does, with its output.
+/// Runs scenario files as the host's `lock-sim run` does, with its output
+/// ([`Outcome::report`]).
 fn run(files: &[String], painted: stack::Painted) -> i32 {
     let mut failed = 0usize;
     for file in files {
@@ -102,24 +103,10 @@ fn run(files: &[String], painted: stack::Painted) -> i32 {
                 message: alloc::format!("cannot read: {e}"),
             },
         };
-        match outcome {
-            Outcome::Pass => println!("PASS {file}"),
-            Outcome::Fail {
-                line,
-                expected,
-                seen,
-            } => {
-                failed = failed.saturating_add(1);
-                println!("FAIL {file}:{line}: expected `{expected}`, saw {seen}");
-            }
-            Outcome::Error { line, message } => {
-                failed = failed.saturating_add(1);
-                match line {
-                    Some(line) => println!("ERROR {file}:{line}: {message}"),
-                    None => println!("ERROR {file}: {message}"),
-                }
-            }
+        if !outcome.passed() {
+            failed = failed.saturating_add(1);
         }
+        println!("{}", outcome.report(file));
     }
     let passed = files.len().saturating_sub(failed);
     println!("{passed} passed, {failed} failed");

@@ -65,24 +65,10 @@ fn run(files: &[String]) -> ExitCode {
                 message: format!("cannot read: {e}"),
             },
         };
-        match outcome {
-            Outcome::Pass => println!("PASS {file}"),
-            Outcome::Fail {
-                line,
-                expected,
-                seen,
-            } => {
-                failed = failed.saturating_add(1);
-                println!("FAIL {file}:{line}: expected `{expected}`, saw {seen}");
-            }
-            Outcome::Error { line, message } => {
-                failed = failed.saturating_add(1);
-                match line {
-                    Some(line) => println!("ERROR {file}:{line}: {message}"),
-                    None => println!("ERROR {file}: {message}"),
-                }
-            }
+        if !outcome.passed() {
+            failed = failed.saturating_add(1);
         }
+        println!("{}", outcome.report(file));
     }
     let passed = files.len().saturating_sub(failed);
     println!("{passed} passed, {failed} failed");

@@ -991,6 +991,35 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// `true` for [`Outcome::Pass`].
+    pub fn passed(&self) -> bool {
+        *self == Outcome::Pass
+    }
+
+    /// The line `lock-sim run` prints for `file`: `PASS file`, `FAIL
+    /// file:line: expected …, saw …` or `ERROR file[:line]: …`. Boards that
+    /// run scenarios print the same (boards/qemu-mps2).
+    pub fn report(&self, file: &str) -> String {
+        match self {
+            Outcome::Pass => format!("PASS {file}"),
+            Outcome::Fail {
+                line,
+                expected,
+                seen,
+            } => format!("FAIL {file}:{line}: expected `{expected}`, saw {seen}"),
+            Outcome::Error {
+                line: Some(line),
+                message,
+            } => format!("ERROR {file}:{line}: {message}"),
+            Outcome::Error {
+                line: None,
+                message,
+            } => format!("ERROR {file}: {message}"),
+        }
+    }
+}
+
 /// Runs parsed steps on a factory-fresh lock.
 pub fn run_steps(lines: &[Line]) -> Outcome {
     let mut sim = match Sim::new() {
