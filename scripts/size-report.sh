@@ -50,43 +50,58 @@ if ! rustup target list --installed | grep -qx "$TARGET"; then
     rustup target add "$TARGET"
 fi
 
-# Build, and take the ELF's path from cargo's own report (this respects
-# CARGO_TARGET_DIR and any build.target-dir setting). Diagnostics still go to
-# stderr in the usual human form.
-echo "+ cargo build --release -p $PACKAGE --target $TARGET"
-build_json="$(cargo build --release -p "$PACKAGE" --target "$TARGET" \
-    --message-format=json-render-diagnostics)"
-elf="$(sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' <<<"$build_json" | tail -n 1)"
-if [ -z "$elf" ] || [ ! -f "$elf" ]; then
-    echo "size-report: cargo reported no executable for $PACKAGE" >&2
-    exit 1
-fi
+# Builds the probe with the given features (none, or "proto" for lock-proto's
+# lock side too) and prints its sections; sets FLASH and RAM.
+measure() {
+    local features="$1" label="$2" build_json elf sections
+    local args=(--release -p "$PACKAGE" --target "$TARGET")
+    if [ -n "$features" ]; then
+        args+=(--features "$features")
+    fi
+    # The ELF's path comes from cargo's own report (this respects
+    # CARGO_TARGET_DIR and any build.target-dir setting). Diagnostics still
+    # go to stderr in the usual human form.
+    echo "+ cargo build ${args[*]}"
+    build_json="$(cargo build "${args[@]}" --message-format=json-render-diagnostics)"
+    elf="$(sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' <<<"$build_json" | tail -n 1)"
+    if [ -z "$elf" ] || [ ! -f "$elf" ]; then
+        echo "size-report: cargo reported no executable for $PACKAGE" >&2
+        exit 1
+    fi
+    # `llvm-size -A` (SysV format) lists every section; Berkeley format lumps
+    # .rodata into text and is meaningless on some targets (BOARDS.md).
+    sections="$("$llvm_size" -A "$elf")"
+    read -r FLASH RAM < <(awk -v elf="$elf" -v target="$TARGET" -v label="$label" '
+        $1 ~ /^\./ && $2 ~ /^[0-9]+$/ { size[$1] = $2 }
+        END {
+            vt = size[".vector_table"] + 0
+            text = size[".text"] + 0
+            rodata = size[".rodata"] + 0
+            data = size[".data"] + 0
+            bss = size[".bss"] + 0
+            uninit = size[".uninit"] + 0
+            printf "%s size probe (%s, release)\n", label, target > "/dev/stderr"
+            printf "  %s\n\n", elf > "/dev/stderr"
+            printf "  %-14s %10s\n", "section", "bytes" > "/dev/stderr"
+            printf "  %-14s %10s\n", "-------", "-----" > "/dev/stderr"
+            printf "  %-14s %10d\n", ".vector_table", vt > "/dev/stderr"
+            printf "  %-14s %10d\n", ".text", text > "/dev/stderr"
+            printf "  %-14s %10d\n", ".rodata", rodata > "/dev/stderr"
+            printf "  %-14s %10d\n", ".data", data > "/dev/stderr"
+            printf "  %-14s %10d\n", ".bss", bss > "/dev/stderr"
+            if (uninit > 0) printf "  %-14s %10d\n", ".uninit", uninit > "/dev/stderr"
+            printf "\n" > "/dev/stderr"
+            printf "  %-14s %10d  (.vector_table + .text + .rodata + .data)\n", "flash", vt + text + rodata + data > "/dev/stderr"
+            printf "  %-14s %10d  (.data + .bss + .uninit; stack not included)\n\n", "static RAM", data + bss + uninit > "/dev/stderr"
+            printf "%d %d\n", vt + text + rodata + data, data + bss + uninit
+        }
+    ' <<<"$sections" 2>&3)
+}
 
-# `llvm-size -A` (SysV format) lists every section; Berkeley format lumps
-# .rodata into text and is meaningless on some targets (BOARDS.md).
-sections="$("$llvm_size" -A "$elf")"
-
-awk -v elf="$elf" -v target="$TARGET" '
-    $1 ~ /^\./ && $2 ~ /^[0-9]+$/ { size[$1] = $2 }
-    END {
-        vt = size[".vector_table"] + 0
-        text = size[".text"] + 0
-        rodata = size[".rodata"] + 0
-        data = size[".data"] + 0
-        bss = size[".bss"] + 0
-        uninit = size[".uninit"] + 0
-        printf "lock-core size probe (%s, release)\n", target
-        printf "  %s\n\n", elf
-        printf "  %-14s %10s\n", "section", "bytes"
-        printf "  %-14s %10s\n", "-------", "-----"
-        printf "  %-14s %10d\n", ".vector_table", vt
-        printf "  %-14s %10d\n", ".text", text
-        printf "  %-14s %10d\n", ".rodata", rodata
-        printf "  %-14s %10d\n", ".data", data
-        printf "  %-14s %10d\n", ".bss", bss
-        if (uninit > 0) printf "  %-14s %10d\n", ".uninit", uninit
-        printf "\n"
-        printf "  %-14s %10d  (.vector_table + .text + .rodata + .data)\n", "flash", vt + text + rodata + data
-        printf "  %-14s %10d  (.data + .bss + .uninit; stack not included)\n", "static RAM", data + bss + uninit
-    }
-' <<<"$sections"
+exec 3>&1
+measure "" "lock-core"
+core_flash=$FLASH
+measure "proto" "lock-core + lock-proto (lock side)"
+proto_flash=$FLASH
+printf 'lock-proto adds %d bytes of flash on %s (frames, AEAD, X25519 pairing, visitor codes)\n' \
+    "$((proto_flash - core_flash))" "$TARGET"

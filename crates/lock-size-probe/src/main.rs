@@ -26,6 +26,8 @@ fn main() -> ! {
     // `MaybeUninit` rather than `Option`: `None` is not all zeroes, which would
     // put the whole lock in `.data` and count its initial value as flash.
     static mut LOCK: MaybeUninit<Lock> = MaybeUninit::uninit();
+    #[cfg(feature = "proto")]
+    static mut APP: MaybeUninit<proto::App> = MaybeUninit::uninit();
     let lock = LOCK.write(Lock::new(black_box(Config::default())));
 
     // A touch wakes the keypad, then a digit and OK: enough to reach the
@@ -39,9 +41,61 @@ fn main() -> ! {
         black_box(&actions);
     }
     black_box(lock.next_deadline());
+    #[cfg(feature = "proto")]
+    proto::run(APP, t);
 
     loop {
         core::hint::spin_loop();
+    }
+}
+
+/// lock-proto's lock side: a protocol handling a frame (every path of the
+/// decoder, the AEAD, pairing and dispatch is reachable from it) and the
+/// visitor-code book checking an entry, as a lock with an app has them.
+#[cfg(feature = "proto")]
+mod proto {
+    use core::hint::black_box;
+    use core::mem::MaybeUninit;
+
+    use lock_core::{Config, Event, Instant, Key, Link, Lock};
+    use lock_proto::{Identity, Protocol, VisitorCodeBook};
+
+    /// Bytes from `black_box`: the probe is never run, only linked.
+    struct Opaque;
+
+    impl lock_hal::ErrorType for Opaque {
+        type Error = lock_hal::ErrorKind;
+    }
+
+    impl lock_hal::Entropy for Opaque {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), lock_hal::ErrorKind> {
+            for b in buf {
+                *b = black_box(0);
+            }
+            Ok(())
+        }
+    }
+
+    /// The protocol and a lock that takes its visitor codes.
+    pub type App = (Protocol, Lock<VisitorCodeBook>);
+
+    pub fn run(app: &'static mut MaybeUninit<App>, t: u64) {
+        let Ok(identity) = Identity::generate(&mut Opaque) else {
+            return;
+        };
+        let protocol = Protocol::new(identity);
+        let book = protocol.visitor_code_book();
+        let (protocol, lock) =
+            app.write((protocol, Lock::with_visitor_codes(Config::default(), book)));
+        let frame = black_box([0u8; lock_proto::MAX_FRAME]);
+        let len = black_box(64usize);
+        let now = Instant::from_millis(black_box(t));
+        let wall = lock.wall_clock(now);
+        let bytes = frame.get(..len).unwrap_or(&[]);
+        let out = protocol.handle_frame(now, wall, Link::Bluetooth, bytes, &mut Opaque);
+        black_box(&out);
+        let actions = lock.handle(now, black_box(Event::Key(Key::Ok)));
+        black_box(&actions);
     }
 }
 
