@@ -1,16 +1,40 @@
 //! The state machine over arbitrary event sequences (quinn's `streams.rs`
-//! shape): every pair of bytes is one event and a time step. After each step:
-//! `handle` did not panic, dropped no action, left no due timer behind, and
-//! drove no unlock while a lockout was active before the event (except the
-//! administrator commands that end the lockout first, R-LKO-3).
+//! shape): every three bytes are one input and a time step. An input is one
+//! event, a power cut (the lock restored from what it persisted), or an
+//! offline visitor code typed at the keypad (made by lock-proto's
+//! `VisitorCodeBook`, the lock's verifier, for a window around the lock's
+//! clock). After each event:
+//!
+//! - `handle` did not panic, dropped no action, left no due timer behind;
+//! - no unlock while a lockout was active before the event (except the
+//!   administrator commands that end the lockout first, R-LKO-3);
+//! - capacities are never exceeded: 100 people, 50 faces, palms, fingers and
+//!   passcode slots, 3/2/5 templates per person (R-USR-2, R-USR-3);
+//! - a deleted person (or one never added) never opens: every unlock logged
+//!   for a person names someone stored before the event (R-USR-5);
+//! - a one-time visitor code opens once: its use is persisted before the
+//!   bolt moves, and no code is recorded as used twice, also across power
+//!   cuts (S-VC-1, R-APP-4);
+//! - what the lock persisted restores (S-ST-3's own-snapshot case).
 #![no_main]
 
+use std::collections::BTreeSet;
+
 use libfuzzer_sys::fuzz_target;
+use lock_core::passcode::PASSCODE_CAPACITY;
+use lock_core::person::{
+    FACE_CAPACITY, FACES_PER_PERSON, FINGER_CAPACITY, FINGERS_PER_PERSON, PALM_CAPACITY,
+    PALMS_PER_PERSON, PEOPLE_CAPACITY,
+};
 use lock_core::{
     Action, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,
-    Config, DoorState, Duration, EnrollFailure, EnrollStep, Event, Instant, Key, Link, Lock,
-    Passcode, PersonNumber, Privilege, Setting, TemplateId, Timestamp, Validity,
+    Change, Config, DoorState, Duration, EnrollFailure, EnrollStep, Event, Instant, Key, Link,
+    Lock, LogEntry, Method, Passcode, PersonNumber, Privilege, Setting, Snapshot, TemplateId,
+    Timestamp, Validity,
 };
+use lock_proto::VisitorCodeBook;
+use lock_proto::VisitorCodeSpec;
+use lock_proto::visitor::{HOUR, Profile, code_id};
 
 fn kind(b: u8) -> BiometricKind {
     BiometricKind::ALL[usize::from(b % 3)]
@@ -138,22 +162,87 @@ fn is_unlock(a: &Action) -> bool {
     )
 }
 
-fuzz_target!(|data: &[u8]| {
-    let mut lock = Lock::new(Config::default());
-    let mut now = Instant::ZERO;
-    lock.handle(now, Event::Boot { set_held: false });
-    for chunk in data.chunks_exact(3) {
-        let (op, arg, dt) = (chunk[0], chunk[1], chunk[2]);
-        now = now + Duration::from_millis(u64::from(dt) * u64::from(dt) * 8);
-        if op == 0xFF {
-            // A power cut: restore from what the lock would have stored.
-            let snapshot = lock.snapshot();
-            lock = Lock::restore(Config::default(), &snapshot, now).expect("own snapshot restores");
-            lock.handle(now, Event::Boot { set_held: false });
-            continue;
-        }
-        let ev = event(op, arg);
-        let locked_out = lock.lockout(now).is_some();
+/// The verifier of a lock; a factory reset gives the lock a new secret, as
+/// lock-proto's `Protocol::factory_reset` does.
+fn book(generation: u8) -> VisitorCodeBook {
+    VisitorCodeBook::new([1, 2, 3, 4, 5, 6, 7, 8], [generation; 32])
+}
+
+/// A visitor code for a window around the lock's clock: the keys that type
+/// it, and its id if it is a one-time code.
+fn visitor_code(
+    lock: &Lock<VisitorCodeBook>,
+    book: &VisitorCodeBook,
+    now: Instant,
+    arg: u8,
+    dt: u8,
+) -> Option<(Vec<Event>, Option<u64>)> {
+    let wall = lock.wall_clock(now)?;
+    let profile = Profile::of_digit(arg % 10)?;
+    let step = u64::from(profile.step);
+    // The current window's start, or one a little earlier or later.
+    let hour = (wall.0 / HOUR) as i64 + i64::from(dt % 16) - 8;
+    let hour = u64::try_from(hour).ok()?;
+    let start = u32::try_from(hour - hour % step).ok()?;
+    let spec = VisitorCodeSpec {
+        profile: profile.digit,
+        start_hour: start,
+        sequence: arg / 10 % 4,
+    };
+    let code = book.code(&spec).ok()?;
+    let mut events = vec![Event::Touch];
+    events.extend(code.digits().iter().map(|&d| Event::Key(Key::Digit(d))));
+    events.push(Event::Key(Key::Ok));
+    let one_time =
+        (profile.digit == 0).then(|| code_id(spec.profile, spec.start_hour, spec.sequence));
+    Some((events, one_time))
+}
+
+fn check_capacities(lock: &Lock<VisitorCodeBook>) {
+    let people = lock.people();
+    assert!(people.len() <= PEOPLE_CAPACITY);
+    for (kind, cap) in [
+        (BiometricKind::Face, FACE_CAPACITY),
+        (BiometricKind::Palm, PALM_CAPACITY),
+        (BiometricKind::Finger, FINGER_CAPACITY),
+    ] {
+        assert!(
+            people.template_count(kind) <= cap,
+            "more than {cap} {kind:?} templates"
+        );
+    }
+    assert!(
+        people.passcode_count() <= PASSCODE_CAPACITY,
+        "more than 50 passcodes"
+    );
+    for p in people.iter() {
+        assert!(p.faces.len() <= FACES_PER_PERSON);
+        assert!(p.palms.len() <= PALMS_PER_PERSON);
+        assert!(p.fingers.len() <= FINGERS_PER_PERSON);
+    }
+}
+
+/// `CORE_EVENTS_TRACE=1 cargo fuzz run core_events <input>` prints every
+/// event and the lock's actions.
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("CORE_EVENTS_TRACE").is_some())
+}
+
+struct Run {
+    lock: Lock<VisitorCodeBook>,
+    generation: u8,
+    now: Instant,
+    /// What the lock persisted, replayed.
+    persisted: Snapshot,
+    /// One-time codes recorded as used, per verifier generation.
+    used: BTreeSet<(u8, u64)>,
+}
+
+impl Run {
+    fn event(&mut self, ev: Event, one_time: Option<u64>) {
+        let now = self.now;
+        let locked_out = self.lock.lockout(now).is_some();
         let lifts = matches!(
             ev,
             Event::App(AppRequest {
@@ -163,13 +252,112 @@ fuzz_target!(|data: &[u8]| {
                 ..
             })
         );
-        let actions = lock.handle(now, ev);
+        let stored: BTreeSet<PersonNumber> = self.lock.people().iter().map(|p| p.number).collect();
+        let actions = self.lock.handle(now, ev);
+        if trace() {
+            eprintln!("{now:?} {ev:?} → {:?}", actions.iter().collect::<Vec<_>>());
+        }
         assert_eq!(actions.dropped(), 0, "an action did not fit");
         if locked_out && !lifts {
             assert!(!actions.iter().any(is_unlock), "unlock during a lockout");
         }
-        if let Some(d) = lock.next_deadline() {
+        if let Some(d) = self.lock.next_deadline() {
             assert!(d > now, "a due timer was left behind");
+        }
+        let mut recorded = Vec::new();
+        let mut reset = false;
+        let mut persisted_at = None;
+        let mut unlocked_at = None;
+        let mut by_visitor_code = false;
+        for (i, a) in actions.iter().enumerate() {
+            match a {
+                Action::Persist(change) => {
+                    self.persisted.apply(change);
+                    match change {
+                        Change::VisitorCodeUsed { code, .. } => {
+                            assert!(
+                                self.used.insert((self.generation, code.id)),
+                                "one-time visitor code {:#x} recorded as used twice",
+                                code.id
+                            );
+                            recorded.push(code.id);
+                            if one_time == Some(code.id) {
+                                persisted_at = Some(i);
+                            }
+                        }
+                        Change::FactoryReset => reset = true,
+                        _ => {}
+                    }
+                }
+                Action::Log(record) => match record.entry {
+                    LogEntry::Unlock {
+                        person: Some(n), ..
+                    } => assert!(
+                        stored.contains(&n),
+                        "person {n:?} opened, not stored (deleted?)"
+                    ),
+                    LogEntry::Unlock {
+                        method: Method::VisitorCode,
+                        ..
+                    } => by_visitor_code = true,
+                    _ => {}
+                },
+                a if is_unlock(a) => unlocked_at = unlocked_at.or(Some(i)),
+                _ => {}
+            }
+        }
+        if let (Some(_), true) = (one_time, by_visitor_code) {
+            // The typed entry is the one-time code and nothing else.
+            assert!(
+                persisted_at.is_some_and(|p| unlocked_at.is_none_or(|u| p < u)),
+                "a one-time code opened without its use persisted first"
+            );
+        }
+        check_capacities(&self.lock);
+        if reset {
+            // The app side gives the lock a new visitor secret.
+            self.generation = self.generation.wrapping_add(1);
+            *self.lock.visitor_codes_mut() = book(self.generation);
+        }
+    }
+
+    fn power_cut(&mut self) {
+        let lock = Lock::restore_with(
+            Config::default(),
+            book(self.generation),
+            &self.persisted,
+            self.now,
+        )
+        .unwrap_or_else(|e| panic!("what the lock persisted does not restore: {e:?}"));
+        self.lock = lock;
+        self.event(Event::Boot { set_held: false }, None);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut run = Run {
+        lock: Lock::with_visitor_codes(Config::default(), book(0)),
+        generation: 0,
+        now: Instant::ZERO,
+        persisted: Snapshot::default(),
+        used: BTreeSet::new(),
+    };
+    run.event(Event::Boot { set_held: false }, None);
+    for chunk in data.chunks_exact(3) {
+        let (op, arg, dt) = (chunk[0], chunk[1], chunk[2]);
+        run.now = run.now + Duration::from_millis(u64::from(dt) * u64::from(dt) * 8);
+        match op {
+            0xFF => run.power_cut(),
+            0xFE => {
+                let book = book(run.generation);
+                if let Some((events, one_time)) = visitor_code(&run.lock, &book, run.now, arg, dt) {
+                    for ev in events {
+                        run.now = run.now + Duration::from_millis(300);
+                        run.event(ev, one_time);
+                    }
+                }
+            }
+            _ => run.event(event(op, arg), None),
         }
     }
 });
