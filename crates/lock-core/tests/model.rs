@@ -946,7 +946,7 @@ prop_state_machine! {
     /// R-LKO-1…5, R-UNL-2: the lock matches the reference model after every
     /// transition of up to 80.
     #[test]
-    fn r_mnu_r_lko_r_usr_menu_lockout_and_people_match_the_reference_model(
+    fn r_lko_1_5_r_mnu_1_5_r_usr_2_4_lock_matches_a_reference_model_of_menu_lockout_and_people(
         sequential 1..80 => LockMatchesModel
     );
 }
@@ -954,7 +954,7 @@ prop_state_machine! {
 /// The transitions reach the states the model is about: a menu, a person
 /// added and deleted, every kind of lockout, a power cut during one.
 #[test]
-fn r_mnu_r_lko_model_transitions_reach_menu_people_and_lockouts() {
+fn r_lko_5_r_mnu_4_model_transitions_reach_menus_people_and_both_lockouts() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
