@@ -252,6 +252,8 @@ struct LogScan {
     max_generation: u32,
     /// The newest state write any record since the newest reset marker saw.
     state_seen: u32,
+    /// The last item, in the queue's order.
+    last: Option<LogItem>,
 }
 
 /// What a pass over the state map found.
@@ -968,23 +970,19 @@ impl<F: NorFlash> Store<F> {
     /// For a factory reset, which must work whatever the flash holds (it is
     /// how a lock that failed secure comes back): a reset marker that cannot
     /// be appended (the log damaged so that its free space is not erased, or
-    /// beyond repair), or that a scan of the log would not find as the newest
-    /// reset marker (damage that hides the page it went to from the queue's
-    /// iteration: the next load would then not see the reset, and refuse the
-    /// fresh state as rolled back), is appended to an erased log instead. The
-    /// log holds no secret; its sequence numbers carry on from the format
-    /// record.
+    /// beyond repair), or that a scan of the log does not find as its last
+    /// item, is appended to an erased log instead. Damage can hide the page
+    /// a marker went to from the queue's iteration, or put the marker into
+    /// an erased hole with older items after it; either way the next load
+    /// would not see the reset as the newest thing that happened, and refuse
+    /// the fresh state as rolled back. The log holds no secret; its sequence
+    /// numbers carry on from the format record.
     async fn push_log_or_restart(&mut self, item: &LogItem) -> Result<(), F> {
-        let expected = match *item {
-            LogItem::Reset { generation } => Some((generation, false)),
-            LogItem::ResetDone { generation } => Some((generation, true)),
-            LogItem::Record { .. } => None,
-        };
         if self.push_log(item).await.is_ok()
             && self
                 .scan_log()
                 .await
-                .is_ok_and(|scan| scan.reset == expected)
+                .is_ok_and(|scan| scan.last.as_ref() == Some(item))
         {
             return Ok(());
         }
@@ -1006,7 +1004,9 @@ impl<F: NorFlash> Store<F> {
         let mut it = queue.iter().await?;
         while let Some(entry) = it.next(buf).await? {
             scan.items = scan.items.saturating_add(1);
-            match decode_log(&entry)? {
+            let item = decode_log(&entry)?;
+            scan.last = Some(item);
+            match item {
                 LogItem::Record { seq, state, .. } => {
                     scan.next_seq = scan.next_seq.max(seq.saturating_add(1));
                     scan.state_seen = scan.state_seen.max(state);

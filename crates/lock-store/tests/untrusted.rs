@@ -242,3 +242,43 @@ fn s_st_3_a_factory_reset_sticks_when_damage_hides_the_logs_newest_page() {
     let loaded = block_on(s.load()).expect("a factory reset that returned Ok must stick");
     assert_eq!(canon(&loaded.snapshot), canon(&Snapshot::default()));
 }
+
+/// Found by the `store_image` fuzz target: damage erased a few bytes in the
+/// middle of the log's newest page. The queue took the hole for its free
+/// space: a factory reset wrote its markers into it, and the older records
+/// after the hole then read as newer than the reset. The next load saw
+/// records of state writes the fresh state never had and refused it as
+/// rolled back: the reset returned `Ok` and did not stick.
+#[test]
+fn s_st_3_a_factory_reset_sticks_when_its_markers_land_in_an_erased_hole_of_the_log() {
+    let (config, _) = test_layout();
+    let mut s = store(common::test_flash());
+    block_on(s.load()).unwrap();
+    for secs in 10..40 {
+        let settings = lock_core::Settings {
+            auto_lock_secs: secs,
+            ..lock_core::Settings::default()
+        };
+        block_on(s.apply(&Change::Settings(settings))).unwrap();
+    }
+    let record = lock_core::LogRecord {
+        at: Instant::from_secs(1),
+        wall: None,
+        entry: lock_core::LogEntry::LockoutLifted,
+    };
+    // The log's second sector holds records up to about its middle.
+    let sector = 1024;
+    let page = usize::try_from(config.log.start).unwrap() + sector;
+    while s.flash().bytes()[page + sector / 2] == 0xFF {
+        block_on(s.append_log(&record)).unwrap();
+    }
+    let mut flash = s.release();
+    flash.edit(|b| b[page + 272..page + 306].fill(0xFF));
+
+    let mut s = store(flash);
+    let _ = block_on(s.load());
+    block_on(s.apply(&Change::FactoryReset)).unwrap();
+    let mut s = store(s.release());
+    let loaded = block_on(s.load()).expect("a factory reset that returned Ok must stick");
+    assert_eq!(canon(&loaded.snapshot), canon(&Snapshot::default()));
+}
