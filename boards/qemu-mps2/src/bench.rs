@@ -232,19 +232,19 @@ fn step_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
     let snapshot = loaded.map_err(|e| format!("load: {e:?}"))?.snapshot;
     let read = o.row(
         rows,
-        "boot restore, app records (`Store::read_app` for each protocol slot, full store)",
+        "boot restore, app records (`Store::for_each_app`, one pass, full store)",
         || {
             embassy_futures::block_on(async {
-                let mut buf = [0u8; lock_proto::RECORD_MAX];
-                for slot in lock_proto::ProtoSnapshot::slots() {
-                    store.read_app(slot, &mut buf).await?;
-                }
-                Ok::<_, lock_store::StoreError<_>>(lock_proto::ProtoSnapshot::slots().count())
+                let mut records = 0usize;
+                store
+                    .for_each_app(|_, record| records += usize::from(record.is_some()))
+                    .await?;
+                Ok::<_, lock_store::StoreError<_>>(records)
             })
         },
     );
-    let slots = read.map_err(|e| format!("read_app: {e:?}"))?;
-    println!("app record slots read at boot: {slots}");
+    let records = read.map_err(|e| format!("for_each_app: {e:?}"))?;
+    println!("app records read at boot: {records}");
     let restored = o.row(
         rows,
         "boot restore, core (`Lock::restore`, full store)",

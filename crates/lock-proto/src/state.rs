@@ -182,11 +182,16 @@ impl ProtoChange {
 }
 
 impl ProtoSnapshot {
-    /// The slots a store must read for [`ProtoSnapshot::add_record`]: the
-    /// identity's and every pairing's.
-    pub fn slots() -> impl Iterator<Item = u8> {
-        // MAX_PAIRINGS fits a slot number (checked below).
-        (IDENTITY_SLOT..).take(MAX_PAIRINGS + 1)
+    /// Empties `slot` (a store replaying records in order: the record was
+    /// deleted). A slot that is not the protocol's is an error.
+    pub fn remove_record(&mut self, slot: u8) -> Result<(), RecordError> {
+        if slot == IDENTITY_SLOT {
+            self.identity = None;
+            return Ok(());
+        }
+        let id = pairing_slot(u16::from(slot)).ok_or(RecordError::Slot)?;
+        self.apply(&ProtoChange::PairingRevoked(u16::from(id)));
+        Ok(())
     }
 
     /// Adds the record read from `slot`. The record must be the slot's own

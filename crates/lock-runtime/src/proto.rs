@@ -102,18 +102,19 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         self.protocol = None;
         self.reload = true;
         let mut snapshot = ProtoSnapshot::default();
-        let mut buf = [0u8; RECORD_MAX];
-        for slot in ProtoSnapshot::slots() {
-            if let Some(n) = store
-                .read_app_record(slot, &mut buf)
-                .await
-                .map_err(store_error)?
-            {
-                let bytes = buf.get(..n).ok_or(ProtoAppError::Records)?;
-                snapshot
-                    .add_record(slot, bytes)
-                    .map_err(|_| ProtoAppError::Records)?;
-            }
+        let mut damaged = false;
+        store
+            .read_app_records(&mut |slot, record| {
+                let applied = match record {
+                    Some(bytes) => snapshot.add_record(slot, bytes),
+                    None => snapshot.remove_record(slot),
+                };
+                damaged |= applied.is_err();
+            })
+            .await
+            .map_err(store_error)?;
+        if damaged {
+            return Err(ProtoAppError::Records);
         }
         let protocol = if snapshot.identity.is_some() {
             Protocol::restore(&snapshot).map_err(|_| ProtoAppError::Records)?

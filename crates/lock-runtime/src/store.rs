@@ -96,6 +96,25 @@ pub trait StateStore {
         buf: &mut [u8],
     ) -> Result<Option<usize>, Self::Error>;
 
+    /// Every app record, in one pass where the store can: `f` gets `(slot,
+    /// Some(bytes))` for a record and `(slot, None)` for an emptied slot,
+    /// such that applying them in the order given leaves each slot's
+    /// current record. The default reads slot after slot with
+    /// [`StateStore::read_app_record`].
+    async fn read_app_records(
+        &mut self,
+        f: &mut dyn FnMut(u8, Option<&[u8]>),
+    ) -> Result<(), Self::Error> {
+        let mut buf = [0u8; APP_RECORD_MAX];
+        for slot in 0..APP_SLOTS {
+            let record = self.read_app_record(slot, &mut buf).await?;
+            if let Some(n) = record {
+                f(slot, buf.get(..n));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes app record `slot` (`None` empties it), at most
     /// [`APP_RECORD_MAX`] bytes, durably like [`StateStore::apply`].
     /// [`Change::FactoryReset`] erases every app record (S-ST-5).
@@ -145,6 +164,12 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
         buf: &mut [u8],
     ) -> Result<Option<usize>, Self::Error> {
         T::read_app_record(self, slot, buf).await
+    }
+    async fn read_app_records(
+        &mut self,
+        f: &mut dyn FnMut(u8, Option<&[u8]>),
+    ) -> Result<(), Self::Error> {
+        T::read_app_records(self, f).await
     }
     async fn write_app_record(
         &mut self,
@@ -350,6 +375,13 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
         buf: &mut [u8],
     ) -> Result<Option<usize>, Self::Error> {
         lock_store::Store::read_app(self, slot, buf).await
+    }
+
+    async fn read_app_records(
+        &mut self,
+        f: &mut dyn FnMut(u8, Option<&[u8]>),
+    ) -> Result<(), Self::Error> {
+        lock_store::Store::for_each_app(self, f).await
     }
 
     async fn write_app_record(

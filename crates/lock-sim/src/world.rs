@@ -895,6 +895,13 @@ impl StateStore for SimStore {
             .map_err(|e| kind_of(&e))
     }
 
+    async fn read_app_records(
+        &mut self,
+        f: &mut dyn FnMut(u8, Option<&[u8]>),
+    ) -> Result<(), StoreErrorKind> {
+        self.store.for_each_app(f).await.map_err(|e| kind_of(&e))
+    }
+
     async fn write_app_record(
         &mut self,
         slot: u8,

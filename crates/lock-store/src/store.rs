@@ -646,6 +646,33 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
+    /// Every app record on flash, in one pass over the state map: `f` gets
+    /// `(slot, Some(bytes))` for a record and `(slot, None)` for a slot
+    /// emptied, in the order they were written (a superseded record before
+    /// the one that replaced it), so applying them in turn leaves each
+    /// slot's current record. A boot reads the protocol's records this way
+    /// instead of scanning the map once a slot.
+    pub async fn for_each_app(&mut self, mut f: impl FnMut(u8, Option<&[u8]>)) -> Result<(), F> {
+        if self.status != Status::Ready {
+            return Err(StoreError::NotLoaded);
+        }
+        let (mut map, buf) = self.map()?;
+        let mut it = map.fetch_all_items(buf).await?;
+        while let Some((key, bytes)) = it.next::<&[u8]>(buf).await? {
+            let Some(slot) = key::app_slot(key) else {
+                continue;
+            };
+            match StateRecord::decode(key, bytes) {
+                Ok((_, StateRecord::App(record))) => f(slot, record.as_deref()),
+                Ok(_) | Err(DecodeError::Corrupted) => return Err(StoreError::Corrupted),
+                Err(DecodeError::UnsupportedVersion(v)) => {
+                    return Err(StoreError::UnsupportedVersion(v));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes app record `slot` (`None` empties it). When it returns `Ok` the
     /// record is on flash; a cut before that leaves the old one. At most
     /// [`APP_RECORD_MAX`](crate::APP_RECORD_MAX) bytes.

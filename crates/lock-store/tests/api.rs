@@ -524,3 +524,27 @@ fn s_st_5_factory_reset_erases_app_records() {
         assert_eq!(read_app(&mut s, slot), None, "slot {slot} after a restart");
     }
 }
+
+#[test]
+fn app_records_in_one_pass_replay_to_each_slots_current_record() {
+    let mut s = store(test_flash());
+    block_on(s.load()).unwrap();
+    block_on(s.write_app(0, Some(b"identity"))).unwrap();
+    block_on(s.write_app(2, Some(b"two, first"))).unwrap();
+    block_on(s.write_app(4, Some(b"four"))).unwrap();
+    block_on(s.write_app(2, Some(b"two, second"))).unwrap();
+    block_on(s.write_app(4, None)).unwrap();
+    let mut s = store(s.release());
+    block_on(s.load()).unwrap();
+    let mut slots: std::collections::BTreeMap<u8, Option<Vec<u8>>> = Default::default();
+    block_on(s.for_each_app(|slot, bytes| {
+        slots.insert(slot, bytes.map(<[u8]>::to_vec));
+    }))
+    .unwrap();
+    for (slot, current) in &slots {
+        assert_eq!(*current, read_app(&mut s, *slot), "slot {slot}");
+    }
+    assert_eq!(slots.get(&2), Some(&Some(b"two, second".to_vec())));
+    assert_eq!(slots.get(&4), Some(&None));
+    assert_eq!(slots.len(), 3);
+}

@@ -779,6 +779,15 @@ impl StateStore for TestStore {
             .map_err(TestStoreError::Store)
     }
 
+    async fn read_app_records(
+        &mut self,
+        f: &mut dyn FnMut(u8, Option<&[u8]>),
+    ) -> Result<(), TestStoreError> {
+        StateStore::read_app_records(&mut self.inner, f)
+            .await
+            .map_err(TestStoreError::Store)
+    }
+
     async fn write_app_record(
         &mut self,
         slot: u8,
