@@ -792,6 +792,44 @@ pub fn refusal_name(r: &Refusal) -> String {
     kebab(inner)
 }
 
+/// A log record's entry as the terminal lock shows it: its kind (as
+/// `expect event` names it), then who, how and why in the same kebab-case
+/// names (`unlock 002 by passcode`, `unlock-failed by finger: no-match`).
+pub fn describe(entry: &lock_core::LogEntry) -> String {
+    use lock_core::LogEntry as E;
+    let who = |p: &Option<PersonNumber>| p.map(|n| format!(" {n}")).unwrap_or_default();
+    let name = |debug: String| kebab(&debug);
+    let kind = entry.kind_name();
+    match entry {
+        E::Unlock { person, method } => {
+            format!("{kind}{} by {}", who(person), name(format!("{method:?}")))
+        }
+        E::UnlockFailed {
+            person,
+            method,
+            reason,
+        } => format!(
+            "{kind}{} by {}: {}",
+            who(person),
+            name(format!("{method:?}")),
+            refusal_name(reason)
+        ),
+        E::Lockout { cause, secs } => format!("{kind} {secs} s ({})", name(format!("{cause:?}"))),
+        E::UserAdded { person, role } => format!("{kind} {person} ({})", name(format!("{role:?}"))),
+        E::CredentialAdded { person, kind: k } => format!(
+            "{kind} {person}: {}",
+            k.map_or_else(|| "passcode".to_string(), |k| name(format!("{k:?}")))
+        ),
+        E::UserChanged { person } | E::UserDeleted { person } => format!("{kind} {person}"),
+        E::Alarm(alarm) => format!("{kind}: {}", alarm.name()),
+        E::Locked(how) => format!("{kind} by {}", name(format!("{how:?}"))),
+        E::SettingChanged(setting) => format!("{kind}: {setting:?}"),
+        E::DoorDirection(d) => format!("{kind}: {}", name(format!("{d:?}"))),
+        E::ModuleFault(k) => format!("{kind}: {}", name(format!("{k:?}"))),
+        E::LockoutEnded | E::LockoutLifted | E::FactoryReset => kind.to_string(),
+    }
+}
+
 /// A response's name: a reply's ([`reply_name`]), `paired`, `key-issued`,
 /// `pairings`, `visitor-secret`, `challenge`, or `refused:REASON` for the
 /// protocol's own refusals.
@@ -1064,7 +1102,6 @@ pub fn run_text(text: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lock_core::PersonNumber;
     use lock_core::passcode::PasscodeError;
 
     fn named(prompt: Prompt) -> Vec<String> {
@@ -1099,6 +1136,32 @@ mod tests {
         clips.extend(lock_runtime::prompt::clips(&Prompt::Menu).iter());
         clips.push(999);
         assert_eq!(decode_clips(&clips), ["success", "menu", "clip-999"]);
+    }
+
+    #[test]
+    fn log_entries_read_as_kind_who_how_and_why() {
+        use lock_core::{LogEntry, Method};
+        let n = PersonNumber::new(2).unwrap();
+        assert_eq!(
+            describe(&LogEntry::Unlock {
+                person: Some(n),
+                method: Method::Passcode
+            }),
+            "unlock 002 by passcode"
+        );
+        assert_eq!(
+            describe(&LogEntry::UnlockFailed {
+                person: None,
+                method: Method::Finger,
+                reason: Refusal::NoMatch
+            }),
+            "unlock-failed by finger: no-match"
+        );
+        assert_eq!(
+            describe(&LogEntry::Alarm(lock_core::AlarmKind::Tamper)),
+            "alarm: tamper"
+        );
+        assert_eq!(describe(&LogEntry::FactoryReset), "factory-reset");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::scenario::{Step, parse_step};
-use crate::sim::{Sim, SimError, bolt_name, decode_clips};
+use crate::sim::{Sim, SimError, bolt_name, decode_clips, describe};
 use crate::world::{SimFlash, flash_layout};
 
 /// Where the interactive lock keeps its flash unless told otherwise.
@@ -363,7 +363,7 @@ impl App {
             .log
             .iter()
             .skip(start)
-            .map(|r| Line::from(format!("{} {:?}", clock(r.at.millis()), r.entry)))
+            .map(|r| Line::from(format!("{} {}", clock(r.at.millis()), describe(&r.entry))))
             .collect();
         f.render_widget(
             Paragraph::new(log_lines).block(Block::bordered().title(" event log ")),
