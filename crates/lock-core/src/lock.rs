@@ -2031,6 +2031,11 @@ impl<V: VisitorCodes> Lock<V> {
                 }
             },
             AppCommand::SetClock(ts) => {
+                // S-VC-1, S-VC-3: never before the end of a forgotten one-time
+                // code's window, also after a restart (which forgets `wall_high`).
+                if crate::visitor::clock_floor(&self.visitor_codes_used).is_some_and(|f| ts < f) {
+                    return Err(Refusal::ClockBackwards);
+                }
                 let high = self
                     .wall_high
                     .map(|(at, value)| value.saturating_add(now.saturating_since(at)));

@@ -23,10 +23,20 @@ use crate::passcode::Entry;
 use crate::time::Timestamp;
 
 /// One-time codes the lock remembers as used at once. A one-time code is
-/// forgotten once its window has ended (it could not open any more); while all
-/// slots hold codes whose windows are still open, a further one-time code is
-/// refused (fail closed).
+/// forgotten once its window has ended (it could not open any more), and the
+/// latest such end is kept in one slot as the clock's floor
+/// ([`CLOCK_FLOOR_ID`]); while all slots hold codes whose windows are still
+/// open, a further one-time code is refused (fail closed).
 pub const VISITOR_CODES_USED_CAPACITY: usize = 16;
+
+/// The id of the entry of [`VisitorCodesUsed`] that is not a code but the
+/// clock's floor: its `expires` is the latest end of a window among the codes
+/// forgotten. After a restart the lock has no clock and no memory of how far
+/// it had gone; without the floor an administrator's phone could set the
+/// clock back into a forgotten code's window and the code would open again
+/// (S-VC-1, S-VC-3). The lock refuses to set its clock before the floor.
+/// A verifier never gives a code this id.
+pub const CLOCK_FLOOR_ID: u64 = u64::MAX;
 
 /// A one-time visitor code that has been used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,8 +54,10 @@ pub type VisitorCodesUsed = heapless::Vec<VisitorCodeUse, VISITOR_CODES_USED_CAP
 
 /// Records `code` as used at wall-clock time `at`, first forgetting the codes
 /// whose window ended before `at` by more than the clock may step back
-/// (S-VC-3), so setting the clock back cannot revive one. Fails, changing
-/// nothing, when every slot holds a code still in its window.
+/// (S-VC-3), so setting the clock back cannot revive one; the latest end
+/// among them becomes the clock's floor ([`CLOCK_FLOOR_ID`]), which holds the
+/// clock after a restart. Fails, changing nothing, when every slot holds a
+/// code still in its window.
 ///
 /// The lock and [`Snapshot::apply`](crate::Snapshot::apply) both call this, so
 /// replaying [`Change::VisitorCodeUsed`](crate::Change::VisitorCodeUsed)
@@ -55,11 +67,34 @@ pub fn record_use(
     code: VisitorCodeUse,
     at: Timestamp,
 ) -> Result<(), VisitorCodesFull> {
+    let mut floor = clock_floor(used);
     let mut kept = used.clone();
-    kept.retain(|u| u.expires.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) >= at.0);
+    kept.retain(|u| {
+        let ended = u.expires.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < at.0;
+        if ended && u.id != CLOCK_FLOOR_ID {
+            floor = floor.max(Some(u.expires));
+        }
+        !ended && u.id != CLOCK_FLOOR_ID
+    });
+    if let Some(expires) = floor {
+        kept.push(VisitorCodeUse {
+            id: CLOCK_FLOOR_ID,
+            expires,
+        })
+        .map_err(|_| VisitorCodesFull)?;
+    }
     kept.push(code).map_err(|_| VisitorCodesFull)?;
     *used = kept;
     Ok(())
+}
+
+/// The clock's floor ([`CLOCK_FLOOR_ID`]): the wall clock is never set
+/// before it.
+pub fn clock_floor(used: &[VisitorCodeUse]) -> Option<Timestamp> {
+    used.iter()
+        .filter(|u| u.id == CLOCK_FLOOR_ID)
+        .map(|u| u.expires)
+        .max()
 }
 
 /// Every slot of [`VisitorCodesUsed`] holds a code still in its window.

@@ -315,7 +315,62 @@ fn s_vc_1_used_one_time_codes_are_kept_until_their_window_ends() {
     door.lock.visitor_codes_mut().codes = all;
     door.set_clock(5_000 + 301);
     assert!(opens(&door.enter("8642097531")));
-    assert_eq!(door.flash.visitor_codes_used.len(), 1);
+    // The fresh code, and the latest end of a forgotten window: the clock's
+    // floor after a restart.
+    assert_eq!(door.flash.visitor_codes_used.len(), 2);
+    assert_eq!(
+        lock_core::visitor::clock_floor(&door.flash.visitor_codes_used),
+        Some(Timestamp(5_000))
+    );
+}
+
+/// Found by the `core_events` fuzz target: a one-time code used, forgotten
+/// once its window had ended (a later one-time code made room), then power
+/// lost; the lock came back with no clock and no memory of how far it had
+/// gone, an administrator's phone set the clock back into the first code's
+/// window, and the code opened a second time.
+#[test]
+fn s_vc_1_s_vc_3_a_forgotten_one_time_code_is_not_revived_by_setting_the_clock_back_after_a_restart()
+ {
+    let later = FakeCode {
+        digits: "8642097531",
+        id: 9,
+        from: 1_000,
+        until: 99_999,
+        one_time: true,
+    };
+    let fake = Fake {
+        codes: vec![ONE_TIME, later],
+    };
+    let mut door = Door::new(&fake.codes);
+    door.set_clock(1_000);
+    assert!(opens(&door.enter(ONE_TIME.digits)));
+    door.set_clock(5_000 + 301);
+    assert!(
+        opens(&door.enter(later.digits)),
+        "the first code is forgotten"
+    );
+    door.power_cycle(fake);
+    for back in [1_000, 4_999] {
+        let out = door.step(Event::App(AppRequest {
+            privilege: Privilege::Administrator,
+            link: Link::Bluetooth,
+            command: AppCommand::SetClock(Timestamp(back)),
+        }));
+        assert!(
+            out.iter().any(|a| matches!(
+                a,
+                Action::Reply(lock_core::Reply::Refused(
+                    lock_core::Refusal::ClockBackwards
+                ))
+            )),
+            "the clock was set back to {back}: {out:?}"
+        );
+        assert!(!opens(&door.enter(ONE_TIME.digits)), "revived at {back}");
+    }
+    // Set no earlier than the end of its window, the code stays shut.
+    door.set_clock(5_000);
+    assert!(!opens(&door.enter(ONE_TIME.digits)));
 }
 
 #[test]
