@@ -24,7 +24,7 @@ NO_STD_CRATES=(
     "lock-proto"
     "lock-drivers:defmt"
     "lock-store:blocking defmt"
-    "lock-runtime:defmt log"
+    "lock-runtime:defmt log lock-proto"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 

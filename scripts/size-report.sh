@@ -23,28 +23,8 @@ if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/c
     PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 
-# llvm-size ships in the toolchain's sysroot, under the host triple.
-find_llvm_size() {
-    local sysroot host candidate
-    sysroot="$(rustc --print sysroot)"
-    host="$(rustc -vV | sed -n 's/^host: //p')"
-    for candidate in "$sysroot/lib/rustlib/$host/bin/llvm-size" "$sysroot"/lib/rustlib/*/bin/llvm-size; do
-        if [ -x "$candidate" ]; then
-            printf '%s\n' "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
-if ! llvm_size="$(find_llvm_size)"; then
-    echo "size-report: llvm-size not found; adding rustup's llvm-tools component" >&2
-    rustup component add llvm-tools
-    if ! llvm_size="$(find_llvm_size)"; then
-        echo "size-report: llvm-size still not found under $(rustc --print sysroot)/lib/rustlib/*/bin/" >&2
-        exit 1
-    fi
-fi
+# shellcheck source=lib/llvm-size.sh
+source scripts/lib/llvm-size.sh
 
 if ! rustup target list --installed | grep -qx "$TARGET"; then
     rustup target add "$TARGET"
