@@ -55,7 +55,7 @@ for target in $targets; do
         echo "fuzz: $target crashed; the input is in fuzz/artifacts/$target/" >&2
         exit 1
     fi
-    grep -E '^(#[0-9]+ +DONE|Done)' "$log" || true
+    grep -aE '^(#[0-9]+[[:space:]]+DONE|Done)' "$log" || true
     rm -f "$log"
 done
 echo "fuzz: $(wc -w <<<"$targets") targets ran ${seconds}s each without a crash"
