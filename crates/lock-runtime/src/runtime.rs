@@ -150,15 +150,23 @@ struct Enrolment {
     step: u8,
 }
 
-/// Polls the futures in order and returns the first output: nested
-/// [`select`]s, each arm an `async` block giving an [`Input`].
+/// Polls the futures in order and returns the first output, as nested
+/// [`select`]s would, in one poll function: each arm `name = future`, every
+/// future giving an [`Input`]. (Fourteen nested `select`s cost flash: a
+/// state machine and an `Either` per level.)
 macro_rules! race {
-    ($only:expr $(,)?) => { $only };
-    ($first:expr, $($rest:expr),+ $(,)?) => {
+    ($($name:ident = $future:expr),+ $(,)?) => {
         async {
-            match select($first, race!($($rest),+)).await {
-                Either::First(x) | Either::Second(x) => x,
-            }
+            $( let mut $name = core::pin::pin!($future); )+
+            core::future::poll_fn(|cx| {
+                $(
+                    if let core::task::Poll::Ready(input) = $name.as_mut().poll(cx) {
+                        return core::task::Poll::Ready(input);
+                    }
+                )+
+                core::task::Poll::Pending
+            })
+            .await
         }
     };
 }
@@ -538,77 +546,77 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         // Order is priority when several are ready: the bolt first (it ends a
         // motor run), the clock last (every event runs due timers anyway).
         race!(
-            async {
+            stall_input = async {
                 Input::Stall(
                     gate(stall_on, stall.wait_for_stall())
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            bolt_input = async {
                 Input::Bolt(
                     gate(bolt_on, bolt.wait_for_change(bolt_last))
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            keypad_input = async {
                 Input::Keypad(
                     gate(keypad_on, keypad.wait_for_event())
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            face_input = async {
                 let r = gate(face_on, face.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Face, r.map_err(|e| e.kind()))
             },
-            async {
+            palm_input = async {
                 let r = gate(palm_on, palm.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Palm, r.map_err(|e| e.kind()))
             },
-            async {
+            finger_input = async {
                 let r = gate(finger_on, finger.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Finger, r.map_err(|e| e.kind()))
             },
-            async {
+            door_input = async {
                 Input::Door(
                     gate(door_on, door.wait_for_change(door_open))
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            tamper_input = async {
                 Input::Tamper(
                     gate(tamper_on, tamper.wait_for_trigger())
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            cylinder_input = async {
                 let r = gate(cylinder_on, key_cylinder.wait_for_trigger()).await;
                 Input::KeyCylinder(r.map_err(|e| e.kind()))
             },
-            async {
+            set_input = async {
                 Input::Set(
                     gate(set_on, set_button.wait_for_press())
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async {
+            button_input = async {
                 let r = gate(button_on, lock_button.wait_for_press()).await;
                 Input::LockButton(r.map_err(|e| e.kind()))
             },
-            async {
+            usb_input = async {
                 Input::Usb(
                     gate(usb_on, usb_power.wait_for_change(usb_present))
                         .await
                         .map_err(|e| e.kind()),
                 )
             },
-            async { Input::App(gate(app_on, app.wait()).await.map_err(|e| e.kind())) },
-            async {
+            app_input = async { Input::App(gate(app_on, app.wait()).await.map_err(|e| e.kind())) },
+            timer_input = async {
                 clock.wait_until(wake).await;
                 Input::Timer
             },
@@ -641,95 +649,76 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     }
 
     async fn on_input(&mut self, input: Input) {
-        match input {
-            Input::Keypad(r) => {
-                if let Some(event) = self.note(Source::Keypad, r) {
-                    let was_dark = self.lock.keypad().is_none();
-                    self.feed(match event {
-                        KeyEvent::Touch => Event::Touch,
-                        KeyEvent::Press(k) => Event::Key(map::key(k)),
-                        KeyEvent::Hold(k) => Event::KeyHeld(map::key(k)),
-                    })
-                    .await;
-                    if was_dark {
-                        // After the wake, so a battery that is already low is
-                        // announced once, by the wake (R-ALM-3).
-                        if let Some(percent) = self.measure_battery().await {
-                            self.feed(Event::Battery(percent)).await;
-                        }
-                    }
+        // Every input reaches the core through the one `feed` at the end: a
+        // single await point, where one per input cost flash on the boards.
+        let mut woke_keypad = false;
+        let event = match input {
+            Input::Keypad(r) => self.note(Source::Keypad, r).map(|event| {
+                woke_keypad = self.lock.keypad().is_none();
+                match event {
+                    KeyEvent::Touch => Event::Touch,
+                    KeyEvent::Press(k) => Event::Key(map::key(k)),
+                    KeyEvent::Hold(k) => Event::KeyHeld(map::key(k)),
                 }
-            }
+            }),
             Input::Sample(kind, r) => {
                 if self.note(Source::of(kind), r).is_some() {
-                    self.sample(kind).await;
+                    self.sample(kind).await
                 } else {
-                    self.feed(Event::Biometric(BiometricEvent::Fault { kind }))
-                        .await;
+                    Some(Event::Biometric(BiometricEvent::Fault { kind }))
                 }
             }
-            Input::Bolt(r) => {
-                if let Some(position) = self.note(Source::Bolt, r) {
-                    self.bolt_last = position;
-                    if let Some(at) = map::bolt(position) {
-                        self.feed(Event::Bolt(BoltReport::Reached(at))).await;
-                    }
-                }
-            }
+            Input::Bolt(r) => self.note(Source::Bolt, r).and_then(|position| {
+                self.bolt_last = position;
+                map::bolt(position).map(|at| Event::Bolt(BoltReport::Reached(at)))
+            }),
             Input::Stall(r) => {
                 if self.note(Source::Stall, r).is_some() && self.motor.is_some() {
                     // Stop at once; the core's own StopMotor follows.
                     self.stop_motor().await;
-                    self.feed(Event::Bolt(BoltReport::Stalled)).await;
+                    Some(Event::Bolt(BoltReport::Stalled))
+                } else {
+                    None
                 }
             }
-            Input::Door(r) => {
-                if let Some(open) = self.note(Source::Door, r) {
-                    self.door_open = open;
-                    self.feed(Event::Door(door_state(open))).await;
-                }
+            Input::Door(r) => self.note(Source::Door, r).map(|open| {
+                self.door_open = open;
+                Event::Door(door_state(open))
+            }),
+            Input::Tamper(r) => self.note(Source::Tamper, r).map(|()| Event::Tamper),
+            Input::KeyCylinder(r) => self
+                .note(Source::KeyCylinder, r)
+                .map(|()| Event::MechanicalKey),
+            Input::Set(r) => self.note(Source::Set, r).map(|press| match press {
+                Press::Short => Event::Set,
+                Press::Long => Event::SetHeld,
+            }),
+            Input::LockButton(r) => self.note(Source::LockButton, r).map(|_| Event::LockButton),
+            Input::Usb(r) => self.note(Source::Usb, r).map(|present| {
+                self.usb_present = present;
+                Event::UsbPower(present)
+            }),
+            Input::App(r) => match self.note(Source::App, r) {
+                Some(()) => self.app_input().await,
+                None => None,
+            },
+            Input::Timer => {
+                self.timers().await;
+                None
             }
-            Input::Tamper(r) => {
-                if self.note(Source::Tamper, r).is_some() {
-                    self.feed(Event::Tamper).await;
-                }
-            }
-            Input::KeyCylinder(r) => {
-                if self.note(Source::KeyCylinder, r).is_some() {
-                    self.feed(Event::MechanicalKey).await;
-                }
-            }
-            Input::Set(r) => {
-                if let Some(press) = self.note(Source::Set, r) {
-                    self.feed(match press {
-                        Press::Short => Event::Set,
-                        Press::Long => Event::SetHeld,
-                    })
-                    .await;
-                }
-            }
-            Input::LockButton(r) => {
-                if self.note(Source::LockButton, r).is_some() {
-                    self.feed(Event::LockButton).await;
-                }
-            }
-            Input::Usb(r) => {
-                if let Some(present) = self.note(Source::Usb, r) {
-                    self.usb_present = present;
-                    self.feed(Event::UsbPower(present)).await;
-                }
-            }
-            Input::App(r) => {
-                if self.note(Source::App, r).is_some() {
-                    self.app_input().await;
-                }
-            }
-            Input::Timer => self.timers().await,
+        };
+        if let Some(event) = event {
+            self.feed(event).await;
+        }
+        // After the wake, so a battery that is already low is announced
+        // once, by the wake (R-ALM-3).
+        if woke_keypad && let Some(percent) = self.measure_battery().await {
+            self.feed(Event::Battery(percent)).await;
         }
     }
 
-    /// Lets the app side handle what arrived, and the core what it hands on.
-    async fn app_input(&mut self) {
+    /// Lets the app side handle what arrived; what it hands on to the core.
+    async fn app_input(&mut self) -> Option<Event> {
         let now = self.now();
         let cx = AppContext {
             now,
@@ -739,22 +728,23 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let processed = self.app.process(&cx, &mut self.store).await;
         let event = match processed {
             Ok(Some(event)) => event,
-            Ok(None) => return,
+            Ok(None) => return None,
             Err(e) => {
                 warn!("app side failed: {:?}", e.kind());
-                return;
+                return None;
             }
         };
         match event {
-            AppEvent::Request(request) => self.feed(Event::App(request)).await,
-            AppEvent::AuthFailed => self.feed(Event::AppAuthFailed).await,
-            AppEvent::Paired => self.feed(Event::Paired).await,
+            AppEvent::Request(request) => Some(Event::App(request)),
+            AppEvent::AuthFailed => Some(Event::AppAuthFailed),
+            AppEvent::Paired => Some(Event::Paired),
             AppEvent::SayCode(code) => {
                 let mut speaking = false;
                 for clip in prompt::clips(&lock_core::Prompt::VerificationCode(code)) {
                     self.play(clip, speaking).await;
                     speaking = true;
                 }
+                None
             }
         }
     }
@@ -787,14 +777,11 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     }
 
     /// A sample was presented to a module: the next enrolment step if one is
-    /// under way there, an identification otherwise.
-    async fn sample(&mut self, kind: BiometricKind) {
+    /// under way there, an identification otherwise. What to tell the core.
+    async fn sample(&mut self, kind: BiometricKind) -> Option<Event> {
         let slot = kind_of(kind);
         let Some(Some(enrolment)) = self.enrolling.get(slot).copied() else {
-            if let Some(event) = self.identify(kind).await {
-                self.feed(Event::Biometric(event)).await;
-            }
-            return;
+            return self.identify(kind).await.map(Event::Biometric);
         };
         let (template, step) = (enrolment.template, enrolment.step);
         let result = on_module!(self.hw, kind, |m| m
@@ -835,7 +822,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 BiometricEvent::Fault { kind }
             }
         };
-        self.feed(Event::Biometric(next)).await;
+        Some(Event::Biometric(next))
     }
 
     fn set_enrolment(&mut self, kind: BiometricKind, enrolment: Option<Enrolment>) {
