@@ -500,10 +500,11 @@ fn parse_clock(text: &str) -> Result<u16, String> {
     let bad = || format!("`{text}` is not a time of day (09:30)");
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
     let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if m >= 60 || h * 60 + m > 24 * 60 {
-        return Err(bad());
-    }
-    Ok(h * 60 + m)
+    // Checked: a file may say `3666:22` (S-HW-3, the parser is total).
+    h.checked_mul(60)
+        .and_then(|minutes| minutes.checked_add(m))
+        .filter(|&minutes| m < 60 && minutes <= 24 * 60)
+        .ok_or_else(bad)
 }
 
 fn parse_number(text: &str) -> Result<u64, String> {
@@ -619,6 +620,20 @@ expect event unlock
         assert!(matches!(steps[18].step, Step::Wait(d) if d == Duration::from_millis(500)));
         assert!(matches!(steps[21].step, Step::Wait(d) if d == Duration::from_hours(1)));
         assert!(matches!(&steps[27].step, Step::Expect(Expectation::Event(k)) if k == "unlock"));
+    }
+
+    /// Found by the `scenario_parse` fuzz target: `app schedule 4 thu
+    /// 3666:22 3:22` multiplied the hours past `u16` (a panic in a debug
+    /// build, a wrong time of day in a release one).
+    #[test]
+    fn s_hw_3_a_time_of_day_with_hours_past_u16_minutes_is_refused_not_overflowed() {
+        let err = parse("app schedule 4 thu 3666:22 3:22\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(parse("app schedule 4 thu 24:01 3:22\n").is_err());
+        assert!(parse("app schedule 4 thu 24:00 3:22\n").is_ok());
+        assert_eq!(parse_clock("24:00"), Ok(24 * 60));
+        assert_eq!(parse_clock("09:30"), Ok(570));
+        assert!(parse_clock("1092:00").is_err());
     }
 
     #[test]
