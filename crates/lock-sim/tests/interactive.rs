@@ -137,14 +137,14 @@ fn first_start_an_administrator_and_an_unlock_in_a_terminal() {
     t.type_line("ok 1");
     t.wait_for(&["create-administrator"]);
     t.type_line("ok 482915 ok 482915 ok");
-    let screen = t.wait_for(&["people 1", "menu", "UserAdded"]);
+    let screen = t.wait_for(&["people 1", "menu", "user-added 001 (administrator)"]);
     assert!(screen.contains("mode   menu"), "{screen}");
     // Out of the menu, let the keypad go dark, then unlock.
     t.type_line("back");
     t.type_line("wait 30s");
     t.type_line("touch");
     t.type_line("482915 ok");
-    t.wait_for(&["unlocked", "Unlock {"]);
+    t.wait_for(&["unlocked", "unlock 001 by passcode"]);
     t.type_line("wait 2s");
     let screen = t.wait_for(&["bolt   unlocked"]);
     // 80×24: nothing drawn beyond.
