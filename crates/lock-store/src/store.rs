@@ -502,6 +502,13 @@ impl<F: NorFlash> Store<F> {
         {
             self.store_state(key::person(n), &None::<Person>).await?;
             snapshot.people.retain(|p| p.number != n);
+            // The write may have made sequential-storage repair a damaged
+            // page and drop records the scan counted: what this load returns
+            // must be what the next one finds (S-ST-3).
+            let again = self.scan_state().await?;
+            if again.corrupted || again.newest != self.stamp || again.wseqs != self.wseqs {
+                return Err(StoreError::Corrupted);
+            }
         }
         self.status = Status::Ready;
         Ok(Loaded {

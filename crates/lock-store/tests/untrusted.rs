@@ -282,3 +282,158 @@ fn s_st_3_a_factory_reset_sticks_when_its_markers_land_in_an_erased_hole_of_the_
     let loaded = block_on(s.load()).expect("a factory reset that returned Ok must stick");
     assert_eq!(canon(&loaded.snapshot), canon(&Snapshot::default()));
 }
+
+/// Found by the `store_image` fuzz target: on a damaged image whose newest
+/// record (a person's deletion) was lost, the load finished the deletion,
+/// as S-ST-2 asks. That write made sequential-storage repair a damaged page,
+/// and the records the load had counted were no longer what the map held:
+/// the load returned a state, the next load refused the flash as corrupted.
+/// A load that writes now scans again and refuses what would not load again.
+///
+/// The image is the fuzz target's own ("aged": twelve rounds of six people
+/// stored with a log record each, failure counts, a used visitor code and a
+/// deletion), damaged as its input says.
+#[test]
+fn s_st_3_a_load_that_finishes_a_deletion_on_damaged_flash_returns_what_the_next_load_finds() {
+    use lock_core::attempts::AttemptRecord;
+    use lock_core::visitor::VisitorCodeUse;
+    use lock_core::{
+        LogEntry, LogRecord, Passcode, Person, PersonNumber, Role, Settings, Timestamp,
+    };
+    let codes: [&[u8]; 6] = [
+        &[1, 3, 5, 7, 9, 2],
+        &[2, 4, 6, 8, 1, 3],
+        &[9, 7, 5, 3, 1, 8],
+        &[8, 9, 0, 1, 2, 3, 4],
+        &[5, 2, 9, 1, 7, 4, 6, 8],
+        &[6, 4, 9, 2, 0, 5, 3, 1, 8, 7],
+    ];
+    let person = |b: [u8; 6]| {
+        let role = if b[1] & 1 == 0 {
+            Role::Administrator
+        } else {
+            Role::User
+        };
+        let mut p = Person::new(PersonNumber::new(b[0] % 8 + 1).unwrap(), role);
+        if b[1] & 2 != 0 {
+            p.passcode = Passcode::new(codes[usize::from(b[2]) % 6]).ok();
+        }
+        if b[1] & 4 != 0 {
+            p.duress = Passcode::new(codes[usize::from(b[2] / 8) % 6]).ok();
+        }
+        for i in 0..(b[3] % 11) {
+            let kind = lock_core::BiometricKind::ALL[usize::from(b[4].wrapping_add(i) % 3)];
+            let t = u16::from(b[4].wrapping_mul(3).wrapping_add(i) % 24);
+            let _ = p.add_template(kind, lock_core::TemplateId(t));
+        }
+        p
+    };
+    let mut s = store(common::test_flash());
+    block_on(async {
+        s.load().await.unwrap();
+        s.module_work_done().await.unwrap();
+        let settings = Settings {
+            door_direction: Some(lock_core::DoorDirection::Right),
+            volume: lock_core::settings::Volume::Low,
+            auto_lock_secs: 30,
+            lockout_protection: false,
+            low_battery_percent: 1,
+            ..Settings::default()
+        };
+        s.apply(&Change::Settings(settings)).await.unwrap();
+        for round in 0..12u8 {
+            for i in 0..6u8 {
+                let p = person([i, i, i.wrapping_add(round), 6 + i, i * 5 + round, i]);
+                s.apply(&Change::Person(p)).await.unwrap();
+                let who = PersonNumber::new(i % 8 + 1).unwrap();
+                let entry = match i % 6 {
+                    0 => LogEntry::Unlock {
+                        person: Some(who),
+                        method: lock_core::Method::Passcode,
+                    },
+                    1 => LogEntry::UnlockFailed {
+                        person: None,
+                        method: lock_core::Method::Finger,
+                        reason: lock_core::Refusal::NoMatch,
+                    },
+                    2 => LogEntry::UserAdded {
+                        person: who,
+                        role: Role::User,
+                    },
+                    3 => LogEntry::UserDeleted { person: who },
+                    4 => LogEntry::Lockout {
+                        cause: lock_core::attempts::LockoutCause::Burst,
+                        secs: 180,
+                    },
+                    _ => LogEntry::LockoutLifted,
+                };
+                let at = u64::from(round) * 100 + u64::from(i);
+                let record = LogRecord {
+                    at: Instant::from_millis(at),
+                    wall: None,
+                    entry,
+                };
+                s.append_log(&record).await.unwrap();
+            }
+            let attempts = AttemptRecord {
+                recent: round % 5,
+                since_success: u16::from(round),
+                lockout: None,
+            };
+            s.apply(&Change::Attempts(attempts)).await.unwrap();
+            let code = VisitorCodeUse {
+                id: u64::from(round),
+                expires: Timestamp(1_800_009_000),
+            };
+            let at = Timestamp(1_800_000_010);
+            s.apply(&Change::VisitorCodeUsed { code, at })
+                .await
+                .unwrap();
+            s.apply(&Change::PersonDeleted(PersonNumber::new(2).unwrap()))
+                .await
+                .unwrap();
+        }
+    });
+    let mut flash = s.release();
+    // The fuzz input's damage, read as the target reads it.
+    let len = flash.bytes().len();
+    let input = [
+        0xc7, 0xff, 0x6e, 0x5d, 0xf1, 0xef, 0xe5, 0xef, 0x62, 0x62, 0x98, 0x98, 0x98, 0xea, 0x11,
+        0xc6, 0xff, 0xff, 0x15, 0x00, 0xff, 0xff, 0xff, 0xff, 0xa2, 0x19, 0x08,
+    ];
+    let mut rest: &[u8] = &input;
+    while let [op, hi, lo, n, tail @ ..] = rest {
+        let at = usize::from(u16::from_be_bytes([*hi, *lo])) * 8 % len;
+        let n = usize::from(*n).min(len - at);
+        rest = tail;
+        match op % 5 {
+            0 => {
+                let take = n.min(rest.len());
+                let (bytes, tail) = rest.split_at(take);
+                flash.edit(|b| b[at..at + take].copy_from_slice(bytes));
+                rest = tail;
+            }
+            1 => {
+                let mask = rest.first().copied().unwrap_or(0x10).max(1);
+                flash.edit(|b| b[at..at + n.min(4)].iter_mut().for_each(|x| *x ^= mask));
+                rest = rest.get(1..).unwrap_or(&[]);
+            }
+            2 => flash.edit(|b| b[at..at + n].fill(0xFF)),
+            3 => flash.edit(|b| b[at..at + n].fill(0)),
+            _ => {
+                let sector = at / 1024 * 1024;
+                flash.edit(|b| b[sector..sector + 1024].fill(0xFF));
+            }
+        }
+    }
+
+    let mut s = store(flash);
+    let before = s.flash().operations();
+    let first = block_on(s.load()).map(|l| canon(&l.snapshot));
+    assert!(
+        s.flash().operations() > before,
+        "the damage no longer makes the load finish a deletion: update this test's image"
+    );
+    let second = block_on(s.load()).map(|l| canon(&l.snapshot));
+    assert_eq!(first, second, "two loads disagree");
+}
