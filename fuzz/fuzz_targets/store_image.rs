@@ -84,40 +84,6 @@ fn bases() -> &'static [Flash] {
     })
 }
 
-fn damage(flash: &mut Flash, data: &[u8]) {
-    let len = flash.bytes().len();
-    let mut rest = data;
-    while let [op, hi, lo, n, tail @ ..] = rest {
-        let at = usize::from(u16::from_be_bytes([*hi, *lo])) * 8 % len;
-        let n = usize::from(*n).min(len - at);
-        rest = tail;
-        match op % 5 {
-            // Raw bytes from the input.
-            0 => {
-                let take = n.min(rest.len());
-                let (bytes, tail) = rest.split_at(take);
-                flash.edit(|b| b[at..at + take].copy_from_slice(bytes));
-                rest = tail;
-            }
-            // Flipped bits.
-            1 => {
-                let mask = rest.first().copied().unwrap_or(0x10).max(1);
-                flash.edit(|b| b[at..at + n.min(4)].iter_mut().for_each(|x| *x ^= mask));
-                rest = rest.get(1..).unwrap_or(&[]);
-            }
-            // Erased behind the store's back.
-            2 => flash.edit(|b| b[at..at + n].fill(0xFF)),
-            // Zeroed.
-            3 => flash.edit(|b| b[at..at + n].fill(0)),
-            // A whole sector erased.
-            _ => {
-                let s = at / common::SECTOR as usize * common::SECTOR as usize;
-                flash.edit(|b| b[s..s + common::SECTOR as usize].fill(0xFF));
-            }
-        }
-    }
-}
-
 type Seen =
     Result<(Vec<u8>, lock_store::ModuleWork), StoreError<lock_store::mock_flash::MockFlashError>>;
 
@@ -132,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let bases = bases();
     let mut flash = bases[usize::from(pick) % bases.len()].clone();
-    damage(&mut flash, data);
+    flash.damage(data);
     let before = flash.bytes().to_vec();
 
     let mut s = store(flash);

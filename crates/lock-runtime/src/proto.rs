@@ -92,11 +92,6 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         self.protocol.as_ref()
     }
 
-    /// The transport, for a board or a simulator to look at.
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
     /// Reads the protocol's records; makes an identity on first start.
     async fn load<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
         self.protocol = None;

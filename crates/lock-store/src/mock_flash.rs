@@ -179,6 +179,55 @@ impl<const WORD: usize, const SECTOR: usize> MockFlash<WORD, SECTOR> {
         }
     }
 
+    /// Damages the contents as `script` says, behind the store's back: the
+    /// `store_image` fuzz target's input format, so a regression test replays
+    /// what the fuzzer found. The script is read four bytes at a time (`op`,
+    /// a big-endian offset in 8-byte units, a length), `op % 5` choosing:
+    /// 0 raw bytes taken from the script, 1 up to four bytes XORed with the
+    /// next script byte, 2 erased to `0xFF`, 3 zeroed, 4 the whole sector
+    /// erased. Never panics, whatever the script.
+    pub fn damage(&mut self, script: &[u8]) {
+        let len = self.data.len();
+        if len == 0 {
+            return;
+        }
+        let mut rest = script;
+        while let [op, hi, lo, n, tail @ ..] = rest {
+            let at = usize::from(u16::from_be_bytes([*hi, *lo])) * 8 % len;
+            let n = usize::from(*n).min(len - at);
+            rest = tail;
+            match op % 5 {
+                0 => {
+                    let take = n.min(rest.len());
+                    let (bytes, tail) = rest.split_at(take);
+                    self.edit(|b| {
+                        if let Some(to) = b.get_mut(at..at + take) {
+                            to.copy_from_slice(bytes);
+                        }
+                    });
+                    rest = tail;
+                }
+                1 => {
+                    let mask = rest.first().copied().unwrap_or(0x10).max(1);
+                    let end = (at + 4).min(at + n);
+                    self.edit(|b| b.iter_mut().take(end).skip(at).for_each(|x| *x ^= mask));
+                    rest = rest.get(1..).unwrap_or(&[]);
+                }
+                2 => self.edit(|b| b.iter_mut().take(at + n).skip(at).for_each(|x| *x = 0xFF)),
+                3 => self.edit(|b| b.iter_mut().take(at + n).skip(at).for_each(|x| *x = 0)),
+                _ => {
+                    let start = at / SECTOR * SECTOR;
+                    self.edit(|b| {
+                        b.iter_mut()
+                            .take(start + SECTOR)
+                            .skip(start)
+                            .for_each(|x| *x = 0xFF)
+                    });
+                }
+            }
+        }
+    }
+
     /// Erases per sector since the flash was made.
     pub fn erase_counts(&self) -> &[u32] {
         &self.erases
