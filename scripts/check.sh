@@ -25,6 +25,7 @@ NO_STD_CRATES=(
     "lock-drivers:defmt"
     "lock-store:blocking defmt"
     "lock-runtime:defmt log lock-proto"
+    "lock-ble:defmt"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 

@@ -12,7 +12,6 @@
 #![no_std]
 #![no_main]
 
-mod ble;
 mod expander;
 mod parts;
 mod security;
@@ -42,6 +41,7 @@ use esp_hal::uart::{self, Uart};
 use esp_hal::{Async, Blocking};
 use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
+use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge};
 use lock_drivers::face::{self, Face, Plain};
@@ -55,7 +55,6 @@ use lock_store::{BlockingAsync, Store, StoreConfig};
 use log::{error, info};
 use trouble_host::prelude::ExternalController;
 
-use crate::ble::{BleTransport, FrameQueue};
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
 use crate::parts::{
     AdcInput, ChipEntropy, EmbassyClock, FaceModule, SharedAdc, SharedFace, SharedModule,
@@ -439,7 +438,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     info!("board: wired; the lock starts");
     embassy_futures::join::join3(
         runtime.run(),
-        ble::run(controller, address, &received, &outgoing),
+        lock_ble::gatt::run(controller, address, &received, &outgoing),
         expander.watch(expander_int),
     )
     .await;

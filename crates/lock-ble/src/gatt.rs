@@ -1,37 +1,14 @@
-//! The app's radio link: one GATT service carrying lock-proto frames, and
-//! [`BleTransport`], the `lock_hal::Transport` the app protocol talks to.
-//!
-//! - **Write** characteristic (phone → lock): one write is one frame, up to
-//!   [`MAX_FRAME`] bytes. A phone with an ATT MTU below `MAX_FRAME + 3` uses a
-//!   long (queued) write; the whole frame arrives as one.
-//! - **Notify** characteristic (lock → phone): a frame goes out as
-//!   notifications of at most ATT MTU − 3 bytes each, in order; the frame
-//!   header's body length (lock-proto's format) tells the phone where it
-//!   ends. A phone that negotiates an MTU of 481 or more gets one
-//!   notification per frame.
-//!
-//! Received frames wait in a channel until the transport takes them, so
-//! [`BleTransport::receive`] is cancel-safe. What the lock sends while no
-//! phone is connected is dropped (the protocol's challenges and counters
-//! make a stale frame useless anyway).
-//!
-//! The service carries bytes only: pairing, encryption and replay
-//! protection are lock-proto's, above it. The BLE link itself is not
-//! paired or bonded.
+//! The lock's GATT server on trouble-host 0.7: advertises, serves one phone
+//! at a time, passes frames between the characteristics and the
+//! [`FrameQueue`]s. What the lock sends while no phone is connected is
+//! dropped (the protocol's challenges and counters make a stale frame
+//! useless anyway).
 
 use embassy_futures::select::{Either, select};
-use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_sync::channel::{Channel, Receiver, Sender};
-use lock_hal::{ErrorKind, ErrorType, Transport};
-use lock_proto::{FrameBuf, MAX_FRAME};
-use log::{info, warn};
 use trouble_host::prelude::*;
 
-/// Frames each way that may wait for the other side.
-const QUEUE: usize = 2;
-
-/// Frames between the GATT server and the transport.
-pub type FrameQueue = Channel<NoopRawMutex, FrameBuf, QUEUE>;
+use crate::fmt::Dbg;
+use crate::{FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, notification_len, static_random_address};
 
 /// One connection at a time: the phone being used.
 const CONNECTIONS: usize = 1;
@@ -40,85 +17,37 @@ const L2CAP_CHANNELS: usize = 2;
 
 /// The lock's GATT server.
 #[gatt_server]
-pub struct LockServer {
+struct LockServer {
     lock: LockService,
 }
 
-/// The lock-proto service.
+/// The lock-proto service ([`crate::SERVICE_UUID`]).
 #[gatt_service(uuid = "6f6c0001-6f6f-7264-6f6f-726c6f636b00")]
-pub struct LockService {
-    /// Phone → lock: one whole frame per write.
+struct LockService {
+    /// Phone → lock ([`crate::RX_UUID`]): one whole frame per write.
     #[characteristic(uuid = "6f6c0002-6f6f-7264-6f6f-726c6f636b00", write)]
     rx: FrameBuf,
-    /// Lock → phone: frames, in notifications of up to ATT MTU − 3 bytes.
+    /// Lock → phone ([`crate::TX_UUID`]): frames, in notifications of up to
+    /// ATT MTU − 3 bytes.
     #[characteristic(uuid = "6f6c0003-6f6f-7264-6f6f-726c6f636b00", notify)]
     tx: FrameBuf,
 }
 
-/// The service's UUID, little-endian, for the advertisement.
-const SERVICE_UUID: [u8; 16] = [
-    0x00, 0x6b, 0x63, 0x6f, 0x6c, 0x72, 0x6f, 0x6f, 0x64, 0x72, 0x6f, 0x6f, 0x01, 0x00, 0x6c, 0x6f,
-];
-
-/// The name the lock advertises.
-const NAME: &str = "open door lock";
-
-/// The app protocol's end of the link.
-pub struct BleTransport<'a> {
-    received: Receiver<'a, NoopRawMutex, FrameBuf, QUEUE>,
-    outgoing: Sender<'a, NoopRawMutex, FrameBuf, QUEUE>,
-}
-
-impl<'a> BleTransport<'a> {
-    /// The transport over the two queues [`run`] serves.
-    pub fn new(received: &'a FrameQueue, outgoing: &'a FrameQueue) -> Self {
-        BleTransport {
-            received: received.receiver(),
-            outgoing: outgoing.sender(),
-        }
-    }
-}
-
-impl ErrorType for BleTransport<'_> {
-    type Error = ErrorKind;
-}
-
-impl Transport for BleTransport<'_> {
-    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
-        loop {
-            let frame = self.received.receive().await;
-            if let Some(into) = buf.get_mut(..frame.len()) {
-                into.copy_from_slice(&frame);
-                return Ok(frame.len());
-            }
-            warn!("ble: a {}-byte frame does not fit, dropped", frame.len());
-        }
-    }
-
-    async fn send(&mut self, frame: &[u8]) -> Result<(), ErrorKind> {
-        let frame = FrameBuf::from_slice(frame).map_err(|_| ErrorKind::Other)?;
-        self.outgoing.send(frame).await;
-        Ok(())
-    }
-}
-
 /// Runs the BLE host forever: advertises, serves one phone at a time,
 /// passes frames between the GATT characteristics and the queues.
+/// `unique` is six bytes unique to the chip (its Bluetooth MAC address, a
+/// serial number): the lock advertises a static random address made of
+/// them ([`static_random_address`]).
 pub async fn run<C: Controller>(
     controller: C,
-    address: [u8; 6],
+    unique: [u8; 6],
     received: &FrameQueue,
     outgoing: &FrameQueue,
 ) {
     let mut resources: HostResources<C, DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
-    // A static random address (top two bits set) from the chip's BT MAC.
-    let mut address = address;
-    if let Some(top) = address.last_mut() {
-        *top |= 0xC0;
-    }
     let stack = trouble_host::new(controller, &mut resources)
-        .set_random_address(Address::random(address))
+        .set_random_address(Address::random(static_random_address(unique)))
         .build();
     let mut runner = stack.runner();
     let mut peripheral = stack.peripheral();
@@ -128,14 +57,14 @@ pub async fn run<C: Controller>(
     })) {
         Ok(server) => server,
         Err(error) => {
-            warn!("ble: GATT server not built: {error:?}; no radio");
+            warn!("ble: GATT server not built: {:?}; no radio", error);
             return core::future::pending().await;
         }
     };
     let host = async {
         loop {
             if let Err(error) = runner.run().await {
-                warn!("ble: host stopped: {error:?}; restarting");
+                warn!("ble: host stopped: {:?}; restarting", Dbg(&error));
             }
         }
     };
@@ -146,7 +75,7 @@ pub async fn run<C: Controller>(
                 match select(advertise(&mut peripheral, &server), drop_all(outgoing)).await {
                     Either::First(Ok(connection)) => connection,
                     Either::First(Err(error)) => {
-                        warn!("ble: advertising failed: {error:?}");
+                        warn!("ble: advertising failed: {:?}", Dbg(&error));
                         embassy_time::Timer::after_secs(1).await;
                         continue;
                     }
@@ -172,7 +101,7 @@ async fn advertise<'values, 'server, C: Controller>(
     let adv_len = AdStructure::encode_slice(
         &[
             AdStructure::Flags(LE_GENERAL_DISCOVERABLE | BR_EDR_NOT_SUPPORTED),
-            AdStructure::CompleteServiceUuids128(&[SERVICE_UUID]),
+            AdStructure::CompleteServiceUuids128(&[SERVICE_UUID_LE]),
         ],
         &mut adv_data[..],
     )?;
@@ -225,7 +154,7 @@ async fn take_writes(
                 };
                 match event.accept() {
                     Ok(reply) => reply.send().await,
-                    Err(error) => warn!("ble: reply failed: {error:?}"),
+                    Err(error) => warn!("ble: reply failed: {:?}", Dbg(&error)),
                 }
                 if let Some(frame) = frame
                     && received.try_send(frame).is_err()
@@ -248,7 +177,7 @@ async fn notify(
     let tx = &server.lock.tx;
     loop {
         let frame = outgoing.receive().await;
-        let chunk = usize::from(connection.raw().att_mtu().saturating_sub(3)).max(1);
+        let chunk = notification_len(connection.raw().att_mtu());
         for piece in frame.chunks(chunk) {
             if tx.notify_raw(connection, piece, false).await.is_err() {
                 // Not subscribed, or the link is going: the frame is lost,
@@ -258,7 +187,3 @@ async fn notify(
         }
     }
 }
-
-/// Frames up to this long fit one notification at the largest MTU the
-/// lock accepts.
-const _: () = assert!(MAX_FRAME <= 512 - 4 - 3);

@@ -1,0 +1,135 @@
+//! The lock's Bluetooth LE link: one GATT service that carries lock-proto
+//! frames, and [`BleTransport`], the `lock_hal::Transport` the app protocol
+//! (lock-runtime's `ProtoApp`) talks to.
+//!
+//! # The service
+//!
+//! - **Write** characteristic [`RX_UUID`] (phone → lock): one write is one
+//!   frame, up to [`MAX_FRAME`] bytes. A phone with an ATT MTU below
+//!   `MAX_FRAME + 3` uses a long (queued) write; the whole frame arrives as
+//!   one.
+//! - **Notify** characteristic [`TX_UUID`] (lock → phone): a frame goes out
+//!   as notifications of at most ATT MTU − 3 bytes each
+//!   ([`notification_len`]), in order; the frame header's body length
+//!   (lock-proto's format) tells the phone where it ends. A phone that
+//!   negotiates an MTU of 481 or more gets one notification per frame.
+//!
+//! The service carries bytes only: pairing, encryption and replay
+//! protection are lock-proto's, above it. The BLE link itself is not paired
+//! or bonded.
+//!
+//! # Layers
+//!
+//! The transport side ([`FrameQueue`], [`BleTransport`]) does not depend on
+//! a BLE host: received frames wait in a queue until the app protocol takes
+//! them (so [`BleTransport::receive`] is cancel-safe), and frames to send
+//! wait in another until the GATT server notifies them. With the `trouble`
+//! feature, [`gatt::run`] is that server on trouble-host 0.7 over any HCI
+//! controller (the ESP32-C3's radio, an external HCI UART controller). A
+//! board tied to another trouble-host release by its controller (the Pico
+//! W's cyw43 needs trouble-host 0.6) writes its own thin server over the
+//! same queues, constants and contract.
+//!
+//! Why not a crate: trouble-host is the BLE host (used, not rewritten); what
+//! is here is the lock's service on it and the glue to lock-hal, which no
+//! crate could provide.
+
+#![no_std]
+
+#[macro_use]
+mod fmt;
+
+#[cfg(feature = "trouble")]
+pub mod gatt;
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::channel::{Channel, Receiver, Sender};
+use lock_hal::{ErrorKind, ErrorType, Transport};
+pub use lock_proto::{FrameBuf, MAX_FRAME};
+
+/// Frames each way that may wait for the other side.
+pub const QUEUE: usize = 2;
+
+/// Frames between the GATT server and the transport.
+pub type FrameQueue = Channel<NoopRawMutex, FrameBuf, QUEUE>;
+
+/// The lock-proto service's UUID.
+pub const SERVICE_UUID: &str = "6f6c0001-6f6f-7264-6f6f-726c6f636b00";
+/// The write characteristic's UUID (phone → lock).
+pub const RX_UUID: &str = "6f6c0002-6f6f-7264-6f6f-726c6f636b00";
+/// The notify characteristic's UUID (lock → phone).
+pub const TX_UUID: &str = "6f6c0003-6f6f-7264-6f6f-726c6f636b00";
+
+/// [`SERVICE_UUID`], little-endian, as advertisements carry it.
+pub const SERVICE_UUID_LE: [u8; 16] = [
+    0x00, 0x6b, 0x63, 0x6f, 0x6c, 0x72, 0x6f, 0x6f, 0x64, 0x72, 0x6f, 0x6f, 0x01, 0x00, 0x6c, 0x6f,
+];
+
+/// The name the lock advertises.
+pub const NAME: &str = "open door lock";
+
+/// The largest ATT MTU the lock accepts.
+pub const MAX_ATT_MTU: u16 = 512;
+
+/// Frames up to this long fit one notification at the largest MTU the lock
+/// accepts (L2CAP header 4, ATT header 3).
+const _: () = assert!(MAX_FRAME <= MAX_ATT_MTU as usize - 4 - 3);
+
+/// The most frame bytes one notification carries on a link with this ATT
+/// MTU: MTU − 3 (the ATT header), at least 1.
+pub fn notification_len(att_mtu: u16) -> usize {
+    usize::from(att_mtu.saturating_sub(3)).max(1)
+}
+
+/// A static random device address (the top two bits set) made from a
+/// chip's unique 6 bytes (a MAC address, a serial number), little-endian.
+pub fn static_random_address(unique: [u8; 6]) -> [u8; 6] {
+    let mut address = unique;
+    address[5] |= 0xC0;
+    address
+}
+
+/// The app protocol's end of the link.
+pub struct BleTransport<'a> {
+    received: Receiver<'a, NoopRawMutex, FrameBuf, QUEUE>,
+    outgoing: Sender<'a, NoopRawMutex, FrameBuf, QUEUE>,
+}
+
+impl<'a> BleTransport<'a> {
+    /// The transport over the two queues the GATT server serves: frames it
+    /// received, frames for it to send.
+    pub fn new(received: &'a FrameQueue, outgoing: &'a FrameQueue) -> Self {
+        BleTransport {
+            received: received.receiver(),
+            outgoing: outgoing.sender(),
+        }
+    }
+}
+
+impl ErrorType for BleTransport<'_> {
+    type Error = ErrorKind;
+}
+
+impl Transport for BleTransport<'_> {
+    /// The next received frame. One longer than `buf` is dropped with a
+    /// warning and the next one awaited. Cancel-safe.
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        loop {
+            let frame = self.received.receive().await;
+            if let Some(into) = buf.get_mut(..frame.len()) {
+                into.copy_from_slice(&frame);
+                return Ok(frame.len());
+            }
+            warn!("ble: a {}-byte frame does not fit, dropped", frame.len());
+        }
+    }
+
+    /// Queues a frame for the phone; waits while [`QUEUE`] frames already
+    /// wait. A frame longer than [`MAX_FRAME`] is refused
+    /// ([`ErrorKind::Other`]).
+    async fn send(&mut self, frame: &[u8]) -> Result<(), ErrorKind> {
+        let frame = FrameBuf::from_slice(frame).map_err(|_| ErrorKind::Other)?;
+        self.outgoing.send(frame).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! The transport side of the BLE link, on the host: frames in and out
+//! through the queues the GATT server serves.
+
+use embassy_futures::block_on;
+use embassy_futures::select::{Either, select};
+use lock_ble::{
+    BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, notification_len, static_random_address,
+};
+use lock_hal::{ErrorKind, Transport};
+
+fn frame(bytes: &[u8]) -> FrameBuf {
+    FrameBuf::from_slice(bytes).unwrap_or_default()
+}
+
+#[test]
+fn a_received_frame_reaches_the_protocol_whole() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    let sent = [0xA5; MAX_FRAME];
+    assert!(received.try_send(frame(&sent)).is_ok());
+    let mut buf = [0u8; MAX_FRAME];
+    assert_eq!(block_on(transport.receive(&mut buf)), Ok(MAX_FRAME));
+    assert_eq!(buf, sent);
+}
+
+#[test]
+fn a_frame_too_long_for_the_buffer_is_dropped_and_the_next_one_taken() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    assert!(received.try_send(frame(&[1; 9])).is_ok());
+    assert!(received.try_send(frame(&[2; 4])).is_ok());
+    let mut buf = [0u8; 8];
+    assert_eq!(block_on(transport.receive(&mut buf)), Ok(4));
+    assert_eq!(buf.get(..4), Some(&[2u8; 4][..]));
+    assert!(received.is_empty());
+}
+
+#[test]
+fn receive_waits_without_losing_anything_when_dropped() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    let mut buf = [0u8; MAX_FRAME];
+    // Nothing queued: the receive is still waiting when the other side of
+    // the select finishes, and is dropped there (cancel-safe).
+    let raced = block_on(select(transport.receive(&mut buf), async {}));
+    assert!(matches!(raced, Either::Second(())));
+    assert!(received.try_send(frame(&[7, 7])).is_ok());
+    assert_eq!(block_on(transport.receive(&mut buf)), Ok(2));
+}
+
+#[test]
+fn sent_frames_wait_in_order_for_the_gatt_server() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    for n in 0..QUEUE {
+        let byte = u8::try_from(n).unwrap_or(u8::MAX);
+        assert_eq!(block_on(transport.send(&[byte; 3])), Ok(()));
+    }
+    for n in 0..QUEUE {
+        let byte = u8::try_from(n).unwrap_or(u8::MAX);
+        assert_eq!(outgoing.try_receive().ok(), Some(frame(&[byte; 3])));
+    }
+}
+
+#[test]
+fn a_frame_longer_than_the_protocol_allows_is_refused() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    let long = [0u8; MAX_FRAME + 1];
+    assert_eq!(block_on(transport.send(&long)), Err(ErrorKind::Other));
+    assert!(outgoing.is_empty());
+}
+
+#[test]
+fn notifications_carry_mtu_minus_three_bytes() {
+    assert_eq!(notification_len(23), 20);
+    assert_eq!(notification_len(512), 509);
+    // A nonsensical MTU still makes progress, a byte at a time.
+    assert_eq!(notification_len(0), 1);
+    assert_eq!(notification_len(3), 1);
+    assert!(notification_len(512) >= MAX_FRAME);
+}
+
+#[test]
+fn the_advertised_address_is_static_random() {
+    let address = static_random_address([1, 2, 3, 4, 5, 6]);
+    assert_eq!(address, [1, 2, 3, 4, 5, 0xC6]);
+    assert_eq!(static_random_address([0xFF; 6]), [0xFF; 6]);
+}
