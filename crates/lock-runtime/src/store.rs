@@ -333,13 +333,13 @@ impl<E: core::fmt::Debug> StoreError for lock_store::StoreError<E> {
     }
 }
 
-/// The lock's state and log on NOR flash (lock-store). After a failed write
-/// the store is loaded again before the error is returned, as lock-store
-/// requires before its next write, so the runtime's retry can succeed.
 #[cfg(feature = "lock-store")]
 const _: () =
     assert!(lock_store::APP_SLOTS == APP_SLOTS && lock_store::APP_RECORD_MAX == APP_RECORD_MAX);
 
+/// The lock's state and log on NOR flash (lock-store). After a failed write
+/// lock-store reads the flash back by itself before its next call, so the
+/// runtime's retry needs nothing here.
 #[cfg(feature = "lock-store")]
 impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
     type Error = lock_store::StoreError<F::Error>;
@@ -349,19 +349,13 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
     }
 
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
-        let result = lock_store::Store::apply(self, change).await;
-        if result.is_err() {
-            let _ = lock_store::Store::load(self).await;
-        }
-        result
+        lock_store::Store::apply(self, change).await
     }
 
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
-        let result = lock_store::Store::append_log(self, record).await;
-        if result.is_err() {
-            let _ = lock_store::Store::load(self).await;
-        }
-        result.map(|_seq| ())
+        lock_store::Store::append_log(self, record)
+            .await
+            .map(|_seq| ())
     }
 
     async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
@@ -389,11 +383,7 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
         slot: u8,
         record: Option<&[u8]>,
     ) -> Result<(), Self::Error> {
-        let result = lock_store::Store::write_app(self, slot, record).await;
-        if result.is_err() {
-            let _ = lock_store::Store::load(self).await;
-        }
-        result
+        lock_store::Store::write_app(self, slot, record).await
     }
 
     fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {

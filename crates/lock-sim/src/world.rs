@@ -907,12 +907,10 @@ impl StateStore for SimStore {
         slot: u8,
         record: Option<&[u8]>,
     ) -> Result<(), StoreErrorKind> {
-        let result = self.store.write_app(slot, record).await;
-        if result.is_err() {
-            // lock-store asks for a load after a failed write.
-            let _ = self.store.load().await;
-        }
-        result.map_err(|e| kind_of(&e))
+        self.store
+            .write_app(slot, record)
+            .await
+            .map_err(|e| kind_of(&e))
     }
 
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {

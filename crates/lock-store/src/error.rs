@@ -26,8 +26,9 @@ pub enum StoreError<E> {
     /// is refused, not misread, and left untouched.
     #[error("the flash holds format version {0}, newer than this firmware reads")]
     UnsupportedVersion(u16),
-    /// [`Store::load`](crate::Store::load) has not succeeded since the store
-    /// was made or since an error.
+    /// [`Store::load`](crate::Store::load) has not run since the store was
+    /// made, or it found the state corrupted (then only a factory reset
+    /// writes).
     #[error("the store is not loaded")]
     NotLoaded,
     /// More module template deletions are pending than the intent record

@@ -228,8 +228,12 @@ pub struct Logged {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
-    /// Not loaded since it was made or since an error.
+    /// Not loaded since it was made.
     Unloaded,
+    /// A write failed (or a load could not read the flash): what is on
+    /// flash may differ from what the store last knew. The next call reads
+    /// it again first ([`Store::recover`]).
+    Stale,
     /// The state could not be read: only a factory reset (and the log, if it
     /// could be read) work.
     Corrupted,
@@ -256,12 +260,12 @@ struct LogScan {
     last: Option<LogItem>,
 }
 
-/// What a pass over the state map found.
+/// What a pass over the state map found besides the snapshot (which it
+/// builds in place, when asked for one).
 #[derive(Debug)]
 struct StateScan {
     format: Option<FormatRecord>,
     intent: Option<Intent>,
-    snapshot: Snapshot,
     any_items: bool,
     /// A record did not decode, a newest record is missing (the digest does
     /// not match), or sequential-storage reported corruption.
@@ -279,13 +283,19 @@ impl Default for StateScan {
         StateScan {
             format: None,
             intent: None,
-            snapshot: Snapshot::default(),
             any_items: false,
             corrupted: false,
             wseqs: [0; KEYS],
             newest: Stamp::default(),
             digest: 0,
         }
+    }
+}
+
+/// Empties `snapshot`, if there is one, in place.
+fn clear(snapshot: Option<&mut Snapshot>) {
+    if let Some(snapshot) = snapshot {
+        *snapshot = Snapshot::default();
     }
 }
 
@@ -418,6 +428,33 @@ impl<F: NorFlash> Store<F> {
     /// ([`Change::FactoryReset`]) still works then and repairs the flash. On
     /// [`StoreError::UnsupportedVersion`] the flash is left untouched.
     pub async fn load(&mut self) -> Result<Loaded, F> {
+        let mut snapshot = Snapshot::default();
+        self.read_back(Some(&mut snapshot)).await?;
+        Ok(Loaded {
+            snapshot,
+            module_work: self.intent.module_work.clone(),
+        })
+    }
+
+    /// Reads the flash again as [`Store::load`] does, finishing what a power
+    /// cut interrupted, without building the snapshot: for a store whose
+    /// write failed, whose state the caller still has. Every call runs it
+    /// by itself first after a failed write, so a caller only needs it to
+    /// choose the moment.
+    pub async fn recover(&mut self) -> Result<(), F> {
+        self.read_back(None).await
+    }
+
+    /// [`Store::recover`] if a write failed since the last load.
+    async fn recover_if_stale(&mut self) -> Result<(), F> {
+        if self.status == Status::Stale {
+            self.recover().await?;
+        }
+        Ok(())
+    }
+
+    /// A load, building `snapshot` if given one.
+    async fn read_back(&mut self, snapshot: Option<&mut Snapshot>) -> Result<(), F> {
         self.status = Status::Unloaded;
         self.log_ready = false;
         self.reset_pending = false;
@@ -425,16 +462,20 @@ impl<F: NorFlash> Store<F> {
         self.stamp = Stamp::default();
         self.wseqs = [0; KEYS];
         self.intent = Intent::default();
-        let result = self.load_inner().await;
-        if result.is_err() {
-            // Nothing but a factory reset writes now (and the log, if it
-            // was read).
-            self.status = Status::Corrupted;
+        let result = self.load_inner(snapshot).await;
+        if let Err(e) = &result {
+            self.status = match e {
+                // The flash could not be read: try again at the next call.
+                StoreError::Flash(_) => Status::Stale,
+                // Nothing but a factory reset writes now (and the log, if it
+                // was read).
+                _ => Status::Corrupted,
+            };
         }
         result
     }
 
-    async fn load_inner(&mut self) -> Result<Loaded, F> {
+    async fn load_inner(&mut self, mut snapshot: Option<&mut Snapshot>) -> Result<(), F> {
         let log = match self.scan_log().await {
             // A log without one item of ours is only ours if it is erased:
             // random bytes read as an empty queue too.
@@ -443,7 +484,7 @@ impl<F: NorFlash> Store<F> {
             Err(StoreError::Corrupted) => None,
             Err(e) => return Err(e),
         };
-        let state = self.scan_state().await?;
+        let state = self.scan_state(snapshot.as_deref_mut()).await?;
         self.generation = state
             .format
             .map_or(0, |f| f.generation)
@@ -460,6 +501,7 @@ impl<F: NorFlash> Store<F> {
                 && state.format.map(|f| f.generation) != Some(generation)
             {
                 self.reset_pending = true;
+                clear(snapshot);
                 return self.finish_reset(generation).await;
             }
         }
@@ -478,6 +520,7 @@ impl<F: NorFlash> Store<F> {
             }
             // An erased state range: first start, as after a factory reset.
             // A log that is not ours is erased with it.
+            clear(snapshot);
             return self.reset().await;
         };
         if state.corrupted || format.magic != MAGIC {
@@ -494,27 +537,25 @@ impl<F: NorFlash> Store<F> {
             digest: state.digest,
         };
         self.wseqs = state.wseqs;
-        let mut snapshot = state.snapshot;
         self.intent = state.intent.unwrap_or_default();
         // S-ST-2: a deletion whose intent was written but whose record was not.
         if let Some(n) = self.intent.delete_person
-            && snapshot.person(n).is_some()
+            && self.fetch_person(n).await?.is_some()
         {
             self.store_state(key::person(n), &None::<Person>).await?;
-            snapshot.people.retain(|p| p.number != n);
+            if let Some(snapshot) = snapshot {
+                snapshot.people.retain(|p| p.number != n);
+            }
             // The write may have made sequential-storage repair a damaged
             // page and drop records the scan counted: what this load returns
             // must be what the next one finds (S-ST-3).
-            let again = self.scan_state().await?;
+            let again = self.scan_state(None).await?;
             if again.corrupted || again.newest != self.stamp || again.wseqs != self.wseqs {
                 return Err(StoreError::Corrupted);
             }
         }
         self.status = Status::Ready;
-        Ok(Loaded {
-            snapshot,
-            module_work: self.intent.module_work.clone(),
-        })
+        Ok(())
     }
 
     /// Writes one change record the lock emitted ([`lock_core::Action::Persist`]).
@@ -527,15 +568,17 @@ impl<F: NorFlash> Store<F> {
     /// lock emits right after them in the same batch. Report them done with
     /// [`Store::module_work_done`].
     pub async fn apply(&mut self, change: &Change) -> Result<(), F> {
+        let recovered = self.recover_if_stale().await;
         let allowed = match change {
+            // A reset repairs what cannot be read.
             Change::FactoryReset => self.status != Status::Unloaded,
             _ => self.status == Status::Ready,
         };
         if !allowed {
-            return Err(StoreError::NotLoaded);
+            return Err(recovered.err().unwrap_or(StoreError::NotLoaded));
         }
         let result = match change {
-            Change::FactoryReset => self.reset().await.map(|_| ()),
+            Change::FactoryReset => self.reset().await,
             Change::Person(p) => self.store_person(p).await,
             Change::PersonDeleted(n) => self.delete_person(*n).await,
             Change::Settings(s) => self.store_state(key::SETTINGS, s).await,
@@ -543,7 +586,7 @@ impl<F: NorFlash> Store<F> {
             Change::VisitorCodeUsed { code, at } => self.visitor_code_used(*code, *at).await,
         };
         if result.is_err() {
-            self.status = Status::Unloaded;
+            self.status = Status::Stale;
         }
         result
     }
@@ -552,6 +595,7 @@ impl<F: NorFlash> Store<F> {
     /// [`Store::module_work`]: the intent record is cleared. Does nothing
     /// when no work is pending.
     pub async fn module_work_done(&mut self) -> Result<(), F> {
+        self.recover_if_stale().await?;
         if self.status != Status::Ready {
             return Err(StoreError::NotLoaded);
         }
@@ -560,7 +604,7 @@ impl<F: NorFlash> Store<F> {
         }
         let result = self.store_intent(Intent::default()).await;
         if result.is_err() {
-            self.status = Status::Unloaded;
+            self.status = Status::Stale;
         }
         result
     }
@@ -569,6 +613,7 @@ impl<F: NorFlash> Store<F> {
     /// its sequence number. When the log is full the oldest records are
     /// overwritten, a sector at a time.
     pub async fn append_log(&mut self, record: &LogRecord) -> Result<u32, F> {
+        self.recover_if_stale().await?;
         if self.status == Status::Unloaded || !self.log_ready || self.reset_pending {
             return Err(StoreError::NotLoaded);
         }
@@ -587,7 +632,7 @@ impl<F: NorFlash> Store<F> {
                 Ok(seq)
             }
             Err(e) => {
-                self.status = Status::Unloaded;
+                self.status = Status::Stale;
                 Err(e)
             }
         }
@@ -600,6 +645,7 @@ impl<F: NorFlash> Store<F> {
         &mut self,
         before: Option<u32>,
     ) -> Result<Vec<Logged, N>, F> {
+        self.recover_if_stale().await?;
         if self.status == Status::Unloaded || !self.log_ready {
             return Err(StoreError::NotLoaded);
         }
@@ -633,6 +679,7 @@ impl<F: NorFlash> Store<F> {
     /// opaque, numbered and checksummed like every state record, and a
     /// factory reset erases them with the rest (S-ST-5).
     pub async fn read_app(&mut self, slot: u8, buf: &mut [u8]) -> Result<Option<usize>, F> {
+        self.recover_if_stale().await?;
         if self.status != Status::Ready {
             return Err(StoreError::NotLoaded);
         }
@@ -660,6 +707,7 @@ impl<F: NorFlash> Store<F> {
     /// slot's current record. A boot reads the protocol's records this way
     /// instead of scanning the map once a slot.
     pub async fn for_each_app(&mut self, mut f: impl FnMut(u8, Option<&[u8]>)) -> Result<(), F> {
+        self.recover_if_stale().await?;
         if self.status != Status::Ready {
             return Err(StoreError::NotLoaded);
         }
@@ -684,6 +732,7 @@ impl<F: NorFlash> Store<F> {
     /// record is on flash; a cut before that leaves the old one. At most
     /// [`APP_RECORD_MAX`](crate::APP_RECORD_MAX) bytes.
     pub async fn write_app(&mut self, slot: u8, record: Option<&[u8]>) -> Result<(), F> {
+        self.recover_if_stale().await?;
         if self.status != Status::Ready {
             return Err(StoreError::NotLoaded);
         }
@@ -693,7 +742,7 @@ impl<F: NorFlash> Store<F> {
         }
         let result = self.store_state(key, &record).await;
         if result.is_err() {
-            self.status = Status::Unloaded;
+            self.status = Status::Stale;
         }
         result
     }
@@ -809,7 +858,8 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    async fn scan_state(&mut self) -> Result<StateScan, F> {
+    async fn scan_state(&mut self, mut snapshot: Option<&mut Snapshot>) -> Result<StateScan, F> {
+        clear(snapshot.as_deref_mut());
         let mut scan = StateScan::default();
         let mut broken = KeySet::default();
         let (mut map, buf) = self.map()?;
@@ -862,8 +912,8 @@ impl<F: NorFlash> Store<F> {
                 }
                 Err(DecodeError::Corrupted) => {
                     broken.set(key, true);
-                    if let Some(n) = key::person_number(key) {
-                        scan.snapshot.people.retain(|p| p.number != n);
+                    if let (Some(n), Some(snapshot)) = (key::person_number(key), &mut snapshot) {
+                        snapshot.people.retain(|p| p.number != n);
                     }
                     continue;
                 }
@@ -881,16 +931,20 @@ impl<F: NorFlash> Store<F> {
             if stamp.wseq >= scan.newest.wseq {
                 scan.newest = stamp;
             }
-            match record {
-                StateRecord::Format(f) => scan.format = Some(f),
-                StateRecord::Settings(s) => scan.snapshot.settings = s,
-                StateRecord::Attempts(a) => scan.snapshot.attempts = a,
-                StateRecord::Intent(i) => scan.intent = Some(i),
-                StateRecord::VisitorCodesUsed(v) => scan.snapshot.visitor_codes_used = v,
+            match (record, &mut snapshot) {
+                (StateRecord::Format(f), _) => scan.format = Some(f),
+                (StateRecord::Intent(i), _) => scan.intent = Some(i),
+                // Without a snapshot to build, each record is only checked.
+                (_, None) => {}
+                (StateRecord::Settings(s), Some(snapshot)) => snapshot.settings = s,
+                (StateRecord::Attempts(a), Some(snapshot)) => snapshot.attempts = a,
+                (StateRecord::VisitorCodesUsed(v), Some(snapshot)) => {
+                    snapshot.visitor_codes_used = v;
+                }
                 // Read when asked for (`Store::read_app`): checked, not kept.
-                StateRecord::App(_) => {}
-                StateRecord::Person(n, person) => {
-                    let people = &mut scan.snapshot.people;
+                (StateRecord::App(_), Some(_)) => {}
+                (StateRecord::Person(n, person), Some(snapshot)) => {
+                    let people = &mut snapshot.people;
                     match (people.iter_mut().find(|p| p.number == n), person) {
                         (Some(slot), Some(p)) => *slot = p,
                         (None, Some(p)) => {
@@ -911,7 +965,9 @@ impl<F: NorFlash> Store<F> {
         }
         // S-ST-3: the newest record vouches for every key's newest record.
         scan.corrupted |= scan.digest != scan.newest.digest;
-        scan.snapshot.people.sort_unstable_by_key(|p| p.number);
+        if let Some(snapshot) = snapshot {
+            snapshot.people.sort_unstable_by_key(|p| p.number);
+        }
         Ok(scan)
     }
 
@@ -941,7 +997,7 @@ impl<F: NorFlash> Store<F> {
     /// S-ST-5 and S-ST-2: the reset marker goes to the log first (the commit
     /// point), then the whole state range is erased, then the module work
     /// and the format record are written, and the completion is logged.
-    async fn reset(&mut self) -> Result<Loaded, F> {
+    async fn reset(&mut self) -> Result<(), F> {
         let generation = self.generation.wrapping_add(1);
         // A log that could not be read (or is not ours) starts again.
         if !self.log_ready {
@@ -954,7 +1010,7 @@ impl<F: NorFlash> Store<F> {
         self.finish_reset(generation).await
     }
 
-    async fn finish_reset(&mut self, generation: u32) -> Result<Loaded, F> {
+    async fn finish_reset(&mut self, generation: u32) -> Result<(), F> {
         self.status = Status::Unloaded;
         let state = self.config.state.clone();
         self.flash
@@ -982,10 +1038,7 @@ impl<F: NorFlash> Store<F> {
         self.reset_pending = false;
         self.generation = self.generation.max(generation);
         self.status = Status::Ready;
-        Ok(Loaded {
-            snapshot: Snapshot::default(),
-            module_work: self.intent.module_work.clone(),
-        })
+        Ok(())
     }
 
     // ----- log ------------------------------------------------------------

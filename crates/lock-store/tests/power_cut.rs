@@ -624,3 +624,35 @@ fn r_lko_4_a_failure_on_flash_survives_a_cut_during_its_log_record() {
         }
     }
 }
+
+/// What the runtime does when a write fails: it tries the same write again,
+/// with no load between. The store reads the flash back by itself first
+/// (`Store::recover`), so the retry succeeds and the state ends as if the
+/// first attempt had never been made. Modelled by a write that fails
+/// half-way (power gone at its fourth byte, back at once), at every step of
+/// the door's story.
+#[test]
+fn s_st_1_a_write_retried_after_it_failed_recovers_without_a_load() {
+    let story = Door::story();
+    let (_, reference) = replay(test_flash(), &story);
+    let want = seen(&mut store(reference)).unwrap();
+    for failing in 0..story.len() {
+        let mut s = store(test_flash());
+        seen(&mut s).unwrap();
+        for (i, step) in story.iter().enumerate() {
+            if i == failing {
+                let next = s.flash().operations();
+                s.flash_mut().cut_power(Cut::At {
+                    operation: next,
+                    byte: 3,
+                });
+                assert!(run(&mut s, step).is_err(), "step {i} fails");
+                s.flash_mut().power_on();
+            }
+            run(&mut s, step).unwrap_or_else(|e| panic!("step {i} ({}): {e:?}", step.kind()));
+        }
+        let got = seen(&mut store(s.release())).unwrap();
+        assert_eq!(got.snapshot, want.snapshot, "failing step {failing}");
+        assert_eq!(got.module_work, want.module_work, "failing step {failing}");
+    }
+}
