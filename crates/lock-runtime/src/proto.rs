@@ -69,6 +69,10 @@ pub struct ProtoApp<T, E> {
     received: Option<usize>,
     /// The pairing the request being answered came from.
     reply_to: Option<u16>,
+    /// The protocol's outputs being carried out. They wait here rather than
+    /// in the futures that carry them out, which would otherwise hold
+    /// several copies of them across their awaits.
+    outputs: Outputs,
 }
 
 impl<T: Transport, E: Entropy> ProtoApp<T, E> {
@@ -84,6 +88,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             frame: [0; MAX_FRAME],
             received: None,
             reply_to: None,
+            outputs: Outputs::new(),
         }
     }
 
@@ -137,24 +142,33 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         })
     }
 
-    /// Carries out a batch of outputs in order: each persisted change is on
-    /// flash before anything after it happens. Returns what the lock must
-    /// hear. `people` answers a query for them.
+    /// Carries out the outputs in [`ProtoApp::outputs`] in order, each
+    /// persisted change on flash before anything after it happens, and
+    /// empties it. Returns what the lock must hear. `people` answers a query
+    /// for them. (The outputs are not an argument: the future would hold
+    /// them besides.)
     async fn run<S: StateStore>(
         &mut self,
-        outputs: Outputs,
         people: Option<&People>,
         store: &mut S,
     ) -> Result<Option<AppEvent>, ProtoAppError> {
         let mut event = None;
-        for output in outputs {
-            match output {
-                Output::Persist(_) | Output::Send(_) => self.carry_out(output, store).await?,
+        let mut next = 0;
+        while let Some(output) = self.outputs.get(next) {
+            next += 1;
+            match *output {
+                Output::Persist(_) | Output::Send(_) => self.carry_out(next - 1, store).await?,
                 Output::Query { from, query } => {
-                    // An answer only reserves counters and sends.
-                    for output in self.answer(from, query, people, store).await? {
-                        self.carry_out(output, store).await?;
-                    }
+                    // The answer (counter reservations and frames) is carried
+                    // out next, then what followed the query.
+                    let answer = self.answer(from, query, people, store).await?;
+                    let rest = self.outputs.get(next..).unwrap_or_default();
+                    let mut outputs = answer;
+                    outputs
+                        .extend_from_slice(rest)
+                        .map_err(|_| ProtoAppError::Encode)?;
+                    self.outputs = outputs;
+                    next = 0;
                 }
                 Output::Request { from, request } => {
                     self.reply_to = Some(from);
@@ -164,18 +178,19 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                 Output::VerificationCode(code) => event = Some(AppEvent::SayCode(code)),
             }
         }
+        self.outputs.clear();
         Ok(event)
     }
 
-    /// Persists or sends one output.
+    /// Persists or sends output `n`.
     async fn carry_out<S: StateStore>(
         &mut self,
-        output: Output,
+        n: usize,
         store: &mut S,
     ) -> Result<(), ProtoAppError> {
-        match output {
-            Output::Persist(change) => {
-                if let Err(e) = write(store, &change).await {
+        match self.outputs.get(n) {
+            Some(Output::Persist(change)) => {
+                if let Err(e) = write(store, change).await {
                     // Memory is ahead of flash now: read flash back before
                     // the next frame.
                     self.protocol = None;
@@ -184,9 +199,9 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                 }
                 Ok(())
             }
-            Output::Send(frame) => self
+            Some(Output::Send(frame)) => self
                 .transport
-                .send(&frame)
+                .send(frame)
                 .await
                 .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e))),
             _ => Ok(()),
@@ -306,7 +321,10 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             Link::Bluetooth
         };
         match protocol.handle_frame(cx.now, cx.wall, link, bytes, &mut self.entropy) {
-            Ok(outputs) => self.run(outputs, Some(cx.people), store).await,
+            Ok(outputs) => {
+                self.outputs = outputs;
+                self.run(Some(cx.people), store).await
+            }
             // S-BF-1: a wrong tag counts with the lockout (the protocol
             // rate-limits how many it reports).
             Err(e) if e.is_auth_failure() => Ok(Some(AppEvent::AuthFailed)),
@@ -334,7 +352,8 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
             // A pairing revoked meanwhile has no keys left: skip it.
             if let Ok(outputs) = protocol.encode_notice(to, *notice) {
-                self.run(outputs, None, store).await?;
+                self.outputs = outputs;
+                self.run(None, store).await?;
             }
         }
         Ok(())
@@ -351,7 +370,10 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         self.ready(store).await?;
         let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
         match protocol.encode_reply(to, *reply) {
-            Ok(outputs) => self.run(outputs, None, store).await.map(|_| ()),
+            Ok(outputs) => {
+                self.outputs = outputs;
+                self.run(None, store).await.map(|_| ())
+            }
             // The pairing went while the lock decided (it revoked itself).
             Err(_) => Ok(()),
         }

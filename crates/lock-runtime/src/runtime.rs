@@ -319,17 +319,21 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             false
         });
         let now = self.now();
-        // The snapshot (the size of the whole lock) is dropped before the
-        // next await, so the boot future does not carry it.
+        // Neither the snapshot nor the restored lock (each the size of the
+        // whole lock) is held across an await, so the boot future carries
+        // neither.
         let restored = match self.load().await {
-            Ok(snapshot) => {
-                Lock::restore_with(self.config, None, &snapshot, now).map_err(BootFault::Restore)
-            }
+            Ok(snapshot) => match Lock::restore_with(self.config, None, &snapshot, now) {
+                Ok(lock) => {
+                    self.lock = lock;
+                    Ok(())
+                }
+                Err(e) => Err(BootFault::Restore(e)),
+            },
             Err(kind) => Err(BootFault::Store(kind)),
         };
         let outcome = match restored {
-            Ok(lock) => {
-                self.lock = lock;
+            Ok(()) => {
                 // S-ST-2: before the core hears of any credential.
                 self.carry_out_owed_work().await;
                 let started = self.app.start(&mut self.store).await;
@@ -871,18 +875,20 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     async fn feed(&mut self, event: Event) {
         let now = self.now();
         let actions = self.lock.handle(now, event);
-        self.execute(actions).await;
+        self.execute(&actions).await;
     }
 
     /// Executes one batch in order. Identifications start last: they may take
     /// a module's whole timeout, and the rest of the batch (the keypad
     /// lighting up after a touch) should not wait for them.
-    async fn execute(&mut self, actions: Actions) {
+    async fn execute(&mut self, actions: &Actions) {
         let mut identify: heapless::Vec<BiometricKind, 3> = heapless::Vec::new();
         let mut speaking = false;
         let mut faulted = [false; 3];
         let mut owes_module_work = false;
-        for action in actions {
+        // By reference: a by-value iterator would be a second copy of the
+        // batch in this future.
+        for action in actions.iter().cloned() {
             match action {
                 Action::Persist(change) => {
                     if !self.persist(&change).await {
