@@ -18,8 +18,8 @@ pub use message::{
 pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
-    OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT, Protocol, RestoreError,
-    SENT_RESERVE,
+    MAX_COUNTER_STEP, OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT,
+    Protocol, RestoreError, SENT_RESERVE,
 };
 pub use state::{
     IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,
@@ -65,6 +65,12 @@ pub enum FrameError {
     /// The counter is not above the last one accepted (S-PR-3).
     #[error("replayed or reordered frame")]
     Replay,
+    /// The counter is more than [`MAX_COUNTER_STEP`] above the last one
+    /// accepted. A phone counts up by one a frame; a frame that would use up
+    /// its pairing's counters (one with counter `u64::MAX` would leave no
+    /// later frame fresh) is dropped unread.
+    #[error("counter jumps too far")]
+    CounterJump,
     /// Authentic, but the body does not decode as what its kind carries.
     #[error("malformed body")]
     Malformed,

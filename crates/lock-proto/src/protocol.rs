@@ -30,6 +30,11 @@ pub const AUTH_FAILURES_PER_MINUTE: u8 = 3;
 pub const PAIRING_ATTEMPTS: u8 = 3;
 /// A pairing exchange must complete within this.
 pub const PAIRING_TIMEOUT: Duration = Duration::from_secs(60);
+/// How far one frame's counter may be above the last one accepted from its
+/// pairing ([`FrameError::CounterJump`]): using up a pairing's 2^64 counters
+/// would take 2^32 frames.
+pub const MAX_COUNTER_STEP: u64 = 1 << 32;
+
 /// The lock reserves its own counters this many at a time, so it persists a
 /// pairing's sent counter once per this many frames.
 pub const SENT_RESERVE: u64 = 64;
@@ -644,6 +649,9 @@ impl Protocol {
         };
         if repr.counter <= pairing.record.received {
             return Err(FrameError::Replay);
+        }
+        if repr.counter - pairing.record.received > MAX_COUNTER_STEP {
+            return Err(FrameError::CounterJump);
         }
         // Authentic and fresh: the counter moves even if the body turns out
         // malformed, so the frame can never be replayed.

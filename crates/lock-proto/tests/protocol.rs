@@ -20,8 +20,8 @@ use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;
 use lock_proto::wire::VERSION;
 use lock_proto::{
-    FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord, Output,
-    PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot,
+    FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord, MAX_COUNTER_STEP,
+    Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot,
     Protocol, Query, Request, Response, VisitorCodeBook,
 };
 
@@ -483,6 +483,43 @@ fn s_pr_3_a_counter_going_back_is_refused() {
     );
     let eleven = phone.request_with_counter(&status, 11).unwrap();
     b.receive(Link::Bluetooth, &eleven).unwrap();
+}
+
+#[test]
+fn s_pr_3_a_counter_jumping_past_the_step_is_dropped_and_the_pairing_keeps_working() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let first = phone.request_with_counter(&status, 5).unwrap();
+    b.receive(Link::Bluetooth, &first).unwrap();
+    // Authentic, but it would leave no later counter fresh.
+    let last = phone.request_with_counter(&status, u64::MAX).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &last),
+        Err(FrameError::CounterJump)
+    );
+    let too_far = phone
+        .request_with_counter(&status, 5 + MAX_COUNTER_STEP + 1)
+        .unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &too_far),
+        Err(FrameError::CounterJump)
+    );
+    assert!(b.sent.is_empty(), "neither was answered");
+    // The furthest allowed step is taken, and the pairing goes on.
+    let furthest = phone
+        .request_with_counter(&status, 5 + MAX_COUNTER_STEP)
+        .unwrap();
+    b.receive(Link::Bluetooth, &furthest).unwrap();
+    assert_eq!(b.sent.len(), 1);
+    let next = phone
+        .request_with_counter(&status, 6 + MAX_COUNTER_STEP)
+        .unwrap();
+    b.receive(Link::Bluetooth, &next).unwrap();
+    assert_eq!(b.sent.len(), 1);
 }
 
 #[test]
