@@ -1,0 +1,419 @@
+//! The lock on a Raspberry Pi Pico W: wiring, driver construction, runtime
+//! start. The pin table, what is real and the security posture are in
+//! `boards/rp2040/README.md`; the lock's behaviour is lock-core's, run by
+//! lock-runtime.
+//!
+//! Everything runs in one task, joined: the CYW43439's runner, the lock's
+//! runtime and the BLE host. Each waits on an interrupt or a timer alarm,
+//! so when none has anything to do the executor sleeps the core (WFE) until
+//! the keypad IRQ, a switch, the fingerprint module's WAKEUP, a UART, the
+//! radio or the next deadline wakes it.
+
+#![no_std]
+#![no_main]
+
+mod ble;
+mod parts;
+mod security;
+
+use core::cell::RefCell;
+use core::marker::PhantomData;
+
+use aligned::{A4, Aligned};
+use bt_hci::controller::ExternalController;
+use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
+use defmt::{error, info, warn};
+use embassy_rp::adc::{self, Adc};
+use embassy_rp::flash::{self, Flash};
+use embassy_rp::gpio::{Input, Level, Output, Pull};
+use embassy_rp::i2c::{self, I2c};
+use embassy_rp::peripherals::{DMA_CH0, I2C0, PIO0, UART0, UART1};
+use embassy_rp::pio::{self, Pio};
+use embassy_rp::pwm::{self, Pwm, PwmOutput};
+use embassy_rp::uart::{self, BufferedInterruptHandler, BufferedUart};
+use embassy_rp::{bind_interrupts, dma};
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::Delay;
+use lock_ble::{BleTransport, FrameQueue};
+use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
+use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge};
+use lock_drivers::face::{self, Face, Plain};
+use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
+use lock_drivers::voice::{Wt588f, Wt588fConfig};
+use lock_hal::Absent;
+use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
+use lock_store::{BlockingAsync, Store, StoreConfig};
+use {defmt_rtt as _, panic_probe as _};
+
+use crate::parts::{
+    EmbassyClock, FaceModule, PinAdc, RoscEntropy, SharedAdc, SharedFace, SharedModule, SharedPalm,
+    ShuntStall, VsysAdc, WlBus, WlGate,
+};
+
+bind_interrupts!(struct Irqs {
+    PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
+    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
+    UART0_IRQ => BufferedInterruptHandler<UART0>;
+    UART1_IRQ => BufferedInterruptHandler<UART1>;
+});
+
+// ----- the radio's firmware (README.md, Firmware blobs) ---------------------
+
+/// cyw43 wants its blobs 4-byte aligned; cyw43-firmware gives plain arrays.
+static WIFI_FIRMWARE: Aligned<A4, [u8; cyw43_firmware::CYW43_43439A0.len()]> =
+    Aligned(*cyw43_firmware::CYW43_43439A0);
+static BT_FIRMWARE: Aligned<A4, [u8; cyw43_firmware::CYW43_43439A0_BTFW.len()]> =
+    Aligned(*cyw43_firmware::CYW43_43439A0_BTFW);
+
+// ----- the pin table (README.md) --------------------------------------------
+
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
+const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+
+/// Switches to ground with pull-ups: closed reads low.
+const CLOSED_LOW: SwitchConfig = SwitchConfig {
+    active_low: true,
+    debounce_ms: 30,
+    short_max_ms: 1_500,
+    long_ms: 3_000,
+};
+/// The door reed and the tamper switch are closed in the normal state, so
+/// the event (door open, panel forced) reads high.
+const OPENS_HIGH: SwitchConfig = SwitchConfig {
+    active_low: false,
+    ..CLOSED_LOW
+};
+
+/// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO26; the ADC
+/// reads 4095 at 3.3 V.
+const STALL_RAW: u16 = 1_861;
+
+/// Motor PWM: 20 kHz (above hearing), driven at full duty.
+const MOTOR_PWM_HZ: u32 = 20_000;
+const MOTOR_DUTY_PERCENT: u8 = 100;
+
+/// The Pico W's W25Q16JV.
+const FLASH_SIZE: usize = 2 * 1024 * 1024;
+/// The lock's 112 KiB at the end of the flash, kept out of FLASH in
+/// `memory.x`: 48 KiB state (lock-store needs 28 KiB on this flash; the
+/// rest spreads the wear), 64 KiB log.
+const STORE_BASE: u32 = 0x1E_4000;
+const STORE: StoreConfig = StoreConfig {
+    state: STORE_BASE..STORE_BASE + 0xC000,
+    log: STORE_BASE + 0xC000..STORE_BASE + 0x1C000,
+};
+const _: () = assert!(FLASH_SIZE == 0x20_0000 && STORE_BASE + 0x1C000 == 0x20_0000);
+
+/// UART buffers: the longest module reply (an EF AA VERIFY reply, a
+/// fingerprint ack) with room to spare.
+const UART_RX: usize = 256;
+const UART_TX: usize = 64;
+
+// ----- the board's part types -----------------------------------------------
+
+type FaceUart = BufferedUart;
+type Module = SharedModule<FaceUart, EmbassyClock, Plain, Output<'static>>;
+
+/// The Pico W with the lock's modules (README.md's pin table).
+struct PicoW<'a>(PhantomData<&'a ()>);
+
+impl<'a> Board for PicoW<'a> {
+    type Keypad = Bs8116a<I2c<'static, I2C0, i2c::Blocking>, Input<'static>, EmbassyClock>;
+    type Backlight = GpioBacklight<Output<'static>, 4>;
+    type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
+    type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
+    type Finger = Fingerprint<BufferedUart, Input<'static>, EmbassyClock>;
+    type Motor = PwmHBridge<PwmOutput<'static>, PwmOutput<'static>>;
+    type BoltSensor = EndSwitches<Input<'static>, Input<'static>>;
+    type StallSensor = ShuntStall<'a>;
+    type DoorSensor = GpioContact<Input<'static>, EmbassyClock>;
+    type Tamper = GpioTrigger<Input<'static>, EmbassyClock>;
+    type KeyCylinder = GpioTrigger<Input<'static>, EmbassyClock>;
+    type SetButton = GpioButton<Input<'static>, EmbassyClock>;
+    type LockButton = GpioButton<Input<'static>, EmbassyClock>;
+    type Battery = DividerBattery<'a, VsysAdc<'a>, NoPin, Delay>;
+    type UsbPower = Absent;
+    type Voice = Wt588f<Output<'static>, Input<'static>, Delay>;
+    type Siren = GpioSiren<Output<'static>>;
+    type Clock = EmbassyClock;
+}
+
+/// A board that cannot be wired (a dead bus, a bad flash layout) is not a
+/// lock: it says why and stays still. Every halt comes before the motor's
+/// PWM is set up, so the bridge inputs keep their reset pull-downs and the
+/// motor stays unpowered.
+async fn halt(why: &str) -> ! {
+    error!("board: {=str}; halted", why);
+    core::future::pending().await
+}
+
+/// What the parts are built from besides pins: shared pieces owned by
+/// `main` and borrowed by the parts.
+struct Shared<'a> {
+    adc: &'a SharedAdc,
+    gate: &'a WlGate,
+    face: &'a Module,
+}
+
+/// The chip's pins and peripherals the parts take.
+struct Pins {
+    finger_uart: BufferedUart,
+    finger_wakeup: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_2>,
+    keypad_irq: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_3>,
+    voice_data: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_7>,
+    i2c: I2c<'static, I2C0, i2c::Blocking>,
+    voice_busy: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_10>,
+    siren: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_11>,
+    lights: [Output<'static>; 4],
+    motor: Pwm<'static>,
+    bolt_locked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_18>,
+    bolt_unlocked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_19>,
+    set: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_20>,
+    lock_button: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_21>,
+    tamper: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_22>,
+    shunt: adc::Channel<'static>,
+    door: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_27>,
+    key_cylinder: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_28>,
+}
+
+/// Builds every part of the pin table and hands them over as the
+/// runtime's hardware.
+fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'static str> {
+    let clock = EmbassyClock;
+    let mut keypad = Bs8116a::new(
+        pins.i2c,
+        Input::new(pins.keypad_irq, Pull::Up),
+        clock,
+        keypad::Config::default(),
+    );
+    if keypad.init().is_err() {
+        // The runtime reports a keypad that keeps failing; the lock still
+        // opens by finger, face and the key.
+        error!("board: the BS8116A-3 did not take its settings");
+    }
+
+    let voice = Wt588f::new(
+        Output::new(pins.voice_data, Level::High),
+        Input::new(pins.voice_busy, Pull::Up),
+        Delay,
+        Wt588fConfig::default(),
+    )
+    .map_err(|_| "the voice data pin")?;
+
+    let battery = DividerBattery::new(
+        VsysAdc::new(shared.adc, shared.gate),
+        NoPin,
+        Delay,
+        battery::Config {
+            chip: Chip::Rp2040,
+            divider: Divider::THIRD,
+            curve: &LI_ION_1S,
+            samples: 4,
+            // The Pico's divider is always on.
+            settle_ms: 0,
+        },
+    );
+
+    // Last, so that every halt above finds the bridge inputs still pulled
+    // down: one slice, A and B at the same 20 kHz, both low (coast).
+    let (Some(in1), Some(in2)) = pins.motor.split() else {
+        return Err("the motor PWM channels");
+    };
+
+    Ok(Hardware {
+        keypad,
+        backlight: GpioBacklight::grouped(pins.lights, LIGHT_GROUPS, false),
+        face: SharedFace(shared.face),
+        palm: SharedPalm(shared.face),
+        finger: Fingerprint::new(
+            pins.finger_uart,
+            Input::new(pins.finger_wakeup, Pull::Up),
+            clock,
+            fingerprint::Config::default(),
+        ),
+        motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
+        bolt: EndSwitches::new(
+            Input::new(pins.bolt_locked, Pull::Up),
+            Input::new(pins.bolt_unlocked, Pull::Up),
+            true,
+        ),
+        stall: ShuntStall::new(PinAdc::new(shared.adc, pins.shunt), STALL_RAW),
+        door: GpioContact::new(Input::new(pins.door, Pull::Up), clock, OPENS_HIGH),
+        tamper: GpioTrigger::new(Input::new(pins.tamper, Pull::Up), clock, OPENS_HIGH),
+        key_cylinder: GpioTrigger::new(Input::new(pins.key_cylinder, Pull::Up), clock, CLOSED_LOW),
+        set_button: GpioButton::new(Input::new(pins.set, Pull::Up), clock, CLOSED_LOW),
+        lock_button: GpioButton::new(Input::new(pins.lock_button, Pull::Up), clock, CLOSED_LOW),
+        battery,
+        usb_power: Absent,
+        voice,
+        siren: GpioSiren::new(Output::new(pins.siren, Level::Low), false),
+        clock,
+    })
+}
+
+fn uart_config(baudrate: u32) -> uart::Config {
+    let mut config = uart::Config::default();
+    config.baudrate = baudrate;
+    config
+}
+
+#[embassy_executor::main]
+async fn main(_spawner: embassy_executor::Spawner) -> ! {
+    let p = embassy_rp::init(Default::default());
+    info!("open door lock on Raspberry Pi Pico W");
+
+    // The flash: the board's unique id (the lock's serial number and BLE
+    // address), the chip's id for the security report, then the store.
+    let mut flash = Flash::<_, flash::Blocking, FLASH_SIZE>::new_blocking(p.FLASH);
+    let mut unique = [0u8; 8];
+    if flash.blocking_unique_id(&mut unique).is_err() {
+        warn!("board: the flash gave no unique id; serial number 0");
+    }
+    security::report(flash.blocking_jedec_id().ok());
+    let Ok(store) = Store::new(BlockingAsync::new(flash), STORE) else {
+        halt("the lock's flash region does not fit lock-store").await
+    };
+
+    // The ADC: the motor's shunt on GPIO26, VSYS/3 on GPIO29 (through the
+    // radio's gate, parts::VsysAdc).
+    let adc: SharedAdc = BlockingMutex::new(RefCell::new(Adc::new_blocking(
+        p.ADC,
+        adc::Config::default(),
+    )));
+    let shunt = adc::Channel::new_pin(p.PIN_26, Pull::None);
+
+    // The modules' UARTs: UART0 for the fingerprint, UART1 for the face.
+    let (mut finger_tx, mut finger_rx) = ([0u8; UART_TX], [0u8; UART_RX]);
+    let finger_uart = BufferedUart::new(
+        p.UART0,
+        p.PIN_0,
+        p.PIN_1,
+        Irqs,
+        &mut finger_tx,
+        &mut finger_rx,
+        uart_config(57_600),
+    );
+    let (mut face_tx, mut face_rx) = ([0u8; UART_TX], [0u8; UART_RX]);
+    let face_uart = BufferedUart::new(
+        p.UART1,
+        p.PIN_4,
+        p.PIN_5,
+        Irqs,
+        &mut face_tx,
+        &mut face_rx,
+        uart_config(115_200),
+    );
+    let face: Module = Mutex::new(FaceModule::new(
+        Face::new(face_uart, EmbassyClock, face::Config::default()),
+        Output::new(p.PIN_6, Level::Low),
+    ));
+
+    // I2C0 at 100 kHz (the BS8116A-3's limit): the keypad alone.
+    let mut i2c_config = i2c::Config::default();
+    i2c_config.frequency = 100_000;
+    let i2c = I2c::new_blocking(p.I2C0, p.PIN_9, p.PIN_8, i2c_config);
+
+    // The motor: PWM slice 0, 20 kHz from the system clock, both outputs
+    // low until the runtime drives them.
+    let Some(top) = embassy_rp::clocks::clk_sys_freq()
+        .checked_div(MOTOR_PWM_HZ)
+        .and_then(|cycles| cycles.checked_sub(1))
+        .and_then(|top| u16::try_from(top).ok())
+    else {
+        halt("the motor PWM period").await
+    };
+    let mut motor_config = pwm::Config::default();
+    motor_config.top = top;
+    let motor = Pwm::new_output_ab(p.PWM_SLICE0, p.PIN_16, p.PIN_17, motor_config);
+
+    // The radio: the CYW43439 on PIO0 (PWR 23, DIO 24, CS 25, CLK 29).
+    let gate: WlGate = Mutex::new(());
+    let mut pio = Pio::new(p.PIO0, Irqs);
+    let spi = PioSpi::new(
+        &mut pio.common,
+        pio.sm0,
+        DEFAULT_CLOCK_DIVIDER,
+        pio.irq0,
+        Output::new(p.PIN_25, Level::High),
+        p.PIN_24,
+        p.PIN_29,
+        dma::Channel::new(p.DMA_CH0, Irqs),
+    );
+    let mut radio_state = cyw43::State::new();
+    let (_wifi, bluetooth, mut control, radio) = cyw43::new_with_bluetooth(
+        &mut radio_state,
+        Output::new(p.PIN_23, Level::Low),
+        WlBus::new(spi, &gate),
+        &WIFI_FIRMWARE,
+        &BT_FIRMWARE,
+        &cyw43_setup::NVRAM,
+    )
+    .await;
+    let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
+
+    // The app protocol (lock-proto) over the BLE link, keys and challenges
+    // from the ring oscillator.
+    let received = FrameQueue::new();
+    let outgoing = FrameQueue::new();
+    let app = ProtoApp::new(
+        BleTransport::new(&received, &outgoing),
+        RoscEntropy::default(),
+    );
+
+    let shared = Shared {
+        adc: &adc,
+        gate: &gate,
+        face: &face,
+    };
+    let pins = Pins {
+        finger_uart,
+        finger_wakeup: p.PIN_2,
+        keypad_irq: p.PIN_3,
+        voice_data: p.PIN_7,
+        i2c,
+        voice_busy: p.PIN_10,
+        siren: p.PIN_11,
+        lights: [
+            Output::new(p.PIN_12, Level::Low),
+            Output::new(p.PIN_13, Level::Low),
+            Output::new(p.PIN_14, Level::Low),
+            Output::new(p.PIN_15, Level::Low),
+        ],
+        motor,
+        bolt_locked: p.PIN_18,
+        bolt_unlocked: p.PIN_19,
+        set: p.PIN_20,
+        lock_button: p.PIN_21,
+        tamper: p.PIN_22,
+        shunt,
+        door: p.PIN_27,
+        key_cylinder: p.PIN_28,
+    };
+    let hardware = match wire(&shared, pins) {
+        Ok(hardware) => hardware,
+        Err(why) => halt(why).await,
+    };
+
+    let [a, b, c, d, e, f, ..] = unique;
+    let config = lock_core::Config {
+        serial: u64::from_be_bytes(unique),
+        firmware: (0, 1, 0),
+        verification_code: 0,
+    };
+    let mut runtime = Runtime::new(hardware, store, app, config);
+    info!("board: wired; the lock starts");
+    embassy_futures::join::join3(radio.run(), runtime.run(), async {
+        // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE
+        // set-up does, but joins nothing; power save while idle.
+        control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
+        control
+            .set_power_management(cyw43::PowerManagementMode::PowerSave)
+            .await;
+        ble::run(controller, [a, b, c, d, e, f], &received, &outgoing).await
+    })
+    .await;
+    halt("the lock stopped").await
+}
