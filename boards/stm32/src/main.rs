@@ -1,0 +1,495 @@
+//! The lock on an STM32L476RG (Nucleo-L476RG): wiring, driver construction,
+//! runtime start. The pin table, what is real and the security posture are
+//! in `boards/stm32/README.md`; the lock's behaviour is lock-core's, run by
+//! lock-runtime.
+//!
+//! Everything runs in one task, joined: the runtime and the BLE host (over
+//! an external HCI controller on USART3). Each waits on an interrupt or a
+//! timer alarm, so when neither has anything to do embassy-stm32's executor
+//! sleeps until an EXTI line (keypad IRQ, fingerprint WAKEUP, buttons,
+//! switches), a UART, a DMA transfer or the next deadline wakes it: in STOP 2
+//! when nothing holds the chip awake, in Sleep (WFI) otherwise. The HCI
+//! link's receive ring holds it awake for as long as the BLE host listens
+//! (README.md, Low power).
+
+#![no_std]
+#![no_main]
+
+mod ecc;
+mod parts;
+mod security;
+
+use core::cell::RefCell;
+use core::marker::PhantomData;
+
+use bt_hci::controller::ExternalController;
+use bt_hci::transport::SerialTransport;
+use defmt::{error, info};
+use defmt_rtt as _;
+use embassy_embedded_hal::flash::partition::BlockingPartition;
+use embassy_stm32::adc::{Adc, VREF_CALIB_MV};
+use embassy_stm32::exti::{self, ExtiInput};
+use embassy_stm32::flash::{Blocking, Flash};
+use embassy_stm32::gpio::{Level, Output, OutputType, Pull, Speed};
+use embassy_stm32::i2c::{self, I2c};
+use embassy_stm32::mode::Async;
+use embassy_stm32::peripherals::{self, PC0, PC1, TIM3};
+use embassy_stm32::rcc::{LsConfig, MSIRange, Sysclk, mux};
+use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::time::Hertz;
+use embassy_stm32::timer::low_level::CountingMode;
+use embassy_stm32::timer::simple_pwm::{PwmPin, SimplePwm, SimplePwmChannel};
+use embassy_stm32::usart::{self, BufferedUart, RingBufferedUartRx, Uart, UartTx};
+use embassy_stm32::{Peri, bind_interrupts, dma, interrupt};
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::{Delay, Duration};
+use embedded_storage::nor_flash::NorFlash;
+use lock_ble::{BleTransport, FrameQueue};
+use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
+use lock_drivers::body::{EndSwitches, PwmHBridge};
+use lock_drivers::face::{self, Face, Plain};
+use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
+use lock_drivers::voice::{Wt588f, Wt588fConfig};
+use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
+use lock_store::{BlockingAsync, Store, StoreConfig};
+use panic_probe as _;
+use static_cell::ConstStaticCell;
+
+use crate::ecc::StoreFlash;
+use crate::parts::{
+    AdcInput, ChipEntropy, EmbassyClock, FaceModule, ModuleUart, SharedAdc, SharedFace,
+    SharedModule, SharedPalm, ShuntStall, UsbSense,
+};
+
+bind_interrupts!(struct Irqs {
+    USART1 => usart::BufferedInterruptHandler<peripherals::USART1>;
+    UART4 => usart::BufferedInterruptHandler<peripherals::UART4>;
+    USART3 => usart::InterruptHandler<peripherals::USART3>;
+    DMA1_CHANNEL2 => dma::InterruptHandler<peripherals::DMA1_CH2>;
+    DMA1_CHANNEL3 => dma::InterruptHandler<peripherals::DMA1_CH3>;
+    RNG => rng::InterruptHandler<peripherals::RNG>;
+    EXTI0 => exti::InterruptHandler<interrupt::typelevel::EXTI0>;
+    EXTI1 => exti::InterruptHandler<interrupt::typelevel::EXTI1>;
+    EXTI2 => exti::InterruptHandler<interrupt::typelevel::EXTI2>;
+    EXTI3 => exti::InterruptHandler<interrupt::typelevel::EXTI3>;
+    EXTI4 => exti::InterruptHandler<interrupt::typelevel::EXTI4>;
+    EXTI9_5 => exti::InterruptHandler<interrupt::typelevel::EXTI9_5>;
+    EXTI15_10 => exti::InterruptHandler<interrupt::typelevel::EXTI15_10>;
+});
+
+// ----- settings (README.md's pin table) --------------------------------------
+
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
+const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+
+/// Switches to ground with pull-ups: closed reads low.
+const CLOSED_LOW: SwitchConfig = SwitchConfig {
+    active_low: true,
+    debounce_ms: 30,
+    short_max_ms: 1_500,
+    long_ms: 3_000,
+};
+/// The door reed and the tamper switch are closed in the normal state, so
+/// the event (door open, panel forced) reads high. So does VBUS present.
+const OPENS_HIGH: SwitchConfig = SwitchConfig {
+    active_low: false,
+    ..CLOSED_LOW
+};
+
+/// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at PC1, which reads
+/// 2048 at the 3.0 V the ADC inputs are normalised to (`AdcInput`).
+const STALL_RAW: u16 = 2_048;
+
+/// Motor PWM: 20 kHz (above hearing), driven at full duty.
+const MOTOR_PWM: Hertz = Hertz::khz(20);
+const MOTOR_DUTY_PERCENT: u8 = 100;
+
+/// The lock's flash region: the last 112 KiB of bank 2, kept out of the
+/// linker's reach by `memory.x` (48 KiB state, 64 KiB log, as on the
+/// ESP32-C3; 24 and 32 of the L4's 2 KiB pages).
+const LOCK_REGION_START: u32 = 0x000E_4000;
+const LOCK_REGION_SIZE: u32 = 0x0001_C000;
+const STORE: StoreConfig = StoreConfig {
+    state: 0..0xC000,
+    log: 0xC000..0x1C000,
+};
+/// The flash's erase page: `BlockingPartition::new` wants the region
+/// aligned to it (checked here, at compile time).
+#[allow(clippy::cast_possible_truncation)] // 2 KiB: no truncation (and `TryFrom` is not const).
+const PAGE: u32 = <Flash<'static, Blocking> as NorFlash>::ERASE_SIZE as u32;
+const _: () = assert!(LOCK_REGION_START.is_multiple_of(PAGE));
+const _: () = assert!(LOCK_REGION_SIZE.is_multiple_of(PAGE));
+const _: () = assert!(LOCK_REGION_START + LOCK_REGION_SIZE == 1024 * 1024);
+const _: () = assert!(
+    LOCK_REGION_START >= 512 * 1024,
+    "the region must be in bank 2"
+);
+
+/// UART buffers: the longest module reply (an EF 01 data packet, 139 bytes)
+/// fits the receive side with room to spare.
+const MODULE_RX: usize = 256;
+const MODULE_TX: usize = 64;
+/// The HCI link's DMA ring: several full ACL packets of the default packet
+/// pool's 512-byte MTU at 1 Mbit/s while the host is busy elsewhere.
+const HCI_RX: usize = 2048;
+/// The HCI link: the Zephyr `hci_uart` sample's default, H:4 with RTS/CTS.
+const HCI_BAUD: u32 = 1_000_000;
+
+/// Commands the BLE host may have outstanding at the controller.
+const HCI_SLOTS: usize = 4;
+
+/// The UARTs' buffers, in statics so the UART types are `'static` like the
+/// chip's peripherals.
+static FINGER_RX: ConstStaticCell<[u8; MODULE_RX]> = ConstStaticCell::new([0; MODULE_RX]);
+static FINGER_TX: ConstStaticCell<[u8; MODULE_TX]> = ConstStaticCell::new([0; MODULE_TX]);
+static FACE_RX: ConstStaticCell<[u8; MODULE_RX]> = ConstStaticCell::new([0; MODULE_RX]);
+static FACE_TX: ConstStaticCell<[u8; MODULE_TX]> = ConstStaticCell::new([0; MODULE_TX]);
+static HCI_RING: ConstStaticCell<[u8; HCI_RX]> = ConstStaticCell::new([0; HCI_RX]);
+
+// ----- the board's part types -----------------------------------------------
+
+type Exti = ExtiInput<'static, Async>;
+type I2cBus = I2c<'static, embassy_stm32::mode::Blocking, i2c::Master>;
+type Pwm = SimplePwmChannel<'static, TIM3>;
+type Module = SharedModule<ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
+type HciTransport =
+    SerialTransport<NoopRawMutex, RingBufferedUartRx<'static>, UartTx<'static, Async>>;
+
+/// The Nucleo-L476RG with the lock's modules (README.md's pin table).
+struct NucleoL476<'a>(PhantomData<&'a ()>);
+
+impl<'a> Board for NucleoL476<'a> {
+    type Keypad = Bs8116a<I2cBus, Exti, EmbassyClock>;
+    type Backlight = GpioBacklight<Output<'static>, 4>;
+    type Face = SharedFace<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
+    type Palm = SharedPalm<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
+    type Finger = Fingerprint<ModuleUart<'static>, Exti, EmbassyClock>;
+    type Motor = PwmHBridge<Pwm, Pwm>;
+    type BoltSensor = EndSwitches<Exti, Exti>;
+    type StallSensor = ShuntStall<'a, Peri<'static, PC1>>;
+    type DoorSensor = GpioContact<Exti, EmbassyClock>;
+    type Tamper = GpioTrigger<Exti, EmbassyClock>;
+    type KeyCylinder = GpioTrigger<Exti, EmbassyClock>;
+    type SetButton = GpioButton<Exti, EmbassyClock>;
+    type LockButton = GpioButton<Exti, EmbassyClock>;
+    type Battery = DividerBattery<'a, AdcInput<'a, Peri<'static, PC0>>, Output<'static>, Delay>;
+    type UsbPower = UsbSense<Exti, EmbassyClock>;
+    type Voice = Wt588f<Output<'static>, Exti, Delay>;
+    type Siren = GpioSiren<Output<'static>>;
+    type Clock = EmbassyClock;
+}
+
+/// A board that cannot be wired (a dead bus, a flash region that does not
+/// fit) is not a lock: it says why and stays still, the motor unpowered
+/// (the bridge inputs are low, or not yet driven and held low by the
+/// bridge's pull-downs).
+async fn halt(why: &str) -> ! {
+    error!("board: {}; halted", why);
+    core::future::pending().await
+}
+
+/// The chip's inputs, outputs and buses as the pin table assigns them,
+/// before they become drivers.
+struct Pins {
+    i2c: I2cBus,
+    keypad_irq: Exti,
+    backlights: [Output<'static>; 4],
+    finger_uart: ModuleUart<'static>,
+    finger_wakeup: Exti,
+    in1: Pwm,
+    in2: Pwm,
+    bolt_locked: Exti,
+    bolt_unlocked: Exti,
+    battery: Peri<'static, PC0>,
+    shunt: Peri<'static, PC1>,
+    divider_enable: Output<'static>,
+    door: Exti,
+    tamper: Exti,
+    key_cylinder: Exti,
+    set_button: Exti,
+    lock_button: Exti,
+    usb_sense: Exti,
+    voice_data: Output<'static>,
+    voice_busy: Exti,
+    siren: Output<'static>,
+}
+
+/// Builds every part of the pin table and hands them over as the
+/// runtime's hardware.
+fn wire<'a>(
+    pins: Pins,
+    adc: &'a SharedAdc,
+    face: &'a Module,
+) -> Result<Hardware<NucleoL476<'a>>, &'static str> {
+    let clock = EmbassyClock;
+    let vrefint = || adc.lock(|adc| adc.borrow().enable_vrefint());
+
+    let mut keypad = Bs8116a::new(pins.i2c, pins.keypad_irq, clock, keypad::Config::default());
+    if keypad.init().is_err() {
+        // The runtime reports a keypad that keeps failing; the lock still
+        // opens by finger, face and the key.
+        error!("board: the BS8116A-3 did not take its settings");
+    }
+
+    let battery = DividerBattery::new(
+        AdcInput::new(adc, pins.battery, vrefint()),
+        pins.divider_enable,
+        Delay,
+        battery::Config {
+            // AdcInput corrects each reading to VDDA = 3.0 V through
+            // VREFINT; full scale is then 3.0 V.
+            chip: Chip::Stm32 {
+                vdda_mv: u16::try_from(VREF_CALIB_MV).map_err(|_| "VREF_CALIB_MV")?,
+            },
+            divider: Divider::HALF,
+            curve: &LI_ION_1S,
+            samples: 4,
+            settle_ms: 5,
+        },
+    );
+
+    let voice = Wt588f::new(
+        pins.voice_data,
+        pins.voice_busy,
+        Delay,
+        Wt588fConfig::default(),
+    )
+    .map_err(|_| "the voice data pin")?;
+
+    Ok(Hardware {
+        keypad,
+        backlight: GpioBacklight::grouped(pins.backlights, LIGHT_GROUPS, false),
+        face: SharedFace(face),
+        palm: SharedPalm(face),
+        finger: Fingerprint::new(
+            pins.finger_uart,
+            pins.finger_wakeup,
+            clock,
+            fingerprint::Config::default(),
+        ),
+        motor: PwmHBridge::new(pins.in1, pins.in2, MOTOR_DUTY_PERCENT),
+        bolt: EndSwitches::new(pins.bolt_locked, pins.bolt_unlocked, true),
+        stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), STALL_RAW),
+        door: GpioContact::new(pins.door, clock, OPENS_HIGH),
+        tamper: GpioTrigger::new(pins.tamper, clock, OPENS_HIGH),
+        key_cylinder: GpioTrigger::new(pins.key_cylinder, clock, CLOSED_LOW),
+        set_button: GpioButton::new(pins.set_button, clock, CLOSED_LOW),
+        lock_button: GpioButton::new(pins.lock_button, clock, CLOSED_LOW),
+        battery,
+        usb_power: UsbSense::new(GpioContact::new(pins.usb_sense, clock, OPENS_HIGH)),
+        voice,
+        siren: GpioSiren::new(pins.siren, false),
+        clock,
+    })
+}
+
+/// Clocks: MSI at 48 MHz as the system clock, trimmed continuously by the
+/// 32.768 kHz LSE crystal (MSI PLL mode), which also runs the RTC that
+/// counts time through STOP. No PLL: the MSI is what the chip wakes from
+/// STOP on, at the range it had, so the clocks are right again at once
+/// without embassy-stm32 setting them up again (it does not on the L4).
+/// The RNG's 48 MHz and the ADC come from the MSI and SYSCLK.
+fn config() -> embassy_stm32::Config {
+    let mut config = embassy_stm32::Config::default();
+    config.rcc.msi = Some(MSIRange::RANGE48M);
+    config.rcc.sys = Sysclk::MSI;
+    config.rcc.ls = LsConfig::default_lse();
+    config.rcc.mux.clk48sel = mux::Clk48sel::MSI;
+    config.rcc.mux.adcsel = mux::Adcsel::SYS;
+    // STOP only when nothing is due for a while: entering and leaving
+    // takes time, and the RTC's wake-up timer that ends it is coarser than
+    // the 1 µs tick.
+    config.min_stop_pause = Duration::from_millis(250);
+    // Keeps SWD and RTT logs working through STOP (probe-rs stays
+    // attached), at the cost of the debug domain's current. Turn off for
+    // current measurements and in the field.
+    config.enable_debug_during_sleep = true;
+    config
+}
+
+/// Six bytes of the 96-bit unique ID (wafer position, wafer and lot
+/// number), folded: the BLE static address's seed and the serial number.
+fn unique() -> [u8; 6] {
+    let uid = embassy_stm32::uid::uid();
+    let mut unique = [0u8; 6];
+    for (index, byte) in uid.iter().enumerate() {
+        if let Some(slot) = unique.get_mut(index % 6) {
+            *slot ^= byte;
+        }
+    }
+    unique
+}
+
+#[embassy_executor::main(
+    executor = "embassy_stm32::executor::Executor",
+    entry = "cortex_m_rt::entry"
+)]
+async fn main(_spawner: embassy_executor::Spawner) -> ! {
+    let p = embassy_stm32::init(config());
+    info!("open door lock on Nucleo-L476RG");
+    security::report();
+
+    // I2C1 at 100 kHz (the BS8116A-3's limit): the keypad. A transfer is
+    // a fraction of a millisecond; a stuck bus gives up after 20 ms.
+    let mut i2c_config = i2c::Config::default();
+    i2c_config.frequency = Hertz::khz(100);
+    i2c_config.timeout = Duration::from_millis(20);
+    let i2c = I2c::new_blocking(p.I2C1, p.PB8, p.PB9, i2c_config);
+
+    // ADC1: the battery divider (PC0) and the motor's shunt (PC1), each
+    // reading corrected through VREFINT.
+    let adc: SharedAdc = BlockingMutex::new(RefCell::new(Adc::new(p.ADC1)));
+
+    // TIM3 at 20 kHz on PA6 / PA7 for the bridge inputs. Neither pin has a
+    // pull-up at reset (unlike PA15 / PB4, JTAG's), so the bridge's
+    // pull-downs keep the motor coasting until the timer drives them, and
+    // from here on both are driven low (duty 0: coast).
+    let pwm = SimplePwm::new(
+        p.TIM3,
+        Some(PwmPin::new(p.PA6, OutputType::PushPull)),
+        Some(PwmPin::new(p.PA7, OutputType::PushPull)),
+        None,
+        None,
+        MOTOR_PWM,
+        CountingMode::EdgeAlignedUp,
+    );
+    let mut channels = pwm.split();
+    channels.ch1.enable();
+    channels.ch2.enable();
+
+    // The modules' UARTs: USART1 (PA9 TX, PA10 RX) for the fingerprint at
+    // 57600, UART4 (PA0 TX, PA1 RX) for the face module at 115200.
+    let (Some(finger_rx), Some(finger_tx), Some(face_rx), Some(face_tx), Some(hci_ring)) = (
+        FINGER_RX.try_take(),
+        FINGER_TX.try_take(),
+        FACE_RX.try_take(),
+        FACE_TX.try_take(),
+        HCI_RING.try_take(),
+    ) else {
+        halt("the UART buffers are taken").await
+    };
+    // Receive lines idle high: a module switched off (or absent) must not
+    // read as a stream of zero bytes.
+    let mut uart_config = usart::Config::default();
+    uart_config.rx_pull = Pull::Up;
+    uart_config.baudrate = 57_600;
+    let Ok(finger_uart) = BufferedUart::new(
+        p.USART1,
+        p.PA10,
+        p.PA9,
+        finger_tx,
+        finger_rx,
+        Irqs,
+        uart_config,
+    ) else {
+        halt("USART1").await
+    };
+    uart_config.baudrate = 115_200;
+    let Ok(face_uart) =
+        BufferedUart::new(p.UART4, p.PA1, p.PA0, face_tx, face_rx, Irqs, uart_config)
+    else {
+        halt("UART4").await
+    };
+    let face: Module = Mutex::new(FaceModule::new(
+        Face::new(
+            ModuleUart::new(face_uart),
+            EmbassyClock,
+            face::Config::default(),
+        ),
+        Output::new(p.PC9, Level::Low, Speed::Low),
+    ));
+
+    // The lock's state: lock-store on the reserved end of bank 2.
+    // embassy-stm32's flash driver panics if the option bytes' bank mode is
+    // not the one it was built for (`dual-bank`, the factory setting):
+    // check first, and halt instead.
+    if !embassy_stm32::pac::FLASH.optr().read().dualbank() {
+        halt("the flash is in single-bank mode; set DUALBANK in the option bytes").await
+    }
+    let flash: BlockingMutex<NoopRawMutex, RefCell<Flash<'_, Blocking>>> =
+        BlockingMutex::new(RefCell::new(Flash::new_blocking(p.FLASH)));
+    let region = BlockingPartition::new(&flash, LOCK_REGION_START, LOCK_REGION_SIZE);
+    let Ok(store) = Store::new(BlockingAsync::new(StoreFlash::new(region)), STORE) else {
+        halt("the lock's flash region does not hold lock-store's ranges").await
+    };
+
+    // BLE: the app's link, over lock-proto frames, through an HCI
+    // controller on USART3 (PC10 TX, PC11 RX, PB14 RTS, PB13 CTS).
+    // Without a controller, CTS reads "not clear" and RX idles: BLE stays
+    // down and the lock runs on.
+    let mut hci_config = usart::Config::default();
+    hci_config.baudrate = HCI_BAUD;
+    hci_config.rx_pull = Pull::Up;
+    hci_config.cts_pull = Pull::Up;
+    let Ok(hci_uart) = Uart::new_with_rtscts(
+        p.USART3, p.PC11, p.PC10, p.PB14, p.PB13, p.DMA1_CH2, p.DMA1_CH3, Irqs, hci_config,
+    ) else {
+        halt("USART3").await
+    };
+    let (hci_tx, hci_rx) = hci_uart.split();
+    let transport: HciTransport = SerialTransport::new(hci_rx.into_ring_buffered(hci_ring), hci_tx);
+    let controller: ExternalController<_, HCI_SLOTS> = ExternalController::new(transport);
+    let unique = unique();
+    let received = FrameQueue::new();
+    let outgoing = FrameQueue::new();
+    // The app protocol (lock-proto) over the BLE link, keys and challenges
+    // from the RNG.
+    let app = ProtoApp::new(
+        BleTransport::new(&received, &outgoing),
+        ChipEntropy::new(Rng::new(p.RNG, Irqs)),
+    );
+
+    let pins = Pins {
+        i2c,
+        keypad_irq: ExtiInput::new(p.PA8, p.EXTI8, Pull::Up, Irqs),
+        backlights: [
+            Output::new(p.PA11, Level::Low, Speed::Low),
+            Output::new(p.PA12, Level::Low, Speed::Low),
+            Output::new(p.PC12, Level::Low, Speed::Low),
+            Output::new(p.PD2, Level::Low, Speed::Low),
+        ],
+        finger_uart: ModuleUart::new(finger_uart),
+        finger_wakeup: ExtiInput::new(p.PA4, p.EXTI4, Pull::Up, Irqs),
+        in1: channels.ch1,
+        in2: channels.ch2,
+        bolt_locked: ExtiInput::new(p.PC5, p.EXTI5, Pull::Up, Irqs),
+        bolt_unlocked: ExtiInput::new(p.PC6, p.EXTI6, Pull::Up, Irqs),
+        battery: p.PC0,
+        shunt: p.PC1,
+        divider_enable: Output::new(p.PC4, Level::Low, Speed::Low),
+        door: ExtiInput::new(p.PB1, p.EXTI1, Pull::Up, Irqs),
+        tamper: ExtiInput::new(p.PB0, p.EXTI0, Pull::Up, Irqs),
+        key_cylinder: ExtiInput::new(p.PC2, p.EXTI2, Pull::Up, Irqs),
+        // The Nucleo's blue button B1 (external pull-up) is SET.
+        set_button: ExtiInput::new(p.PC13, p.EXTI13, Pull::Up, Irqs),
+        lock_button: ExtiInput::new(p.PC3, p.EXTI3, Pull::Up, Irqs),
+        usb_sense: ExtiInput::new(p.PB10, p.EXTI10, Pull::Down, Irqs),
+        voice_data: Output::new(p.PC8, Level::High, Speed::Low),
+        voice_busy: ExtiInput::new(p.PC7, p.EXTI7, Pull::Up, Irqs),
+        siren: Output::new(p.PB15, Level::Low, Speed::Low),
+    };
+    let hardware = match wire(pins, &adc, &face) {
+        Ok(hardware) => hardware,
+        Err(why) => halt(why).await,
+    };
+
+    let config = lock_core::Config {
+        serial: unique
+            .iter()
+            .fold(0u64, |serial, &byte| serial << 8 | u64::from(byte)),
+        firmware: (0, 1, 0),
+        verification_code: 0,
+    };
+    let mut runtime = Runtime::new(hardware, store, app, config);
+    info!("board: wired; the lock starts");
+    embassy_futures::join::join(
+        runtime.run(),
+        lock_ble::gatt::run(controller, unique, &received, &outgoing),
+    )
+    .await;
+    halt("the lock stopped").await
+}
