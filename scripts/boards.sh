@@ -16,6 +16,7 @@ set -euo pipefail
 # "package:target", one per board. Add new boards here.
 BOARDS=(
     "lock-esp32c3:riscv32imc-unknown-none-elf"
+    "lock-stm32:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
 )
 
