@@ -141,10 +141,11 @@ impl<'a> Board for PicoW<'a> {
     type Clock = EmbassyClock;
 }
 
-/// A board that cannot be wired (a dead bus, a bad flash layout) is not a
-/// lock: it says why and stays still. Every halt comes before the motor's
-/// PWM is set up, so the bridge inputs keep their reset pull-downs and the
-/// motor stays unpowered.
+/// A board that cannot be wired (a bad flash layout, a pin that will not
+/// take its level) is not a lock: it says why and stays still, the motor
+/// unpowered. Before the motor's PWM is set up the bridge inputs keep their
+/// reset pull-downs; after, both compare at 0 and drive low (coast) until
+/// the runtime, which a halt never starts, drives them.
 async fn halt(why: &str) -> ! {
     error!("board: {=str}; halted", why);
     core::future::pending().await
@@ -217,8 +218,8 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
         },
     );
 
-    // Last, so that every halt above finds the bridge inputs still pulled
-    // down: one slice, A and B at the same 20 kHz, both low (coast).
+    // One slice: A and B at the same 20 kHz, both low (coast) until the
+    // runtime drives them.
     let (Some(in1), Some(in2)) = pins.motor.split() else {
         return Err("the motor PWM channels");
     };

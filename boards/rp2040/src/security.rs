@@ -9,7 +9,7 @@ use embassy_rp::pac;
 /// Logs the chip, the flash and each protection the board lacks.
 pub fn report(flash_jedec_id: Option<u32>) {
     let revision = pac::SYSINFO.chip_id().read().revision();
-    info!("security: RP2040 revision B{}", revision);
+    info!("security: RP2040, chip revision {}", revision);
     match flash_jedec_id {
         Some(id) => info!("security: external QSPI flash, JEDEC id {:06x}", id),
         None => warn!("security: external QSPI flash did not give its JEDEC id"),
