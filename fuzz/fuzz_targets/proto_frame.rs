@@ -360,7 +360,10 @@ impl Harness {
             0 => sent.saturating_add(1),
             1 => sent,
             2 => sent.saturating_sub(k),
-            _ => u64::MAX - k,
+            // Far ahead: the end of the counter space, or either side of
+            // the largest step the lock accepts.
+            _ if k % 2 == 0 => u64::MAX - k / 2,
+            _ => sent.saturating_add(lock_proto::MAX_COUNTER_STEP + 1 - k / 2),
         }
     }
 
@@ -704,6 +707,10 @@ impl Harness {
                 matches!(e, FrameError::BadTag | FrameError::RateLimited),
                 "a frame under a wrong key refused as {e:?}"
             );
+            return;
+        }
+        if g.counter > rec.received.saturating_add(lock_proto::MAX_COUNTER_STEP) {
+            assert_eq!(e, FrameError::CounterJump, "a counter jumping too far");
             return;
         }
         if g.counter > rec.received && g.request.is_some() {

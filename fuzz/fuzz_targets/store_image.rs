@@ -55,6 +55,9 @@ fn story(flash: Flash, rounds: u8) -> Flash {
             s.apply(&common::visitor_code_used(u64::from(round), 9000, 10))
                 .await
                 .expect("visitor code");
+            s.apply(&common::clock_mark(u32::from(round) * 900))
+                .await
+                .expect("clock mark");
             s.apply(&Change::PersonDeleted(common::number(2)))
                 .await
                 .expect("delete");

@@ -239,11 +239,14 @@ fn op(b: &mut Bytes<'_>) -> Op {
         3 => Op::Apply(Change::PersonDeleted(common::number(b.byte() % 8 + 1))),
         4 => Op::Apply(Change::Settings(common::settings(b.byte(), b.u16()))),
         5 => Op::Apply(common::attempts(b.byte(), b.u16(), b.u32() % 86_400_000)),
-        6 => Op::Apply(common::visitor_code_used(
-            u64::from(b.byte()),
-            b.u16().into(),
-            b.u16().into(),
-        )),
+        6 => match b.byte() {
+            mark @ 0x80.. => Op::Apply(common::clock_mark(u32::from(mark) << 16 | b.u32() >> 16)),
+            id => Op::Apply(common::visitor_code_used(
+                u64::from(id),
+                b.u16().into(),
+                b.u16().into(),
+            )),
+        },
         7 => Op::Apply(Change::FactoryReset),
         8 => Op::ModuleDone,
         9 => {

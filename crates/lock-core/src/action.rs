@@ -45,6 +45,12 @@ pub enum Change {
         /// The lock's wall clock when it was used.
         at: Timestamp,
     },
+    /// The wall clock has reached this time (S-VC-3): after a restart the
+    /// lock refuses to set its clock more than
+    /// [`CLOCK_MAX_STEP_BACK`](crate::CLOCK_MAX_STEP_BACK) before it. Written
+    /// when the clock is set forward and every
+    /// [`CLOCK_MARK_INTERVAL`](crate::CLOCK_MARK_INTERVAL) of wall time.
+    ClockMark(Timestamp),
 }
 
 /// Why something was refused: spoken as a failure prompt, logged, or replied.

@@ -26,8 +26,8 @@ pub use event::{
     EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
 pub use lock::{
-    BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MAX_STEP_BACK, Config, KEYPAD_TIMEOUT, Lock,
-    PAIRING_WINDOW, TAMPER_ALARM,
+    BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
+    KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM,
 };
 pub use log::{LogEntry, LogRecord};
 pub use passcode::Passcode;

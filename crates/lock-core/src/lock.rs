@@ -36,6 +36,13 @@ pub const CAMERA_MIN_BATTERY: u8 = 20;
 /// The wall clock may be set back by at most this much (S-VC-3).
 pub const CLOCK_MAX_STEP_BACK: Duration = Duration::from_mins(5);
 
+/// How much wall-clock time passes between two [`Change::ClockMark`]s while
+/// the clock runs (S-VC-3). After a restart the clock can be set back at
+/// most this much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got:
+/// the bound on reviving something that expired just before a power cut,
+/// for one small flash write per quarter hour.
+pub const CLOCK_MARK_INTERVAL: Duration = Duration::from_mins(15);
+
 /// Who the lock is, for R-MNU-6's system information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Config {
@@ -177,6 +184,9 @@ pub struct Lock<V = NoVisitorCodes> {
     /// may step back from it by at most [`CLOCK_MAX_STEP_BACK`] in all, so
     /// repeated small steps cannot walk the clock back either (S-VC-3).
     wall_high: Option<(Instant, Timestamp)>,
+    /// The newest [`Change::ClockMark`] on flash: across a restart the clock
+    /// is never set back further than [`CLOCK_MAX_STEP_BACK`] before it.
+    clock_mark: Option<Timestamp>,
 
     #[cfg(any(test, feature = "fault-injection"))]
     forced_first_check: Option<(PersonNumber, Method)>,
@@ -236,6 +246,7 @@ impl<V: VisitorCodes> Lock<V> {
             usb_power: false,
             wall: None,
             wall_high: None,
+            clock_mark: None,
             #[cfg(any(test, feature = "fault-injection"))]
             forced_first_check: None,
         }
@@ -289,6 +300,7 @@ impl<V: VisitorCodes> Lock<V> {
         }
         lock.attempts = Attempts::from_record(&snapshot.attempts, now);
         lock.visitor_codes_used = snapshot.visitor_codes_used.clone();
+        lock.clock_mark = snapshot.clock_mark;
         Ok(lock)
     }
 
@@ -327,12 +339,14 @@ impl<V: VisitorCodes> Lock<V> {
             people,
             attempts: self.attempts.record(),
             visitor_codes_used: self.visitor_codes_used.clone(),
+            clock_mark: self.clock_mark,
         }
     }
 
     /// The next moment the lock needs a [`Event::Tick`], if any. `None` when
     /// idle with the keypad dark and no timer running: an idle lock needs no
-    /// periodic wake-ups.
+    /// periodic wake-ups, but one whose wall clock runs writes how far it has
+    /// got every [`CLOCK_MARK_INTERVAL`] (S-VC-3).
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.awake_until,
@@ -341,6 +355,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.pairing_until,
             self.bolt_deadline,
             self.auto_lock_at,
+            self.clock_mark_due(),
         ]
         .into_iter()
         .flatten()
@@ -564,6 +579,35 @@ impl<V: VisitorCodes> Lock<V> {
             self.auto_lock_at = None;
             self.lock_bolt(now, LockMethod::Countdown, out);
         }
+        if self.clock_mark_due().is_some_and(|t| now >= t)
+            && let Some(wall) = self.wall_clock(now)
+        {
+            self.mark_clock(wall, out);
+        }
+    }
+
+    /// When the wall clock will be [`CLOCK_MARK_INTERVAL`] past the mark on
+    /// flash (at once if there is none). `None` without a clock, or without
+    /// a store to write to.
+    fn clock_mark_due(&self) -> Option<Instant> {
+        let (set_at, value) = self.wall?;
+        if self.storage_fault {
+            return None;
+        }
+        let Some(mark) = self.clock_mark else {
+            return Some(set_at);
+        };
+        let due = mark.saturating_add(CLOCK_MARK_INTERVAL);
+        Some(set_at.saturating_add(Duration::from_secs(due.0.saturating_sub(value.0))))
+    }
+
+    /// S-VC-3: the clock has got to `wall`; on flash before anything after.
+    fn mark_clock(&mut self, wall: Timestamp, out: &mut Actions) {
+        if self.storage_fault || self.clock_mark.is_some_and(|m| m >= wall) {
+            return;
+        }
+        self.clock_mark = Some(wall);
+        out.push(Action::Persist(Change::ClockMark(wall)));
     }
 
     /// R-MNU-1: dark after 20 s without a key; whatever was unfinished is
@@ -1315,10 +1359,12 @@ impl<V: VisitorCodes> Lock<V> {
             usb_power: _,
             wall: _,
             wall_high: _,
+            clock_mark,
             #[cfg(any(test, feature = "fault-injection"))]
                 forced_first_check: _,
         } = self;
         visitor_codes_used.clear();
+        *clock_mark = None;
         *settings = Settings::default();
         people.clear();
         passcodes.clear();
@@ -2036,6 +2082,14 @@ impl<V: VisitorCodes> Lock<V> {
                 if crate::visitor::clock_floor(&self.visitor_codes_used).is_some_and(|f| ts < f) {
                     return Err(Refusal::ClockBackwards);
                 }
+                // S-VC-3: nor back from where the clock had got before a
+                // restart, by more than a step back allows while powered.
+                if self
+                    .clock_mark
+                    .is_some_and(|m| ts.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < m.0)
+                {
+                    return Err(Refusal::ClockBackwards);
+                }
                 let high = self
                     .wall_high
                     .map(|(at, value)| value.saturating_add(now.saturating_since(at)));
@@ -2048,6 +2102,7 @@ impl<V: VisitorCodes> Lock<V> {
                     self.wall_high = Some((now, ts));
                 }
                 self.wall = Some((now, ts));
+                self.mark_clock(ts, out);
             }
             AppCommand::LiveVideo => {
                 if self.battery < CAMERA_MIN_BATTERY && !self.usb_power {

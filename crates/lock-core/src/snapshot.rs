@@ -5,6 +5,7 @@ use heapless::Vec;
 use crate::attempts::AttemptRecord;
 use crate::person::{PEOPLE_CAPACITY, Person, PersonNumber};
 use crate::settings::Settings;
+use crate::time::Timestamp;
 use crate::visitor::VisitorCodesUsed;
 
 /// Everything the lock must remember across a power cut, as one value: the
@@ -23,6 +24,8 @@ pub struct Snapshot {
     pub attempts: AttemptRecord,
     /// One-time visitor codes already used (S-VC-1).
     pub visitor_codes_used: VisitorCodesUsed,
+    /// How far the wall clock had got (S-VC-3, [`Change::ClockMark`](crate::Change::ClockMark)).
+    pub clock_mark: Option<Timestamp>,
 }
 
 impl Snapshot {
@@ -49,6 +52,8 @@ impl Snapshot {
                 // instead of emitting this when the table was full.
                 let _ = crate::visitor::record_use(&mut self.visitor_codes_used, *code, *at);
             }
+            // The lock only writes a mark above the last one.
+            Change::ClockMark(t) => self.clock_mark = Some(*t),
         }
     }
 

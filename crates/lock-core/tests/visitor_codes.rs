@@ -9,9 +9,9 @@
 
 use lock_core::passcode::Entry;
 use lock_core::{
-    Action, Actions, AppCommand, AppRequest, BoltPosition, Change, Config, Event, Instant, Key,
-    Link, Lock, LogEntry, Method, Passcode, Privilege, Snapshot, Timestamp, VisitorCodeMatch,
-    VisitorCodeUse, VisitorCodes,
+    Action, Actions, AppCommand, AppRequest, BoltPosition, CLOCK_MARK_INTERVAL, Change, Config,
+    Event, Instant, Key, Link, Lock, LogEntry, Method, Passcode, Privilege, Snapshot, Timestamp,
+    VisitorCodeMatch, VisitorCodeUse, VisitorCodes,
 };
 
 /// A code the fake knows: its digits, id, window and kind.
@@ -368,9 +368,138 @@ fn s_vc_1_s_vc_3_a_forgotten_one_time_code_is_not_revived_by_setting_the_clock_b
         );
         assert!(!opens(&door.enter(ONE_TIME.digits)), "revived at {back}");
     }
-    // Set no earlier than the end of its window, the code stays shut.
-    door.set_clock(5_000);
+    // Set no earlier than the end of its window (and no further back than
+    // a step from where the clock had got, S-VC-3), the code stays shut.
+    door.set_clock(5_001);
     assert!(!opens(&door.enter(ONE_TIME.digits)));
+}
+
+fn clock_marks(actions: &Actions) -> Vec<u64> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Persist(Change::ClockMark(t)) => Some(t.0),
+            _ => None,
+        })
+        .collect()
+}
+
+fn refused_clock(door: &mut Door, secs: u64) -> bool {
+    let out = door.step(Event::App(AppRequest {
+        privilege: Privilege::Administrator,
+        link: Link::Bluetooth,
+        command: AppCommand::SetClock(Timestamp(secs)),
+    }));
+    out.iter().any(|a| {
+        matches!(
+            a,
+            Action::Reply(lock_core::Reply::Refused(
+                lock_core::Refusal::ClockBackwards
+            ))
+        )
+    })
+}
+
+#[test]
+fn s_vc_3_how_far_the_clock_got_is_on_flash_and_holds_it_after_a_restart() {
+    // A window code that ended long before the power cut.
+    let window = FakeCode {
+        digits: "1357924680",
+        id: 11,
+        from: 10_000,
+        until: 20_000,
+        one_time: false,
+    };
+    let fake = Fake {
+        codes: vec![window],
+    };
+    let mut door = Door::new(&fake.codes);
+    door.set_clock(15_000);
+    assert!(opens(&door.enter(window.digits)));
+    door.set_clock(50_000);
+    assert_eq!(door.flash.clock_mark, Some(Timestamp(50_000)));
+    door.power_cycle(fake);
+    // After the restart the lock has no clock; an administrator's phone
+    // cannot take it back into the window, nor by more than a step.
+    for back in [15_000, 49_699] {
+        assert!(refused_clock(&mut door, back), "set back to {back}");
+        assert!(!opens(&door.enter(window.digits)), "revived at {back}");
+    }
+    assert!(!refused_clock(&mut door, 49_700), "a step back is allowed");
+}
+
+#[test]
+fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
+    let mut door = Door::new(&[]);
+    let out = door.step(Event::App(AppRequest {
+        privilege: Privilege::Administrator,
+        link: Link::Bluetooth,
+        command: AppCommand::SetClock(Timestamp(1_000_000)),
+    }));
+    assert_eq!(clock_marks(&out), [1_000_000], "written when set");
+    // Idle, the lock still wakes to write the mark: 15 minutes on.
+    let due = door
+        .lock
+        .next_deadline()
+        .expect("a deadline while the clock runs");
+    let set_at = door.t;
+    assert_eq!(
+        due.millis() - set_at,
+        CLOCK_MARK_INTERVAL.millis(),
+        "due a quarter hour after the setting"
+    );
+    let out = door.lock.handle(due, Event::Tick);
+    assert_eq!(clock_marks(&out), [1_000_000 + CLOCK_MARK_INTERVAL.secs()]);
+    // Set back a little from the mark: allowed, and nothing is written
+    // (the mark only rises).
+    let mark = 1_000_000 + CLOCK_MARK_INTERVAL.secs();
+    let out = door.lock.handle(
+        due,
+        Event::App(AppRequest {
+            privilege: Privilege::Administrator,
+            link: Link::Bluetooth,
+            command: AppCommand::SetClock(Timestamp(mark - 60)),
+        }),
+    );
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::Reply(lock_core::Reply::Done)))
+    );
+    assert!(clock_marks(&out).is_empty());
+    // The next mark is a quarter hour past the last one, on the clock as
+    // now set.
+    let next = door.lock.next_deadline().expect("the next mark");
+    assert_eq!(
+        next.millis() - due.millis(),
+        CLOCK_MARK_INTERVAL.millis() + 60_000
+    );
+    assert!(
+        clock_marks(
+            &door
+                .lock
+                .handle(Instant::from_millis(next.millis() - 1), Event::Tick)
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        clock_marks(&door.lock.handle(next, Event::Tick)),
+        [mark + CLOCK_MARK_INTERVAL.secs()]
+    );
+}
+
+#[test]
+fn s_vc_3_a_lock_without_storage_writes_no_clock_mark() {
+    let mut lock: Lock = Lock::fail_secure(Config::default());
+    let out = lock.handle(
+        Instant::ZERO,
+        Event::App(AppRequest {
+            privilege: Privilege::Administrator,
+            link: Link::Bluetooth,
+            command: AppCommand::SetClock(Timestamp(1_000_000)),
+        }),
+    );
+    assert!(clock_marks(&out).is_empty());
+    assert_eq!(lock.next_deadline(), None);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use lock_core::attempts::AttemptRecord;
 use lock_core::person::{FACE_CAPACITY, FINGER_CAPACITY, PALM_CAPACITY};
 use lock_core::visitor::VisitorCodesUsed;
 use lock_core::{
-    BiometricKind, LogRecord, ModuleCommand, Person, PersonNumber, Settings, TemplateId,
+    BiometricKind, LogRecord, ModuleCommand, Person, PersonNumber, Settings, TemplateId, Timestamp,
 };
 use sequential_storage::map::{SerializationError, Value};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,7 @@ pub(crate) mod key {
     pub const ATTEMPTS: u8 = 0x02;
     pub const INTENT: u8 = 0x03;
     pub const VISITOR_CODES_USED: u8 = 0x04;
+    pub const CLOCK_MARK: u8 = 0x05;
     /// Person `n` is at `PERSON_BASE + n`: `0x11..=0x74`.
     pub const PERSON_BASE: u8 = 0x10;
     /// App record `slot` is at `APP_BASE + slot`: `0x80..0xA0`.
@@ -287,6 +288,7 @@ pub(crate) enum StateRecord {
     Attempts(AttemptRecord),
     Intent(Intent),
     VisitorCodesUsed(VisitorCodesUsed),
+    ClockMark(Timestamp),
     /// `None`: deleted.
     Person(PersonNumber, Option<Person>),
     /// An app record's bytes (`None`: deleted); the store does not read them.
@@ -325,6 +327,10 @@ impl StateRecord {
             key::VISITOR_CODES_USED => {
                 let (stamp, v) = decode_stamped(bytes)?;
                 Ok((stamp, StateRecord::VisitorCodesUsed(v)))
+            }
+            key::CLOCK_MARK => {
+                let (stamp, t) = decode_stamped(bytes)?;
+                Ok((stamp, StateRecord::ClockMark(t)))
             }
             key::INTENT => {
                 let (stamp, intent): (_, Intent) = decode_stamped(bytes)?;
@@ -433,6 +439,7 @@ mod tests {
             log_seq_floor: u32::MAX,
         });
         let settings = encoded_len(&Settings::default());
+        let clock_mark = encoded_len(&Timestamp(u64::MAX));
         let mut used = VisitorCodesUsed::new();
         while used
             .push(lock_core::visitor::VisitorCodeUse {
@@ -462,10 +469,11 @@ mod tests {
         .unwrap();
         println!(
             "largest values: person {person}, intent {intent}, attempts {attempts}, \
-             format {format}, settings {settings}, visitor codes {visitor}, log record {log}"
+             format {format}, settings {settings}, clock mark {clock_mark}, visitor codes {visitor}, \
+             log record {log}"
         );
         assert!(person <= crate::store::MAX_PERSON_VALUE);
-        for len in [attempts, format, settings] {
+        for len in [attempts, format, settings, clock_mark] {
             assert!(len <= crate::store::MAX_SMALL_VALUE);
         }
         assert!(intent <= MAX_STATE_VALUE);

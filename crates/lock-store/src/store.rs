@@ -32,9 +32,9 @@ pub(crate) const MAX_APP_VALUE: usize = 1 + 10 + 1 + 2 + crate::APP_RECORD_MAX;
 pub(crate) const MAX_LOG_VALUE: usize = 52;
 /// sequential-storage's item header.
 const ITEM_HEADER: usize = 8;
-/// State keys other than people: format, settings, attempts (the intent is
-/// counted on its own).
-const SMALL_KEYS: usize = 3;
+/// State keys other than people: format, settings, attempts, the clock's
+/// mark (the intent is counted on its own).
+const SMALL_KEYS: usize = 4;
 /// Enough for a key and the largest value, rounded up to any word size.
 const BUF_LEN: usize = 704;
 const _: () = assert!(BUF_LEN >= (1 + MAX_STATE_VALUE).next_multiple_of(32));
@@ -584,6 +584,7 @@ impl<F: NorFlash> Store<F> {
             Change::Settings(s) => self.store_state(key::SETTINGS, s).await,
             Change::Attempts(a) => self.store_state(key::ATTEMPTS, a).await,
             Change::VisitorCodeUsed { code, at } => self.visitor_code_used(*code, *at).await,
+            Change::ClockMark(t) => self.store_state(key::CLOCK_MARK, t).await,
         };
         if result.is_err() {
             self.status = Status::Stale;
@@ -941,6 +942,7 @@ impl<F: NorFlash> Store<F> {
                 (StateRecord::VisitorCodesUsed(v), Some(snapshot)) => {
                     snapshot.visitor_codes_used = v;
                 }
+                (StateRecord::ClockMark(t), Some(snapshot)) => snapshot.clock_mark = Some(t),
                 // Read when asked for (`Store::read_app`): checked, not kept.
                 (StateRecord::App(_), Some(_)) => {}
                 (StateRecord::Person(n, person), Some(snapshot)) => {

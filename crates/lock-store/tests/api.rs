@@ -57,6 +57,11 @@ fn first_start_on_erased_flash_is_a_fresh_lock_that_clears_the_modules() {
 fn the_story_round_trips_step_by_step() {
     // After every step a restarted store returns what the lock holds.
     let story = Door::story();
+    let marks = story
+        .iter()
+        .filter(|s| matches!(s, Step::Apply(Change::ClockMark(_))))
+        .count();
+    assert_eq!(marks, 2, "the clock's mark when set and a quarter hour on");
     let mut s = store(test_flash());
     seen(&mut s).unwrap();
     let mut model = Snapshot::default();

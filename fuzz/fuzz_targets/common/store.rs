@@ -147,6 +147,10 @@ pub fn visitor_code_used(id: u64, expires: u32, at: u32) -> Change {
     }
 }
 
+pub fn clock_mark(at: u32) -> Change {
+    Change::ClockMark(Timestamp(1_800_000_000 + u64::from(at)))
+}
+
 pub fn log_record(b: u8, person: u8, at: u32) -> LogRecord {
     let who = number(person % 8 + 1);
     let entry = match b % 6 {

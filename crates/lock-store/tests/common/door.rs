@@ -4,8 +4,8 @@
 //! batch whose module commands belong to a deletion or a reset.
 
 use lock_core::{
-    Action, BiometricEvent, BiometricKind, BoltReport, Change, Config, Duration, Event, Instant,
-    Key, Lock, ModuleCommand, TemplateId,
+    Action, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltReport, Change, Config,
+    Duration, Event, Instant, Key, Link, Lock, ModuleCommand, Privilege, TemplateId, Timestamp,
 };
 
 use super::Step;
@@ -143,6 +143,15 @@ impl Door {
         self.send(Event::Boot { set_held });
     }
 
+    /// An administrator's phone sets the wall clock.
+    pub fn set_clock(&mut self, secs: u64) {
+        self.send(Event::App(AppRequest {
+            privilege: Privilege::Administrator,
+            link: Link::Bluetooth,
+            command: AppCommand::SetClock(Timestamp(secs)),
+        }));
+    }
+
     pub fn wait(&mut self, d: Duration) {
         self.now = self.now + d;
         self.send(Event::Tick);
@@ -183,6 +192,8 @@ impl Door {
     pub fn story() -> Vec<Step> {
         let mut d = Door::fresh();
         d.first_start(ADMIN_CODE);
+        // The phone sets the clock (S-VC-3: its mark is written).
+        d.set_clock(1_800_000_000);
         // Person 002 with a passcode, then a fingerprint added to them.
         d.open_menu(ADMIN_CODE);
         d.keys("2");
@@ -208,6 +219,8 @@ impl Door {
         }
         d.wait(Duration::from_mins(4));
         d.cycle(ADMIN_CODE);
+        // A quarter hour on, the clock's mark again.
+        d.wait(Duration::from_mins(16));
         // Delete 003 (templates in three modules), then 002.
         d.open_menu(ADMIN_CODE);
         d.keys("3 003 ok");

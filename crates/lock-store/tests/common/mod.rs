@@ -109,6 +109,7 @@ impl Step {
             Step::Apply(Change::Attempts(_)) => "record a failure",
             Step::Apply(Change::FactoryReset) => "factory reset",
             Step::Apply(Change::VisitorCodeUsed { .. }) => "visitor code used",
+            Step::Apply(Change::ClockMark(_)) => "clock mark",
             Step::Log(_) => "append a log record",
             Step::ModuleDone => "module work done",
         }
