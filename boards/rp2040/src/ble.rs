@@ -12,8 +12,7 @@
 
 use embassy_futures::select::{Either, select};
 use lock_ble::{
-    FrameBuf, FrameQueue, NAME, RX_UUID, SERVICE_UUID, SERVICE_UUID_LE, TX_UUID, notification_len,
-    static_random_address,
+    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, notification_len, static_random_address,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -22,32 +21,6 @@ use trouble_host::prelude::*;
 const CONNECTIONS: usize = 1;
 /// L2CAP channels: signalling and ATT.
 const L2CAP_CHANNELS: usize = 2;
-
-/// A canonical UUID string as a number (trouble-host sends it
-/// little-endian); 0 for anything but 32 hex digits and dashes.
-const fn uuid_value(uuid: &str) -> u128 {
-    let mut value = 0u128;
-    let mut digits = 0u32;
-    let mut rest = uuid.as_bytes();
-    while let Some((&c, tail)) = rest.split_first() {
-        rest = tail;
-        let nibble = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            b'-' => continue,
-            _ => return 0,
-        };
-        digits += 1;
-        value = value << 4 | nibble as u128;
-    }
-    if digits == 32 { value } else { 0 }
-}
-
-const SERVICE: u128 = uuid_value(SERVICE_UUID);
-const RX: u128 = uuid_value(RX_UUID);
-const TX: u128 = uuid_value(TX_UUID);
-const _: () = assert!(SERVICE == u128::from_le_bytes(SERVICE_UUID_LE) && RX != 0 && TX != 0);
 
 /// The GATT server, in a module of its own for one lint: trouble-host-macros
 /// 0.4's expansion borrows each characteristic's value where it could pass
@@ -58,7 +31,7 @@ mod server {
     use lock_ble::FrameBuf;
     use trouble_host::prelude::*;
 
-    use super::{RX, SERVICE, TX};
+    use lock_ble::{RX_UUID_VALUE, SERVICE_UUID_VALUE, TX_UUID_VALUE};
 
     /// The lock's GATT server.
     #[gatt_server]
@@ -67,14 +40,14 @@ mod server {
     }
 
     /// The lock-proto service (lock-ble's `SERVICE_UUID`).
-    #[gatt_service(uuid = SERVICE)]
+    #[gatt_service(uuid = SERVICE_UUID_VALUE)]
     pub struct LockService {
         /// Phone → lock (`RX_UUID`): one whole frame per write.
-        #[characteristic(uuid = RX, write)]
+        #[characteristic(uuid = RX_UUID_VALUE, write)]
         pub rx: FrameBuf,
         /// Lock → phone (`TX_UUID`): frames, in notifications of up to ATT
         /// MTU − 3 bytes.
-        #[characteristic(uuid = TX, notify)]
+        #[characteristic(uuid = TX_UUID_VALUE, notify)]
         pub tx: FrameBuf,
     }
 }

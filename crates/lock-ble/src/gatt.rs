@@ -8,7 +8,10 @@ use embassy_futures::select::{Either, select};
 use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
-use crate::{FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, notification_len, static_random_address};
+use crate::{
+    FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE,
+    notification_len, static_random_address,
+};
 
 /// One connection at a time: the phone being used.
 const CONNECTIONS: usize = 1;
@@ -22,14 +25,14 @@ struct LockServer {
 }
 
 /// The lock-proto service ([`crate::SERVICE_UUID`]).
-#[gatt_service(uuid = "6f6c0001-6f6f-7264-6f6f-726c6f636b00")]
+#[gatt_service(uuid = SERVICE_UUID_VALUE)]
 struct LockService {
     /// Phone → lock ([`crate::RX_UUID`]): one whole frame per write.
-    #[characteristic(uuid = "6f6c0002-6f6f-7264-6f6f-726c6f636b00", write)]
+    #[characteristic(uuid = RX_UUID_VALUE, write)]
     rx: FrameBuf,
     /// Lock → phone ([`crate::TX_UUID`]): frames, in notifications of up to
     /// ATT MTU − 3 bytes.
-    #[characteristic(uuid = "6f6c0003-6f6f-7264-6f6f-726c6f636b00", notify)]
+    #[characteristic(uuid = TX_UUID_VALUE, notify)]
     tx: FrameBuf,
 }
 

@@ -60,10 +60,37 @@ pub const RX_UUID: &str = "6f6c0002-6f6f-7264-6f6f-726c6f636b00";
 /// The notify characteristic's UUID (lock → phone).
 pub const TX_UUID: &str = "6f6c0003-6f6f-7264-6f6f-726c6f636b00";
 
+/// [`SERVICE_UUID`] as a number.
+pub const SERVICE_UUID_VALUE: u128 = uuid_value(SERVICE_UUID);
+/// [`RX_UUID`] as a number.
+pub const RX_UUID_VALUE: u128 = uuid_value(RX_UUID);
+/// [`TX_UUID`] as a number.
+pub const TX_UUID_VALUE: u128 = uuid_value(TX_UUID);
+const _: () = assert!(SERVICE_UUID_VALUE != 0 && RX_UUID_VALUE != 0 && TX_UUID_VALUE != 0);
+
 /// [`SERVICE_UUID`], little-endian, as advertisements carry it.
-pub const SERVICE_UUID_LE: [u8; 16] = [
-    0x00, 0x6b, 0x63, 0x6f, 0x6c, 0x72, 0x6f, 0x6f, 0x64, 0x72, 0x6f, 0x6f, 0x01, 0x00, 0x6c, 0x6f,
-];
+pub const SERVICE_UUID_LE: [u8; 16] = SERVICE_UUID_VALUE.to_le_bytes();
+
+/// A UUID's canonical text (32 hex digits, dashes anywhere) as a number; 0
+/// for anything else. For the constants above, at compile time.
+pub const fn uuid_value(uuid: &str) -> u128 {
+    let mut value = 0u128;
+    let mut digits = 0u32;
+    let mut rest = uuid.as_bytes();
+    while let Some((&c, tail)) = rest.split_first() {
+        rest = tail;
+        let nibble = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            b'-' => continue,
+            _ => return 0,
+        };
+        digits += 1;
+        value = value << 4 | nibble as u128;
+    }
+    if digits == 32 { value } else { 0 }
+}
 
 /// The name the lock advertises.
 pub const NAME: &str = "open door lock";

@@ -87,3 +87,35 @@ fn the_advertised_address_is_static_random() {
     assert_eq!(address, [1, 2, 3, 4, 5, 0xC6]);
     assert_eq!(static_random_address([0xFF; 6]), [0xFF; 6]);
 }
+
+#[test]
+fn the_service_uuid_is_advertised_little_endian() {
+    // What phones scan for: the bytes on the air, fixed.
+    assert_eq!(
+        lock_ble::SERVICE_UUID_LE,
+        [
+            0x00, 0x6b, 0x63, 0x6f, 0x6c, 0x72, 0x6f, 0x6f, 0x64, 0x72, 0x6f, 0x6f, 0x01, 0x00,
+            0x6c, 0x6f
+        ]
+    );
+    assert_eq!(
+        lock_ble::RX_UUID_VALUE,
+        0x6f6c0002_6f6f_7264_6f6f_726c6f636b00
+    );
+    assert_eq!(
+        lock_ble::TX_UUID_VALUE,
+        0x6f6c0003_6f6f_7264_6f6f_726c6f636b00
+    );
+}
+
+#[test]
+fn a_uuid_that_is_not_32_hex_digits_reads_as_zero() {
+    use lock_ble::uuid_value;
+    assert_eq!(uuid_value("6f6c0002-6f6f-7264-6f6f-726c6f636b0"), 0);
+    assert_eq!(uuid_value("6f6c0002-6f6f-7264-6f6f-726c6f636b000"), 0);
+    assert_eq!(uuid_value("6f6c0002-6f6f-7264-6f6f-726c6f636bxx"), 0);
+    assert_eq!(
+        uuid_value("6F6C0002-6F6F-7264-6F6F-726C6F636B00"),
+        lock_ble::RX_UUID_VALUE
+    );
+}
