@@ -22,7 +22,7 @@ BOARDS=(
 
 # Sections worth reading: code and constants in flash, initialised and
 # zeroed RAM, the stack the linker left. Debug sections are skipped.
-SECTIONS='^\.(text|rodata|data|bss|stack|trap|rwtext|flash\.appdesc|noinit|uninit)(\.[a-z_]+)?\s'
+SECTIONS='^\.(vector_table|boot2|text|rodata|data|bss|stack|trap|rwtext|flash\.appdesc|noinit|uninit)(\.[a-z_]+)?\s'
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -55,10 +55,11 @@ for entry in "${BOARDS[@]}"; do
     echo
     echo "$package ($target): llvm-size -A, bytes"
     "$llvm_size" -A "$elf" | grep -E "$SECTIONS" | awk '$2 > 0 { printf "  %-16s %9d\n", $1, $2 }'
-    # Flash: what the image carries (code, constants, the RAM code and data
-    # copied at start); RAM: what is placed there besides the stack.
+    # Flash: what the image carries (the vector table, the RP2040's second
+    # stage boot loader, code, constants, the RAM code and data copied at
+    # start); RAM: what is placed there besides the stack.
     "$llvm_size" -A "$elf" | awk '
-        $1 ~ /^\.(text|rodata|flash\.appdesc|trap|rwtext|data)(\.[a-z_]+)?$/ { flash += $2 }
-        $1 ~ /^\.(trap|rwtext|data|bss|noinit)(\.[a-z_]+)?$/ { ram += $2 }
+        $1 ~ /^\.(vector_table|boot2|text|rodata|flash\.appdesc|trap|rwtext|data)(\.[a-z_]+)?$/ { flash += $2 }
+        $1 ~ /^\.(trap|rwtext|data|bss|noinit|uninit)(\.[a-z_]+)?$/ { ram += $2 }
         END { printf "  %-16s %9d\n  %-16s %9d\n", "flash (image)", flash, "RAM (static)", ram }'
 done
