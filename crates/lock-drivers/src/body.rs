@@ -1,5 +1,5 @@
 //! The lock body: the bolt motor on a DRV8833 / DRV8870-class H-bridge, the
-//! bolt's end switches, the motor's over-current comparator, and
+//! bolt's end switches, the motor's over-current comparator or shunt, and
 //! [`LockBody`], which drives the bolt to an end and reports how it went.
 //!
 //! **Wiring.**
@@ -13,9 +13,13 @@
 //!   (embedded-hal-async `Wait`); usually a switch to ground with a pull-up,
 //!   so active low.
 //! - Over-current: the shunt's op-amp into a comparator, its output to a
-//!   GPIO with an interrupt ([`OverCurrent`]). A board that measures the
-//!   shunt with its ADC instead implements
-//!   [`StallSensor`] itself.
+//!   GPIO with an interrupt ([`OverCurrent`]); or the op-amp straight into
+//!   an ADC input, read through the crate's [`RawAdc`] ([`ShuntStall`]),
+//!   which samples it every [`ShuntStall::PERIOD_MS`] while the lock waits
+//!   for a stall and calls [`ShuntStall::SAMPLES`] readings in a row at or
+//!   above a threshold a stall. The comparator costs a part and wakes the
+//!   chip only on a stall; the ADC needs none and keeps the chip awake
+//!   every 5 ms, but only while the motor runs.
 //!
 //! **Protocol source.** The DRV8833 / DRV8870 datasheets' input truth table,
 //! as written out in the project's `PERIPHERALS.md`.
@@ -40,6 +44,8 @@ use lock_hal::{
     MotorDirection, StallSensor,
 };
 
+use crate::battery::RawAdc;
+
 /// What went wrong with a pin or PWM channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -54,6 +60,9 @@ pub enum Error {
     /// Both end switches read active: a wiring or switch fault.
     #[error("both end switches active")]
     BothEnds,
+    /// The shunt's ADC failed ([`ShuntStall`]); the ADC error's kind.
+    #[error("ADC error: {0:?}")]
+    Adc(ErrorKind),
 }
 
 impl HalError for Error {
@@ -61,6 +70,7 @@ impl HalError for Error {
         match self {
             Error::Pin(_) | Error::Pwm(_) => ErrorKind::Bus,
             Error::BothEnds => ErrorKind::Device,
+            Error::Adc(kind) => *kind,
         }
     }
 }
@@ -337,6 +347,72 @@ impl<P: Wait> StallSensor for OverCurrent<P> {
             self.input.wait_for_high().await
         };
         result.map_err(pin)
+    }
+}
+
+/// The motor's stall from its shunt on an ADC input: the amplified shunt
+/// voltage, read every [`ShuntStall::PERIOD_MS`] while the lock waits for a
+/// stall (it waits only while the motor runs), a stall being
+/// [`ShuntStall::SAMPLES`] readings in a row at or above the threshold, so
+/// one noisy reading is not a jam.
+pub struct ShuntStall<A, C> {
+    adc: A,
+    clock: C,
+    threshold_raw: u16,
+}
+
+impl<A, C> ShuntStall<A, C> {
+    /// How often the shunt is read while the motor runs, ms.
+    pub const PERIOD_MS: u64 = 5;
+    /// Readings in a row at or above the threshold that make a stall.
+    pub const SAMPLES: u8 = 3;
+}
+
+impl<A: RawAdc, C: Clock> ShuntStall<A, C> {
+    /// The shunt's ADC input and the lock's clock; `threshold_raw` is the
+    /// reading (as `adc` gives it) of the stall current through the board's
+    /// shunt and amplifier.
+    pub fn new(adc: A, clock: C, threshold_raw: u16) -> Self {
+        ShuntStall {
+            adc,
+            clock,
+            threshold_raw,
+        }
+    }
+
+    /// Gives the ADC input and the clock back.
+    pub fn release(self) -> (A, C) {
+        (self.adc, self.clock)
+    }
+}
+
+impl<A, C> ErrorType for ShuntStall<A, C> {
+    type Error = Error;
+}
+
+impl<A: RawAdc, C: Clock> StallSensor for ShuntStall<A, C> {
+    /// Reads at once, then every [`ShuntStall::PERIOD_MS`] after the last
+    /// reading. Cancel-safe (a dropped wait only forgets the readings so
+    /// far); a failed reading ends the wait with [`Error::Adc`].
+    async fn wait_for_stall(&mut self) -> Result<(), Error> {
+        let mut over = 0u8;
+        loop {
+            let raw = self
+                .adc
+                .read_raw()
+                .await
+                .map_err(|error| Error::Adc(error.kind()))?;
+            if raw >= self.threshold_raw {
+                over = over.saturating_add(1);
+                if over >= Self::SAMPLES {
+                    return Ok(());
+                }
+            } else {
+                over = 0;
+            }
+            let next = self.clock.now_ms().saturating_add(Self::PERIOD_MS);
+            self.clock.wait_until(next).await;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The lock body: H-bridge, end switches and over-current input against
-//! embedded-hal-mock pins and PWM channels, and the movement logic of
-//! `LockBody` with scripted sensors.
+//! embedded-hal-mock pins and PWM channels, the shunt's stall sampling
+//! against a scripted ADC, and the movement logic of `LockBody` with
+//! scripted sensors.
 // Tests panic on failure by design; clippy's test exemption does not reach
 // the helper functions of an integration test file.
 #![allow(
@@ -18,9 +19,10 @@ use std::future::pending;
 use common::{ManualClock, run};
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use embedded_hal_mock::eh1::pwm::{Mock as PwmMock, Transaction as Pwm};
+use lock_drivers::battery::RawAdc;
 use lock_drivers::body::{
-    EndSwitches, Error, HBridge, LockBody, OverCurrent, PwmHBridge, Travel, TravelConfig,
-    TravelError,
+    EndSwitches, Error, HBridge, LockBody, OverCurrent, PwmHBridge, ShuntStall, Travel,
+    TravelConfig, TravelError,
 };
 use lock_hal::{
     BoltPosition, BoltSensor, Error as _, ErrorKind, ErrorType, Motor, MotorDirection, StallSensor,
@@ -141,6 +143,111 @@ fn over_current_waits_for_its_active_level() {
     let mut stall = OverCurrent::new(pins(&[Pin::wait_for_state(High)]), false);
     run(stall.wait_for_stall()).unwrap();
     done([stall.release()].into_iter());
+}
+
+// ---------------------------------------------------------------------------
+// The stall from a shunt on an ADC.
+
+/// The shunt's ADC input: scripted readings, each noted with the time it
+/// was taken.
+struct ShuntAdc {
+    readings: VecDeque<Result<u16, ErrorKind>>,
+    clock: ManualClock,
+    taken_at: Vec<u64>,
+}
+
+impl RawAdc for ShuntAdc {
+    type Error = ErrorKind;
+    async fn read_raw(&mut self) -> Result<u16, ErrorKind> {
+        self.taken_at.push(self.clock.now());
+        self.readings.pop_front().expect("no reading scripted")
+    }
+}
+
+/// The ESP32-C3 board's threshold: 1.5 A through 0.1 Ω, amplified 10×.
+const STALL_RAW: u16 = 2457;
+
+fn shunt(readings: &[Result<u16, ErrorKind>]) -> ShuntStall<ShuntAdc, ManualClock> {
+    shunt_on(&ManualClock::new(), readings)
+}
+
+fn shunt_on(
+    clock: &ManualClock,
+    readings: &[Result<u16, ErrorKind>],
+) -> ShuntStall<ShuntAdc, ManualClock> {
+    let adc = ShuntAdc {
+        readings: readings.iter().copied().collect(),
+        clock: clock.clone(),
+        taken_at: Vec::new(),
+    };
+    ShuntStall::new(adc, clock.clone(), STALL_RAW)
+}
+
+/// Asserts every scripted reading was taken, at these times.
+fn taken_at(stall: ShuntStall<ShuntAdc, ManualClock>, times: &[u64]) {
+    let (adc, _) = stall.release();
+    assert!(adc.readings.is_empty(), "readings left: {:?}", adc.readings);
+    assert_eq!(adc.taken_at, times);
+}
+
+#[test]
+fn three_readings_in_a_row_at_the_threshold_are_a_stall_read_every_5_ms() {
+    let mut stall = shunt(&[Ok(300), Ok(STALL_RAW), Ok(STALL_RAW + 1), Ok(4095)]);
+    run(stall.wait_for_stall()).unwrap();
+    taken_at(stall, &[0, 5, 10, 15]);
+}
+
+#[test]
+fn a_reading_below_the_threshold_starts_the_count_again() {
+    let mut stall = shunt(&[
+        Ok(STALL_RAW),
+        Ok(STALL_RAW),
+        Ok(STALL_RAW - 1),
+        Ok(STALL_RAW),
+        Ok(STALL_RAW),
+        Ok(STALL_RAW),
+    ]);
+    run(stall.wait_for_stall()).unwrap();
+    taken_at(stall, &[0, 5, 10, 15, 20, 25]);
+}
+
+#[test]
+fn an_adc_failure_ends_the_wait_with_its_kind() {
+    let mut stall = shunt(&[Ok(STALL_RAW), Err(ErrorKind::Timeout)]);
+    let error = run(stall.wait_for_stall()).unwrap_err();
+    assert_eq!(error, Error::Adc(ErrorKind::Timeout));
+    assert_eq!(error.kind(), ErrorKind::Timeout);
+    taken_at(stall, &[0, 5]);
+}
+
+#[test]
+fn r_lck_3_a_shunt_stall_is_read_only_after_the_inrush_blanking_and_is_a_jam() {
+    // The inrush reads over the threshold but is not read at all: the
+    // shunt is first read at 100 ms, a stall at 110 ms, then 100 ms of
+    // braking.
+    let in1 = pins(&[Pin::set(Low), Pin::set(High), Pin::set(Low)]);
+    let in2 = pins(&[Pin::set(High), Pin::set(High), Pin::set(Low)]);
+    let clock = ManualClock::new();
+    let stall = shunt_on(&clock, &[Ok(STALL_RAW); 3]);
+    let mut body = LockBody::new(
+        HBridge::new(in1, in2),
+        ScriptedBolt {
+            now: BoltPosition::Locked,
+            next: VecDeque::new(),
+        },
+        stall,
+        clock.clone(),
+        TravelConfig::default(),
+    );
+    assert_eq!(
+        run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)),
+        Ok(Travel::Stalled)
+    );
+    assert_eq!(clock.now(), 210);
+    let (bridge, _, stall, _) = body.release();
+    taken_at(stall, &[100, 105, 110]);
+    let (in1, in2, _) = bridge.release();
+    done([in1, in2].into_iter());
 }
 
 // ---------------------------------------------------------------------------

@@ -550,6 +550,278 @@ fn the_encryption_hook_seals_and_opens_every_message() {
 }
 
 // ---------------------------------------------------------------------------
+// One module shared by a face part and a palm part (face::shared), powered
+// for each operation.
+
+mod shared_module {
+    use super::*;
+
+    use std::cell::RefCell;
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::rc::Rc;
+    use std::task::{Context, Waker};
+
+    use embedded_hal::digital::{self, OutputPin};
+    use embedded_hal_mock::eh1::MockError;
+    use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
+    use lock_drivers::face::Plain;
+    use lock_drivers::face::shared::{self, FaceModule, SharedFace, SharedModule, SharedPalm};
+
+    /// Each level the enable pin was set to (high = powered), with how many
+    /// UART steps were still to play then.
+    type Levels = Rc<RefCell<Vec<(bool, usize)>>>;
+
+    /// The module's enable pin, noting when it changes against the UART
+    /// script: so a test sees power go on before the first byte and off
+    /// after the last.
+    struct EnablePin {
+        uart: ScriptedUart,
+        levels: Levels,
+    }
+
+    impl digital::ErrorType for EnablePin {
+        type Error = Infallible;
+    }
+
+    impl OutputPin for EnablePin {
+        fn set_low(&mut self) -> Result<(), Infallible> {
+            self.levels
+                .borrow_mut()
+                .push((false, self.uart.steps_left()));
+            Ok(())
+        }
+        fn set_high(&mut self) -> Result<(), Infallible> {
+            self.levels
+                .borrow_mut()
+                .push((true, self.uart.steps_left()));
+            Ok(())
+        }
+    }
+
+    /// A module on a scripted UART and the pin above; the UART's clone (for
+    /// `done`), the clock and the pin's record.
+    fn module(
+        script: &[Uart],
+    ) -> (
+        SharedModule<ScriptedUart, ManualClock, Plain, EnablePin>,
+        ScriptedUart,
+        ManualClock,
+        Levels,
+    ) {
+        let uart = ScriptedUart::new(script);
+        let clock = ManualClock::new();
+        let levels = Levels::default();
+        let enable = EnablePin {
+            uart: uart.clone(),
+            levels: levels.clone(),
+        };
+        let face = Face::new(uart.clone(), clock.clone(), Config::default());
+        let module = SharedModule::new(FaceModule::new(face, enable));
+        (module, uart, clock, levels)
+    }
+
+    /// A module on a scripted UART and an embedded-hal-mock pin.
+    fn module_on_mock_pin(
+        script: &[Uart],
+        pin: &[Pin],
+    ) -> SharedModule<ScriptedUart, ManualClock, Plain, PinMock> {
+        let face = Face::new(
+            ScriptedUart::new(script),
+            ManualClock::new(),
+            Config::default(),
+        );
+        SharedModule::new(FaceModule::new(face, PinMock::new(pin)))
+    }
+
+    fn finish_on_mock_pin(module: SharedModule<ScriptedUart, ManualClock, Plain, PinMock>) {
+        let (face, mut pin) = module.into_inner().release();
+        finish(face);
+        pin.done();
+    }
+
+    /// One powered operation as the module sees it: READY after power-on,
+    /// the exchange, then POWERDOWN answered.
+    fn powered(exchange: &[Uart]) -> Vec<Uart> {
+        let mut script = vec![r(NOTE_READY)];
+        script.extend_from_slice(exchange);
+        script.extend([w(POWERDOWN), r(REPLY_POWERDOWN_OK)]);
+        script
+    }
+
+    fn broken() -> MockError {
+        MockError::Io(std::io::ErrorKind::Other)
+    }
+
+    #[test]
+    fn power_goes_on_before_ready_and_off_after_powerdown_for_each_operation() {
+        let identify = powered(&[w(VERIFY_0_10), r(REPLY_VERIFY_FACE_4)]);
+        let clear = powered(&[w(DELALL), r(REPLY_DELALL_OK)]);
+        let script = [identify.clone(), clear.clone()].concat();
+        let (module, mut uart, _, levels) = module(&script);
+        assert_eq!(
+            run(SharedFace(&module).identify()),
+            Ok(Identification::Match(4))
+        );
+        run(SharedPalm(&module).clear()).unwrap();
+        let (all, second) = (script.len(), clear.len());
+        assert_eq!(
+            *levels.borrow(),
+            [(true, all), (false, second), (true, second), (false, 0)],
+            "on before READY, off after POWERDOWN's reply, each time"
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn both_sides_identify_with_verify() {
+        let (module, mut uart, _, _) = module(
+            &[
+                powered(&[w(VERIFY_0_10), r(REPLY_VERIFY_PALM_1)]),
+                powered(&[w(VERIFY_0_10), r(REPLY_VERIFY_FACE_4)]),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            run(SharedPalm(&module).identify()),
+            Ok(Identification::Match(1))
+        );
+        assert_eq!(
+            run(SharedFace(&module).identify()),
+            Ok(Identification::Match(4))
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn the_face_side_enrolls_a_face_and_the_palm_side_a_palm() {
+        let (module, mut uart, _, _) = module(
+            &[
+                powered(&[w(ENROLL_MIDDLE), r(REPLY_ENROLL_01)]),
+                powered(&[w(PALM_ENROLL), r(REPLY_PALM_9)]),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            run(SharedFace(&module).enroll_step(0, 0)),
+            Ok(EnrollStatus::Next(EnrollStep::HeadUp))
+        );
+        assert_eq!(
+            run(SharedPalm(&module).enroll_step(0, 0)),
+            Ok(EnrollStatus::Enrolled(9))
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn cancel_delete_and_clear_act_on_the_one_user_table_from_either_side() {
+        let (module, mut uart, _, _) = module(
+            &[
+                powered(&[w(RESET), r(REPLY_RESET_OK)]),
+                powered(&[w(DELUSER_1), r(REPLY_DELUSER_OK)]),
+                powered(&[w(DELALL), r(REPLY_DELALL_OK)]),
+                powered(&[w(RESET), r(REPLY_RESET_OK)]),
+                powered(&[w(DELUSER_1), r(REPLY_DELUSER_OK)]),
+                powered(&[w(DELALL), r(REPLY_DELALL_OK)]),
+            ]
+            .concat(),
+        );
+        let (mut face, mut palm) = (SharedFace(&module), SharedPalm(&module));
+        run(palm.cancel_enroll()).unwrap();
+        run(palm.delete(1)).unwrap();
+        run(palm.clear()).unwrap();
+        run(face.cancel_enroll()).unwrap();
+        run(face.delete(1)).unwrap();
+        run(face.clear()).unwrap();
+        uart.done();
+    }
+
+    #[test]
+    fn no_ready_within_two_seconds_is_a_timeout_and_the_module_is_still_powered_down() {
+        // The module stays silent: READY times out after 2 s, the POWERDOWN
+        // sent anyway after 1 s more.
+        let (module, mut uart, clock, levels) = module(&[w(POWERDOWN)]);
+        let error = run(SharedFace(&module).identify()).unwrap_err();
+        assert_eq!(error, shared::Error::Module(Error::Timeout));
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert_eq!(clock.now(), 3_000);
+        assert_eq!(*levels.borrow(), [(true, 1), (false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn a_module_that_does_not_answer_powerdown_is_switched_off_all_the_same() {
+        let (module, mut uart, clock, levels) =
+            module(&[r(NOTE_READY), w(DELALL), r(REPLY_DELALL_OK), w(POWERDOWN)]);
+        run(SharedPalm(&module).clear()).unwrap();
+        assert_eq!(clock.now(), 1_000, "POWERDOWN's reply waited for 1 s");
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        uart.done();
+    }
+
+    #[test]
+    fn an_operation_error_wins_over_a_switch_that_cannot_power_off() {
+        let module = module_on_mock_pin(
+            &powered(&[w(VERIFY_0_10), r(REPLY_VERIFY_REJECTED)]),
+            &[
+                Pin::set(State::High),
+                Pin::set(State::Low).with_error(broken()),
+            ],
+        );
+        let error = run(SharedFace(&module).identify()).unwrap_err();
+        assert_eq!(error, shared::Error::Module(Error::Rejected));
+        assert_eq!(error.kind(), ErrorKind::Busy);
+        finish_on_mock_pin(module);
+    }
+
+    #[test]
+    fn a_switch_that_cannot_power_off_after_a_good_operation_is_a_bus_error() {
+        let module = module_on_mock_pin(
+            &powered(&[w(DELUSER_1), r(REPLY_DELUSER_OK)]),
+            &[
+                Pin::set(State::High),
+                Pin::set(State::Low).with_error(broken()),
+            ],
+        );
+        let error = run(SharedPalm(&module).delete(1)).unwrap_err();
+        assert_eq!(error, shared::Error::Power(digital::ErrorKind::Other));
+        assert_eq!(error.kind(), ErrorKind::Bus);
+        finish_on_mock_pin(module);
+    }
+
+    #[test]
+    fn a_switch_that_cannot_power_on_is_a_bus_error_and_nothing_is_sent() {
+        let module = module_on_mock_pin(&[], &[Pin::set(State::High).with_error(broken())]);
+        let error = run(SharedFace(&module).enroll_step(0, 0)).unwrap_err();
+        assert_eq!(error, shared::Error::Power(digital::ErrorKind::Other));
+        assert_eq!(error.kind(), ErrorKind::Bus);
+        finish_on_mock_pin(module);
+    }
+
+    #[test]
+    fn waiting_for_a_sample_leaves_the_module_off() {
+        let module = module_on_mock_pin(&[], &[]);
+        let mut context = Context::from_waker(Waker::noop());
+        let mut face = SharedFace(&module);
+        assert!(
+            pin!(face.wait_for_sample())
+                .as_mut()
+                .poll(&mut context)
+                .is_pending()
+        );
+        let mut palm = SharedPalm(&module);
+        assert!(
+            pin!(palm.wait_for_sample())
+                .as_mut()
+                .poll(&mut context)
+                .is_pending()
+        );
+        finish_on_mock_pin(module);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Properties.
 
 mod properties {

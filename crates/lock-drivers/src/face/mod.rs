@@ -37,6 +37,10 @@
 //! - [`Face::reset`], [`Face::status`], [`Face::power_down`], and
 //!   [`Face::command`] for anything else.
 //!
+//! **One module, two parts.** [`shared`] puts the driver and the module's
+//! enable pin behind an async mutex and gives a face part and a palm part
+//! over it, each operation powering the module on and off again.
+//!
 //! **Encrypted mode.** Some modules answer 21, "encryption required", until
 //! the host opens an encrypted session; how the key is agreed differs by
 //! vendor. [`Encryption`] is the hook: once it reports itself active, every
@@ -59,6 +63,7 @@
 //!   [`Config::reply_margin_ms`]; DELUSER / DELALL 1 s (the SDKs allow
 //!   200 ms; a flash erase can take longer).
 
+pub mod shared;
 pub mod wire;
 
 use core::future::pending;

@@ -72,6 +72,12 @@ impl ScriptedUart {
         self
     }
 
+    /// Steps not yet played in full: a test that also drives pins can tell
+    /// where in the UART exchange a pin changed.
+    pub fn steps_left(&self) -> usize {
+        self.steps.borrow().len()
+    }
+
     /// Asserts that the whole script was played.
     pub fn done(&mut self) {
         let steps = self.steps.borrow();
