@@ -22,7 +22,6 @@ use core::marker::PhantomData;
 use embassy_embedded_hal::shared_bus::blocking::i2c::I2cDevice;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_sync::mutex::Mutex;
 use embassy_time::Delay;
 use esp_backtrace as _;
 use esp_bootloader_esp_idf::partitions::{PARTITION_TABLE_MAX_LEN, read_partition_table};
@@ -43,7 +42,8 @@ use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
-use lock_drivers::body::{EndSwitches, PwmHBridge};
+use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
+use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
@@ -56,10 +56,7 @@ use log::{error, info};
 use trouble_host::prelude::ExternalController;
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
-use crate::parts::{
-    AdcInput, ChipEntropy, EmbassyClock, FaceModule, SharedAdc, SharedFace, SharedModule,
-    SharedPalm, ShuntStall,
-};
+use crate::parts::{AdcInput, ChipEntropy, EmbassyClock, SharedAdc};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
@@ -143,7 +140,7 @@ impl<'a> Board for DevKitM1<'a> {
     type Finger = Fingerprint<Uart<'static, Async>, In<'a>, EmbassyClock>;
     type Motor = PwmHBridge<Channel<'a, LowSpeed>, Channel<'a, LowSpeed>>;
     type BoltSensor = EndSwitches<In<'a>, In<'a>>;
-    type StallSensor = ShuntStall<'a, GPIO1<'static>>;
+    type StallSensor = ShuntStall<AdcInput<'a, GPIO1<'static>>, EmbassyClock>;
     type DoorSensor = GpioContact<In<'a>, EmbassyClock>;
     type Tamper = GpioTrigger<In<'a>, EmbassyClock>;
     type KeyCylinder = GpioTrigger<In<'a>, EmbassyClock>;
@@ -264,7 +261,7 @@ fn wire<'a>(
         ),
         motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(input(pin::BOLT_LOCKED)?, input(pin::BOLT_UNLOCKED)?, true),
-        stall: ShuntStall::new(AdcInput::new(buses.adc, pins.shunt), STALL_RAW),
+        stall: ShuntStall::new(AdcInput::new(buses.adc, pins.shunt), clock, STALL_RAW),
         door: GpioContact::new(input(pin::DOOR)?, clock, OPENS_HIGH),
         tamper: GpioTrigger::new(input(pin::TAMPER)?, clock, OPENS_HIGH),
         key_cylinder: GpioTrigger::new(input(pin::KEY_CYLINDER)?, clock, CLOSED_LOW),
@@ -362,7 +359,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let Some(face_enable) = expander.output(pin::FACE_ENABLE) else {
         halt("the face module's enable pin").await
     };
-    let face: Module<'_> = Mutex::new(FaceModule::new(
+    let face: Module<'_> = SharedModule::new(FaceModule::new(
         Face::new(face_uart, EmbassyClock, face::Config::default()),
         face_enable,
     ));

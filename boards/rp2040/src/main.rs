@@ -37,7 +37,8 @@ use embassy_sync::mutex::Mutex;
 use embassy_time::Delay;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
-use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge};
+use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
+use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
@@ -48,10 +49,7 @@ use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
 use {defmt_rtt as _, panic_probe as _};
 
-use crate::parts::{
-    EmbassyClock, FaceModule, PinAdc, RoscEntropy, SharedAdc, SharedFace, SharedModule, SharedPalm,
-    ShuntStall, VsysAdc, WlBus, WlGate,
-};
+use crate::parts::{EmbassyClock, PinAdc, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
 
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
@@ -128,7 +126,7 @@ impl<'a> Board for PicoW<'a> {
     type Finger = Fingerprint<BufferedUart, Input<'static>, EmbassyClock>;
     type Motor = PwmHBridge<PwmOutput<'static>, PwmOutput<'static>>;
     type BoltSensor = EndSwitches<Input<'static>, Input<'static>>;
-    type StallSensor = ShuntStall<'a>;
+    type StallSensor = ShuntStall<PinAdc<'a>, EmbassyClock>;
     type DoorSensor = GpioContact<Input<'static>, EmbassyClock>;
     type Tamper = GpioTrigger<Input<'static>, EmbassyClock>;
     type KeyCylinder = GpioTrigger<Input<'static>, EmbassyClock>;
@@ -241,7 +239,7 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
             Input::new(pins.bolt_unlocked, Pull::Up),
             true,
         ),
-        stall: ShuntStall::new(PinAdc::new(shared.adc, pins.shunt), STALL_RAW),
+        stall: ShuntStall::new(PinAdc::new(shared.adc, pins.shunt), clock, STALL_RAW),
         door: GpioContact::new(Input::new(pins.door, Pull::Up), clock, OPENS_HIGH),
         tamper: GpioTrigger::new(Input::new(pins.tamper, Pull::Up), clock, OPENS_HIGH),
         key_cylinder: GpioTrigger::new(Input::new(pins.key_cylinder, Pull::Up), clock, CLOSED_LOW),
@@ -307,7 +305,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         &mut face_rx,
         uart_config(115_200),
     );
-    let face: Module = Mutex::new(FaceModule::new(
+    // lock-drivers' embassy-sync (0.8), not this crate's 0.7: built through
+    // the alias.
+    let face: Module = SharedModule::new(FaceModule::new(
         Face::new(face_uart, EmbassyClock, face::Config::default()),
         Output::new(p.PIN_6, Level::Low),
     ));

@@ -11,12 +11,8 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Instant, Timer};
-use embedded_hal::digital::OutputPin;
 use lock_drivers::battery::RawAdc;
-use lock_drivers::face::{Encryption, Face};
-use lock_hal::{
-    Biometric, Clock, EnrollStatus, Entropy, ErrorKind, ErrorType, Identification, StallSensor,
-};
+use lock_hal::{Clock, Entropy, ErrorKind, ErrorType};
 use sha2::{Digest, Sha256};
 
 /// The lock's clock: embassy-time on embassy-rp's timer (1 MHz ticks). A
@@ -88,7 +84,8 @@ impl Entropy for RoscEntropy {
 /// conversion (2 µs) at a time, never held across an await.
 pub type SharedAdc = BlockingMutex<NoopRawMutex, RefCell<Adc<'static, adc::Blocking>>>;
 
-/// One ADC input on a pin of its own (GPIO26–28).
+/// One ADC input on a pin of its own (GPIO26–28): the motor shunt's, for
+/// lock-drivers' `ShuntStall`.
 pub struct PinAdc<'a> {
     adc: &'a SharedAdc,
     channel: adc::Channel<'static>,
@@ -99,59 +96,17 @@ impl<'a> PinAdc<'a> {
     pub fn new(adc: &'a SharedAdc, channel: adc::Channel<'static>) -> Self {
         PinAdc { adc, channel }
     }
+}
 
-    fn convert(&mut self) -> Result<u16, ErrorKind> {
+impl RawAdc for PinAdc<'_> {
+    type Error = ErrorKind;
+
+    async fn read_raw(&mut self) -> Result<u16, ErrorKind> {
         self.adc.lock(|adc| {
             adc.borrow_mut()
                 .blocking_read(&mut self.channel)
                 .map_err(|_| ErrorKind::Device)
         })
-    }
-}
-
-/// The motor's stall: the shunt voltage on the ADC, sampled every
-/// [`ShuntStall::PERIOD_MS`] only while the runtime waits for a stall (it
-/// does only while the motor runs), a stall being [`ShuntStall::SAMPLES`]
-/// readings in a row at or above the threshold.
-pub struct ShuntStall<'a> {
-    input: PinAdc<'a>,
-    threshold_raw: u16,
-}
-
-impl<'a> ShuntStall<'a> {
-    /// How often the shunt is read while the motor runs.
-    pub const PERIOD_MS: u64 = 5;
-    /// Readings in a row over the threshold that make a stall.
-    pub const SAMPLES: u8 = 3;
-
-    /// `threshold_raw`: the raw reading of the stall current through the
-    /// board's shunt and amplifier.
-    pub fn new(input: PinAdc<'a>, threshold_raw: u16) -> Self {
-        ShuntStall {
-            input,
-            threshold_raw,
-        }
-    }
-}
-
-impl ErrorType for ShuntStall<'_> {
-    type Error = ErrorKind;
-}
-
-impl StallSensor for ShuntStall<'_> {
-    async fn wait_for_stall(&mut self) -> Result<(), ErrorKind> {
-        let mut over = 0u8;
-        loop {
-            if self.input.convert()? >= self.threshold_raw {
-                over = over.saturating_add(1);
-                if over >= Self::SAMPLES {
-                    return Ok(());
-                }
-            } else {
-                over = 0;
-            }
-            Timer::after_millis(Self::PERIOD_MS).await;
-        }
     }
 }
 
@@ -261,180 +216,3 @@ impl RawAdc for VsysAdc<'_> {
         })
     }
 }
-
-/// One EF AA module that recognises faces and palms, shared by the
-/// runtime's face and palm parts (lock-drivers gives the palm as a borrowed
-/// view of the face driver; the runtime wants two parts). The runtime runs
-/// one module operation at a time, so the lock is never contended; it
-/// exists because both parts hold the module.
-///
-/// It also switches the module's power: on before each operation (waiting
-/// for its READY note), POWERDOWN and off after, since the module draws
-/// far too much to stay on in a battery lock.
-///
-/// The same as boards/esp32c3's: it belongs in lock-drivers (README.md,
-/// What is real).
-pub struct FaceModule<U, C, E, P> {
-    face: Face<U, C, E>,
-    enable: P,
-}
-
-impl<U, C, E, P> FaceModule<U, C, E, P> {
-    /// The driver and the module's power switch.
-    pub fn new(face: Face<U, C, E>, enable: P) -> Self {
-        FaceModule { face, enable }
-    }
-}
-
-/// How long the module may take to boot and send READY.
-const FACE_BOOT_MS: u32 = 2_000;
-
-/// What [`SharedFace`] and [`SharedPalm`] report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaceError {
-    /// The driver's error.
-    Module(lock_drivers::face::Error),
-    /// The power switch failed.
-    Power,
-}
-
-impl lock_hal::Error for FaceError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            FaceError::Module(error) => lock_hal::Error::kind(error),
-            FaceError::Power => ErrorKind::Bus,
-        }
-    }
-}
-
-/// A [`FaceModule`] behind an async mutex.
-pub type SharedModule<U, C, E, P> = Mutex<NoopRawMutex, FaceModule<U, C, E, P>>;
-
-/// Which side of the module an operation is for.
-#[derive(Clone, Copy)]
-enum Side {
-    Face,
-    Palm,
-}
-
-/// One biometric operation on the module.
-enum Operation {
-    Identify,
-    Enroll(u16, u8),
-    Cancel,
-    Delete(u16),
-    Clear,
-}
-
-enum Outcome {
-    Identified(Identification),
-    Enrolled(EnrollStatus),
-    Done,
-}
-
-async fn run<U, C, E, P>(
-    module: &SharedModule<U, C, E, P>,
-    side: Side,
-    operation: Operation,
-) -> Result<Outcome, FaceError>
-where
-    U: embedded_io_async::Read + embedded_io_async::Write,
-    C: Clock,
-    E: Encryption,
-    P: OutputPin,
-{
-    let mut module = module.lock().await;
-    let FaceModule { face, enable } = &mut *module;
-    enable.set_high().map_err(|_| FaceError::Power)?;
-    let outcome = match face.wait_until_ready(FACE_BOOT_MS).await {
-        Ok(()) => match (side, operation) {
-            (Side::Face, Operation::Identify) => face.identify().await.map(Outcome::Identified),
-            (Side::Palm, Operation::Identify) => {
-                face.palm().identify().await.map(Outcome::Identified)
-            }
-            (Side::Face, Operation::Enroll(template, step)) => face
-                .enroll_step(template, step)
-                .await
-                .map(Outcome::Enrolled),
-            (Side::Palm, Operation::Enroll(template, step)) => face
-                .palm()
-                .enroll_step(template, step)
-                .await
-                .map(Outcome::Enrolled),
-            (_, Operation::Cancel) => face.cancel_enroll().await.map(|()| Outcome::Done),
-            (_, Operation::Delete(template)) => face.delete(template).await.map(|()| Outcome::Done),
-            (_, Operation::Clear) => face.clear().await.map(|()| Outcome::Done),
-        },
-        Err(error) => Err(error),
-    };
-    // Power goes off whatever happened; a module that did not answer
-    // POWERDOWN is cut all the same.
-    let _ = face.power_down().await;
-    let off = enable.set_low().map_err(|_| FaceError::Power);
-    let outcome = outcome.map_err(FaceError::Module)?;
-    off?;
-    Ok(outcome)
-}
-
-macro_rules! module_side {
-    ($name:ident, $side:expr, $doc:literal) => {
-        #[doc = $doc]
-        pub struct $name<'a, U, C, E, P>(pub &'a SharedModule<U, C, E, P>);
-
-        impl<U, C, E, P> ErrorType for $name<'_, U, C, E, P> {
-            type Error = FaceError;
-        }
-
-        impl<U, C, E, P> Biometric for $name<'_, U, C, E, P>
-        where
-            U: embedded_io_async::Read + embedded_io_async::Write,
-            C: Clock,
-            E: Encryption,
-            P: OutputPin,
-        {
-            /// Never returns: the module cannot tell a face or hand came
-            /// into range; the lock starts identification on a touch.
-            async fn wait_for_sample(&mut self) -> Result<(), FaceError> {
-                core::future::pending().await
-            }
-            async fn identify(&mut self) -> Result<Identification, FaceError> {
-                match run(self.0, $side, Operation::Identify).await? {
-                    Outcome::Identified(identification) => Ok(identification),
-                    _ => Ok(Identification::NoSample),
-                }
-            }
-            async fn enroll_step(
-                &mut self,
-                template: u16,
-                step: u8,
-            ) -> Result<EnrollStatus, FaceError> {
-                match run(self.0, $side, Operation::Enroll(template, step)).await? {
-                    Outcome::Enrolled(status) => Ok(status),
-                    _ => Err(FaceError::Module(lock_drivers::face::Error::Timeout)),
-                }
-            }
-            async fn cancel_enroll(&mut self) -> Result<(), FaceError> {
-                run(self.0, $side, Operation::Cancel).await.map(|_| ())
-            }
-            async fn delete(&mut self, template: u16) -> Result<(), FaceError> {
-                run(self.0, $side, Operation::Delete(template))
-                    .await
-                    .map(|_| ())
-            }
-            async fn clear(&mut self) -> Result<(), FaceError> {
-                run(self.0, $side, Operation::Clear).await.map(|_| ())
-            }
-        }
-    };
-}
-
-module_side!(
-    SharedFace,
-    Side::Face,
-    "The face side of the shared module."
-);
-module_side!(
-    SharedPalm,
-    Side::Palm,
-    "The palm side of the shared module."
-);

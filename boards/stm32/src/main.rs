@@ -43,12 +43,12 @@ use embassy_stm32::usart::{self, BufferedUart, RingBufferedUartRx, Uart, UartTx}
 use embassy_stm32::{Peri, bind_interrupts, dma, interrupt};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_sync::mutex::Mutex;
 use embassy_time::{Delay, Duration};
 use embedded_storage::nor_flash::NorFlash;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
-use lock_drivers::body::{EndSwitches, PwmHBridge};
+use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
+use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
@@ -60,10 +60,7 @@ use panic_probe as _;
 use static_cell::ConstStaticCell;
 
 use crate::ecc::StoreFlash;
-use crate::parts::{
-    AdcInput, ChipEntropy, EmbassyClock, FaceModule, ModuleUart, SharedAdc, SharedFace,
-    SharedModule, SharedPalm, ShuntStall, UsbSense,
-};
+use crate::parts::{AdcInput, ChipEntropy, EmbassyClock, ModuleUart, SharedAdc, UsbSense};
 
 bind_interrupts!(struct Irqs {
     USART1 => usart::BufferedInterruptHandler<peripherals::USART1>;
@@ -180,7 +177,7 @@ impl<'a> Board for NucleoL476<'a> {
     type Finger = Fingerprint<ModuleUart<'static>, Exti, EmbassyClock>;
     type Motor = PwmHBridge<Pwm, Pwm>;
     type BoltSensor = EndSwitches<Exti, Exti>;
-    type StallSensor = ShuntStall<'a, Peri<'static, PC1>>;
+    type StallSensor = ShuntStall<AdcInput<'a, Peri<'static, PC1>>, EmbassyClock>;
     type DoorSensor = GpioContact<Exti, EmbassyClock>;
     type Tamper = GpioTrigger<Exti, EmbassyClock>;
     type KeyCylinder = GpioTrigger<Exti, EmbassyClock>;
@@ -283,7 +280,7 @@ fn wire<'a>(
         ),
         motor: PwmHBridge::new(pins.in1, pins.in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(pins.bolt_locked, pins.bolt_unlocked, true),
-        stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), STALL_RAW),
+        stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), clock, STALL_RAW),
         door: GpioContact::new(pins.door, clock, OPENS_HIGH),
         tamper: GpioTrigger::new(pins.tamper, clock, OPENS_HIGH),
         key_cylinder: GpioTrigger::new(pins.key_cylinder, clock, CLOSED_LOW),
@@ -404,7 +401,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     else {
         halt("UART4").await
     };
-    let face: Module = Mutex::new(FaceModule::new(
+    let face: Module = SharedModule::new(FaceModule::new(
         Face::new(
             ModuleUart::new(face_uart),
             EmbassyClock,
