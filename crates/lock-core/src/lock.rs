@@ -1393,6 +1393,11 @@ impl<V: VisitorCodes> Lock<V> {
         self.end_pairing(out);
         let alarms = self.alarms;
         self.forget_stored_state();
+        // The clock runs on through a reset (S-VC-3): its mark, erased with
+        // the rest, goes back on flash at once.
+        if let Some(wall) = self.wall_clock(now) {
+            self.mark_clock(wall, out);
+        }
         for kind in [AlarmKind::Tamper, AlarmKind::LowBattery, AlarmKind::Jam] {
             self.alarms.set(kind, alarms.contains(kind));
         }

@@ -512,3 +512,25 @@ fn the_default_lock_accepts_no_visitor_code() {
             .is_none()
     );
 }
+
+#[test]
+fn s_vc_3_a_factory_reset_while_the_clock_runs_writes_its_mark_again() {
+    // Found by the core_events fuzz target: the reset erased the mark and
+    // left its deadline in the past.
+    let mut door = Door::new(&[]);
+    door.set_clock(1_000_000);
+    door.step(Event::Boot { set_held: true });
+    let out = door.step(Event::Key(Key::Ok));
+    let reset = out
+        .iter()
+        .position(|a| matches!(a, Action::Persist(Change::FactoryReset)))
+        .expect("the reset");
+    let mark = out
+        .iter()
+        .position(|a| matches!(a, Action::Persist(Change::ClockMark(_))))
+        .expect("the mark again");
+    assert!(reset < mark, "after the erase, not before");
+    assert!(door.flash.clock_mark.is_some());
+    let now = Instant::from_millis(door.t);
+    assert!(door.lock.next_deadline().is_some_and(|d| d > now));
+}
