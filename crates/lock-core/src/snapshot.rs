@@ -46,7 +46,7 @@ impl Snapshot {
             Change::PersonDeleted(n) => self.people.retain(|q| q.number != *n),
             Change::Settings(s) => self.settings = *s,
             Change::Attempts(a) => self.attempts = *a,
-            Change::FactoryReset => *self = Snapshot::default(),
+            Change::FactoryReset => self.clear(),
             Change::VisitorCodeUsed { code, at } => {
                 // Cannot fail for the lock's own changes: it refused the code
                 // instead of emitting this when the table was full.
@@ -55,6 +55,24 @@ impl Snapshot {
             // The lock only writes a mark above the last one.
             Change::ClockMark(t) => self.clock_mark = Some(*t),
         }
+    }
+
+    /// Empties it in place, as [`Snapshot::default`] would be (without a
+    /// second snapshot-sized value on the stack: it is the size of the whole
+    /// lock).
+    pub fn clear(&mut self) {
+        let Snapshot {
+            settings,
+            people,
+            attempts,
+            visitor_codes_used,
+            clock_mark,
+        } = self;
+        *settings = Settings::default();
+        people.clear();
+        *attempts = AttemptRecord::default();
+        visitor_codes_used.clear();
+        *clock_mark = None;
     }
 
     /// The person with this number.
@@ -107,6 +125,20 @@ mod tests {
         assert_eq!(p.passcode.unwrap().digits(), &[4, 8, 2, 9, 1, 5]);
         assert!(
             crate::Lock::restore(crate::Config::default(), &back, crate::Instant::ZERO).is_ok()
+        );
+    }
+
+    #[test]
+    fn clearing_in_place_gives_the_default() {
+        let mut s = sample();
+        s.clock_mark = Some(crate::Timestamp(5));
+        s.attempts.since_success = 3;
+        s.clear();
+        let mut buf = [0u8; 512];
+        let mut other = [0u8; 512];
+        assert_eq!(
+            postcard::to_slice(&s, &mut buf).unwrap(),
+            postcard::to_slice(&Snapshot::default(), &mut other).unwrap()
         );
     }
 

@@ -295,7 +295,7 @@ impl Default for StateScan {
 /// Empties `snapshot`, if there is one, in place.
 fn clear(snapshot: Option<&mut Snapshot>) {
     if let Some(snapshot) = snapshot {
-        *snapshot = Snapshot::default();
+        snapshot.clear();
     }
 }
 
