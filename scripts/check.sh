@@ -22,7 +22,7 @@ NO_STD_CRATES=(
     "lock-core:serde"
     "lock-hal"
     "lock-proto"
-    "lock-drivers:defmt"
+    "lock-drivers:defmt embassy-time"
     "lock-store:blocking defmt"
     "lock-runtime:defmt log lock-proto"
     "lock-ble:defmt"

@@ -8,6 +8,8 @@
 
 pub mod battery;
 pub mod body;
+#[cfg(feature = "embassy-time")]
+pub mod clock;
 mod deadline;
 pub mod face;
 pub mod fingerprint;
