@@ -43,6 +43,7 @@ use esp_storage::FlashStorage;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
+use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
@@ -56,7 +57,7 @@ use log::{error, info};
 use trouble_host::prelude::ExternalController;
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
-use crate::parts::{AdcInput, ChipEntropy, EmbassyClock, SharedAdc};
+use crate::parts::{AdcInput, ChipEntropy, SharedAdc};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 

@@ -5,32 +5,12 @@ use core::cell::RefCell;
 
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_time::{Instant, Timer};
 use esp_hal::Blocking;
 use esp_hal::analog::adc::{Adc, AdcChannel, AdcPin};
 use esp_hal::peripherals::ADC1;
 use esp_hal::rng::Trng;
 use lock_drivers::battery::RawAdc;
-use lock_hal::{Clock, Entropy, ErrorKind, ErrorType};
-
-/// The lock's clock: embassy-time on esp-rtos's timer (1 MHz ticks). A wait
-/// arms one alarm and the core sleeps (WFI) until it or an interrupt fires.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EmbassyClock;
-
-impl Clock for EmbassyClock {
-    fn now_ms(&self) -> u64 {
-        Instant::now().as_millis()
-    }
-
-    async fn wait_until(&mut self, at_ms: u64) {
-        match Instant::try_from_millis(at_ms) {
-            Some(at) => Timer::at(at).await,
-            // Beyond the tick counter's range: never.
-            None => core::future::pending().await,
-        }
-    }
-}
+use lock_hal::{Entropy, ErrorKind, ErrorType};
 
 /// The on-chip RNG as a true RNG: its output mixes in RF noise while the
 /// radio runs (esp-radio registers itself as the entropy source). When no

@@ -38,6 +38,7 @@ use embassy_time::Delay;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
+use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
@@ -49,7 +50,7 @@ use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
 use {defmt_rtt as _, panic_probe as _};
 
-use crate::parts::{EmbassyClock, PinAdc, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
+use crate::parts::{PinAdc, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
 
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;

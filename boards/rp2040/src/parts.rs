@@ -10,30 +10,9 @@ use embassy_rp::pac;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::{Instant, Timer};
 use lock_drivers::battery::RawAdc;
-use lock_hal::{Clock, Entropy, ErrorKind, ErrorType};
+use lock_hal::{Entropy, ErrorKind, ErrorType};
 use sha2::{Digest, Sha256};
-
-/// The lock's clock: embassy-time on embassy-rp's timer (1 MHz ticks). A
-/// wait arms one alarm and the core sleeps (WFE) until it or an interrupt
-/// fires.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EmbassyClock;
-
-impl Clock for EmbassyClock {
-    fn now_ms(&self) -> u64 {
-        Instant::now().as_millis()
-    }
-
-    async fn wait_until(&mut self, at_ms: u64) {
-        match Instant::try_from_millis(at_ms) {
-            Some(at) => Timer::at(at).await,
-            // Beyond the tick counter's range: never.
-            None => core::future::pending().await,
-        }
-    }
-}
 
 /// Entropy from the ring oscillator, conditioned.
 ///

@@ -48,6 +48,7 @@ use embedded_storage::nor_flash::NorFlash;
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
+use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
@@ -60,7 +61,7 @@ use panic_probe as _;
 use static_cell::ConstStaticCell;
 
 use crate::ecc::StoreFlash;
-use crate::parts::{AdcInput, ChipEntropy, EmbassyClock, ModuleUart, SharedAdc, UsbSense};
+use crate::parts::{AdcInput, ChipEntropy, ModuleUart, SharedAdc, UsbSense};
 
 bind_interrupts!(struct Irqs {
     USART1 => usart::BufferedInterruptHandler<peripherals::USART1>;

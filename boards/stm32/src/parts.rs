@@ -12,32 +12,11 @@ use embassy_stm32::rng::Rng;
 use embassy_stm32::usart::{self, BufferedUart};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_time::{Instant, Timer};
 use embedded_hal::digital::InputPin;
 use embedded_hal_async::digital::Wait;
 use lock_drivers::battery::{RawAdc, stm32_vdda_mv};
 use lock_drivers::switch::GpioContact;
 use lock_hal::{Clock, ContactSensor, Entropy, ErrorKind, ErrorType, UsbPower};
-
-/// The lock's clock: embassy-time on the chip's time driver (TIM15, 1 MHz
-/// ticks; the RTC carries the count through STOP). A wait arms one alarm
-/// and the executor sleeps until it or an interrupt fires.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EmbassyClock;
-
-impl Clock for EmbassyClock {
-    fn now_ms(&self) -> u64 {
-        Instant::now().as_millis()
-    }
-
-    async fn wait_until(&mut self, at_ms: u64) {
-        match Instant::try_from_millis(at_ms) {
-            Some(at) => Timer::at(at).await,
-            // Beyond the tick counter's range: never.
-            None => core::future::pending().await,
-        }
-    }
-}
 
 /// Polls of the RNG's status a fill may take before it is called a
 /// timeout. A 32-bit word takes about 46 cycles of the RNG's 48 MHz clock;
