@@ -3,11 +3,13 @@
 //! `boards/esp32c3/README.md`; the lock's behaviour is lock-core's, run by
 //! lock-runtime.
 //!
-//! Everything runs in one task, joined: the runtime, the BLE host and the
-//! I/O expander's interrupt follower. Each waits on an interrupt or a timer
-//! alarm, so when none has anything to do esp-rtos's idle hook halts the core
-//! (WFI) until the keypad IRQ, the expander's INT (fingerprint WAKEUP,
-//! buttons, switches), a UART, the radio or the next deadline wakes it.
+//! Everything runs in one task, joined: the watchdog's feeder, the runtime,
+//! the BLE host and the I/O expander's interrupt follower. Each waits on an
+//! interrupt or a timer alarm, so when none has anything to do esp-rtos's
+//! idle hook halts the core (WFI) until the keypad IRQ, the expander's INT
+//! (fingerprint WAKEUP, buttons, switches), a UART, the radio or the next
+//! deadline (the feeder's, every second) wakes it. The RTC watchdog resets
+//! the chip when that task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
@@ -34,6 +36,7 @@ use esp_hal::ledc::channel::{self, Channel, ChannelIFace};
 use esp_hal::ledc::timer::{self, TimerIFace};
 use esp_hal::ledc::{LSGlobalClkSource, Ledc, LowSpeed};
 use esp_hal::peripherals::{GPIO0, GPIO1};
+use esp_hal::rtc_cntl::{Rtc, RwdtStage};
 use esp_hal::time::Rate;
 use esp_hal::timer::timg::TimerGroup;
 use esp_hal::uart::{self, Uart};
@@ -121,6 +124,15 @@ const STORE: StoreConfig = StoreConfig {
 /// The radio's heap (BOARDS.md: 72 KiB).
 const HEAP_BYTES: usize = 72 * 1024;
 
+/// The RTC watchdog (README.md, Watchdog) resets the chip when it is not
+/// fed for `WATCHDOG_TIMEOUT`; `parts::feed_watchdog`, joined with the
+/// lock, feeds it every `WATCHDOG_FEED`. The 7 s between the two is how
+/// long one poll may keep the executor: the store's flash work blocks it,
+/// and a factory reset erases up to the partition's 28 sectors in one go
+/// (about 1.3 s at SPI NOR's typical 45 ms a sector).
+const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(8);
+const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(1);
+
 // ----- the board's part types -----------------------------------------------
 
 type I2cBus = BlockingMutex<NoopRawMutex, RefCell<I2c<'static, Blocking>>>;
@@ -155,7 +167,8 @@ impl<'a> Board for DevKitM1<'a> {
 }
 
 /// A board that cannot be wired (a missing partition, a dead bus) is not a
-/// lock: it says why and stays still, the motor unpowered.
+/// lock: it says why and stays still, the motor unpowered, until the
+/// watchdog, which nothing feeds here, restarts the chip to try again.
 async fn halt(why: &str) -> ! {
     error!("board: {why}; halted");
     core::future::pending().await
@@ -296,6 +309,13 @@ fn uart(
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
     esp_println::logger::init_logger_from_env();
     let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
+    // The RTC watchdog (esp_hal::init turns every watchdog off), armed
+    // before anything that could panic or hang: its own RC clock, stage 0
+    // resets the whole chip. Fed from here on only by the joined feeder.
+    let mut rtc = Rtc::new(peripherals.RTC_TIMER);
+    rtc.rwdt.set_timeout(RwdtStage::Stage0, WATCHDOG_TIMEOUT);
+    rtc.rwdt.enable();
+    rtc.rwdt.feed();
     esp_alloc::heap_allocator!(size: HEAP_BYTES);
     let timg0 = TimerGroup::new(peripherals.TIMG0);
     esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
@@ -434,7 +454,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
-    embassy_futures::join::join3(
+    // The feeder first, so that it feeds before the runtime's first poll
+    // (the boot's blocking store work).
+    embassy_futures::join::join4(
+        parts::feed_watchdog(&mut rtc.rwdt, WATCHDOG_FEED),
         runtime.run(),
         lock_ble::gatt::run(controller, address, &received, &outgoing),
         expander.watch(expander_int),

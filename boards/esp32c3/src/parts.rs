@@ -1,14 +1,17 @@
 //! Thin adapters from esp-hal and embassy types to the traits the runtime
-//! and the drivers take, where no implementation exists already.
+//! and the drivers take, where no implementation exists already, and the
+//! watchdog's feeder.
 
 use core::cell::RefCell;
 
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_time::{Duration, Timer};
 use esp_hal::Blocking;
 use esp_hal::analog::adc::{Adc, AdcChannel, AdcPin};
 use esp_hal::peripherals::ADC1;
 use esp_hal::rng::Trng;
+use esp_hal::rtc_cntl::Rwdt;
 use lock_drivers::battery::RawAdc;
 use lock_hal::{Entropy, ErrorKind, ErrorType};
 
@@ -67,5 +70,17 @@ impl<P: AdcChannel> RawAdc for AdcInput<'_, P> {
             }
             Err(ErrorKind::Timeout)
         })
+    }
+}
+
+/// Feeds the RTC watchdog every `period` for as long as the executor polls
+/// this future. Joined with the lock in `main`'s one task, it feeds only
+/// while that task is polled: a panic, a poll that never returns or a dead
+/// executor stops the feeding and the watchdog resets the chip
+/// (README.md, Watchdog).
+pub async fn feed_watchdog(rwdt: &mut Rwdt, period: Duration) -> ! {
+    loop {
+        rwdt.feed();
+        Timer::after(period).await;
     }
 }
