@@ -3,14 +3,16 @@
 //! in `boards/stm32/README.md`; the lock's behaviour is lock-core's, run by
 //! lock-runtime.
 //!
-//! Everything runs in one task, joined: the runtime and the BLE host (over
-//! an external HCI controller on USART3). Each waits on an interrupt or a
-//! timer alarm, so when neither has anything to do embassy-stm32's executor
-//! sleeps until an EXTI line (keypad IRQ, fingerprint WAKEUP, buttons,
-//! switches), a UART, a DMA transfer or the next deadline wakes it: in STOP 2
-//! when nothing holds the chip awake, in Sleep (WFI) otherwise. The HCI
-//! link's receive ring holds it awake for as long as the BLE host listens
-//! (README.md, Low power).
+//! Everything runs in one task, joined: the watchdog's feeder, the runtime
+//! and the BLE host (over an external HCI controller on USART3). Each waits
+//! on an interrupt or a timer alarm, so when none has anything to do
+//! embassy-stm32's executor sleeps until an EXTI line (keypad IRQ,
+//! fingerprint WAKEUP, buttons, switches), a UART, a DMA transfer or the
+//! next deadline (the feeder's, every second) wakes it: in STOP 2 when
+//! nothing holds the chip awake, in Sleep (WFI) otherwise. The HCI link's
+//! receive ring holds it awake for as long as the BLE host listens
+//! (README.md, Low power). The independent watchdog resets the chip when
+//! that task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
@@ -40,6 +42,7 @@ use embassy_stm32::time::Hertz;
 use embassy_stm32::timer::low_level::CountingMode;
 use embassy_stm32::timer::simple_pwm::{PwmPin, SimplePwm, SimplePwmChannel};
 use embassy_stm32::usart::{self, BufferedUart, RingBufferedUartRx, Uart, UartTx};
+use embassy_stm32::wdg::IndependentWatchdog;
 use embassy_stm32::{Peri, bind_interrupts, dma, interrupt};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -148,6 +151,17 @@ const HCI_BAUD: u32 = 1_000_000;
 /// Commands the BLE host may have outstanding at the controller.
 const HCI_SLOTS: usize = 4;
 
+/// The independent watchdog (README.md, Watchdog), on the LSI (32 kHz
+/// nominal), resets the chip when it is not petted for
+/// `WATCHDOG_TIMEOUT_US`; `parts::pet_watchdog`, joined with the lock, pets
+/// it every `WATCHDOG_FEED`, above `min_stop_pause` so that STOP still comes
+/// between pets. The 3 s between the two is how long one poll may keep the
+/// executor: the store's flash work blocks it, and a factory reset erases up
+/// to the region's 56 pages in one go (about 1.2 s at 22 ms a page, 1.4 s
+/// at the datasheet's 24.5 ms).
+const WATCHDOG_TIMEOUT_US: u32 = 4_000_000;
+const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+
 /// The UARTs' buffers, in statics so the UART types are `'static` like the
 /// chip's peripherals.
 static FINGER_RX: ConstStaticCell<[u8; MODULE_RX]> = ConstStaticCell::new([0; MODULE_RX]);
@@ -194,7 +208,8 @@ impl<'a> Board for NucleoL476<'a> {
 /// A board that cannot be wired (a dead bus, a flash region that does not
 /// fit) is not a lock: it says why and stays still, the motor unpowered
 /// (the bridge inputs are low, or not yet driven and held low by the
-/// bridge's pull-downs).
+/// bridge's pull-downs), until the watchdog, which nothing pets here,
+/// restarts the chip to try again.
 async fn halt(why: &str) -> ! {
     error!("board: {}; halted", why);
     core::future::pending().await
@@ -338,6 +353,15 @@ fn unique() -> [u8; 6] {
 )]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let p = embassy_stm32::init(config());
+    // The independent watchdog, armed before anything that could panic or
+    // hang; once started only a reset stops it. Petted from here on only by
+    // the joined feeder. Frozen while a debugger halts the core (and only
+    // then: DBGMCU), so that a breakpoint does not reset the chip.
+    let mut watchdog = IndependentWatchdog::new(p.IWDG, WATCHDOG_TIMEOUT_US);
+    watchdog.unleash();
+    embassy_stm32::pac::DBGMCU
+        .apb1fzr1()
+        .modify(|w| w.set_iwdg(true));
     info!("open door lock on Nucleo-L476RG");
     security::report();
 
@@ -495,7 +519,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
-    embassy_futures::join::join(
+    // The feeder first, so that it pets before the runtime's first poll
+    // (the boot's blocking store work).
+    embassy_futures::join::join3(
+        parts::pet_watchdog(&mut watchdog, WATCHDOG_FEED),
         runtime.run(),
         lock_ble::gatt::run(controller, unique, &received, &outgoing),
     )

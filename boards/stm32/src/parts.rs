@@ -1,17 +1,20 @@
 //! Thin adapters from embassy-stm32 and embassy types to the traits the
-//! runtime and the drivers take, where no implementation exists already.
+//! runtime and the drivers take, where no implementation exists already,
+//! and the watchdog's feeder.
 
 use core::cell::RefCell;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use embassy_stm32::adc::{Adc, AdcChannel, SampleTime, VREF_CALIB_MV, VrefInt};
-use embassy_stm32::peripherals::{ADC1, RNG};
+use embassy_stm32::peripherals::{ADC1, IWDG, RNG};
 use embassy_stm32::rcc::{StopMode, WakeGuard};
 use embassy_stm32::rng::Rng;
 use embassy_stm32::usart::{self, BufferedUart};
+use embassy_stm32::wdg::IndependentWatchdog;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_time::{Duration, Timer};
 use embedded_hal::digital::InputPin;
 use embedded_hal_async::digital::Wait;
 use lock_drivers::battery::{RawAdc, stm32_vdda_mv};
@@ -179,5 +182,18 @@ impl<P: InputPin + Wait, C: Clock> UsbPower for UsbSense<P, C> {
 
     async fn wait_for_change(&mut self, last: bool) -> Result<bool, Self::Error> {
         self.0.wait_for_change(last).await
+    }
+}
+
+/// Pets the independent watchdog every `period` for as long as the executor
+/// polls this future. Joined with the lock in `main`'s one task, it pets
+/// only while that task is polled: a panic, a poll that never returns or a
+/// dead executor stops the petting and the IWDG resets the chip
+/// (README.md, Watchdog). Between pets the executor may still choose STOP
+/// (`period` is above `min_stop_pause`); the IWDG counts on through it.
+pub async fn pet_watchdog(iwdg: &mut IndependentWatchdog<'_, IWDG>, period: Duration) -> ! {
+    loop {
+        iwdg.pet();
+        Timer::after(period).await;
     }
 }

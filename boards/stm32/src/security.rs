@@ -8,6 +8,11 @@
 //! level 0, 0xCC level 2, anything else level 1. A WRP area covers pages
 //! `STRT..=END` of its bank and is off while `STRT > END`; so is the PCROP
 //! area (in double words).
+//!
+//! First, why the chip last started (RM0351, `RCC_CSR`): a watchdog's reset
+//! means the firmware panicked or hung (README.md, Watchdog), so a unit
+//! that keeps crashing says so; brown-outs show here too. Then whether the
+//! option bytes let the independent watchdog count through STOP.
 
 use defmt::{info, warn};
 use embassy_stm32::pac;
@@ -17,10 +22,23 @@ const RDP_LEVEL_0: u8 = 0xAA;
 /// Readout protection level 2: debug off for good, option bytes frozen.
 const RDP_LEVEL_2: u8 = 0xCC;
 
-/// Logs each protection and whether it is on.
+/// Logs why the chip last started, then each protection and whether it
+/// is on.
 pub fn report() {
+    report_reset();
     let flash = pac::FLASH;
     let optr = flash.optr().read();
+    // Factory setting: counting in STOP and Standby, started by software.
+    info!(
+        "security: independent watchdog counts in STOP {}, started at reset by hardware {}",
+        optr.iwdg_stop(),
+        !optr.idwg_sw()
+    );
+    if !optr.iwdg_stop() {
+        warn!(
+            "security: IWDG_STOP is 0: the watchdog is frozen in STOP and misses an executor that never wakes from it"
+        );
+    }
     let rdp = match optr.rdp() {
         RDP_LEVEL_0 => 0u8,
         RDP_LEVEL_2 => 2,
@@ -91,4 +109,36 @@ pub fn report() {
     if rdp != 2 || !protected {
         warn!("security: not provisioned for the field (boards/stm32/README.md, S-HW-2)");
     }
+}
+
+/// Logs why the chip last started, from `RCC_CSR`'s reset flags, and clears
+/// them: they add up over resets until a power-on, so without clearing a
+/// watchdog reset would be reported again at every later start. Any reset
+/// also pulls NRST low, so the pin's flag is the cause only when alone; a
+/// power-on sets the brown-out flag.
+fn report_reset() {
+    let csr = pac::RCC.csr().read();
+    if csr.iwdgrstf() {
+        warn!("security: last reset by the independent watchdog: the firmware panicked or hung");
+    } else {
+        let cause = if csr.wwdgrstf() {
+            "the window watchdog"
+        } else if csr.lpwrrstf() {
+            "an illegal low-power entry"
+        } else if csr.fwrstf() {
+            "the firewall"
+        } else if csr.oblrstf() {
+            "an option byte load"
+        } else if csr.sftrstf() {
+            "software (the flash-ECC NMI's other sources, or a debugger)"
+        } else if csr.borrstf() {
+            "power-on or brown-out"
+        } else if csr.pinrstf() {
+            "the NRST pin"
+        } else {
+            "unknown"
+        };
+        info!("security: last reset by {}", cause);
+    }
+    pac::RCC.csr().modify(|w| w.set_rmvf(true));
 }
