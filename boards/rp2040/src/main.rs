@@ -3,11 +3,13 @@
 //! `boards/rp2040/README.md`; the lock's behaviour is lock-core's, run by
 //! lock-runtime.
 //!
-//! Everything runs in one task, joined: the CYW43439's runner, the lock's
-//! runtime and the BLE host. Each waits on an interrupt or a timer alarm,
-//! so when none has anything to do the executor sleeps the core (WFE) until
-//! the keypad IRQ, a switch, the fingerprint module's WAKEUP, a UART, the
-//! radio or the next deadline wakes it.
+//! Everything runs in one task, joined: the watchdog's feeder, the
+//! CYW43439's runner, the lock's runtime and the BLE host. Each waits on an
+//! interrupt or a timer alarm, so when none has anything to do the executor
+//! sleeps the core (WFE) until the keypad IRQ, a switch, the fingerprint
+//! module's WAKEUP, a UART, the radio or the next deadline (the feeder's,
+//! every second) wakes it. The watchdog resets the chip when that task
+//! stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
@@ -31,10 +33,11 @@ use embassy_rp::peripherals::{DMA_CH0, I2C0, PIO0, UART0, UART1};
 use embassy_rp::pio::{self, Pio};
 use embassy_rp::pwm::{self, Pwm, PwmOutput};
 use embassy_rp::uart::{self, BufferedInterruptHandler, BufferedUart};
+use embassy_rp::watchdog::Watchdog;
 use embassy_rp::{bind_interrupts, dma};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::Delay;
+use embassy_time::{Delay, Duration};
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
@@ -111,6 +114,18 @@ const _: () = assert!(FLASH_SIZE == 0x20_0000 && STORE_BASE + 0x1C000 == 0x20_00
 const UART_RX: usize = 256;
 const UART_TX: usize = 64;
 
+/// The watchdog (README.md, Watchdog) resets the chip when it is not fed
+/// for `WATCHDOG_TIMEOUT`, near the RP2040's longest (8.39 s: a 24-bit
+/// count of 1 µs ticks, two a tick by erratum RP2040-E1, which embassy-rp
+/// allows for and panics beyond: checked here). `parts::feed_watchdog`,
+/// joined with the lock, feeds it every `WATCHDOG_FEED`. The 7 s between
+/// the two is how long one poll may keep the executor: the store's flash
+/// work blocks it, and a factory reset erases up to the region's 28 sectors
+/// in one go (about 1.3 s at the W25Q16JV's typical 45 ms a sector).
+const WATCHDOG_TIMEOUT: Duration = Duration::from_secs(8);
+const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() <= 0xFF_FFFF / 2);
+
 // ----- the board's part types -----------------------------------------------
 
 type FaceUart = BufferedUart;
@@ -142,9 +157,10 @@ impl<'a> Board for PicoW<'a> {
 
 /// A board that cannot be wired (a bad flash layout, a pin that will not
 /// take its level) is not a lock: it says why and stays still, the motor
-/// unpowered. Before the motor's PWM is set up the bridge inputs keep their
-/// reset pull-downs; after, both compare at 0 and drive low (coast) until
-/// the runtime, which a halt never starts, drives them.
+/// unpowered, until the watchdog, which nothing feeds here, restarts the
+/// chip to try again. Before the motor's PWM is set up the bridge inputs
+/// keep their reset pull-downs; after, both compare at 0 and drive low
+/// (coast) until the runtime, which a halt never starts, drives them.
 async fn halt(why: &str) -> ! {
     error!("board: {=str}; halted", why);
     core::future::pending().await
@@ -263,6 +279,13 @@ fn uart_config(baudrate: u32) -> uart::Config {
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let p = embassy_rp::init(Default::default());
+    // The watchdog, armed before anything that could panic or hang (the
+    // radio's start-up among them); why the chip last started is read
+    // first, for the security report. Fed from here on only by the joined
+    // feeder. It pauses while a debugger halts the core (the reset default).
+    let mut watchdog = Watchdog::new(p.WATCHDOG);
+    let last_reset = watchdog.reset_reason();
+    watchdog.start(WATCHDOG_TIMEOUT);
     info!("open door lock on Raspberry Pi Pico W");
 
     // The flash: the board's unique id (the lock's serial number and BLE
@@ -272,7 +295,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     if flash.blocking_unique_id(&mut unique).is_err() {
         warn!("board: the flash gave no unique id; serial number 0");
     }
-    security::report(flash.blocking_jedec_id().ok());
+    security::report(flash.blocking_jedec_id().ok(), last_reset);
     let Ok(store) = Store::new(BlockingAsync::new(flash), STORE) else {
         halt("the lock's flash region does not fit lock-store").await
     };
@@ -407,15 +430,22 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
-    embassy_futures::join::join3(radio.run(), runtime.run(), async {
-        // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE
-        // set-up does, but joins nothing; power save while idle.
-        control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
-        control
-            .set_power_management(cyw43::PowerManagementMode::PowerSave)
-            .await;
-        ble::run(controller, [a, b, c, d, e, f], &received, &outgoing).await
-    })
+    // The feeder first, so that it feeds before the runtime's first poll
+    // (the boot's blocking store work).
+    embassy_futures::join::join4(
+        parts::feed_watchdog(&mut watchdog, WATCHDOG_TIMEOUT, WATCHDOG_FEED),
+        radio.run(),
+        runtime.run(),
+        async {
+            // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE
+            // set-up does, but joins nothing; power save while idle.
+            control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
+            control
+                .set_power_management(cyw43::PowerManagementMode::PowerSave)
+                .await;
+            ble::run(controller, [a, b, c, d, e, f], &received, &outgoing).await
+        },
+    )
     .await;
     halt("the lock stopped").await
 }

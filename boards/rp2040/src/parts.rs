@@ -1,5 +1,6 @@
 //! Thin adapters from embassy-rp, cyw43 and embassy types to the traits the
-//! runtime and the drivers take, where no implementation exists already.
+//! runtime and the drivers take, where no implementation exists already,
+//! and the watchdog's feeder.
 
 use core::cell::RefCell;
 
@@ -7,9 +8,11 @@ use cyw43::SpiBusCyw43;
 use embassy_rp::adc::{self, Adc};
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::pac;
+use embassy_rp::watchdog::Watchdog;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
+use embassy_time::{Duration, Timer};
 use lock_drivers::battery::RawAdc;
 use lock_hal::{Entropy, ErrorKind, ErrorType};
 use sha2::{Digest, Sha256};
@@ -193,5 +196,17 @@ impl RawAdc for VsysAdc<'_> {
             pad.write_value(pad_was);
             reading
         })
+    }
+}
+
+/// Feeds the watchdog (`timeout` again) every `period` for as long as the
+/// executor polls this future. Joined with the lock in `main`'s one task,
+/// it feeds only while that task is polled: a panic, a poll that never
+/// returns or a dead executor stops the feeding and the watchdog resets the
+/// chip (README.md, Watchdog).
+pub async fn feed_watchdog(watchdog: &mut Watchdog, timeout: Duration, period: Duration) -> ! {
+    loop {
+        watchdog.feed(timeout);
+        Timer::after(period).await;
     }
 }
