@@ -1014,11 +1014,7 @@ impl<F: NorFlash> Store<F> {
 
     async fn finish_reset(&mut self, generation: u32) -> Result<(), F> {
         self.status = Status::Unloaded;
-        let state = self.config.state.clone();
-        self.flash
-            .erase(state.start, state.end)
-            .await
-            .map_err(StoreError::Flash)?;
+        self.erase(self.config.state.clone()).await?;
         self.stamp = Stamp::default();
         self.wseqs = [0; KEYS];
         self.store_intent(Intent {
@@ -1080,11 +1076,29 @@ impl<F: NorFlash> Store<F> {
     }
 
     async fn erase_log(&mut self) -> Result<(), F> {
-        let log = self.config.log.clone();
-        self.flash
-            .erase(log.start, log.end)
-            .await
-            .map_err(StoreError::Flash)
+        self.erase(self.config.log.clone()).await
+    }
+
+    /// Erases `range` a sector at a time, yielding to the executor between
+    /// sectors: a blocking flash (lock-store's `blocking` feature) erases a
+    /// sector in up to ~400 ms (SPI NOR datasheets' worst case), and a whole
+    /// range at once would hold the executor for seconds, long enough for a
+    /// board's watchdog, fed by a future beside the lock's, to reset the
+    /// chip in the middle of a factory reset (which the next boot resumes,
+    /// and the watchdog would cut again).
+    async fn erase(&mut self, range: Range<u32>) -> Result<(), F> {
+        let sector = u32::try_from(F::ERASE_SIZE).map_err(|_| StoreError::Invalid)?;
+        let mut at = range.start;
+        while at < range.end {
+            let next = at.saturating_add(sector).min(range.end);
+            self.flash
+                .erase(at, next)
+                .await
+                .map_err(StoreError::Flash)?;
+            at = next;
+            embassy_futures::yield_now().await;
+        }
+        Ok(())
     }
 
     async fn scan_log(&mut self) -> Result<LogScan, F> {

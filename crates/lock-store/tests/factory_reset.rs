@@ -163,3 +163,45 @@ fn s_st_5_a_reset_cut_short_is_finished_at_boot_and_leaves_nothing() {
     }
     assert!(finished > 0);
 }
+
+/// A blocking flash erases a sector in up to ~400 ms: a reset that erased
+/// the whole state range in one call would hold the executor for seconds,
+/// past a board's watchdog. It erases a sector at a time and lets the
+/// executor run between them.
+#[test]
+fn a_factory_reset_erases_a_sector_at_a_time_and_yields_between() {
+    use core::pin::pin;
+    use core::task::{Context, Poll, Waker};
+
+    let (before, _) = story_split();
+    let (_, flash) = replay(test_flash(), &before);
+    let mut s = common::store(flash);
+    block_on(s.load()).unwrap();
+    s.flash_mut().start_trace();
+    let mut pending = 0;
+    {
+        let mut reset = pin!(s.apply(&Change::FactoryReset));
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            match reset.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => break result.unwrap(),
+                Poll::Pending => pending += 1,
+            }
+        }
+    }
+    let erases: Vec<_> = s
+        .flash()
+        .trace()
+        .iter()
+        .filter(|op| op.kind == lock_store::mock_flash::OperationKind::Erase)
+        .collect();
+    let sector = <TestFlash as embedded_storage_async::nor_flash::NorFlash>::ERASE_SIZE;
+    let state_sectors = usize::try_from(test_layout().0.state.end).unwrap() / sector;
+    assert!(erases.len() >= state_sectors, "{} erases", erases.len());
+    assert!(erases.iter().all(|op| op.len == sector), "one sector each");
+    assert!(
+        pending >= erases.len(),
+        "{pending} yields for {} erases",
+        erases.len()
+    );
+}
