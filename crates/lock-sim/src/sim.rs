@@ -13,9 +13,12 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
 use core::{cell::RefCell, fmt};
 
@@ -200,22 +203,27 @@ impl Sim {
         r
     }
 
-    /// Polls the runtime until a poll in which no part answered.
+    /// Polls the runtime until a poll in which no part answered and that
+    /// did not wake itself (a future that yields, as the store does between
+    /// sector erases, asks to be polled again at once).
     pub fn settle(&mut self) -> Result<(), SimError> {
         let Some(runtime) = self.runtime.as_mut() else {
             return Ok(());
         };
-        let mut cx = Context::from_waker(Waker::noop());
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
         for _ in 0..100_000 {
             let before = {
                 let mut w = self.world.borrow_mut();
                 w.wakeup = None;
                 w.progress
             };
+            woken.0.store(false, Ordering::Relaxed);
             if let Poll::Ready(()) = runtime.as_mut().poll(&mut cx) {
                 return Err(SimError("the runtime stopped".into()));
             }
-            if self.world.borrow().progress == before {
+            if self.world.borrow().progress == before && !woken.0.load(Ordering::Relaxed) {
                 return Ok(());
             }
         }
@@ -1096,6 +1104,20 @@ pub fn run_text(text: &str) -> Outcome {
             line: Some(e.line),
             message: e.message,
         },
+    }
+}
+
+/// A waker that remembers being woken: what the runner's polls use to tell
+/// a runtime waiting on the world from one that asked to run again.
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -22,6 +22,8 @@ use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use lock_core::{
@@ -974,7 +976,11 @@ impl Bench {
         let Some(runtime) = self.runtime.as_mut() else {
             return;
         };
-        let mut cx = Context::from_waker(Waker::noop());
+        // A future that yields (the store between sector erases) wakes
+        // itself: it is polled again, as an executor would.
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
         for _ in 0..100_000 {
             let before = {
                 let mut w = self.world.borrow_mut();
@@ -982,10 +988,11 @@ impl Bench {
                 w.answers_this_poll = 0;
                 w.progress
             };
+            woken.0.store(false, Ordering::Relaxed);
             if runtime.as_mut().poll(&mut cx).is_ready() {
                 panic!("the runtime returned");
             }
-            if self.world.borrow().progress == before {
+            if self.world.borrow().progress == before && !woken.0.load(Ordering::Relaxed) {
                 return;
             }
         }
@@ -1124,5 +1131,18 @@ impl Bench {
             w.backlight,
             self.logged()
         )
+    }
+}
+
+/// A waker that remembers being woken.
+struct Woken(AtomicBool);
+
+impl std::task::Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
