@@ -24,7 +24,7 @@
 //! a BLE host: received frames wait in a queue until the app protocol takes
 //! them (so [`BleTransport::receive`] is cancel-safe), and frames to send
 //! wait in another until the GATT server notifies them. With the `trouble`
-//! feature, [`gatt::run`] is that server on trouble-host 0.7 over any HCI
+//! feature, `gatt::run` is that server on trouble-host 0.7 over any HCI
 //! controller (the ESP32-C3's radio, an external HCI UART controller). A
 //! board tied to another trouble-host release by its controller (the Pico
 //! W's cyw43 needs trouble-host 0.6) writes its own thin server over the
