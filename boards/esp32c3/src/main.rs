@@ -91,20 +91,6 @@ mod pin {
 /// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
 const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
 
-/// Switches to ground with pull-ups: closed reads low.
-const CLOSED_LOW: SwitchConfig = SwitchConfig {
-    active_low: true,
-    debounce_ms: 30,
-    short_max_ms: 1_500,
-    long_ms: 3_000,
-};
-/// The door reed and the tamper switch are closed in the normal state, so
-/// the event (door open, panel forced) reads high.
-const OPENS_HIGH: SwitchConfig = SwitchConfig {
-    active_low: false,
-    ..CLOSED_LOW
-};
-
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO1; ADC1 at
 /// 11 dB reads 4095 at about 2500 mV.
 const STALL_RAW: u16 = 2_457;
@@ -276,11 +262,11 @@ fn wire<'a>(
         motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(input(pin::BOLT_LOCKED)?, input(pin::BOLT_UNLOCKED)?, true),
         stall: ShuntStall::new(AdcInput::new(buses.adc, pins.shunt), clock, STALL_RAW),
-        door: GpioContact::new(input(pin::DOOR)?, clock, OPENS_HIGH),
-        tamper: GpioTrigger::new(input(pin::TAMPER)?, clock, OPENS_HIGH),
-        key_cylinder: GpioTrigger::new(input(pin::KEY_CYLINDER)?, clock, CLOSED_LOW),
-        set_button: GpioButton::new(input(pin::SET)?, clock, CLOSED_LOW),
-        lock_button: GpioButton::new(input(pin::LOCK_BUTTON)?, clock, CLOSED_LOW),
+        door: GpioContact::new(input(pin::DOOR)?, clock, SwitchConfig::OPENS_HIGH),
+        tamper: GpioTrigger::new(input(pin::TAMPER)?, clock, SwitchConfig::OPENS_HIGH),
+        key_cylinder: GpioTrigger::new(input(pin::KEY_CYLINDER)?, clock, SwitchConfig::CLOSED_LOW),
+        set_button: GpioButton::new(input(pin::SET)?, clock, SwitchConfig::CLOSED_LOW),
+        lock_button: GpioButton::new(input(pin::LOCK_BUTTON)?, clock, SwitchConfig::CLOSED_LOW),
         battery,
         usb_power: Absent,
         voice,

@@ -75,20 +75,6 @@ static BT_FIRMWARE: Aligned<A4, [u8; cyw43_firmware::CYW43_43439A0_BTFW.len()]> 
 /// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
 const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
 
-/// Switches to ground with pull-ups: closed reads low.
-const CLOSED_LOW: SwitchConfig = SwitchConfig {
-    active_low: true,
-    debounce_ms: 30,
-    short_max_ms: 1_500,
-    long_ms: 3_000,
-};
-/// The door reed and the tamper switch are closed in the normal state, so
-/// the event (door open, panel forced) reads high.
-const OPENS_HIGH: SwitchConfig = SwitchConfig {
-    active_low: false,
-    ..CLOSED_LOW
-};
-
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO26; the ADC
 /// reads 4095 at 3.3 V.
 const STALL_RAW: u16 = 1_861;
@@ -257,11 +243,31 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
             true,
         ),
         stall: ShuntStall::new(PinAdc::new(shared.adc, pins.shunt), clock, STALL_RAW),
-        door: GpioContact::new(Input::new(pins.door, Pull::Up), clock, OPENS_HIGH),
-        tamper: GpioTrigger::new(Input::new(pins.tamper, Pull::Up), clock, OPENS_HIGH),
-        key_cylinder: GpioTrigger::new(Input::new(pins.key_cylinder, Pull::Up), clock, CLOSED_LOW),
-        set_button: GpioButton::new(Input::new(pins.set, Pull::Up), clock, CLOSED_LOW),
-        lock_button: GpioButton::new(Input::new(pins.lock_button, Pull::Up), clock, CLOSED_LOW),
+        door: GpioContact::new(
+            Input::new(pins.door, Pull::Up),
+            clock,
+            SwitchConfig::OPENS_HIGH,
+        ),
+        tamper: GpioTrigger::new(
+            Input::new(pins.tamper, Pull::Up),
+            clock,
+            SwitchConfig::OPENS_HIGH,
+        ),
+        key_cylinder: GpioTrigger::new(
+            Input::new(pins.key_cylinder, Pull::Up),
+            clock,
+            SwitchConfig::CLOSED_LOW,
+        ),
+        set_button: GpioButton::new(
+            Input::new(pins.set, Pull::Up),
+            clock,
+            SwitchConfig::CLOSED_LOW,
+        ),
+        lock_button: GpioButton::new(
+            Input::new(pins.lock_button, Pull::Up),
+            clock,
+            SwitchConfig::CLOSED_LOW,
+        ),
         battery,
         usb_power: Absent,
         voice,

@@ -87,20 +87,6 @@ bind_interrupts!(struct Irqs {
 /// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
 const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
 
-/// Switches to ground with pull-ups: closed reads low.
-const CLOSED_LOW: SwitchConfig = SwitchConfig {
-    active_low: true,
-    debounce_ms: 30,
-    short_max_ms: 1_500,
-    long_ms: 3_000,
-};
-/// The door reed and the tamper switch are closed in the normal state, so
-/// the event (door open, panel forced) reads high. So does VBUS present.
-const OPENS_HIGH: SwitchConfig = SwitchConfig {
-    active_low: false,
-    ..CLOSED_LOW
-};
-
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at PC1, which reads
 /// 2048 at the 3.0 V the ADC inputs are normalised to (`AdcInput`).
 const STALL_RAW: u16 = 2_048;
@@ -297,13 +283,17 @@ fn wire<'a>(
         motor: PwmHBridge::new(pins.in1, pins.in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(pins.bolt_locked, pins.bolt_unlocked, true),
         stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), clock, STALL_RAW),
-        door: GpioContact::new(pins.door, clock, OPENS_HIGH),
-        tamper: GpioTrigger::new(pins.tamper, clock, OPENS_HIGH),
-        key_cylinder: GpioTrigger::new(pins.key_cylinder, clock, CLOSED_LOW),
-        set_button: GpioButton::new(pins.set_button, clock, CLOSED_LOW),
-        lock_button: GpioButton::new(pins.lock_button, clock, CLOSED_LOW),
+        door: GpioContact::new(pins.door, clock, SwitchConfig::OPENS_HIGH),
+        tamper: GpioTrigger::new(pins.tamper, clock, SwitchConfig::OPENS_HIGH),
+        key_cylinder: GpioTrigger::new(pins.key_cylinder, clock, SwitchConfig::CLOSED_LOW),
+        set_button: GpioButton::new(pins.set_button, clock, SwitchConfig::CLOSED_LOW),
+        lock_button: GpioButton::new(pins.lock_button, clock, SwitchConfig::CLOSED_LOW),
         battery,
-        usb_power: UsbSense::new(GpioContact::new(pins.usb_sense, clock, OPENS_HIGH)),
+        usb_power: UsbSense::new(GpioContact::new(
+            pins.usb_sense,
+            clock,
+            SwitchConfig::OPENS_HIGH,
+        )),
         voice,
         siren: GpioSiren::new(pins.siren, false),
         clock,

@@ -67,16 +67,30 @@ pub struct SwitchConfig {
     pub long_ms: u32,
 }
 
+impl SwitchConfig {
+    /// A switch to ground with a pull-up, active when closed (it reads
+    /// low): 30 ms debounce, short up to 1.5 s, long at 3 s (lock-hal's
+    /// [`Press`]). Buttons, a key-cylinder switch.
+    pub const CLOSED_LOW: SwitchConfig = SwitchConfig {
+        active_low: true,
+        debounce_ms: 30,
+        short_max_ms: 1_500,
+        long_ms: 3_000,
+    };
+
+    /// A switch to ground with a pull-up that is closed in the normal
+    /// state, so the event (a door opened, a panel forced off) reads high:
+    /// a door reed, a tamper switch. Timing as [`SwitchConfig::CLOSED_LOW`].
+    pub const OPENS_HIGH: SwitchConfig = SwitchConfig {
+        active_low: false,
+        ..SwitchConfig::CLOSED_LOW
+    };
+}
+
 impl Default for SwitchConfig {
-    /// Active low, 30 ms debounce, short up to 1.5 s, long at 3 s
-    /// (lock-hal's [`Press`]).
+    /// [`SwitchConfig::CLOSED_LOW`].
     fn default() -> SwitchConfig {
-        SwitchConfig {
-            active_low: true,
-            debounce_ms: 30,
-            short_max_ms: 1_500,
-            long_ms: 3_000,
-        }
+        SwitchConfig::CLOSED_LOW
     }
 }
 
