@@ -10,7 +10,7 @@ use trouble_host::prelude::*;
 use crate::fmt::Dbg;
 use crate::{
     FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE,
-    notification_len, static_random_address,
+    discard, notification_len, static_random_address,
 };
 
 /// One connection at a time: the phone being used.
@@ -61,7 +61,7 @@ pub async fn run<C: Controller>(
         Ok(server) => server,
         Err(error) => {
             warn!("ble: GATT server not built: {:?}; no radio", error);
-            return core::future::pending().await;
+            match discard(outgoing).await {}
         }
     };
     let host = async {
@@ -75,7 +75,7 @@ pub async fn run<C: Controller>(
         loop {
             // Frames the lock sends while no phone listens are dropped.
             let connection =
-                match select(advertise(&mut peripheral, &server), drop_all(outgoing)).await {
+                match select(advertise(&mut peripheral, &server), discard(outgoing)).await {
                     Either::First(Ok(connection)) => connection,
                     Either::First(Err(error)) => {
                         warn!("ble: advertising failed: {:?}", Dbg(&error));
@@ -123,12 +123,6 @@ async fn advertise<'values, 'server, C: Controller>(
         )
         .await?;
     Ok(advertiser.accept().await?.with_attribute_server(server)?)
-}
-
-async fn drop_all(outgoing: &FrameQueue) -> core::convert::Infallible {
-    loop {
-        let _ = outgoing.receive().await;
-    }
 }
 
 /// Until the phone leaves: every write to the write characteristic becomes

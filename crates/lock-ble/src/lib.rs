@@ -26,7 +26,8 @@
 //! wait in another until the GATT server notifies them. With the `trouble`
 //! feature, `gatt::run` is that server on trouble-host 0.7 over any HCI
 //! controller (the ESP32-C3's radio, an external HCI UART controller). A
-//! board tied to another trouble-host release by its controller (the Pico
+//! board whose radio does not start runs [`discard`] instead, and the lock
+//! goes on without the app. A board tied to another trouble-host release by its controller (the Pico
 //! W's cyw43 needs trouble-host 0.6) writes its own thin server over the
 //! same queues, constants and contract.
 //!
@@ -106,6 +107,16 @@ const _: () = assert!(MAX_FRAME <= MAX_ATT_MTU as usize - 4 - 3);
 /// MTU: MTU − 3 (the ATT header), at least 1.
 pub fn notification_len(att_mtu: u16) -> usize {
     usize::from(att_mtu.saturating_sub(3)).max(1)
+}
+
+/// Drops every frame the lock sends, forever: what serves `outgoing` while
+/// no phone listens, and in place of the GATT server on a board whose radio
+/// did not start, so that the lock never waits on a link that is not there
+/// ([`BleTransport::send`] waits while [`QUEUE`] frames wait).
+pub async fn discard(outgoing: &FrameQueue) -> core::convert::Infallible {
+    loop {
+        let _ = outgoing.receive().await;
+    }
 }
 
 /// A static random device address (the top two bits set) made from a
