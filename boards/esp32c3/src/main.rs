@@ -56,7 +56,7 @@ use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
-use log::{error, info};
+use log::{error, info, warn};
 use trouble_host::prelude::ExternalController;
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
@@ -392,11 +392,16 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         halt("the `lock` partition is smaller than 96 KiB").await
     };
 
-    // BLE: the app's link, over lock-proto frames.
-    let Ok(connector) = BleConnector::new(peripherals.BT, Default::default()) else {
-        halt("the BLE controller").await
+    // BLE: the app's link, over lock-proto frames. A controller that does
+    // not start leaves the lock running without the app (`lock_ble::discard`
+    // takes what it would send) rather than restarting it over and over.
+    let controller = match BleConnector::new(peripherals.BT, Default::default()) {
+        Ok(connector) => Some(ExternalController::<_, 1>::new(connector)),
+        Err(error) => {
+            warn!("board: the BLE controller did not start ({error:?}); no app link");
+            None
+        }
     };
-    let controller: ExternalController<_, 1> = ExternalController::new(connector);
     let mut address = [0u8; 6];
     address.copy_from_slice(
         efuse::interface_mac_address(InterfaceMacAddress::Bluetooth)
@@ -445,7 +450,14 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     embassy_futures::join::join4(
         parts::feed_watchdog(&mut rtc.rwdt, WATCHDOG_FEED),
         runtime.run(),
-        lock_ble::gatt::run(controller, address, &received, &outgoing),
+        async {
+            match controller {
+                Some(controller) => {
+                    lock_ble::gatt::run(controller, address, &received, &outgoing).await;
+                }
+                None => match lock_ble::discard(&outgoing).await {},
+            }
+        },
         expander.watch(expander_int),
     )
     .await;

@@ -12,7 +12,7 @@
 
 use embassy_futures::select::{Either, select};
 use lock_ble::{
-    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, notification_len, static_random_address,
+    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, notification_len, static_random_address,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -80,7 +80,7 @@ pub async fn run<C: Controller>(
         Ok(server) => server,
         Err(error) => {
             defmt::warn!("ble: GATT server not built: {}; no radio", error);
-            return core::future::pending().await;
+            match discard(outgoing).await {}
         }
     };
     let host = async {
@@ -97,7 +97,7 @@ pub async fn run<C: Controller>(
         loop {
             // Frames the lock sends while no phone listens are dropped.
             let connection =
-                match select(advertise(&mut peripheral, &server), drop_all(outgoing)).await {
+                match select(advertise(&mut peripheral, &server), discard(outgoing)).await {
                     Either::First(Ok(connection)) => connection,
                     Either::First(Err(error)) => {
                         defmt::warn!("ble: advertising failed: {}", defmt::Debug2Format(&error));
@@ -166,12 +166,6 @@ async fn advertise<'values, 'server, C: Controller>(
         )
         .await?;
     Ok(advertiser.accept().await?.with_attribute_server(server)?)
-}
-
-async fn drop_all(outgoing: &FrameQueue) -> core::convert::Infallible {
-    loop {
-        let _ = outgoing.receive().await;
-    }
 }
 
 /// What one ATT request means for the frame being received.

@@ -20,11 +20,13 @@ mod security;
 
 use core::cell::RefCell;
 use core::marker::PhantomData;
+use core::pin::pin;
 
 use aligned::{A4, Aligned};
 use bt_hci::controller::ExternalController;
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
+use embassy_futures::select::{Either, select};
 use embassy_rp::adc::{self, Adc};
 use embassy_rp::flash::{self, Flash};
 use embassy_rp::gpio::{Input, Level, Output, Pull};
@@ -37,7 +39,7 @@ use embassy_rp::watchdog::Watchdog;
 use embassy_rp::{bind_interrupts, dma};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::{Delay, Duration};
+use embassy_time::{Delay, Duration, Instant, with_deadline};
 use lock_ble::{BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
@@ -53,7 +55,7 @@ use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
 use {defmt_rtt as _, panic_probe as _};
 
-use crate::parts::{PinAdc, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
+use crate::parts::{PinAdc, RadioStart, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
 
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
@@ -111,6 +113,10 @@ const UART_TX: usize = 64;
 const WATCHDOG_TIMEOUT: Duration = Duration::from_secs(8);
 const WATCHDOG_FEED: Duration = Duration::from_secs(1);
 const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() <= 0xFF_FFFF / 2);
+
+/// How long the CYW43439 may take to start, from power-up to BLE (its
+/// firmware download and Wi-Fi's CLM load take well under a second).
+const RADIO_START: Duration = Duration::from_secs(10);
 
 // ----- the board's part types -----------------------------------------------
 
@@ -373,18 +379,6 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         p.PIN_29,
         dma::Channel::new(p.DMA_CH0, Irqs),
     );
-    let mut radio_state = cyw43::State::new();
-    let (_wifi, bluetooth, mut control, radio) = cyw43::new_with_bluetooth(
-        &mut radio_state,
-        Output::new(p.PIN_23, Level::Low),
-        WlBus::new(spi, &gate),
-        &WIFI_FIRMWARE,
-        &BT_FIRMWARE,
-        &cyw43_setup::NVRAM,
-    )
-    .await;
-    let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
-
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the ring oscillator.
     let received = FrameQueue::new();
@@ -436,22 +430,97 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
-    // The feeder first, so that it feeds before the runtime's first poll
-    // (the boot's blocking store work).
-    embassy_futures::join::join4(
-        parts::feed_watchdog(&mut watchdog, WATCHDOG_TIMEOUT, WATCHDOG_FEED),
-        radio.run(),
-        runtime.run(),
-        async {
-            // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE
-            // set-up does, but joins nothing; power save while idle.
+
+    // The radio starts beside the lock, not before it, and within
+    // `RADIO_START`: a CYW43439 that does not answer (cyw43 polls for its
+    // first answer without a timeout) leaves the lock without the app, not
+    // without a lock. One whose start-up panicked last time (the watchdog
+    // restarted the chip: parts::RadioStart) is not tried again until the
+    // next reset.
+    let radio_cut = last_reset.is_some() && RadioStart::was_cut();
+    let mut radio_state = cyw43::State::new();
+    let link = async {
+        if radio_cut {
+            warn!("radio: its last start-up did not finish; this start runs without BLE");
+            match lock_ble::discard(&outgoing).await {}
+        }
+        RadioStart::begin();
+        let deadline = Instant::now() + RADIO_START;
+        let started = with_deadline(
+            deadline,
+            dropping_frames(
+                &outgoing,
+                cyw43::new_with_bluetooth(
+                    &mut radio_state,
+                    Output::new(p.PIN_23, Level::Low),
+                    WlBus::new(spi, &gate),
+                    &WIFI_FIRMWARE,
+                    &BT_FIRMWARE,
+                    &cyw43_setup::NVRAM,
+                ),
+            ),
+        )
+        .await;
+        let Ok((_wifi, bluetooth, mut control, radio)) = started else {
+            return without_radio(&outgoing).await;
+        };
+        let mut runner = pin!(radio.run());
+        // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE set-up
+        // does, but joins nothing; power save while idle. The runner serves
+        // `control` meanwhile.
+        let up = async {
             control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
             control
                 .set_power_management(cyw43::PowerManagementMode::PowerSave)
                 .await;
-            ble::run(controller, [a, b, c, d, e, f], &received, &outgoing).await
-        },
+        };
+        match with_deadline(
+            deadline,
+            dropping_frames(&outgoing, select(runner.as_mut(), up)),
+        )
+        .await
+        {
+            Ok(Either::First(never)) => match never {},
+            Ok(Either::Second(())) => {}
+            Err(_) => return without_radio(&outgoing).await,
+        }
+        RadioStart::done();
+        info!("radio: up");
+        let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
+        embassy_futures::join::join(
+            runner,
+            ble::run(controller, [a, b, c, d, e, f], &received, &outgoing),
+        )
+        .await;
+    };
+    // The feeder first, so that it feeds before the runtime's first poll
+    // (the boot's blocking store work).
+    embassy_futures::join::join3(
+        parts::feed_watchdog(&mut watchdog, WATCHDOG_TIMEOUT, WATCHDOG_FEED),
+        runtime.run(),
+        link,
     )
     .await;
     halt("the lock stopped").await
+}
+
+/// A radio that did not come up within `RADIO_START`: the lock runs on
+/// without the app until the next reset tries again.
+async fn without_radio(outgoing: &FrameQueue) {
+    RadioStart::done();
+    warn!(
+        "radio: not up within {=u64} s; this start runs without BLE",
+        RADIO_START.as_secs()
+    );
+    match lock_ble::discard(outgoing).await {}
+}
+
+/// Runs `f`, dropping the frames the lock sends meanwhile (as while no
+/// phone listens), so that the runtime never waits on a radio that is still
+/// starting.
+async fn dropping_frames<T>(outgoing: &FrameQueue, f: impl Future<Output = T>) -> T {
+    match select(f, lock_ble::discard(outgoing)).await {
+        Either::First(value) => value,
+        Either::Second(never) => match never {},
+    }
 }

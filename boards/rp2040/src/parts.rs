@@ -210,3 +210,34 @@ pub async fn feed_watchdog(watchdog: &mut Watchdog, timeout: Duration, period: D
         Timer::after(period).await;
     }
 }
+
+/// Whether the radio's last start-up finished, kept in the watchdog's
+/// scratch register 0 (0 to 3 are free; the boot ROM reads 4 to 7). The
+/// scratch registers survive a watchdog reset and are cleared by a power-on
+/// or a RUN-pin reset, so a mark found at boot means the chip was reset
+/// while the radio was starting: cyw43 0.7 panics (`unwrap`, `assert`) when
+/// the CYW43439 does not come up, and the watchdog restarts the chip.
+pub struct RadioStart;
+
+impl RadioStart {
+    /// "cy43": the radio is starting.
+    const STARTING: u32 = 0x6379_3433;
+
+    /// Whether the radio's last start-up was cut by a reset. Clears the
+    /// mark, so that the next start tries the radio again.
+    pub fn was_cut() -> bool {
+        let cut = pac::WATCHDOG.scratch0().read() == Self::STARTING;
+        Self::done();
+        cut
+    }
+
+    /// The radio starts now.
+    pub fn begin() {
+        pac::WATCHDOG.scratch0().write_value(Self::STARTING);
+    }
+
+    /// The radio is up (or is not tried).
+    pub fn done() {
+        pac::WATCHDOG.scratch0().write_value(0);
+    }
+}
