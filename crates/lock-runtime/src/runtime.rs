@@ -498,11 +498,16 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let now = self.now();
         let wake = self.wake_at(now).millis();
         let on = |s| self.listening(s, now);
+        // A module operation runs inline and a face search may take the
+        // module's whole timeout (10 s): none starts while the motor runs,
+        // whose end switch, stall and travel limit must not wait (R-LCK-3).
+        // The sample waits in its module until the motor has stopped.
+        let sample = |s| on(s) && self.motor.is_none();
         let open = [
             on(Source::Keypad),
-            on(Source::Face),
-            on(Source::Palm),
-            on(Source::Finger),
+            sample(Source::Face),
+            sample(Source::Palm),
+            sample(Source::Finger),
             on(Source::Bolt),
             on(Source::Stall) && self.motor.is_some(),
             on(Source::Door),

@@ -1,7 +1,8 @@
 //! The runtime driving the real lock core and a store through mock hardware
 //! on a mock clock: first start, enrolment of a fingerprint through a mock
 //! module, unlocking, a lockout and its end, a power cut between a failed
-//! attempt and its prompt, a module that times out, a jammed bolt, a store
+//! attempt and its prompt, a module that times out, a jammed bolt, a face
+//! search while the motor runs, a store
 //! that stops writing, module work owed at boot. The store is the real
 //! lock-store on its strict mock NOR flash. Each test names the rule it shows.
 //!
@@ -259,6 +260,39 @@ fn r_unl_1_a_module_that_times_out_is_reported_and_passcodes_still_open() {
     b.keys(&format!("{ADMIN_CODE} ok"));
     b.wait(secs(2));
     assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+}
+
+#[test]
+fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
+    let mut b = Bench::installed();
+    // Someone the face module does not know stands at the door: each search
+    // runs the module's whole 10 s before it answers.
+    b.world.borrow_mut().module(BiometricKind::Face).search_ms = 10_000;
+    b.clear_motor_calls();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    assert_eq!(b.motor_calls(), [MotorCall::Drive(MotorDirection::Forward)]);
+    b.present(BiometricKind::Face, "mallory");
+    b.wait(secs(12));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked);
+    let w = b.world.borrow();
+    assert_eq!(
+        w.motor[..3],
+        [
+            MotorCall::Drive(MotorDirection::Forward),
+            MotorCall::Brake,
+            MotorCall::Coast
+        ]
+    );
+    // Braked when the bolt reached its end, not after the search.
+    let ran = w.motor_times[1] - w.motor_times[0];
+    assert!(ran <= harness::TRAVEL + 100, "the motor ran {ran} ms");
+    // The face is searched for once the motor has stopped.
+    assert!(
+        w.modules[0].calls.contains(&"identify".to_string()),
+        "{:?}",
+        w.modules[0].calls
+    );
 }
 
 #[test]

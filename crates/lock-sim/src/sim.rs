@@ -46,6 +46,10 @@ fn pairings(runtime: &Runtime<SimBoard, SimStore, SimApp>) -> usize {
 /// How long a key press (and any other action of a person) takes.
 pub const PACE_MS: u64 = 200;
 
+/// How many more paces a presented sample may wait for a running motor to
+/// stop: past the runtime's travel limit (6 s).
+const MOTOR_PACES: u32 = 40;
+
 /// The lock's identity in the simulator.
 pub fn config() -> Config {
     Config {
@@ -300,11 +304,27 @@ impl Sim {
                     Reader::Finger => BiometricKind::Finger,
                 };
                 let name = name.clone();
+                let motor_on = self.world.borrow().motor_on;
                 self.input(move |w| {
                     if let Some(m) = w.module(kind) {
                         m.presented = Some(name);
                     }
-                })
+                })?;
+                // The runtime reads no sample while the motor runs (until
+                // it has braked and coasted); the finger (face, palm) stays
+                // until it does, so the step ends with the module's answer,
+                // as SPEC.md §8 says.
+                for _ in 0..MOTOR_PACES {
+                    let untaken = {
+                        let mut w = self.world.borrow_mut();
+                        w.module(kind).is_some_and(|m| m.presented.is_some())
+                    };
+                    if !(motor_on && untaken) {
+                        break;
+                    }
+                    self.pace()?;
+                }
+                Ok(())
             }
             Step::MechanicalKey => self.input(|w| {
                 w.key_turns = w.key_turns.saturating_add(1);

@@ -96,6 +96,9 @@ pub struct Module {
     pub presented: Option<String>,
     /// Every operation times out after [`MODULE_TIMEOUT`].
     pub failing: bool,
+    /// How long an identification that finds no match searches (a face
+    /// module keeps looking until its own timeout), in ms.
+    pub search_ms: u64,
     /// What the runtime asked of it.
     pub calls: Vec<String>,
 }
@@ -127,6 +130,8 @@ pub struct World {
     pub stall_at: Option<u64>,
     pub stalled: bool,
     pub motor: Vec<MotorCall>,
+    /// When each of `motor` was made.
+    pub motor_times: Vec<u64>,
 
     pub door_open: bool,
     pub tampers: u32,
@@ -169,6 +174,7 @@ impl World {
             stall_at: None,
             stalled: false,
             motor: Vec::new(),
+            motor_times: Vec::new(),
             door_open: false,
             tampers: 0,
             key_turns: 0,
@@ -315,6 +321,8 @@ impl lock_hal::Motor for MockMotor {
     fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
         w.motor.push(MotorCall::Drive(direction));
+        let now = w.now;
+        w.motor_times.push(now);
         // A right-opening door (what the tests answer): forward unlocks.
         let target = match direction {
             MotorDirection::Forward => BoltPosition::Unlocked,
@@ -339,6 +347,8 @@ impl lock_hal::Motor for MockMotor {
     fn brake(&mut self) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
         w.motor.push(MotorCall::Brake);
+        let now = w.now;
+        w.motor_times.push(now);
         w.arrival = None;
         w.stall_at = None;
         w.bump();
@@ -347,6 +357,8 @@ impl lock_hal::Motor for MockMotor {
     fn coast(&mut self) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
         w.motor.push(MotorCall::Coast);
+        let now = w.now;
+        w.motor_times.push(now);
         w.arrival = None;
         w.stall_at = None;
         w.bump();
@@ -553,14 +565,25 @@ impl lock_hal::Biometric for MockModule {
         Ok(())
     }
     async fn identify(&mut self) -> Result<Identification, ErrorKind> {
-        self.run("identify".into(), |m, sample| match sample {
-            None => Identification::NoSample,
-            Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
-                Some((_, id)) => Identification::Match(*id),
-                None => Identification::NoMatch,
-            },
-        })
-        .await
+        let found = self
+            .run("identify".into(), |m, sample| match sample {
+                None => (Identification::NoSample, 0),
+                Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
+                    Some((_, id)) => (Identification::Match(*id), 0),
+                    None => (Identification::NoMatch, m.search_ms),
+                },
+            })
+            .await?;
+        let (identification, searched) = found;
+        if searched > 0 {
+            // The module searches on; the runtime waits for its answer.
+            op(&self.0, |w| {
+                let until = w.now + searched;
+                w.advance_to(until);
+            })
+            .await;
+        }
+        Ok(identification)
     }
     async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, ErrorKind> {
         self.run(format!("enroll_step {template} {step}"), |m, sample| {
@@ -1107,7 +1130,9 @@ impl Bench {
     }
 
     pub fn clear_motor_calls(&self) {
-        self.world.borrow_mut().motor.clear();
+        let mut w = self.world.borrow_mut();
+        w.motor.clear();
+        w.motor_times.clear();
     }
 
     pub fn request(&mut self, request: AppRequest) {
