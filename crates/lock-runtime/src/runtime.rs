@@ -57,6 +57,10 @@ const MAX_OWED_COMMANDS: usize = 256;
 /// bolt already at its end, module faults found while executing actions.
 const PENDING_CAPACITY: usize = 16;
 
+/// Key events kept while a module identifies (see
+/// [`Runtime::step`]): a 16-digit entry, ✓ and some to spare.
+const KEPT_KEYS: usize = 24;
+
 /// How boot went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Boot {
@@ -191,6 +195,28 @@ macro_rules! on_module {
     };
 }
 
+/// Runs `op` while the keypad's events go to `kept` (when `open`). A keypad
+/// error stops the keeping; the loop meets it at its next wait.
+async fn keeping_keys<K: lock_hal::Keypad, T>(
+    keypad: &mut K,
+    open: bool,
+    kept: &mut Deque<KeyEvent, KEPT_KEYS>,
+    op: impl Future<Output = T>,
+) -> T {
+    let keep = async {
+        while open && let Ok(key) = keypad.wait_for_event().await {
+            if kept.push_back(key).is_err() {
+                warn!("a key pressed during an identification was dropped");
+            }
+        }
+        pending::<core::convert::Infallible>().await
+    };
+    match select(op, keep).await {
+        Either::First(value) => value,
+        Either::Second(never) => match never {},
+    }
+}
+
 /// Waits for `f`, or forever when `open` is false.
 async fn gate<T>(open: bool, f: impl Future<Output = T>) -> T {
     if open { f.await } else { pending().await }
@@ -256,6 +282,7 @@ pub struct Runtime<B: Board, S: StateStore, A: App> {
     battery_next: Instant,
     backoff: [Backoff; SOURCES],
     pending: Deque<Event, PENDING_CAPACITY>,
+    kept_keys: Deque<KeyEvent, KEPT_KEYS>,
 }
 
 impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
@@ -277,6 +304,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             battery_next: Instant::ZERO,
             backoff: [Backoff::NEW; SOURCES],
             pending: Deque::new(),
+            kept_keys: Deque::new(),
         }
     }
 
@@ -365,6 +393,12 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let input = self.wait_for_input().await;
         self.on_input(input).await;
         self.drain().await;
+        // Keys pressed while a module identified, after what that
+        // identification led to (see `identify`).
+        while let Some(key) = self.kept_keys.pop_front() {
+            self.on_input(Input::Keypad(Ok(key))).await;
+            self.drain().await;
+        }
     }
 
     // ----- boot ------------------------------------------------------------
@@ -843,8 +877,41 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// Identifies on a module; what to tell the core, if anything. (It does
     /// not feed the core itself: [`Runtime::execute`] calls it, and the
     /// core's answer must not run inside the batch that asked.)
+    ///
+    /// The keypad is read meanwhile and its events kept for after the
+    /// result: the keypad chip tells only which keys are down now, so a code
+    /// typed during a face search (up to the module's 10 s) would otherwise
+    /// be lost, digit by digit.
     async fn identify(&mut self, kind: BiometricKind) -> Option<BiometricEvent> {
-        let result = on_module!(self.hw, kind, |m| m.identify().await.map_err(|e| e.kind()));
+        let keypad_on = self.listening(Source::Keypad, self.now());
+        let Hardware {
+            keypad,
+            face,
+            palm,
+            finger,
+            ..
+        } = &mut self.hw;
+        let kept = &mut self.kept_keys;
+        let result = match kind {
+            BiometricKind::Face => {
+                keeping_keys(keypad, keypad_on, kept, async {
+                    face.identify().await.map_err(|e| e.kind())
+                })
+                .await
+            }
+            BiometricKind::Palm => {
+                keeping_keys(keypad, keypad_on, kept, async {
+                    palm.identify().await.map_err(|e| e.kind())
+                })
+                .await
+            }
+            BiometricKind::Finger => {
+                keeping_keys(keypad, keypad_on, kept, async {
+                    finger.identify().await.map_err(|e| e.kind())
+                })
+                .await
+            }
+        };
         let event = match result {
             Ok(Identification::Match(id)) => BiometricEvent::Identified {
                 kind,

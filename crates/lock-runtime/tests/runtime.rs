@@ -2,7 +2,7 @@
 //! on a mock clock: first start, enrolment of a fingerprint through a mock
 //! module, unlocking, a lockout and its end, a power cut between a failed
 //! attempt and its prompt, a module that times out, a jammed bolt, a face
-//! search while the motor runs, a store
+//! search while the motor runs, a code typed during a face search, a store
 //! that stops writing, module work owed at boot. The store is the real
 //! lock-store on its strict mock NOR flash. Each test names the rule it shows.
 //!
@@ -293,6 +293,36 @@ fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
         "{:?}",
         w.modules[0].calls
     );
+}
+
+#[test]
+fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
+    let mut b = Bench::installed();
+    {
+        let mut w = b.world.borrow_mut();
+        // Someone the module does not know: its search runs its whole 10 s.
+        w.module(BiometricKind::Face).search_ms = 10_000;
+        // Keys not read while pressed are gone, as on the real keypad chip.
+        w.keys_fleeting = true;
+    }
+    b.present(BiometricKind::Face, "mallory");
+    assert!(
+        b.world.borrow().modules[0].searching_until.is_some(),
+        "the search is under way"
+    );
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    assert!(
+        b.world.borrow().modules[0].searching_until.is_some(),
+        "the code was typed during the search"
+    );
+    b.wait(secs(10));
+    // The search's answer first (a failure), then the code, which opens.
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+    assert!(b.ever_logged(LogEntry::Unlock {
+        person: Some(n(1)),
+        method: Method::Passcode
+    }));
 }
 
 #[test]

@@ -99,6 +99,8 @@ pub struct Module {
     /// How long an identification that finds no match searches (a face
     /// module keeps looking until its own timeout), in ms.
     pub search_ms: u64,
+    /// When the search under way ends.
+    pub searching_until: Option<u64>,
     /// What the runtime asked of it.
     pub calls: Vec<String>,
 }
@@ -120,6 +122,9 @@ pub struct World {
     pub store_fails: bool,
 
     pub keys: VecDeque<KeyEvent>,
+    /// A key not read while it is pressed ([`PACE`]) is gone, as on the
+    /// BS8116A, which tells only which keys are down now.
+    pub keys_fleeting: bool,
     pub backlight: u16,
     pub backlight_log: Vec<(u64, u16)>,
     pub modules: [Module; 3],
@@ -165,6 +170,7 @@ impl World {
             cut_after: None,
             store_fails: false,
             keys: VecDeque::new(),
+            keys_fleeting: false,
             backlight: 0,
             backlight_log: Vec::new(),
             modules: Default::default(),
@@ -218,6 +224,7 @@ impl World {
             (self.playing_until > self.now).then_some(self.playing_until),
         ]
         .into_iter()
+        .chain(self.modules.iter().map(|m| m.searching_until))
         .flatten()
         .min()
     }
@@ -577,9 +584,15 @@ impl lock_hal::Biometric for MockModule {
         let (identification, searched) = found;
         if searched > 0 {
             // The module searches on; the runtime waits for its answer.
-            op(&self.0, |w| {
-                let until = w.now + searched;
-                w.advance_to(until);
+            let kind = self.1;
+            let end = op(&self.0, |w| {
+                let end = w.now + searched;
+                w.module(kind).searching_until = Some(end);
+                end
+            })
+            .await;
+            until(&self.0, |w| {
+                (w.now >= end).then(|| w.module(kind).searching_until = None)
             })
             .await;
         }
@@ -1061,6 +1074,10 @@ impl Bench {
             for key in keys {
                 self.world.borrow_mut().keys.push_back(KeyEvent::Press(key));
                 self.wait(millis(PACE));
+                let mut w = self.world.borrow_mut();
+                if w.keys_fleeting {
+                    w.keys.clear();
+                }
             }
         }
     }
@@ -1070,6 +1087,10 @@ impl Bench {
         self.mark();
         self.world.borrow_mut().keys.push_back(KeyEvent::Touch);
         self.wait(millis(PACE));
+        let mut w = self.world.borrow_mut();
+        if w.keys_fleeting {
+            w.keys.clear();
+        }
     }
 
     /// `name`'s finger on the fingerprint sensor.
