@@ -26,7 +26,7 @@ use core::marker::PhantomData;
 
 use bt_hci::controller::ExternalController;
 use bt_hci::transport::SerialTransport;
-use defmt::{error, info};
+use defmt::{error, info, warn};
 use defmt_rtt as _;
 use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_stm32::adc::{Adc, VREF_CALIB_MV};
@@ -302,15 +302,21 @@ fn wire<'a>(
 
 /// Clocks: MSI at 48 MHz as the system clock, trimmed continuously by the
 /// 32.768 kHz LSE crystal (MSI PLL mode), which also runs the RTC that
-/// counts time through STOP. No PLL: the MSI is what the chip wakes from
+/// counts time through STOP. Without a running crystal (`lse` false:
+/// `parts::lse_starts`) the RTC runs on the LSI and the MSI untrimmed: the
+/// lock runs, its time and UART baud rates less exact (README.md, Clocks). No PLL: the MSI is what the chip wakes from
 /// STOP on, at the range it had, so the clocks are right again at once
 /// without embassy-stm32 setting them up again (it does not on the L4).
 /// The RNG's 48 MHz and the ADC come from the MSI and SYSCLK.
-fn config() -> embassy_stm32::Config {
+fn config(lse: bool) -> embassy_stm32::Config {
     let mut config = embassy_stm32::Config::default();
     config.rcc.msi = Some(MSIRange::RANGE48M);
     config.rcc.sys = Sysclk::MSI;
-    config.rcc.ls = LsConfig::default_lse();
+    config.rcc.ls = if lse {
+        LsConfig::default_lse()
+    } else {
+        LsConfig::default_lsi()
+    };
     config.rcc.mux.clk48sel = mux::Clk48sel::MSI;
     config.rcc.mux.adcsel = mux::Adcsel::SYS;
     // STOP only when nothing is due for a while: entering and leaving
@@ -342,7 +348,8 @@ fn unique() -> [u8; 6] {
     entry = "cortex_m_rt::entry"
 )]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
-    let p = embassy_stm32::init(config());
+    let lse = parts::lse_starts();
+    let p = embassy_stm32::init(config(lse));
     // The independent watchdog, armed before anything that could panic or
     // hang; once started only a reset stops it. Petted from here on only by
     // the joined feeder. Frozen while a debugger halts the core (and only
@@ -353,6 +360,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         .apb1fzr1()
         .modify(|w| w.set_iwdg(true));
     info!("open door lock on Nucleo-L476RG");
+    if !lse {
+        warn!("clocks: the LSE crystal did not start; RTC on the LSI, MSI untrimmed");
+    }
     security::report();
 
     // I2C1 at 100 kHz (the BS8116A-3's limit): the keypad. A transfer is

@@ -197,3 +197,37 @@ pub async fn pet_watchdog(iwdg: &mut IndependentWatchdog<'_, IWDG>, period: Dura
         Timer::after(period).await;
     }
 }
+
+/// How long the LSE crystal may take to start (ST gives about 2 s at most
+/// for a 32.768 kHz crystal at medium-high drive).
+const LSE_START_MS: u32 = 3_000;
+
+/// Whether the 32.768 kHz LSE crystal runs within [`LSE_START_MS`]: tried
+/// before `embassy_stm32::init`, which waits for it without a timeout (a
+/// missing or broken crystal would hang the chip before the IWDG is armed,
+/// so no reset would ever end it). Runs on the reset clock (MSI, 4 MHz), at
+/// the drive `LsConfig::default_lse` uses; a crystal that does not start is
+/// switched off again, and the backup domain is left writable, as
+/// embassy-stm32's own clock set-up leaves it.
+pub fn lse_starts() -> bool {
+    use embassy_stm32::pac::{PWR, RCC, rcc::vals::Lsedrv};
+    RCC.apb1enr1().modify(|w| w.set_pwren(true));
+    PWR.cr1().modify(|w| w.set_dbp(true));
+    while !PWR.cr1().read().dbp() {}
+    if RCC.bdcr().read().lserdy() {
+        return true;
+    }
+    RCC.bdcr().modify(|w| {
+        w.set_lsedrv(Lsedrv::MEDIUM_HIGH);
+        w.set_lseon(true);
+    });
+    // 1 ms a round at 4 MHz (`delay` takes at least as many cycles).
+    for _ in 0..LSE_START_MS {
+        if RCC.bdcr().read().lserdy() {
+            return true;
+        }
+        cortex_m::asm::delay(4_000);
+    }
+    RCC.bdcr().modify(|w| w.set_lseon(false));
+    false
+}
