@@ -217,6 +217,40 @@ async fn keeping_keys<K: lock_hal::Keypad, T>(
     }
 }
 
+/// Runs `body` with `$m` bound to the module of `kind`, as `on_module`,
+/// while the keypad's events are kept in `kept_keys` for after the result
+/// (unless the keypad is backing off): the keypad chip tells only which keys
+/// are down now, so a code typed during a face search (up to the module's
+/// 10 s) would otherwise be lost, digit by digit. [`Runtime::step`] hands
+/// them to the core after everything the module's answer led to.
+macro_rules! on_module_keeping_keys {
+    ($self:ident, $kind:expr, |$m:ident| $body:expr) => {{
+        let open = $self.listening(Source::Keypad, $self.now());
+        let Hardware {
+            keypad,
+            face,
+            palm,
+            finger,
+            ..
+        } = &mut $self.hw;
+        let kept = &mut $self.kept_keys;
+        match $kind {
+            BiometricKind::Face => {
+                let $m = face;
+                keeping_keys(keypad, open, kept, async { $body }).await
+            }
+            BiometricKind::Palm => {
+                let $m = palm;
+                keeping_keys(keypad, open, kept, async { $body }).await
+            }
+            BiometricKind::Finger => {
+                let $m = finger;
+                keeping_keys(keypad, open, kept, async { $body }).await
+            }
+        }
+    }};
+}
+
 /// Waits for `f`, or forever when `open` is false.
 async fn gate<T>(open: bool, f: impl Future<Output = T>) -> T {
     if open { f.await } else { pending().await }
@@ -827,7 +861,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             return self.identify(kind).await.map(Event::Biometric);
         };
         let (template, step) = (enrolment.template, enrolment.step);
-        let result = on_module!(self.hw, kind, |m| m
+        // The keypad is read meanwhile, as in `identify`: an enrolment step
+        // may take the module's whole timeout too.
+        let result = on_module_keeping_keys!(self, kind, |m| m
             .enroll_step(template, step)
             .await
             .map_err(|e| e.kind()));
@@ -879,39 +915,10 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// core's answer must not run inside the batch that asked.)
     ///
     /// The keypad is read meanwhile and its events kept for after the
-    /// result: the keypad chip tells only which keys are down now, so a code
-    /// typed during a face search (up to the module's 10 s) would otherwise
-    /// be lost, digit by digit.
+    /// result (`on_module_keeping_keys`).
     async fn identify(&mut self, kind: BiometricKind) -> Option<BiometricEvent> {
-        let keypad_on = self.listening(Source::Keypad, self.now());
-        let Hardware {
-            keypad,
-            face,
-            palm,
-            finger,
-            ..
-        } = &mut self.hw;
-        let kept = &mut self.kept_keys;
-        let result = match kind {
-            BiometricKind::Face => {
-                keeping_keys(keypad, keypad_on, kept, async {
-                    face.identify().await.map_err(|e| e.kind())
-                })
-                .await
-            }
-            BiometricKind::Palm => {
-                keeping_keys(keypad, keypad_on, kept, async {
-                    palm.identify().await.map_err(|e| e.kind())
-                })
-                .await
-            }
-            BiometricKind::Finger => {
-                keeping_keys(keypad, keypad_on, kept, async {
-                    finger.identify().await.map_err(|e| e.kind())
-                })
-                .await
-            }
-        };
+        let result =
+            on_module_keeping_keys!(self, kind, |m| m.identify().await.map_err(|e| e.kind()));
         let event = match result {
             Ok(Identification::Match(id)) => BiometricEvent::Identified {
                 kind,
