@@ -32,6 +32,8 @@ fi
 
 # shellcheck source=lib/llvm-size.sh
 source scripts/lib/llvm-size.sh
+# shellcheck source=lib/flip-link.sh
+source scripts/lib/flip-link.sh
 
 installed_targets="$(rustup target list --installed)"
 for entry in "${BOARDS[@]}"; do
@@ -62,4 +64,21 @@ for entry in "${BOARDS[@]}"; do
         $1 ~ /^\.(vector_table|boot2|text|rodata|flash\.appdesc|trap|rwtext|data)(\.[a-z_]+)?$/ { flash += $2 }
         $1 ~ /^\.(trap|rwtext|data|bss|noinit|uninit)(\.[a-z_]+)?$/ { ram += $2 }
         END { printf "  %-16s %9d\n  %-16s %9d\n", "flash (image)", flash, "RAM (static)", ram }'
+    # The Cortex-M images are linked by flip-link (.cargo/config.toml): the
+    # stack must lie below .data and .bss, so that an overflow faults at
+    # the start of RAM instead of overwriting them. Checked, not assumed.
+    case "$target" in
+    thumb*)
+        read -r stack_start stack_end data_start < <("$llvm_nm" "$elf" | awk '
+            $3 == "_stack_start" { top = $1 }
+            $3 == "_stack_end" { bottom = $1 }
+            $3 == "__sdata" { data = $1 }
+            END { print top, bottom, data }')
+        if [ -z "$data_start" ] || [ $((16#$stack_start)) -gt $((16#$data_start)) ]; then
+            echo "boards: $package's stack is not below its .data (is flip-link the linker?)" >&2
+            exit 1
+        fi
+        printf '  %-16s %9d (below .data and .bss: flip-link)\n' "stack" $((16#$stack_start - 16#$stack_end))
+        ;;
+    esac
 done

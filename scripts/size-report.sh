@@ -25,6 +25,8 @@ fi
 
 # shellcheck source=lib/llvm-size.sh
 source scripts/lib/llvm-size.sh
+# shellcheck source=lib/flip-link.sh
+source scripts/lib/flip-link.sh
 
 if ! rustup target list --installed | grep -qx "$TARGET"; then
     rustup target add "$TARGET"

@@ -1,8 +1,8 @@
 # Sourced by the scripts that print section sizes (size-report.sh,
 # boards.sh): sets `llvm_size` to the llvm-size of the toolchain's sysroot
 # (rustup's llvm-tools component, under the host triple), adding the
-# component when it is missing. Exits with a message if it is still not
-# there.
+# component when it is missing, and `llvm_nm` to the llvm-nm beside it.
+# Exits with a message if it is still not there.
 
 # Prints llvm-size's path, or fails.
 find_llvm_size() {
@@ -26,3 +26,6 @@ if ! llvm_size="$(find_llvm_size)"; then
         exit 1
     fi
 fi
+
+# llvm-nm beside it (the same component).
+llvm_nm="$(dirname "$llvm_size")/llvm-nm"
