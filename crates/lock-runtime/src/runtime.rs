@@ -57,9 +57,9 @@ const MAX_OWED_COMMANDS: usize = 256;
 /// bolt already at its end, module faults found while executing actions.
 const PENDING_CAPACITY: usize = 16;
 
-/// Key events kept while a module identifies (see
-/// [`Runtime::step`]): a 16-digit entry, ✓ and some to spare.
-const KEPT_KEYS: usize = 24;
+/// Inputs kept while a module works on a sample (see
+/// `on_module_keeping_inputs`): a 16-digit entry, ✓ and some to spare.
+const KEPT_INPUTS: usize = 24;
 
 /// How boot went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,57 +195,97 @@ macro_rules! on_module {
     };
 }
 
-/// Runs `op` while the keypad's events go to `kept` (when `open`). A keypad
-/// error stops the keeping; the loop meets it at its next wait.
-async fn keeping_keys<K: lock_hal::Keypad, T>(
-    keypad: &mut K,
-    open: bool,
-    kept: &mut Deque<KeyEvent, KEPT_KEYS>,
+/// Runs `op` while the keypad's, SET's and the lock button's events go to
+/// `kept`, each while its gate in `open` is. An input that fails is kept
+/// too (the loop backs off from it when it handles it) and not read again
+/// until `op` ends.
+async fn keeping_inputs<K, S, L, T>(
+    (keypad, set, lock_button): (&mut K, &mut S, &mut L),
+    mut open: [bool; 3],
+    kept: &mut Deque<Input, KEPT_INPUTS>,
     op: impl Future<Output = T>,
-) -> T {
+) -> T
+where
+    K: lock_hal::Keypad,
+    S: lock_hal::Button,
+    L: lock_hal::Button,
+{
     let keep = async {
-        while open && let Ok(key) = keypad.wait_for_event().await {
-            if kept.push_back(key).is_err() {
-                warn!("a key pressed during an identification was dropped");
+        loop {
+            let [keypad_on, set_on, button_on] = open;
+            let input = race!(
+                keypad_input = async {
+                    let r = gate(keypad_on, keypad.wait_for_event()).await;
+                    Input::Keypad(r.map_err(|e| e.kind()))
+                },
+                set_input = async {
+                    let r = gate(set_on, set.wait_for_press()).await;
+                    Input::Set(r.map_err(|e| e.kind()))
+                },
+                button_input = async {
+                    let r = gate(button_on, lock_button.wait_for_press()).await;
+                    Input::LockButton(r.map_err(|e| e.kind()))
+                },
+            )
+            .await;
+            match input {
+                Input::Keypad(Err(_)) => open[0] = false,
+                Input::Set(Err(_)) => open[1] = false,
+                Input::LockButton(Err(_)) => open[2] = false,
+                _ => {}
+            }
+            if kept.push_back(input).is_err() {
+                warn!("an input during a module operation was dropped");
             }
         }
-        pending::<core::convert::Infallible>().await
     };
     match select(op, keep).await {
         Either::First(value) => value,
-        Either::Second(never) => match never {},
+        Either::Second(never) => never,
     }
 }
 
 /// Runs `body` with `$m` bound to the module of `kind`, as `on_module`,
-/// while the keypad's events are kept in `kept_keys` for after the result
-/// (unless the keypad is backing off): the keypad chip tells only which keys
-/// are down now, so a code typed during a face search (up to the module's
-/// 10 s) would otherwise be lost, digit by digit. [`Runtime::step`] hands
-/// them to the core after everything the module's answer led to.
-macro_rules! on_module_keeping_keys {
+/// while the keypad's, SET's and the lock button's events are kept in
+/// `kept_inputs` for after the result (each unless it is backing off): a
+/// module may work on a sample for its whole timeout (a face search, 10 s),
+/// and the keypad chip tells only which keys are down now, so a code typed
+/// meanwhile would be lost digit by digit, and a press of the inside lock
+/// button lost whole. [`Runtime::step`] hands them to the core after
+/// everything the module's answer led to. The other inputs are levels
+/// (bolt, door, tamper, key cylinder, USB) or queues (the app), seen when
+/// the loop next waits.
+macro_rules! on_module_keeping_inputs {
     ($self:ident, $kind:expr, |$m:ident| $body:expr) => {{
-        let open = $self.listening(Source::Keypad, $self.now());
+        let now = $self.now();
+        let open = [
+            $self.listening(Source::Keypad, now),
+            $self.listening(Source::Set, now),
+            $self.listening(Source::LockButton, now),
+        ];
         let Hardware {
             keypad,
+            set_button,
+            lock_button,
             face,
             palm,
             finger,
             ..
         } = &mut $self.hw;
-        let kept = &mut $self.kept_keys;
+        let others = (keypad, set_button, lock_button);
+        let kept = &mut $self.kept_inputs;
         match $kind {
             BiometricKind::Face => {
                 let $m = face;
-                keeping_keys(keypad, open, kept, async { $body }).await
+                keeping_inputs(others, open, kept, async { $body }).await
             }
             BiometricKind::Palm => {
                 let $m = palm;
-                keeping_keys(keypad, open, kept, async { $body }).await
+                keeping_inputs(others, open, kept, async { $body }).await
             }
             BiometricKind::Finger => {
                 let $m = finger;
-                keeping_keys(keypad, open, kept, async { $body }).await
+                keeping_inputs(others, open, kept, async { $body }).await
             }
         }
     }};
@@ -316,7 +356,7 @@ pub struct Runtime<B: Board, S: StateStore, A: App> {
     battery_next: Instant,
     backoff: [Backoff; SOURCES],
     pending: Deque<Event, PENDING_CAPACITY>,
-    kept_keys: Deque<KeyEvent, KEPT_KEYS>,
+    kept_inputs: Deque<Input, KEPT_INPUTS>,
 }
 
 impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
@@ -338,7 +378,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             battery_next: Instant::ZERO,
             backoff: [Backoff::NEW; SOURCES],
             pending: Deque::new(),
-            kept_keys: Deque::new(),
+            kept_inputs: Deque::new(),
         }
     }
 
@@ -427,10 +467,10 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let input = self.wait_for_input().await;
         self.on_input(input).await;
         self.drain().await;
-        // Keys pressed while a module identified, after what that
-        // identification led to (see `identify`).
-        while let Some(key) = self.kept_keys.pop_front() {
-            self.on_input(Input::Keypad(Ok(key))).await;
+        // What came while a module worked on a sample, after what its
+        // answer led to (`on_module_keeping_inputs`).
+        while let Some(input) = self.kept_inputs.pop_front() {
+            self.on_input(input).await;
             self.drain().await;
         }
     }
@@ -861,9 +901,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             return self.identify(kind).await.map(Event::Biometric);
         };
         let (template, step) = (enrolment.template, enrolment.step);
-        // The keypad is read meanwhile, as in `identify`: an enrolment step
-        // may take the module's whole timeout too.
-        let result = on_module_keeping_keys!(self, kind, |m| m
+        // The keypad and the buttons are read meanwhile, as in `identify`:
+        // an enrolment step may take the module's whole timeout too.
+        let result = on_module_keeping_inputs!(self, kind, |m| m
             .enroll_step(template, step)
             .await
             .map_err(|e| e.kind()));
@@ -914,11 +954,11 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// not feed the core itself: [`Runtime::execute`] calls it, and the
     /// core's answer must not run inside the batch that asked.)
     ///
-    /// The keypad is read meanwhile and its events kept for after the
-    /// result (`on_module_keeping_keys`).
+    /// The keypad and the buttons are read meanwhile and their events kept
+    /// for after the result (`on_module_keeping_inputs`).
     async fn identify(&mut self, kind: BiometricKind) -> Option<BiometricEvent> {
         let result =
-            on_module_keeping_keys!(self, kind, |m| m.identify().await.map_err(|e| e.kind()));
+            on_module_keeping_inputs!(self, kind, |m| m.identify().await.map_err(|e| e.kind()));
         let event = match result {
             Ok(Identification::Match(id)) => BiometricEvent::Identified {
                 kind,

@@ -2,7 +2,8 @@
 //! on a mock clock: first start, enrolment of a fingerprint through a mock
 //! module, unlocking, a lockout and its end, a power cut between a failed
 //! attempt and its prompt, a module that times out, a jammed bolt, a face
-//! search while the motor runs, a code typed during a face search, a store
+//! search while the motor runs, a code typed and the lock button pressed
+//! during a face search, a store
 //! that stops writing, module work owed at boot. The store is the real
 //! lock-store on its strict mock NOR flash. Each test names the rule it shows.
 //!
@@ -24,8 +25,8 @@ mod harness;
 
 use harness::{ADMIN_CODE, Bench, Body, MotorCall, millis, secs};
 use lock_core::{
-    AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LogEntry, Method,
-    PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
+    AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LockMethod, LogEntry,
+    Method, PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
 };
 use lock_hal::{BoltPosition, MotorDirection};
 use lock_runtime::prompt::FAILURE;
@@ -302,8 +303,8 @@ fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
         let mut w = b.world.borrow_mut();
         // Someone the module does not know: its search runs its whole 10 s.
         w.module(BiometricKind::Face).search_ms = 10_000;
-        // Keys not read while pressed are gone, as on the real keypad chip.
-        w.keys_fleeting = true;
+        // Presses not read while they last are gone, as on the real chip.
+        w.presses_fleeting = true;
     }
     b.present(BiometricKind::Face, "mallory");
     assert!(
@@ -323,6 +324,30 @@ fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
         person: Some(n(1)),
         method: Method::Passcode
     }));
+}
+
+#[test]
+fn r_lck_1_the_inside_button_pressed_during_a_face_search_still_locks() {
+    let mut b = Bench::installed();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked);
+    {
+        let mut w = b.world.borrow_mut();
+        // A stranger outside keeps the face module searching, 10 s a time.
+        w.module(BiometricKind::Face).search_ms = 10_000;
+        w.presses_fleeting = true;
+    }
+    b.present(BiometricKind::Face, "mallory");
+    b.press_lock_button();
+    assert!(
+        b.world.borrow().modules[0].searching_until.is_some(),
+        "the button was pressed during the search"
+    );
+    b.wait(secs(12));
+    assert_eq!(b.bolt(), BoltPosition::Locked, "{}", b.describe());
+    assert!(b.ever_logged(LogEntry::Locked(LockMethod::InsideButton)));
 }
 
 #[test]

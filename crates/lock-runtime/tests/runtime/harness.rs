@@ -122,9 +122,10 @@ pub struct World {
     pub store_fails: bool,
 
     pub keys: VecDeque<KeyEvent>,
-    /// A key not read while it is pressed ([`PACE`]) is gone, as on the
-    /// BS8116A, which tells only which keys are down now.
-    pub keys_fleeting: bool,
+    /// A key or button press not read while it lasts ([`PACE`]) is gone,
+    /// as on the BS8116A, which tells only which keys are down now, and on
+    /// a button read as a level.
+    pub presses_fleeting: bool,
     pub backlight: u16,
     pub backlight_log: Vec<(u64, u16)>,
     pub modules: [Module; 3],
@@ -170,7 +171,7 @@ impl World {
             cut_after: None,
             store_fails: false,
             keys: VecDeque::new(),
-            keys_fleeting: false,
+            presses_fleeting: false,
             backlight: 0,
             backlight_log: Vec::new(),
             modules: Default::default(),
@@ -1074,11 +1075,27 @@ impl Bench {
             for key in keys {
                 self.world.borrow_mut().keys.push_back(KeyEvent::Press(key));
                 self.wait(millis(PACE));
-                let mut w = self.world.borrow_mut();
-                if w.keys_fleeting {
-                    w.keys.clear();
-                }
+                self.release_presses();
             }
+        }
+    }
+
+    /// A short press of the inside lock button.
+    pub fn press_lock_button(&mut self) {
+        self.mark();
+        self.world.borrow_mut().lock_presses.push_back(Press::Short);
+        self.wait(millis(PACE));
+        self.release_presses();
+    }
+
+    /// The end of a press: with [`World::presses_fleeting`], what the
+    /// runtime did not read is gone.
+    fn release_presses(&mut self) {
+        let mut w = self.world.borrow_mut();
+        if w.presses_fleeting {
+            w.keys.clear();
+            w.lock_presses.clear();
+            w.set_presses.clear();
         }
     }
 
@@ -1087,10 +1104,7 @@ impl Bench {
         self.mark();
         self.world.borrow_mut().keys.push_back(KeyEvent::Touch);
         self.wait(millis(PACE));
-        let mut w = self.world.borrow_mut();
-        if w.keys_fleeting {
-            w.keys.clear();
-        }
+        self.release_presses();
     }
 
     /// `name`'s finger on the fingerprint sensor.
