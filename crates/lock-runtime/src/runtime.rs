@@ -196,12 +196,10 @@ macro_rules! on_module {
 }
 
 /// Runs `op` while the keypad's, SET's and the lock button's events go to
-/// `kept`, each while its gate in `open` is. An input that fails is kept
-/// too (the loop backs off from it when it handles it) and not read again
-/// until `op` ends.
+/// `kept` ([`keep_inputs`]).
 async fn keeping_inputs<K, S, L, T>(
-    (keypad, set, lock_button): (&mut K, &mut S, &mut L),
-    mut open: [bool; 3],
+    others: (&mut K, &mut S, &mut L),
+    open: [bool; 3],
     kept: &mut Deque<Input, KEPT_INPUTS>,
     op: impl Future<Output = T>,
 ) -> T
@@ -210,38 +208,53 @@ where
     S: lock_hal::Button,
     L: lock_hal::Button,
 {
-    let keep = async {
-        loop {
-            let [keypad_on, set_on, button_on] = open;
-            let input = race!(
-                keypad_input = async {
-                    let r = gate(keypad_on, keypad.wait_for_event()).await;
-                    Input::Keypad(r.map_err(|e| e.kind()))
-                },
-                set_input = async {
-                    let r = gate(set_on, set.wait_for_press()).await;
-                    Input::Set(r.map_err(|e| e.kind()))
-                },
-                button_input = async {
-                    let r = gate(button_on, lock_button.wait_for_press()).await;
-                    Input::LockButton(r.map_err(|e| e.kind()))
-                },
-            )
-            .await;
-            match input {
-                Input::Keypad(Err(_)) => open[0] = false,
-                Input::Set(Err(_)) => open[1] = false,
-                Input::LockButton(Err(_)) => open[2] = false,
-                _ => {}
-            }
-            if kept.push_back(input).is_err() {
-                warn!("an input during a module operation was dropped");
-            }
-        }
-    };
-    match select(op, keep).await {
+    match select(op, keep_inputs(others, open, kept)).await {
         Either::First(value) => value,
-        Either::Second(never) => never,
+        Either::Second(never) => match never {},
+    }
+}
+
+/// Puts the keypad's, SET's and the lock button's events in `kept`, each
+/// while its gate in `open` is. An input that fails is kept too (the loop
+/// backs off from it when it handles it) and not read again. A function of
+/// its own, not generic over the operation beside it: one copy of the code
+/// serves every module and operation.
+async fn keep_inputs<K, S, L>(
+    (keypad, set, lock_button): (&mut K, &mut S, &mut L),
+    mut open: [bool; 3],
+    kept: &mut Deque<Input, KEPT_INPUTS>,
+) -> core::convert::Infallible
+where
+    K: lock_hal::Keypad,
+    S: lock_hal::Button,
+    L: lock_hal::Button,
+{
+    loop {
+        let [keypad_on, set_on, button_on] = open;
+        let input = race!(
+            keypad_input = async {
+                let r = gate(keypad_on, keypad.wait_for_event()).await;
+                Input::Keypad(r.map_err(|e| e.kind()))
+            },
+            set_input = async {
+                let r = gate(set_on, set.wait_for_press()).await;
+                Input::Set(r.map_err(|e| e.kind()))
+            },
+            button_input = async {
+                let r = gate(button_on, lock_button.wait_for_press()).await;
+                Input::LockButton(r.map_err(|e| e.kind()))
+            },
+        )
+        .await;
+        match input {
+            Input::Keypad(Err(_)) => open[0] = false,
+            Input::Set(Err(_)) => open[1] = false,
+            Input::LockButton(Err(_)) => open[2] = false,
+            _ => {}
+        }
+        if kept.push_back(input).is_err() {
+            warn!("an input during a module operation was dropped");
+        }
     }
 }
 
