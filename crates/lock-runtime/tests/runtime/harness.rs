@@ -213,6 +213,12 @@ impl World {
         );
     }
 
+    /// Notes what the motor was told, and when.
+    fn record_motor(&mut self, call: MotorCall) {
+        self.motor.push(call);
+        self.motor_times.push(self.now);
+    }
+
     pub fn module(&mut self, kind: BiometricKind) -> &mut Module {
         &mut self.modules[index(kind)]
     }
@@ -328,9 +334,7 @@ impl lock_hal::Backlight for MockBacklight {
 impl lock_hal::Motor for MockMotor {
     fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
-        w.motor.push(MotorCall::Drive(direction));
-        let now = w.now;
-        w.motor_times.push(now);
+        w.record_motor(MotorCall::Drive(direction));
         // A right-opening door (what the tests answer): forward unlocks.
         let target = match direction {
             MotorDirection::Forward => BoltPosition::Unlocked,
@@ -354,9 +358,7 @@ impl lock_hal::Motor for MockMotor {
     }
     fn brake(&mut self) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
-        w.motor.push(MotorCall::Brake);
-        let now = w.now;
-        w.motor_times.push(now);
+        w.record_motor(MotorCall::Brake);
         w.arrival = None;
         w.stall_at = None;
         w.bump();
@@ -364,9 +366,7 @@ impl lock_hal::Motor for MockMotor {
     }
     fn coast(&mut self) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
-        w.motor.push(MotorCall::Coast);
-        let now = w.now;
-        w.motor_times.push(now);
+        w.record_motor(MotorCall::Coast);
         w.arrival = None;
         w.stall_at = None;
         w.bump();
