@@ -439,6 +439,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // next reset.
     let radio_cut = last_reset.is_some() && RadioStart::was_cut();
     let mut radio_state = cyw43::State::new();
+    // WL_ON: the CYW43439's power, lent to cyw43 and kept here, so that a
+    // start that does not finish leaves the chip switched off.
+    let mut radio_power = Output::new(p.PIN_23, Level::Low);
     let link = async {
         if radio_cut {
             warn!("radio: its last start-up did not finish; this start runs without BLE");
@@ -452,7 +455,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
                 &outgoing,
                 cyw43::new_with_bluetooth(
                     &mut radio_state,
-                    Output::new(p.PIN_23, Level::Low),
+                    &mut radio_power,
                     WlBus::new(spi, &gate),
                     &WIFI_FIRMWARE,
                     &BT_FIRMWARE,
@@ -462,36 +465,42 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         )
         .await;
         let Ok((_wifi, bluetooth, mut control, radio)) = started else {
-            return without_radio(&outgoing).await;
+            return without_radio(&mut radio_power, &outgoing).await;
         };
-        let mut runner = pin!(radio.run());
-        // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE set-up
-        // does, but joins nothing; power save while idle. The runner serves
-        // `control` meanwhile.
-        let up = async {
-            control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
-            control
-                .set_power_management(cyw43::PowerManagementMode::PowerSave)
-                .await;
+        // Returns only if the radio is not up by the deadline; its runner
+        // and control, which hold the power pin, end with it.
+        let serve = async {
+            let mut runner = pin!(radio.run());
+            // Wi-Fi is brought up (the CLM load) as every CYW43439 BLE
+            // set-up does, but joins nothing; power save while idle. The
+            // runner serves `control` meanwhile.
+            let up = async {
+                control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
+                control
+                    .set_power_management(cyw43::PowerManagementMode::PowerSave)
+                    .await;
+            };
+            let within = with_deadline(
+                deadline,
+                dropping_frames(&outgoing, select(runner.as_mut(), up)),
+            );
+            match within.await {
+                Ok(Either::First(never)) => match never {},
+                Ok(Either::Second(())) => {}
+                Err(timeout) => return timeout,
+            }
+            RadioStart::done();
+            info!("radio: up");
+            let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
+            let (never, ()) = embassy_futures::join::join(
+                runner,
+                ble::run(controller, [a, b, c, d, e, f], &received, &outgoing),
+            )
+            .await;
+            match never {}
         };
-        match with_deadline(
-            deadline,
-            dropping_frames(&outgoing, select(runner.as_mut(), up)),
-        )
-        .await
-        {
-            Ok(Either::First(never)) => match never {},
-            Ok(Either::Second(())) => {}
-            Err(_) => return without_radio(&outgoing).await,
-        }
-        RadioStart::done();
-        info!("radio: up");
-        let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
-        embassy_futures::join::join(
-            runner,
-            ble::run(controller, [a, b, c, d, e, f], &received, &outgoing),
-        )
-        .await;
+        let _late = serve.await;
+        without_radio(&mut radio_power, &outgoing).await
     };
     // The feeder first, so that it feeds before the runtime's first poll
     // (the boot's blocking store work).
@@ -504,9 +513,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     halt("the lock stopped").await
 }
 
-/// A radio that did not come up within `RADIO_START`: the lock runs on
-/// without the app until the next reset tries again.
-async fn without_radio(outgoing: &FrameQueue) {
+/// A radio that did not come up within `RADIO_START`: switched off, and
+/// the lock runs on without the app until the next reset tries again.
+async fn without_radio(power: &mut Output<'_>, outgoing: &FrameQueue) {
+    power.set_low();
     RadioStart::done();
     warn!(
         "radio: not up within {=u64} s; this start runs without BLE",
