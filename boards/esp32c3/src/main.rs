@@ -440,8 +440,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         serial: address
             .iter()
             .fold(0u64, |serial, &byte| serial << 8 | u64::from(byte)),
-        firmware: (0, 1, 0),
-        verification_code: 0,
+        // Firmware 0.1.0; the verification code comes from the app side
+        // once it has started.
+        ..lock_core::Config::default()
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");

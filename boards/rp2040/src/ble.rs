@@ -10,9 +10,10 @@
 //! the write characteristic are gathered in order, and Execute Write hands
 //! the whole frame to the lock, as lock-ble's contract says.
 
-use embassy_futures::select::{Either, select};
+use embassy_futures::select::select;
 use lock_ble::{
-    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, notification_len, static_random_address,
+    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, discarding, notification_len,
+    static_random_address,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -96,16 +97,14 @@ pub async fn run<C: Controller>(
     let serve = async {
         loop {
             // Frames the lock sends while no phone listens are dropped.
-            let connection =
-                match select(advertise(&mut peripheral, &server), discard(outgoing)).await {
-                    Either::First(Ok(connection)) => connection,
-                    Either::First(Err(error)) => {
-                        defmt::warn!("ble: advertising failed: {}", defmt::Debug2Format(&error));
-                        embassy_time::Timer::after_secs(1).await;
-                        continue;
-                    }
-                    Either::Second(never) => match never {},
-                };
+            let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    defmt::warn!("ble: advertising failed: {}", defmt::Debug2Format(&error));
+                    embassy_time::Timer::after_secs(1).await;
+                    continue;
+                }
+            };
             defmt::info!("ble: phone connected");
             select(
                 take_writes(&server, &connection, received),

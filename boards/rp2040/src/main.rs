@@ -425,8 +425,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let [a, b, c, d, e, f, ..] = unique;
     let config = lock_core::Config {
         serial: u64::from_be_bytes(unique),
-        firmware: (0, 1, 0),
-        verification_code: 0,
+        // Firmware 0.1.0; the verification code comes from the app side
+        // once it has started.
+        ..lock_core::Config::default()
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
@@ -451,7 +452,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         let deadline = Instant::now() + RADIO_START;
         let started = with_deadline(
             deadline,
-            dropping_frames(
+            lock_ble::discarding(
                 &outgoing,
                 cyw43::new_with_bluetooth(
                     &mut radio_state,
@@ -482,7 +483,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             };
             let within = with_deadline(
                 deadline,
-                dropping_frames(&outgoing, select(runner.as_mut(), up)),
+                lock_ble::discarding(&outgoing, select(runner.as_mut(), up)),
             );
             match within.await {
                 Ok(Either::First(never)) => match never {},
@@ -523,14 +524,4 @@ async fn without_radio(power: &mut Output<'_>, outgoing: &FrameQueue) {
         RADIO_START.as_secs()
     );
     match lock_ble::discard(outgoing).await {}
-}
-
-/// Runs `f`, dropping the frames the lock sends meanwhile (as while no
-/// phone listens), so that the runtime never waits on a radio that is still
-/// starting.
-async fn dropping_frames<T>(outgoing: &FrameQueue, f: impl Future<Output = T>) -> T {
-    match select(f, lock_ble::discard(outgoing)).await {
-        Either::First(value) => value,
-        Either::Second(never) => match never {},
-    }
 }

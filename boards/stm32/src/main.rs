@@ -56,7 +56,9 @@ use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPal
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
-use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
+use lock_drivers::switch::{
+    GpioButton, GpioContact, GpioSiren, GpioTrigger, GpioUsbSense, SwitchConfig,
+};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
@@ -64,7 +66,7 @@ use panic_probe as _;
 use static_cell::ConstStaticCell;
 
 use crate::ecc::StoreFlash;
-use crate::parts::{AdcInput, ChipEntropy, ModuleUart, SharedAdc, UsbSense};
+use crate::parts::{AdcInput, ChipEntropy, ModuleUart, SharedAdc};
 
 bind_interrupts!(struct Irqs {
     USART1 => usart::BufferedInterruptHandler<peripherals::USART1>;
@@ -185,7 +187,7 @@ impl<'a> Board for NucleoL476<'a> {
     type SetButton = GpioButton<Exti, EmbassyClock>;
     type LockButton = GpioButton<Exti, EmbassyClock>;
     type Battery = DividerBattery<'a, AdcInput<'a, Peri<'static, PC0>>, Output<'static>, Delay>;
-    type UsbPower = UsbSense<Exti, EmbassyClock>;
+    type UsbPower = GpioUsbSense<Exti, EmbassyClock>;
     type Voice = Wt588f<Output<'static>, Exti, Delay>;
     type Siren = GpioSiren<Output<'static>>;
     type Clock = EmbassyClock;
@@ -289,11 +291,7 @@ fn wire<'a>(
         set_button: GpioButton::new(pins.set_button, clock, SwitchConfig::CLOSED_LOW),
         lock_button: GpioButton::new(pins.lock_button, clock, SwitchConfig::CLOSED_LOW),
         battery,
-        usb_power: UsbSense::new(GpioContact::new(
-            pins.usb_sense,
-            clock,
-            SwitchConfig::OPENS_HIGH,
-        )),
+        usb_power: GpioUsbSense::new(pins.usb_sense, clock, SwitchConfig::OPENS_HIGH),
         voice,
         siren: GpioSiren::new(pins.siren, false),
         clock,
@@ -514,8 +512,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         serial: unique
             .iter()
             .fold(0u64, |serial, &byte| serial << 8 | u64::from(byte)),
-        firmware: (0, 1, 0),
-        verification_code: 0,
+        // Firmware 0.1.0; the verification code comes from the app side
+        // once it has started.
+        ..lock_core::Config::default()
     };
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");

@@ -15,11 +15,8 @@ use embassy_stm32::wdg::IndependentWatchdog;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Duration, Timer};
-use embedded_hal::digital::InputPin;
-use embedded_hal_async::digital::Wait;
 use lock_drivers::battery::{RawAdc, stm32_vdda_mv};
-use lock_drivers::switch::GpioContact;
-use lock_hal::{Clock, ContactSensor, Entropy, ErrorKind, ErrorType, UsbPower};
+use lock_hal::{Entropy, ErrorKind, ErrorType};
 
 /// Polls of the RNG's status a fill may take before it is called a
 /// timeout. A 32-bit word takes about 46 cycles of the RNG's 48 MHz clock;
@@ -156,32 +153,6 @@ impl embedded_io_async::Write for ModuleUart<'_> {
     async fn flush(&mut self) -> Result<(), usart::Error> {
         let _awake = awake();
         embedded_io_async::Write::flush(&mut self.uart).await
-    }
-}
-
-/// The USB-C supply at the front (R-ALM-4): VBUS through a divider into an
-/// input, high while powered, debounced like a contact (lock-drivers'
-/// [`GpioContact`], "open" being "powered").
-pub struct UsbSense<P, C>(GpioContact<P, C>);
-
-impl<P: InputPin + Wait, C: Clock> UsbSense<P, C> {
-    /// The contact over the sense pin, configured active high.
-    pub fn new(contact: GpioContact<P, C>) -> Self {
-        UsbSense(contact)
-    }
-}
-
-impl<P, C> ErrorType for UsbSense<P, C> {
-    type Error = lock_drivers::switch::Error;
-}
-
-impl<P: InputPin + Wait, C: Clock> UsbPower for UsbSense<P, C> {
-    fn is_present(&mut self) -> Result<bool, Self::Error> {
-        self.0.is_open()
-    }
-
-    async fn wait_for_change(&mut self, last: bool) -> Result<bool, Self::Error> {
-        self.0.wait_for_change(last).await
     }
 }
 

@@ -4,13 +4,13 @@
 //! dropped (the protocol's challenges and counters make a stale frame
 //! useless anyway).
 
-use embassy_futures::select::{Either, select};
+use embassy_futures::select::select;
 use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
 use crate::{
     FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE,
-    discard, notification_len, static_random_address,
+    discard, discarding, notification_len, static_random_address,
 };
 
 /// One connection at a time: the phone being used.
@@ -74,16 +74,14 @@ pub async fn run<C: Controller>(
     let serve = async {
         loop {
             // Frames the lock sends while no phone listens are dropped.
-            let connection =
-                match select(advertise(&mut peripheral, &server), discard(outgoing)).await {
-                    Either::First(Ok(connection)) => connection,
-                    Either::First(Err(error)) => {
-                        warn!("ble: advertising failed: {:?}", Dbg(&error));
-                        embassy_time::Timer::after_secs(1).await;
-                        continue;
-                    }
-                    Either::Second(never) => match never {},
-                };
+            let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    warn!("ble: advertising failed: {:?}", Dbg(&error));
+                    embassy_time::Timer::after_secs(1).await;
+                    continue;
+                }
+            };
             info!("ble: phone connected");
             select(
                 take_writes(&server, &connection, received),

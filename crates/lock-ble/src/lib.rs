@@ -119,6 +119,15 @@ pub async fn discard(outgoing: &FrameQueue) -> core::convert::Infallible {
     }
 }
 
+/// Runs `f`, [`discard`]ing what the lock sends meanwhile: advertising while
+/// no phone listens, a radio still starting.
+pub async fn discarding<T>(outgoing: &FrameQueue, f: impl Future<Output = T>) -> T {
+    match embassy_futures::select::select(f, discard(outgoing)).await {
+        embassy_futures::select::Either::First(value) => value,
+        embassy_futures::select::Either::Second(never) => match never {},
+    }
+}
+
 /// A static random device address (the top two bits set) made from a
 /// chip's unique 6 bytes (a MAC address, a serial number), little-endian.
 pub fn static_random_address(unique: [u8; 6]) -> [u8; 6] {

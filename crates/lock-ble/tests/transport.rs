@@ -6,7 +6,7 @@ use core::pin::pin;
 use embassy_futures::select::{Either, select};
 use embassy_futures::{block_on, poll_once};
 use lock_ble::{
-    BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, discard, notification_len,
+    BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, discard, discarding, notification_len,
     static_random_address,
 };
 use lock_hal::{ErrorKind, Transport};
@@ -93,6 +93,25 @@ fn without_a_radio_discard_takes_every_frame_and_no_send_waits() {
     let mut both = pin!(select(sent, discard(&outgoing)));
     let finished = (0..QUEUE * 64).any(|_| poll_once(both.as_mut()).is_ready());
     assert!(finished, "a send still waits with discard running");
+}
+
+#[test]
+fn discarding_gives_what_it_ran_and_drops_what_was_sent_meanwhile() {
+    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
+    let mut transport = BleTransport::new(&received, &outgoing);
+    let sent = async {
+        for n in 0..QUEUE * 8 {
+            let byte = u8::try_from(n).unwrap_or(u8::MAX);
+            assert_eq!(transport.send(&[byte; 3]).await, Ok(()));
+        }
+        7
+    };
+    let mut running = pin!(discarding(&outgoing, sent));
+    let result = (0..QUEUE * 64).find_map(|_| match poll_once(running.as_mut()) {
+        core::task::Poll::Ready(value) => Some(value),
+        core::task::Poll::Pending => None,
+    });
+    assert_eq!(result, Some(7), "a send still waits while discarding");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Plain switches and one output on GPIOs: push buttons (SET, the inside
-//! locking button), contacts (the door magnet), trigger switches (tamper,
-//! key in cylinder) and a siren or buzzer.
+//! locking button), contacts (the door magnet, the USB-C supply's sense),
+//! trigger switches (tamper, key in cylinder) and a siren or buzzer.
 //!
 //! **Wiring.** Each switch to a GPIO with an interrupt (embedded-hal-async
 //! `Wait`), usually to ground with a pull-up, so active low; the siren's
@@ -31,7 +31,9 @@
 use embassy_futures::select::{Either, select};
 use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal_async::digital::Wait;
-use lock_hal::{Button, Clock, ContactSensor, ErrorKind, ErrorType, Press, Siren, TriggerSensor};
+use lock_hal::{
+    Button, Clock, ContactSensor, ErrorKind, ErrorType, Press, Siren, TriggerSensor, UsbPower,
+};
 
 /// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -256,6 +258,38 @@ impl<P: InputPin + Wait, C: Clock> ContactSensor for GpioContact<P, C> {
     async fn wait_for_change(&mut self, last_open: bool) -> Result<bool, Error> {
         self.switch.settle_forever(!last_open).await?;
         Ok(!last_open)
+    }
+}
+
+/// The USB-C supply at the front (R-ALM-4): VBUS through a divider into an
+/// input, debounced like a door contact ([`GpioContact`]), "open" being
+/// "powered" (usually [`SwitchConfig::OPENS_HIGH`]: high while powered).
+pub struct GpioUsbSense<P, C>(GpioContact<P, C>);
+
+impl<P: InputPin + Wait, C: Clock> GpioUsbSense<P, C> {
+    /// Takes the pin and the clock. `config.active_low` says the supply is
+    /// present when the pin is low.
+    pub fn new(pin: P, clock: C, config: SwitchConfig) -> Self {
+        GpioUsbSense(GpioContact::new(pin, clock, config))
+    }
+
+    /// Gives the pin and the clock back.
+    pub fn release(self) -> (P, C) {
+        self.0.release()
+    }
+}
+
+impl<P, C> ErrorType for GpioUsbSense<P, C> {
+    type Error = Error;
+}
+
+impl<P: InputPin + Wait, C: Clock> UsbPower for GpioUsbSense<P, C> {
+    fn is_present(&mut self) -> Result<bool, Error> {
+        self.0.is_open()
+    }
+
+    async fn wait_for_change(&mut self, last: bool) -> Result<bool, Error> {
+        self.0.wait_for_change(last).await
     }
 }
 

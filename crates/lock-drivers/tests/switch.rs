@@ -17,8 +17,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
-use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
-use lock_hal::{Button, Clock, ContactSensor, Press, Siren, TriggerSensor};
+use lock_drivers::switch::{
+    GpioButton, GpioContact, GpioSiren, GpioTrigger, GpioUsbSense, SwitchConfig,
+};
+use lock_hal::{Button, Clock, ContactSensor, Press, Siren, TriggerSensor, UsbPower};
 
 #[derive(Default)]
 struct World {
@@ -229,6 +231,31 @@ fn a_door_contact_reports_each_debounced_change() {
     let open = run_until(&w, 10_000, door.wait_for_change(true)).unwrap();
     assert!(!open.unwrap());
     assert_eq!(w.borrow().now, 5_030);
+}
+
+#[test]
+fn r_alm_4_usb_power_is_reported_present_and_gone_debounced() {
+    let w = world();
+    // Plugged in at 1,000 (bouncing), unplugged at 7,000; high while powered.
+    let p = pin(
+        &w,
+        &[
+            (0, false),
+            (1_000, true),
+            (1_004, false),
+            (1_010, true),
+            (7_000, false),
+        ],
+    );
+    let mut usb = GpioUsbSense::new(p, SimClock(w.clone()), SwitchConfig::OPENS_HIGH);
+    assert!(!usb.is_present().unwrap());
+    let present = run_until(&w, 10_000, usb.wait_for_change(false)).unwrap();
+    assert!(present.unwrap());
+    assert_eq!(w.borrow().now, 1_040);
+    assert!(usb.is_present().unwrap());
+    let present = run_until(&w, 10_000, usb.wait_for_change(true)).unwrap();
+    assert!(!present.unwrap());
+    assert_eq!(w.borrow().now, 7_030);
 }
 
 #[test]
