@@ -370,6 +370,9 @@ pub struct Runtime<B: Board, S: StateStore, A: App> {
     backoff: [Backoff; SOURCES],
     pending: Deque<Event, PENDING_CAPACITY>,
     kept_inputs: Deque<Input, KEPT_INPUTS>,
+    /// Identifications the core asked for while the motor ran, started once
+    /// it has stopped.
+    identify_later: heapless::Vec<BiometricKind, 3>,
 }
 
 impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
@@ -392,6 +395,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             backoff: [Backoff::NEW; SOURCES],
             pending: Deque::new(),
             kept_inputs: Deque::new(),
+            identify_later: heapless::Vec::new(),
         }
     }
 
@@ -480,10 +484,25 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let input = self.wait_for_input().await;
         self.on_input(input).await;
         self.drain().await;
-        // What came while a module worked on a sample, after what its
-        // answer led to (`on_module_keeping_inputs`).
-        while let Some(input) = self.kept_inputs.pop_front() {
-            self.on_input(input).await;
+        self.catch_up().await;
+    }
+
+    /// What had to wait: inputs kept while a module worked on a sample
+    /// (`on_module_keeping_inputs`), after what its answer led to, and the
+    /// identifications asked for while the motor ran, once it has stopped.
+    async fn catch_up(&mut self) {
+        loop {
+            if let Some(input) = self.kept_inputs.pop_front() {
+                self.on_input(input).await;
+            } else if self.motor.is_none()
+                && let Some(kind) = self.identify_later.pop()
+            {
+                if let Some(event) = self.identify(kind).await {
+                    self.queue(Event::Biometric(event));
+                }
+            } else {
+                break;
+            }
             self.drain().await;
         }
     }
@@ -1092,6 +1111,15 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             self.module_work_done().await;
         }
         for kind in identify {
+            // A face search may take the module's whole timeout: none starts
+            // while the motor runs, whose end switch, stall and travel limit
+            // must not wait (R-LCK-3); `catch_up` starts it after.
+            if self.motor.is_some() {
+                if !self.identify_later.contains(&kind) {
+                    let _ = self.identify_later.push(kind);
+                }
+                continue;
+            }
             if let Some(event) = self.identify(kind).await {
                 self.queue(Event::Biometric(event));
             }

@@ -2,10 +2,11 @@
 //! on a mock clock: first start, enrolment of a fingerprint through a mock
 //! module, unlocking, a lockout and its end, a power cut between a failed
 //! attempt and its prompt, a module that times out, a jammed bolt, a face
-//! search while the motor runs, a code typed and the lock button pressed
-//! during a face search, a store
-//! that stops writing, module work owed at boot. The store is the real
-//! lock-store on its strict mock NOR flash. Each test names the rule it shows.
+//! search while the motor runs (started by a sample or asked for after a
+//! touch), a code typed and the lock button pressed during a face search, a
+//! store that stops writing, module work owed at boot. The store is the real
+//! lock-store on its strict mock NOR flash. Each test names the rule it
+//! shows.
 //!
 //! The bench and its mocks are in `runtime/harness.rs`.
 
@@ -289,6 +290,41 @@ fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
     let ran = w.motor_times[1] - w.motor_times[0];
     assert!(ran <= harness::TRAVEL + 100, "the motor ran {ran} ms");
     // The face is searched for once the motor has stopped.
+    assert!(
+        w.modules[0].calls.contains(&"identify".to_string()),
+        "{:?}",
+        w.modules[0].calls
+    );
+}
+
+#[test]
+fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_waits_for_it() {
+    let mut b = Bench::installed();
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(30));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked);
+    assert_eq!(b.world.borrow().backlight, 0, "the keypad is dark again");
+    b.world.borrow_mut().module(BiometricKind::Face).search_ms = 10_000;
+    b.clear_motor_calls();
+    // Locked from inside; while the bolt moves, someone outside touches the
+    // dark keypad, which starts a face search (R-UNL-1), of someone the
+    // module does not know.
+    b.world
+        .borrow_mut()
+        .lock_presses
+        .push_back(lock_hal::Press::Short);
+    b.wait(millis(100));
+    assert_eq!(b.motor_calls(), [MotorCall::Drive(MotorDirection::Reverse)]);
+    b.world.borrow_mut().module(BiometricKind::Face).presented = Some("mallory".into());
+    b.touch();
+    b.wait(secs(12));
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+    let w = b.world.borrow();
+    // Braked when the bolt reached its end, not after the search.
+    let ran = w.motor_times[1] - w.motor_times[0];
+    assert!(ran <= harness::TRAVEL + 100, "the motor ran {ran} ms");
+    // The search ran once the motor had stopped.
     assert!(
         w.modules[0].calls.contains(&"identify".to_string()),
         "{:?}",
