@@ -49,6 +49,7 @@ fn event(op: u8, arg: u8) -> Event {
     ][usize::from(arg % 3)];
     let app = |command| {
         Event::App(AppRequest {
+            pairing: 1,
             privilege,
             link: if arg & 0x80 == 0 {
                 Link::Bluetooth
@@ -246,6 +247,7 @@ impl Run {
         let lifts = matches!(
             ev,
             Event::App(AppRequest {
+                pairing: 1,
                 privilege: Privilege::Administrator,
                 command: AppCommand::LiftLockout
                     | AppCommand::Configure(Setting::LockoutProtection(false)),

@@ -112,6 +112,7 @@ fn core_lock() -> Result<Lock, String> {
     lock.handle(
         Instant::ZERO,
         Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::Configure(Setting::LockoutProtection(false)),

@@ -58,6 +58,7 @@ fn full_lock() -> Lock {
     lock.handle(
         Instant::ZERO,
         Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::Configure(Setting::LockoutProtection(false)),

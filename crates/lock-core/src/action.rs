@@ -447,6 +447,10 @@ pub enum Action {
     Reply(Reply),
     /// Open (`true`) or close the pairing window of the app protocol (R-MNU-7).
     Pairing(bool),
+    /// A person pressed ✓ at the lock after it spoke the pairing code
+    /// ([`Event::PairingCode`](crate::Event::PairingCode)): the app protocol
+    /// may now store the pairing (S-PR-1).
+    ConfirmPairing,
 }
 
 impl Action {

@@ -298,12 +298,45 @@ pub enum AppCommand {
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AppRequest {
+    /// The pairing (phone or key) it came from: who, for the log (R-APP-6).
+    pub pairing: u16,
     /// What the sender may do.
     pub privilege: Privilege,
     /// How it arrived.
     pub link: Link,
     /// What they ask.
     pub command: AppCommand,
+}
+
+/// A change the app protocol made to its own records, for the lock's log
+/// (R-APP-6). A frame that fails authentication is no such change: it
+/// presents no credential, is dropped by the protocol and never reaches the
+/// lock (S-BF-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum AppChange {
+    /// A phone was paired as an administrator, confirmed with ✓ at the lock
+    /// (S-PR-1).
+    Paired {
+        /// Its pairing number.
+        pairing: u16,
+    },
+    /// A pairing or key was revoked.
+    Unpaired {
+        /// The pairing revoked.
+        pairing: u16,
+        /// The administrator's pairing that revoked it.
+        by: u16,
+    },
+    /// An administrator issued a Bluetooth key (R-APP-5).
+    KeyIssued {
+        /// The new key's pairing number.
+        pairing: u16,
+        /// What it may do.
+        privilege: Privilege,
+        /// The administrator's pairing that issued it.
+        by: u16,
+    },
 }
 
 /// Everything the lock reacts to. Feed each to [`Lock::handle`](crate::Lock::handle).
@@ -343,11 +376,14 @@ pub enum Event {
     UsbPower(bool),
     /// An authenticated command from the app.
     App(AppRequest),
-    /// The app protocol rejected a frame's authentication or a PIN it carried:
-    /// counted with every other failure (S-BF-1, S-PR-5).
-    AppAuthFailed,
-    /// The app protocol completed a pairing; pairing mode ends (R-MNU-7).
-    Paired,
+    /// The app protocol derived a pairing code with a phone in pairing mode:
+    /// the lock speaks it, and a press of ✓ at the lock confirms it
+    /// ([`Action::ConfirmPairing`](crate::Action::ConfirmPairing), S-PR-1).
+    PairingCode(u32),
+    /// The app protocol changed its own records (pairings and keys live
+    /// there): logged with who made the change (R-APP-6). A completed
+    /// pairing also ends pairing mode (R-MNU-7).
+    AppChanged(AppChange),
     /// A deadline from [`Lock::next_deadline`](crate::Lock::next_deadline) came.
     /// Harmless at any other time.
     Tick,

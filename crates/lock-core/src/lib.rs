@@ -22,14 +22,14 @@ pub use action::{
     Method, ModuleCommand, Notice, Prompt, Refusal, Reply, Status,
 };
 pub use event::{
-    AlarmKind, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
+    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
     EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
 pub use lock::{
     BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
     KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM,
 };
-pub use log::{LogEntry, LogRecord};
+pub use log::{Actor, LogEntry, LogRecord};
 pub use passcode::Passcode;
 pub use person::{BiometricKind, Name, Person, PersonNumber, Role, TemplateId};
 pub use settings::{DoorDirection, MotorDirection, Setting, Settings};

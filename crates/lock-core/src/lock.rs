@@ -8,10 +8,10 @@ use crate::action::{
 };
 use crate::attempts::{Attempts, Lockout};
 use crate::event::{
-    AlarmKind, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
+    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
     EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
-use crate::log::{LogEntry, LogRecord};
+use crate::log::{Actor, LogEntry, LogRecord};
 use crate::passcode::{Entry, Passcode, PasscodeError, PasscodeKind, PasscodeMatch, PasscodeTable};
 use crate::person::{BiometricKind, People, PeopleError, Person, PersonNumber, Role, TemplateId};
 use crate::settings::{DoorDirection, Setting, Settings};
@@ -175,6 +175,9 @@ pub struct Lock<V = NoVisitorCodes> {
     alarms: Alarms,
     tamper_until: Option<Instant>,
     pairing_until: Option<Instant>,
+    /// The app protocol's pairing code was spoken and waits for ✓ at the
+    /// lock (S-PR-1).
+    pairing_code: bool,
     muted: bool,
     battery: u8,
     usb_power: bool,
@@ -241,6 +244,7 @@ impl<V: VisitorCodes> Lock<V> {
             alarms: Alarms::default(),
             tamper_until: None,
             pairing_until: None,
+            pairing_code: false,
             muted: false,
             battery: 100,
             usb_power: false,
@@ -382,8 +386,8 @@ impl<V: VisitorCodes> Lock<V> {
             Event::Battery(percent) => self.battery_measured(now, percent.min(100), &mut out),
             Event::UsbPower(on) => self.usb_power = on,
             Event::App(request) => self.app(now, request, &mut out),
-            Event::AppAuthFailed => self.fail(now, None, Method::App, false, &mut out),
-            Event::Paired => self.end_pairing(&mut out),
+            Event::PairingCode(code) => self.pairing_code(code, &mut out),
+            Event::AppChanged(change) => self.app_changed(now, change, &mut out),
             Event::Tick => {}
         }
         self.show_keypad(&mut out);
@@ -689,6 +693,10 @@ impl<V: VisitorCodes> Lock<V> {
             return;
         }
         self.wake(now);
+        if self.pairing_code {
+            self.pairing_code_key(now, key, out);
+            return;
+        }
         match core::mem::replace(&mut self.mode, Mode::Idle) {
             Mode::Idle => self.idle_key(now, key, out),
             Mode::DoorDirection { asked } => self.door_direction_key(now, asked, key, out),
@@ -811,7 +819,7 @@ impl<V: VisitorCodes> Lock<V> {
                 };
                 let mut admin = Person::new(number, Role::Administrator);
                 admin.passcode = Some(code);
-                match self.store_person(now, admin, false, None, out) {
+                match self.store_person(now, admin, false, None, Actor::Person(number), out) {
                     Ok(()) => {
                         self.prompt(out, Prompt::Success);
                         self.prompt(out, Prompt::Menu);
@@ -943,7 +951,53 @@ impl<V: VisitorCodes> Lock<V> {
         self.prompt(out, Prompt::PairingMode);
     }
 
+    /// S-PR-1: the protocol and a phone derived this code; the lock speaks
+    /// it (even when muted: it is the point of the window) and ✓ confirms
+    /// it, ↩ refuses it. Outside pairing mode there is nothing to confirm.
+    fn pairing_code(&mut self, code: u32, out: &mut Actions) {
+        if self.pairing_until.is_none() {
+            return;
+        }
+        self.pairing_code = true;
+        out.push(Action::Prompt(Prompt::VerificationCode(code)));
+    }
+
+    /// ✓ or ↩ while a pairing code waits for the person at the lock.
+    fn pairing_code_key(&mut self, now: Instant, key: Key, out: &mut Actions) {
+        match key {
+            Key::Ok => {
+                self.pairing_code = false;
+                out.push(Action::ConfirmPairing);
+            }
+            Key::Back => self.end_pairing(out),
+            // The keypad stays lit for ✓ while the window lasts.
+            _ => self.wake(now),
+        }
+    }
+
+    /// What the app protocol changed on its own, for the log (R-APP-6).
+    fn app_changed(&mut self, now: Instant, change: AppChange, out: &mut Actions) {
+        let entry = match change {
+            AppChange::Paired { pairing } => {
+                self.end_pairing(out);
+                LogEntry::Paired { pairing }
+            }
+            AppChange::Unpaired { pairing, by } => LogEntry::Unpaired { pairing, by },
+            AppChange::KeyIssued {
+                pairing,
+                privilege,
+                by,
+            } => LogEntry::KeyIssued {
+                pairing,
+                privilege,
+                by,
+            },
+        };
+        self.log(now, out, entry);
+    }
+
     fn end_pairing(&mut self, out: &mut Actions) {
+        self.pairing_code = false;
         if self.pairing_until.take().is_some() {
             out.push(Action::Pairing(false));
             // The keypad goes dark, so whatever dialogue was open ends as after
@@ -1001,8 +1055,15 @@ impl<V: VisitorCodes> Lock<V> {
                 Dialogue::Confirmed(code) => {
                     let stored_now = self.draft_record(&draft, stored).and_then(|mut updated| {
                         updated.passcode = Some(code);
-                        self.store_person(now, updated.clone(), stored, None, out)
-                            .map(|()| updated)
+                        self.store_person(
+                            now,
+                            updated.clone(),
+                            stored,
+                            None,
+                            Actor::Person(admin),
+                            out,
+                        )
+                        .map(|()| updated)
                     });
                     match stored_now {
                         Ok(updated) => {
@@ -1023,7 +1084,7 @@ impl<V: VisitorCodes> Lock<V> {
                 }
             },
             Screen::Delete => self.delete_key(now, admin, key, out),
-            Screen::Settings => self.settings_key(now, key, out),
+            Screen::Settings => self.settings_key(now, admin, key, out),
         };
         self.mode = match screen {
             Some(screen) => Mode::Menu { admin, screen },
@@ -1173,7 +1234,7 @@ impl<V: VisitorCodes> Lock<V> {
                     .and_then(|n| self.people.check_delete(n).map(|()| n));
                 match result {
                     Ok(n) => {
-                        self.delete_person(now, n, out);
+                        self.delete_person(now, n, Actor::Person(admin), out);
                         self.prompt(out, Prompt::Success);
                         if n == admin {
                             // They deleted themselves: nobody holds the menu now.
@@ -1193,7 +1254,13 @@ impl<V: VisitorCodes> Lock<V> {
         }
     }
 
-    fn settings_key(&mut self, now: Instant, key: Key, out: &mut Actions) -> Option<Screen> {
+    fn settings_key(
+        &mut self,
+        now: Instant,
+        admin: PersonNumber,
+        key: Key,
+        out: &mut Actions,
+    ) -> Option<Screen> {
         let setting = match key {
             Key::Digit(1) => Setting::Volume(self.settings.volume.next()),
             Key::Digit(2) => Setting::AutoLock(!self.settings.auto_lock),
@@ -1204,7 +1271,7 @@ impl<V: VisitorCodes> Lock<V> {
             }
             _ => return Some(Screen::Settings),
         };
-        match self.configure(now, setting, out) {
+        match self.configure(now, setting, Actor::Person(admin), out) {
             Ok(()) => self.prompt(out, Prompt::Success),
             Err(r) => self.prompt(out, Prompt::Failure(r)),
         }
@@ -1215,13 +1282,14 @@ impl<V: VisitorCodes> Lock<V> {
         &mut self,
         now: Instant,
         setting: Setting,
+        by: Actor,
         out: &mut Actions,
     ) -> Result<(), Refusal> {
         self.settings
             .apply(setting)
             .map_err(|_| Refusal::OutOfRange)?;
         out.push(Action::Persist(Change::Settings(self.settings)));
-        self.log(now, out, LogEntry::SettingChanged(setting));
+        self.log(now, out, LogEntry::SettingChanged { setting, by });
         match setting {
             Setting::LockoutProtection(false) => self.lift_lockout(now, out),
             Setting::LowBatteryPercent(_) => self.battery_measured(now, self.battery, out),
@@ -1254,6 +1322,7 @@ impl<V: VisitorCodes> Lock<V> {
         person: Person,
         existing: bool,
         kind: Option<BiometricKind>,
+        by: Actor,
         out: &mut Actions,
     ) -> Result<(), Refusal> {
         let number = person.number;
@@ -1273,11 +1342,13 @@ impl<V: VisitorCodes> Lock<V> {
             LogEntry::CredentialAdded {
                 person: number,
                 kind,
+                by,
             }
         } else {
             LogEntry::UserAdded {
                 person: number,
                 role: person.role,
+                by,
             }
         };
         self.log(now, out, entry);
@@ -1290,6 +1361,7 @@ impl<V: VisitorCodes> Lock<V> {
         &mut self,
         now: Instant,
         number: PersonNumber,
+        by: Actor,
         out: &mut Actions,
         change: impl FnOnce(&mut Person),
     ) -> Result<(), Refusal> {
@@ -1301,13 +1373,13 @@ impl<V: VisitorCodes> Lock<V> {
         change(&mut p);
         self.people.put(p.clone()).map_err(refusal_of)?;
         out.push(Action::Persist(Change::Person(p)));
-        self.log(now, out, LogEntry::UserChanged { person: number });
+        self.log(now, out, LogEntry::UserChanged { person: number, by });
         Ok(())
     }
 
     /// R-USR-5: the person and every credential of theirs, in the store and in
     /// each module. The caller has checked R-USR-4.
-    fn delete_person(&mut self, now: Instant, number: PersonNumber, out: &mut Actions) {
+    fn delete_person(&mut self, now: Instant, number: PersonNumber, by: Actor, out: &mut Actions) {
         let Some(person) = self.people.remove(number) else {
             return;
         };
@@ -1316,7 +1388,7 @@ impl<V: VisitorCodes> Lock<V> {
         for (kind, template) in person.all_templates() {
             out.push(Action::Module(ModuleCommand::Delete { kind, template }));
         }
-        self.log(now, out, LogEntry::UserDeleted { person: number });
+        self.log(now, out, LogEntry::UserDeleted { person: number, by });
         if let Mode::Menu { admin, .. } = self.mode
             && admin == number
         {
@@ -1354,6 +1426,7 @@ impl<V: VisitorCodes> Lock<V> {
             alarms,
             tamper_until: _,
             pairing_until,
+            pairing_code,
             muted,
             battery: _,
             usb_power: _,
@@ -1381,6 +1454,7 @@ impl<V: VisitorCodes> Lock<V> {
         *leaving_home = false;
         *alarms = Alarms::default();
         *pairing_until = None;
+        *pairing_code = false;
         *muted = false;
     }
 
@@ -1622,7 +1696,14 @@ impl<V: VisitorCodes> Lock<V> {
                 out.push(Action::Module(ModuleCommand::Delete { kind, template }));
                 return Err(Refusal::Enroll(EnrollFailure::ModuleFault));
             }
-            self.store_person(now, updated.clone(), stored, Some(kind), out)
+            self.store_person(
+                now,
+                updated.clone(),
+                stored,
+                Some(kind),
+                Actor::Person(admin),
+                out,
+            )
                 .inspect_err(|_| {
                     out.push(Action::Module(ModuleCommand::Delete { kind, template }))
                 })?;
@@ -1978,6 +2059,7 @@ impl<V: VisitorCodes> Lock<V> {
         request: AppRequest,
         out: &mut Actions,
     ) -> Result<Reply, Refusal> {
+        let by = Actor::Pairing(request.pairing);
         let needed = match request.command {
             AppCommand::Unlock | AppCommand::Lock => Privilege::Visitor,
             AppCommand::Status | AppCommand::LiveVideo => Privilege::User,
@@ -2011,21 +2093,21 @@ impl<V: VisitorCodes> Lock<V> {
                 self.lock_bolt(now, LockMethod::App, out);
             }
             AppCommand::LiftLockout => self.lift_lockout(now, out),
-            AppCommand::Configure(setting) => self.configure(now, setting, out)?,
+            AppCommand::Configure(setting) => self.configure(now, setting, by, out)?,
             AppCommand::SetValidity { person, validity } => {
-                self.change_person(now, person, out, |p| p.validity = validity)?;
+                self.change_person(now, person, by, out, |p| p.validity = validity)?;
             }
             AppCommand::NamePerson { person, name } => {
                 if !name.is_valid() {
                     return Err(Refusal::OutOfRange);
                 }
-                self.change_person(now, person, out, |p| p.name = name)?;
+                self.change_person(now, person, by, out, |p| p.name = name)?;
             }
             AppCommand::SetSchedule { person, schedule } => {
                 if schedule.is_some_and(|s| !s.is_valid()) {
                     return Err(Refusal::OutOfRange);
                 }
-                self.change_person(now, person, out, |p| p.schedule = schedule)?;
+                self.change_person(now, person, by, out, |p| p.schedule = schedule)?;
             }
             AppCommand::AddPerson {
                 role,
@@ -2042,12 +2124,12 @@ impl<V: VisitorCodes> Lock<V> {
                 let mut person = Person::new(number, role);
                 person.passcode = Some(passcode);
                 person.validity = validity;
-                self.store_person(now, person, false, None, out)?;
+                self.store_person(now, person, false, None, by, out)?;
                 return Ok(Reply::PersonAdded(number));
             }
             AppCommand::DeletePerson(person) => {
                 self.people.check_delete(person).map_err(refusal_of)?;
-                self.delete_person(now, person, out);
+                self.delete_person(now, person, by, out);
             }
             AppCommand::SetDuressPasscode { person, code } => {
                 let mut p = self
@@ -2066,7 +2148,7 @@ impl<V: VisitorCodes> Lock<V> {
                     return Err(Refusal::Passcode(PasscodeError::Overlaps));
                 }
                 p.duress = Some(code);
-                self.store_person(now, p, true, None, out)?;
+                self.store_person(now, p, true, None, by, out)?;
             }
             AppCommand::Acknowledge(kind) => match kind {
                 AlarmKind::Duress | AlarmKind::Intrusion => self.set_alarm(now, out, kind, false),
@@ -2108,6 +2190,14 @@ impl<V: VisitorCodes> Lock<V> {
                 }
                 self.wall = Some((now, ts));
                 self.mark_clock(ts, out);
+                self.log(
+                    now,
+                    out,
+                    LogEntry::ClockSet {
+                        to: ts,
+                        by: request.pairing,
+                    },
+                );
             }
             AppCommand::LiveVideo => {
                 if self.battery < CAMERA_MIN_BATTERY && !self.usb_power {

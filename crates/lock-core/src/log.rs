@@ -2,10 +2,21 @@
 
 use crate::action::{LockMethod, Method, Refusal};
 use crate::attempts::LockoutCause;
-use crate::event::AlarmKind;
+use crate::event::{AlarmKind, Privilege};
 use crate::person::{BiometricKind, PersonNumber, Role};
 use crate::settings::{DoorDirection, Setting};
 use crate::time::{Instant, Timestamp};
+
+/// Who made a change (R-APP-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Actor {
+    /// A person at the keypad: the administrator in the menu, or the first
+    /// administrator creating themselves.
+    Person(PersonNumber),
+    /// The phone or key of this pairing, over the app protocol.
+    Pairing(u16),
+}
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +56,8 @@ pub enum LogEntry {
         person: PersonNumber,
         /// Their role.
         role: Role,
+        /// Who added them.
+        by: Actor,
     },
     /// A credential was added to an existing person. `None` kind: a passcode.
     CredentialAdded {
@@ -52,23 +65,62 @@ pub enum LogEntry {
         person: PersonNumber,
         /// Which biometric kind, or `None` for a passcode.
         kind: Option<BiometricKind>,
+        /// Who added it.
+        by: Actor,
     },
     /// A person's validity period changed (R-APP-3).
     UserChanged {
         /// Whose.
         person: PersonNumber,
+        /// Who changed it.
+        by: Actor,
     },
     /// A person was deleted with every credential (R-USR-5).
     UserDeleted {
         /// Their number.
         person: PersonNumber,
+        /// Who deleted them.
+        by: Actor,
     },
     /// An alarm began.
     Alarm(AlarmKind),
     /// The bolt was thrown.
     Locked(LockMethod),
     /// A setting changed.
-    SettingChanged(Setting),
+    SettingChanged {
+        /// The setting's new value.
+        setting: Setting,
+        /// Who changed it.
+        by: Actor,
+    },
+    /// The wall clock was set (S-VC-3).
+    ClockSet {
+        /// To this time.
+        to: Timestamp,
+        /// By this administrator's pairing.
+        by: u16,
+    },
+    /// A phone was paired as an administrator, confirmed at the lock (S-PR-1).
+    Paired {
+        /// Its pairing number.
+        pairing: u16,
+    },
+    /// A pairing or key was revoked (R-APP-5).
+    Unpaired {
+        /// The pairing revoked.
+        pairing: u16,
+        /// The administrator's pairing that revoked it.
+        by: u16,
+    },
+    /// A Bluetooth key was issued (R-APP-5).
+    KeyIssued {
+        /// The key's pairing number.
+        pairing: u16,
+        /// What it may do.
+        privilege: Privilege,
+        /// The administrator's pairing that issued it.
+        by: u16,
+    },
     /// The door direction was chosen (R-UNL-3).
     DoorDirection(DoorDirection),
     /// The lock was reset to factory settings (R-MNU-9).
@@ -92,7 +144,11 @@ impl LogEntry {
             LogEntry::UserDeleted { .. } => "user-deleted",
             LogEntry::Alarm(_) => "alarm",
             LogEntry::Locked(_) => "locked",
-            LogEntry::SettingChanged(_) => "setting-changed",
+            LogEntry::SettingChanged { .. } => "setting-changed",
+            LogEntry::ClockSet { .. } => "clock-set",
+            LogEntry::Paired { .. } => "paired",
+            LogEntry::Unpaired { .. } => "unpaired",
+            LogEntry::KeyIssued { .. } => "key-issued",
             LogEntry::DoorDirection(_) => "door-direction",
             LogEntry::FactoryReset => "factory-reset",
             LogEntry::ModuleFault(_) => "module-fault",

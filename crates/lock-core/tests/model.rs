@@ -776,6 +776,7 @@ impl Bench {
     fn app(&mut self, command: AppCommand) {
         self.now = self.now + lock_core::Duration::from_millis(KEY_GAP_MS);
         self.handle(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command,

@@ -38,7 +38,7 @@ use lock_core::person::{
     PALMS_PER_PERSON, PEOPLE_CAPACITY,
 };
 use lock_core::{
-    Action, Actions, AlarmKind, AppCommand, AppRequest, BiometricEvent, BiometricKind,
+    Action, Actions, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind,
     BoltPosition, BoltReport, Change, Config, DoorDirection, DoorState, Duration, EnrollFailure,
     EnrollStep, Event, Instant, Key, Link, Lock, LogEntry, ModuleCommand, Passcode, Person,
     PersonNumber, Privilege, Reply, Role, Setting, Settings, Snapshot, TemplateId, Timestamp,
@@ -311,6 +311,7 @@ fn app_request() -> impl Strategy<Value = AppRequest> {
         app_command(),
     )
         .prop_map(|(privilege, link, command)| AppRequest {
+            pairing: 1,
             privilege,
             link,
             command,
@@ -333,8 +334,8 @@ fn event() -> impl Strategy<Value = Event> {
         2 => any::<u8>().prop_map(Event::Battery),
         1 => any::<bool>().prop_map(Event::UsbPower),
         7 => app_request().prop_map(Event::App),
-        2 => Just(Event::AppAuthFailed),
-        1 => Just(Event::Paired),
+        2 => any::<u32>().prop_map(Event::PairingCode),
+        1 => Just(Event::AppChanged(AppChange::Paired { pairing: 1 })),
         2 => Just(Event::Tick),
     ]
 }
@@ -497,7 +498,7 @@ fn pairing_script() -> impl Strategy<Value = Vec<Op>> {
         vec![
             op(KEY_GAP, Input::Event(Event::SetHeld)),
             if paired {
-                op(wait, Input::Event(Event::Paired))
+                op(wait, Input::Event(Event::AppChanged(AppChange::Paired { pairing: 1 })))
             } else {
                 op(wait, Input::Nothing)
             },
@@ -545,18 +546,20 @@ fn interrupted(script: impl Strategy<Value = Vec<Op>>) -> impl Strategy<Value = 
 fn pile_up() -> impl Strategy<Value = Vec<Op>> {
     let starter = prop_oneof![
         Just(vec![Input::Event(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Visitor,
             link: Link::Bluetooth,
             command: AppCommand::Unlock,
         }))]),
         Just(vec![Input::Event(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Remote,
             command: AppCommand::Configure(Setting::AutoLock(true)),
         }))]),
         Just(vec![Input::Event(Event::Tamper)]),
         Just(vec![Input::Event(Event::SetHeld)]),
-        Just(vec![Input::Event(Event::AppAuthFailed); 5]),
+        Just(vec![Input::Event(Event::Biometric(BiometricEvent::NoMatch { kind: BiometricKind::Finger })); 5]),
         Just(vec![
             Input::Event(Event::Set),
             Input::AdminCredential {
@@ -575,6 +578,7 @@ fn pile_up() -> impl Strategy<Value = Vec<Op>> {
             3 => event().prop_map(Input::Event),
             2 => app_on_latest(),
             1 => (1u8..=5).prop_map(|n| Input::Event(Event::App(AppRequest {
+                pairing: 1,
                 privilege: Privilege::Administrator,
                 link: Link::Remote,
                 command: AppCommand::DeletePerson(number(n)),
@@ -958,6 +962,7 @@ impl Run<'_> {
                     },
                 };
                 self.feed(Event::App(AppRequest {
+                    pairing: 1,
                     privilege: Privilege::Administrator,
                     link: Link::Remote,
                     command,
@@ -1379,7 +1384,7 @@ proptest! {
                     }
                     Action::Persist(Change::FactoryReset) => deleted.clear(),
                     Action::Persist(Change::Person(p)) if deleted.remove(&p.number.get()) => {
-                        let added = s.actions.iter().any(|b| matches!(b, Action::Log(r) if r.entry == LogEntry::UserAdded { person: p.number, role: p.role }));
+                        let added = s.actions.iter().any(|b| matches!(b, Action::Log(r) if matches!(r.entry, LogEntry::UserAdded { person, role, .. } if person == p.number && role == p.role)));
                         prop_assert!(added, "deleted {} stored again by {:?}: {:?}", p.number, s.event, s.actions);
                     }
                     _ => {}
@@ -1732,7 +1737,7 @@ fn code_keys(i: usize) -> Vec<Key> {
 /// touch the keypad could add an administrator.
 #[test]
 fn r_mnu_1_pairing_end_closes_the_menu() {
-    for end in [Event::Paired, Event::Tick] {
+    for end in [Event::AppChanged(AppChange::Paired { pairing: 1 }), Event::Tick] {
         let (mut lock, mut now) = small_lock();
         now = now + Duration::from_secs(1);
         lock.handle(now, Event::Set);
@@ -1763,6 +1768,7 @@ fn r_mnu_1_pairing_end_closes_the_menu() {
 
 fn admin_app(command: AppCommand) -> Event {
     Event::App(AppRequest {
+        pairing: 1,
         privilege: Privilege::Administrator,
         link: Link::Remote,
         command,
@@ -1962,6 +1968,7 @@ fn actions_fit_when_every_timer_runs_out_before_a_full_deletion() {
         &mut lock,
         &mut now,
         Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Visitor,
             link: Link::Bluetooth,
             command: AppCommand::Unlock,
@@ -1975,10 +1982,16 @@ fn actions_fit_when_every_timer_runs_out_before_a_full_deletion() {
     }
     step(&mut lock, &mut now, Event::Key(Key::Digit(2)));
     step(&mut lock, &mut now, Event::Key(Key::Digit(1)));
-    // Pairing, and a lockout from five failed app authentications.
+    // Pairing, and a lockout from five unknown fingers.
     step(&mut lock, &mut now, Event::SetHeld);
     for _ in 0..5 {
-        step(&mut lock, &mut now, Event::AppAuthFailed);
+        step(
+            &mut lock,
+            &mut now,
+            Event::Biometric(BiometricEvent::NoMatch {
+                kind: BiometricKind::Finger,
+            }),
+        );
     }
     assert!(lock.lockout(now).is_some());
     // An hour without events (no ticks came), then the app deletes 002.

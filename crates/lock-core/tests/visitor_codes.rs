@@ -124,6 +124,7 @@ impl Door {
 
     fn set_clock(&mut self, secs: u64) {
         let out = self.step(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(secs)),
@@ -353,6 +354,7 @@ fn s_vc_1_s_vc_3_a_forgotten_one_time_code_is_not_revived_by_setting_the_clock_b
     door.power_cycle(fake);
     for back in [1_000, 4_999] {
         let out = door.step(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(back)),
@@ -386,6 +388,7 @@ fn clock_marks(actions: &Actions) -> Vec<u64> {
 
 fn refused_clock(door: &mut Door, secs: u64) -> bool {
     let out = door.step(Event::App(AppRequest {
+        pairing: 1,
         privilege: Privilege::Administrator,
         link: Link::Bluetooth,
         command: AppCommand::SetClock(Timestamp(secs)),
@@ -432,6 +435,7 @@ fn s_vc_3_how_far_the_clock_got_is_on_flash_and_holds_it_after_a_restart() {
 fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
     let mut door = Door::new(&[]);
     let out = door.step(Event::App(AppRequest {
+        pairing: 1,
         privilege: Privilege::Administrator,
         link: Link::Bluetooth,
         command: AppCommand::SetClock(Timestamp(1_000_000)),
@@ -456,6 +460,7 @@ fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
     let out = door.lock.handle(
         due,
         Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(mark - 60)),
@@ -493,6 +498,7 @@ fn s_vc_3_a_lock_without_storage_writes_no_clock_mark() {
     let out = lock.handle(
         Instant::ZERO,
         Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(1_000_000)),

@@ -59,7 +59,8 @@ pub enum FrameError {
     #[error("unknown pairing")]
     UnknownPairing,
     /// The tag is wrong: tampered, or not sealed with this pairing's key.
-    /// Report it to the lock as `Event::AppAuthFailed` (S-BF-1).
+    /// It presents no credential: dropped, never counted with the lock's
+    /// failures (S-BF-1).
     #[error("authentication failed")]
     BadTag,
     /// The counter is not above the last one accepted (S-PR-3).
@@ -92,13 +93,4 @@ pub enum FrameError {
     /// The entropy source failed.
     #[error("entropy source failed")]
     Entropy,
-}
-
-impl FrameError {
-    /// Whether the runtime reports this to the lock as a failed
-    /// authentication (`Event::AppAuthFailed`, S-BF-1): a wrong tag, at most
-    /// [`AUTH_FAILURES_PER_MINUTE`] a minute.
-    pub fn is_auth_failure(&self) -> bool {
-        matches!(self, FrameError::BadTag)
-    }
 }

@@ -1,7 +1,7 @@
 //! The lock side: [`Protocol`], a sans-IO state machine over frames.
 
 use lock_core::{
-    AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Timestamp, Validity,
+    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Timestamp, Validity,
 };
 use lock_hal::Entropy;
 use subtle::ConstantTimeEq;
@@ -62,11 +62,13 @@ pub enum Output {
         /// The authenticated request, with the pairing's privilege.
         request: AppRequest,
     },
-    /// A pairing completed: send `Event::Paired` to the lock (it ends pairing
-    /// mode, R-MNU-7).
-    Paired(u16),
-    /// Say this six-digit pairing code (`Prompt::VerificationCode`), for the
-    /// person to compare with the phone's.
+    /// The protocol changed its records (a pairing confirmed, a key issued
+    /// or revoked): send `Event::AppChanged` to the lock, which logs it
+    /// (R-APP-6) and, for a pairing, ends pairing mode (R-MNU-7).
+    Changed(AppChange),
+    /// Send `Event::PairingCode` to the lock: it says this six-digit pairing
+    /// code for the person to compare with the phone's, and a press of ✓
+    /// at the lock ([`Protocol::confirm_at_lock`]) confirms it (S-PR-1).
     VerificationCode(u32),
     /// An administrator asked what the lock holds (R-APP-3, R-APP-6):
     /// answer with [`Protocol::encode_people`] or [`Protocol::encode_log`]
@@ -146,6 +148,10 @@ struct Pending {
     started: Instant,
     /// Once the nonces are exchanged: the new pairing key and its keys.
     secrets: Option<([u8; 32], FrameKeys)>,
+    /// The phone confirmed the code, with its frame's counter.
+    phone_confirmed: Option<u64>,
+    /// A person pressed ✓ at the lock.
+    lock_confirmed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -543,6 +549,8 @@ impl Protocol {
             lock_nonce,
             started: now,
             secrets: None,
+            phone_confirmed: None,
+            lock_confirmed: false,
         });
         let mut out = Outputs::new();
         push(
@@ -641,8 +649,8 @@ impl Protocol {
             Err(e) => return Err(e),
         };
         let body = plain.get(..n).ok_or(FrameError::Malformed)?;
-        if let Some((key, _)) = pending_keys.filter(|_| self.pairing(id).is_none()) {
-            return self.confirm_pairing(id, key, repr.counter, body);
+        if pending_keys.is_some() && self.pairing(id).is_none() {
+            return self.phone_confirms(repr.counter, body);
         }
         let Some(pairing) = self.pairing_mut(id) else {
             return Err(FrameError::UnknownPairing);
@@ -671,18 +679,57 @@ impl Protocol {
         Ok(out)
     }
 
-    fn confirm_pairing(
-        &mut self,
-        id: u16,
-        key: [u8; 32],
-        counter: u64,
-        body: &[u8],
-    ) -> Result<Outputs, FrameError> {
+    /// The phone's half of S-PR-1's numeric comparison: its sealed
+    /// `ConfirmPairing`. The pairing is stored once the person at the lock
+    /// has pressed ✓ too, in either order.
+    fn phone_confirms(&mut self, counter: u64, body: &[u8]) -> Result<Outputs, FrameError> {
         match message::decode::<Request>(body)? {
             Request::ConfirmPairing => {}
             _ => return Err(FrameError::Unexpected),
         }
-        self.pending = None;
+        let pending = self.pending.as_mut().ok_or(FrameError::UnknownPairing)?;
+        if pending.phone_confirmed.is_some_and(|c| counter <= c) {
+            return Err(FrameError::Replay);
+        }
+        pending.phone_confirmed = Some(counter);
+        if pending.lock_confirmed {
+            self.store_pairing()
+        } else {
+            Ok(Outputs::new())
+        }
+    }
+
+    /// The lock's half of S-PR-1's numeric comparison: a person pressed ✓
+    /// at the lock after it said the code (`Action::ConfirmPairing`). Stores
+    /// the pairing if the phone confirmed too, or waits for it within the
+    /// exchange's [`PAIRING_TIMEOUT`]. Without a code spoken (no exchange
+    /// past its nonces) there is nothing to confirm: [`FrameError::NotPairing`].
+    pub fn confirm_at_lock(&mut self, now: Instant) -> Result<Outputs, FrameError> {
+        self.expire_pending(now);
+        if !self.pairing_open {
+            return Err(FrameError::NotPairing);
+        }
+        let pending = self
+            .pending
+            .as_mut()
+            .filter(|p| p.secrets.is_some())
+            .ok_or(FrameError::NotPairing)?;
+        pending.lock_confirmed = true;
+        if pending.phone_confirmed.is_some() {
+            self.store_pairing()
+        } else {
+            Ok(Outputs::new())
+        }
+    }
+
+    /// Both sides confirmed the code: the pairing is stored, the phone
+    /// welcomed and pairing mode ends.
+    fn store_pairing(&mut self) -> Result<Outputs, FrameError> {
+        let pending = self.pending.take().ok_or(FrameError::NotPairing)?;
+        let (Some((key, _)), Some(counter)) = (pending.secrets, pending.phone_confirmed) else {
+            return Err(FrameError::NotPairing);
+        };
+        let id = pending.id;
         let record = PairingRecord {
             id,
             // S-PR-1: pairing needs pairing mode, opened from the rear panel
@@ -707,7 +754,7 @@ impl Protocol {
             identity_code: self.identity_code(),
         };
         self.respond(id, &welcome, &mut out)?;
-        push(&mut out, Output::Paired(id));
+        push(&mut out, Output::Changed(AppChange::Paired { pairing: id }));
         Ok(out)
     }
 
@@ -796,6 +843,7 @@ impl Protocol {
         }
         match request {
             Request::Command { command, .. } => Ok(Some(AppRequest {
+                pairing: id,
                 privilege,
                 link,
                 command,
@@ -828,6 +876,7 @@ impl Protocol {
                 for o in sends {
                     push(out, o);
                 }
+                push(out, Output::Changed(AppChange::Unpaired { pairing, by: id }));
                 Ok(None)
             }
             Request::ListPeople { after, .. } => {
@@ -887,6 +936,14 @@ impl Protocol {
                     out,
                 )
                 .map_err(|_| ProtoRefusal::Unexpected)?;
+                push(
+                    out,
+                    Output::Changed(AppChange::KeyIssued {
+                        pairing: new_id,
+                        privilege: issued,
+                        by: id,
+                    }),
+                );
                 Ok(None)
             }
             Request::VisitorSecret { .. } => {

@@ -159,6 +159,7 @@ impl Door {
 
     fn set_clock(&mut self, secs: u64) {
         let out = self.step(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(secs)),

@@ -8,7 +8,7 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use lock_core::person::People;
-use lock_core::{AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes};
+use lock_core::{AppChange, AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes};
 use lock_hal::ErrorType;
 
 use crate::store::StateStore;
@@ -20,14 +20,13 @@ pub enum AppEvent {
     /// (S-PR-4). The runtime answers it with exactly one [`App::reply`]
     /// before it asks for the next event.
     Request(AppRequest),
-    /// A frame's authentication or a PIN it carried was wrong: counted with
-    /// every other failure (S-BF-1).
-    AuthFailed,
-    /// A pairing completed; pairing mode ends (R-MNU-7).
-    Paired,
-    /// A pairing exchange reached the comparison: say this six-digit code
-    /// for the person to compare with the phone's (S-PR-1).
-    SayCode(u32),
+    /// The app side changed its own records (a pairing, a key): the lock
+    /// logs it, and a pairing ends pairing mode (R-APP-6, R-MNU-7).
+    Changed(AppChange),
+    /// A pairing exchange reached the comparison: the lock says this
+    /// six-digit code for the person to compare with the phone's, and ✓ at
+    /// the lock confirms it ([`App::confirm_pairing`], S-PR-1).
+    PairingCode(u32),
 }
 
 /// What the lock takes from its app side at boot and after a factory reset.
@@ -111,6 +110,15 @@ pub trait App: ErrorType {
     /// Opens (`true`) or closes the pairing window (R-MNU-7): only while it
     /// is open may a new phone pair (S-PR-1).
     async fn pairing(&mut self, open: bool) -> Result<(), Self::Error>;
+
+    /// A person pressed ✓ at the lock after it said the pairing code
+    /// (`Action::ConfirmPairing`, S-PR-1): store the pairing once the phone
+    /// has confirmed too. Returns what the lock must hear.
+    async fn confirm_pairing<S: StateStore>(
+        &mut self,
+        now: Instant,
+        store: &mut S,
+    ) -> Result<Option<AppEvent>, Self::Error>;
 }
 
 /// A lock without an app: it never hears a request and drops every notice.
@@ -165,5 +173,12 @@ impl App for NoApp {
     }
     async fn pairing(&mut self, _open: bool) -> Result<(), Infallible> {
         Ok(())
+    }
+    async fn confirm_pairing<S: StateStore>(
+        &mut self,
+        _now: Instant,
+        _store: &mut S,
+    ) -> Result<Option<AppEvent>, Infallible> {
+        Ok(None)
     }
 }

@@ -174,8 +174,8 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                     self.reply_to = Some(from);
                     event = Some(AppEvent::Request(request));
                 }
-                Output::Paired(_) => event = Some(AppEvent::Paired),
-                Output::VerificationCode(code) => event = Some(AppEvent::SayCode(code)),
+                Output::Changed(change) => event = Some(AppEvent::Changed(change)),
+                Output::VerificationCode(code) => event = Some(AppEvent::PairingCode(code)),
             }
         }
         self.outputs.clear();
@@ -325,11 +325,10 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
                 self.outputs = outputs;
                 self.run(Some(cx.people), store).await
             }
-            // S-BF-1: a wrong tag counts with the lockout (the protocol
-            // rate-limits how many it reports).
-            Err(e) if e.is_auth_failure() => Ok(Some(AppEvent::AuthFailed)),
             Err(FrameError::Entropy) => Err(ProtoAppError::Entropy),
-            // Dropped before dispatch (S-PR-2): nothing to tell anyone.
+            // Dropped before dispatch (S-PR-2): nothing to tell anyone. A
+            // wrong tag presents no credential and never counts with the
+            // lock's failures (S-BF-1).
             Err(_) => Ok(None),
         }
     }
@@ -384,5 +383,22 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             protocol.set_pairing_window(open);
         }
         Ok(())
+    }
+
+    async fn confirm_pairing<S: StateStore>(
+        &mut self,
+        now: lock_core::Instant,
+        store: &mut S,
+    ) -> Result<Option<AppEvent>, ProtoAppError> {
+        self.ready(store).await?;
+        let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+        match protocol.confirm_at_lock(now) {
+            Ok(outputs) => {
+                self.outputs = outputs;
+                self.run(None, store).await
+            }
+            // The exchange timed out or the window closed: nothing to store.
+            Err(_) => Ok(None),
+        }
     }
 }

@@ -883,19 +883,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 return None;
             }
         };
-        match event {
-            AppEvent::Request(request) => Some(Event::App(request)),
-            AppEvent::AuthFailed => Some(Event::AppAuthFailed),
-            AppEvent::Paired => Some(Event::Paired),
-            AppEvent::SayCode(code) => {
-                let mut speaking = false;
-                for clip in prompt::clips(&lock_core::Prompt::VerificationCode(code)) {
-                    self.play(clip, speaking).await;
-                    speaking = true;
-                }
-                None
-            }
-        }
+        Some(app_event(event))
     }
 
     /// Runs whatever timer is due.
@@ -1101,6 +1089,16 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 Action::Pairing(open) => {
                     if let Err(e) = self.app.pairing(open).await {
                         warn!("pairing window failed: {:?}", e.kind());
+                    }
+                }
+                Action::ConfirmPairing => {
+                    let now = self.now();
+                    match self.app.confirm_pairing(now, &mut self.store).await {
+                        // The pairing was stored: the core logs it and ends
+                        // pairing mode after this batch.
+                        Ok(Some(event)) => self.queue(app_event(event)),
+                        Ok(None) => {}
+                        Err(e) => warn!("pairing confirmation failed: {:?}", e.kind()),
                     }
                 }
             }
@@ -1314,6 +1312,15 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 None
             }
         }
+    }
+}
+
+/// What the core hears of the app side's event.
+fn app_event(event: AppEvent) -> Event {
+    match event {
+        AppEvent::Request(request) => Event::App(request),
+        AppEvent::Changed(change) => Event::AppChanged(change),
+        AppEvent::PairingCode(code) => Event::PairingCode(code),
     }
 }
 

@@ -92,7 +92,8 @@ fn r_unl_3_r_mnu_2_first_start_asks_the_door_then_creates_administrator_001() {
     assert_eq!(admin.role, Role::Administrator);
     assert!(b.logged().contains(&LogEntry::UserAdded {
         person: n(1),
-        role: Role::Administrator
+        role: Role::Administrator,
+        by: lock_core::Actor::Person(n(1)),
     }));
     // It survives a power cycle: the lock comes back set up, asking nothing.
     b.power_cycle();
@@ -503,6 +504,7 @@ fn r_alm_3_battery_is_measured_at_boot_on_every_wake_and_every_hour() {
 fn r_app_1_app_requests_are_answered_through_the_app_hook() {
     let mut b = Bench::installed();
     b.request(AppRequest {
+        pairing: 1,
         privilege: Privilege::User,
         link: Link::Bluetooth,
         command: AppCommand::Status,
@@ -538,6 +540,7 @@ fn s_st_2_module_work_left_by_a_power_cut_is_done_at_boot_before_any_credential(
     // module's template is deleted.
     b.cut_power_after_written(|c| matches!(c, lock_core::Change::PersonDeleted(_)), 1);
     b.request(AppRequest {
+        pairing: 1,
         privilege: Privilege::Administrator,
         link: Link::Bluetooth,
         command: AppCommand::DeletePerson(n(2)),

@@ -273,6 +273,7 @@ impl Sim {
             self.log_mark = w.log.len();
         }
         self.act_inner(step)?;
+        self.deliver_late_frames();
         let len = self.world.borrow().log.len();
         if len > self.log_mark {
             self.last_logged = self.log_mark..len;
@@ -511,8 +512,10 @@ impl Sim {
         Ok(())
     }
 
-    /// The pairing exchange (S-PR-1): hello, offer, nonces, the code
-    /// compared, the confirmation.
+    /// The phone's side of the pairing exchange (S-PR-1): hello, offer,
+    /// nonces, the code compared, the phone's confirmation. The lock stores
+    /// the pairing and welcomes the phone once a person also presses ✓ at
+    /// the lock (`keys ok`, a later step).
     fn pair(&mut self, name: &str) -> Result<(), SimError> {
         let fail = |what: &str| SimError(format!("pairing `{name}`: {what}"));
         let clips_mark = self.world.borrow().clips.len();
@@ -641,6 +644,21 @@ impl Sim {
             .request(request)
             .map(|f| f.to_vec())
             .map_err(|e| SimError(format!("phone `{name}`: {e}")))
+    }
+
+    /// Frames the lock sent outside an `app` step's exchange reach the
+    /// phone that can open them: the welcome after ✓ confirmed a pairing at
+    /// the lock (S-PR-1) is a response to the `app pair` step before it.
+    fn deliver_late_frames(&mut self) {
+        let late: Vec<Vec<u8>> = self.world.borrow_mut().radio_out.drain(..).collect();
+        for bytes in late {
+            for phone in self.phones.values_mut().filter_map(|p| p.phone.as_mut()) {
+                if let Ok(FromLock::Response(r)) = phone.open(&bytes) {
+                    self.replies.push(response_name(&r));
+                    break;
+                }
+            }
+        }
     }
 
     /// Sends a frame from `name` and returns the responses it could open.
@@ -843,18 +861,44 @@ pub fn describe(entry: &lock_core::LogEntry) -> String {
             refusal_name(reason)
         ),
         E::Lockout { cause, secs } => format!("{kind} {secs} s ({})", name(format!("{cause:?}"))),
-        E::UserAdded { person, role } => format!("{kind} {person} ({})", name(format!("{role:?}"))),
-        E::CredentialAdded { person, kind: k } => format!(
-            "{kind} {person}: {}",
-            k.map_or_else(|| "passcode".to_string(), |k| name(format!("{k:?}")))
+        E::UserAdded { person, role, by } => format!(
+            "{kind} {person} ({}) by {}",
+            name(format!("{role:?}")),
+            actor(by)
         ),
-        E::UserChanged { person } | E::UserDeleted { person } => format!("{kind} {person}"),
+        E::CredentialAdded { person, kind: k, by } => format!(
+            "{kind} {person}: {} by {}",
+            k.map_or_else(|| "passcode".to_string(), |k| name(format!("{k:?}"))),
+            actor(by)
+        ),
+        E::UserChanged { person, by } | E::UserDeleted { person, by } => {
+            format!("{kind} {person} by {}", actor(by))
+        }
         E::Alarm(alarm) => format!("{kind}: {}", alarm.name()),
         E::Locked(how) => format!("{kind} by {}", name(format!("{how:?}"))),
-        E::SettingChanged(setting) => format!("{kind}: {setting:?}"),
+        E::SettingChanged { setting, by } => format!("{kind}: {setting:?} by {}", actor(by)),
+        E::ClockSet { to, by } => format!("{kind}: {} by pairing {by}", to.0),
+        E::Paired { pairing } => format!("{kind}: pairing {pairing}"),
+        E::Unpaired { pairing, by } => format!("{kind}: pairing {pairing} by pairing {by}"),
+        E::KeyIssued {
+            pairing,
+            privilege,
+            by,
+        } => format!(
+            "{kind}: pairing {pairing} ({}) by pairing {by}",
+            name(format!("{privilege:?}"))
+        ),
         E::DoorDirection(d) => format!("{kind}: {}", name(format!("{d:?}"))),
         E::ModuleFault(k) => format!("{kind}: {}", name(format!("{k:?}"))),
         E::LockoutEnded | E::LockoutLifted | E::FactoryReset => kind.to_string(),
+    }
+}
+
+/// Who made a change, as the event log shows it.
+fn actor(by: &lock_core::Actor) -> String {
+    match by {
+        lock_core::Actor::Person(n) => n.to_string(),
+        lock_core::Actor::Pairing(p) => format!("pairing {p}"),
     }
 }
 

@@ -360,8 +360,12 @@ fn s_st_3_a_load_that_finishes_a_deletion_on_damaged_flash_returns_what_the_next
                     2 => LogEntry::UserAdded {
                         person: who,
                         role: Role::User,
+                        by: lock_core::Actor::Pairing(1),
                     },
-                    3 => LogEntry::UserDeleted { person: who },
+                    3 => LogEntry::UserDeleted {
+                        person: who,
+                        by: lock_core::Actor::Person(who),
+                    },
                     4 => LogEntry::Lockout {
                         cause: lock_core::attempts::LockoutCause::Burst,
                         secs: 180,

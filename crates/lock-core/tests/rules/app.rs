@@ -24,7 +24,8 @@ fn r_app_3_add_person_with_a_passcode_takes_the_lowest_free_number() {
     assert!(b.persisted(|c| matches!(c, Change::Person(p) if p.number == n(2))));
     assert!(b.logs().contains(&LogEntry::UserAdded {
         person: n(2),
-        role: Role::User
+        role: Role::User,
+        by: Actor::Pairing(1),
     }));
     press!(b, "730418 ok");
     assert!(b.drove(BoltPosition::Unlocked), "{}", b.describe());

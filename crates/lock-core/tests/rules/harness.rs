@@ -17,6 +17,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
+pub use lock_core::{Actor, AppChange};
+
 use lock_core::{
     Action, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,
     Change, Config, DoorDirection, DoorState, Duration, EnrollFailure, Event, Instant, Key, Link,
@@ -414,6 +416,7 @@ impl Bench {
     /// One step: an app command; returns the lock's reply to it.
     pub fn app(&mut self, privilege: Privilege, link: Link, command: AppCommand) -> Reply {
         self.event(Event::App(AppRequest {
+            pairing: 1,
             privilege,
             link,
             command,

@@ -360,12 +360,11 @@ type Step = fn(&mut Bench);
 #[test]
 fn r_lko_4_s_bf_2_failure_persisted_before_every_observable_action() {
     let mut b = Bench::set_up();
-    let failures: [(&str, Step); 8] = [
+    let failures: [(&str, Step); 7] = [
         ("passcode", |b| b.wrong_code()),
         ("finger", |b| b.finger("x")),
         ("face", |b| b.face("x")),
         ("palm", |b| b.palm("x")),
-        ("app authentication", |b| b.event(Event::AppAuthFailed)),
         ("unknown template", |b| {
             b.event(Event::Biometric(BiometricEvent::Identified {
                 kind: BiometricKind::Finger,

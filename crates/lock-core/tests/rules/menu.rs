@@ -129,7 +129,8 @@ fn r_mnu_2_first_start_creates_administrator_001_and_opens_the_menu() {
     assert!(admin.passcode.is_some());
     assert!(b.logs().contains(&LogEntry::UserAdded {
         person: n(1),
-        role: Role::Administrator
+        role: Role::Administrator,
+        by: Actor::Person(n(1)),
     }));
     assert!(b.flash.person(n(1)).is_some(), "on flash");
     // The menu is theirs: `2` adds a user.
@@ -312,7 +313,8 @@ fn r_mnu_4_number_announced_then_credentials_one_after_another() {
     assert_prompted!(b, Prompt::ChooseCredential);
     assert!(b.logs().contains(&LogEntry::UserAdded {
         person: n(2),
-        role: Role::User
+        role: Role::User,
+        by: Actor::Person(n(1)),
     }));
     assert!(
         b.flash.person(n(2)).is_some(),
@@ -323,12 +325,14 @@ fn r_mnu_4_number_announced_then_credentials_one_after_another() {
     assert_prompted!(b, Prompt::ChooseCredential);
     assert!(b.logs().contains(&LogEntry::CredentialAdded {
         person: n(2),
-        kind: None
+        kind: None,
+        by: Actor::Person(n(1)),
     }));
     b.menu_credential(Cred::Palm("bea"));
     assert!(b.logs().contains(&LogEntry::CredentialAdded {
         person: n(2),
-        kind: Some(BiometricKind::Palm)
+        kind: Some(BiometricKind::Palm),
+        by: Actor::Person(n(1)),
     }));
     press!(b, "back");
     assert_prompted!(b, Prompt::Menu);
@@ -528,7 +532,7 @@ fn r_mnu_7_pairing_ends_when_paired() {
     let mut b = Bench::set_up();
     b.set_hold();
     b.wait(secs(30));
-    b.event(Event::Paired);
+    b.event(Event::AppChanged(AppChange::Paired { pairing: 1 }));
     assert_saw!(b, Action::Pairing(false));
     assert!(!b.lock.pairing());
     b.wait(mins(5));

@@ -373,7 +373,10 @@ fn r_usr_5_deleting_a_person_deletes_every_credential_in_store_and_modules() {
         .position(|a| matches!(a, Action::Persist(Change::PersonDeleted(p)) if *p == who))
         .unwrap();
     assert!(record < first_delete);
-    assert!(b.logs().contains(&LogEntry::UserDeleted { person: who }));
+    assert!(b.logs().contains(&LogEntry::UserDeleted {
+        person: who,
+        by: Actor::Person(n(1)),
+    }));
     press!(b, "back");
 
     assert!(b.lock.people().get(who).is_none());

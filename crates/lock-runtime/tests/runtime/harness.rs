@@ -158,6 +158,8 @@ pub struct World {
     pub notices: Vec<Notice>,
     pub replies: Vec<Reply>,
     pub pairing: bool,
+    /// Times a person confirmed a pairing code at the lock (S-PR-1).
+    pub pairing_confirmed: u32,
 }
 
 impl World {
@@ -199,6 +201,7 @@ impl World {
             notices: Vec::new(),
             replies: Vec::new(),
             pairing: false,
+            pairing_confirmed: 0,
         }
     }
 
@@ -687,6 +690,17 @@ impl App for MockApp {
     async fn pairing(&mut self, open: bool) -> Result<(), ErrorKind> {
         op(&self.0, |w| w.pairing = open).await;
         Ok(())
+    }
+    /// The phone has always confirmed already: the pairing is stored.
+    async fn confirm_pairing<S: StateStore>(
+        &mut self,
+        _now: lock_core::Instant,
+        _store: &mut S,
+    ) -> Result<Option<AppEvent>, ErrorKind> {
+        op(&self.0, |w| w.pairing_confirmed += 1).await;
+        Ok(Some(AppEvent::Changed(lock_core::AppChange::Paired {
+            pairing: 1,
+        })))
     }
 }
 

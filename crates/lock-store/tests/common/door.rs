@@ -146,6 +146,7 @@ impl Door {
     /// An administrator's phone sets the wall clock.
     pub fn set_clock(&mut self, secs: u64) {
         self.send(Event::App(AppRequest {
+            pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
             command: AppCommand::SetClock(Timestamp(secs)),
