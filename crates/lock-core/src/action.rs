@@ -51,6 +51,24 @@ pub enum Change {
     /// when the clock is set forward and every
     /// [`CLOCK_MARK_INTERVAL`](crate::CLOCK_MARK_INTERVAL) of wall time.
     ClockMark(Timestamp),
+    /// Leaving-home mode and the alarms that last until an administrator
+    /// acknowledges them, as they now are (R-LCK-4, R-PIN-7): a robber who
+    /// pulls the battery after being let in does not clear the duress alarm.
+    Armed(Armed),
+}
+
+/// What must outlive a power cut besides people and settings: leaving-home
+/// mode and the alarms only an administrator's acknowledgement ends
+/// (R-LCK-4, R-PIN-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Armed {
+    /// Leaving-home mode is armed (R-LCK-4).
+    pub leaving_home: bool,
+    /// A duress alarm not yet acknowledged (R-PIN-7).
+    pub duress: bool,
+    /// An intrusion alarm not yet acknowledged (R-LCK-4).
+    pub intrusion: bool,
 }
 
 /// Why something was refused: spoken as a failure prompt, logged, or replied.

@@ -194,12 +194,19 @@ impl Attempts {
         FailureOutcome { lockout }
     }
 
-    /// A successful verification clears both counts (R-LKO-2, R-LKO-5).
-    /// Returns whether anything changed, i.e. whether to persist.
-    pub fn record_success(&mut self) -> bool {
-        let changed = !self.recent.is_empty() || self.since_success != 0;
+    /// A stored person's own credential verified (R-LKO-2): the fast count
+    /// is cleared; the slow count only by an `administrator`'s (R-LKO-5), so
+    /// a user holding a valid passcode or finger cannot interleave their own
+    /// successes with guesses at an administrator's code for ever. Visitor
+    /// codes, Bluetooth keys and app commands call nothing here. Returns
+    /// whether anything changed, i.e. whether to persist.
+    pub fn record_success(&mut self, administrator: bool) -> bool {
+        let slow = administrator && self.since_success != 0;
+        let changed = !self.recent.is_empty() || slow;
         self.recent.clear();
-        self.since_success = 0;
+        if administrator {
+            self.since_success = 0;
+        }
         changed
     }
 
@@ -260,11 +267,16 @@ mod tests {
         for i in 0..3 {
             a.record_failure(at(302 + i), true);
         }
-        assert!(a.record_success());
+        assert!(a.record_success(true));
         for i in 0..4 {
             assert_eq!(a.record_failure(at(400 + i), true).lockout, None);
         }
         assert_eq!(a.since_success(), 4);
+        // R-LKO-5: a user's own success clears the fast count only.
+        assert!(a.record_success(false));
+        assert_eq!(a.recent(at(404)), 0);
+        assert_eq!(a.since_success(), 4);
+        assert!(!a.record_success(false), "nothing left to clear");
     }
 
     #[test]

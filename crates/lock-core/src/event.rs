@@ -148,6 +148,10 @@ pub enum BoltReport {
     Stalled,
     /// The end position did not come within the body's travel time: a jam.
     TimedOut,
+    /// At boot the bolt is at neither end (power was cut while it moved):
+    /// a jam too, and the bolt is not driven until the next verified unlock
+    /// or lock (R-LCK-3).
+    Between,
 }
 
 /// The door sensor.

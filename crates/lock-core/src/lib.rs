@@ -18,12 +18,12 @@ pub mod time;
 pub mod visitor;
 
 pub use action::{
-    ACTIONS_CAPACITY, Action, Actions, Alarms, Backlight, BoltState, Change, KeyMask, LockMethod,
-    Method, ModuleCommand, Notice, Prompt, Refusal, Reply, Status,
+    ACTIONS_CAPACITY, Action, Actions, Alarms, Armed, Backlight, BoltState, Change, KeyMask,
+    LockMethod, Method, ModuleCommand, Notice, Prompt, Refusal, Reply, Status,
 };
 pub use event::{
-    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
-    EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
+    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport,
+    DoorState, EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
 pub use lock::{
     BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,

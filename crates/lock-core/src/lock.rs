@@ -3,20 +3,20 @@
 use subtle::ConstantTimeEq;
 
 use crate::action::{
-    Action, Actions, Alarms, Backlight, BoltState, Change, KeyMask, LockMethod, Method,
+    Action, Actions, Alarms, Armed, Backlight, BoltState, Change, KeyMask, LockMethod, Method,
     ModuleCommand, Notice, Prompt, Refusal, Reply, Status,
 };
 use crate::attempts::{Attempts, Lockout};
 use crate::event::{
-    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport, DoorState,
-    EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
+    AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport,
+    DoorState, EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
 use crate::log::{Actor, LogEntry, LogRecord};
 use crate::passcode::{Entry, Passcode, PasscodeError, PasscodeKind, PasscodeMatch, PasscodeTable};
 use crate::person::{BiometricKind, People, PeopleError, Person, PersonNumber, Role, TemplateId};
 use crate::settings::{DoorDirection, Setting, Settings};
 use crate::snapshot::{RestoreError, Snapshot};
-use crate::time::{Duration, Instant, Timestamp};
+use crate::time::{Duration, Instant, Timestamp, WallClock};
 use crate::visitor::{
     NoVisitorCodes, VisitorCodeMatch, VisitorCodes, VisitorCodesUsed, record_use,
 };
@@ -305,6 +305,10 @@ impl<V: VisitorCodes> Lock<V> {
         lock.attempts = Attempts::from_record(&snapshot.attempts, now);
         lock.visitor_codes_used = snapshot.visitor_codes_used.clone();
         lock.clock_mark = snapshot.clock_mark;
+        lock.leaving_home = snapshot.armed.leaving_home;
+        lock.alarms.set(AlarmKind::Duress, snapshot.armed.duress);
+        lock.alarms
+            .set(AlarmKind::Intrusion, snapshot.armed.intrusion);
         Ok(lock)
     }
 
@@ -344,6 +348,7 @@ impl<V: VisitorCodes> Lock<V> {
             attempts: self.attempts.record(),
             visitor_codes_used: self.visitor_codes_used.clone(),
             clock_mark: self.clock_mark,
+            armed: self.armed(),
         }
     }
 
@@ -467,6 +472,22 @@ impl<V: VisitorCodes> Lock<V> {
             .map(|(set_at, value)| value.saturating_add(now.saturating_since(set_at)))
     }
 
+    /// The wall clock at `now` with the furthest it has reached (S-VC-3):
+    /// its high-water mark while powered and the mark on flash from before
+    /// a restart. `None` without a trusted clock.
+    pub fn clock(&self, now: Instant) -> Option<WallClock> {
+        let wall = self.wall_clock(now)?;
+        let high = self
+            .wall_high
+            .map(|(at, value)| value.saturating_add(now.saturating_since(at)));
+        let reached = [Some(wall), high, self.clock_mark]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(wall);
+        Some(WallClock { now: wall, reached })
+    }
+
     /// The status the app sees (R-APP-1).
     pub fn status(&self) -> Status {
         Status {
@@ -502,8 +523,30 @@ impl<V: VisitorCodes> Lock<V> {
         }));
     }
 
+    /// What survives a power cut of leaving-home mode and the alarms only
+    /// an acknowledgement ends (R-LCK-4, R-PIN-7).
+    fn armed(&self) -> Armed {
+        Armed {
+            leaving_home: self.leaving_home,
+            duress: self.alarms.contains(AlarmKind::Duress),
+            intrusion: self.alarms.contains(AlarmKind::Intrusion),
+        }
+    }
+
+    fn set_leaving_home(&mut self, on: bool, out: &mut Actions) {
+        if self.leaving_home != on {
+            self.leaving_home = on;
+            out.push(Action::Persist(Change::Armed(self.armed())));
+        }
+    }
+
     fn set_alarm(&mut self, now: Instant, out: &mut Actions, kind: AlarmKind, on: bool) {
         if self.alarms.set(kind, on) {
+            if matches!(kind, AlarmKind::Duress | AlarmKind::Intrusion) {
+                // On flash before the notice or anything else (R-PIN-7,
+                // R-LCK-4): a power cut must not clear it.
+                out.push(Action::Persist(Change::Armed(self.armed())));
+            }
             if on {
                 self.log(now, out, LogEntry::Alarm(kind));
                 out.push(Action::Notify(Notice::Alarm(kind)));
@@ -584,25 +627,48 @@ impl<V: VisitorCodes> Lock<V> {
             self.lock_bolt(now, LockMethod::Countdown, out);
         }
         if self.clock_mark_due().is_some_and(|t| now >= t)
-            && let Some(wall) = self.wall_clock(now)
+            && let Some(clock) = self.clock(now)
         {
-            self.mark_clock(wall, out);
+            self.mark_clock(clock.reached, out);
         }
     }
 
-    /// When the wall clock will be [`CLOCK_MARK_INTERVAL`] past the mark on
-    /// flash (at once if there is none). `None` without a clock, or without
-    /// a store to write to.
+    /// When the furthest the clock has reached will be past the next
+    /// window end the lock knows of (a validity period's, an offline
+    /// visitor code window's) or [`CLOCK_MARK_INTERVAL`] past the mark on
+    /// flash, whichever comes first (at once if there is no mark). `None`
+    /// without a clock, or without a store to write to.
+    ///
+    /// S-VC-3: so a window end the clock passes is on flash before the lock
+    /// acts on anything after it, and no power cut followed by setting the
+    /// clock back can revive what had just expired.
     fn clock_mark_due(&self) -> Option<Instant> {
-        let (set_at, value) = self.wall?;
+        let (at, value) = self.wall_high?;
         if self.storage_fault {
             return None;
         }
         let Some(mark) = self.clock_mark else {
-            return Some(set_at);
+            return Some(at);
         };
-        let due = mark.saturating_add(CLOCK_MARK_INTERVAL);
-        Some(set_at.saturating_add(Duration::from_secs(due.0.saturating_sub(value.0))))
+        let interval = mark.saturating_add(CLOCK_MARK_INTERVAL);
+        let due = self
+            .next_window_end(mark)
+            .map_or(interval, |end| end.min(interval));
+        Some(at.saturating_add(Duration::from_secs(due.0.saturating_sub(value.0))))
+    }
+
+    /// The first moment after `after` at which a time-bounded credential
+    /// the lock knows of stops opening.
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        let validity_ends = self
+            .people
+            .iter()
+            .filter_map(|p| p.validity.until)
+            .map(|until| Timestamp(until.0.saturating_add(1)));
+        validity_ends
+            .chain(self.visitor_codes.next_window_end(after))
+            .filter(|end| *end > after)
+            .min()
     }
 
     /// S-VC-3: the clock has got to `wall`; on flash before anything after.
@@ -649,6 +715,13 @@ impl<V: VisitorCodes> Lock<V> {
     fn boot(&mut self, now: Instant, set_held: bool, out: &mut Actions) {
         if self.attempts.lockout(now).is_some() {
             self.alarms.set(AlarmKind::SystemLocked, true);
+        }
+        // Alarms kept across the power cut are announced again: the notice
+        // sent before it may never have left the lock (R-PIN-7, R-LCK-4).
+        for kind in [AlarmKind::Duress, AlarmKind::Intrusion] {
+            if self.alarms.contains(kind) {
+                out.push(Action::Notify(Notice::Alarm(kind)));
+            }
         }
         if set_held {
             self.mode = Mode::FactoryResetPrompt;
@@ -742,7 +815,7 @@ impl<V: VisitorCodes> Lock<V> {
             Key::Home => {
                 if self.door == DoorState::Closed && !self.storage_fault {
                     self.lock_bolt(now, LockMethod::LeavingHome, out);
-                    self.leaving_home = true;
+                    self.set_leaving_home(true, out);
                     self.prompt(out, Prompt::LeavingHome);
                 } else {
                     self.prompt(out, Prompt::Failure(Refusal::DoorOpen));
@@ -1469,8 +1542,8 @@ impl<V: VisitorCodes> Lock<V> {
         self.forget_stored_state();
         // The clock runs on through a reset (S-VC-3): its mark, erased with
         // the rest, goes back on flash at once.
-        if let Some(wall) = self.wall_clock(now) {
-            self.mark_clock(wall, out);
+        if let Some(clock) = self.clock(now) {
+            self.mark_clock(clock.reached, out);
         }
         for kind in [AlarmKind::Tamper, AlarmKind::LowBattery, AlarmKind::Jam] {
             self.alarms.set(kind, alarms.contains(kind));
@@ -1495,8 +1568,8 @@ impl<V: VisitorCodes> Lock<V> {
         // only when it is all that was typed; with extra digits around it the
         // entry is a guess like any other and counts (R-LKO-1), or a former
         // visitor could guess without limit behind their old code.
-        let wall = self.wall_clock(now);
-        let admitted = |n| self.people.get(n).is_some_and(|p| p.admits(wall));
+        let clock = self.clock(now);
+        let admitted = |n| self.people.get(n).is_some_and(|p| p.admits(clock));
         let valid = self.passcodes.find_among(entry, admitted);
         let expired = self.passcodes.find_among(entry, |n| !admitted(n));
         let found = valid.or(expired.filter(|m| m.len == entry.len()));
@@ -1519,10 +1592,20 @@ impl<V: VisitorCodes> Lock<V> {
     /// The visitor code in `entry`, if the clock is trusted (S-VC-2: without
     /// it every time-bounded code fails closed, and the entry counts as any
     /// wrong guess).
+    ///
+    /// S-VC-3: a code must also be open at the furthest the clock has
+    /// reached, so setting the clock back (before or after a power cut)
+    /// never revives a window that had ended.
     fn find_visitor_code(&self, now: Instant, entry: &Entry) -> Option<VisitorCodeMatch> {
-        let wall = self.wall_clock(now)?;
-        self.visitor_codes
-            .find(entry, wall, &self.visitor_codes_used)
+        let clock = self.clock(now)?;
+        let used = &self.visitor_codes_used;
+        let found = self.visitor_codes.find(entry, clock.now, used)?;
+        if clock.reached > clock.now
+            && self.visitor_codes.find(entry, clock.reached, used) != Some(found)
+        {
+            return None;
+        }
+        Some(found)
     }
 
     /// Refuses any credential without looking at it when the storage failed
@@ -1578,9 +1661,8 @@ impl<V: VisitorCodes> Lock<V> {
                 at,
             }));
         }
-        if self.attempts.record_success() {
-            self.persist_attempts(out);
-        }
+        // R-LKO-2: a visitor code is no person's own credential and resets
+        // no count, so a visitor cannot interleave successes with guesses.
         self.unlock(now, None, Method::VisitorCode, out);
     }
 
@@ -1704,9 +1786,7 @@ impl<V: VisitorCodes> Lock<V> {
                 Actor::Person(admin),
                 out,
             )
-                .inspect_err(|_| {
-                    out.push(Action::Module(ModuleCommand::Delete { kind, template }))
-                })?;
+            .inspect_err(|_| out.push(Action::Module(ModuleCommand::Delete { kind, template })))?;
             Ok(updated)
         });
         match outcome {
@@ -1756,7 +1836,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.fail(now, None, method, true, out);
             return;
         };
-        if !person.admits(self.wall_clock(now)) {
+        if !person.admits(self.clock(now)) {
             // R-USR-6: refused, logged, not counted.
             self.log(
                 now,
@@ -1778,7 +1858,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.fail(now, None, method, true, out);
             return;
         }
-        if self.attempts.record_success() {
+        if self.attempts.record_success(role == Role::Administrator) {
             self.persist_attempts(out);
         }
         if for_menu {
@@ -1810,7 +1890,7 @@ impl<V: VisitorCodes> Lock<V> {
         let Some(person) = self.people.get(grant.person) else {
             return REFUSED;
         };
-        if !person.admits(self.wall_clock(now)) {
+        if !person.admits(self.clock(now)) {
             return REFUSED;
         }
         let evidence_holds = match (grant.evidence, entry) {
@@ -1898,10 +1978,11 @@ impl<V: VisitorCodes> Lock<V> {
         self.prompt(out, Prompt::Unlocked);
         // R-MNU-8 and R-LCK-4 end with a verified unlock from outside.
         self.muted = false;
-        self.leaving_home = false;
+        self.set_leaving_home(false, out);
         self.unlocked_from_outside = true;
         self.outside_lock_offer = false;
-        self.set_alarm(now, out, AlarmKind::Intrusion, false);
+        // An intrusion alarm stays until an administrator acknowledges it
+        // (R-LCK-4): the owner coming home must not wipe a burglary away.
         self.start_countdown(now);
     }
 
@@ -1971,6 +2052,16 @@ impl<V: VisitorCodes> Lock<V> {
                     self.jammed(now, out);
                 }
             }
+            // R-LCK-3: nobody knows whether it holds the door; the motor is
+            // off already and stays off until someone verified asks.
+            BoltReport::Between => {
+                if !matches!(self.bolt, BoltState::Moving(_)) {
+                    self.bolt = BoltState::Jammed;
+                    self.bolt_deadline = None;
+                    self.set_alarm(now, out, AlarmKind::Jam, true);
+                    self.prompt(out, Prompt::Jammed);
+                }
+            }
         }
     }
 
@@ -2018,7 +2109,7 @@ impl<V: VisitorCodes> Lock<V> {
                 method: Method::MechanicalKey,
             },
         );
-        self.leaving_home = false;
+        self.set_leaving_home(false, out);
         self.unlocked_from_outside = true;
         self.outside_lock_offer = false;
     }
@@ -2066,6 +2157,11 @@ impl<V: VisitorCodes> Lock<V> {
             _ => Privilege::Administrator,
         };
         if request.privilege < needed {
+            return Err(Refusal::NotPermitted);
+        }
+        // R-APP-5: a visitor's key acts over the local Bluetooth link only,
+        // never from afar.
+        if request.privilege == Privilege::Visitor && request.link == Link::Remote {
             return Err(Refusal::NotPermitted);
         }
         if self.storage_fault && !matches!(request.command, AppCommand::Status) {

@@ -11,7 +11,7 @@ use core::fmt;
 use heapless::Vec;
 
 use crate::passcode::Passcode;
-use crate::time::{Timestamp, Validity, WeeklySchedule};
+use crate::time::{Validity, WallClock, WeeklySchedule};
 
 /// At least 100 people can be stored (R-USR-2); numbers run `001..=100`.
 pub const PEOPLE_CAPACITY: usize = 100;
@@ -260,8 +260,12 @@ impl Person {
     /// Whether their credentials open at the wall-clock time `wall`: within
     /// their validity period and their weekly schedule, if any (R-USR-6,
     /// R-APP-3). Either limit fails closed without a trusted clock (S-VC-2).
-    pub fn admits(&self, wall: Option<Timestamp>) -> bool {
-        self.validity.admits(wall) && self.schedule.is_none_or(|s| s.admits(wall))
+    ///
+    /// A validity period's end is judged by the furthest the clock has
+    /// reached (S-VC-3): setting the clock back never revives it.
+    pub fn admits(&self, clock: Option<WallClock>) -> bool {
+        self.validity.admits_at(clock)
+            && self.schedule.is_none_or(|s| s.admits(clock.map(|c| c.now)))
     }
 
     /// Template ids of one kind.

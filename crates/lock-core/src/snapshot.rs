@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub visitor_codes_used: VisitorCodesUsed,
     /// How far the wall clock had got (S-VC-3, [`Change::ClockMark`](crate::Change::ClockMark)).
     pub clock_mark: Option<Timestamp>,
+    /// Leaving-home mode and unacknowledged alarms (R-LCK-4, R-PIN-7).
+    pub armed: crate::Armed,
 }
 
 impl Snapshot {
@@ -54,6 +56,7 @@ impl Snapshot {
             }
             // The lock only writes a mark above the last one.
             Change::ClockMark(t) => self.clock_mark = Some(*t),
+            Change::Armed(a) => self.armed = *a,
         }
     }
 
@@ -67,12 +70,14 @@ impl Snapshot {
             attempts,
             visitor_codes_used,
             clock_mark,
+            armed,
         } = self;
         *settings = Settings::default();
         people.clear();
         *attempts = AttemptRecord::default();
         visitor_codes_used.clear();
         *clock_mark = None;
+        *armed = crate::Armed::default();
     }
 
     /// The person with this number.

@@ -140,6 +140,26 @@ impl Timestamp {
     }
 }
 
+/// The lock's trusted wall clock as a time-bounded credential is judged by
+/// (S-VC-3): the time `now`, and the furthest the clock has ever `reached`,
+/// across steps back and power cuts. A credential opens only if it is open
+/// `now` and its end is not behind `reached`: a window end the clock has
+/// passed stays passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WallClock {
+    /// What the clock says now.
+    pub now: Timestamp,
+    /// The furthest it has been, never before `now`.
+    pub reached: Timestamp,
+}
+
+impl WallClock {
+    /// A clock that never stepped back.
+    pub const fn at(now: Timestamp) -> WallClock {
+        WallClock { now, reached: now }
+    }
+}
+
 /// A person's validity period (R-USR-6): from and until, both inclusive, wall clock.
 ///
 /// Either end may be open. A period whose `until` is before its `from` admits no
@@ -173,6 +193,13 @@ impl Validity {
         }
         let Some(now) = now else { return false };
         self.from.is_none_or(|from| now >= from) && self.until.is_none_or(|until| now <= until)
+    }
+
+    /// [`Validity::admits`] by a clock that may have stepped back (S-VC-3):
+    /// open `now`, and its end not passed at the furthest the clock reached.
+    pub fn admits_at(&self, clock: Option<WallClock>) -> bool {
+        self.admits(clock.map(|c| c.now))
+            && (self.until.is_none() || self.admits(clock.map(|c| c.reached.max(c.now))))
     }
 }
 

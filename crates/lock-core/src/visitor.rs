@@ -125,6 +125,16 @@ pub trait VisitorCodes: Clone + core::fmt::Debug {
         wall: Timestamp,
         used: &[VisitorCodeUse],
     ) -> Option<VisitorCodeMatch>;
+
+    /// The first moment after `after` at which some code of this verifier
+    /// could stop opening (a window's end), or `None` if it accepts none.
+    /// The lock writes how far its clock has got at each such moment
+    /// (S-VC-3), so no power cut and step back revives a code that had just
+    /// expired.
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        let _ = after;
+        None
+    }
 }
 
 /// `None` matches nothing: a lock whose app side has no secret yet (or could
@@ -137,6 +147,10 @@ impl<V: VisitorCodes> VisitorCodes for Option<V> {
         used: &[VisitorCodeUse],
     ) -> Option<VisitorCodeMatch> {
         self.as_ref()?.find(entry, wall, used)
+    }
+
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        self.as_ref()?.next_window_end(after)
     }
 }
 

@@ -279,11 +279,15 @@ impl Model {
         self.entry.clear();
     }
 
-    /// R-LKO-2: a success clears both counts.
-    fn succeed(&mut self) {
-        let changed = !self.recent.is_empty() || self.since_success != 0;
+    /// R-LKO-2: a person's own success clears the fast count; R-LKO-5: only
+    /// an administrator's clears the slow one too.
+    fn succeed(&mut self, role: Role) {
+        let administrator = role == Role::Administrator;
+        let changed = !self.recent.is_empty() || (administrator && self.since_success != 0);
         self.recent.clear();
-        self.since_success = 0;
+        if administrator {
+            self.since_success = 0;
+        }
         if changed {
             self.persist_attempts();
         }
@@ -305,7 +309,7 @@ impl Model {
         match owners.as_slice() {
             [] => self.fail(),
             [(n, role)] => {
-                self.succeed();
+                self.succeed(*role);
                 if !for_menu {
                     self.outcome.unlocked_by.push(*n);
                 } else if *role == Role::Administrator {

@@ -498,7 +498,10 @@ fn pairing_script() -> impl Strategy<Value = Vec<Op>> {
         vec![
             op(KEY_GAP, Input::Event(Event::SetHeld)),
             if paired {
-                op(wait, Input::Event(Event::AppChanged(AppChange::Paired { pairing: 1 })))
+                op(
+                    wait,
+                    Input::Event(Event::AppChanged(AppChange::Paired { pairing: 1 })),
+                )
             } else {
                 op(wait, Input::Nothing)
             },
@@ -559,7 +562,14 @@ fn pile_up() -> impl Strategy<Value = Vec<Op>> {
         }))]),
         Just(vec![Input::Event(Event::Tamper)]),
         Just(vec![Input::Event(Event::SetHeld)]),
-        Just(vec![Input::Event(Event::Biometric(BiometricEvent::NoMatch { kind: BiometricKind::Finger })); 5]),
+        Just(vec![
+            Input::Event(Event::Biometric(
+                BiometricEvent::NoMatch {
+                    kind: BiometricKind::Finger
+                }
+            ));
+            5
+        ]),
         Just(vec![
             Input::Event(Event::Set),
             Input::AdminCredential {
@@ -1737,7 +1747,10 @@ fn code_keys(i: usize) -> Vec<Key> {
 /// touch the keypad could add an administrator.
 #[test]
 fn r_mnu_1_pairing_end_closes_the_menu() {
-    for end in [Event::AppChanged(AppChange::Paired { pairing: 1 }), Event::Tick] {
+    for end in [
+        Event::AppChanged(AppChange::Paired { pairing: 1 }),
+        Event::Tick,
+    ] {
         let (mut lock, mut now) = small_lock();
         now = now + Duration::from_secs(1);
         lock.handle(now, Event::Set);

@@ -31,6 +31,8 @@ mod app;
 mod lockout;
 #[path = "rules/menu.rs"]
 mod menu;
+#[path = "rules/outside_review.rs"]
+mod outside_review;
 #[path = "rules/passcodes.rs"]
 mod passcodes;
 #[path = "rules/people.rs"]

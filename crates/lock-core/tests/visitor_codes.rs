@@ -50,6 +50,14 @@ impl VisitorCodes for Fake {
             (bool::from(entry.contains_ct(&code)) && open && fresh).then_some(m)
         })
     }
+
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        self.codes
+            .iter()
+            .map(|c| Timestamp(c.until))
+            .filter(|end| *end > after)
+            .min()
+    }
 }
 
 const WINDOW: FakeCode = FakeCode {
@@ -471,13 +479,10 @@ fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
             .any(|a| matches!(a, Action::Reply(lock_core::Reply::Done)))
     );
     assert!(clock_marks(&out).is_empty());
-    // The next mark is a quarter hour past the last one, on the clock as
-    // now set.
+    // The next mark is a quarter hour past the last one, on the furthest
+    // the clock has reached (a step back does not postpone it).
     let next = door.lock.next_deadline().expect("the next mark");
-    assert_eq!(
-        next.millis() - due.millis(),
-        CLOCK_MARK_INTERVAL.millis() + 60_000
-    );
+    assert_eq!(next.millis() - due.millis(), CLOCK_MARK_INTERVAL.millis());
     assert!(
         clock_marks(
             &door
@@ -539,4 +544,73 @@ fn s_vc_3_a_factory_reset_while_the_clock_runs_writes_its_mark_again() {
     assert!(door.flash.clock_mark.is_some());
     let now = Instant::from_millis(door.t);
     assert!(door.lock.next_deadline().is_some_and(|d| d > now));
+}
+
+impl Door {
+    /// Simulated time passes, with the lock's deadlines on the way.
+    fn wait_secs(&mut self, secs: u64) {
+        let target = self.t + secs * 1000;
+        while let Some(d) = self.lock.next_deadline() {
+            if d.millis() > target {
+                break;
+            }
+            self.t = self.t.max(d.millis());
+            let out = self.lock.handle(Instant::from_millis(self.t), Event::Tick);
+            for a in &out {
+                if let Action::Persist(change) = a {
+                    self.flash.apply(change);
+                }
+            }
+        }
+        self.t = target;
+    }
+}
+
+#[test]
+fn s_vc_3_a_clock_step_back_never_revives_an_expired_visitor_code() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(WINDOW.until - 100);
+    assert!(opens(&door.enter(WINDOW.digits)));
+    door.wait_secs(200);
+    assert!(!opens(&door.enter(WINDOW.digits)), "its window ended");
+    // Four minutes back, within the step the clock may take: still ended.
+    door.set_clock(WINDOW.until - 140);
+    assert!(!opens(&door.enter(WINDOW.digits)), "revived by a step back");
+}
+
+#[test]
+fn s_vc_3_a_power_cut_and_a_step_back_never_revive_an_expired_visitor_code() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(WINDOW.until - 600);
+    // The window ends while nobody is at the door; power is cut a minute
+    // later, before anyone tried the code.
+    door.wait_secs(660);
+    assert!(
+        door.flash.clock_mark.is_some_and(|m| m.0 >= WINDOW.until),
+        "the end is on flash: {:?}",
+        door.flash.clock_mark
+    );
+    door.power_cycle(Fake {
+        codes: vec![WINDOW],
+    });
+    door.set_clock(WINDOW.until - 60);
+    assert!(
+        !opens(&door.enter(WINDOW.digits)),
+        "revived after a power cut"
+    );
+}
+
+#[test]
+fn r_lko_2_s_bf_3_a_visitor_code_resets_no_failure_count() {
+    let mut door = Door::new(&[WINDOW]);
+    door.set_clock(WINDOW.from);
+    for _ in 0..4 {
+        let _ = door.enter("9090901");
+    }
+    assert!(opens(&door.enter(WINDOW.digits)));
+    // The visitor's success cleared nothing: the fifth wrong entry within
+    // five minutes locks (R-LKO-1), and the slow count holds all five.
+    let _ = door.enter("9090901");
+    assert_eq!(door.lock.failures_since_success(), 5);
+    assert!(door.lock.lockout(Instant::from_millis(door.t)).is_some());
 }

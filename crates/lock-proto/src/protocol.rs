@@ -1,7 +1,8 @@
 //! The lock side: [`Protocol`], a sans-IO state machine over frames.
 
 use lock_core::{
-    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Timestamp, Validity,
+    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply,
+    Timestamp, Validity,
 };
 use lock_hal::Entropy;
 use subtle::ConstantTimeEq;
@@ -876,7 +877,10 @@ impl Protocol {
                 for o in sends {
                     push(out, o);
                 }
-                push(out, Output::Changed(AppChange::Unpaired { pairing, by: id }));
+                push(
+                    out,
+                    Output::Changed(AppChange::Unpaired { pairing, by: id }),
+                );
                 Ok(None)
             }
             Request::ListPeople { after, .. } => {

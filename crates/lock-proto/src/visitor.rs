@@ -336,6 +336,12 @@ impl VisitorCodes for VisitorCodeBook {
         }
         found
     }
+
+    /// Every window ends on a whole hour (UTC): the next one after `after`.
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        let next = (after.0 / HOUR).checked_add(1)?.checked_mul(HOUR)?;
+        Some(Timestamp(next))
+    }
 }
 
 /// A code's identifier in the lock's record of used one-time codes: profile

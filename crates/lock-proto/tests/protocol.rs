@@ -13,8 +13,8 @@
 )]
 
 use lock_core::{
-    Action, AlarmKind, AppCommand, BoltPosition, Config, Event, Instant, Key, Link, Lock, PersonNumber,
-    Privilege, Refusal, Reply, Setting, Snapshot, Timestamp, Validity,
+    Action, AlarmKind, AppCommand, BoltPosition, Config, Event, Instant, Key, Link, Lock,
+    PersonNumber, Privilege, Refusal, Reply, Setting, Snapshot, Timestamp, Validity,
 };
 use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;

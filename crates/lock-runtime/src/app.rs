@@ -8,7 +8,9 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use lock_core::person::People;
-use lock_core::{AppChange, AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes};
+use lock_core::{
+    AppChange, AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes,
+};
 use lock_hal::ErrorType;
 
 use crate::store::StateStore;

@@ -579,9 +579,11 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         match self.hw.bolt.position() {
             Ok(position) => {
                 self.bolt_last = position;
-                if let Some(at) = map::bolt(position) {
-                    self.queue(Event::Bolt(BoltReport::Reached(at)));
-                }
+                // R-LCK-3: between the ends at boot, power was cut while it
+                // moved: the core raises the jam alarm.
+                self.queue(Event::Bolt(
+                    map::bolt(position).map_or(BoltReport::Between, BoltReport::Reached),
+                ));
             }
             Err(e) => warn!("bolt sensor unreadable at boot: {:?}", e.kind()),
         }

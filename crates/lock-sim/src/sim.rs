@@ -866,7 +866,11 @@ pub fn describe(entry: &lock_core::LogEntry) -> String {
             name(format!("{role:?}")),
             actor(by)
         ),
-        E::CredentialAdded { person, kind: k, by } => format!(
+        E::CredentialAdded {
+            person,
+            kind: k,
+            by,
+        } => format!(
             "{kind} {person}: {} by {}",
             k.map_or_else(|| "passcode".to_string(), |k| name(format!("{k:?}"))),
             actor(by)

@@ -37,6 +37,7 @@ pub(crate) mod key {
     pub const INTENT: u8 = 0x03;
     pub const VISITOR_CODES_USED: u8 = 0x04;
     pub const CLOCK_MARK: u8 = 0x05;
+    pub const ARMED: u8 = 0x06;
     /// Person `n` is at `PERSON_BASE + n`: `0x11..=0x74`.
     pub const PERSON_BASE: u8 = 0x10;
     /// App record `slot` is at `APP_BASE + slot`: `0x80..0xA0`.
@@ -289,6 +290,7 @@ pub(crate) enum StateRecord {
     Intent(Intent),
     VisitorCodesUsed(VisitorCodesUsed),
     ClockMark(Timestamp),
+    Armed(lock_core::Armed),
     /// `None`: deleted.
     Person(PersonNumber, Option<Person>),
     /// An app record's bytes (`None`: deleted); the store does not read them.
@@ -331,6 +333,10 @@ impl StateRecord {
             key::CLOCK_MARK => {
                 let (stamp, t) = decode_stamped(bytes)?;
                 Ok((stamp, StateRecord::ClockMark(t)))
+            }
+            key::ARMED => {
+                let (stamp, a) = decode_stamped(bytes)?;
+                Ok((stamp, StateRecord::Armed(a)))
             }
             key::INTENT => {
                 let (stamp, intent): (_, Intent) = decode_stamped(bytes)?;
@@ -440,6 +446,11 @@ mod tests {
         });
         let settings = encoded_len(&Settings::default());
         let clock_mark = encoded_len(&Timestamp(u64::MAX));
+        let armed = encoded_len(&lock_core::Armed {
+            leaving_home: true,
+            duress: true,
+            intrusion: true,
+        });
         let mut used = VisitorCodesUsed::new();
         while used
             .push(lock_core::visitor::VisitorCodeUse {
@@ -473,7 +484,7 @@ mod tests {
              log record {log}"
         );
         assert!(person <= crate::store::MAX_PERSON_VALUE);
-        for len in [attempts, format, settings, clock_mark] {
+        for len in [attempts, format, settings, clock_mark, armed] {
             assert!(len <= crate::store::MAX_SMALL_VALUE);
         }
         assert!(intent <= MAX_STATE_VALUE);

@@ -34,7 +34,7 @@ pub(crate) const MAX_LOG_VALUE: usize = 52;
 const ITEM_HEADER: usize = 8;
 /// State keys other than people: format, settings, attempts, the clock's
 /// mark (the intent is counted on its own).
-const SMALL_KEYS: usize = 4;
+const SMALL_KEYS: usize = 5;
 /// Enough for a key and the largest value, rounded up to any word size.
 const BUF_LEN: usize = 704;
 const _: () = assert!(BUF_LEN >= (1 + MAX_STATE_VALUE).next_multiple_of(32));
@@ -585,6 +585,7 @@ impl<F: NorFlash> Store<F> {
             Change::Attempts(a) => self.store_state(key::ATTEMPTS, a).await,
             Change::VisitorCodeUsed { code, at } => self.visitor_code_used(*code, *at).await,
             Change::ClockMark(t) => self.store_state(key::CLOCK_MARK, t).await,
+            Change::Armed(a) => self.store_state(key::ARMED, a).await,
         };
         if result.is_err() {
             self.status = Status::Stale;
@@ -943,6 +944,7 @@ impl<F: NorFlash> Store<F> {
                     snapshot.visitor_codes_used = v;
                 }
                 (StateRecord::ClockMark(t), Some(snapshot)) => snapshot.clock_mark = Some(t),
+                (StateRecord::Armed(a), Some(snapshot)) => snapshot.armed = a,
                 // Read when asked for (`Store::read_app`): checked, not kept.
                 (StateRecord::App(_), Some(_)) => {}
                 (StateRecord::Person(n, person), Some(snapshot)) => {

@@ -110,6 +110,7 @@ impl Step {
             Step::Apply(Change::FactoryReset) => "factory reset",
             Step::Apply(Change::VisitorCodeUsed { .. }) => "visitor code used",
             Step::Apply(Change::ClockMark(_)) => "clock mark",
+            Step::Apply(Change::Armed(_)) => "leaving-home mode and alarms",
             Step::Log(_) => "append a log record",
             Step::ModuleDone => "module work done",
         }
