@@ -15,7 +15,17 @@
 //! - a one-time visitor code opens once: its use is persisted before the
 //!   bolt moves, and no code is recorded as used twice, also across power
 //!   cuts (S-VC-1, R-APP-4);
-//! - what the lock persisted restores (S-ST-3's own-snapshot case).
+//! - what the lock persisted restores (S-ST-3's own-snapshot case);
+//! - no window end the clock has passed is revived (S-VC-3): nobody whose
+//!   validity period ended before the furthest time the lock's clock ever
+//!   showed opens, and no visitor code opens unless it is still open at
+//!   that time, whatever steps back and power cuts came between (the
+//!   harness sends the ticks a runtime sends at the lock's deadlines);
+//! - an app command never adds to the failure count (S-BF-1: only a
+//!   presented credential counts; a frame that fails authentication never
+//!   reaches the core at all);
+//! - leaving-home mode and the duress and intrusion alarms come back after
+//!   a power cut as they were (R-LCK-4, R-PIN-7).
 #![no_main]
 
 use std::collections::BTreeSet;
@@ -27,7 +37,7 @@ use lock_core::person::{
     PALMS_PER_PERSON, PEOPLE_CAPACITY,
 };
 use lock_core::{
-    Action, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,
+    Action, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,
     Change, Config, DoorState, Duration, EnrollFailure, EnrollStep, Event, Instant, Key, Link,
     Lock, LogEntry, Method, Passcode, PersonNumber, Privilege, Setting, Snapshot, TemplateId,
     Timestamp, Validity,
@@ -92,11 +102,12 @@ fn event(op: u8, arg: u8) -> Event {
             },
             _ => BiometricEvent::Fault { kind: kind(arg) },
         }),
-        15 => Event::Bolt(match arg % 4 {
+        15 => Event::Bolt(match arg % 5 {
             0 => BoltReport::Reached(BoltPosition::Locked),
             1 => BoltReport::Reached(BoltPosition::Unlocked),
             2 => BoltReport::Stalled,
-            _ => BoltReport::TimedOut,
+            3 => BoltReport::TimedOut,
+            _ => BoltReport::Between,
         }),
         16 => Event::Door(if arg % 2 == 0 {
             DoorState::Open
@@ -141,9 +152,11 @@ fn event(op: u8, arg: u8) -> Event {
         }),
         21 => {
             if arg % 2 == 0 {
-                Event::AppAuthFailed
+                Event::PairingCode(u32::from(arg) * 3_907)
             } else {
-                Event::Paired
+                Event::AppChanged(AppChange::Paired {
+                    pairing: u16::from(arg % 4) + 1,
+                })
             }
         }
         22 => Event::Boot {
@@ -177,7 +190,7 @@ fn visitor_code(
     now: Instant,
     arg: u8,
     dt: u8,
-) -> Option<(Vec<Event>, Option<u64>)> {
+) -> Option<(Vec<Event>, Option<u64>, (Profile, u32))> {
     let wall = lock.wall_clock(now)?;
     let profile = Profile::of_digit(arg % 10)?;
     let step = u64::from(profile.step);
@@ -196,7 +209,7 @@ fn visitor_code(
     events.push(Event::Key(Key::Ok));
     let one_time =
         (profile.digit == 0).then(|| code_id(spec.profile, spec.start_hour, spec.sequence));
-    Some((events, one_time))
+    Some((events, one_time, (profile, start)))
 }
 
 fn check_capacities(lock: &Lock<VisitorCodeBook>) {
@@ -238,16 +251,37 @@ struct Run {
     persisted: Snapshot,
     /// One-time codes recorded as used, per verifier generation.
     used: BTreeSet<(u8, u64)>,
+    /// The furthest time the lock's wall clock has shown (S-VC-3).
+    high: Option<Timestamp>,
 }
 
 impl Run {
     fn event(&mut self, ev: Event, one_time: Option<u64>) {
+        self.event_typing(ev, one_time, None);
+    }
+
+    /// One event; `typed` is the visitor code being typed (profile and
+    /// start hour), if any.
+    fn event_typing(&mut self, ev: Event, one_time: Option<u64>, typed: Option<(Profile, u32)>) {
         let now = self.now;
+        let failures_before = self.lock.failures_since_success();
+        // Whose validity period the clock has passed (S-VC-3).
+        let ended: BTreeSet<PersonNumber> = self
+            .lock
+            .people()
+            .iter()
+            .filter(|p| {
+                p.validity
+                    .until
+                    .zip(self.high)
+                    .is_some_and(|(until, high)| until < high)
+            })
+            .map(|p| p.number)
+            .collect();
         let locked_out = self.lock.lockout(now).is_some();
         let lifts = matches!(
             ev,
             Event::App(AppRequest {
-                pairing: 1,
                 privilege: Privilege::Administrator,
                 command: AppCommand::LiftLockout
                     | AppCommand::Configure(Setting::LockoutProtection(false)),
@@ -294,10 +328,17 @@ impl Run {
                 Action::Log(record) => match record.entry {
                     LogEntry::Unlock {
                         person: Some(n), ..
-                    } => assert!(
-                        stored.contains(&n),
-                        "person {n:?} opened, not stored (deleted?)"
-                    ),
+                    } => {
+                        assert!(
+                            stored.contains(&n),
+                            "person {n:?} opened, not stored (deleted?)"
+                        );
+                        assert!(
+                            !ended.contains(&n),
+                            "person {n:?} opened after their validity ended ({:?})",
+                            self.high
+                        );
+                    }
                     LogEntry::Unlock {
                         method: Method::VisitorCode,
                         ..
@@ -307,6 +348,21 @@ impl Run {
                 a if is_unlock(a) => unlocked_at = unlocked_at.or(Some(i)),
                 _ => {}
             }
+        }
+        if let (Some((profile, start)), true, Some(high)) = (typed, by_visitor_code, self.high) {
+            assert!(
+                profile.is_open(start, high.0),
+                "a visitor code opened after its window ended ({high:?})"
+            );
+        }
+        if matches!(ev, Event::App(_)) {
+            assert!(
+                self.lock.failures_since_success() <= failures_before,
+                "an app command counted as a failure"
+            );
+        }
+        if let Some(wall) = self.lock.wall_clock(now) {
+            self.high = self.high.max(Some(wall));
         }
         if let (Some(_), true) = (one_time, by_visitor_code) {
             // The typed entry is the one-time code and nothing else.
@@ -323,7 +379,19 @@ impl Run {
         }
     }
 
+    /// The ticks a runtime sends at the lock's deadlines up to `now`.
+    fn ticks(&mut self) {
+        let target = self.now;
+        while let Some(d) = self.lock.next_deadline().filter(|&d| d <= target) {
+            self.now = d;
+            self.event(Event::Tick, None);
+        }
+        self.now = target;
+    }
+
     fn power_cut(&mut self) {
+        let before = self.lock.alarms();
+        let leaving_home = self.lock.leaving_home();
         let lock = Lock::restore_with(
             Config::default(),
             book(self.generation),
@@ -333,6 +401,14 @@ impl Run {
         .unwrap_or_else(|e| panic!("what the lock persisted does not restore: {e:?}"));
         self.lock = lock;
         self.event(Event::Boot { set_held: false }, None);
+        for kind in [AlarmKind::Duress, AlarmKind::Intrusion] {
+            assert_eq!(
+                self.lock.alarms().contains(kind),
+                before.contains(kind),
+                "{kind:?} across a power cut"
+            );
+        }
+        assert_eq!(self.lock.leaving_home(), leaving_home, "leaving-home mode");
     }
 }
 
@@ -343,19 +419,24 @@ fuzz_target!(|data: &[u8]| {
         now: Instant::ZERO,
         persisted: Snapshot::default(),
         used: BTreeSet::new(),
+        high: None,
     };
     run.event(Event::Boot { set_held: false }, None);
     for chunk in data.chunks_exact(3) {
         let (op, arg, dt) = (chunk[0], chunk[1], chunk[2]);
         run.now = run.now + Duration::from_millis(u64::from(dt) * u64::from(dt) * 8);
+        run.ticks();
         match op {
             0xFF => run.power_cut(),
             0xFE => {
                 let book = book(run.generation);
-                if let Some((events, one_time)) = visitor_code(&run.lock, &book, run.now, arg, dt) {
+                if let Some((events, one_time, typed)) =
+                    visitor_code(&run.lock, &book, run.now, arg, dt)
+                {
                     for ev in events {
                         run.now = run.now + Duration::from_millis(300);
-                        run.event(ev, one_time);
+                        run.ticks();
+                        run.event_typing(ev, one_time, Some(typed));
                     }
                 }
             }

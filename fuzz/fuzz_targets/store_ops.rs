@@ -241,6 +241,11 @@ fn op(b: &mut Bytes<'_>) -> Op {
         5 => Op::Apply(common::attempts(b.byte(), b.u16(), b.u32() % 86_400_000)),
         6 => match b.byte() {
             mark @ 0x80.. => Op::Apply(common::clock_mark(u32::from(mark) << 16 | b.u32() >> 16)),
+            armed @ 0x40..=0x7f => Op::Apply(Change::Armed(lock_core::Armed {
+                leaving_home: armed & 1 != 0,
+                duress: armed & 2 != 0,
+                intrusion: armed & 4 != 0,
+            })),
             id => Op::Apply(common::visitor_code_used(
                 u64::from(id),
                 b.u16().into(),

@@ -144,8 +144,6 @@ pub enum Method {
     BluetoothKey,
     /// Remote unlock from the app (R-APP-2).
     Remote,
-    /// A failed authentication reported by the app protocol (S-BF-1).
-    App,
     /// An offline visitor code typed at the keypad (R-APP-4).
     VisitorCode,
 }

@@ -1,7 +1,9 @@
 //! Wrong attempts and the lockout they cause (R-LKO-1…5, S-BF-1).
 //!
 //! One count for every way of presenting a credential: face, palm, finger,
-//! passcode, and failures the app protocol reports. Two bounds apply together:
+//! passcode, visitor code (S-BF-1). A frame that fails the app protocol's
+//! authentication presents no credential and never reaches the core. Two
+//! bounds apply together:
 //! - fast: five failures in a row within five minutes lock for three minutes;
 //! - slow: failures with no success between them, counted without a window; at
 //!   ten, and at every five more, the lock locks for six minutes, doubling each

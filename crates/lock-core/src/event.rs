@@ -340,6 +340,9 @@ pub enum AppChange {
         privilege: Privilege,
         /// The administrator's pairing that issued it.
         by: u16,
+        /// The last second of its window, if bounded: the lock marks the
+        /// clock when it passes (S-VC-3).
+        until: Option<Timestamp>,
     },
 }
 

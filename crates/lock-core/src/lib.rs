@@ -27,7 +27,7 @@ pub use event::{
 };
 pub use lock::{
     BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
-    KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM,
+    KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, WATCHED_ENDS,
 };
 pub use log::{Actor, LogEntry, LogRecord};
 pub use passcode::Passcode;

@@ -36,6 +36,11 @@ pub const CAMERA_MIN_BATTERY: u8 = 20;
 /// The wall clock may be set back by at most this much (S-VC-3).
 pub const CLOCK_MAX_STEP_BACK: Duration = Duration::from_mins(5);
 
+/// Window ends of credentials kept outside the core (the app protocol's
+/// Bluetooth keys) that the lock watches at once (S-VC-3): one per pairing
+/// of `lock-proto`.
+pub const WATCHED_ENDS: usize = 16;
+
 /// How much wall-clock time passes between two [`Change::ClockMark`]s while
 /// the clock runs (S-VC-3). After a restart the clock can be set back at
 /// most this much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got:
@@ -190,6 +195,9 @@ pub struct Lock<V = NoVisitorCodes> {
     /// The newest [`Change::ClockMark`] on flash: across a restart the clock
     /// is never set back further than [`CLOCK_MAX_STEP_BACK`] before it.
     clock_mark: Option<Timestamp>,
+    /// Ends of windows the app side keeps (Bluetooth keys), marked on flash
+    /// as the clock passes them ([`Lock::watch_window_end`]).
+    watched_ends: heapless::Vec<Timestamp, WATCHED_ENDS>,
 
     #[cfg(any(test, feature = "fault-injection"))]
     forced_first_check: Option<(PersonNumber, Method)>,
@@ -251,6 +259,7 @@ impl<V: VisitorCodes> Lock<V> {
             wall: None,
             wall_high: None,
             clock_mark: None,
+            watched_ends: heapless::Vec::new(),
             #[cfg(any(test, feature = "fault-injection"))]
             forced_first_check: None,
         }
@@ -395,6 +404,7 @@ impl<V: VisitorCodes> Lock<V> {
             Event::AppChanged(change) => self.app_changed(now, change, &mut out),
             Event::Tick => {}
         }
+        self.mark_clock_if_due(now, &mut out);
         self.show_keypad(&mut out);
         out
     }
@@ -434,6 +444,11 @@ impl<V: VisitorCodes> Lock<V> {
     /// Failures counted since the last success (R-LKO-5).
     pub fn failures_since_success(&self) -> u16 {
         self.attempts.since_success()
+    }
+
+    /// Failures counting towards the fast bound at `now` (R-LKO-1).
+    pub fn recent_failures(&self, now: Instant) -> usize {
+        self.attempts.recent(now)
     }
 
     /// The lit keys, or `None` while the keypad is dark.
@@ -626,6 +641,13 @@ impl<V: VisitorCodes> Lock<V> {
             self.auto_lock_at = None;
             self.lock_bolt(now, LockMethod::Countdown, out);
         }
+    }
+
+    /// S-VC-3: writes how far the clock has got once a window end or the
+    /// mark's interval is due. Called after every event, so an end that a
+    /// setting of the clock or of a validity period put behind the clock is
+    /// on flash in the same batch, ahead of everything observable.
+    fn mark_clock_if_due(&mut self, now: Instant, out: &mut Actions) {
         if self.clock_mark_due().is_some_and(|t| now >= t)
             && let Some(clock) = self.clock(now)
         {
@@ -664,11 +686,34 @@ impl<V: VisitorCodes> Lock<V> {
             .people
             .iter()
             .filter_map(|p| p.validity.until)
+            .chain(self.watched_ends.iter().copied())
             .map(|until| Timestamp(until.0.saturating_add(1)));
         validity_ends
             .chain(self.visitor_codes.next_window_end(after))
             .filter(|end| *end > after)
             .min()
+    }
+
+    /// Watches the end (`until`, its last second) of a window the app side
+    /// keeps, a Bluetooth key's: the lock writes how far its clock has got
+    /// when it passes, so no power cut and step back revives the key
+    /// (S-VC-3). The runtime hands it the keys' ends at boot; a key issued
+    /// later arrives with [`AppChange::KeyIssued`]. Ends already on flash are
+    /// dropped; with every slot taken, the earliest end gives way.
+    pub fn watch_window_end(&mut self, until: Timestamp) {
+        let mark = self.clock_mark;
+        self.watched_ends
+            .retain(|e| mark.is_none_or(|m| e.0.saturating_add(1) > m.0));
+        if self.watched_ends.contains(&until) {
+            return;
+        }
+        if self.watched_ends.is_full()
+            && let Some(i) = (0..self.watched_ends.len()).min_by_key(|&i| self.watched_ends.get(i))
+        {
+            self.watched_ends.swap_remove(i);
+        }
+        // Cannot fail: a slot was freed above if none was.
+        let _ = self.watched_ends.push(until);
     }
 
     /// S-VC-3: the clock has got to `wall`; on flash before anything after.
@@ -1060,11 +1105,17 @@ impl<V: VisitorCodes> Lock<V> {
                 pairing,
                 privilege,
                 by,
-            } => LogEntry::KeyIssued {
-                pairing,
-                privilege,
-                by,
-            },
+                until,
+            } => {
+                if let Some(until) = until {
+                    self.watch_window_end(until);
+                }
+                LogEntry::KeyIssued {
+                    pairing,
+                    privilege,
+                    by,
+                }
+            }
         };
         self.log(now, out, entry);
     }
@@ -1506,9 +1557,11 @@ impl<V: VisitorCodes> Lock<V> {
             wall: _,
             wall_high: _,
             clock_mark,
+            watched_ends,
             #[cfg(any(test, feature = "fault-injection"))]
                 forced_first_check: _,
         } = self;
+        watched_ends.clear();
         visitor_codes_used.clear();
         *clock_mark = None;
         *settings = Settings::default();
@@ -1855,6 +1908,18 @@ impl<V: VisitorCodes> Lock<V> {
         let first = GRANTED;
         let second = self.confirm(now, &grant, entry);
         if first != GRANTED || second != GRANTED || (first ^ second) != 0 {
+            self.fail(now, None, method, true, out);
+            return;
+        }
+        let extra_digits = matches!(
+            (grant.evidence, entry),
+            (Evidence::Passcode(m), Some(e)) if e.len() != m.len
+        );
+        if for_menu && role != Role::Administrator && extra_digits {
+            // S-BF-3's insider: a user's own code with guesses around it at
+            // SET would test up to ten windows for an administrator's code
+            // per entry, uncounted, the menu opening being the answer. With
+            // extra digits it is a guess like any other.
             self.fail(now, None, method, true, out);
             return;
         }

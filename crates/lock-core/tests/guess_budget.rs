@@ -8,6 +8,12 @@
 //! every day. The real state machine counts the entries it accepts for
 //! checking in a day; the expected time to a 50 % chance of hitting one of 3
 //! enrolled 6-digit codes follows from that.
+//!
+//! The insider (S-BF-3's second case) holds user 002's passcode and types it
+//! whenever four failures stand, so the fast bound never locks; only an
+//! administrator's own credential clears the slow count (R-LKO-5), so the
+//! slow bound still paces them. Their targets are the two codes that are not
+//! theirs (the administrator's, and another user's).
 
 // Test code: a broken set-up should fail loudly.
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
@@ -91,6 +97,98 @@ fn attacker_day(lock: &mut Lock, start: Instant) -> u64 {
     checked
 }
 
+/// The insider's day from `start`: wrong 16-digit entries, their own code
+/// (`730582`, exact) typed whenever four failures stand. Checked wrong
+/// entries in the day.
+fn insider_day(lock: &mut Lock, start: Instant) -> u64 {
+    let end = start + DAY;
+    let mut now = start;
+    let mut checked = 0;
+    let guess = [0u8, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0];
+    while now < end {
+        match lock.lockout(now) {
+            Some(l) => now = l.until,
+            None if lock.recent_failures(now) >= 4 => {
+                lock.handle(now, Event::Touch);
+                for d in [7, 3, 0, 5, 8, 2] {
+                    lock.handle(now, Event::Key(Key::Digit(d)));
+                }
+                lock.handle(now, Event::Key(Key::Ok));
+                assert_eq!(
+                    lock.recent_failures(now),
+                    0,
+                    "their success clears the fast count"
+                );
+                now = now + Duration::from_secs(3);
+            }
+            None => {
+                if attempt(lock, now, &guess) {
+                    checked += 1;
+                }
+                now = now + Duration::from_secs(5);
+            }
+        }
+        if let Some(deadline) = lock.next_deadline().filter(|&d| d <= now) {
+            lock.handle(deadline, Event::Tick);
+        }
+    }
+    checked
+}
+
+/// The owner comes home: waits out any lockout and opens with the
+/// administrator's code, clearing both counts (R-LKO-2, R-LKO-5).
+fn owner_opens(lock: &mut Lock, mut now: Instant) {
+    if let Some(l) = lock.lockout(now) {
+        now = l.until;
+    }
+    lock.handle(now, Event::Touch);
+    for d in [4, 8, 2, 9, 1, 5] {
+        lock.handle(now, Event::Key(Key::Digit(d)));
+    }
+    let out = lock.handle(now, Event::Key(Key::Ok));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::DriveBolt {
+            to: BoltPosition::Unlocked,
+            ..
+        }
+    )));
+    assert_eq!(
+        lock.failures_since_success(),
+        0,
+        "R-LKO-5: the administrator's success clears the counts"
+    );
+}
+
+/// Days to a 50 % chance with `entries` checked entries a day against
+/// `codes` target codes.
+fn days_to_half(entries: u64, codes: u64) -> f64 {
+    let p_day = (entries * WINDOWS_PER_ENTRY * codes) as f64 / CODE_SPACE;
+    (0.5f64).ln() / (1.0 - p_day).ln()
+}
+
+#[test]
+fn s_bf_3_insider_guess_budget_is_at_least_a_year() {
+    let mut lock = lock_with_three_codes();
+    let mut now = Instant::ZERO;
+    let mut per_day = Vec::new();
+    for _ in 0..3 {
+        per_day.push(insider_day(&mut lock, now));
+        now = now + DAY;
+        owner_opens(&mut lock, now);
+    }
+    let entries = *per_day.iter().max().unwrap();
+    let days = days_to_half(entries, ENROLLED_CODES - 1);
+    println!(
+        "S-BF-3 insider: {entries} checked entries a day x {WINDOWS_PER_ENTRY} windows against \
+         {} codes not theirs, their own code typed between; 50 % chance after {days:.0} days \
+         ({:.2} years)",
+        ENROLLED_CODES - 1,
+        days / 365.0
+    );
+    assert!(days >= 365.0, "{days} days ({per_day:?} entries a day)");
+}
+
 #[test]
 fn s_bf_3_guess_budget_is_at_least_a_year() {
     let mut lock = lock_with_three_codes();
@@ -99,27 +197,7 @@ fn s_bf_3_guess_budget_is_at_least_a_year() {
     for _ in 0..3 {
         per_day.push(attacker_day(&mut lock, now));
         now = now + DAY;
-        // The owner comes home: wait out any lockout, open with their code.
-        if let Some(l) = lock.lockout(now) {
-            now = l.until;
-        }
-        lock.handle(now, Event::Touch);
-        for d in [4, 8, 2, 9, 1, 5] {
-            lock.handle(now, Event::Key(Key::Digit(d)));
-        }
-        let out = lock.handle(now, Event::Key(Key::Ok));
-        assert!(out.iter().any(|a| matches!(
-            a,
-            Action::DriveBolt {
-                to: BoltPosition::Unlocked,
-                ..
-            }
-        )));
-        assert_eq!(
-            lock.failures_since_success(),
-            0,
-            "R-LKO-2: the owner's success clears the counts"
-        );
+        owner_opens(&mut lock, now);
     }
     let entries = *per_day.iter().max().unwrap();
     assert!(
@@ -127,14 +205,13 @@ fn s_bf_3_guess_budget_is_at_least_a_year() {
         "every day alike: {per_day:?}"
     );
 
-    let candidates_per_day = entries * WINDOWS_PER_ENTRY;
-    let p_day = (candidates_per_day * ENROLLED_CODES) as f64 / CODE_SPACE;
-    let days_to_half = (0.5f64).ln() / (1.0 - p_day).ln();
+    let days = days_to_half(entries, ENROLLED_CODES);
     println!(
-        "S-BF-3: {entries} checked entries a day x {WINDOWS_PER_ENTRY} windows = {candidates_per_day} \
-         guesses a day against {ENROLLED_CODES} codes; 50 % chance after {days_to_half:.0} days \
+        "S-BF-3: {entries} checked entries a day x {WINDOWS_PER_ENTRY} windows = {} \
+         guesses a day against {ENROLLED_CODES} codes; 50 % chance after {days:.0} days \
          ({:.2} years)",
-        days_to_half / 365.0
+        entries * WINDOWS_PER_ENTRY,
+        days / 365.0
     );
-    assert!(days_to_half >= 365.0, "{days_to_half} days");
+    assert!(days >= 365.0, "{days} days");
 }

@@ -300,15 +300,20 @@ impl Model {
             // R-LKO-1: refused unchecked, not counted.
             return;
         }
-        let owners: Vec<(u8, Role)> = self
+        let owners: Vec<(u8, Role, usize)> = self
             .people
             .iter()
-            .filter(|(_, (_, code))| code.as_ref().is_some_and(|c| contains(entry, c)))
-            .map(|(&n, &(role, _))| (n, role))
+            .filter_map(|(&n, (role, code))| {
+                code.as_ref()
+                    .filter(|c| contains(entry, c))
+                    .map(|c| (n, *role, c.len()))
+            })
             .collect();
         match owners.as_slice() {
             [] => self.fail(),
-            [(n, role)] => {
+            // S-BF-3: a user's code with extra digits at SET is a guess.
+            [(_, Role::User, len)] if for_menu && *len != entry.len() => self.fail(),
+            [(n, role, _)] => {
                 self.succeed(*role);
                 if !for_menu {
                     self.outcome.unlocked_by.push(*n);

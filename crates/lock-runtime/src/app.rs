@@ -39,6 +39,10 @@ pub struct AppIdentity<V> {
     pub verification_code: Option<u32>,
     /// The verifier of offline visitor codes (R-APP-4).
     pub visitor_codes: V,
+    /// The last second of each bounded window the app side keeps (its
+    /// Bluetooth keys'), for the lock to mark as its clock passes them
+    /// (`Lock::watch_window_end`, S-VC-3).
+    pub window_ends: heapless::Vec<Timestamp, { lock_core::WATCHED_ENDS }>,
 }
 
 /// What the app side may read of the lock while it handles a frame.
@@ -141,6 +145,7 @@ impl App for NoApp {
         Ok(AppIdentity {
             verification_code: None,
             visitor_codes: NoVisitorCodes,
+            window_ends: heapless::Vec::new(),
         })
     }
     async fn factory_reset<S: StateStore>(

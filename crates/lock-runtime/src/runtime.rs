@@ -537,6 +537,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                     .unwrap_or(self.config.verification_code);
                 self.lock.set_verification_code(code);
                 *self.lock.visitor_codes_mut() = Some(identity.visitor_codes);
+                for until in identity.window_ends {
+                    self.lock.watch_window_end(until);
+                }
             }
             Err(e) => {
                 error!("app side did not start: {:?}", e.kind());

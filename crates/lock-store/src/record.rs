@@ -16,8 +16,13 @@ use lock_core::{
 use sequential_storage::map::{SerializationError, Value};
 use serde::{Deserialize, Serialize};
 
-/// The format this code writes. Version 1 is the first.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format this code writes. Version 2: log entries of changes say who
+/// made them, the armed state (leaving-home mode, duress and intrusion
+/// alarms) has a key of its own, and the log's method of a failed app
+/// authentication is gone (such frames never reach the lock now). No lock
+/// with version 1 was released, so version-1 records are not migrated: they
+/// load as `Corrupted` (fail secure until a factory reset).
+pub const FORMAT_VERSION: u16 = 2;
 
 /// "odls": the format record of an open door lock store.
 pub(crate) const MAGIC: u32 = 0x6f64_6c73;

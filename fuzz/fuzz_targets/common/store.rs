@@ -166,8 +166,12 @@ pub fn log_record(b: u8, person: u8, at: u32) -> LogRecord {
         2 => LogEntry::UserAdded {
             person: who,
             role: Role::User,
+            by: lock_core::Actor::Pairing(u16::from(person)),
         },
-        3 => LogEntry::UserDeleted { person: who },
+        3 => LogEntry::UserDeleted {
+            person: who,
+            by: lock_core::Actor::Person(number(1)),
+        },
         4 => LogEntry::Lockout {
             cause: LockoutCause::Burst,
             secs: 180,

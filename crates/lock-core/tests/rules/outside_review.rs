@@ -238,6 +238,7 @@ fn r_app_6_pairings_keys_the_clock_and_settings_are_logged_with_who() {
         pairing: 3,
         privilege: Privilege::Visitor,
         by: 2,
+        until: Some(Timestamp(T0 + 3_600)),
     }));
     assert!(b.logs().contains(&LogEntry::KeyIssued {
         pairing: 3,
@@ -264,4 +265,48 @@ fn r_app_6_pairings_keys_the_clock_and_settings_are_logged_with_who() {
         by: Actor::Person(n(1)),
     }));
     let _ = Role::User;
+}
+
+#[test]
+fn s_bf_3_an_insiders_code_with_extra_digits_at_set_is_a_counted_guess() {
+    let mut b = Bench::set_up();
+    b.add_user_with_passcode("730418");
+    // Their own code alone: not an administrator, and no guess.
+    b.set();
+    b.keys("730418 ok");
+    assert_prompted!(b, Prompt::Failure(Refusal::NotAdministrator));
+    assert_eq!(b.lock.failures_since_success(), 0);
+    // With ten digits of guesses after it, the menu opening would answer
+    // whether an administrator's code is among them: it counts.
+    b.wait(mins(1));
+    b.set();
+    b.keys("7304180123456789 ok");
+    assert!(!b.lock.in_menu());
+    assert_eq!(b.lock.failures_since_success(), 1);
+    assert_prompted!(b, Prompt::Failure(Refusal::NoMatch));
+}
+
+#[test]
+fn s_vc_3_a_keys_window_end_is_on_flash_once_the_clock_passes_it() {
+    let mut b = Bench::set_up();
+    b.set_clock(T0);
+    // A key ending seven minutes on, between two quarter-hour marks.
+    b.event(Event::AppChanged(AppChange::KeyIssued {
+        pairing: 2,
+        privilege: Privilege::Visitor,
+        by: 1,
+        until: Some(Timestamp(T0 + 420)),
+    }));
+    b.wait(mins(8));
+    assert!(
+        b.flash.clock_mark.is_some_and(|m| m.0 > T0 + 420),
+        "{:?}",
+        b.flash.clock_mark
+    );
+    // After a power cut the clock cannot come back to before its end
+    // unnoticed: the lock's clock has reached past it.
+    b.power_cycle();
+    assert_eq!(set_clock_reply(&mut b, T0 + 400), Reply::Done);
+    let clock = b.lock.clock(b.now).unwrap();
+    assert!(clock.reached.0 > T0 + 420, "{clock:?}");
 }

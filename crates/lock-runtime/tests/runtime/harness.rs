@@ -650,6 +650,7 @@ impl App for MockApp {
         Ok(AppIdentity {
             verification_code: None,
             visitor_codes: NoVisitorCodes,
+            window_ends: heapless::Vec::new(),
         })
     }
     async fn factory_reset<S: StateStore>(
