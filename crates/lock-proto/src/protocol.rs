@@ -1,7 +1,8 @@
 //! The lock side: [`Protocol`], a sans-IO state machine over frames.
 
 use lock_core::{
-    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Timestamp, Validity,
+    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply,
+    Timestamp, Validity,
 };
 use lock_hal::Entropy;
 use subtle::ConstantTimeEq;
@@ -20,7 +21,13 @@ use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
 
 /// A challenge answers one request within this time (S-PR-3).
 pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(30);
-/// Challenges the lock hands out per minute, all pairings together (S-PR-5).
+/// Challenges the lock hands one pairing per minute (S-PR-5). Each pairing
+/// has its own budget, in RAM only (a restart refills it): one key's traffic
+/// never starves another's, so a visitor's key asking for challenges as fast
+/// as it can still leaves an administrator's phone the challenges it needs to
+/// lift a lockout or revoke that key. All pairings together the lock hands
+/// out at most `MAX_PAIRINGS` × 10 = 160 a minute, each one 16 random bytes
+/// and one sealed answer.
 pub const CHALLENGES_PER_MINUTE: u8 = 10;
 /// Failed authentications reported per minute (S-PR-5); more are dropped
 /// without being counted again, so a flood costs the lockout no more than
@@ -127,6 +134,9 @@ struct Pairing {
     keys: FrameKeys,
     /// The next counter the lock sends with.
     next_sent: u64,
+    /// This pairing's challenges this minute (S-PR-5): its own, so no other
+    /// pairing can use them up.
+    challenge_limit: RateLimit,
 }
 
 impl Pairing {
@@ -134,6 +144,7 @@ impl Pairing {
         Pairing {
             keys: FrameKeys::derive(&record.key),
             next_sent: record.sent_reserved,
+            challenge_limit: RateLimit::new(),
             record,
         }
     }
@@ -179,7 +190,6 @@ pub struct Protocol {
     pairing_open: bool,
     pairing_attempts: u8,
     challenges: heapless::Vec<Outstanding, MAX_PAIRINGS>,
-    challenge_limit: RateLimit,
     auth_limit: RateLimit,
 }
 
@@ -265,7 +275,6 @@ impl Protocol {
             pairing_open: false,
             pairing_attempts: 0,
             challenges: heapless::Vec::new(),
-            challenge_limit: RateLimit::new(),
             auth_limit: RateLimit::new(),
         }
     }
@@ -797,7 +806,11 @@ impl Protocol {
             return Err(ProtoRefusal::NotPermitted);
         }
         if let Request::Challenge = request {
-            if !self.challenge_limit.allow(now, CHALLENGES_PER_MINUTE) {
+            // S-PR-5: this pairing's own budget, never another's.
+            let allowed = self
+                .pairing_mut(id)
+                .is_some_and(|p| p.challenge_limit.allow(now, CHALLENGES_PER_MINUTE));
+            if !allowed {
                 return Err(ProtoRefusal::RateLimited);
             }
             let challenge: Challenge = random(rng).map_err(|_| ProtoRefusal::RateLimited)?;
@@ -876,7 +889,10 @@ impl Protocol {
                 for o in sends {
                     push(out, o);
                 }
-                push(out, Output::Changed(AppChange::Unpaired { pairing, by: id }));
+                push(
+                    out,
+                    Output::Changed(AppChange::Unpaired { pairing, by: id }),
+                );
                 Ok(None)
             }
             Request::ListPeople { after, .. } => {

@@ -13,8 +13,8 @@
 )]
 
 use lock_core::{
-    Action, AlarmKind, AppCommand, BoltPosition, Config, Event, Instant, Key, Link, Lock, PersonNumber,
-    Privilege, Refusal, Reply, Setting, Snapshot, Timestamp, Validity,
+    Action, AlarmKind, AppCommand, BoltPosition, Config, Event, Instant, Key, Link, Lock,
+    PersonNumber, Privilege, Refusal, Reply, Setting, Snapshot, Timestamp, Validity,
 };
 use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;
@@ -135,15 +135,11 @@ impl Bench {
         self.actions.clear();
         self.now += 100;
         let wall = self.lock.wall_clock(self.at());
-        let outputs = match self
+        // S-BF-1: a dropped frame presents no credential; the lock hears
+        // nothing of it.
+        let outputs = self
             .proto
-            .handle_frame(self.at(), wall, link, frame, &mut self.rng)
-        {
-            Ok(o) => o,
-            // S-BF-1: a dropped frame presents no credential; the lock
-            // hears nothing of it.
-            Err(e) => return Err(e),
-        };
+            .handle_frame(self.at(), wall, link, frame, &mut self.rng)?;
         self.run(outputs);
         Ok(())
     }
@@ -739,6 +735,64 @@ fn s_pr_5_challenges_are_rate_limited() {
     );
     b.wait_ms(60_000);
     b.challenge(&mut phone, Link::Bluetooth);
+}
+
+/// A wrong passcode at the keypad.
+fn wrong_code(b: &mut Bench) {
+    b.event(Event::Touch);
+    for d in "135792".chars() {
+        b.event(Event::Key(Key::Digit(d.to_digit(10).unwrap() as u8)));
+    }
+    b.event(Event::Key(Key::Ok));
+    b.wait_ms(2_000);
+}
+
+#[test]
+fn s_pr_5_a_visitor_flooding_challenges_never_blocks_the_administrator() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_003_600)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    // Someone at the keypad guesses until the lock locks itself (R-LKO-1).
+    while b.lock.lockout(b.at()).is_none() {
+        wrong_code(&mut b);
+    }
+    // The visitor's key asks for challenges as fast as the lock answers:
+    // it uses up its own budget, and only its own.
+    for _ in 0..lock_proto::CHALLENGES_PER_MINUTE {
+        b.challenge(&mut visitor, Link::Bluetooth);
+    }
+    for _ in 0..20 {
+        let f = visitor.request(&Request::Challenge).unwrap();
+        let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+        assert!(
+            matches!(r, Response::Refused(ProtoRefusal::RateLimited)),
+            "{r:?}"
+        );
+    }
+    // The administrator still gets challenges: it lifts the lockout...
+    let r = b.command(&mut admin, Link::Bluetooth, AppCommand::LiftLockout);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    assert!(b.lock.lockout(b.at()).is_none());
+    // ...and revokes the visitor's key, within the same minute.
+    let c = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::RevokePairing {
+            pairing: visitor.pairing(),
+            challenge: c,
+        })
+        .unwrap();
+    let r = b.ask(&mut admin, Link::Bluetooth, &f);
+    assert!(matches!(r, Response::Done), "{r:?}");
+    let f = visitor.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
 }
 
 #[test]
