@@ -55,12 +55,14 @@ pub enum FrameError {
     /// A kind that only goes the other way.
     #[error("frame kind goes the other way")]
     WrongDirection,
-    /// No pairing has this id.
+    /// No pairing has this id. For a sealed frame, a failed authentication
+    /// (S-BF-1, [`AUTH_FAILURES_PER_MINUTE`]).
     #[error("unknown pairing")]
     UnknownPairing,
     /// The tag is wrong: tampered, or not sealed with this pairing's key.
     /// It presents no credential: dropped, never counted with the lock's
-    /// failures (S-BF-1).
+    /// failures, and rate-limited per link (S-BF-1,
+    /// [`AUTH_FAILURES_PER_MINUTE`]).
     #[error("authentication failed")]
     BadTag,
     /// The counter is not above the last one accepted (S-PR-3).
@@ -84,7 +86,10 @@ pub enum FrameError {
     /// Every pairing slot is taken.
     #[error("no free pairing slot")]
     Full,
-    /// Over a rate limit (S-PR-5): dropped without further work.
+    /// Over a rate limit (S-PR-5): more pairing attempts than a window
+    /// allows ([`PAIRING_ATTEMPTS`]), or more failed authentications on one
+    /// link in a minute than [`AUTH_FAILURES_PER_MINUTE`]. Dropped without
+    /// further work; the transport should drop the connection that sent it.
     #[error("rate limited")]
     RateLimited,
     /// A message that does not fit the exchange's current step.

@@ -29,9 +29,19 @@ pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(30);
 /// out at most `MAX_PAIRINGS` × 10 = 160 a minute, each one 16 random bytes
 /// and one sealed answer.
 pub const CHALLENGES_PER_MINUTE: u8 = 10;
-/// Failed authentications reported per minute (S-PR-5); more are dropped
-/// without being counted again, so a flood costs the lockout no more than
-/// this.
+/// Failed authentications one link reports per minute (S-BF-1, S-PR-5).
+///
+/// A sealed frame that fails authentication — a bad tag, an unknown pairing,
+/// a counter not above the last one accepted or jumping too far — presents
+/// no credential: it is dropped and never counted with the lock's failures,
+/// so a stranger in radio range cannot lock the owner out. Each link
+/// (`Link::Bluetooth`, `Link::Remote`) has its own budget: the first this
+/// many such frames in a minute are refused with their reason, the ones after
+/// that with [`FrameError::RateLimited`], which tells the transport to drop
+/// the connection that sent it. The budget never holds back an authentic
+/// frame: every frame's tag is checked (the AEAD check costs about what
+/// receiving the frame does), and a pairing's own frames are processed
+/// whatever strangers send on either link.
 pub const AUTH_FAILURES_PER_MINUTE: u8 = 3;
 /// Pairing attempts one pairing window allows.
 pub const PAIRING_ATTEMPTS: u8 = 3;
@@ -94,6 +104,22 @@ pub type Outputs = heapless::Vec<Output, OUTPUTS_CAPACITY>;
 fn push(out: &mut Outputs, o: Output) {
     // Each path pushes at most OUTPUTS_CAPACITY outputs.
     let _ = out.push(o);
+}
+
+/// One of each per link (S-PR-5): a frame's link comes from the transport.
+#[derive(Debug, Clone, Copy)]
+struct PerLink<T> {
+    bluetooth: T,
+    remote: T,
+}
+
+impl<T> PerLink<T> {
+    fn get_mut(&mut self, link: Link) -> &mut T {
+        match link {
+            Link::Bluetooth => &mut self.bluetooth,
+            Link::Remote => &mut self.remote,
+        }
+    }
 }
 
 /// A fixed one-minute window counter.
@@ -180,9 +206,12 @@ struct Outstanding {
 /// `Action::Pairing`); hand it every received frame with
 /// [`Protocol::handle_frame`] and carry out the [`Output`]s in order; encode
 /// the lock's replies and notices with [`Protocol::encode_reply`] and
-/// [`Protocol::encode_notice`]. A frame error means: drop the frame, and for
-/// [`FrameError::is_auth_failure`] also send `Event::AppAuthFailed` to the
-/// lock (S-BF-1).
+/// [`Protocol::encode_notice`]; when the lock asks for ✓ at the lock
+/// (`Action::ConfirmPairing`), call [`Protocol::confirm_at_lock`]. A frame
+/// error means: drop the frame; the lock hears nothing of it (a frame that
+/// fails authentication presents no credential, S-BF-1), and on
+/// [`FrameError::RateLimited`] the transport drops the connection that sent
+/// it (S-PR-5).
 pub struct Protocol {
     identity: Identity,
     pairings: heapless::Vec<Pairing, MAX_PAIRINGS>,
@@ -190,7 +219,8 @@ pub struct Protocol {
     pairing_open: bool,
     pairing_attempts: u8,
     challenges: heapless::Vec<Outstanding, MAX_PAIRINGS>,
-    auth_limit: RateLimit,
+    /// Failed authentications this minute, per link (S-BF-1, S-PR-5).
+    auth_limits: PerLink<RateLimit>,
 }
 
 impl core::fmt::Debug for Protocol {
@@ -275,7 +305,10 @@ impl Protocol {
             pairing_open: false,
             pairing_attempts: 0,
             challenges: heapless::Vec::new(),
-            auth_limit: RateLimit::new(),
+            auth_limits: PerLink {
+                bluetooth: RateLimit::new(),
+                remote: RateLimit::new(),
+            },
         }
     }
 
@@ -634,7 +667,7 @@ impl Protocol {
         let keys = match (self.pairing(id), &pending_keys) {
             (Some(p), _) => p.keys.clone(),
             (None, Some((_, keys))) => keys.clone(),
-            (None, None) => return Err(FrameError::UnknownPairing),
+            (None, None) => return Err(self.auth_failed(now, link, FrameError::UnknownPairing)),
         };
         let mut plain = [0u8; MAX_BODY];
         let opened = crypto::open(
@@ -648,28 +681,28 @@ impl Protocol {
         );
         let n = match opened {
             Ok(n) => n,
-            Err(FrameError::BadTag) => {
-                return Err(if self.auth_limit.allow(now, AUTH_FAILURES_PER_MINUTE) {
-                    FrameError::BadTag
-                } else {
-                    FrameError::RateLimited
-                });
-            }
+            Err(e @ FrameError::BadTag) => return Err(self.auth_failed(now, link, e)),
             Err(e) => return Err(e),
         };
         let body = plain.get(..n).ok_or(FrameError::Malformed)?;
         if pending_keys.is_some() && self.pairing(id).is_none() {
-            return self.phone_confirms(repr.counter, body);
+            return match self.phone_confirms(repr.counter, body) {
+                Err(e @ FrameError::Replay) => Err(self.auth_failed(now, link, e)),
+                done => done,
+            };
+        }
+        let Some(received) = self.pairing(id).map(|p| p.record.received) else {
+            return Err(self.auth_failed(now, link, FrameError::UnknownPairing));
+        };
+        if repr.counter <= received {
+            return Err(self.auth_failed(now, link, FrameError::Replay));
+        }
+        if repr.counter - received > MAX_COUNTER_STEP {
+            return Err(self.auth_failed(now, link, FrameError::CounterJump));
         }
         let Some(pairing) = self.pairing_mut(id) else {
             return Err(FrameError::UnknownPairing);
         };
-        if repr.counter <= pairing.record.received {
-            return Err(FrameError::Replay);
-        }
-        if repr.counter - pairing.record.received > MAX_COUNTER_STEP {
-            return Err(FrameError::CounterJump);
-        }
         // Authentic and fresh: the counter moves even if the body turns out
         // malformed, so the frame can never be replayed.
         pairing.record.received = repr.counter;
@@ -686,6 +719,22 @@ impl Protocol {
             Err(refusal) => self.respond(id, &Response::Refused(refusal), &mut out)?,
         }
         Ok(out)
+    }
+
+    /// A sealed frame failed authentication on `link` (S-BF-1): it presents
+    /// no credential and the lock never hears of it. Past
+    /// [`AUTH_FAILURES_PER_MINUTE`] on that link in a minute the error is
+    /// [`FrameError::RateLimited`], for the transport to drop the connection.
+    fn auth_failed(&mut self, now: Instant, link: Link, error: FrameError) -> FrameError {
+        if self
+            .auth_limits
+            .get_mut(link)
+            .allow(now, AUTH_FAILURES_PER_MINUTE)
+        {
+            error
+        } else {
+            FrameError::RateLimited
+        }
     }
 
     /// The phone's half of S-PR-1's numeric comparison: its sealed

@@ -825,6 +825,66 @@ fn s_bf_1_forged_frames_present_no_credential_and_never_lock_the_owner_out() {
     assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
 }
 
+#[test]
+fn s_bf_1_failed_authentications_are_rate_limited_per_link() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let mut forged = phone.request(&status).unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x80;
+    let mut stranger = forged.clone();
+    stranger[2] = 0x0f; // a pairing the lock does not hold
+    let limit = lock_proto::AUTH_FAILURES_PER_MINUTE;
+    // A stranger floods Bluetooth with forged frames and frames for a
+    // pairing that does not exist: each is refused with its reason up to
+    // the link's budget, and as RateLimited after it (the transport drops
+    // that connection).
+    for i in 0..50 {
+        let (frame, reason) = if i % 2 == 0 {
+            (&forged, FrameError::BadTag)
+        } else {
+            (&stranger, FrameError::UnknownPairing)
+        };
+        let expected = if i < limit {
+            reason
+        } else {
+            FrameError::RateLimited
+        };
+        assert_eq!(
+            b.receive(Link::Bluetooth, frame),
+            Err(expected),
+            "frame {i}"
+        );
+        assert!(b.sent.is_empty() && b.actions.is_empty());
+    }
+    // The remote link has a budget of its own.
+    for _ in 0..limit {
+        assert_eq!(b.receive(Link::Remote, &forged), Err(FrameError::BadTag));
+    }
+    assert_eq!(
+        b.receive(Link::Remote, &forged),
+        Err(FrameError::RateLimited)
+    );
+    // Authentic frames are processed on both links, whatever the flood.
+    for link in [Link::Bluetooth, Link::Remote] {
+        let f = phone.request(&status).unwrap();
+        let r = b.ask(&mut phone, link, &f);
+        assert!(matches!(r, Response::Reply(Reply::Status(_))), "{r:?}");
+    }
+    let r = b.command(&mut phone, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    // None of it ever reached the lock's failure count (S-BF-1).
+    assert_eq!(b.lock.failures_since_success(), 0);
+    assert!(b.lock.lockout(b.at()).is_none());
+    // A minute later the link reports reasons again.
+    b.wait_ms(60_000);
+    assert_eq!(b.receive(Link::Bluetooth, &forged), Err(FrameError::BadTag));
+}
+
 // ----- privileges and keys (S-PR-4, R-APP-2, R-APP-5, S-VC-4) -------------
 
 /// An administrator issues a key; the returned phone holds it.
