@@ -19,7 +19,7 @@ pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
     MAX_COUNTER_STEP, OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT,
-    Protocol, RestoreError, SENT_RESERVE,
+    Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE,
 };
 pub use state::{
     IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,
@@ -92,6 +92,12 @@ pub enum FrameError {
     /// further work; the transport should drop the connection that sent it.
     #[error("rate limited")]
     RateLimited,
+    /// Authentic and fresh, refused for this reason, and not answered: the
+    /// lock's counters reserved for the pairing are used up, and answering
+    /// would write a new reservation, which a refused frame never does
+    /// (S-PR-6). The pairing's next granted request reserves again.
+    #[error("refused without an answer: {0:?}")]
+    Refused(ProtoRefusal),
     /// A message that does not fit the exchange's current step.
     #[error("unexpected message")]
     Unexpected,
