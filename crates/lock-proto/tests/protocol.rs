@@ -368,6 +368,50 @@ fn s_pr_1_a_mismatched_exchange_gives_different_codes() {
     assert_eq!(phone.on_reveal(&reveal).err(), Some(FrameError::BadTag));
 }
 
+#[test]
+fn s_pr_1_a_phone_that_confirms_alone_gets_nothing_and_the_check_at_the_lock_may_come_first() {
+    let mut b = Bench::new();
+    b.event(Event::SetHeld);
+    // Up to the phone's confirmation; returns it and the phone.
+    let exchange = |b: &mut Bench| {
+        let (mut pairing, hello) = PhonePairing::start(&mut b.rng).unwrap();
+        b.receive(Link::Bluetooth, &hello).unwrap();
+        let nonce = pairing.on_offer(&b.sent[0]).unwrap();
+        b.receive(Link::Bluetooth, &nonce).unwrap();
+        assert_eq!(b.spoken.len(), 1, "the lock says the code");
+        pairing.on_reveal(&b.sent[0]).unwrap().confirm().unwrap()
+    };
+    // A phone in range confirms; nobody presses ✓ at the lock.
+    let (mut stranger, confirm) = exchange(&mut b);
+    b.receive(Link::Bluetooth, &confirm).unwrap();
+    assert!(b.sent.is_empty());
+    b.wait_ms(lock_proto::PAIRING_TIMEOUT.millis());
+    assert_eq!(
+        b.proto.confirm_at_lock(b.at()).err(),
+        Some(FrameError::NotPairing),
+        "the exchange timed out"
+    );
+    assert_eq!(b.proto.pairings().count(), 0);
+    assert!(b.proto_flash.pairings.is_empty(), "nothing stored");
+    let f = stranger.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
+    // The owner's phone: ✓ at the lock first, then the phone confirms.
+    let (mut phone, confirm) = exchange(&mut b);
+    b.event(Event::Key(Key::Ok));
+    assert_eq!(b.proto.pairings().count(), 0, "waiting for the phone");
+    b.receive(Link::Bluetooth, &confirm).unwrap();
+    assert!(matches!(
+        phone.open(&b.sent[0]).unwrap(),
+        FromLock::Response(Response::Welcome { .. })
+    ));
+    assert_eq!(b.proto.pairings().count(), 1);
+    assert!(!b.lock.pairing(), "pairing mode ended");
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+}
+
 /// An unsealed pairing frame made by hand.
 fn plain(kind: u8, pairing: u16, body: &[u8]) -> Vec<u8> {
     let mut f = vec![VERSION, kind];
