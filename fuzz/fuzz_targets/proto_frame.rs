@@ -1,6 +1,7 @@
-//! lock-proto's frame decoder with dispatch (S-PR-1…5, R-APP-7, S-HW-3):
-//! `Protocol::handle_frame` over arbitrary bytes, and over frames built with
-//! the crate's own phone side so that the fuzzer gets past the AEAD.
+//! lock-proto's frame decoder with dispatch (S-BF-1, S-PR-1…6, R-APP-7,
+//! S-HW-3): `Protocol::handle_frame` over arbitrary bytes, and over frames
+//! built with the crate's own phone side so that the fuzzer gets past the
+//! AEAD, with a `lock_core::Lock` fed what the runtime feeds it.
 //!
 //! The lock starts with three pairings (an administrator's, a user's whose
 //! key is the crate docs' frame test vector key, and a visitor's with a
@@ -8,45 +9,63 @@
 //! with a wrong key, seal arbitrary requests with the next counter, the same
 //! one again, older or huge ones; frames are mutated (a bit flipped,
 //! truncated, extended), replayed from the history in any order, or are raw
-//! bytes; the pairing window opens and closes around whole pairing exchanges
-//! run by `PhonePairing`; time passes with and without a trusted wall clock;
-//! the entropy source fails; power is cut (the protocol restored from what
-//! it persisted) and the lock is reset. Every frame the lock sends is opened
-//! by the phone it is for. After every step:
+//! bytes, on either link; the pairing window opens and closes around whole
+//! pairing exchanges run by `PhonePairing`, confirmed by the phone and by ✓
+//! at the lock in either order; someone types wrong codes at the keypad;
+//! time passes with and without a trusted wall clock; the entropy source
+//! fails; power is cut (the protocol restored from what it persisted) and
+//! the lock is reset. Requests, changes and pairing codes go to the lock,
+//! its replies back through `encode_reply`; every frame the lock sends is
+//! opened by the phone it is for. After every step:
 //!
 //! - nothing panicked, and a call returns fewer than `OUTPUTS_CAPACITY`
 //!   outputs (a full list may have dropped one: `push` ignores overflow);
+//! - (S-BF-1) a sealed frame for no pairing the lock holds or is pairing,
+//!   or not sealed under its pairing's key, is refused (an `Err`, so no
+//!   output), and no dropped or unauthenticated frame ever changes the
+//!   lock's failure count (`Lock::failures_since_success`);
 //! - an `Output::Request` (and any other effect of a sealed request) comes
-//!   only from a frame a phone sealed byte for byte, with the key of a pairing
-//!   the lock holds, with a counter above every counter accepted from that
-//!   pairing before (so replays and reorders are refused, also across power
-//!   cycles); with that pairing's privilege, the command the phone sealed, a
+//!   only from a frame sealed with the key of a pairing the lock holds, with
+//!   a counter above every counter it accepted from that pairing in RAM
+//!   (after a cut: above the one it persisted); with that pairing's
+//!   privilege, link and pairing number, the command the phone sealed, a
 //!   visitor only opening or locking, within the pairing's validity on the
-//!   lock's clock, and, except for Status, the challenge the lock last issued
-//!   to that pairing, unused and under 30 s old;
-//! - a fresh, well-formed frame from a pairing the lock holds is answered;
-//! - pairing messages are taken only while the window is open; a pairing
-//!   completes only from the phone that ran the exchange, and both sides
-//!   show the same code;
+//!   lock's clock, and, except for a challenge or Status, the challenge the
+//!   lock last issued to that pairing, unused and under 30 s old; and no
+//!   frame acts twice, also across power cycles (R-APP-7);
+//! - (S-PR-5) a challenge or Status request is granted exactly when the
+//!   pairing's own budget (modelled here: 10 a minute) allows it, so one
+//!   pairing's challenges never make another's refused as `RateLimited`;
+//! - (S-PR-6) a request the protocol refuses persists nothing;
+//! - a fresh, well-formed frame from a pairing the lock holds is answered,
+//!   or refused without an answer (`FrameError::Refused`, `RateLimited`:
+//!   an answer would have written);
+//! - pairing messages are taken only while the window is open; a pairing is
+//!   stored only after the exchange's phone confirmed with a frame sealed
+//!   under the new key and ✓ was pressed at the lock, and both sides show
+//!   the same code (S-PR-1);
+//! - revocations and issued keys come from administrators and are on flash
+//!   before they are announced (`Output::Changed`);
 //! - every frame the lock sends opens on the phone it is for (no counter of
 //!   the lock repeats, also across power cycles);
 //! - what the protocol persisted is what it holds (`Output::Persist`
-//!   replayed gives `Protocol::snapshot`; an authentic frame with a malformed
-//!   body may move the counter in RAM only), and restores after a cut.
+//!   replayed gives `Protocol::snapshot`, the records as on flash; a phone's
+//!   counter may be ahead in RAM only), and restores after a cut.
 #![no_main]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use libfuzzer_sys::fuzz_target;
 use lock_core::{
-    AlarmKind, AppCommand, Instant, Link, PersonNumber, Privilege, Setting, Timestamp, Validity,
+    Action, AlarmKind, AppChange, AppCommand, Config, Event, Instant, Key, Link, Lock,
+    PersonNumber, Privilege, Setting, Timestamp, Validity,
 };
 use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::{Challenge, Query};
 use lock_proto::{
     ComparedPairing, FrameBuf, FrameError, FrameKind, FromLock, Identity, OUTPUTS_CAPACITY, Output,
-    PairingRecord, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol,
-    Request, Response,
+    PairingRecord, Phone, PhonePairing, ProtoRefusal, ProtoSnapshot, Protocol, Request, Response,
+    VisitorCodeBook,
 };
 
 const WALL: u64 = 1_800_000_000;
@@ -185,8 +204,49 @@ fn encode(value: &AppCommand) -> Vec<u8> {
     postcard::to_allocvec(value).expect("encodes")
 }
 
+/// The lock's per-pairing budget as the harness models it: the same fixed
+/// one-minute window as the protocol's, so a grant or refusal of a
+/// challenge can be predicted from the pairing's own history alone (S-PR-5).
+#[derive(Clone, Copy, Default)]
+struct Budget {
+    window_start: Option<u64>,
+    count: u8,
+}
+
+impl Budget {
+    fn allow(&mut self, now: u64, limit: u8) -> bool {
+        if self
+            .window_start
+            .is_none_or(|s| now.saturating_sub(s) >= 60_000)
+        {
+            self.window_start = Some(now);
+            self.count = 0;
+        }
+        if self.count >= limit {
+            return false;
+        }
+        self.count += 1;
+        true
+    }
+}
+
+/// What the lock made of one call, for the checks after it.
+#[derive(Default)]
+struct Seen {
+    responses: Vec<Response>,
+    /// An `Output::Request`, with its command.
+    requested: Option<AppCommand>,
+    queried: bool,
+    changes: Vec<AppChange>,
+    persists: usize,
+}
+
 struct Harness {
     protocol: Protocol,
+    /// The lock itself, fed what the runtime feeds it: requests, changes,
+    /// pairing codes, and now and then a wrong code at the keypad, so its
+    /// failure count is not always zero (S-BF-1).
+    lock: Lock<VisitorCodeBook>,
     rng: Rng,
     phone_rng: Rng,
     now: u64,
@@ -194,19 +254,30 @@ struct Harness {
     window: bool,
     /// What the protocol persisted, replayed.
     persisted: ProtoSnapshot,
-    /// Pairings whose counter may be ahead in RAM (an authentic frame with a
-    /// malformed body moved it without a Persist).
-    ram_ahead: Vec<u16>,
+    /// The link the frame being delivered came over.
+    link: Link,
     handsets: Vec<Handset>,
     /// Frames phones sealed, by their bytes.
     sealed: BTreeMap<Vec<u8>, Sealed>,
     history: Vec<Vec<u8>>,
-    /// The highest counter the lock accepted, per (pairing, key).
+    /// The highest counter the lock accepted in RAM, per (pairing, key):
+    /// after a power cycle, what it persisted.
     accepted: BTreeMap<(u16, [u8; 32]), u64>,
+    /// Each pairing's challenge budget, as modelled (S-PR-5).
+    budgets: BTreeMap<u16, Budget>,
+    /// Frames that acted (spent a challenge and did something): none may
+    /// act again, also across power cycles (R-APP-7, S-PR-3).
+    acted: BTreeSet<Vec<u8>>,
     pairing: Option<PhonePairing>,
     offer: Option<FrameBuf>,
     reveal: Option<FrameBuf>,
     spoken: Option<u32>,
+    /// The id of the exchange in progress (from the lock's offer).
+    pending_id: Option<u16>,
+    /// ✓ was pressed at the lock for the exchange in progress (S-PR-1).
+    checked_at_lock: bool,
+    /// Sealed frames delivered for the exchange in progress.
+    confirmations: Vec<Vec<u8>>,
     /// The handset a pairing exchange made, until the lock confirms it.
     confirming: Option<usize>,
     /// The exchange's handset opened the lock's welcome.
@@ -226,8 +297,15 @@ impl Harness {
             // An impostor: pairing 1's id, another key.
             handset(1, [0xEE; 32]),
         ];
-        Harness {
+        let config = Config {
+            serial: 1,
+            firmware: (0, 1, 0),
+            verification_code: protocol.identity_code(),
+        };
+        let lock = Lock::with_visitor_codes(config, protocol.visitor_code_book());
+        let mut h = Harness {
             protocol,
+            lock,
             rng: Rng {
                 state: 0x9e37_79b9_7f4a_7c15,
                 fail: false,
@@ -240,19 +318,35 @@ impl Harness {
             trusted_clock: true,
             window: false,
             persisted,
-            ram_ahead: Vec::new(),
+            link: Link::Bluetooth,
             handsets,
             sealed: BTreeMap::new(),
             history: Vec::new(),
             accepted: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            acted: BTreeSet::new(),
             pairing: None,
             offer: None,
             reveal: None,
             spoken: None,
+            pending_id: None,
+            checked_at_lock: false,
+            confirmations: Vec::new(),
             confirming: None,
             welcomed: None,
             plain: Vec::new(),
+        };
+        // First start at the keypad: door direction, administrator 001.
+        h.lock_event(Event::Boot { set_held: false }, None);
+        for key in "k1k135790k135790kb".chars() {
+            let key = match key {
+                'k' => Key::Ok,
+                'b' => Key::Back,
+                d => Key::Digit(d.to_digit(10).map_or(0, |d| d as u8)),
+            };
+            h.lock_event(Event::Key(key), None);
         }
+        h
     }
 
     /// The crate docs' frame test vector: pairing 3's phone, counter 1,
@@ -431,111 +525,112 @@ impl Harness {
         true
     }
 
-    /// Hands `bytes` to the lock and checks everything that came of it.
-    fn deliver(&mut self, bytes: &[u8], link: Link) {
+    /// One event to the lock, and what the runtime does with its actions:
+    /// replies are sealed for the pairing the request came `from`, pairing
+    /// mode goes to the protocol, ✓ at the lock confirms a pairing.
+    fn lock_event(&mut self, event: Event, from: Option<u16>) -> Seen {
+        let now = Instant::from_millis(self.now);
+        let actions: Vec<Action> = self.lock.handle(now, event).into_iter().collect();
+        let mut seen = Seen::default();
+        for action in actions {
+            match action {
+                Action::Reply(reply) => {
+                    let Some(from) = from else { continue };
+                    let before = self.protocol.snapshot();
+                    // A pairing that revoked itself has no keys left.
+                    if let Ok(outputs) = self.protocol.encode_reply(from, reply) {
+                        self.carry_out(outputs, None, &before, &mut seen);
+                    }
+                }
+                Action::Pairing(open) => {
+                    self.protocol.set_pairing_window(open);
+                    self.window = open;
+                    if !open {
+                        self.exchange_over();
+                    }
+                }
+                Action::ConfirmPairing => self.check_at_lock(),
+                _ => {}
+            }
+        }
+        seen
+    }
+
+    /// The exchange in progress is gone (closed, timed out, completed).
+    fn exchange_over(&mut self) {
+        self.confirming = None;
+        self.pending_id = None;
+        self.checked_at_lock = false;
+        self.confirmations.clear();
+    }
+
+    /// ✓ at the lock (S-PR-1), as the runtime does on `Action::ConfirmPairing`.
+    fn check_at_lock(&mut self) {
         self.welcomed = None;
         let before = self.protocol.snapshot();
-        let before_rec = |id: u16| before.pairings.iter().find(|r| r.id == id).cloned();
-        let window = self.window;
-        let wall = self.wall();
-        let genuine = self.sealed.get(bytes).cloned();
-        let result = self.protocol.handle_frame(
-            Instant::from_millis(self.now),
-            wall,
-            link,
-            bytes,
-            &mut self.rng,
-        );
-        if trace() {
-            eprintln!(
-                "t={} window={} frame {:02x?}… → {result:?}",
-                self.now,
-                window,
-                &bytes[..bytes.len().min(14)]
-            );
-        }
-        let kind = bytes.get(1).copied();
-        let header_id = u16::from_le_bytes([
-            bytes.get(2).copied().unwrap_or(0),
-            bytes.get(3).copied().unwrap_or(0),
-        ]);
-        let outputs = match result {
-            Ok(outputs) => outputs,
-            Err(e) => {
-                if e == FrameError::Malformed && kind == Some(FrameKind::Request.byte()) {
-                    // Authentic: the counter moved in RAM only.
-                    self.ram_ahead.push(header_id);
-                }
-                self.check_refusal(e, bytes, genuine.as_ref(), &before);
-                self.check_persisted();
-                return;
+        match self
+            .protocol
+            .confirm_at_lock(Instant::from_millis(self.now))
+        {
+            Ok(outputs) => {
+                assert!(self.window, "S-PR-1: ✓ counted outside pairing mode");
+                self.checked_at_lock = true;
+                let mut seen = Seen::default();
+                self.carry_out(outputs, None, &before, &mut seen);
             }
-        };
+            Err(e) => assert_eq!(e, FrameError::NotPairing),
+        }
+        self.check_persisted();
+    }
+
+    /// A wrong passcode at the keypad: the lock's failure count moves, which
+    /// no frame may do (S-BF-1).
+    fn wrong_code(&mut self) {
+        self.lock_event(Event::Touch, None);
+        for d in [1, 3, 5, 7, 9, 2] {
+            self.lock_event(Event::Key(Key::Digit(d)), None);
+        }
+        self.lock_event(Event::Key(Key::Ok), None);
+    }
+
+    /// Carries out the protocol's outputs as the runtime does and checks
+    /// each. `frame` is what they came of, if a frame; `before` the
+    /// pairings as they were.
+    fn carry_out(
+        &mut self,
+        outputs: lock_proto::Outputs,
+        frame: Option<(&[u8], Option<(Option<Request>, PairingRecord)>)>,
+        before: &ProtoSnapshot,
+        seen: &mut Seen,
+    ) {
         assert!(
             outputs.len() < OUTPUTS_CAPACITY,
             "{} outputs: a full list may have dropped one",
             outputs.len()
         );
-        // Pairing messages only in pairing mode (S-PR-1).
-        if matches!(kind, Some(0x01 | 0x03)) {
-            assert!(window, "a pairing message was taken outside pairing mode");
-        }
-        // A sealed frame acted on must open under the key of the pairing its
-        // header names, with a counter above every one accepted before.
-        // (The fuzzer makes such frames itself at times: comparison tracing
-        // shows it the tag the lock computes, which no one at the door sees.
-        // Such a frame is as good as the phone's, and checked the same way.)
-        let from = if kind == Some(FrameKind::Request.byte()) {
-            match before_rec(header_id) {
-                Some(rec) => {
-                    let (counter, request) = authentic(&rec.key, bytes).unwrap_or_else(|| {
-                        panic!(
-                            "a frame that does not open under pairing {}'s key was accepted: {bytes:02x?}",
-                            rec.id
-                        )
-                    });
-                    let last = self.accepted.get(&(rec.id, rec.key)).copied().unwrap_or(0);
-                    assert!(
-                        counter > last && counter > rec.received,
-                        "counter {counter} accepted after {last} (replay or reorder, S-PR-3)"
-                    );
-                    self.accepted.insert((rec.id, rec.key), counter);
-                    Some((request, rec))
-                }
-                None => {
-                    // Completing a pairing, in pairing mode (S-PR-1).
-                    assert!(window, "a pairing completed outside pairing mode");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-
-        let mut responses = Vec::new();
-        let mut requested = None;
+        let bytes = frame.as_ref().map(|(bytes, _)| *bytes);
+        let from = frame.and_then(|(_, from)| from);
         let mut queries = Vec::new();
-        for output in &outputs {
+        for output in outputs {
             match output {
                 Output::Persist(change) => {
-                    self.persisted.apply(change);
-                    if let ProtoChange::Pairing(r) = change {
-                        self.ram_ahead.retain(|&id| id != r.id);
-                    }
+                    seen.persists += 1;
+                    self.persisted.apply(&change);
                 }
                 Output::Send(frame) => {
-                    if let Some(r) = self.open(frame, &before) {
-                        responses.push(r);
+                    if let Some(r) = self.open(&frame, before) {
+                        seen.responses.push(r);
                     }
                 }
                 Output::Request { from: id, request } => {
                     let (sealed, rec) = from.clone().expect("a request output from a sealed frame");
-                    assert_eq!(*id, rec.id);
+                    assert_eq!(id, rec.id);
                     assert_eq!(
                         request.privilege, rec.privilege,
                         "S-PR-4: not the pairing's privilege"
                     );
-                    assert_eq!(request.link, link);
+                    assert_eq!(request.pairing, rec.id);
+                    assert_eq!(request.link, self.link);
                     if rec.privilege == Privilege::Visitor {
                         assert!(
                             matches!(request.command, AppCommand::Unlock | AppCommand::Lock),
@@ -553,11 +648,14 @@ impl Harness {
                         }
                         other => panic!("{other:?} became a lock command"),
                     }
-                    requested = Some(());
+                    seen.requested = Some(request.command);
+                    let more = self.lock_event(Event::App(request), Some(id));
+                    seen.responses.extend(more.responses);
+                    seen.persists += more.persists;
                 }
                 Output::Query { from: id, query } => {
                     let (sealed, rec) = from.clone().expect("a query output from a sealed frame");
-                    assert_eq!(*id, rec.id);
+                    assert_eq!(id, rec.id);
                     assert_eq!(
                         rec.privilege,
                         Privilege::Administrator,
@@ -566,38 +664,26 @@ impl Harness {
                     );
                     match (&sealed, query) {
                         (Some(Request::ListPeople { after, .. }), Query::People { after: a }) => {
-                            assert_eq!(after, a)
+                            assert_eq!(*after, a)
                         }
                         (Some(Request::ReadLog { before, .. }), Query::Log { before: b }) => {
-                            assert_eq!(before, b)
+                            assert_eq!(*before, b)
                         }
                         (other, q) => panic!("{other:?} became the query {q:?}"),
                     }
-                    queries.push((*id, *query));
-                    requested = Some(());
+                    queries.push((id, query));
+                    seen.queried = true;
                 }
-                Output::Paired(id) => {
-                    let rec = self
-                        .live(*id)
-                        .cloned()
-                        .expect("a completed pairing is persisted first");
-                    assert_eq!(rec.privilege, Privilege::Administrator);
-                    let (counter, request) = authentic(&rec.key, bytes)
-                        .expect("a pairing completed by a frame not sealed under its key");
-                    assert!(
-                        matches!(request, Some(Request::ConfirmPairing)),
-                        "{request:?} completed a pairing"
-                    );
-                    // The exchange's phone holds the key if it opened the welcome.
-                    if let Some(h) = self.welcomed.take() {
-                        self.handsets[h].key = Some(rec.key);
-                        self.handsets[h].id = *id;
-                    }
-                    self.confirming = None;
-                    self.accepted.insert((*id, rec.key), counter);
-                    self.window = false;
+                Output::Changed(change) => {
+                    self.changed(change, bytes, from.as_ref());
+                    seen.changes.push(change);
+                    let more = self.lock_event(Event::AppChanged(change), None);
+                    seen.persists += more.persists;
                 }
-                Output::VerificationCode(code) => self.spoken = Some(*code),
+                Output::VerificationCode(code) => {
+                    self.spoken = Some(code);
+                    self.lock_event(Event::PairingCode(code), None);
+                }
             }
         }
         // The runtime answers a query with a page (empty here: the people
@@ -611,7 +697,10 @@ impl Harness {
             let now_held = self.protocol.snapshot();
             for o in &answer {
                 match o {
-                    Output::Persist(change) => self.persisted.apply(change),
+                    Output::Persist(change) => {
+                        seen.persists += 1;
+                        self.persisted.apply(change);
+                    }
                     Output::Send(frame) => {
                         self.open(frame, &now_held);
                     }
@@ -619,6 +708,240 @@ impl Harness {
                 }
             }
         }
+    }
+
+    /// The protocol changed its records: check what it says against what
+    /// it persisted.
+    fn changed(
+        &mut self,
+        change: AppChange,
+        bytes: Option<&[u8]>,
+        from: Option<&(Option<Request>, PairingRecord)>,
+    ) {
+        match change {
+            AppChange::Paired { pairing: id } => {
+                let rec = self
+                    .live(id)
+                    .cloned()
+                    .expect("a completed pairing is persisted first");
+                assert_eq!(rec.privilege, Privilege::Administrator);
+                assert!(
+                    self.window,
+                    "S-PR-1: a pairing completed outside pairing mode"
+                );
+                assert_eq!(self.pending_id, Some(id), "a pairing nobody exchanged");
+                // S-PR-1: both sides confirmed, the phone with a frame
+                // sealed under the new key.
+                let confirmed = |f: &[u8]| {
+                    matches!(
+                        authentic(&rec.key, f),
+                        Some((_, Some(Request::ConfirmPairing)))
+                    )
+                };
+                match bytes {
+                    Some(f) => {
+                        assert!(confirmed(f), "a pairing completed by another frame");
+                        assert!(self.checked_at_lock, "S-PR-1: stored without ✓ at the lock");
+                    }
+                    None => assert!(
+                        self.confirmations.iter().any(|f| confirmed(f)),
+                        "S-PR-1: stored on ✓ without the phone's confirmation"
+                    ),
+                }
+                // The exchange's phone holds the key if it opened the welcome.
+                if let Some(h) = self.welcomed.take() {
+                    self.handsets[h].key = Some(rec.key);
+                    self.handsets[h].id = id;
+                }
+                self.accepted.insert((id, rec.key), rec.received);
+                self.budgets.remove(&id);
+                self.window = false;
+                self.exchange_over();
+            }
+            AppChange::Unpaired { pairing, by } => {
+                let (_, rec) = from.cloned().expect("a revocation from a sealed frame");
+                assert_eq!(by, rec.id);
+                assert_eq!(rec.privilege, Privilege::Administrator, "S-PR-4");
+                assert!(self.live(pairing).is_none(), "revoked but still persisted");
+                self.budgets.remove(&pairing);
+            }
+            AppChange::KeyIssued {
+                pairing,
+                privilege,
+                by,
+            } => {
+                let (_, rec) = from.cloned().expect("a key issued from a sealed frame");
+                assert_eq!(by, rec.id);
+                assert_eq!(rec.privilege, Privilege::Administrator, "S-PR-4");
+                let issued = self
+                    .live(pairing)
+                    .cloned()
+                    .expect("an issued key is persisted");
+                assert_eq!(issued.privilege, privilege);
+                assert_ne!(privilege, Privilege::Administrator);
+                self.accepted.insert((pairing, issued.key), issued.received);
+                self.budgets.remove(&pairing);
+            }
+        }
+    }
+
+    /// Hands `bytes` to the lock and checks everything that came of it.
+    fn deliver(&mut self, bytes: &[u8], link: Link) {
+        self.welcomed = None;
+        self.link = link;
+        let before = self.protocol.snapshot();
+        let before_rec = |id: u16| before.pairings.iter().find(|r| r.id == id).cloned();
+        let window = self.window;
+        let wall = self.wall();
+        let genuine = self.sealed.get(bytes).cloned();
+        let failures = self.lock.failures_since_success();
+        let kind = bytes.get(1).copied();
+        let header_id = u16::from_le_bytes([
+            bytes.get(2).copied().unwrap_or(0),
+            bytes.get(3).copied().unwrap_or(0),
+        ]);
+        let sealed_kind = kind == Some(FrameKind::Request.byte());
+        // The frame as the lock will read it: authentic under the key of a
+        // pairing it holds, and fresh against what it accepted in RAM.
+        let held = before_rec(header_id).filter(|_| sealed_kind);
+        let opened = held.as_ref().and_then(|rec| authentic(&rec.key, bytes));
+        let ram = held.as_ref().map(|rec| {
+            self.accepted
+                .get(&(rec.id, rec.key))
+                .copied()
+                .unwrap_or(rec.received)
+        });
+        let fresh = match (opened, ram) {
+            (Some((counter, _)), Some(ram)) => {
+                counter > ram && counter - ram <= lock_proto::MAX_COUNTER_STEP
+            }
+            _ => false,
+        };
+        if sealed_kind && self.pending_id == Some(header_id) && held.is_none() {
+            self.confirmations.push(bytes.to_vec());
+        }
+        // S-PR-5: the pairing's own budget decides a challenge or Status,
+        // whatever other pairings asked.
+        let mut budget_says = None;
+        if let (true, Some(rec), Some((_, Some(request)))) = (fresh, &held, opened) {
+            let budgeted = match request {
+                Request::Challenge => true,
+                Request::Command {
+                    command: AppCommand::Status,
+                    ..
+                } => rec.privilege >= Privilege::User,
+                _ => false,
+            };
+            if budgeted && rec.validity.admits(wall) {
+                let budget = self.budgets.entry(rec.id).or_default();
+                budget_says = Some((
+                    request,
+                    budget.allow(self.now, lock_proto::CHALLENGES_PER_MINUTE),
+                ));
+            }
+        }
+
+        let result = self.protocol.handle_frame(
+            Instant::from_millis(self.now),
+            wall,
+            link,
+            bytes,
+            &mut self.rng,
+        );
+        if trace() {
+            eprintln!(
+                "t={} window={} frame {:02x?}… → {result:?}",
+                self.now,
+                window,
+                &bytes[..bytes.len().min(14)]
+            );
+        }
+        // An authentic, fresh frame moves the counter in RAM, taken or not.
+        if let (true, Some(rec), Some((counter, _))) = (fresh, &held, opened) {
+            self.accepted.insert((rec.id, rec.key), counter);
+        }
+        // (a) S-BF-1: a sealed frame for no pairing the lock holds or is
+        // pairing, or one not sealed under its pairing's key, is refused
+        // with nothing to carry out, and the lock's failure count stays.
+        let unauthenticated = sealed_kind
+            && ((held.is_none() && self.pending_id != Some(header_id))
+                || (held.is_some() && opened.is_none()));
+        if unauthenticated {
+            assert!(
+                result.is_err(),
+                "an unauthenticated frame was taken: {bytes:02x?}"
+            );
+        }
+        let outputs = match result {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                assert_eq!(
+                    self.lock.failures_since_success(),
+                    failures,
+                    "S-BF-1: a dropped frame moved the lock's failure count"
+                );
+                if let Some((request, true)) = budget_says {
+                    assert!(
+                        self.rng.fail && matches!(request, Request::Challenge),
+                        "S-PR-5: {request:?} within its pairing's budget dropped: {e:?}"
+                    );
+                }
+                self.check_refusal(e, bytes, genuine.as_ref(), &before, ram);
+                self.check_persisted();
+                return;
+            }
+        };
+        // Pairing messages only in pairing mode (S-PR-1).
+        if matches!(kind, Some(0x01 | 0x03)) {
+            assert!(window, "a pairing message was taken outside pairing mode");
+        }
+        // A sealed frame acted on must open under the key of the pairing its
+        // header names, with a counter above every one accepted before.
+        // (The fuzzer makes such frames itself at times: comparison tracing
+        // shows it the tag the lock computes, which no one at the door sees.
+        // Such a frame is as good as the phone's, and checked the same way.)
+        let from = match (&held, opened) {
+            (Some(rec), Some((_, request))) => {
+                assert!(
+                    fresh,
+                    "counter not above {ram:?} accepted (replay or reorder, S-PR-3)"
+                );
+                Some((request, rec.clone()))
+            }
+            (Some(rec), None) => panic!(
+                "a frame that does not open under pairing {}'s key was accepted: {bytes:02x?}",
+                rec.id
+            ),
+            (None, _) => {
+                if sealed_kind {
+                    // Confirming a pairing, in pairing mode (S-PR-1).
+                    assert!(
+                        window,
+                        "a sealed frame for no pairing taken outside pairing mode"
+                    );
+                }
+                None
+            }
+        };
+        if unauthenticated || !sealed_kind {
+            assert_eq!(
+                self.lock.failures_since_success(),
+                failures,
+                "S-BF-1: an unauthenticated frame moved the lock's failure count"
+            );
+        }
+
+        let checked_at_lock = self.checked_at_lock;
+        let mut seen = Seen::default();
+        self.carry_out(outputs, Some((bytes, from.clone())), &before, &mut seen);
+        if sealed_kind && held.is_none() {
+            // A phone's confirmation: nothing answered before ✓ at the lock.
+            assert!(
+                checked_at_lock || seen.responses.is_empty(),
+                "S-PR-1: answered before ✓ at the lock"
+            );
+        }
+
         // What the lock answered, and its challenge bookkeeping (S-PR-3).
         if let Some((request, rec)) = &from {
             let request = *request;
@@ -626,15 +949,39 @@ impl Harness {
                 .handsets
                 .iter()
                 .position(|h| h.id == rec.id && h.key == Some(rec.key));
-            let refused = responses.iter().find_map(|r| match r {
+            let refused = seen.responses.iter().find_map(|r| match r {
                 Response::Refused(why) => Some(*why),
                 _ => None,
             });
             assert!(
-                requested.is_some() || !responses.is_empty() || request.is_none(),
+                seen.requested.is_some()
+                    || seen.queried
+                    || !seen.responses.is_empty()
+                    || request.is_none(),
                 "{request:?} from pairing {} went unanswered",
                 rec.id
             );
+            // (c) S-PR-6: a refused request writes nothing.
+            if refused.is_some() {
+                assert_eq!(seen.persists, 0, "S-PR-6: {refused:?} wrote");
+            }
+            // (b) S-PR-5: granted exactly when its own budget allows.
+            if let Some((request, allowed)) = budget_says {
+                let granted = seen.requested.is_some()
+                    || seen
+                        .responses
+                        .iter()
+                        .any(|r| matches!(r, Response::Challenge { .. }));
+                if allowed && !(self.rng.fail && matches!(request, Request::Challenge)) {
+                    assert!(
+                        granted,
+                        "S-PR-5: {request:?} within its pairing's budget refused: {refused:?}"
+                    );
+                }
+                if !allowed {
+                    assert!(!granted, "{request:?} past its pairing's budget granted");
+                }
+            }
             if let Some(request) = request {
                 let exempt = matches!(
                     request,
@@ -645,24 +992,49 @@ impl Harness {
                             ..
                         }
                 );
-                let acted = requested.is_some() || (refused.is_none() && !responses.is_empty());
-                if let (false, true, Some(hs)) = (exempt, acted, hs) {
-                    let (issued, at) = self.handsets[hs]
-                        .challenge
-                        .expect("acted on without a challenge (S-PR-3)");
-                    assert_eq!(
-                        request.challenge(),
-                        Some(issued),
-                        "acted on with another challenge"
-                    );
+                let acted = matches!(seen.requested, Some(c) if !matches!(c, AppCommand::Status))
+                    || seen.queried
+                    || !seen.changes.is_empty()
+                    || seen.responses.iter().any(|r| {
+                        matches!(
+                            r,
+                            Response::Pairings(_)
+                                | Response::KeyIssued { .. }
+                                | Response::VisitorSecret { .. }
+                                | Response::Done
+                        )
+                    });
+                if acted {
+                    assert!(!exempt, "{request:?} acted without a challenge");
                     assert!(
-                        self.now < at + CHALLENGE_MS,
-                        "acted on with a late challenge"
+                        self.acted.insert(bytes.to_vec()),
+                        "a frame acted twice (R-APP-7): {request:?}"
+                    );
+                    if let Some(hs) = hs {
+                        let (issued, at) = self.handsets[hs]
+                            .challenge
+                            .expect("acted on without a challenge (S-PR-3)");
+                        assert_eq!(
+                            request.challenge(),
+                            Some(issued),
+                            "acted on with another challenge"
+                        );
+                        assert!(
+                            self.now < at + CHALLENGE_MS,
+                            "acted on with a late challenge"
+                        );
+                    }
+                } else if !exempt && refused.is_none() && seen.requested.is_none() {
+                    // Answered but not acted: only a refusal may do that.
+                    assert!(
+                        seen.responses.is_empty(),
+                        "{request:?} answered {:?} without acting",
+                        seen.responses
                     );
                 }
                 if !rec.validity.admits(wall) {
                     assert!(
-                        requested.is_none(),
+                        seen.requested.is_none() && !acted,
                         "a request outside the pairing's validity"
                     );
                 }
@@ -682,13 +1054,16 @@ impl Harness {
     }
 
     /// A refusal: legitimate only if the frame was not a fresh, well-formed
-    /// request from a pairing the lock holds.
+    /// request from a pairing the lock holds, or was one the lock refused
+    /// without an answer (S-PR-6). `ram` is the pairing's counter in RAM
+    /// before the frame.
     fn check_refusal(
         &self,
         e: FrameError,
         bytes: &[u8],
         genuine: Option<&Sealed>,
         before: &ProtoSnapshot,
+        ram: Option<u64>,
     ) {
         if !self.window && self.plain.iter().any(|p| p == bytes) {
             assert_eq!(
@@ -709,16 +1084,23 @@ impl Harness {
             );
             return;
         }
-        if g.counter > rec.received.saturating_add(lock_proto::MAX_COUNTER_STEP) {
-            assert_eq!(e, FrameError::CounterJump, "a counter jumping too far");
+        let ram = ram.unwrap_or(rec.received);
+        if g.counter > ram.saturating_add(lock_proto::MAX_COUNTER_STEP) {
+            assert!(
+                matches!(e, FrameError::CounterJump | FrameError::RateLimited),
+                "a counter jumping too far refused as {e:?}"
+            );
             return;
         }
-        if g.counter > rec.received && g.request.is_some() {
-            panic!(
+        if g.counter > ram && g.request.is_some() {
+            // Refused by the protocol and not answered: past the pairing's
+            // refusals a minute, or with no counter reserved (S-PR-6).
+            assert!(
+                matches!(e, FrameError::Refused(_) | FrameError::RateLimited),
                 "a fresh well-formed {:?} (counter {} above {}) from pairing {} refused: {e:?} ({} bytes)",
                 g.request,
                 g.counter,
-                rec.received,
+                ram,
                 rec.id,
                 bytes.len()
             );
@@ -731,7 +1113,11 @@ impl Harness {
         let id = u16::from_le_bytes([frame[2], frame[3]]);
         match kind {
             Some(0x02) => {
+                // A new exchange: its id, nothing confirmed yet.
                 self.offer = Some(frame.clone());
+                self.pending_id = Some(id);
+                self.checked_at_lock = false;
+                self.confirmations.clear();
                 return None;
             }
             Some(0x04) => {
@@ -794,7 +1180,9 @@ impl Harness {
         }
     }
 
-    /// `Output::Persist` replayed is what the protocol holds.
+    /// `Output::Persist` replayed is what the protocol holds: the protocol's
+    /// snapshot is its records as persisted (a phone's counter may be ahead
+    /// in RAM, never on flash).
     fn check_persisted(&self) {
         let held = self.protocol.snapshot();
         assert_eq!(
@@ -813,23 +1201,14 @@ impl Harness {
         );
         for r in &held.pairings {
             let p = self.live(r.id).expect("a pairing held but not persisted");
+            assert!(p == r, "pairing {} persisted as {p:?}, held as {r:?}", r.id);
+            let ram = self.accepted.get(&(r.id, r.key)).copied();
             assert!(
-                p.key == r.key
-                    && p.privilege == r.privilege
-                    && p.validity == r.validity
-                    && p.sent_reserved == r.sent_reserved,
-                "pairing {} persisted as {p:?}, held as {r:?}",
-                r.id
+                ram.is_none_or(|ram| ram >= p.received),
+                "pairing {}: RAM counter {ram:?} below the persisted {}",
+                r.id,
+                p.received
             );
-            if self.ram_ahead.contains(&r.id) {
-                assert!(p.received <= r.received);
-            } else {
-                assert_eq!(
-                    p.received, r.received,
-                    "pairing {}'s counter not persisted",
-                    r.id
-                );
-            }
         }
     }
 
@@ -838,10 +1217,12 @@ impl Harness {
             .unwrap_or_else(|e| panic!("what the protocol persisted does not restore: {e:?}"));
         self.window = false;
         self.pairing = None;
-        self.confirming = None;
-        self.ram_ahead.clear();
+        self.exchange_over();
+        // RAM state: counters restart from what was persisted, budgets
+        // refill, challenges are gone.
+        self.accepted.clear();
+        self.budgets.clear();
         for h in &mut self.handsets {
-            // Challenges live in RAM only.
             h.stale = h.challenge.take().map(|(c, _)| c).or(h.stale);
         }
         self.check_persisted();
@@ -857,8 +1238,9 @@ impl Harness {
             }
             self.window = false;
             self.pairing = None;
-            self.confirming = None;
-            self.ram_ahead.clear();
+            self.exchange_over();
+            self.accepted.clear();
+            self.budgets.clear();
         }
         self.check_persisted();
     }
@@ -954,15 +1336,21 @@ fuzz_target!(|data: &[u8]| {
                 h.now += dt * dt * 50;
                 h.trusted_clock = b.byte() & 1 == 0;
             }
-            // Pairing mode (R-MNU-7).
-            6 => {
-                let open = b.byte() & 1 == 1;
-                h.protocol.set_pairing_window(open);
-                h.window = open;
-                if !open {
-                    h.confirming = None;
+            // Pairing mode (R-MNU-7), ✓ at the lock (S-PR-1), a wrong code
+            // at the keypad (S-BF-1).
+            6 => match b.byte() % 4 {
+                0 => {
+                    h.protocol.set_pairing_window(false);
+                    h.window = false;
+                    h.exchange_over();
                 }
-            }
+                1 => {
+                    h.protocol.set_pairing_window(true);
+                    h.window = true;
+                }
+                2 => h.check_at_lock(),
+                _ => h.wrong_code(),
+            },
             // A pairing exchange, step by step.
             7 => {
                 if let Ok((pairing, hello)) = PhonePairing::start(&mut h.phone_rng) {

@@ -19,7 +19,7 @@ pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
     MAX_COUNTER_STEP, OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT,
-    Protocol, RestoreError, SENT_RESERVE,
+    Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE,
 };
 pub use state::{
     IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,
@@ -55,12 +55,14 @@ pub enum FrameError {
     /// A kind that only goes the other way.
     #[error("frame kind goes the other way")]
     WrongDirection,
-    /// No pairing has this id.
+    /// No pairing has this id. For a sealed frame, a failed authentication
+    /// (S-BF-1, [`AUTH_FAILURES_PER_MINUTE`]).
     #[error("unknown pairing")]
     UnknownPairing,
     /// The tag is wrong: tampered, or not sealed with this pairing's key.
     /// It presents no credential: dropped, never counted with the lock's
-    /// failures (S-BF-1).
+    /// failures, and rate-limited per link (S-BF-1,
+    /// [`AUTH_FAILURES_PER_MINUTE`]).
     #[error("authentication failed")]
     BadTag,
     /// The counter is not above the last one accepted (S-PR-3).
@@ -84,9 +86,18 @@ pub enum FrameError {
     /// Every pairing slot is taken.
     #[error("no free pairing slot")]
     Full,
-    /// Over a rate limit (S-PR-5): dropped without further work.
+    /// Over a rate limit (S-PR-5): more pairing attempts than a window
+    /// allows ([`PAIRING_ATTEMPTS`]), or more failed authentications on one
+    /// link in a minute than [`AUTH_FAILURES_PER_MINUTE`]. Dropped without
+    /// further work; the transport should drop the connection that sent it.
     #[error("rate limited")]
     RateLimited,
+    /// Authentic and fresh, refused for this reason, and not answered: the
+    /// lock's counters reserved for the pairing are used up, and answering
+    /// would write a new reservation, which a refused frame never does
+    /// (S-PR-6). The pairing's next granted request reserves again.
+    #[error("refused without an answer: {0:?}")]
+    Refused(ProtoRefusal),
     /// A message that does not fit the exchange's current step.
     #[error("unexpected message")]
     Unexpected,

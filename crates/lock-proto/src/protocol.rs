@@ -21,11 +21,38 @@ use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
 
 /// A challenge answers one request within this time (S-PR-3).
 pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(30);
-/// Challenges the lock hands out per minute, all pairings together (S-PR-5).
+/// Challenges the lock hands one pairing per minute (S-PR-5), Status answers
+/// included (the one other request answered without a challenge). Each
+/// pairing has its own budget, in RAM only (a restart refills it): one key's
+/// traffic never starves another's, so a visitor's key asking for challenges
+/// as fast as it can still leaves an administrator's phone the challenges it
+/// needs to lift a lockout or revoke that key. All pairings together the
+/// lock hands out at most `MAX_PAIRINGS` × 10 = 160 a minute, each one 16
+/// random bytes and one sealed answer. Every request that changes something
+/// spends a challenge, so this also bounds the writes a key causes
+/// (S-PR-6).
 pub const CHALLENGES_PER_MINUTE: u8 = 10;
-/// Failed authentications reported per minute (S-PR-5); more are dropped
-/// without being counted again, so a flood costs the lockout no more than
-/// this.
+/// Refusals the lock answers one pairing per minute (S-PR-6). Past them, or
+/// once the counters reserved for the pairing are used up, a refused frame
+/// is dropped unanswered ([`FrameError::RateLimited`], [`FrameError::Refused`]):
+/// a refusal never makes the lock write (a new reservation), and answering
+/// at most this many keeps a flood of refused frames from using up the
+/// reservation a pairing's granted requests draw on.
+pub const REFUSALS_PER_MINUTE: u8 = 10;
+
+/// Failed authentications one link reports per minute (S-BF-1, S-PR-5).
+///
+/// A sealed frame that fails authentication — a bad tag, an unknown pairing,
+/// a counter not above the last one accepted or jumping too far — presents
+/// no credential: it is dropped and never counted with the lock's failures,
+/// so a stranger in radio range cannot lock the owner out. Each link
+/// (`Link::Bluetooth`, `Link::Remote`) has its own budget: the first this
+/// many such frames in a minute are refused with their reason, the ones after
+/// that with [`FrameError::RateLimited`], which tells the transport to drop
+/// the connection that sent it. The budget never holds back an authentic
+/// frame: every frame's tag is checked (the AEAD check costs about what
+/// receiving the frame does), and a pairing's own frames are processed
+/// whatever strangers send on either link.
 pub const AUTH_FAILURES_PER_MINUTE: u8 = 3;
 /// Pairing attempts one pairing window allows.
 pub const PAIRING_ATTEMPTS: u8 = 3;
@@ -90,6 +117,22 @@ fn push(out: &mut Outputs, o: Output) {
     let _ = out.push(o);
 }
 
+/// One of each per link (S-PR-5): a frame's link comes from the transport.
+#[derive(Debug, Clone, Copy)]
+struct PerLink<T> {
+    bluetooth: T,
+    remote: T,
+}
+
+impl<T> PerLink<T> {
+    fn get_mut(&mut self, link: Link) -> &mut T {
+        match link {
+            Link::Bluetooth => &mut self.bluetooth,
+            Link::Remote => &mut self.remote,
+        }
+    }
+}
+
 /// A fixed one-minute window counter.
 #[derive(Debug, Clone, Copy)]
 struct RateLimit {
@@ -124,19 +167,44 @@ impl RateLimit {
 
 #[derive(Debug, Clone)]
 struct Pairing {
+    /// The pairing as it was last persisted: `received` there is the floor
+    /// a phone's counter must exceed after a restart.
     record: PairingRecord,
+    /// The highest phone counter accepted, in RAM: at least
+    /// `record.received`, ahead of it after frames that changed nothing
+    /// (`Protocol::acts`, S-PR-6).
+    received: u64,
     keys: FrameKeys,
     /// The next counter the lock sends with.
     next_sent: u64,
+    /// This pairing's challenges and Status answers this minute (S-PR-5):
+    /// its own, so no other pairing can use them up.
+    challenge_limit: RateLimit,
+    /// Refusals answered to this pairing this minute (S-PR-6).
+    refusal_limit: RateLimit,
 }
 
 impl Pairing {
+    /// A pairing as restored: the lock continues above its reservation.
     fn new(record: PairingRecord) -> Pairing {
         Pairing {
             keys: FrameKeys::derive(&record.key),
+            received: record.received,
             next_sent: record.sent_reserved,
+            challenge_limit: RateLimit::new(),
+            refusal_limit: RateLimit::new(),
             record,
         }
+    }
+
+    /// A pairing or key just made: `record` goes to flash with its first
+    /// [`SENT_RESERVE`] counters reserved, so its first answers write
+    /// nothing more.
+    fn fresh(mut record: PairingRecord) -> Pairing {
+        record.sent_reserved = SENT_RESERVE;
+        let mut pairing = Pairing::new(record);
+        pairing.next_sent = 0;
+        pairing
     }
 }
 
@@ -170,9 +238,12 @@ struct Outstanding {
 /// `Action::Pairing`); hand it every received frame with
 /// [`Protocol::handle_frame`] and carry out the [`Output`]s in order; encode
 /// the lock's replies and notices with [`Protocol::encode_reply`] and
-/// [`Protocol::encode_notice`]. A frame error means: drop the frame, and for
-/// [`FrameError::is_auth_failure`] also send `Event::AppAuthFailed` to the
-/// lock (S-BF-1).
+/// [`Protocol::encode_notice`]; when the lock asks for ✓ at the lock
+/// (`Action::ConfirmPairing`), call [`Protocol::confirm_at_lock`]. A frame
+/// error means: drop the frame; the lock hears nothing of it (a frame that
+/// fails authentication presents no credential, S-BF-1), and on
+/// [`FrameError::RateLimited`] the transport drops the connection that sent
+/// it (S-PR-5).
 pub struct Protocol {
     identity: Identity,
     pairings: heapless::Vec<Pairing, MAX_PAIRINGS>,
@@ -180,8 +251,8 @@ pub struct Protocol {
     pairing_open: bool,
     pairing_attempts: u8,
     challenges: heapless::Vec<Outstanding, MAX_PAIRINGS>,
-    challenge_limit: RateLimit,
-    auth_limit: RateLimit,
+    /// Failed authentications this minute, per link (S-BF-1, S-PR-5).
+    auth_limits: PerLink<RateLimit>,
 }
 
 impl core::fmt::Debug for Protocol {
@@ -266,8 +337,10 @@ impl Protocol {
             pairing_open: false,
             pairing_attempts: 0,
             challenges: heapless::Vec::new(),
-            challenge_limit: RateLimit::new(),
-            auth_limit: RateLimit::new(),
+            auth_limits: PerLink {
+                bluetooth: RateLimit::new(),
+                remote: RateLimit::new(),
+            },
         }
     }
 
@@ -458,6 +531,8 @@ impl Protocol {
         let counter = pairing.next_sent;
         if counter >= pairing.record.sent_reserved {
             pairing.record.sent_reserved = counter.saturating_add(SENT_RESERVE);
+            // The same write raises the floor of received counters.
+            pairing.record.received = pairing.received;
             push(
                 out,
                 Output::Persist(ProtoChange::Pairing(pairing.record.clone())),
@@ -626,7 +701,7 @@ impl Protocol {
         let keys = match (self.pairing(id), &pending_keys) {
             (Some(p), _) => p.keys.clone(),
             (None, Some((_, keys))) => keys.clone(),
-            (None, None) => return Err(FrameError::UnknownPairing),
+            (None, None) => return Err(self.auth_failed(now, link, FrameError::UnknownPairing)),
         };
         let mut plain = [0u8; MAX_BODY];
         let opened = crypto::open(
@@ -640,44 +715,112 @@ impl Protocol {
         );
         let n = match opened {
             Ok(n) => n,
-            Err(FrameError::BadTag) => {
-                return Err(if self.auth_limit.allow(now, AUTH_FAILURES_PER_MINUTE) {
-                    FrameError::BadTag
-                } else {
-                    FrameError::RateLimited
-                });
-            }
+            Err(e @ FrameError::BadTag) => return Err(self.auth_failed(now, link, e)),
             Err(e) => return Err(e),
         };
         let body = plain.get(..n).ok_or(FrameError::Malformed)?;
         if pending_keys.is_some() && self.pairing(id).is_none() {
-            return self.phone_confirms(repr.counter, body);
+            return match self.phone_confirms(repr.counter, body) {
+                Err(e @ FrameError::Replay) => Err(self.auth_failed(now, link, e)),
+                done => done,
+            };
+        }
+        let Some(received) = self.pairing(id).map(|p| p.received) else {
+            return Err(self.auth_failed(now, link, FrameError::UnknownPairing));
+        };
+        if repr.counter <= received {
+            return Err(self.auth_failed(now, link, FrameError::Replay));
+        }
+        if repr.counter - received > MAX_COUNTER_STEP {
+            return Err(self.auth_failed(now, link, FrameError::CounterJump));
         }
         let Some(pairing) = self.pairing_mut(id) else {
             return Err(FrameError::UnknownPairing);
         };
-        if repr.counter <= pairing.record.received {
-            return Err(FrameError::Replay);
-        }
-        if repr.counter - pairing.record.received > MAX_COUNTER_STEP {
-            return Err(FrameError::CounterJump);
-        }
-        // Authentic and fresh: the counter moves even if the body turns out
-        // malformed, so the frame can never be replayed.
-        pairing.record.received = repr.counter;
+        // Authentic and fresh: the counter moves in RAM even if the body
+        // turns out malformed or the request is refused, so the frame is
+        // never taken twice in this boot. It reaches flash only with a frame
+        // that changes something (`Protocol::acts`, S-PR-6).
+        pairing.received = repr.counter;
         let record = pairing.record.clone();
         let request: Request = message::decode(body)?;
         let mut out = Outputs::new();
-        push(
-            &mut out,
-            Output::Persist(ProtoChange::Pairing(record.clone())),
-        );
         match self.dispatch(now, wall, link, &record, request, rng, &mut out) {
             Ok(Some(request)) => push(&mut out, Output::Request { from: id, request }),
             Ok(None) => {}
-            Err(refusal) => self.respond(id, &Response::Refused(refusal), &mut out)?,
+            Err(refusal) => self.refuse(now, id, refusal, &mut out)?,
         }
         Ok(out)
+    }
+
+    /// Answers a refused request, if that writes nothing (S-PR-6): within
+    /// the pairing's [`REFUSALS_PER_MINUTE`] ([`FrameError::RateLimited`]
+    /// past it) and within the counters already reserved for it
+    /// ([`FrameError::Refused`] once they are used up). So no key — valid,
+    /// expired or revoked — makes the lock write by being refused.
+    fn refuse(
+        &mut self,
+        now: Instant,
+        id: u16,
+        refusal: ProtoRefusal,
+        out: &mut Outputs,
+    ) -> Result<(), FrameError> {
+        let pairing = self.pairing_mut(id).ok_or(FrameError::UnknownPairing)?;
+        if !pairing.refusal_limit.allow(now, REFUSALS_PER_MINUTE) {
+            return Err(FrameError::RateLimited);
+        }
+        if pairing.next_sent >= pairing.record.sent_reserved {
+            return Err(FrameError::Refused(refusal));
+        }
+        self.respond(id, &Response::Refused(refusal), out)
+    }
+
+    /// The request from pairing `id` passed every check and changes
+    /// something: its counter goes to flash first (S-PR-3, S-PR-6).
+    ///
+    /// Only such frames write it. Each spent a fresh challenge, so a pairing
+    /// writes it at most [`CHALLENGES_PER_MINUTE`] times a minute; a
+    /// refused frame, a malformed body, a challenge, Status, a list, the log
+    /// or the visitor secret moves the counter in RAM only. That is safe
+    /// against a replay after a power cut, when the lock restarts from the
+    /// persisted counter, below some it had accepted: a frame captured then
+    /// and sent again
+    /// - was refused: it is refused again for the same reason (its key's
+    ///   validity and privilege are on flash, and a restarted lock has no
+    ///   trusted clock until one is set), or, if that reason has gone (the
+    ///   clock since entered the key's window), it falls under one of the
+    ///   two cases below;
+    /// - carries a challenge: challenges live in RAM only and are random, so
+    ///   none issued before the cut is outstanding after it
+    ///   ([`ProtoRefusal::NoFreshChallenge`]);
+    /// - carries none (Challenge, Status): it is answered sealed to the
+    ///   pairing's own phone and changes nothing stored.
+    ///
+    /// No replayed frame acts, and one taken moves the RAM counter past it.
+    /// (Reserving received counters ahead, as [`SENT_RESERVE`] does for sent
+    /// ones, would make the phone's counter jump past the reservation after
+    /// every restart of the lock, which the protocol has no message for.)
+    fn acts(&mut self, id: u16, out: &mut Outputs) {
+        if let Some(p) = self.pairing_mut(id) {
+            p.record.received = p.received;
+            push(out, Output::Persist(ProtoChange::Pairing(p.record.clone())));
+        }
+    }
+
+    /// A sealed frame failed authentication on `link` (S-BF-1): it presents
+    /// no credential and the lock never hears of it. Past
+    /// [`AUTH_FAILURES_PER_MINUTE`] on that link in a minute the error is
+    /// [`FrameError::RateLimited`], for the transport to drop the connection.
+    fn auth_failed(&mut self, now: Instant, link: Link, error: FrameError) -> FrameError {
+        if self
+            .auth_limits
+            .get_mut(link)
+            .allow(now, AUTH_FAILURES_PER_MINUTE)
+        {
+            error
+        } else {
+            FrameError::RateLimited
+        }
     }
 
     /// The phone's half of S-PR-1's numeric comparison: its sealed
@@ -742,9 +885,9 @@ impl Protocol {
             received: counter,
             sent_reserved: 0,
         };
-        self.pairings
-            .push(Pairing::new(record.clone()))
-            .map_err(|_| FrameError::Full)?;
+        let pairing = Pairing::fresh(record);
+        let record = pairing.record.clone();
+        self.pairings.push(pairing).map_err(|_| FrameError::Full)?;
         self.pairing_open = false;
         let mut out = Outputs::new();
         push(&mut out, Output::Persist(ProtoChange::Pairing(record)));
@@ -759,8 +902,10 @@ impl Protocol {
         Ok(out)
     }
 
-    /// Checks an authenticated request's privilege and challenge; returns the
-    /// lock command to run, or answers it here.
+    /// Checks an authenticated request's validity, privilege, rate limit and
+    /// challenge, in that order and before anything is written (S-PR-6);
+    /// returns the lock command to run, or answers it here. A refusal
+    /// leaves `out` empty.
     #[allow(clippy::too_many_arguments)]
     fn dispatch<R: Entropy>(
         &mut self,
@@ -797,10 +942,27 @@ impl Protocol {
         if privilege < needed {
             return Err(ProtoRefusal::NotPermitted);
         }
-        if let Request::Challenge = request {
-            if !self.challenge_limit.allow(now, CHALLENGES_PER_MINUTE) {
+        let unchallenged = matches!(
+            request,
+            Request::Challenge
+                | Request::Command {
+                    command: AppCommand::Status,
+                    ..
+                }
+        );
+        if unchallenged {
+            // S-PR-5: this pairing's own budget, never another's. Status is
+            // in it too: the one other request answered without a
+            // challenge, so without it a key could make the lock answer
+            // (and reserve counters) without limit (S-PR-6).
+            let allowed = self
+                .pairing_mut(id)
+                .is_some_and(|p| p.challenge_limit.allow(now, CHALLENGES_PER_MINUTE));
+            if !allowed {
                 return Err(ProtoRefusal::RateLimited);
             }
+        }
+        if let Request::Challenge = request {
             let challenge: Challenge = random(rng).map_err(|_| ProtoRefusal::RateLimited)?;
             self.challenges.retain(|c| c.pairing != id);
             let _ = self.challenges.push(Outstanding {
@@ -820,14 +982,7 @@ impl Protocol {
             .map_err(|_| ProtoRefusal::Unexpected)?;
             return Ok(None);
         }
-        let exempt = matches!(
-            request,
-            Request::Command {
-                command: AppCommand::Status,
-                ..
-            }
-        );
-        if !exempt {
+        if !unchallenged {
             // S-PR-3: one-shot, this pairing's, unexpired.
             let outstanding = self
                 .challenges
@@ -843,12 +998,18 @@ impl Protocol {
             }
         }
         match request {
-            Request::Command { command, .. } => Ok(Some(AppRequest {
-                pairing: id,
-                privilege,
-                link,
-                command,
-            })),
+            Request::Command { command, .. } => {
+                // Status reads; any other command may change the lock.
+                if !unchallenged {
+                    self.acts(id, out);
+                }
+                Ok(Some(AppRequest {
+                    pairing: id,
+                    privilege,
+                    link,
+                    command,
+                }))
+            }
             Request::ListPairings { .. } => {
                 let list = self.pairings().collect();
                 self.respond(id, &Response::Pairings(list), out)
@@ -859,6 +1020,7 @@ impl Protocol {
                 if self.pairing(pairing).is_none() {
                     return Err(ProtoRefusal::NoSuchPairing);
                 }
+                self.acts(id, out);
                 // Sealed before the keys go (a phone revoking itself still
                 // hears back), sent after the revocation is on flash: a
                 // phone told "done" never finds its key working again.
@@ -919,16 +1081,18 @@ impl Protocol {
                 }
                 let new_id = self.free_id().ok_or(ProtoRefusal::Full)?;
                 let key: [u8; 32] = random(rng).map_err(|_| ProtoRefusal::Full)?;
-                let record = PairingRecord {
+                self.acts(id, out);
+                let issued_key = Pairing::fresh(PairingRecord {
                     id: new_id,
                     privilege: issued,
                     validity,
                     key,
                     received: 0,
                     sent_reserved: 0,
-                };
+                });
+                let record = issued_key.record.clone();
                 self.pairings
-                    .push(Pairing::new(record.clone()))
+                    .push(issued_key)
                     .map_err(|_| ProtoRefusal::Full)?;
                 push(out, Output::Persist(ProtoChange::Pairing(record)));
                 self.respond(

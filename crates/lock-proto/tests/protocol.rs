@@ -60,6 +60,8 @@ struct Bench {
     actions: Vec<Action>,
     /// Every log record the lock wrote, oldest first (sequence number: index).
     log: Vec<lock_core::LogRecord>,
+    /// `Output::Persist`s the protocol asked for, ever (S-PR-6).
+    persists: usize,
 }
 
 impl Bench {
@@ -82,6 +84,7 @@ impl Bench {
             spoken: Vec::new(),
             actions: Vec::new(),
             log: Vec::new(),
+            persists: 0,
         };
         b.event(Event::Boot { set_held: false });
         for k in "k1k135790k135790kb".chars() {
@@ -135,15 +138,11 @@ impl Bench {
         self.actions.clear();
         self.now += 100;
         let wall = self.lock.wall_clock(self.at());
-        let outputs = match self
+        // S-BF-1: a dropped frame presents no credential; the lock hears
+        // nothing of it.
+        let outputs = self
             .proto
-            .handle_frame(self.at(), wall, link, frame, &mut self.rng)
-        {
-            Ok(o) => o,
-            // S-BF-1: a dropped frame presents no credential; the lock
-            // hears nothing of it.
-            Err(e) => return Err(e),
-        };
+            .handle_frame(self.at(), wall, link, frame, &mut self.rng)?;
         self.run(outputs);
         Ok(())
     }
@@ -151,7 +150,10 @@ impl Bench {
     fn run(&mut self, outputs: lock_proto::Outputs) {
         for o in outputs {
             match o {
-                Output::Persist(c) => self.proto_flash.apply(&c),
+                Output::Persist(c) => {
+                    self.persists += 1;
+                    self.proto_flash.apply(&c);
+                }
                 Output::Send(f) => self.sent.push(f),
                 Output::VerificationCode(c) => {
                     self.spoken.push(c);
@@ -366,6 +368,50 @@ fn s_pr_1_a_mismatched_exchange_gives_different_codes() {
     assert_eq!(phone.on_reveal(&reveal).err(), Some(FrameError::BadTag));
 }
 
+#[test]
+fn s_pr_1_a_phone_that_confirms_alone_gets_nothing_and_the_check_at_the_lock_may_come_first() {
+    let mut b = Bench::new();
+    b.event(Event::SetHeld);
+    // Up to the phone's confirmation; returns it and the phone.
+    let exchange = |b: &mut Bench| {
+        let (mut pairing, hello) = PhonePairing::start(&mut b.rng).unwrap();
+        b.receive(Link::Bluetooth, &hello).unwrap();
+        let nonce = pairing.on_offer(&b.sent[0]).unwrap();
+        b.receive(Link::Bluetooth, &nonce).unwrap();
+        assert_eq!(b.spoken.len(), 1, "the lock says the code");
+        pairing.on_reveal(&b.sent[0]).unwrap().confirm().unwrap()
+    };
+    // A phone in range confirms; nobody presses ✓ at the lock.
+    let (mut stranger, confirm) = exchange(&mut b);
+    b.receive(Link::Bluetooth, &confirm).unwrap();
+    assert!(b.sent.is_empty());
+    b.wait_ms(lock_proto::PAIRING_TIMEOUT.millis());
+    assert_eq!(
+        b.proto.confirm_at_lock(b.at()).err(),
+        Some(FrameError::NotPairing),
+        "the exchange timed out"
+    );
+    assert_eq!(b.proto.pairings().count(), 0);
+    assert!(b.proto_flash.pairings.is_empty(), "nothing stored");
+    let f = stranger.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
+    // The owner's phone: ✓ at the lock first, then the phone confirms.
+    let (mut phone, confirm) = exchange(&mut b);
+    b.event(Event::Key(Key::Ok));
+    assert_eq!(b.proto.pairings().count(), 0, "waiting for the phone");
+    b.receive(Link::Bluetooth, &confirm).unwrap();
+    assert!(matches!(
+        phone.open(&b.sent[0]).unwrap(),
+        FromLock::Response(Response::Welcome { .. })
+    ));
+    assert_eq!(b.proto.pairings().count(), 1);
+    assert!(!b.lock.pairing(), "pairing mode ended");
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+}
+
 /// An unsealed pairing frame made by hand.
 fn plain(kind: u8, pairing: u16, body: &[u8]) -> Vec<u8> {
     let mut f = vec![VERSION, kind];
@@ -481,15 +527,25 @@ fn s_pr_3_a_counter_going_back_is_refused() {
     b.receive(Link::Bluetooth, &ten).unwrap();
     let nine = phone.request_with_counter(&status, 9).unwrap();
     assert_eq!(b.receive(Link::Bluetooth, &nine), Err(FrameError::Replay));
-    // And across a power cycle: the counter was persisted.
+    // And across a power cycle: a frame that changed something persisted
+    // its counter first, and nothing at or below it is taken again.
+    let ask = phone.request_with_counter(&Request::Challenge, 11).unwrap();
+    let Response::Challenge { challenge, .. } = b.ask(&mut phone, Link::Bluetooth, &ask) else {
+        panic!("no challenge");
+    };
+    let lock = Request::Command {
+        command: AppCommand::Lock,
+        challenge: Some(challenge),
+    };
+    let twelve = phone.request_with_counter(&lock, 12).unwrap();
+    let r = b.ask(&mut phone, Link::Bluetooth, &twelve);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
     b.power_cycle();
-    let ten_again = phone.request_with_counter(&status, 10).unwrap();
-    assert_eq!(
-        b.receive(Link::Bluetooth, &ten_again),
-        Err(FrameError::Replay)
-    );
-    let eleven = phone.request_with_counter(&status, 11).unwrap();
-    b.receive(Link::Bluetooth, &eleven).unwrap();
+    for frame in [&ten, &ask, &twelve] {
+        assert_eq!(b.receive(Link::Bluetooth, frame), Err(FrameError::Replay));
+    }
+    let thirteen = phone.request_with_counter(&status, 13).unwrap();
+    b.receive(Link::Bluetooth, &thirteen).unwrap();
 }
 
 #[test]
@@ -741,6 +797,69 @@ fn s_pr_5_challenges_are_rate_limited() {
     b.challenge(&mut phone, Link::Bluetooth);
 }
 
+/// A wrong passcode at the keypad.
+fn wrong_code(b: &mut Bench) {
+    b.event(Event::Touch);
+    for d in "135792".chars() {
+        b.event(Event::Key(Key::Digit(d.to_digit(10).unwrap() as u8)));
+    }
+    b.event(Event::Key(Key::Ok));
+    b.wait_ms(2_000);
+}
+
+#[test]
+fn s_pr_5_a_visitor_flooding_challenges_never_blocks_the_administrator() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_003_600)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    // Someone at the keypad guesses until the lock locks itself (R-LKO-1).
+    while b.lock.lockout(b.at()).is_none() {
+        wrong_code(&mut b);
+    }
+    // The visitor's key asks for challenges as fast as the lock answers:
+    // it uses up its own budget, and only its own.
+    for _ in 0..lock_proto::CHALLENGES_PER_MINUTE {
+        b.challenge(&mut visitor, Link::Bluetooth);
+    }
+    for i in 0..20 {
+        let f = visitor.request(&Request::Challenge).unwrap();
+        if i < lock_proto::REFUSALS_PER_MINUTE {
+            let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+            assert!(
+                matches!(r, Response::Refused(ProtoRefusal::RateLimited)),
+                "{r:?}"
+            );
+        } else {
+            // Past the refusals a pairing is answered a minute (S-PR-6).
+            assert_eq!(b.receive(Link::Bluetooth, &f), Err(FrameError::RateLimited));
+        }
+    }
+    // The administrator still gets challenges: it lifts the lockout...
+    let r = b.command(&mut admin, Link::Bluetooth, AppCommand::LiftLockout);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    assert!(b.lock.lockout(b.at()).is_none());
+    // ...and revokes the visitor's key, within the same minute.
+    let c = b.challenge(&mut admin, Link::Bluetooth);
+    let f = admin
+        .request(&Request::RevokePairing {
+            pairing: visitor.pairing(),
+            challenge: c,
+        })
+        .unwrap();
+    let r = b.ask(&mut admin, Link::Bluetooth, &f);
+    assert!(matches!(r, Response::Done), "{r:?}");
+    let f = visitor.request(&Request::Challenge).unwrap();
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::UnknownPairing)
+    );
+}
+
 #[test]
 fn s_bf_1_forged_frames_present_no_credential_and_never_lock_the_owner_out() {
     let mut b = Bench::new();
@@ -769,6 +888,66 @@ fn s_bf_1_forged_frames_present_no_credential_and_never_lock_the_owner_out() {
     // The owner still opens.
     let r = b.command(&mut phone, Link::Bluetooth, AppCommand::Unlock);
     assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+}
+
+#[test]
+fn s_bf_1_failed_authentications_are_rate_limited_per_link() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let mut forged = phone.request(&status).unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x80;
+    let mut stranger = forged.clone();
+    stranger[2] = 0x0f; // a pairing the lock does not hold
+    let limit = lock_proto::AUTH_FAILURES_PER_MINUTE;
+    // A stranger floods Bluetooth with forged frames and frames for a
+    // pairing that does not exist: each is refused with its reason up to
+    // the link's budget, and as RateLimited after it (the transport drops
+    // that connection).
+    for i in 0..50 {
+        let (frame, reason) = if i % 2 == 0 {
+            (&forged, FrameError::BadTag)
+        } else {
+            (&stranger, FrameError::UnknownPairing)
+        };
+        let expected = if i < limit {
+            reason
+        } else {
+            FrameError::RateLimited
+        };
+        assert_eq!(
+            b.receive(Link::Bluetooth, frame),
+            Err(expected),
+            "frame {i}"
+        );
+        assert!(b.sent.is_empty() && b.actions.is_empty());
+    }
+    // The remote link has a budget of its own.
+    for _ in 0..limit {
+        assert_eq!(b.receive(Link::Remote, &forged), Err(FrameError::BadTag));
+    }
+    assert_eq!(
+        b.receive(Link::Remote, &forged),
+        Err(FrameError::RateLimited)
+    );
+    // Authentic frames are processed on both links, whatever the flood.
+    for link in [Link::Bluetooth, Link::Remote] {
+        let f = phone.request(&status).unwrap();
+        let r = b.ask(&mut phone, link, &f);
+        assert!(matches!(r, Response::Reply(Reply::Status(_))), "{r:?}");
+    }
+    let r = b.command(&mut phone, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    // None of it ever reached the lock's failure count (S-BF-1).
+    assert_eq!(b.lock.failures_since_success(), 0);
+    assert!(b.lock.lockout(b.at()).is_none());
+    // A minute later the link reports reasons again.
+    b.wait_ms(60_000);
+    assert_eq!(b.receive(Link::Bluetooth, &forged), Err(FrameError::BadTag));
 }
 
 // ----- privileges and keys (S-PR-4, R-APP-2, R-APP-5, S-VC-4) -------------
@@ -891,10 +1070,11 @@ fn s_vc_4_a_visitor_key_is_refused_for_admin_commands_after_expiry_and_after_rev
     );
     b.power_cycle();
     let f = second.request(&Request::Challenge).unwrap();
-    let r = b.ask(&mut second, Link::Bluetooth, &f);
-    assert!(
-        matches!(r, Response::Refused(ProtoRefusal::OutsideValidity)),
-        "{r:?}"
+    // Refused; and not answered, since a restart left the key no reserved
+    // counter and a refusal never writes a new reservation (S-PR-6).
+    assert_eq!(
+        b.receive(Link::Bluetooth, &f),
+        Err(FrameError::Refused(ProtoRefusal::OutsideValidity))
     );
 
     // After revocation, one by one: the first key goes, the second stays.
@@ -923,6 +1103,124 @@ fn s_vc_4_a_visitor_key_is_refused_for_admin_commands_after_expiry_and_after_rev
         "the administrator and the expired key"
     );
     assert_eq!(b.proto_flash, b.proto.snapshot());
+}
+
+#[test]
+fn s_pr_6_an_expired_visitor_key_writes_nothing() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_003_600)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    let stale = b.challenge(&mut visitor, Link::Bluetooth);
+    // Past the end of its window on the lock's clock.
+    b.wait_ms(3_605_000);
+    let flash = b.proto_flash.clone();
+    let before = b.persists;
+    // A thousand authentic frames from the expired key, each with a fresh
+    // counter: challenges, unlocks, and what it was never allowed.
+    let mut answered = 0;
+    for i in 0..1_000 {
+        let request = match i % 4 {
+            0 => Request::Challenge,
+            1 => Request::Command {
+                command: AppCommand::Unlock,
+                challenge: Some(stale),
+            },
+            2 => Request::Command {
+                command: AppCommand::Status,
+                challenge: None,
+            },
+            _ => Request::ListPairings { challenge: stale },
+        };
+        let f = visitor.request(&request).unwrap();
+        match b.receive(Link::Bluetooth, &f) {
+            Ok(()) => {
+                answered += 1;
+                assert_eq!(b.sent.len(), 1);
+                let Ok(FromLock::Response(r)) = visitor.open(&b.sent[0]) else {
+                    panic!("not a response");
+                };
+                assert!(
+                    matches!(r, Response::Refused(ProtoRefusal::OutsideValidity)),
+                    "{r:?}"
+                );
+            }
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    FrameError::RateLimited | FrameError::Refused(ProtoRefusal::OutsideValidity)
+                ),
+                "{e:?}"
+            ),
+        }
+        assert!(!b.unlocked());
+    }
+    // Each written the pairing's counter before (about 1,000 writes).
+    assert_eq!(b.persists - before, 0, "writes for an expired key");
+    assert_eq!(b.proto_flash, flash);
+    assert_eq!(b.proto_flash, b.proto.snapshot());
+    // The phone heard why, as long as that wrote nothing.
+    assert!(answered > 0 && answered < 64, "{answered} answered");
+    // The administrator's key still works, and writes only what acts.
+    let r = b.command(&mut admin, Link::Bluetooth, AppCommand::Lock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    assert_eq!(b.persists - before, 1, "the lock command's counter");
+}
+
+#[test]
+fn s_pr_6_refused_and_reading_frames_from_a_valid_key_write_nothing() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let mut user = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let r = b.command(&mut user, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    let before = b.persists;
+    for i in 0..1_000 {
+        let request = match i % 3 {
+            // No challenge: refused.
+            0 => Request::Command {
+                command: AppCommand::Unlock,
+                challenge: None,
+            },
+            // An administrator's request: refused.
+            1 => Request::VisitorSecret { challenge: [0; 16] },
+            // Reading: answered within the pairing's budget.
+            _ => Request::Command {
+                command: AppCommand::Status,
+                challenge: None,
+            },
+        };
+        let f = user.request(&request).unwrap();
+        let _ = b.receive(Link::Bluetooth, &f);
+    }
+    assert_eq!(
+        b.persists - before,
+        0,
+        "writes for refused and reading frames"
+    );
+    // A replay of a refused frame after a power cut, above the persisted
+    // counter: refused again, and still writes nothing.
+    let refused = user
+        .request(&Request::Command {
+            command: AppCommand::Unlock,
+            challenge: Some([0; 16]),
+        })
+        .unwrap();
+    let _ = b.receive(Link::Bluetooth, &refused);
+    b.power_cycle();
+    let before = b.persists;
+    assert_eq!(
+        b.receive(Link::Bluetooth, &refused),
+        Err(FrameError::Refused(ProtoRefusal::NoFreshChallenge))
+    );
+    assert!(!b.unlocked());
+    assert_eq!(b.persists, before);
 }
 
 #[test]
