@@ -769,6 +769,7 @@ impl Harness {
                 pairing,
                 privilege,
                 by,
+                until,
             } => {
                 let (_, rec) = from.cloned().expect("a key issued from a sealed frame");
                 assert_eq!(by, rec.id);
@@ -778,6 +779,7 @@ impl Harness {
                     .cloned()
                     .expect("an issued key is persisted");
                 assert_eq!(issued.privilege, privilege);
+                assert_eq!(issued.validity.until, until, "the lock watches its end");
                 assert_ne!(privilege, Privilege::Administrator);
                 self.accepted.insert((pairing, issued.key), issued.received);
                 self.budgets.remove(&pairing);
@@ -843,7 +845,8 @@ impl Harness {
 
         let result = self.protocol.handle_frame(
             Instant::from_millis(self.now),
-            wall,
+            // The harness's clock never steps back: reached is now.
+            wall.map(lock_core::WallClock::at),
             link,
             bytes,
             &mut self.rng,

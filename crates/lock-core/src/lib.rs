@@ -34,7 +34,7 @@ pub use passcode::Passcode;
 pub use person::{BiometricKind, Name, Person, PersonNumber, Role, TemplateId};
 pub use settings::{DoorDirection, MotorDirection, Setting, Settings};
 pub use snapshot::{RestoreError, Snapshot};
-pub use time::{Duration, Instant, Timestamp, Validity, WeeklySchedule};
+pub use time::{Duration, Instant, Timestamp, Validity, WallClock, WeeklySchedule};
 pub use visitor::{
     NoVisitorCodes, VisitorCodeMatch, VisitorCodeUse, VisitorCodes, VisitorCodesFull,
     VisitorCodesUsed,

@@ -1,8 +1,8 @@
 //! The lock side: [`Protocol`], a sans-IO state machine over frames.
 
 use lock_core::{
-    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply,
-    Timestamp, Validity,
+    AppChange, AppCommand, AppRequest, Duration, Instant, Link, Notice, Privilege, Reply, Validity,
+    WallClock,
 };
 use lock_hal::Entropy;
 use subtle::ConstantTimeEq;
@@ -551,8 +551,10 @@ impl Protocol {
         Ok(())
     }
 
-    /// Handles one received frame at `now`. `wall` is the lock's trusted
-    /// wall clock (`Lock::wall_clock`), `link` how the frame arrived (the
+    /// Handles one received frame at `now`. `clock` is the lock's trusted
+    /// wall clock with the furthest it has reached (`Lock::clock`): a key's
+    /// window end the clock has passed stays passed (S-VC-3). `link` is how
+    /// the frame arrived (the
     /// transport knows; the frame does not say). Anything short, untagged,
     /// malformed, from an unknown pairing, of another protocol version, with a
     /// bad tag or an old counter is refused here with its reason, before any
@@ -560,7 +562,7 @@ impl Protocol {
     pub fn handle_frame<R: Entropy>(
         &mut self,
         now: Instant,
-        wall: Option<Timestamp>,
+        clock: Option<WallClock>,
         link: Link,
         bytes: &[u8],
         rng: &mut R,
@@ -571,7 +573,7 @@ impl Protocol {
         match repr.kind {
             FrameKind::PairHello => self.pair_hello(now, &frame, rng),
             FrameKind::PairNonce => self.pair_nonce(&frame, &repr),
-            FrameKind::Request => self.request(now, wall, link, &frame, &repr, rng),
+            FrameKind::Request => self.request(now, clock, link, &frame, &repr, rng),
             FrameKind::PairOffer
             | FrameKind::PairReveal
             | FrameKind::Response
@@ -686,7 +688,7 @@ impl Protocol {
     fn request<R: Entropy>(
         &mut self,
         now: Instant,
-        wall: Option<Timestamp>,
+        clock: Option<WallClock>,
         link: Link,
         frame: &Frame<&[u8]>,
         repr: &FrameRepr,
@@ -745,7 +747,7 @@ impl Protocol {
         let record = pairing.record.clone();
         let request: Request = message::decode(body)?;
         let mut out = Outputs::new();
-        match self.dispatch(now, wall, link, &record, request, rng, &mut out) {
+        match self.dispatch(now, clock, link, &record, request, rng, &mut out) {
             Ok(Some(request)) => push(&mut out, Output::Request { from: id, request }),
             Ok(None) => {}
             Err(refusal) => self.refuse(now, id, refusal, &mut out)?,
@@ -910,7 +912,7 @@ impl Protocol {
     fn dispatch<R: Entropy>(
         &mut self,
         now: Instant,
-        wall: Option<Timestamp>,
+        clock: Option<WallClock>,
         link: Link,
         record: &PairingRecord,
         request: Request,
@@ -919,7 +921,7 @@ impl Protocol {
     ) -> Result<Option<AppRequest>, ProtoRefusal> {
         let id = record.id;
         let privilege = record.privilege;
-        if !record.validity.admits(wall) {
+        if !record.validity.admits_at(clock) {
             // S-VC-4: expires on the lock's clock; no clock, no bounded key.
             return Err(ProtoRefusal::OutsideValidity);
         }
@@ -1110,6 +1112,7 @@ impl Protocol {
                         pairing: new_id,
                         privilege: issued,
                         by: id,
+                        until: validity.until,
                     }),
                 );
                 Ok(None)

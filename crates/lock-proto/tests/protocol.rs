@@ -137,7 +137,7 @@ impl Bench {
         self.spoken.clear();
         self.actions.clear();
         self.now += 100;
-        let wall = self.lock.wall_clock(self.at());
+        let wall = self.lock.clock(self.at());
         // S-BF-1: a dropped frame presents no credential; the lock hears
         // nothing of it.
         let outputs = self

@@ -10,6 +10,7 @@ use core::future::pending;
 use lock_core::person::People;
 use lock_core::{
     AppChange, AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes,
+    WallClock,
 };
 use lock_hal::ErrorType;
 
@@ -50,8 +51,9 @@ pub struct AppIdentity<V> {
 pub struct AppContext<'a> {
     /// Now, on the lock's monotonic clock.
     pub now: Instant,
-    /// The lock's trusted wall clock, if it has one (S-VC-3).
-    pub wall: Option<Timestamp>,
+    /// The lock's trusted wall clock with the furthest it has reached, if
+    /// it has one (S-VC-2, S-VC-3).
+    pub clock: Option<WallClock>,
     /// The people, to list them (R-APP-3).
     pub people: &'a People,
 }

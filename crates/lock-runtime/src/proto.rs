@@ -13,6 +13,7 @@ use crate::app::{App, AppContext, AppEvent, AppIdentity};
 use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
 
 const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
+const _: () = assert!(lock_proto::MAX_PAIRINGS <= lock_core::WATCHED_ENDS);
 const _: () = assert!(LOG_PAGE <= crate::store::LOG_PAGE);
 
 /// Why [`ProtoApp`] failed.
@@ -136,9 +137,16 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
 
     fn identity(&self) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
         let protocol = self.protocol.as_ref().ok_or(ProtoAppError::Dormant)?;
+        // Cannot overflow: one end per pairing, MAX_PAIRINGS of them.
+        let window_ends = protocol
+            .pairings()
+            .filter_map(|p| p.validity.until)
+            .take(lock_core::WATCHED_ENDS)
+            .collect();
         Ok(AppIdentity {
             verification_code: Some(protocol.identity_code()),
             visitor_codes: protocol.visitor_code_book(),
+            window_ends,
         })
     }
 
@@ -320,7 +328,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         } else {
             Link::Bluetooth
         };
-        match protocol.handle_frame(cx.now, cx.wall, link, bytes, &mut self.entropy) {
+        match protocol.handle_frame(cx.now, cx.clock, link, bytes, &mut self.entropy) {
             Ok(outputs) => {
                 self.outputs = outputs;
                 self.run(Some(cx.people), store).await

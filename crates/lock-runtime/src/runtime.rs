@@ -876,7 +876,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let now = self.now();
         let cx = AppContext {
             now,
-            wall: self.lock.wall_clock(now),
+            clock: self.lock.clock(now),
             people: self.lock.people(),
         };
         let processed = self.app.process(&cx, &mut self.store).await;

@@ -90,7 +90,7 @@ mod proto {
         let frame = black_box([0u8; lock_proto::MAX_FRAME]);
         let len = black_box(64usize);
         let now = Instant::from_millis(black_box(t));
-        let wall = lock.wall_clock(now);
+        let wall = lock.clock(now);
         let bytes = frame.get(..len).unwrap_or(&[]);
         let out = protocol.handle_frame(now, wall, Link::Bluetooth, bytes, &mut Opaque);
         black_box(&out);

@@ -230,9 +230,11 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
 
 /// Decodes what [`encode`] wrote: every byte must be used.
 ///
-/// Migration path: when version 2 comes, this reads the version first and
-/// decodes a version-1 record with the version-1 type, converting it; a
-/// version above [`FORMAT_VERSION`] is refused, never guessed at.
+/// Migration path: once a version has been released, the next one reads
+/// the version first and decodes an older record with the older type,
+/// converting it; a version above [`FORMAT_VERSION`] is refused, never
+/// guessed at. (Version 1 was never released, so version 2 does not read
+/// it.)
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     let (version, rest) =
         postcard::take_from_bytes::<u16>(bytes).map_err(|_| DecodeError::Corrupted)?;
@@ -537,11 +539,19 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = stamped(&Settings::default(), &mut buf);
         // The version is the first byte (a varint below 128).
-        buf[0] = 2;
+        buf[0] = 3;
         assert!(matches!(
             StateRecord::decode(key::SETTINGS, &buf[..n]),
-            Err(DecodeError::UnsupportedVersion(2))
+            Err(DecodeError::UnsupportedVersion(3))
         ));
+        // An older one (version 1, never released) is not guessed at either.
+        for older in [0, 1] {
+            buf[0] = older;
+            assert!(matches!(
+                StateRecord::decode(key::SETTINGS, &buf[..n]),
+                Err(DecodeError::Corrupted)
+            ));
+        }
         buf[0] = 0;
         assert!(matches!(
             StateRecord::decode(key::SETTINGS, &buf[..n]),
