@@ -1498,3 +1498,36 @@ fn factory_reset_forgets_every_pairing_and_changes_the_visitor_secret() {
         Err(FrameError::UnknownPairing)
     );
 }
+
+#[test]
+fn s_vc_3_a_clock_step_back_never_revives_an_expired_visitor_key() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_000_060)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
+    assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
+    // Two minutes on the key has expired; the administrator's phone sets
+    // the clock back a minute and a half, within the step it may take.
+    b.wait_ms(120_000);
+    b.set_clock(&mut admin, 1_000_030);
+    let f = visitor.request(&Request::Challenge).unwrap();
+    b.receive(Link::Bluetooth, &f).ok();
+    let answers: Vec<_> = b
+        .sent
+        .clone()
+        .iter()
+        .filter_map(|frame| visitor.open(frame).ok())
+        .collect();
+    assert!(
+        answers.iter().all(|a| !matches!(
+            a,
+            FromLock::Response(Response::Challenge { .. })
+        )),
+        "the expired key got a challenge again: {answers:?}"
+    );
+}
