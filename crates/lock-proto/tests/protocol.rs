@@ -1524,10 +1524,9 @@ fn s_vc_3_a_clock_step_back_never_revives_an_expired_visitor_key() {
         .filter_map(|frame| visitor.open(frame).ok())
         .collect();
     assert!(
-        answers.iter().all(|a| !matches!(
-            a,
-            FromLock::Response(Response::Challenge { .. })
-        )),
+        answers
+            .iter()
+            .all(|a| !matches!(a, FromLock::Response(Response::Challenge { .. }))),
         "the expired key got a challenge again: {answers:?}"
     );
 }
