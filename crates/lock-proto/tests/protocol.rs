@@ -809,14 +809,7 @@ fn wrong_code(b: &mut Bench) {
 
 #[test]
 fn s_pr_5_a_visitor_flooding_challenges_never_blocks_the_administrator() {
-    let mut b = Bench::new();
-    let mut admin = b.pair();
-    b.set_clock(&mut admin, 1_000_000);
-    let window = Validity {
-        from: Some(Timestamp(1_000_000)),
-        until: Some(Timestamp(1_003_600)),
-    };
-    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(3_600);
     // Someone at the keypad guesses until the lock locks itself (R-LKO-1).
     while b.lock.lockout(b.at()).is_none() {
         wrong_code(&mut b);
@@ -968,6 +961,21 @@ fn issue(b: &mut Bench, admin: &mut Phone, privilege: Privilege, validity: Valid
     }
 }
 
+/// A paired administrator's phone, the clock at 1,000,000 s, and a visitor
+/// key it issued for the `secs` after that: the bench, both phones and the
+/// key's window.
+fn with_visitor_key(secs: u64) -> (Bench, Phone, Phone, Validity) {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_000_000 + secs)),
+    };
+    let visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    (b, admin, visitor, window)
+}
+
 #[test]
 fn r_app_2_remote_unlock_is_refused_when_disabled() {
     let mut b = Bench::new();
@@ -994,14 +1002,7 @@ fn r_app_2_remote_unlock_is_refused_when_disabled() {
 
 #[test]
 fn s_vc_4_a_visitor_key_is_refused_for_admin_commands_after_expiry_and_after_revocation() {
-    let mut b = Bench::new();
-    let mut admin = b.pair();
-    b.set_clock(&mut admin, 1_000_000);
-    let window = Validity {
-        from: Some(Timestamp(1_000_000)),
-        until: Some(Timestamp(1_003_600)),
-    };
-    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let (mut b, mut admin, mut visitor, window) = with_visitor_key(3_600);
 
     // Opens and locks (R-APP-5)...
     let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
@@ -1107,14 +1108,7 @@ fn s_vc_4_a_visitor_key_is_refused_for_admin_commands_after_expiry_and_after_rev
 
 #[test]
 fn s_pr_6_an_expired_visitor_key_writes_nothing() {
-    let mut b = Bench::new();
-    let mut admin = b.pair();
-    b.set_clock(&mut admin, 1_000_000);
-    let window = Validity {
-        from: Some(Timestamp(1_000_000)),
-        until: Some(Timestamp(1_003_600)),
-    };
-    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(3_600);
     let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
     assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
     let stale = b.challenge(&mut visitor, Link::Bluetooth);
@@ -1501,14 +1495,7 @@ fn factory_reset_forgets_every_pairing_and_changes_the_visitor_secret() {
 
 #[test]
 fn s_vc_3_a_clock_step_back_never_revives_an_expired_visitor_key() {
-    let mut b = Bench::new();
-    let mut admin = b.pair();
-    b.set_clock(&mut admin, 1_000_000);
-    let window = Validity {
-        from: Some(Timestamp(1_000_000)),
-        until: Some(Timestamp(1_000_060)),
-    };
-    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(60);
     let r = b.command(&mut visitor, Link::Bluetooth, AppCommand::Unlock);
     assert!(matches!(r, Response::Reply(Reply::Done)), "{r:?}");
     // Two minutes on the key has expired; the administrator's phone sets
