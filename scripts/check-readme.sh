@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps the README's feature table true: every test it names must exist.
+# Keeps the feature table (docs/FEATURES.md) true: every test it names must exist.
 #
 #   bash scripts/check-readme.sh
 #
@@ -19,14 +19,14 @@ named=0
 while IFS= read -r name; do
     named=$((named + 1))
     if ! grep -Eq "(^|::)${name}\$" <<<"$listed"; then
-        echo "README names a test that does not exist: $name" >&2
+        echo "docs/FEATURES.md or README.md names a test that does not exist: $name" >&2
         missing=$((missing + 1))
     fi
-done < <(grep -E '^\|' README.md | grep -oE '`[a-z_:0-9]+`' | tr -d '`' \
+done < <(grep -hE '^\|' README.md docs/FEATURES.md | grep -oE '`[a-z_:0-9]+`' | tr -d '`' \
     | grep -E '(^|::)(r|s)_[a-z]+_[0-9]' | sort -u)
 
 if [ "$missing" -gt 0 ]; then
     echo "check-readme: $missing of $named named tests missing" >&2
     exit 1
 fi
-echo "check-readme: all $named tests named in the README exist"
+echo "check-readme: all $named tests named in README.md and docs/FEATURES.md exist"

@@ -214,7 +214,7 @@ for entry in "${NO_STD_CRATES[@]}"; do
     done
 done
 
-stage "README: every test the feature table names exists"
+stage "README: every test docs/FEATURES.md names exists"
 run bash scripts/check-readme.sh
 
 # ---------------------------------------------------------------------------
