@@ -1,7 +1,12 @@
 //! Unit tests that need the state machine's insides: the fault-injection hook
 //! of S-HW-1.
 
+use super::verify::{Evidence, GRANTED, Grant, REFUSED};
 use super::*;
+use crate::action::Change;
+use crate::event::{BiometricEvent, BoltPosition, Key};
+use crate::passcode::{Entry, PasscodeMatch};
+use crate::person::BiometricKind;
 
 fn at(ms: u64) -> Instant {
     Instant::from_millis(ms)
@@ -85,7 +90,7 @@ fn s_hw_1_forced_first_check_does_not_unlock_an_unknown_finger() {
 fn s_hw_1_second_check_rejects_evidence_of_another_person() {
     let (lock, t) = set_up();
     let entry = Entry::from_digits(&[2, 4, 6, 8, 1, 3]);
-    let m = lock.passcodes.find(&entry).unwrap();
+    let m = lock.stored.passcodes.find(&entry).unwrap();
     assert_eq!(m.owner.get(), 2);
     let honest = Grant {
         person: m.owner,

@@ -1,0 +1,210 @@
+//! The trusted wall clock, and how far it has got: time-bounded
+//! credentials are judged by both, and the furthest is written to flash as
+//! the clock passes each window end, so no clock set back — before or
+//! after a power cut — revives what had expired.
+
+use crate::action::{Action, Actions, Change, Refusal};
+use crate::log::LogEntry;
+use crate::time::{Duration, Instant, Timestamp, WallClock};
+use crate::visitor::{VisitorCodes, clock_floor};
+
+use super::Lock;
+
+/// The wall clock may be set back by at most this much.
+pub const CLOCK_MAX_STEP_BACK: Duration = Duration::from_mins(5);
+
+/// Window ends of credentials kept outside the core (the app protocol's
+/// Bluetooth keys) that the lock watches at once: one per pairing of
+/// `lock-proto`.
+pub const WATCHED_ENDS: usize = 16;
+
+/// How much wall-clock time passes between two [`Change::ClockMark`]s while
+/// the clock runs. After a restart the clock can be set back at most this
+/// much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got: the bound on
+/// reviving something that expired just before a power cut, for one small
+/// flash write per quarter hour.
+pub const CLOCK_MARK_INTERVAL: Duration = Duration::from_mins(15);
+
+/// The wall clock in RAM. Its mark on flash is part of the stored state.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Wall {
+    /// The monotonic instant it was set at, and its value then.
+    set: Option<(Instant, Timestamp)>,
+    /// The furthest the wall clock has been, anchored like `set`: a setting
+    /// may step back from it by at most [`CLOCK_MAX_STEP_BACK`] in all, so
+    /// repeated small steps cannot walk the clock back either.
+    high: Option<(Instant, Timestamp)>,
+    /// Ends of windows the app side keeps (Bluetooth keys), marked on flash
+    /// as the clock passes them.
+    watched_ends: heapless::Vec<Timestamp, WATCHED_ENDS>,
+}
+
+impl Wall {
+    pub(crate) fn new() -> Wall {
+        Wall::default()
+    }
+
+    /// The wall clock at `now`, if set.
+    pub(crate) fn at(&self, now: Instant) -> Option<Timestamp> {
+        self.set
+            .map(|(set_at, value)| value.saturating_add(now.saturating_since(set_at)))
+    }
+
+    /// The high-water mark at `now`, if set.
+    fn high(&self, now: Instant) -> Option<Timestamp> {
+        self.high
+            .map(|(at, value)| value.saturating_add(now.saturating_since(at)))
+    }
+
+    /// The clock at `now` with the furthest it has reached, counting the
+    /// `mark` on flash.
+    pub(crate) fn clock(&self, now: Instant, mark: Option<Timestamp>) -> Option<WallClock> {
+        let wall = self.at(now)?;
+        let reached = [Some(wall), self.high(now), mark]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(wall);
+        Some(WallClock { now: wall, reached })
+    }
+
+    /// S-VC-3: sets the clock to `to` at `now`, unless that steps back by
+    /// more than [`CLOCK_MAX_STEP_BACK`] from where it had got — while
+    /// powered or, by the `mark` on flash, before a restart — or before
+    /// `floor`, the end of a forgotten one-time code's window (S-VC-1).
+    fn set(
+        &mut self,
+        now: Instant,
+        to: Timestamp,
+        floor: Option<Timestamp>,
+        mark: Option<Timestamp>,
+    ) -> Result<(), Refusal> {
+        let too_far_back =
+            |from: Timestamp| to.0.saturating_add(CLOCK_MAX_STEP_BACK.secs()) < from.0;
+        let high = self.high(now);
+        if floor.is_some_and(|f| to < f)
+            || mark.is_some_and(too_far_back)
+            || high.is_some_and(too_far_back)
+        {
+            return Err(Refusal::ClockBackwards);
+        }
+        if high.is_none_or(|h| to > h) {
+            self.high = Some((now, to));
+        }
+        self.set = Some((now, to));
+        Ok(())
+    }
+
+    /// Where the high-water mark was set, and its value then.
+    fn high_anchor(&self) -> Option<(Instant, Timestamp)> {
+        self.high
+    }
+
+    /// Watches `until`, dropping ends at or before the `mark`; with every
+    /// slot taken, the earliest end gives way.
+    fn watch(&mut self, until: Timestamp, mark: Option<Timestamp>) {
+        self.watched_ends
+            .retain(|e| mark.is_none_or(|m| e.0.saturating_add(1) > m.0));
+        if self.watched_ends.contains(&until) {
+            return;
+        }
+        if self.watched_ends.is_full()
+            && let Some(i) = (0..self.watched_ends.len()).min_by_key(|&i| self.watched_ends.get(i))
+        {
+            self.watched_ends.swap_remove(i);
+        }
+        // Cannot fail: a slot was freed above if none was.
+        let _ = self.watched_ends.push(until);
+    }
+
+    /// A factory reset forgets the windows; the clock itself runs on.
+    pub(crate) fn forget_windows(&mut self) {
+        self.watched_ends.clear();
+    }
+}
+
+impl<V: VisitorCodes> Lock<V> {
+    /// Sets the wall clock from a trusted source (an authenticated app),
+    /// with its mark on flash and a log record.
+    pub(super) fn set_clock(
+        &mut self,
+        now: Instant,
+        to: Timestamp,
+        pairing: u16,
+        out: &mut Actions,
+    ) -> Result<(), Refusal> {
+        let floor = clock_floor(&self.stored.visitor_codes_used);
+        self.wall.set(now, to, floor, self.stored.clock_mark)?;
+        self.mark_clock(to, out);
+        self.log(now, out, LogEntry::ClockSet { to, by: pairing });
+        Ok(())
+    }
+
+    /// Writes how far the clock has got once a window end or the mark's
+    /// interval is due. Called after every event too, so an end that a
+    /// setting of the clock or of a validity period put behind the clock is
+    /// on flash in the same batch.
+    pub(super) fn mark_clock_if_due(&mut self, now: Instant, out: &mut Actions) {
+        if self.clock_mark_due().is_some_and(|t| now >= t)
+            && let Some(clock) = self.clock(now)
+        {
+            self.mark_clock(clock.reached, out);
+        }
+    }
+
+    /// When the furthest the clock has reached will be past the next
+    /// window end the lock knows of (a validity period's, an offline
+    /// visitor code window's, a watched one) or [`CLOCK_MARK_INTERVAL`]
+    /// past the mark on flash, whichever comes first (at once if there is
+    /// no mark). `None` without a clock, or without a store to write to.
+    pub(super) fn clock_mark_due(&self) -> Option<Instant> {
+        let (at, value) = self.wall.high_anchor()?;
+        if self.storage_fault {
+            return None;
+        }
+        let Some(mark) = self.stored.clock_mark else {
+            return Some(at);
+        };
+        let interval = mark.saturating_add(CLOCK_MARK_INTERVAL);
+        let due = self
+            .next_window_end(mark)
+            .map_or(interval, |end| end.min(interval));
+        Some(at.saturating_add(Duration::from_secs(due.0.saturating_sub(value.0))))
+    }
+
+    /// The first moment after `after` at which a time-bounded credential
+    /// the lock knows of stops opening.
+    fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        let validity_ends = self
+            .stored
+            .people
+            .iter()
+            .filter_map(|p| p.validity.until)
+            .chain(self.wall.watched_ends.iter().copied())
+            .map(|until| Timestamp(until.0.saturating_add(1)));
+        validity_ends
+            .chain(self.visitor_codes.next_window_end(after))
+            .filter(|end| *end > after)
+            .min()
+    }
+
+    /// Watches the end (`until`, its last second) of a window the app side
+    /// keeps, a Bluetooth key's: the lock writes how far its clock has got
+    /// when it passes, so no power cut and step back revives the key. The
+    /// runtime hands it the keys' ends at boot; a key issued later arrives
+    /// with [`AppChange::KeyIssued`](crate::AppChange::KeyIssued). Ends
+    /// already on flash are dropped; with every slot taken, the earliest
+    /// end gives way.
+    pub fn watch_window_end(&mut self, until: Timestamp) {
+        self.wall.watch(until, self.stored.clock_mark);
+    }
+
+    /// The clock has got to `wall`; on flash before anything after.
+    pub(super) fn mark_clock(&mut self, wall: Timestamp, out: &mut Actions) {
+        if self.storage_fault || self.stored.clock_mark.is_some_and(|m| m >= wall) {
+            return;
+        }
+        self.stored.clock_mark = Some(wall);
+        out.push(Action::Persist(Change::ClockMark(wall)));
+    }
+}
