@@ -207,7 +207,8 @@ impl VisitorCodeBook {
         self.lock_id
     }
 
-    /// The code for `spec`.
+    /// The code for `spec`: a truncated HMAC-SHA256 over the lock's id, the
+    /// window, the kind and the sequence under the lock's secret (S-VC-1).
     pub fn code(&self, spec: &VisitorCodeSpec) -> Result<VisitorCode, VisitorCodeError> {
         let profile = Profile::of_digit(spec.profile).ok_or(VisitorCodeError::UnknownProfile)?;
         if !spec.start_hour.is_multiple_of(u32::from(profile.step)) {
@@ -271,6 +272,9 @@ pub fn truncate(tag: &[u8; 32]) -> u32 {
     u32::from_be_bytes(bytes) & 0x7fff_ffff
 }
 
+/// The lock's check of a typed visitor code (R-APP-4): every code that could
+/// be open now, at most one time step early (S-VC-1), is made and compared in
+/// constant time with no early exit, whether one matches or not (S-BF-4).
 impl VisitorCodes for VisitorCodeBook {
     fn find(
         &self,
