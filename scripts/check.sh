@@ -5,7 +5,8 @@
 #   bash scripts/check.sh
 #
 # Stages: setup, fmt, clippy, test, scenarios, scenarios in QEMU, no_std
-# builds, size report, boards, docs.
+# builds, traceability (rule → code → test, ~15 s), fuzz, size report,
+# boards, docs.
 # Stops at the first failure with a non-zero exit. Needs only rustup and a
 # stable toolchain (Rust 1.95+); the setup stage adds the targets and
 # components it uses.
@@ -214,8 +215,9 @@ for entry in "${NO_STD_CRATES[@]}"; do
     done
 done
 
-stage "README: every test docs/FEATURES.md names exists"
-run bash scripts/check-readme.sh
+# About 15 s after the test stage (cargo only lists the tests it built).
+stage "traceability: docs/TRACEABILITY.md current, every rule traced, named tests exist"
+run bash scripts/traceability.sh --check
 
 # ---------------------------------------------------------------------------
 stage "fuzz: every target for a bounded time (nightly, cargo-fuzz)"

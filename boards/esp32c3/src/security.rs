@@ -12,7 +12,7 @@ use esp_hal::system::Cpu;
 use log::{info, warn};
 
 /// Logs why the chip last started, then each protection and whether it is
-/// on.
+/// on (S-HW-2; README.md, Security posture).
 pub fn report() {
     match reset_reason(Cpu::ProCpu) {
         Some(reason) if by_watchdog(reason) => {

@@ -13,7 +13,7 @@ use embassy_rp::watchdog::ResetReason;
 
 /// Logs why the chip last started (`watchdog`: the watchdog's own record,
 /// read before it was started), the chip, the flash and each protection
-/// the board lacks.
+/// the board lacks (S-HW-2; README.md, Security posture).
 pub fn report(flash_jedec_id: Option<u32>, watchdog: Option<ResetReason>) {
     match watchdog {
         Some(ResetReason::TimedOut) => {

@@ -23,7 +23,7 @@ const RDP_LEVEL_0: u8 = 0xAA;
 const RDP_LEVEL_2: u8 = 0xCC;
 
 /// Logs why the chip last started, then each protection and whether it
-/// is on.
+/// is on (S-HW-2; README.md, Security posture).
 pub fn report() {
     report_reset();
     let flash = pac::FLASH;

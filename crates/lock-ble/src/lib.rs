@@ -43,6 +43,11 @@ mod fmt;
 #[cfg(feature = "trouble")]
 pub mod gatt;
 
+/// The README's examples, run as doctests (the crate docs are above).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::channel::{Channel, Receiver, Sender};
 use lock_hal::{ErrorKind, ErrorType, Transport};

@@ -517,7 +517,8 @@ where
     }
 
     /// Drives the motor in `direction` until the bolt reaches `to`, stalls
-    /// or runs out of time; then brakes and coasts, also after an error. Not
+    /// or runs out of time; then brakes and coasts, also after an error
+    /// (R-LCK-3). The direction is the core's, from the door's hand (R-UNL-3). Not
     /// cancel-safe (dropping it would leave the motor running); bounded by
     /// the travel timeout and the brake time.
     pub async fn drive_to(

@@ -170,7 +170,8 @@ pub mod jq8900 {
             Ok(len + 1)
         }
 
-        /// Parses a frame (what a simulated module receives).
+        /// Parses a frame (what a simulated module receives). No input panics
+        /// (S-HW-3, fuzz target `voice_reply`).
         pub fn parse(frame: &[u8]) -> Result<Command, FrameError> {
             let (&start, rest) = frame.split_first().ok_or(FrameError::Truncated)?;
             if start != START {

@@ -27,7 +27,8 @@ pub enum EnrollStep {
     Further,
 }
 
-/// Why an enrollment ended without a template.
+/// Why an enrollment ended without a template. A module that already holds
+/// the sample refuses it as [`EnrollRefusal::Duplicate`] (R-USR-7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EnrollRefusal {

@@ -472,7 +472,7 @@ impl Protocol {
     }
 
     /// Encodes a page of people for the [`Output::Query`] that came `from`
-    /// a pairing.
+    /// a pairing (R-APP-3): numbers, roles and names, no secret.
     pub fn encode_people(
         &mut self,
         from: u16,
@@ -486,7 +486,7 @@ impl Protocol {
     }
 
     /// Encodes a page of log records for the [`Output::Query`] that came
-    /// `from` a pairing.
+    /// `from` a pairing (R-APP-6).
     pub fn encode_log(
         &mut self,
         from: u16,
@@ -558,7 +558,9 @@ impl Protocol {
     /// transport knows; the frame does not say). Anything short, untagged,
     /// malformed, from an unknown pairing, of another protocol version, with a
     /// bad tag or an old counter is refused here with its reason, before any
-    /// of it is acted on (S-PR-2, S-PR-3).
+    /// of it is acted on (S-PR-2, S-PR-3): every command from the app is
+    /// authenticated and cannot be replayed (R-APP-7). Total on any bytes,
+    /// fuzzed by the `proto_frame` target (S-HW-3).
     pub fn handle_frame<R: Entropy>(
         &mut self,
         now: Instant,
@@ -907,7 +909,10 @@ impl Protocol {
     /// Checks an authenticated request's validity, privilege, rate limit and
     /// challenge, in that order and before anything is written (S-PR-6);
     /// returns the lock command to run, or answers it here. A refusal
-    /// leaves `out` empty.
+    /// leaves `out` empty. The privilege check per command (S-PR-4): a
+    /// visitor's key opens and locks only, within its window on the lock's
+    /// clock (S-VC-4), and a bounded key is refused while the lock has no
+    /// trusted time (S-VC-2).
     #[allow(clippy::too_many_arguments)]
     fn dispatch<R: Entropy>(
         &mut self,

@@ -207,7 +207,8 @@ impl VisitorCodeBook {
         self.lock_id
     }
 
-    /// The code for `spec`.
+    /// The code for `spec`: a truncated HMAC-SHA256 over the lock's id, the
+    /// window, the kind and the sequence under the lock's secret (S-VC-1).
     pub fn code(&self, spec: &VisitorCodeSpec) -> Result<VisitorCode, VisitorCodeError> {
         let profile = Profile::of_digit(spec.profile).ok_or(VisitorCodeError::UnknownProfile)?;
         if !spec.start_hour.is_multiple_of(u32::from(profile.step)) {
@@ -237,6 +238,8 @@ impl VisitorCodeBook {
         start_hour: u32,
         sequence: u8,
     ) -> VisitorCode {
+        #[cfg(test)]
+        tests::MACS.with(|n| n.set(n.get() + 1));
         let mut mac = keyed.clone();
         mac.update(DOMAIN);
         mac.update(&self.lock_id);
@@ -271,6 +274,9 @@ pub fn truncate(tag: &[u8; 32]) -> u32 {
     u32::from_be_bytes(bytes) & 0x7fff_ffff
 }
 
+/// The lock's check of a typed visitor code (R-APP-4): every code that could
+/// be open now, at most one time step early (S-VC-1), is made and compared in
+/// constant time with no early exit, whether one matches or not (S-BF-4).
 impl VisitorCodes for VisitorCodeBook {
     fn find(
         &self,
@@ -348,4 +354,66 @@ impl VisitorCodes for VisitorCodeBook {
 /// digit, start hour and sequence number, not its digits.
 pub fn code_id(profile: u8, start_hour: u32, sequence: u8) -> u64 {
     (u64::from(profile) << 40) | (u64::from(start_hour) << 8) | u64::from(sequence)
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+
+    use super::*;
+
+    std::thread_local! {
+        /// Codes made on this thread (by `code_of`), to see how many
+        /// candidates a search compared.
+        pub(super) static MACS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Searches `digits` at `wall`; whether a code matched, and how many
+    /// candidate codes the search made.
+    fn search(book: &VisitorCodeBook, digits: &[u8], wall: Timestamp) -> (Option<u64>, usize) {
+        MACS.with(|n| n.set(0));
+        let found = book.find(&Entry::from_digits(digits), wall, &[]);
+        (found.map(|m| m.code.id), MACS.with(Cell::get))
+    }
+
+    #[test]
+    fn s_bf_4_a_visitor_code_search_makes_every_candidate_whether_or_not_one_matches() {
+        // Profile 3: 12-hour windows on every hour, so at `now` twelve starts
+        // can be open, each with SEQUENCES codes. The search's first
+        // candidate is the earliest start's sequence 0, its last the latest
+        // start's last sequence.
+        let book = VisitorCodeBook::new(*b"lock0001", [7; 32]);
+        let now_hour: u32 = 493_020;
+        let wall = Timestamp(u64::from(now_hour) * HOUR + 60);
+        let earliest = now_hour - 11;
+        let last = SEQUENCES - 1;
+        let code = |start_hour, sequence| {
+            let spec = VisitorCodeSpec {
+                profile: 3,
+                start_hour,
+                sequence,
+            };
+            book.code(&spec).map(|c| *c.digits())
+        };
+        let first = code(earliest, 0).unwrap();
+        let latest = code(now_hour, last).unwrap();
+        // A near miss: the first candidate with its last digit wrong, so the
+        // same profiles are tried (a profile is tried when its digit was
+        // typed, which is no secret).
+        let mut miss = first;
+        miss[VISITOR_CODE_DIGITS - 1] = (miss[VISITOR_CODE_DIGITS - 1] + 1) % 10;
+
+        let (found_first, made_first) = search(&book, &first, wall);
+        let (found_latest, made_latest) = search(&book, &latest, wall);
+        let (found_miss, made_miss) = search(&book, &miss, wall);
+
+        assert_eq!(found_first, Some(code_id(3, earliest, 0)));
+        assert_eq!(found_latest, Some(code_id(3, now_hour, last)));
+        assert_eq!(found_miss, None);
+        // No early exit: a match on the first candidate, on the last one and
+        // none at all each made and compared every candidate.
+        assert_eq!(made_first, 12 * usize::from(SEQUENCES));
+        assert_eq!(made_latest, made_first);
+        assert_eq!(made_miss, made_first);
+    }
 }

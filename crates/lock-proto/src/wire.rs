@@ -117,7 +117,9 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// A view after checking the version, the kind, and that the length is
     /// exactly header + body + tag (for sealed kinds) with a body of at most
-    /// [`MAX_BODY`] bytes. Nothing else about the bytes is trusted yet.
+    /// [`MAX_BODY`] bytes. Nothing else about the bytes is trusted yet: a
+    /// short or malformed frame is dropped before dispatch (S-PR-2), and
+    /// no input panics (S-HW-3).
     pub fn new_checked(buffer: T) -> Result<Frame<T>, FrameError> {
         let frame = Frame::new_unchecked(buffer);
         frame.check()?;

@@ -312,6 +312,9 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         Ok(())
     }
 
+    /// Hands a received frame to the protocol with the link it came by. A
+    /// frame dropped before dispatch (S-PR-2) tells no one, and never counts
+    /// with the lock's failures (S-BF-1).
     async fn process<S: StateStore>(
         &mut self,
         cx: &AppContext<'_>,

@@ -428,7 +428,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     }
 
     /// Boots: reads SET, loads the store's state and restores the core from
-    /// it (fail-secure when it cannot), sends [`Event::Boot`], then the
+    /// it (fail-secure when it cannot, S-ST-3), carries out the module work
+    /// an interrupted deletion or reset owes before any credential counts
+    /// (S-ST-2), sends [`Event::Boot`], then the
     /// sensors' present state (bolt, door, USB power, battery).
     pub async fn boot(&mut self) -> Boot {
         // A reset can leave outputs in any state: make them safe first.
@@ -919,7 +921,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     }
 
     /// A sample was presented to a module: the next enrolment step if one is
-    /// under way there, an identification otherwise. What to tell the core.
+    /// under way there (R-MNU-4), an identification otherwise (R-UNL-1).
+    /// What to tell the core.
     async fn sample(&mut self, kind: BiometricKind) -> Option<Event> {
         let slot = kind_of(kind);
         let Some(Some(enrolment)) = self.enrolling.get(slot).copied() else {
@@ -1182,6 +1185,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
     }
 
+    /// Starts a bolt movement (R-UNL-2), bounded by the end switch, the
+    /// stall input and [`TRAVEL_LIMIT`] (R-LCK-3).
     fn drive(&mut self, to: BoltPosition, direction: MotorDirection) {
         let now = self.now();
         if let Err(e) = self.hw.motor.drive(map::motor(direction)) {
@@ -1308,6 +1313,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         })
     }
 
+    /// Reads the battery for the core's low-battery prompt (R-ALM-3), and
+    /// schedules the next reading.
     async fn measure_battery(&mut self) -> Option<u8> {
         self.battery_next = self.now() + BATTERY_PERIOD;
         match self.hw.battery.measure().await {

@@ -19,3 +19,8 @@ pub mod sim;
 #[cfg(feature = "std")]
 pub mod tui;
 pub mod world;
+
+/// The README's examples, run as doctests (the crate docs are above).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -206,7 +206,8 @@ impl fmt::Display for ParseError {
 
 impl core::error::Error for ParseError {}
 
-/// Parses a whole scenario file.
+/// Parses a whole scenario file. Total: any text is steps or an error
+/// naming its line, never a panic (S-HW-3, fuzz target `scenario_parse`).
 pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
     let mut steps = Vec::new();
     for (index, raw) in text.lines().enumerate() {

@@ -521,7 +521,8 @@ where
         }
     }
 
-    /// One enrollment step of either kind.
+    /// One enrollment step of either kind; a face or palm the module already
+    /// holds is refused as a duplicate (R-USR-7).
     async fn enroll(&mut self, modality: Modality, step: u8) -> Result<EnrollStatus, Error> {
         if step == 0 {
             self.progress = Some(Progress {

@@ -97,6 +97,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     /// Wraps a buffer after checking the sync bytes, that the size is at
     /// most [`MAX_DATA_LEN`], and that the whole frame is there. The parity
     /// is [`Repr::parse`]'s to check. Bytes after the frame are ignored.
+    /// No input panics (S-HW-3, fuzz target `face_frame`).
     pub fn new_checked(buffer: T) -> Result<Frame<T>, Error> {
         let frame = Frame::new_unchecked(buffer);
         frame.check_len()?;

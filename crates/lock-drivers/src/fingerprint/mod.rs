@@ -376,6 +376,8 @@ where
         }
     }
 
+    /// The second capture of an enrollment: a finger the library already
+    /// holds is refused as a duplicate (R-USR-7).
     async fn second_capture(&mut self, template: u16) -> Result<EnrollStatus, Error> {
         if !self.capture().await? {
             return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));

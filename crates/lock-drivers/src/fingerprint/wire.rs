@@ -116,6 +116,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     /// `EF 01`, a length field of at least 2 and at most
     /// [`MAX_PAYLOAD_LEN`] + 2, and that many bytes. The checksum and packet
     /// id are [`Repr::parse`]'s to check. Bytes after the frame are ignored.
+    /// No input panics (S-HW-3, fuzz target `fingerprint_frame`).
     pub fn new_checked(buffer: T) -> Result<Frame<T>, Error> {
         let frame = Frame::new_unchecked(buffer);
         frame.check_len()?;
