@@ -13,9 +13,9 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreate
 use crate::person::PersonNumber;
 
 /// Fewest digits a passcode has (R-PIN-1).
-pub const PASSCODE_MIN_DIGITS: usize = 6;
+pub(crate) const PASSCODE_MIN_DIGITS: usize = 6;
 /// Most digits a passcode has (R-PIN-1).
-pub const PASSCODE_MAX_DIGITS: usize = 10;
+pub(crate) const PASSCODE_MAX_DIGITS: usize = 10;
 /// Most digits one keypad entry holds; further digits are ignored (R-PIN-4).
 pub const ENTRY_MAX_DIGITS: usize = 16;
 /// Passcodes the whole lock stores, duress codes included (R-USR-3).
@@ -221,7 +221,7 @@ impl Entry {
 
     /// Appends a digit. Returns false, changing nothing, when the entry is full
     /// (R-PIN-4's cap) or `digit` is not `0..=9`.
-    pub fn push(&mut self, digit: u8) -> bool {
+    pub(crate) fn push(&mut self, digit: u8) -> bool {
         if digit > 9 {
             return false;
         }
@@ -236,7 +236,7 @@ impl Entry {
     }
 
     /// Forgets every digit, overwriting the buffer.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         *self = Entry::new();
     }
 
@@ -360,6 +360,8 @@ impl PasscodeTable {
     }
 
     /// No code stored.
+    // For `internals` users and the tests; the lock itself never asks.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -422,6 +424,9 @@ impl PasscodeTable {
     /// and the matching slot is picked with conditional selection; there is no
     /// early exit. When several stored codes occur in one entry, the last slot
     /// wins (R-PIN-5 makes that rare: it forbids one code inside another).
+    // For `internals` users (the bench) and the tests; the lock uses
+    // `find_among`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn find(&self, entry: &Entry) -> Option<PasscodeMatch> {
         self.find_among(entry, |_| true)
     }

@@ -36,10 +36,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lock_core::attempts::LockoutCause;
 use lock_core::{
     Action, AppCommand, AppRequest, BoltReport, Config, DoorDirection, Event, Instant, Key, Link,
-    Lock, LogEntry, Passcode, Person, PersonNumber, Privilege, Role, Settings, Snapshot,
+    Lock, LockoutCause, LogEntry, Passcode, Person, PersonNumber, Privilege, Role, Settings,
+    Snapshot,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;

@@ -5,10 +5,8 @@
 
 #![allow(dead_code)]
 
-use lock_core::attempts::{AttemptRecord, LockoutCause};
-use lock_core::settings::Volume;
-use lock_core::visitor::VisitorCodeUse;
 use lock_core::{
+    AttemptRecord, LockoutCause, Volume, VisitorCodeUse,
     BiometricKind, Change, DoorDirection, Instant, LogEntry, LogRecord, Method, Passcode, Person,
     PersonNumber, Refusal, Role, Settings, Snapshot, TemplateId, Timestamp, Validity,
 };
