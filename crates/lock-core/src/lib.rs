@@ -4,6 +4,7 @@
 // Tests build small numbers from loop counters.
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 #![doc = include_str!("../README.md")]
+#![doc = include_str!("../DECISIONS.md")]
 
 mod action;
 mod attempts;
