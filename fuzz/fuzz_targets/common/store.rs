@@ -6,9 +6,9 @@
 #![allow(dead_code)]
 
 use lock_core::{
-    AttemptRecord, LockoutCause, Volume, VisitorCodeUse,
-    BiometricKind, Change, DoorDirection, Instant, LogEntry, LogRecord, Method, Passcode, Person,
-    PersonNumber, Refusal, Role, Settings, Snapshot, TemplateId, Timestamp, Validity,
+    AttemptRecord, BiometricKind, Change, DoorDirection, Instant, LockoutCause, LogEntry,
+    LogRecord, Method, Passcode, Person, PersonNumber, Refusal, Role, Settings, Snapshot,
+    TemplateId, Timestamp, Validity, VisitorCodeUse, Volume,
 };
 use lock_store::mock_flash::MockFlash;
 use lock_store::{Store, StoreConfig};
