@@ -31,10 +31,10 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use lock_core::passcode::PASSCODE_CAPACITY;
-use lock_core::person::{
+use lock_core::PEOPLE_CAPACITY;
+use lock_core::internals::{
     FACE_CAPACITY, FACES_PER_PERSON, FINGER_CAPACITY, FINGERS_PER_PERSON, PALM_CAPACITY,
-    PALMS_PER_PERSON, PEOPLE_CAPACITY,
+    PALMS_PER_PERSON, PASSCODE_CAPACITY,
 };
 use lock_core::{
     Action, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,

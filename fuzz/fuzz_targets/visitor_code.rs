@@ -10,13 +10,14 @@
 //!   around it, is found whenever its window is open (5 minutes early at
 //!   most, never late), and only then can it be the one found;
 //! - **once**: a one-time code, once recorded as used the way the lock
-//!   records it (`lock_core::visitor::record_use`), is never found again.
+//!   records it (`lock_core::record_visitor_code_use`), is never found again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lock_core::passcode::Entry;
-use lock_core::visitor::{VisitorCodeUse, VisitorCodesUsed, record_use};
-use lock_core::{Timestamp, VisitorCodeMatch, VisitorCodes};
+use lock_core::{
+    Entry, Timestamp, VisitorCodeMatch, VisitorCodeUse, VisitorCodes, VisitorCodesUsed,
+    record_visitor_code_use,
+};
 use lock_proto::visitor::{HOUR, PROFILES, Profile, SEQUENCES, code_id};
 use lock_proto::{VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec};
 
@@ -251,7 +252,7 @@ fuzz_target!(|data: &[u8]| {
     // Once used, a one-time code is never found again, at any later time.
     if let Some(m) = found.filter(|m| m.code.id == id && m.one_time) {
         let mut used = VisitorCodesUsed::new();
-        if record_use(&mut used, m.code, Timestamp(t)).is_ok() {
+        if record_visitor_code_use(&mut used, m.code, Timestamp(t)).is_ok() {
             let t2 = t.saturating_add(u64::from(input.later));
             let again = find(&book, &entry, t2, &used);
             assert!(

@@ -17,9 +17,9 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use lock_core::passcode::{Entry, PasscodeKind, PasscodeTable};
+use lock_core::internals::{PasscodeKind, PasscodeTable};
 use lock_core::{
-    AppCommand, AppRequest, Config, Event, Instant, Key, Link, Lock, Passcode, Person,
+    AppCommand, AppRequest, Config, Entry, Event, Instant, Key, Link, Lock, Passcode, Person,
     PersonNumber, Privilege, Role, Setting, Settings, Snapshot,
 };
 use std::hint::black_box;

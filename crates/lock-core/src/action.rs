@@ -37,7 +37,7 @@ pub enum Change {
     FactoryReset,
     /// A one-time visitor code was used at this wall-clock time (S-VC-1): it
     /// is on flash before the door opens for it. Applied with
-    /// [`visitor::record_use`](crate::visitor::record_use), which also forgets
+    /// [`record_visitor_code_use`](crate::record_visitor_code_use), which also forgets
     /// codes whose window has ended.
     VisitorCodeUsed {
         /// The code.

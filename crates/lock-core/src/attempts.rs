@@ -18,15 +18,15 @@
 use crate::time::{Duration, Instant};
 
 /// Failures in a row that lock the keypad (R-LKO-1).
-pub const FAST_LIMIT: usize = 5;
+pub(crate) const FAST_LIMIT: usize = 5;
 /// The window those failures must fall in (R-LKO-1, R-LKO-2).
 pub const FAST_WINDOW: Duration = Duration::from_mins(5);
 /// How long the fast lockout lasts (R-LKO-1).
 pub const FAST_LOCKOUT: Duration = Duration::from_mins(3);
 /// Failures without success at which the slow bound first locks (R-LKO-5).
-pub const SLOW_FIRST: u16 = 10;
+pub(crate) const SLOW_FIRST: u16 = 10;
 /// Every this many further failures, the slow bound locks again (R-LKO-5).
-pub const SLOW_STEP: u16 = 5;
+pub(crate) const SLOW_STEP: u16 = 5;
 /// The first slow lockout (R-LKO-5).
 pub const SLOW_LOCKOUT: Duration = Duration::from_mins(6);
 /// The longest slow lockout (R-LKO-5).
@@ -53,7 +53,9 @@ pub struct Lockout {
     pub cause: LockoutCause,
 }
 
-/// The persisted form of [`Attempts`] (R-LKO-4).
+/// The persisted form of the failure counts and the lockout (R-LKO-4): counts
+/// and the lockout's length, not instants, since monotonic time starts again
+/// at zero after a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttemptRecord {
@@ -67,14 +69,14 @@ pub struct AttemptRecord {
 
 /// What one recorded failure led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureOutcome {
+pub(crate) struct FailureOutcome {
     /// A lockout began with this failure.
     pub lockout: Option<Lockout>,
 }
 
 /// The failure counts and the lockout, if any.
 #[derive(Debug, Clone, Default)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     /// Instants of the failures in the fast window, oldest first.
     recent: heapless::Deque<Instant, FAST_LIMIT>,
     since_success: u16,
@@ -220,7 +222,7 @@ impl Attempts {
 }
 
 /// The slow bound's lockout for the `n`th failure without success, if it locks.
-pub fn slow_lockout(n: u16) -> Option<Duration> {
+pub(crate) fn slow_lockout(n: u16) -> Option<Duration> {
     if n < SLOW_FIRST || !(n - SLOW_FIRST).is_multiple_of(SLOW_STEP) {
         return None;
     }

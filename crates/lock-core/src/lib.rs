@@ -4,23 +4,25 @@
 // Tests build small numbers from loop counters.
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 #![doc = include_str!("../README.md")]
+#![doc = include_str!("../DECISIONS.md")]
 
 mod action;
-pub mod attempts;
+mod attempts;
 mod event;
 mod lock;
 mod log;
-pub mod passcode;
-pub mod person;
-pub mod settings;
+mod passcode;
+mod person;
+mod settings;
 mod snapshot;
-pub mod time;
-pub mod visitor;
+mod time;
+mod visitor;
 
 pub use action::{
     ACTIONS_CAPACITY, Action, Actions, Alarms, Armed, Backlight, BoltState, Change, KeyMask,
     LockMethod, Method, ModuleCommand, Notice, Prompt, Refusal, Reply, Status,
 };
+pub use attempts::{AttemptRecord, Lockout, LockoutCause};
 pub use event::{
     AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BoltPosition, BoltReport,
     DoorState, EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
@@ -30,12 +32,31 @@ pub use lock::{
     KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, WATCHED_ENDS,
 };
 pub use log::{Actor, LogEntry, LogRecord};
-pub use passcode::Passcode;
-pub use person::{BiometricKind, Name, Person, PersonNumber, Role, TemplateId};
-pub use settings::{DoorDirection, MotorDirection, Setting, Settings};
+pub use passcode::{Entry, Passcode, PasscodeError};
+pub use person::{
+    BiometricKind, Name, NameError, PEOPLE_CAPACITY, People, Person, PersonNumber, Role,
+    TEMPLATES_PER_PERSON, TemplateId,
+};
+pub use settings::{DoorDirection, MotorDirection, Setting, Settings, Volume};
 pub use snapshot::{RestoreError, Snapshot};
 pub use time::{Duration, Instant, Timestamp, Validity, WallClock, WeeklySchedule};
 pub use visitor::{
-    NoVisitorCodes, VisitorCodeMatch, VisitorCodeUse, VisitorCodes, VisitorCodesFull,
-    VisitorCodesUsed,
+    CLOCK_FLOOR_ID, NoVisitorCodes, VisitorCodeMatch, VisitorCodeUse, VisitorCodes,
+    VisitorCodesFull, VisitorCodesUsed, record_use as record_visitor_code_use,
 };
+
+/// Unstable: what benches, fuzz targets and tests reach into besides the
+/// public API. Behind the `internals` feature, off by default; no semver
+/// promise, never enable it in firmware.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::attempts::{FAST_LOCKOUT, FAST_WINDOW, SLOW_LOCKOUT, SLOW_LOCKOUT_MAX};
+    pub use crate::passcode::{
+        ENTRY_MAX_DIGITS, PASSCODE_CAPACITY, PasscodeKind, PasscodeMatch, PasscodeTable,
+    };
+    pub use crate::person::{
+        FACE_CAPACITY, FACES_PER_PERSON, FINGER_CAPACITY, FINGERS_PER_PERSON, PALM_CAPACITY,
+        PALMS_PER_PERSON,
+    };
+    pub use crate::visitor::clock_floor;
+}

@@ -146,9 +146,9 @@ impl BiometricKind {
 pub struct TemplateId(pub u16);
 
 /// Bytes of UTF-8 a person's name holds.
-pub const NAME_LEN: usize = 16;
+pub(crate) const NAME_LEN: usize = 16;
 
-/// A person's name as the app gives it (R-APP-3): at most [`NAME_LEN`] bytes
+/// A person's name as the app gives it (R-APP-3): at most 16 bytes
 /// of UTF-8 without control characters. The lock never speaks or shows it;
 /// it keeps it for the app's people list. `Copy`, like the commands that
 /// carry it.
@@ -162,7 +162,7 @@ pub struct Name {
 /// Why a name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NameError {
-    /// Longer than [`NAME_LEN`] bytes.
+    /// Longer than 16 bytes.
     TooLong,
     /// A control character.
     Control,
@@ -311,7 +311,7 @@ impl Person {
 /// Why a person could not be added, changed or deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum PeopleError {
+pub(crate) enum PeopleError {
     /// All 100 numbers are taken.
     Full,
     /// No person has that number (R-USR-4).
@@ -382,7 +382,7 @@ impl People {
     }
 
     /// The lowest number no one has (R-USR-2).
-    pub fn lowest_free(&self) -> Option<PersonNumber> {
+    pub(crate) fn lowest_free(&self) -> Option<PersonNumber> {
         let index = self.slots.iter().position(Option::is_none)?;
         PersonNumber::new(u8::try_from(index.saturating_add(1)).ok()?)
     }
@@ -403,7 +403,7 @@ impl People {
     }
 
     /// The lowest template id of `kind` nobody holds, to suggest to the module.
-    pub fn free_template(&self, kind: BiometricKind) -> TemplateId {
+    pub(crate) fn free_template(&self, kind: BiometricKind) -> TemplateId {
         let mut id = 0u16;
         while self.owner_of(kind, TemplateId(id)).is_some() {
             id = id.saturating_add(1);
@@ -412,7 +412,7 @@ impl People {
     }
 
     /// Whether `person` may receive one more template of `kind` (R-USR-3).
-    pub fn can_add_template(
+    pub(crate) fn can_add_template(
         &self,
         person: Option<&Person>,
         kind: BiometricKind,
@@ -429,7 +429,7 @@ impl People {
     /// Stores or replaces `person` under their number, refusing anything that
     /// would break a capacity (R-USR-3) or give one template to two people
     /// (R-USR-7). On refusal nothing changes.
-    pub fn put(&mut self, person: Person) -> Result<(), PeopleError> {
+    pub(crate) fn put(&mut self, person: Person) -> Result<(), PeopleError> {
         let number = person.number;
         for kind in BiometricKind::ALL {
             let others: usize = self
@@ -466,7 +466,7 @@ impl People {
     }
 
     /// Whether `number` may be deleted (R-USR-4).
-    pub fn check_delete(&self, number: PersonNumber) -> Result<(), PeopleError> {
+    pub(crate) fn check_delete(&self, number: PersonNumber) -> Result<(), PeopleError> {
         let person = self.get(number).ok_or(PeopleError::NoSuchPerson)?;
         if self.len() <= 1 {
             return Err(PeopleError::OnlyPerson);
@@ -478,12 +478,12 @@ impl People {
     }
 
     /// Removes `number` after [`People::check_delete`], returning the record.
-    pub fn remove(&mut self, number: PersonNumber) -> Option<Person> {
+    pub(crate) fn remove(&mut self, number: PersonNumber) -> Option<Person> {
         self.slots.get_mut(number.index()).and_then(Option::take)
     }
 
     /// Forgets everyone, in place.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         for slot in &mut self.slots {
             *slot = None;
         }

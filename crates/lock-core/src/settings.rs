@@ -45,9 +45,9 @@ impl Volume {
 }
 
 /// Shortest countdown the lock accepts (R-LCK-2).
-pub const AUTO_LOCK_MIN_SECS: u16 = 5;
+pub(crate) const AUTO_LOCK_MIN_SECS: u16 = 5;
 /// Longest countdown the lock accepts (R-LCK-2).
-pub const AUTO_LOCK_MAX_SECS: u16 = 3600;
+pub(crate) const AUTO_LOCK_MAX_SECS: u16 = 3600;
 
 /// Every setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,11 +103,11 @@ pub enum Setting {
 
 /// A setting's value is outside what the lock accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OutOfRange;
+pub(crate) struct OutOfRange;
 
 impl Settings {
     /// Applies one change, refusing values out of range without changing anything.
-    pub fn apply(&mut self, setting: Setting) -> Result<(), OutOfRange> {
+    pub(crate) fn apply(&mut self, setting: Setting) -> Result<(), OutOfRange> {
         match setting {
             Setting::Volume(v) => self.volume = v,
             Setting::AutoLock(on) => self.auto_lock = on,

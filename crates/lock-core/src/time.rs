@@ -204,9 +204,9 @@ impl Validity {
 }
 
 /// Minutes in a day.
-pub const DAY_MINUTES: u16 = 24 * 60;
+pub(crate) const DAY_MINUTES: u16 = 24 * 60;
 /// The largest offset of local time from UTC a schedule may carry (UTC+14).
-pub const MAX_UTC_OFFSET_MINUTES: i16 = 14 * 60;
+pub(crate) const MAX_UTC_OFFSET_MINUTES: i16 = 14 * 60;
 
 /// The hours of the week a person may open (R-APP-3's weekly schedules): on
 /// the `days` set, from `from_minute` to before `until_minute` of the day, in

@@ -27,7 +27,7 @@ use crate::time::Timestamp;
 /// latest such end is kept in one slot as the clock's floor
 /// ([`CLOCK_FLOOR_ID`]); while all slots hold codes whose windows are still
 /// open, a further one-time code is refused (fail closed).
-pub const VISITOR_CODES_USED_CAPACITY: usize = 16;
+pub(crate) const VISITOR_CODES_USED_CAPACITY: usize = 16;
 
 /// The id of the entry of [`VisitorCodesUsed`] that is not a code but the
 /// clock's floor: its `expires` is the latest end of a window among the codes
@@ -49,7 +49,8 @@ pub struct VisitorCodeUse {
     pub expires: Timestamp,
 }
 
-/// The used one-time codes, as persisted (R-APP-4: "one-time codes only once").
+/// The used one-time codes, as persisted (R-APP-4: "one-time codes only once"):
+/// at most 16.
 pub type VisitorCodesUsed = heapless::Vec<VisitorCodeUse, VISITOR_CODES_USED_CAPACITY>;
 
 /// Records `code` as used at wall-clock time `at`, first forgetting the codes

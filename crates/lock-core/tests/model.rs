@@ -11,7 +11,7 @@
 //! minutes, R-LKO-2 success resets and old failures expire, R-LKO-3 lifted
 //! from the app, R-LKO-5 ten, then every five more → six minutes doubling to
 //! a day), kept across power cuts as the persisted record says (R-LKO-4,
-//! with the decisions of lock-core's README: recent failures count from
+//! as lock-core's DECISIONS.md has it: recent failures count from
 //! boot, an active lockout starts again in full).
 //!
 //! Transitions are what a person and the app do: digits (stored codes with
@@ -36,10 +36,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lock_core::attempts::LockoutCause;
 use lock_core::{
     Action, AppCommand, AppRequest, BoltReport, Config, DoorDirection, Event, Instant, Key, Link,
-    Lock, LogEntry, Passcode, Person, PersonNumber, Privilege, Role, Settings, Snapshot,
+    Lock, LockoutCause, LogEntry, Passcode, Person, PersonNumber, Privilege, Role, Settings,
+    Snapshot,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;

@@ -31,18 +31,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lock_core::attempts::Lockout;
-use lock_core::passcode::PASSCODE_CAPACITY;
-use lock_core::person::{
+use lock_core::internals::{
     FACE_CAPACITY, FACES_PER_PERSON, FINGER_CAPACITY, FINGERS_PER_PERSON, PALM_CAPACITY,
-    PALMS_PER_PERSON, PEOPLE_CAPACITY,
+    PALMS_PER_PERSON, PASSCODE_CAPACITY,
 };
 use lock_core::{
     Action, Actions, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind,
     BoltPosition, BoltReport, Change, Config, DoorDirection, DoorState, Duration, EnrollFailure,
-    EnrollStep, Event, Instant, Key, Link, Lock, LogEntry, ModuleCommand, Passcode, Person,
-    PersonNumber, Privilege, Reply, Role, Setting, Settings, Snapshot, TemplateId, Timestamp,
-    Validity,
+    EnrollStep, Event, Instant, Key, Link, Lock, Lockout, LogEntry, ModuleCommand, PEOPLE_CAPACITY,
+    Passcode, Person, PersonNumber, Privilege, Reply, Role, Setting, Settings, Snapshot,
+    TemplateId, Timestamp, Validity,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -248,9 +246,9 @@ fn bolt_report() -> impl Strategy<Value = BoltReport> {
 fn setting() -> impl Strategy<Value = Setting> {
     prop_oneof![
         1 => prop::sample::select(vec![
-            lock_core::settings::Volume::Low,
-            lock_core::settings::Volume::Medium,
-            lock_core::settings::Volume::High,
+            lock_core::Volume::Low,
+            lock_core::Volume::Medium,
+            lock_core::Volume::High,
         ])
         .prop_map(Setting::Volume),
         2 => any::<bool>().prop_map(Setting::AutoLock),

@@ -7,11 +7,10 @@
 // Test code: a broken set-up should fail loudly.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use lock_core::passcode::Entry;
 use lock_core::{
     Action, Actions, AppCommand, AppRequest, BoltPosition, CLOCK_MARK_INTERVAL, Change, Config,
-    Event, Instant, Key, Link, Lock, LogEntry, Method, Passcode, Privilege, Snapshot, Timestamp,
-    VisitorCodeMatch, VisitorCodeUse, VisitorCodes,
+    Entry, Event, Instant, Key, Link, Lock, LogEntry, Method, Passcode, Privilege, Snapshot,
+    Timestamp, VisitorCodeMatch, VisitorCodeUse, VisitorCodes,
 };
 
 /// A code the fake knows: its digits, id, window and kind.
@@ -328,7 +327,7 @@ fn s_vc_1_used_one_time_codes_are_kept_until_their_window_ends() {
     // floor after a restart.
     assert_eq!(door.flash.visitor_codes_used.len(), 2);
     assert_eq!(
-        lock_core::visitor::clock_floor(&door.flash.visitor_codes_used),
+        lock_core::internals::clock_floor(&door.flash.visitor_codes_used),
         Some(Timestamp(5_000))
     );
 }

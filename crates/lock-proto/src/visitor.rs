@@ -10,8 +10,7 @@
 use core::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
-use lock_core::passcode::Entry;
-use lock_core::{Passcode, Timestamp, VisitorCodeMatch, VisitorCodeUse, VisitorCodes};
+use lock_core::{Entry, Passcode, Timestamp, VisitorCodeMatch, VisitorCodeUse, VisitorCodes};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 

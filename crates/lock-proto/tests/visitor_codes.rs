@@ -5,9 +5,8 @@
 // Test code: a broken set-up should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use lock_core::passcode::Entry;
 use lock_core::{
-    Action, AppCommand, AppRequest, BoltPosition, Config, Event, Instant, Key, Link, Lock,
+    Action, AppCommand, AppRequest, BoltPosition, Config, Entry, Event, Instant, Key, Link, Lock,
     LogEntry, Method, Privilege, Reply, Snapshot, Timestamp, VisitorCodes,
 };
 use lock_proto::visitor::{

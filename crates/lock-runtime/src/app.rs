@@ -7,9 +7,8 @@
 use core::convert::Infallible;
 use core::future::pending;
 
-use lock_core::person::People;
 use lock_core::{
-    AppChange, AppRequest, Instant, NoVisitorCodes, Notice, Reply, Timestamp, VisitorCodes,
+    AppChange, AppRequest, Instant, NoVisitorCodes, Notice, People, Reply, Timestamp, VisitorCodes,
     WallClock,
 };
 use lock_hal::ErrorType;

@@ -54,8 +54,8 @@ pub(crate) fn bolt(position: hal::BoltPosition) -> Option<BoltPosition> {
 }
 
 /// A voice module's loudness for the lock's volume setting.
-pub(crate) fn volume(volume: lock_core::settings::Volume) -> u8 {
-    use lock_core::settings::Volume;
+pub(crate) fn volume(volume: lock_core::Volume) -> u8 {
+    use lock_core::Volume;
     match volume {
         Volume::Low => 85,
         Volume::Medium => 170,

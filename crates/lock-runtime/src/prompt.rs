@@ -42,9 +42,7 @@
 //! | 110–114 | enrolment: already enrolled, bad capture, timed out, module full, module fault |
 
 use heapless::Vec;
-use lock_core::{
-    BiometricKind, EnrollFailure, EnrollStep, Prompt, Refusal, passcode::PasscodeError,
-};
+use lock_core::{BiometricKind, EnrollFailure, EnrollStep, PasscodeError, Prompt, Refusal};
 
 /// Most clips one prompt needs: "serial number" and 20 digits.
 pub const MAX_CLIPS: usize = 24;

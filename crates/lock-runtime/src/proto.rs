@@ -1,8 +1,7 @@
 //! [`ProtoApp`]: `lock-proto` as the runtime's [`App`], over a radio
 //! [`Transport`] and an [`Entropy`] source, its records in the lock's store.
 
-use lock_core::person::People;
-use lock_core::{Link, Notice, PersonNumber, Reply};
+use lock_core::{Link, Notice, People, PersonNumber, Reply};
 use lock_hal::{Entropy, ErrorKind, ErrorType, Transport};
 use lock_proto::{
     FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE, PersonInfo,

@@ -938,7 +938,7 @@ pub fn reply_name(r: &Reply) -> String {
 /// failure sound.
 fn refusal_for_clip(clip: u16) -> Option<String> {
     use lock_core::EnrollFailure as F;
-    use lock_core::passcode::PasscodeError as P;
+    use lock_core::PasscodeError as P;
     let all = [
         Refusal::NoMatch,
         Refusal::OutsideValidity,
@@ -1192,7 +1192,7 @@ impl Wake for Woken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lock_core::passcode::PasscodeError;
+    use lock_core::PasscodeError;
 
     fn named(prompt: Prompt) -> Vec<String> {
         decode_clips(&lock_runtime::prompt::clips(&prompt))

@@ -7,11 +7,9 @@
 //! the decoder still refuses anything that does not parse exactly (S-ST-3).
 
 use heapless::Vec;
-use lock_core::attempts::AttemptRecord;
-use lock_core::person::{FACE_CAPACITY, FINGER_CAPACITY, PALM_CAPACITY};
-use lock_core::visitor::VisitorCodesUsed;
 use lock_core::{
-    BiometricKind, LogRecord, ModuleCommand, Person, PersonNumber, Settings, TemplateId, Timestamp,
+    AttemptRecord, BiometricKind, LogRecord, ModuleCommand, Person, PersonNumber, Settings,
+    TemplateId, Timestamp, VisitorCodesUsed,
 };
 use sequential_storage::map::{SerializationError, Value};
 use serde::{Deserialize, Serialize};
@@ -30,7 +28,9 @@ pub(crate) const MAGIC: u32 = 0x6f64_6c73;
 /// Template ids a pending module work list holds at most: every template the
 /// lock can store (R-USR-3), so a runtime that never confirms can still
 /// delete everyone once.
-pub const MODULE_WORK_CAPACITY: usize = FACE_CAPACITY + PALM_CAPACITY + FINGER_CAPACITY;
+pub const MODULE_WORK_CAPACITY: usize = BiometricKind::Face.capacity()
+    + BiometricKind::Palm.capacity()
+    + BiometricKind::Finger.capacity();
 
 /// State map keys.
 pub(crate) mod key {
@@ -389,8 +389,9 @@ impl<'d, T: Serialize + ?Sized> Value<'d> for Encoded<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lock_core::attempts::LockoutCause;
-    use lock_core::{Instant, LogEntry, Method, Passcode, Refusal, Role, Timestamp, Validity};
+    use lock_core::{
+        Instant, LockoutCause, LogEntry, Method, Passcode, Refusal, Role, Timestamp, Validity,
+    };
 
     /// The largest person the lock can hold, byte for byte.
     pub(crate) fn largest_person() -> Person {
@@ -460,7 +461,7 @@ mod tests {
         });
         let mut used = VisitorCodesUsed::new();
         while used
-            .push(lock_core::visitor::VisitorCodeUse {
+            .push(lock_core::VisitorCodeUse {
                 id: u64::MAX,
                 expires: Timestamp(u64::MAX),
             })
@@ -478,7 +479,7 @@ mod tests {
                     entry: LogEntry::UnlockFailed {
                         person: PersonNumber::new(100),
                         method: Method::Passcode,
-                        reason: Refusal::Passcode(lock_core::passcode::PasscodeError::Overlaps),
+                        reason: Refusal::Passcode(lock_core::PasscodeError::Overlaps),
                     },
                 },
             },

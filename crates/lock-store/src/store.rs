@@ -4,10 +4,11 @@ use core::ops::Range;
 
 use embedded_storage_async::nor_flash::NorFlash;
 use heapless::{Deque, Vec};
-use lock_core::Timestamp;
-use lock_core::person::TEMPLATES_PER_PERSON;
-use lock_core::visitor::{self, VisitorCodeUse, VisitorCodesUsed};
-use lock_core::{BiometricKind, Change, LogRecord, Person, PersonNumber, Snapshot, TemplateId};
+use lock_core::{
+    BiometricKind, Change, LogRecord, PEOPLE_CAPACITY, Person, PersonNumber, Snapshot,
+    TEMPLATES_PER_PERSON, TemplateId, Timestamp, VisitorCodeUse, VisitorCodesUsed,
+    record_visitor_code_use,
+};
 use sequential_storage::cache::{Cache, Uncached};
 use sequential_storage::map::{MapConfig, MapStorage};
 use sequential_storage::queue::{QueueConfig, QueueStorage};
@@ -149,7 +150,7 @@ impl StoreConfig {
         let small = item_bytes::<F>(1 + MAX_SMALL_VALUE);
         let visitor = item_bytes::<F>(1 + MAX_VISITOR_VALUE);
         let app = item_bytes::<F>(1 + MAX_APP_VALUE);
-        let live = lock_core::person::PEOPLE_CAPACITY * person
+        let live = PEOPLE_CAPACITY * person
             + SMALL_KEYS * small
             + visitor
             + intent
@@ -844,7 +845,7 @@ impl<F: NorFlash> Store<F> {
         };
         // The lock refused the code instead of emitting this when its table
         // was full, and this table is the same: it cannot fail.
-        visitor::record_use(&mut used, code, at).map_err(|_| StoreError::Invalid)?;
+        record_visitor_code_use(&mut used, code, at).map_err(|_| StoreError::Invalid)?;
         self.store_state(key, &used).await
     }
 

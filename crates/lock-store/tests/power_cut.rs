@@ -32,10 +32,9 @@ mod common;
 
 use common::door::{ADMIN_CODE, Door, config};
 use common::{Rng, Seen, Step, canon, replay, run, seen, store, test_flash};
-use lock_core::attempts::AttemptRecord;
 use lock_core::{
-    BiometricKind, Change, Instant, Lock, LogEntry, Passcode, Person, PersonNumber, Role, Snapshot,
-    TemplateId,
+    AttemptRecord, BiometricKind, Change, Instant, Lock, LogEntry, Passcode, Person, PersonNumber,
+    Role, Snapshot, TemplateId,
 };
 use lock_store::mock_flash::{Cut, MockFlash, OperationKind};
 

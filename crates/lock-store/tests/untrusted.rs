@@ -296,10 +296,9 @@ fn s_st_3_a_factory_reset_sticks_when_its_markers_land_in_an_erased_hole_of_the_
 /// deletion), damaged as its input says.
 #[test]
 fn s_st_3_a_load_that_finishes_a_deletion_on_damaged_flash_returns_what_the_next_load_finds() {
-    use lock_core::attempts::AttemptRecord;
-    use lock_core::visitor::VisitorCodeUse;
     use lock_core::{
-        LogEntry, LogRecord, Passcode, Person, PersonNumber, Role, Settings, Timestamp,
+        AttemptRecord, LogEntry, LogRecord, Passcode, Person, PersonNumber, Role, Settings,
+        Timestamp, VisitorCodeUse,
     };
     let codes: [&[u8]; 6] = [
         &[1, 3, 5, 7, 9, 2],
@@ -335,7 +334,7 @@ fn s_st_3_a_load_that_finishes_a_deletion_on_damaged_flash_returns_what_the_next
         s.module_work_done().await.unwrap();
         let settings = Settings {
             door_direction: Some(lock_core::DoorDirection::Right),
-            volume: lock_core::settings::Volume::Low,
+            volume: lock_core::Volume::Low,
             auto_lock_secs: 30,
             lockout_protection: false,
             low_battery_percent: 1,
@@ -367,7 +366,7 @@ fn s_st_3_a_load_that_finishes_a_deletion_on_damaged_flash_returns_what_the_next
                         by: lock_core::Actor::Person(who),
                     },
                     4 => LogEntry::Lockout {
-                        cause: lock_core::attempts::LockoutCause::Burst,
+                        cause: lock_core::LockoutCause::Burst,
                         secs: 180,
                     },
                     _ => LogEntry::LockoutLifted,

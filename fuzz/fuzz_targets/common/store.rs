@@ -5,12 +5,10 @@
 
 #![allow(dead_code)]
 
-use lock_core::attempts::{AttemptRecord, LockoutCause};
-use lock_core::settings::Volume;
-use lock_core::visitor::VisitorCodeUse;
 use lock_core::{
-    BiometricKind, Change, DoorDirection, Instant, LogEntry, LogRecord, Method, Passcode, Person,
-    PersonNumber, Refusal, Role, Settings, Snapshot, TemplateId, Timestamp, Validity,
+    AttemptRecord, BiometricKind, Change, DoorDirection, Instant, LockoutCause, LogEntry,
+    LogRecord, Method, Passcode, Person, PersonNumber, Refusal, Role, Settings, Snapshot,
+    TemplateId, Timestamp, Validity, VisitorCodeUse, Volume,
 };
 use lock_store::mock_flash::MockFlash;
 use lock_store::{Store, StoreConfig};

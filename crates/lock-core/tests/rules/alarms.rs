@@ -1,9 +1,8 @@
 //! §6 Alarms and power: R-ALM-1…5.
 
-use lock_core::attempts::LockoutCause;
 use lock_core::{
-    Action, AlarmKind, AppCommand, BoltPosition, CAMERA_MIN_BATTERY, Event, Key, Link, Notice,
-    Privilege, Prompt, Refusal, Reply, Setting, TAMPER_ALARM,
+    Action, AlarmKind, AppCommand, BoltPosition, CAMERA_MIN_BATTERY, Event, Key, Link,
+    LockoutCause, Notice, Privilege, Prompt, Refusal, Reply, Setting, TAMPER_ALARM,
 };
 
 use crate::harness::*;

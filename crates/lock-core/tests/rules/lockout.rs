@@ -1,13 +1,11 @@
 //! §4 Wrong attempts: R-LKO-1…5, and S-BF-2 (a failure reaches flash before
 //! anything observable happens).
 
-use lock_core::attempts::{
-    FAST_LOCKOUT, FAST_WINDOW, LockoutCause, SLOW_LOCKOUT, SLOW_LOCKOUT_MAX,
-};
+use lock_core::internals::{FAST_LOCKOUT, FAST_WINDOW, SLOW_LOCKOUT, SLOW_LOCKOUT_MAX};
 use lock_core::{
     Action, AlarmKind, AppCommand, BiometricEvent, BiometricKind, BoltPosition, Change, Duration,
-    Event, Key, Link, LogEntry, Notice, Privilege, Prompt, Refusal, Reply, Role, Setting,
-    TemplateId,
+    Event, Key, Link, LockoutCause, LogEntry, Notice, Privilege, Prompt, Refusal, Reply, Role,
+    Setting, TemplateId,
 };
 
 use crate::harness::*;

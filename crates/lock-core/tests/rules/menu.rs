@@ -1,10 +1,9 @@
 //! §5 The keypad menu: R-MNU-1…9.
 
-use lock_core::passcode::PasscodeError;
 use lock_core::{
     Action, Backlight, BiometricEvent, BiometricKind, BoltPosition, Change, DoorDirection,
     EnrollFailure, EnrollStep, Event, KEYPAD_TIMEOUT, Key, KeyMask, LogEntry, ModuleCommand,
-    PAIRING_WINDOW, Prompt, Refusal, Role, Settings,
+    PAIRING_WINDOW, PasscodeError, Prompt, Refusal, Role, Settings,
 };
 
 use crate::harness::*;

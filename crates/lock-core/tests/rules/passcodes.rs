@@ -1,9 +1,9 @@
 //! §2 Passcodes: R-PIN-1…7.
 
-use lock_core::passcode::{ENTRY_MAX_DIGITS, PasscodeError};
+use lock_core::internals::ENTRY_MAX_DIGITS;
 use lock_core::{
-    Action, AlarmKind, AppCommand, BoltPosition, Event, LogEntry, Method, Notice, Prompt, Refusal,
-    Reply, Role,
+    Action, AlarmKind, AppCommand, BoltPosition, Event, LogEntry, Method, Notice, PasscodeError,
+    Prompt, Refusal, Reply, Role,
 };
 
 use crate::harness::*;

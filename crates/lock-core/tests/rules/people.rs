@@ -1,6 +1,6 @@
 //! §1 People and credentials: R-USR-1…7.
 
-use lock_core::person::{FACES_PER_PERSON, FINGERS_PER_PERSON, PALMS_PER_PERSON};
+use lock_core::internals::{FACES_PER_PERSON, FINGERS_PER_PERSON, PALMS_PER_PERSON};
 use lock_core::{
     Action, AppCommand, BiometricEvent, BiometricKind, BoltPosition, Change, EnrollFailure, Event,
     LogEntry, Method, ModuleCommand, Person, Prompt, Refusal, Reply, Role, TemplateId, Timestamp,
