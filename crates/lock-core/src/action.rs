@@ -25,17 +25,17 @@ pub const ACTIONS_CAPACITY: usize = 32;
 pub enum Change {
     /// Store or replace this person with all their credentials.
     Person(Person),
-    /// Delete this person with every credential of theirs (R-USR-5). The
+    /// Delete this person with every credential of theirs. The
     /// module template deletions that follow in the same batch belong to it: a
-    /// store finishes them after a power cut (S-ST-2).
+    /// store finishes them after a power cut.
     PersonDeleted(PersonNumber),
     /// The settings as they now are.
     Settings(Settings),
-    /// The failure counts and lockout as they now are (R-LKO-4).
+    /// The failure counts and lockout as they now are.
     Attempts(AttemptRecord),
-    /// Erase every person, credential, template, key and setting (R-MNU-9).
+    /// Erase every person, credential, template, key and setting.
     FactoryReset,
-    /// A one-time visitor code was used at this wall-clock time (S-VC-1): it
+    /// A one-time visitor code was used at this wall-clock time: it
     /// is on flash before the door opens for it. Applied with
     /// [`record_visitor_code_use`](crate::record_visitor_code_use), which also forgets
     /// codes whose window has ended.
@@ -45,29 +45,28 @@ pub enum Change {
         /// The lock's wall clock when it was used.
         at: Timestamp,
     },
-    /// The wall clock has reached this time (S-VC-3): after a restart the
+    /// The wall clock has reached this time: after a restart the
     /// lock refuses to set its clock more than
     /// [`CLOCK_MAX_STEP_BACK`](crate::CLOCK_MAX_STEP_BACK) before it. Written
     /// when the clock is set forward and every
     /// [`CLOCK_MARK_INTERVAL`](crate::CLOCK_MARK_INTERVAL) of wall time.
     ClockMark(Timestamp),
     /// Leaving-home mode and the alarms that last until an administrator
-    /// acknowledges them, as they now are (R-LCK-4, R-PIN-7): a robber who
+    /// acknowledges them, as they now are: a robber who
     /// pulls the battery after being let in does not clear the duress alarm.
     Armed(Armed),
 }
 
 /// What must outlive a power cut besides people and settings: leaving-home
-/// mode and the alarms only an administrator's acknowledgement ends
-/// (R-LCK-4, R-PIN-7).
+/// mode and the alarms only an administrator's acknowledgement ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Armed {
-    /// Leaving-home mode is armed (R-LCK-4).
+    /// Leaving-home mode is armed.
     pub leaving_home: bool,
-    /// A duress alarm not yet acknowledged (R-PIN-7).
+    /// A duress alarm not yet acknowledged.
     pub duress: bool,
-    /// An intrusion alarm not yet acknowledged (R-LCK-4).
+    /// An intrusion alarm not yet acknowledged.
     pub intrusion: bool,
 }
 
@@ -77,33 +76,33 @@ pub struct Armed {
 pub enum Refusal {
     /// Nothing stored matched: a failed verification.
     NoMatch,
-    /// The person is outside their validity period (R-USR-6).
+    /// The person is outside their validity period.
     OutsideValidity,
-    /// A lockout is active (R-LKO-1).
+    /// A lockout is active.
     SystemLocked,
-    /// A valid credential, but not an administrator's (R-MNU-3).
+    /// A valid credential, but not an administrator's.
     NotAdministrator,
-    /// The authenticated privilege does not allow this command (S-PR-4).
+    /// The authenticated privilege does not allow this command.
     NotPermitted,
-    /// Remote unlock is switched off (R-APP-2).
+    /// Remote unlock is switched off.
     RemoteUnlockDisabled,
-    /// The battery is too low for this (R-ALM-3's camera).
+    /// The battery is too low for this.
     BatteryTooLow,
-    /// All 100 person numbers are taken (R-USR-2).
+    /// All 100 person numbers are taken.
     PeopleFull,
-    /// The lock's store of that credential kind is full (R-USR-3).
+    /// The lock's store of that credential kind is full.
     CredentialStoreFull,
-    /// The person has all the credentials of that kind they may (R-USR-3).
+    /// The person has all the credentials of that kind they may.
     PersonCredentialsFull,
-    /// A passcode rule (R-PIN-1/2/3/5).
+    /// A passcode rule.
     Passcode(PasscodeError),
-    /// The biometric enrollment failed; `Duplicate` is R-USR-7.
+    /// The biometric enrollment failed; `Duplicate`: the module already holds it.
     Enroll(EnrollFailure),
-    /// No person has that number (R-USR-4).
+    /// No person has that number.
     NoSuchPerson,
-    /// The last administrator cannot be deleted (R-USR-4).
+    /// The last administrator cannot be deleted.
     LastAdministrator,
-    /// The only person left cannot be deleted (R-USR-4).
+    /// The only person left cannot be deleted.
     OnlyPerson,
     /// A setting value, or a key at a question, out of range.
     OutOfRange,
@@ -111,10 +110,10 @@ pub enum Refusal {
     DoorOpen,
     /// This alarm lasts while its cause does; it cannot be acknowledged away.
     CauseActive,
-    /// The wall clock would move back by more than allowed (S-VC-3).
+    /// The wall clock would move back by more than allowed.
     ClockBackwards,
     /// The storage could not be read: the lock fails secure until a factory
-    /// reset (S-ST-3).
+    /// reset.
     StorageFault,
     /// The lock is not set up yet (first start).
     NotSetUp,
@@ -140,11 +139,11 @@ pub enum Method {
     Passcode,
     /// The mechanical key.
     MechanicalKey,
-    /// A Bluetooth key next to the door (R-APP-5).
+    /// A Bluetooth key next to the door.
     BluetoothKey,
-    /// Remote unlock from the app (R-APP-2).
+    /// Remote unlock from the app.
     Remote,
-    /// An offline visitor code typed at the keypad (R-APP-4).
+    /// An offline visitor code typed at the keypad.
     VisitorCode,
 }
 
@@ -162,13 +161,13 @@ impl From<BiometricKind> for Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LockMethod {
-    /// ✓ at the keypad outside (R-LCK-1).
+    /// ✓ at the keypad outside.
     Keypad,
-    /// The inside electronic locking button (R-LCK-1).
+    /// The inside electronic locking button.
     InsideButton,
-    /// The countdown (R-LCK-2).
+    /// The countdown.
     Countdown,
-    /// The leaving-home key (R-LCK-4).
+    /// The leaving-home key.
     LeavingHome,
     /// A command from the app.
     App,
@@ -182,55 +181,55 @@ pub enum LockMethod {
 pub enum Prompt {
     /// "Choose the door direction: ✓, then 1 for right-opening, 2 for left."
     DoorDirection,
-    /// "Press ✓ to create the administrator" (R-MNU-2).
+    /// "Press ✓ to create the administrator".
     CreateAdministrator,
     /// "Enter the passcode, then ✓."
     EnterPasscode,
-    /// "Enter the passcode again, then ✓" (R-PIN-3).
+    /// "Enter the passcode again, then ✓".
     EnterPasscodeAgain,
-    /// "Verify an administrator" (R-MNU-3).
+    /// "Verify an administrator".
     VerifyAdministrator,
-    /// The menu's choices (R-MNU-3).
+    /// The menu's choices.
     Menu,
-    /// The new person's number (R-MNU-4).
+    /// The new person's number.
     PersonNumber(PersonNumber),
-    /// "1 face, 2 palm, 3 fingerprint, 4 passcode" (R-MNU-4).
+    /// "1 face, 2 palm, 3 fingerprint, 4 passcode".
     ChooseCredential,
-    /// A step of a biometric enrollment (R-MNU-4).
+    /// A step of a biometric enrollment.
     Enroll(BiometricKind, EnrollStep),
-    /// "Enter the person's number, then ✓" (R-MNU-5).
+    /// "Enter the person's number, then ✓".
     EnterPersonNumber,
     /// The settings choices.
     SettingsMenu,
-    /// The serial number (R-MNU-6).
+    /// The serial number.
     SerialNumber(u64),
-    /// The firmware version (R-MNU-6).
+    /// The firmware version.
     FirmwareVersion(u8, u8, u8),
-    /// The verification code that pairing shows (R-MNU-6).
+    /// The verification code that pairing shows.
     VerificationCode(u32),
     /// Success sound.
     Success,
     /// Failure sound, with why.
     Failure(Refusal),
-    /// "Unlocked" (R-UNL-2).
+    /// "Unlocked".
     Unlocked,
     /// "Locked".
     Locked,
-    /// "System locked" (R-LKO-1).
+    /// "System locked".
     SystemLocked,
-    /// "Pairing mode" (R-MNU-7).
+    /// "Pairing mode".
     PairingMode,
-    /// "Press ✓ to restore factory settings" (R-MNU-9).
+    /// "Press ✓ to restore factory settings".
     FactoryResetConfirm,
     /// "Factory settings restored".
     FactoryReset,
-    /// "Battery low, please replace" (R-ALM-3).
+    /// "Battery low, please replace".
     LowBattery,
-    /// The doorbell chime (R-ALM-5).
+    /// The doorbell chime.
     Chime,
-    /// "Leaving-home mode on" (R-LCK-4).
+    /// "Leaving-home mode on".
     LeavingHome,
-    /// "The bolt is jammed" (R-LCK-3).
+    /// "The bolt is jammed".
     Jammed,
 }
 
@@ -278,18 +277,18 @@ const fn key_bit(key: Key) -> u16 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Backlight {
-    /// Dark: the keypad sleeps (R-MNU-1).
+    /// Dark: the keypad sleeps.
     Off,
     /// These keys lit.
     Steady(KeyMask),
-    /// These keys blinking until the next backlight action (R-MNU-7's `0`).
+    /// These keys blinking until the next backlight action.
     Blink(KeyMask),
-    /// The whole keypad flashes twice, then shows `then` (R-MNU-8).
+    /// The whole keypad flashes twice, then shows `then`.
     FlashTwice {
         /// Shown after the flashes.
         then: KeyMask,
     },
-    /// The person number's digits lit in turn, then `then` (R-MNU-4).
+    /// The person number's digits lit in turn, then `then`.
     Spell {
         /// The number to spell.
         number: PersonNumber,
@@ -313,17 +312,17 @@ pub enum ModuleCommand {
     /// Abandon a running enrollment.
     CancelEnroll(BiometricKind),
     /// Look for a face (palm…) now: the touch that wakes the keypad also
-    /// starts a face recognition (R-UNL-1), besides the module's own
+    /// starts a face recognition, besides the module's own
     /// detection of a face coming into range.
     Identify(BiometricKind),
-    /// Delete one template (R-USR-5).
+    /// Delete one template.
     Delete {
         /// Which module.
         kind: BiometricKind,
         /// Which template.
         template: TemplateId,
     },
-    /// Delete every template (R-MNU-9).
+    /// Delete every template.
     Clear(BiometricKind),
 }
 
@@ -331,13 +330,13 @@ pub enum ModuleCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Notice {
-    /// An alarm began (R-ALM-1/2, R-PIN-7, R-LCK-3/4).
+    /// An alarm began.
     Alarm(AlarmKind),
     /// An alarm ended.
     AlarmCleared(AlarmKind),
-    /// A lockout began, with its cause and length in seconds (R-LKO-5's alert).
+    /// A lockout began, with its cause and length in seconds.
     Lockout(LockoutCause, u32),
-    /// Someone rang the bell (R-ALM-5).
+    /// Someone rang the bell.
     Doorbell,
 }
 
@@ -394,11 +393,11 @@ pub enum BoltState {
     At(BoltPosition),
     /// The motor is driving it there.
     Moving(BoltPosition),
-    /// It jammed on its way (R-LCK-3).
+    /// It jammed on its way.
     Jammed,
 }
 
-/// The lock's state for the app (R-APP-1).
+/// The lock's state for the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Status {
@@ -437,17 +436,17 @@ pub enum Reply {
 pub enum Action {
     /// Persist a change before doing anything after it.
     Persist(Change),
-    /// Append a record to the event log (R-APP-6).
+    /// Append a record to the event log.
     Log(LogRecord),
-    /// Drive the bolt motor until the end position (R-LCK-3): the lock body
+    /// Drive the bolt motor until the end position: the lock body
     /// reports back with [`BoltReport`](crate::BoltReport).
     DriveBolt {
         /// Where the bolt should go.
         to: BoltPosition,
-        /// The motor direction that gets it there for this door (R-UNL-3).
+        /// The motor direction that gets it there for this door.
         motor: MotorDirection,
     },
-    /// Stop the motor: brake, then leave it unpowered (R-LCK-3).
+    /// Stop the motor: brake, then leave it unpowered.
     StopMotor,
     /// Play a voice prompt.
     Prompt(Prompt),
@@ -455,17 +454,17 @@ pub enum Action {
     Keypad(Backlight),
     /// Command a biometric module.
     Module(ModuleCommand),
-    /// Sound (`true`) or silence the siren (R-ALM-1).
+    /// Sound (`true`) or silence the siren.
     Siren(bool),
     /// Tell the app.
     Notify(Notice),
     /// Answer the app command of this event.
     Reply(Reply),
-    /// Open (`true`) or close the pairing window of the app protocol (R-MNU-7).
+    /// Open (`true`) or close the pairing window of the app protocol.
     Pairing(bool),
     /// A person pressed ✓ at the lock after it spoke the pairing code
     /// ([`Event::PairingCode`](crate::Event::PairingCode)): the app protocol
-    /// may now store the pairing (S-PR-1).
+    /// may now store the pairing.
     ConfirmPairing,
 }
 
@@ -486,7 +485,7 @@ impl Action {
 ///
 /// Persistence comes first by construction: a [`Change`] or log record pushed
 /// after an observable action is inserted ahead of every observable one, so a
-/// failure is on flash before its prompt plays (S-BF-2, R-LKO-4) whatever order
+/// failure is on flash before its prompt plays whatever order
 /// the state machine found things in.
 #[derive(Debug, Clone, Default)]
 pub struct Actions {

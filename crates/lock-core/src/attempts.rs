@@ -1,7 +1,7 @@
-//! Wrong attempts and the lockout they cause (R-LKO-1…5, S-BF-1).
+//! Wrong attempts and the lockout they cause.
 //!
 //! One count for every way of presenting a credential: face, palm, finger,
-//! passcode, visitor code (S-BF-1). A frame that fails the app protocol's
+//! passcode, visitor code. A frame that fails the app protocol's
 //! authentication presents no credential and never reaches the core. Two
 //! bounds apply together:
 //! - fast: five failures in a row within five minutes lock for three minutes;
@@ -13,32 +13,32 @@
 //! [`AttemptRecord`] keeps counts and the lockout's length, not instants. On
 //! restore the recent failures are taken to have happened at boot and an active
 //! lockout starts again in full: both err towards the attacker's cost, never the
-//! other way (R-LKO-4).
+//! other way.
 
 use crate::time::{Duration, Instant};
 
-/// Failures in a row that lock the keypad (R-LKO-1).
+/// Failures in a row that lock the keypad.
 pub(crate) const FAST_LIMIT: usize = 5;
-/// The window those failures must fall in (R-LKO-1, R-LKO-2).
+/// The window those failures must fall in.
 pub const FAST_WINDOW: Duration = Duration::from_mins(5);
-/// How long the fast lockout lasts (R-LKO-1).
+/// How long the fast lockout lasts.
 pub const FAST_LOCKOUT: Duration = Duration::from_mins(3);
-/// Failures without success at which the slow bound first locks (R-LKO-5).
+/// Failures without success at which the slow bound first locks.
 pub(crate) const SLOW_FIRST: u16 = 10;
-/// Every this many further failures, the slow bound locks again (R-LKO-5).
+/// Every this many further failures, the slow bound locks again.
 pub(crate) const SLOW_STEP: u16 = 5;
-/// The first slow lockout (R-LKO-5).
+/// The first slow lockout.
 pub const SLOW_LOCKOUT: Duration = Duration::from_mins(6);
-/// The longest slow lockout (R-LKO-5).
+/// The longest slow lockout.
 pub const SLOW_LOCKOUT_MAX: Duration = Duration::from_hours(24);
 
 /// Which bound caused a lockout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LockoutCause {
-    /// Five in a row within five minutes (R-LKO-1).
+    /// Five in a row within five minutes.
     Burst,
-    /// Slow guessing (R-LKO-5).
+    /// Slow guessing.
     SlowGuessing,
 }
 
@@ -53,7 +53,7 @@ pub struct Lockout {
     pub cause: LockoutCause,
 }
 
-/// The persisted form of the failure counts and the lockout (R-LKO-4): counts
+/// The persisted form of the failure counts and the lockout: counts
 /// and the lockout's length, not instants, since monotonic time starts again
 /// at zero after a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,7 +61,7 @@ pub struct Lockout {
 pub struct AttemptRecord {
     /// Failures in the current fast window (0 to 4).
     pub recent: u8,
-    /// Failures since the last success (R-LKO-5).
+    /// Failures since the last success.
     pub since_success: u16,
     /// The active lockout's length in milliseconds and its cause, if any.
     pub lockout: Option<(u64, LockoutCause)>,
@@ -126,13 +126,7 @@ impl Attempts {
         self.lockout.filter(|l| now < l.until)
     }
 
-    /// A lockout that is still recorded but whose time is up: call
-    /// [`Attempts::end_lockout`] and persist.
-    pub fn lockout_expired(&self, now: Instant) -> bool {
-        self.lockout.is_some_and(|l| now >= l.until)
-    }
-
-    /// Clears an expired or lifted lockout (R-LKO-1, R-LKO-3). The counts stay:
+    /// Clears an expired or lifted lockout. The counts stay:
     /// the slow bound keeps counting until a success.
     pub fn end_lockout(&mut self) {
         self.lockout = None;
@@ -156,7 +150,9 @@ impl Attempts {
             .count()
     }
 
-    /// Records one failure at `now`. With `protection` off (R-LKO-3) it is
+    /// R-LKO-1, R-LKO-5, S-BF-1: records one failure at `now`, whatever
+    /// the channel: five within five minutes lock for three, and slow
+    /// guessing locks for longer and longer. With `protection` off it is
     /// counted but never locks.
     pub fn record_failure(&mut self, now: Instant, protection: bool) -> FailureOutcome {
         while self
@@ -198,8 +194,8 @@ impl Attempts {
         FailureOutcome { lockout }
     }
 
-    /// A stored person's own credential verified (R-LKO-2): the fast count
-    /// is cleared; the slow count only by an `administrator`'s (R-LKO-5), so
+    /// R-LKO-2: a stored person's own credential verified: the fast count
+    /// is cleared; the slow count only by an `administrator`'s, so
     /// a user holding a valid passcode or finger cannot interleave their own
     /// successes with guesses at an administrator's code for ever. Visitor
     /// codes, Bluetooth keys and app commands call nothing here. Returns
@@ -215,7 +211,7 @@ impl Attempts {
     }
 
     /// Forgets everything (factory reset, or an administrator lifting the
-    /// lockout from the app, R-LKO-3).
+    /// lockout from the app).
     pub fn reset(&mut self) {
         *self = Attempts::new();
     }
@@ -276,7 +272,7 @@ mod tests {
             assert_eq!(a.record_failure(at(400 + i), true).lockout, None);
         }
         assert_eq!(a.since_success(), 4);
-        // R-LKO-5: a user's own success clears the fast count only.
+        // A user's own success clears the fast count only.
         assert!(a.record_success(false));
         assert_eq!(a.recent(at(404)), 0);
         assert_eq!(a.since_success(), 4);

@@ -15,9 +15,9 @@ pub enum Key {
     Back,
     /// ✓: confirm.
     Ok,
-    /// The leaving-home key (R-LCK-4).
+    /// The leaving-home key.
     Home,
-    /// The doorbell key (R-ALM-5).
+    /// The doorbell key.
     Bell,
 }
 
@@ -45,7 +45,7 @@ impl Key {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EnrollFailure {
-    /// The module already holds this face / palm / finger (R-USR-7).
+    /// The module already holds this face / palm / finger.
     Duplicate,
     /// The captures were poor or did not agree.
     BadCapture,
@@ -137,7 +137,7 @@ pub enum BoltPosition {
     Unlocked,
 }
 
-/// What the lock body reports about a bolt movement (R-LCK-3).
+/// What the lock body reports about a bolt movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum BoltReport {
@@ -150,7 +150,7 @@ pub enum BoltReport {
     TimedOut,
     /// At boot the bolt is at neither end (power was cut while it moved):
     /// a jam too, and the bolt is not driven until the next verified unlock
-    /// or lock (R-LCK-3).
+    /// or lock.
     Between,
 }
 
@@ -164,11 +164,11 @@ pub enum DoorState {
     Closed,
 }
 
-/// The privilege the app protocol authenticated for a command (S-PR-4).
+/// The privilege the app protocol authenticated for a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Privilege {
-    /// A visitor's Bluetooth key: open and lock only (S-VC-4).
+    /// A visitor's Bluetooth key: open and lock only.
     Visitor,
     /// A paired user: open, lock, status.
     User,
@@ -180,9 +180,9 @@ pub enum Privilege {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Link {
-    /// A phone next to the door over Bluetooth (R-UNL-1's Bluetooth key).
+    /// A phone next to the door over Bluetooth (a Bluetooth key).
     Bluetooth,
-    /// From afar, over Wi-Fi / the internet (R-APP-2's remote unlock).
+    /// From afar, over Wi-Fi / the internet.
     Remote,
 }
 
@@ -190,17 +190,17 @@ pub enum Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AlarmKind {
-    /// The lockout of R-LKO-1 / R-LKO-5 (R-ALM-2).
+    /// A lockout, fast or slow.
     SystemLocked,
-    /// The front panel was forced (R-ALM-1).
+    /// The front panel was forced.
     Tamper,
-    /// Battery below the threshold (R-ALM-3).
+    /// Battery below the threshold.
     LowBattery,
-    /// The bolt jammed (R-LCK-3).
+    /// The bolt jammed.
     Jam,
-    /// A duress passcode was used (R-PIN-7).
+    /// A duress passcode was used.
     Duress,
-    /// The door opened while leaving-home mode was armed (R-LCK-4).
+    /// The door opened while leaving-home mode was armed.
     Intrusion,
 }
 
@@ -232,28 +232,29 @@ impl AlarmKind {
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AppCommand {
-    /// Battery, bolt, door, alarms (R-APP-1). Any privilege.
+    /// Battery, bolt, door, alarms. Any privilege.
     Status,
-    /// Open the door (R-APP-2 remote; R-APP-5 Bluetooth key).
+    /// Open the door: from afar (when remote unlock is on) or with a
+    /// Bluetooth key.
     Unlock,
     /// Throw the bolt.
     Lock,
-    /// End an active lockout (R-LKO-3). Administrator.
+    /// End an active lockout. Administrator.
     LiftLockout,
-    /// Change a setting (R-LKO-3's protection switch, R-LCK-2's countdown,
-    /// R-APP-2's remote unlock…). Administrator.
+    /// Change a setting (lockout protection, the countdown lock,
+    /// remote unlock…). Administrator.
     Configure(Setting),
-    /// Set a person's validity period (R-APP-3, R-USR-6). Administrator.
+    /// Set a person's validity period. Administrator.
     SetValidity {
         /// Whose.
         person: PersonNumber,
         /// The new period.
         validity: Validity,
     },
-    /// Delete a person and all their credentials (R-APP-3, R-USR-4/5).
+    /// Delete a person and all their credentials.
     /// Administrator.
     DeletePerson(PersonNumber),
-    /// Give a person a duress passcode (R-PIN-7), under R-PIN-1/2/5.
+    /// Give a person a duress passcode, under the passcode rules.
     /// Administrator.
     SetDuressPasscode {
         /// Whose.
@@ -264,15 +265,15 @@ pub enum AppCommand {
     /// Acknowledge an alarm the app was told of (the duress alarm lasts until
     /// then). Administrator.
     Acknowledge(AlarmKind),
-    /// Set the wall clock (S-VC-3: only over an authenticated channel).
+    /// Set the wall clock (only over an authenticated channel).
     /// Administrator.
     SetClock(Timestamp),
-    /// Start the camera's live video (R-ALM-3 refuses it below 20 %). User.
+    /// Start the camera's live video (refused below 20 % battery). User.
     LiveVideo,
-    /// Add a person with a passcode as their first credential (R-APP-3,
-    /// R-MNU-4: a person is stored with a credential), under R-PIN-1/2/5;
+    /// Add a person with a passcode as their first credential (a person
+    /// is stored with a credential), under the passcode rules;
     /// faces, palms and fingers are enrolled at the lock. The lowest free
-    /// number is theirs (R-USR-2): the reply names it. Administrator.
+    /// number is theirs: the reply names it. Administrator.
     AddPerson {
         /// Administrator or user.
         role: Role,
@@ -281,15 +282,15 @@ pub enum AppCommand {
         /// When their credentials open.
         validity: Validity,
     },
-    /// Name a person (R-APP-3). Administrator.
+    /// Name a person. Administrator.
     NamePerson {
         /// Whose.
         person: PersonNumber,
         /// The name.
         name: Name,
     },
-    /// Limit a person to hours of the week, or (`None`) lift the limit
-    /// (R-APP-3). Administrator.
+    /// Limit a person to hours of the week, or (`None`) lift the limit.
+    /// Administrator.
     SetSchedule {
         /// Whose.
         person: PersonNumber,
@@ -302,7 +303,7 @@ pub enum AppCommand {
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AppRequest {
-    /// The pairing (phone or key) it came from: who, for the log (R-APP-6).
+    /// The pairing (phone or key) it came from: who, for the log.
     pub pairing: u16,
     /// What the sender may do.
     pub privilege: Privilege,
@@ -312,15 +313,14 @@ pub struct AppRequest {
     pub command: AppCommand,
 }
 
-/// A change the app protocol made to its own records, for the lock's log
-/// (R-APP-6). A frame that fails authentication is no such change: it
+/// A change the app protocol made to its own records, for the lock's log.
+/// A frame that fails authentication is no such change: it
 /// presents no credential, is dropped by the protocol and never reaches the
-/// lock (S-BF-1).
+/// lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AppChange {
-    /// A phone was paired as an administrator, confirmed with ✓ at the lock
-    /// (S-PR-1).
+    /// A phone was paired as an administrator, confirmed with ✓ at the lock.
     Paired {
         /// Its pairing number.
         pairing: u16,
@@ -332,7 +332,7 @@ pub enum AppChange {
         /// The administrator's pairing that revoked it.
         by: u16,
     },
-    /// An administrator issued a Bluetooth key (R-APP-5).
+    /// An administrator issued a Bluetooth key.
     KeyIssued {
         /// The new key's pairing number.
         pairing: u16,
@@ -341,7 +341,7 @@ pub enum AppChange {
         /// The administrator's pairing that issued it.
         by: u16,
         /// The last second of its window, if bounded: the lock marks the
-        /// clock when it passes (S-VC-3).
+        /// clock when it passes.
         until: Option<Timestamp>,
     },
 }
@@ -350,7 +350,7 @@ pub enum AppChange {
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
     /// Power came up and the state was restored. `set_held`: SET was held while
-    /// power returned (R-MNU-9's factory reset prompt). Send once, first.
+    /// power returned. Send once, first.
     Boot {
         /// SET held at power-up.
         set_held: bool,
@@ -359,37 +359,37 @@ pub enum Event {
     Touch,
     /// A key was pressed (and released).
     Key(Key),
-    /// A key was held until it acts (R-MNU-8 for `0`).
+    /// A key was held until it acts (`0`: one-time mute).
     KeyHeld(Key),
-    /// Short press of SET on the rear panel (R-MNU-3).
+    /// Short press of SET on the rear panel.
     Set,
-    /// Long press of SET (R-MNU-7).
+    /// Long press of SET.
     SetHeld,
-    /// The inside electronic locking button (R-LCK-1).
+    /// The inside electronic locking button.
     LockButton,
     /// A biometric module reported something.
     Biometric(BiometricEvent),
-    /// The mechanical key was turned in the cylinder (R-UNL-1).
+    /// The mechanical key was turned in the cylinder.
     MechanicalKey,
     /// The lock body reported on the bolt.
     Bolt(BoltReport),
     /// The door sensor changed.
     Door(DoorState),
-    /// The front panel was forced off (R-ALM-1).
+    /// The front panel was forced off.
     Tamper,
     /// The battery was measured at this percentage.
     Battery(u8),
-    /// USB-C power at the front was connected or removed (R-ALM-4).
+    /// USB-C power at the front was connected or removed.
     UsbPower(bool),
     /// An authenticated command from the app.
     App(AppRequest),
     /// The app protocol derived a pairing code with a phone in pairing mode:
     /// the lock speaks it, and a press of ✓ at the lock confirms it
-    /// ([`Action::ConfirmPairing`](crate::Action::ConfirmPairing), S-PR-1).
+    /// ([`Action::ConfirmPairing`](crate::Action::ConfirmPairing)).
     PairingCode(u32),
     /// The app protocol changed its own records (pairings and keys live
-    /// there): logged with who made the change (R-APP-6). A completed
-    /// pairing also ends pairing mode (R-MNU-7).
+    /// there): logged with who made the change. A completed
+    /// pairing also ends pairing mode.
     AppChanged(AppChange),
     /// A deadline from [`Lock::next_deadline`](crate::Lock::next_deadline) came.
     /// Harmless at any other time.

@@ -1,4 +1,4 @@
-//! Event records (R-APP-6): who, how, when, what.
+//! Event records: who, how, when, what.
 
 use crate::action::{LockMethod, Method, Refusal};
 use crate::attempts::LockoutCause;
@@ -7,7 +7,7 @@ use crate::person::{BiometricKind, PersonNumber, Role};
 use crate::settings::{DoorDirection, Setting};
 use crate::time::{Instant, Timestamp};
 
-/// Who made a change (R-APP-6).
+/// Who made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Actor {
@@ -22,7 +22,7 @@ pub enum Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LogEntry {
-    /// The door was unlocked (R-UNL-2): by whom (none for the mechanical key),
+    /// The door was unlocked: by whom (none for the mechanical key),
     /// how.
     Unlock {
         /// Who, when known.
@@ -39,7 +39,7 @@ pub enum LogEntry {
         /// Why.
         reason: Refusal,
     },
-    /// A lockout began (R-LKO-1, R-LKO-5).
+    /// A lockout began.
     Lockout {
         /// Which bound.
         cause: LockoutCause,
@@ -48,9 +48,9 @@ pub enum LogEntry {
     },
     /// A lockout ended by itself.
     LockoutEnded,
-    /// An administrator lifted the lockout from the app (R-LKO-3).
+    /// An administrator lifted the lockout from the app.
     LockoutLifted,
-    /// A person was stored with their first credential (R-MNU-4).
+    /// A person was stored with their first credential.
     UserAdded {
         /// Their number.
         person: PersonNumber,
@@ -68,14 +68,14 @@ pub enum LogEntry {
         /// Who added it.
         by: Actor,
     },
-    /// A person's validity period changed (R-APP-3).
+    /// A person's validity period changed.
     UserChanged {
         /// Whose.
         person: PersonNumber,
         /// Who changed it.
         by: Actor,
     },
-    /// A person was deleted with every credential (R-USR-5).
+    /// A person was deleted with every credential.
     UserDeleted {
         /// Their number.
         person: PersonNumber,
@@ -93,26 +93,26 @@ pub enum LogEntry {
         /// Who changed it.
         by: Actor,
     },
-    /// The wall clock was set (S-VC-3).
+    /// The wall clock was set.
     ClockSet {
         /// To this time.
         to: Timestamp,
         /// By this administrator's pairing.
         by: u16,
     },
-    /// A phone was paired as an administrator, confirmed at the lock (S-PR-1).
+    /// A phone was paired as an administrator, confirmed at the lock.
     Paired {
         /// Its pairing number.
         pairing: u16,
     },
-    /// A pairing or key was revoked (R-APP-5).
+    /// A pairing or key was revoked.
     Unpaired {
         /// The pairing revoked.
         pairing: u16,
         /// The administrator's pairing that revoked it.
         by: u16,
     },
-    /// A Bluetooth key was issued (R-APP-5).
+    /// A Bluetooth key was issued.
     KeyIssued {
         /// The key's pairing number.
         pairing: u16,
@@ -121,9 +121,9 @@ pub enum LogEntry {
         /// The administrator's pairing that issued it.
         by: u16,
     },
-    /// The door direction was chosen (R-UNL-3).
+    /// The door direction was chosen.
     DoorDirection(DoorDirection),
-    /// The lock was reset to factory settings (R-MNU-9).
+    /// The lock was reset to factory settings.
     FactoryReset,
     /// A biometric module stopped answering.
     ModuleFault(BiometricKind),

@@ -1,43 +1,43 @@
-//! Passcodes (R-PIN-1…7): the rules a new code must meet, the keypad entry with
-//! its anti-peeping search, and the constant-time table every entry is checked
+//! Passcodes: the rules a new code must meet, the keypad entry with its
+//! anti-peeping search, and the constant-time table every entry is checked
 //! against.
 //!
-//! The search (R-PIN-4) accepts an entry when a stored code occurs in it as one
-//! contiguous run. It always visits every slot, every offset and every digit, and
-//! combines the results with [`subtle`]'s constant-time operations, so its
-//! running time does not depend on how much of a guess was right (R-PIN-6,
-//! S-BF-4). Codes are kept in padded fixed-length buffers for the same reason.
+//! The search accepts an entry when a stored code occurs in it as one
+//! contiguous run. It always visits every slot, every offset and every digit,
+//! and combines the results with [`subtle`]'s constant-time operations, so its
+//! running time does not depend on how much of a guess was right. Codes are
+//! kept in padded fixed-length buffers for the same reason.
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
 
 use crate::person::PersonNumber;
 
-/// Fewest digits a passcode has (R-PIN-1).
+/// Fewest digits a passcode has.
 pub(crate) const PASSCODE_MIN_DIGITS: usize = 6;
-/// Most digits a passcode has (R-PIN-1).
+/// Most digits a passcode has.
 pub(crate) const PASSCODE_MAX_DIGITS: usize = 10;
-/// Most digits one keypad entry holds; further digits are ignored (R-PIN-4).
+/// Most digits one keypad entry holds; further digits are ignored.
 pub const ENTRY_MAX_DIGITS: usize = 16;
-/// Passcodes the whole lock stores, duress codes included (R-USR-3).
+/// Passcodes the whole lock stores, duress codes included.
 pub const PASSCODE_CAPACITY: usize = 50;
 
 /// Why a new passcode is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PasscodeError {
-    /// Fewer than six digits (R-PIN-1).
+    /// Fewer than six digits.
     TooShort,
-    /// More than ten digits (R-PIN-1).
+    /// More than ten digits.
     TooLong,
     /// A value that is not a decimal digit.
     NotADigit,
-    /// All digits equal, or a straight run up or down (R-PIN-2).
+    /// All digits equal, or a straight run up or down.
     TooWeak,
-    /// Contains a stored code, or is contained in one (R-PIN-5).
+    /// Contains a stored code, or is contained in one.
     Overlaps,
-    /// The second entry differs from the first (R-PIN-3).
+    /// The second entry differs from the first.
     Mismatch,
-    /// No free slot in the lock, or the person has theirs already (R-USR-3).
+    /// No free slot in the lock, or the person has theirs already.
     Full,
 }
 
@@ -70,8 +70,8 @@ impl ConstantTimeEq for Passcode {
 }
 
 impl Passcode {
-    /// A passcode from its digits (each `0..=9`), checking only the length
-    /// (R-PIN-1). Use [`Passcode::check_strength`] for R-PIN-2.
+    /// R-PIN-1: a passcode from its digits (each `0..=9`), 6 to 10 of them;
+    /// the length only. [`Passcode::check_strength`] refuses weak codes.
     pub fn new(digits: &[u8]) -> Result<Passcode, PasscodeError> {
         if digits.len() < PASSCODE_MIN_DIGITS {
             return Err(PasscodeError::TooShort);
@@ -144,13 +144,13 @@ impl Passcode {
         Ok(())
     }
 
-    /// R-PIN-5: whether either code occurs in the other as a contiguous run.
+    /// Whether either code occurs in the other as a contiguous run.
     pub fn overlaps(&self, other: &Passcode) -> bool {
         contains(self.digits(), other.digits()) || contains(other.digits(), self.digits())
     }
 }
 
-/// A passcode's digits on the wire and on flash; decoding checks R-PIN-1 and
+/// A passcode's digits on the wire and on flash; decoding checks the length and
 /// that every value is a digit, so no malformed code reaches the table.
 #[cfg(feature = "serde")]
 type PasscodeDigits = heapless::Vec<u8, PASSCODE_MAX_DIGITS>;
@@ -220,7 +220,7 @@ impl Entry {
     }
 
     /// Appends a digit. Returns false, changing nothing, when the entry is full
-    /// (R-PIN-4's cap) or `digit` is not `0..=9`.
+    /// or `digit` is not `0..=9`.
     pub(crate) fn push(&mut self, digit: u8) -> bool {
         if digit > 9 {
             return false;
@@ -282,8 +282,7 @@ impl Entry {
     }
 }
 
-/// Whether a stored code opens normally or also raises the silent duress alarm
-/// (R-PIN-7).
+/// Whether a stored code opens normally or also raises the silent duress alarm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PasscodeKind {
@@ -300,7 +299,7 @@ pub struct PasscodeMatch {
     pub owner: PersonNumber,
     /// Normal or duress.
     pub kind: PasscodeKind,
-    /// The slot, for the second, independent check (S-HW-1).
+    /// The slot, for the second, independent check.
     pub slot: usize,
     /// How many digits the code has.
     pub len: usize,
@@ -371,7 +370,7 @@ impl PasscodeTable {
         self.len() >= PASSCODE_CAPACITY
     }
 
-    /// R-PIN-5: whether `code` contains, or is contained in, any stored code.
+    /// Whether `code` contains, or is contained in, any stored code.
     pub fn overlaps(&self, code: &Passcode) -> bool {
         self.slots
             .iter()
@@ -418,12 +417,12 @@ impl PasscodeTable {
         }
     }
 
-    /// The anti-peeping search (R-PIN-4) in constant time (R-PIN-6, S-BF-4).
+    /// The anti-peeping search in constant time.
     ///
     /// Every slot is compared against every offset of the entry, used or not,
     /// and the matching slot is picked with conditional selection; there is no
     /// early exit. When several stored codes occur in one entry, the last slot
-    /// wins (R-PIN-5 makes that rare: it forbids one code inside another).
+    /// wins (rare: no stored code may contain another).
     // For `internals` users (the bench) and the tests; the lock uses
     // `find_among`.
     #[cfg_attr(not(feature = "internals"), allow(dead_code))]
@@ -431,7 +430,8 @@ impl PasscodeTable {
         self.find_among(entry, |_| true)
     }
 
-    /// [`PasscodeTable::find`] over the slots whose owner `admit` accepts:
+    /// R-PIN-4, R-PIN-6, S-BF-4: the anti-peeping search, in constant time,
+    /// over the slots whose owner `admit` accepts:
     /// the lock searches the codes of people within their validity period
     /// first, so an expired code typed beside a valid one cannot hide it.
     /// Whom a slot belongs to is no secret; the comparison stays constant-time.
@@ -469,7 +469,7 @@ impl PasscodeTable {
         })
     }
 
-    /// The second, independent check of a match (S-HW-1): slot `m.slot` is in
+    /// The second, independent check of a match: slot `m.slot` is in
     /// use, belongs to `m.owner`, and its code occurs in `entry`.
     pub fn confirm(&self, entry: &Entry, m: &PasscodeMatch) -> bool {
         self.slots.get(m.slot).is_some_and(|slot| {

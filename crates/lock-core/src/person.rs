@@ -1,4 +1,4 @@
-//! People and their credentials (R-USR-1…7).
+//! People and their credentials.
 //!
 //! A person is one record: number, role, validity period, the module template
 //! ids of their faces, palms and fingers, and their passcodes. Keeping it one
@@ -13,24 +13,24 @@ use heapless::Vec;
 use crate::passcode::Passcode;
 use crate::time::{Validity, WallClock, WeeklySchedule};
 
-/// At least 100 people can be stored (R-USR-2); numbers run `001..=100`.
+/// At least 100 people can be stored; numbers run `001..=100`.
 pub const PEOPLE_CAPACITY: usize = 100;
-/// Faces the whole lock stores (R-USR-3).
+/// Faces the whole lock stores.
 pub const FACE_CAPACITY: usize = 50;
-/// Palm veins the whole lock stores (R-USR-3).
+/// Palm veins the whole lock stores.
 pub const PALM_CAPACITY: usize = 50;
-/// Fingerprints the whole lock stores (R-USR-3).
+/// Fingerprints the whole lock stores.
 pub const FINGER_CAPACITY: usize = 50;
-/// Faces one person may have (R-USR-3).
+/// Faces one person may have.
 pub const FACES_PER_PERSON: usize = 3;
-/// Palm veins one person may have (R-USR-3).
+/// Palm veins one person may have.
 pub const PALMS_PER_PERSON: usize = 2;
-/// Fingerprints one person may have (R-USR-3).
+/// Fingerprints one person may have.
 pub const FINGERS_PER_PERSON: usize = 5;
 /// Templates one person may hold across all kinds.
 pub const TEMPLATES_PER_PERSON: usize = FACES_PER_PERSON + PALMS_PER_PERSON + FINGERS_PER_PERSON;
 
-/// A person's number, `001` to `100` (R-USR-2). Shown with three digits.
+/// A person's number, `001` to `100`. Shown with three digits.
 ///
 /// Decoding (flash, frames) refuses 0 and numbers above 100, so no such value
 /// ever reaches the state machine.
@@ -90,7 +90,7 @@ impl fmt::Display for PersonNumber {
     }
 }
 
-/// What a person may do (R-USR-1).
+/// What a person may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Role {
@@ -120,7 +120,7 @@ impl BiometricKind {
         BiometricKind::Finger,
     ];
 
-    /// Templates of this kind the whole lock stores (R-USR-3).
+    /// Templates of this kind the whole lock stores.
     pub const fn capacity(self) -> usize {
         match self {
             BiometricKind::Face => FACE_CAPACITY,
@@ -129,7 +129,7 @@ impl BiometricKind {
         }
     }
 
-    /// Templates of this kind one person may have (R-USR-3).
+    /// Templates of this kind one person may have.
     pub const fn per_person(self) -> usize {
         match self {
             BiometricKind::Face => FACES_PER_PERSON,
@@ -148,7 +148,7 @@ pub struct TemplateId(pub u16);
 /// Bytes of UTF-8 a person's name holds.
 pub(crate) const NAME_LEN: usize = 16;
 
-/// A person's name as the app gives it (R-APP-3): at most 16 bytes
+/// A person's name as the app gives it: at most 16 bytes
 /// of UTF-8 without control characters. The lock never speaks or shows it;
 /// it keeps it for the app's people list. `Copy`, like the commands that
 /// carry it.
@@ -195,7 +195,7 @@ impl Name {
     }
 
     /// Whether this name could have come from [`Name::new`]: a stored or
-    /// received one is checked again (S-ST-3).
+    /// received one is checked again.
     pub fn is_valid(&self) -> bool {
         let Some(used) = self.bytes.get(..usize::from(self.len)) else {
             return false;
@@ -222,7 +222,7 @@ pub struct Person {
     pub number: PersonNumber,
     /// Administrator or user.
     pub role: Role,
-    /// When their credentials open (R-USR-6).
+    /// When their credentials open.
     pub validity: Validity,
     /// Face template ids.
     pub faces: Vec<TemplateId, FACES_PER_PERSON, u8>,
@@ -230,13 +230,13 @@ pub struct Person {
     pub palms: Vec<TemplateId, PALMS_PER_PERSON, u8>,
     /// Fingerprint template ids.
     pub fingers: Vec<TemplateId, FINGERS_PER_PERSON, u8>,
-    /// Their passcode, if any (at most one, R-USR-3).
+    /// Their passcode, if any (at most one).
     pub passcode: Option<Passcode>,
-    /// Their duress passcode, if any (R-PIN-7). It takes a slot of the lock's 50.
+    /// Their duress passcode, if any. It takes a slot of the lock's 50.
     pub duress: Option<Passcode>,
-    /// Their name, as the app set it (R-APP-3); empty if none.
+    /// Their name, as the app set it; empty if none.
     pub name: Name,
-    /// The hours of the week they may open, if limited (R-APP-3).
+    /// The hours of the week they may open, if limited.
     pub schedule: Option<WeeklySchedule>,
 }
 
@@ -258,11 +258,11 @@ impl Person {
     }
 
     /// Whether their credentials open at the wall-clock time `wall`: within
-    /// their validity period and their weekly schedule, if any (R-USR-6,
-    /// R-APP-3). Either limit fails closed without a trusted clock (S-VC-2).
+    /// their validity period and their weekly schedule, if any. Either limit
+    /// fails closed without a trusted clock.
     ///
-    /// A validity period's end is judged by the furthest the clock has
-    /// reached (S-VC-3): setting the clock back never revives it.
+    /// A validity period's end is judged by the furthest the clock has reached:
+    /// setting the clock back never revives it.
     pub fn admits(&self, clock: Option<WallClock>) -> bool {
         self.validity.admits_at(clock)
             && self.schedule.is_none_or(|s| s.admits(clock.map(|c| c.now)))
@@ -314,17 +314,17 @@ impl Person {
 pub(crate) enum PeopleError {
     /// All 100 numbers are taken.
     Full,
-    /// No person has that number (R-USR-4).
+    /// No person has that number.
     NoSuchPerson,
-    /// They are the last administrator (R-USR-4).
+    /// They are the last administrator.
     LastAdministrator,
-    /// They are the only person left (R-USR-4).
+    /// They are the only person left.
     OnlyPerson,
-    /// The lock's store of that credential kind is full (R-USR-3).
+    /// The lock's store of that credential kind is full.
     CredentialStoreFull,
-    /// The person already has as many of that kind as they may (R-USR-3).
+    /// The person already has as many of that kind as they may.
     PersonCredentialsFull,
-    /// That template id already belongs to someone (R-USR-7).
+    /// That template id already belongs to someone.
     Duplicate,
 }
 
@@ -381,7 +381,7 @@ impl People {
         self.slots.get(number.index()).and_then(Option::as_ref)
     }
 
-    /// The lowest number no one has (R-USR-2).
+    /// R-USR-2: the lowest number no one has, from `001`.
     pub(crate) fn lowest_free(&self) -> Option<PersonNumber> {
         let index = self.slots.iter().position(Option::is_none)?;
         PersonNumber::new(u8::try_from(index.saturating_add(1)).ok()?)
@@ -411,7 +411,8 @@ impl People {
         TemplateId(id)
     }
 
-    /// Whether `person` may receive one more template of `kind` (R-USR-3).
+    /// R-USR-3: whether `person` may receive one more template of `kind`,
+    /// within the lock's and the person's capacities.
     pub(crate) fn can_add_template(
         &self,
         person: Option<&Person>,
@@ -427,8 +428,8 @@ impl People {
     }
 
     /// Stores or replaces `person` under their number, refusing anything that
-    /// would break a capacity (R-USR-3) or give one template to two people
-    /// (R-USR-7). On refusal nothing changes.
+    /// would break a capacity or give one template to two people.
+    /// On refusal nothing changes.
     pub(crate) fn put(&mut self, person: Person) -> Result<(), PeopleError> {
         let number = person.number;
         for kind in BiometricKind::ALL {
@@ -465,7 +466,8 @@ impl People {
         Ok(())
     }
 
-    /// Whether `number` may be deleted (R-USR-4).
+    /// R-USR-4: whether `number` may be deleted: not the last
+    /// administrator, not the only person, and someone at all.
     pub(crate) fn check_delete(&self, number: PersonNumber) -> Result<(), PeopleError> {
         let person = self.get(number).ok_or(PeopleError::NoSuchPerson)?;
         if self.len() <= 1 {

@@ -1,6 +1,6 @@
-//! The lock's settings: chosen at the keypad (R-MNU-3 `4`) or from the app.
+//! The lock's settings: chosen at the keypad (menu `4`) or from the app.
 
-/// Which way the door opens, chosen once after installation (R-UNL-3). It sets
+/// Which way the door opens, chosen once after installation. It sets
 /// the motor's direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -44,28 +44,28 @@ impl Volume {
     }
 }
 
-/// Shortest countdown the lock accepts (R-LCK-2).
+/// Shortest countdown the lock accepts.
 pub(crate) const AUTO_LOCK_MIN_SECS: u16 = 5;
-/// Longest countdown the lock accepts (R-LCK-2).
+/// Longest countdown the lock accepts.
 pub(crate) const AUTO_LOCK_MAX_SECS: u16 = 3600;
 
 /// Every setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Settings {
-    /// Unset until first start's question is answered (R-UNL-3).
+    /// Unset until first start's question is answered.
     pub door_direction: Option<DoorDirection>,
     /// Voice prompt loudness.
     pub volume: Volume,
-    /// Countdown lock on (R-LCK-2). Default off.
+    /// Countdown lock on. Default off.
     pub auto_lock: bool,
-    /// Countdown length in seconds (R-LCK-2).
+    /// Countdown length in seconds.
     pub auto_lock_secs: u16,
-    /// Remote unlock from the app allowed (R-APP-2). Default off.
+    /// Remote unlock from the app allowed. Default off.
     pub remote_unlock: bool,
-    /// Lockout protection on (R-LKO-3). Default on.
+    /// Lockout protection on. Default on.
     pub lockout_protection: bool,
-    /// Low-battery threshold in percent (R-ALM-3). Default 10.
+    /// Low-battery threshold in percent. Default 10.
     pub low_battery_percent: u8,
 }
 
@@ -89,15 +89,15 @@ impl Default for Settings {
 pub enum Setting {
     /// Prompt loudness.
     Volume(Volume),
-    /// Countdown lock on or off (R-LCK-2).
+    /// Countdown lock on or off.
     AutoLock(bool),
-    /// Countdown length, 5 s to 1 h (R-LCK-2).
+    /// Countdown length, 5 s to 1 h.
     AutoLockSecs(u16),
-    /// Remote unlock allowed (R-APP-2).
+    /// Remote unlock allowed.
     RemoteUnlock(bool),
-    /// Lockout protection on or off (R-LKO-3).
+    /// Lockout protection on or off.
     LockoutProtection(bool),
-    /// Low-battery threshold, 5 % to 50 % (R-ALM-3).
+    /// Low-battery threshold, 5 % to 50 %.
     LowBatteryPercent(u8),
 }
 

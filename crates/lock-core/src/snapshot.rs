@@ -22,11 +22,11 @@ pub struct Snapshot {
     pub people: Vec<Person, PEOPLE_CAPACITY>,
     /// Failure counts and lockout.
     pub attempts: AttemptRecord,
-    /// One-time visitor codes already used (S-VC-1).
+    /// One-time visitor codes already used.
     pub visitor_codes_used: VisitorCodesUsed,
-    /// How far the wall clock had got (S-VC-3, [`Change::ClockMark`](crate::Change::ClockMark)).
+    /// How far the wall clock had got ([`Change::ClockMark`](crate::Change::ClockMark)).
     pub clock_mark: Option<Timestamp>,
-    /// Leaving-home mode and unacknowledged alarms (R-LCK-4, R-PIN-7).
+    /// Leaving-home mode and unacknowledged alarms.
     pub armed: crate::Armed,
 }
 
@@ -97,7 +97,7 @@ pub enum RestoreError {
     DuplicatePerson(PersonNumber),
     /// A person breaks a capacity or shares a template id with another.
     Person(PersonNumber),
-    /// A stored passcode breaks R-PIN-1/2/5.
+    /// A stored passcode breaks a passcode rule: length, strength, containment.
     Passcode(PersonNumber),
     /// People are stored but none is an administrator.
     NoAdministrator,

@@ -4,7 +4,7 @@
 //! - [`Instant`]: monotonic milliseconds since the lock last started. It drives
 //!   every timer (keypad timeout, lockout, tamper alarm, bolt travel).
 //! - [`Timestamp`]: wall-clock seconds (Unix time). Only validity periods need it,
-//!   and only once an authenticated source has set the clock (S-VC-2).
+//!   and only once an authenticated source has set the clock.
 
 use core::fmt;
 use core::ops;
@@ -140,8 +140,8 @@ impl Timestamp {
     }
 }
 
-/// The lock's trusted wall clock as a time-bounded credential is judged by
-/// (S-VC-3): the time `now`, and the furthest the clock has ever `reached`,
+/// The lock's trusted wall clock as a time-bounded credential is judged by:
+/// the time `now`, and the furthest the clock has ever `reached`,
 /// across steps back and power cuts. A credential opens only if it is open
 /// `now` and its end is not behind `reached`: a window end the clock has
 /// passed stays passed.
@@ -160,7 +160,7 @@ impl WallClock {
     }
 }
 
-/// A person's validity period (R-USR-6): from and until, both inclusive, wall clock.
+/// A person's validity period: from and until, both inclusive, wall clock.
 ///
 /// Either end may be open. A period whose `until` is before its `from` admits no
 /// moment at all.
@@ -186,7 +186,7 @@ impl Validity {
     }
 
     /// Whether `now` (the lock's wall clock, if it has a trusted one) lies within
-    /// the period. A bounded period without a trusted clock fails closed (S-VC-2).
+    /// the period. A bounded period without a trusted clock fails closed.
     pub fn admits(&self, now: Option<Timestamp>) -> bool {
         if self.is_unbounded() {
             return true;
@@ -195,7 +195,7 @@ impl Validity {
         self.from.is_none_or(|from| now >= from) && self.until.is_none_or(|until| now <= until)
     }
 
-    /// [`Validity::admits`] by a clock that may have stepped back (S-VC-3):
+    /// [`Validity::admits`] by a clock that may have stepped back:
     /// open `now`, and its end not passed at the furthest the clock reached.
     pub fn admits_at(&self, clock: Option<WallClock>) -> bool {
         self.admits(clock.map(|c| c.now))
@@ -208,7 +208,7 @@ pub(crate) const DAY_MINUTES: u16 = 24 * 60;
 /// The largest offset of local time from UTC a schedule may carry (UTC+14).
 pub(crate) const MAX_UTC_OFFSET_MINUTES: i16 = 14 * 60;
 
-/// The hours of the week a person may open (R-APP-3's weekly schedules): on
+/// The hours of the week a person may open: on
 /// the `days` set, from `from_minute` to before `until_minute` of the day, in
 /// the local time `utc_offset_minutes` from UTC. A window with `until_minute`
 /// before `from_minute` runs overnight into the next day (it belongs to the
@@ -217,7 +217,7 @@ pub(crate) const MAX_UTC_OFFSET_MINUTES: i16 = 14 * 60;
 /// The lock's wall clock is UTC; the app converts the person's local hours
 /// with the offset in force and sends the schedule again when daylight
 /// saving time changes it. Like a validity period, a schedule fails closed
-/// without a trusted clock (S-VC-2).
+/// without a trusted clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WeeklySchedule {

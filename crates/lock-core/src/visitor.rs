@@ -1,4 +1,4 @@
-//! Offline visitor codes typed at the keypad (R-APP-4, S-VC-1, S-VC-2): the
+//! Offline visitor codes typed at the keypad: the
 //! hook through which the lock consults a verifier it holds.
 //!
 //! The core knows no cryptography. A verifier implementing [`VisitorCodes`]
@@ -6,14 +6,14 @@
 //! secret and computes the truncated HMAC) is handed to
 //! [`Lock::with_visitor_codes`](crate::Lock::with_visitor_codes); the lock asks
 //! it only after no person's passcode matched an entry, only when the wall
-//! clock is trusted (S-VC-2: no clock, no visitor code), and only to open the
+//! clock is trusted (no clock, no visitor code), and only to open the
 //! door, never the menu. Everything else is the lock's as for any passcode: the
-//! anti-peeping entry of at most 16 digits (R-PIN-4), the one failure count and
-//! lockout (R-LKO-1, S-BF-1), the second check before the motor (S-HW-1), and
+//! anti-peeping entry of at most 16 digits, the one failure count and
+//! lockout, the second check before the motor, and
 //! the record of used one-time codes, persisted before the door opens
 //! ([`Change::VisitorCodeUsed`](crate::Change::VisitorCodeUsed)) and restored
 //! with the [`Snapshot`](crate::Snapshot), so a one-time code opens once, also
-//! across power cuts (S-VC-1).
+//! across power cuts.
 //!
 //! [`NoVisitorCodes`], the default, matches nothing: a `Lock` without a
 //! verifier behaves exactly as before visitor codes existed.
@@ -33,8 +33,8 @@ pub(crate) const VISITOR_CODES_USED_CAPACITY: usize = 16;
 /// clock's floor: its `expires` is the latest end of a window among the codes
 /// forgotten. After a restart the lock has no clock and no memory of how far
 /// it had gone; without the floor an administrator's phone could set the
-/// clock back into a forgotten code's window and the code would open again
-/// (S-VC-1, S-VC-3). The lock refuses to set its clock before the floor.
+/// clock back into a forgotten code's window and the code would open again.
+/// The lock refuses to set its clock before the floor.
 /// A verifier never gives a code this id.
 pub const CLOCK_FLOOR_ID: u64 = u64::MAX;
 
@@ -49,13 +49,13 @@ pub struct VisitorCodeUse {
     pub expires: Timestamp,
 }
 
-/// The used one-time codes, as persisted (R-APP-4: "one-time codes only once"):
+/// The used one-time codes, as persisted ("one-time codes only once"):
 /// at most 16.
 pub type VisitorCodesUsed = heapless::Vec<VisitorCodeUse, VISITOR_CODES_USED_CAPACITY>;
 
-/// Records `code` as used at wall-clock time `at`, first forgetting the codes
-/// whose window ended before `at` by more than the clock may step back
-/// (S-VC-3), so setting the clock back cannot revive one; the latest end
+/// S-VC-1: records `code` as used at wall-clock time `at`, first forgetting the codes
+/// whose window ended before `at` by more than the clock may step back,
+/// so setting the clock back cannot revive one; the latest end
 /// among them becomes the clock's floor ([`CLOCK_FLOOR_ID`]), which holds the
 /// clock after a restart. Fails, changing nothing, when every slot holds a
 /// code still in its window.
@@ -111,11 +111,11 @@ pub struct VisitorCodeMatch {
     pub one_time: bool,
 }
 
-/// A verifier of offline visitor codes (R-APP-4).
+/// A verifier of offline visitor codes.
 ///
 /// `find` must be pure (the same arguments give the same answer: the lock calls
-/// it twice for S-HW-1's second check), must compare digits in constant time,
-/// must search the entry for a code as one contiguous run (R-PIN-4), and must
+/// it twice for the second check before the motor), must compare digits in constant time,
+/// must search the entry for a code as one contiguous run, and must
 /// skip one-time codes listed in `used`.
 pub trait VisitorCodes: Clone + core::fmt::Debug {
     /// The visitor code in `entry` that is valid at the trusted wall-clock
@@ -129,8 +129,8 @@ pub trait VisitorCodes: Clone + core::fmt::Debug {
 
     /// The first moment after `after` at which some code of this verifier
     /// could stop opening (a window's end), or `None` if it accepts none.
-    /// The lock writes how far its clock has got at each such moment
-    /// (S-VC-3), so no power cut and step back revives a code that had just
+    /// The lock writes how far its clock has got at each such moment,
+    /// so no power cut and step back revives a code that had just
     /// expired.
     fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
         let _ = after;

@@ -27,7 +27,7 @@ impl<V: VisitorCodes> Lock<V> {
         out.push(Action::Reply(reply));
     }
 
-    /// S-PR-4, R-APP-5: the privilege each command needs: a visitor's key opens and
+    /// S-PR-4, S-VC-4, R-APP-5: the privilege each command needs: a visitor's key opens and
     /// locks, a user also reads the status and the camera, everything else
     /// is an administrator's. A visitor's key acts over the local Bluetooth
     /// link only, never from afar.

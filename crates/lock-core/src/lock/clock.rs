@@ -71,7 +71,7 @@ impl Wall {
     /// S-VC-3: sets the clock to `to` at `now`, unless that steps back by
     /// more than [`CLOCK_MAX_STEP_BACK`] from where it had got — while
     /// powered or, by the `mark` on flash, before a restart — or before
-    /// `floor`, the end of a forgotten one-time code's window (S-VC-1).
+    /// `floor`, the end of a forgotten one-time code's window.
     fn set(
         &mut self,
         now: Instant,

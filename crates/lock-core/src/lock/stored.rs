@@ -128,7 +128,8 @@ impl Stored {
         }
     }
 
-    /// The failure counts, to be persisted before anything observable.
+    /// R-LKO-4: the failure counts, persisted before anything observable,
+    /// so a power cut cannot reset them.
     pub(crate) fn persist_attempts(&self, out: &mut Actions) {
         out.push(Action::Persist(Change::Attempts(self.attempts.record())));
     }

@@ -283,15 +283,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.fail(now, None, method, true, out);
             return;
         }
-        let extra_digits = matches!(
-            (grant.evidence, entry),
-            (Evidence::Passcode(m), Some(e)) if e.len() != m.len
-        );
-        if for_menu && role != Role::Administrator && extra_digits {
-            // An insider: a user's own code with guesses around it at SET
-            // would test up to ten windows for an administrator's code per
-            // entry, uncounted, the menu opening being the answer. With
-            // extra digits it is a guess like any other.
+        if for_menu && guesses_around(role, &grant, entry) {
             self.fail(now, None, method, true, out);
             return;
         }
@@ -411,4 +403,16 @@ impl<V: VisitorCodes> Lock<V> {
         }
         self.set_alarm(now, out, AlarmKind::SystemLocked, false);
     }
+}
+
+/// S-BF-3: the insider's guess budget. A user's own code with extra digits
+/// around it, typed after SET, would test up to ten windows for an
+/// administrator's code per entry, uncounted, the menu opening being the
+/// answer: such an entry is a guess like any other.
+fn guesses_around(role: Role, grant: &Grant, entry: Option<&Entry>) -> bool {
+    let extra_digits = matches!(
+        (grant.evidence, entry),
+        (Evidence::Passcode(m), Some(e)) if e.len() != m.len
+    );
+    role != Role::Administrator && extra_digits
 }
