@@ -165,7 +165,8 @@ non_test_lines() {
 }
 
 # ---------------------------------------------------------------------------
-# Sites: "ID<TAB>file:line<TAB>item", one per tagged item.
+# Sites: "ID<TAB>file<TAB>item", one per tagged item. No line numbers: the
+# table would go stale with every edit above a tagged item.
 
 non_test_lines "$work/non-test-files" | awk -F'\t' '
     function ids_in(s,    found) {
@@ -220,13 +221,13 @@ non_test_lines "$work/non-test-files" | awk -F'\t' '
         if (tags != "") {
             name = item_name(line)
             n = split(tags, list, " ")
-            for (i = 1; i <= n; i++) print list[i] "\t" $1 ":" $2 "\t" name
+            for (i = 1; i <= n; i++) print list[i] "\t" $1 "\t" name
         }
         tags = ""
         next
     }
     { tags = "" }
-' | sort -u -t$'\t' -k1,1 -k2,2V >"$work/sites"
+' | sort -u -t$'\t' -k1,1 -k2,2 -k3,3 >"$work/sites"
 
 # ---------------------------------------------------------------------------
 # Tests: "ID<TAB>test<TAB>file".
@@ -302,7 +303,7 @@ no test and is not pending, and when a named test does not exist.
 
 A site is an item whose comment block names the id (`/// R-LCK-3: …` directly
 above the `fn`, `struct`, …); a test is a test function named after the id
-(`r_lck_3_…`). Lines are where the item starts. Scenarios in `scenarios/`
+(`r_lck_3_…`). Scenarios in `scenarios/`
 show many rules end to end ([FEATURES.md](FEATURES.md)).
 
 EOF
