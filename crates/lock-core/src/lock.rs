@@ -4,18 +4,18 @@
 //! The lock's state is grouped by concern, each a type with its own methods
 //! in its own file under `lock/`:
 //!
-//! | file | state | rules |
-//! |---|---|---|
-//! | `stored.rs` | [`Stored`](stored::Stored): what the store's [`Snapshot`] holds | flash is untrusted |
-//! | `timers.rs` | [`Timers`](timers::Timers): every deadline, keyed by [`Timer`](timers::Timer) | |
-//! | `clock.rs` | [`Wall`](clock::Wall): the trusted wall clock and how far it got | clock steps |
-//! | `body.rs` | [`Body`](body::Body): bolt, door, countdown, leaving home | locking |
-//! | `keypad.rs` | [`Keypad`](keypad::Keypad): the dialogue at the door and its mode | keypad, first start |
-//! | `menu.rs` | the menu's screens | the menu |
-//! | `people.rs` | storing and deleting people, settings, factory reset | people |
-//! | `verify.rs` | the verdict on a credential, twice; failures and lockout | unlocking, lockout |
-//! | `alarms.rs` | alarms, tamper, battery | alarms |
-//! | `app.rs` | the app's commands and pairing | the app |
+//! | file | what |
+//! |---|---|
+//! | `stored.rs` | [`Stored`](stored::Stored): what the store's [`Snapshot`] holds, checked again at boot |
+//! | `timers.rs` | [`Timers`](timers::Timers): every deadline, keyed by [`Timer`](timers::Timer), and the one `expire` |
+//! | `clock.rs` | [`Wall`](clock::Wall): the trusted wall clock, how far it got, its mark on flash |
+//! | `body.rs` | [`Body`](body::Body): bolt, door, the countdown lock, leaving-home mode |
+//! | `keypad.rs` | [`Keypad`](keypad::Keypad): the dialogue at the door, first start, its [`Mode`](keypad::Mode) |
+//! | `menu.rs` | the menu's screens |
+//! | `people.rs` | storing and deleting people, settings, the factory reset |
+//! | `verify.rs` | the verdict on a credential, checked twice; failures and lockout |
+//! | `alarms.rs` | alarms, the tamper siren, battery and USB power |
+//! | `app.rs` | the app's commands, pairing mode |
 //!
 //! Each rule's implementing function carries its id in its doc comment.
 
@@ -30,9 +30,10 @@ mod stored;
 mod timers;
 mod verify;
 
-use crate::action::{Action, Actions, Alarms, BoltState, KeyMask, LockMethod, Status};
+use crate::action::{Action, Actions, Alarms, BoltState, KeyMask, LockMethod, Prompt, Status};
 use crate::attempts::Lockout;
-use crate::event::{DoorState, Event};
+use crate::event::{AlarmKind, DoorState, Event};
+use crate::log::{LogEntry, LogRecord};
 use crate::person::People;
 use crate::settings::Settings;
 use crate::snapshot::{RestoreError, Snapshot};
@@ -168,10 +169,9 @@ impl<V: VisitorCodes> Lock<V> {
         let mut lock = Lock::with_visitor_codes(config, visitor_codes);
         lock.stored.restore(snapshot, now)?;
         lock.body.leaving_home = snapshot.armed.leaving_home;
+        lock.alarms.set(AlarmKind::Duress, snapshot.armed.duress);
         lock.alarms
-            .set(crate::event::AlarmKind::Duress, snapshot.armed.duress);
-        lock.alarms
-            .set(crate::event::AlarmKind::Intrusion, snapshot.armed.intrusion);
+            .set(AlarmKind::Intrusion, snapshot.armed.intrusion);
         Ok(lock)
     }
 
@@ -348,15 +348,15 @@ impl<V: VisitorCodes> Lock<V> {
     // ----- output helpers, shared by every concern ------------------------
 
     /// A prompt, unless one-time mute is on.
-    fn prompt(&self, out: &mut Actions, prompt: crate::action::Prompt) {
+    fn prompt(&self, out: &mut Actions, prompt: Prompt) {
         if !self.keypad.muted {
             out.push(Action::Prompt(prompt));
         }
     }
 
     /// A log record stamped with both clocks.
-    fn log(&self, now: Instant, out: &mut Actions, entry: crate::log::LogEntry) {
-        out.push(Action::Log(crate::log::LogRecord {
+    fn log(&self, now: Instant, out: &mut Actions, entry: LogEntry) {
+        out.push(Action::Log(LogRecord {
             at: now,
             wall: self.wall.at(now),
             entry,
