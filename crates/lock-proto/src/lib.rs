@@ -15,7 +15,7 @@ pub use message::{
     LOG_PAGE, LoggedRecord, PEOPLE_PAGE, PairingInfo, PersonInfo, ProtoRefusal, Query, Request,
     Response,
 };
-pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing};
+pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing, SavedPhone};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
     MAX_COUNTER_STEP, OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT,

@@ -121,11 +121,80 @@ impl ComparedPairing {
 }
 
 /// A paired phone (or one holding an issued key).
+///
+/// A phone that restarts must not seal a frame under a counter it used
+/// before: the lock refuses it as a replay, and two frames under one key
+/// and counter repeat a nonce (their ciphertexts XOR to their plaintexts).
+/// So it saves [`Phone::save`] after each [`Phone::request`], before the
+/// frame leaves, and starts again with [`Phone::restore`].
 pub struct Phone {
     pairing: u16,
+    key: [u8; 32],
     keys: FrameKeys,
     sent: u64,
     received: Option<u64>,
+}
+
+/// What a phone keeps across its own restarts: its pairing, key and
+/// counters, in [`SavedPhone::LEN`] bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SavedPhone {
+    /// The pairing id.
+    pub pairing: u16,
+    /// The pairing key.
+    pub key: [u8; 32],
+    /// The last counter a request was sealed under.
+    pub sent: u64,
+    /// The last counter accepted from the lock, if any.
+    pub received: Option<u64>,
+}
+
+impl core::fmt::Debug for SavedPhone {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SavedPhone")
+            .field("pairing", &self.pairing)
+            .field("sent", &self.sent)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SavedPhone {
+    /// Its length as bytes: pairing, key, sent, and received (`u64::MAX`
+    /// for none, a counter the lock never reaches).
+    pub const LEN: usize = 2 + 32 + 8 + 8;
+
+    /// As bytes, little-endian.
+    pub fn to_bytes(&self) -> [u8; SavedPhone::LEN] {
+        let mut b = [0u8; SavedPhone::LEN];
+        let received = self.received.unwrap_or(u64::MAX);
+        let fields = self
+            .pairing
+            .to_le_bytes()
+            .into_iter()
+            .chain(self.key)
+            .chain(self.sent.to_le_bytes())
+            .chain(received.to_le_bytes());
+        for (slot, byte) in b.iter_mut().zip(fields) {
+            *slot = byte;
+        }
+        b
+    }
+
+    /// From [`SavedPhone::to_bytes`]; `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<SavedPhone> {
+        let b: &[u8; SavedPhone::LEN] = bytes.try_into().ok()?;
+        let (pairing, rest) = b.split_first_chunk::<2>()?;
+        let (key, rest) = rest.split_first_chunk::<32>()?;
+        let (sent, rest) = rest.split_first_chunk::<8>()?;
+        let received = u64::from_le_bytes(*rest.first_chunk::<8>()?);
+        Some(SavedPhone {
+            pairing: u16::from_le_bytes(*pairing),
+            key: *key,
+            sent: u64::from_le_bytes(*sent),
+            received: (received != u64::MAX).then_some(received),
+        })
+    }
 }
 
 /// What the lock sent.
@@ -146,9 +215,32 @@ impl Phone {
     pub fn with_key(pairing: u16, key: [u8; 32]) -> Phone {
         Phone {
             pairing,
+            key,
             keys: FrameKeys::derive(&key),
             sent: 0,
             received: None,
+        }
+    }
+
+    /// What to keep across a restart of the phone: save it after each
+    /// [`Phone::request`], before the frame is sent.
+    pub fn save(&self) -> SavedPhone {
+        SavedPhone {
+            pairing: self.pairing,
+            key: self.key,
+            sent: self.sent,
+            received: self.received,
+        }
+    }
+
+    /// S-PR-6: the phone after a restart, from what it saved: its next
+    /// request is sealed above every counter it used before, so no nonce
+    /// repeats and the lock takes it.
+    pub fn restore(saved: &SavedPhone) -> Phone {
+        Phone {
+            sent: saved.sent,
+            received: saved.received,
+            ..Phone::with_key(saved.pairing, saved.key)
         }
     }
 

@@ -20,9 +20,9 @@ use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;
 use lock_proto::wire::VERSION;
 use lock_proto::{
-    FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord, MAX_COUNTER_STEP,
-    Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot,
-    Protocol, Query, Request, Response, VisitorCodeBook,
+    Frame, FrameBuf, FrameError, FrameKind, FrameRepr, FromLock, Identity, LOG_PAGE, LoggedRecord,
+    MAX_COUNTER_STEP, Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange,
+    ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, VisitorCodeBook,
 };
 
 /// A deterministic entropy source (xorshift): tests must repeat.
@@ -470,6 +470,42 @@ fn s_pr_3_a_replayed_frame_is_refused() {
     b.receive(Link::Bluetooth, &status).unwrap();
     assert_eq!(b.receive(Link::Bluetooth, &status), Err(FrameError::Replay));
     assert!(b.sent.is_empty() && b.actions.is_empty());
+}
+
+#[test]
+fn s_pr_6_a_phone_restored_from_what_it_saved_never_repeats_a_counter() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let before = phone.request(&status).unwrap();
+    let saved = SavedPhone::from_bytes(&phone.save().to_bytes()).unwrap();
+    b.receive(Link::Bluetooth, &before).unwrap();
+    b.sent.clear();
+
+    // The app restarts: restored, its next frame is above every counter it
+    // used, so the lock takes it and no nonce repeats under the key.
+    let mut restored = Phone::restore(&saved);
+    let after = restored.request(&status).unwrap();
+    let counter = |f: &[u8]| {
+        FrameRepr::parse(&Frame::new_checked(f).unwrap())
+            .unwrap()
+            .counter
+    };
+    assert!(counter(&after) > counter(&before));
+    b.receive(Link::Bluetooth, &after).unwrap();
+    assert!(matches!(
+        restored.open(&b.sent[0]).unwrap(),
+        FromLock::Response(Response::Reply(Reply::Status(_)))
+    ));
+
+    // Started from the key alone it would reuse counter 1 and be refused.
+    let mut forgetful = Phone::with_key(saved.pairing, saved.key);
+    let reused = forgetful.request(&status).unwrap();
+    assert_eq!(counter(&reused), 1);
+    assert_eq!(b.receive(Link::Bluetooth, &reused), Err(FrameError::Replay));
 }
 
 #[test]
