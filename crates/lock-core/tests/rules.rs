@@ -31,6 +31,8 @@ mod app;
 mod lockout;
 #[path = "rules/menu.rs"]
 mod menu;
+#[path = "rules/menu_people.rs"]
+mod menu_people;
 #[path = "rules/outside_review.rs"]
 mod outside_review;
 #[path = "rules/passcodes.rs"]
