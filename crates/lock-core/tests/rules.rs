@@ -39,5 +39,7 @@ mod outside_review;
 mod passcodes;
 #[path = "rules/people.rs"]
 mod people;
+#[path = "rules/people_credentials.rs"]
+mod people_credentials;
 #[path = "rules/unlock_lock.rs"]
 mod unlock_lock;
