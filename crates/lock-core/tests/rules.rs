@@ -27,6 +27,8 @@ mod harness;
 mod alarms;
 #[path = "rules/app.rs"]
 mod app;
+#[path = "rules/locking.rs"]
+mod locking;
 #[path = "rules/lockout.rs"]
 mod lockout;
 #[path = "rules/menu.rs"]
@@ -41,5 +43,5 @@ mod passcodes;
 mod people;
 #[path = "rules/people_credentials.rs"]
 mod people_credentials;
-#[path = "rules/unlock_lock.rs"]
-mod unlock_lock;
+#[path = "rules/unlock.rs"]
+mod unlock;
