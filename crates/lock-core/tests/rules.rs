@@ -27,15 +27,21 @@ mod harness;
 mod alarms;
 #[path = "rules/app.rs"]
 mod app;
+#[path = "rules/locking.rs"]
+mod locking;
 #[path = "rules/lockout.rs"]
 mod lockout;
 #[path = "rules/menu.rs"]
 mod menu;
+#[path = "rules/menu_people.rs"]
+mod menu_people;
 #[path = "rules/outside_review.rs"]
 mod outside_review;
 #[path = "rules/passcodes.rs"]
 mod passcodes;
 #[path = "rules/people.rs"]
 mod people;
-#[path = "rules/unlock_lock.rs"]
-mod unlock_lock;
+#[path = "rules/people_credentials.rs"]
+mod people_credentials;
+#[path = "rules/unlock.rs"]
+mod unlock;
