@@ -128,7 +128,7 @@ impl<V: VisitorCodes> Lock<V> {
         let first = GRANTED;
         let second = self.confirm_visitor_code(now, &m, entry);
         if first != GRANTED || second != GRANTED || (first ^ second) != 0 {
-            self.fail(now, None, Method::VisitorCode, true, out);
+            self.fail(now, Method::VisitorCode, out);
             return;
         }
         if m.one_time {
@@ -256,11 +256,11 @@ impl<V: VisitorCodes> Lock<V> {
             None => grant,
         };
         let Some(grant) = grant else {
-            self.fail(now, None, method, true, out);
+            self.fail(now, method, out);
             return;
         };
         let Some(person) = self.stored.people.get(grant.person) else {
-            self.fail(now, None, method, true, out);
+            self.fail(now, method, out);
             return;
         };
         if !person.admits(self.clock(now)) {
@@ -280,11 +280,11 @@ impl<V: VisitorCodes> Lock<V> {
         let first = GRANTED;
         let second = self.confirm(now, &grant, entry);
         if first != GRANTED || second != GRANTED || (first ^ second) != 0 {
-            self.fail(now, None, method, true, out);
+            self.fail(now, method, out);
             return;
         }
         if for_menu && guesses_around(role, &grant, entry) {
-            self.fail(now, None, method, true, out);
+            self.fail(now, method, out);
             return;
         }
         if self
@@ -348,14 +348,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// S-BF-2, R-ALM-2: records a failed verification: persisted before
     /// anything observable, then logged, then the lockout if it began, with
     /// its alarm reported to the app.
-    fn fail(
-        &mut self,
-        now: Instant,
-        person: Option<PersonNumber>,
-        method: Method,
-        audible: bool,
-        out: &mut Actions,
-    ) {
+    fn fail(&mut self, now: Instant, method: Method, out: &mut Actions) {
         if self.storage_fault {
             return;
         }
@@ -366,7 +359,7 @@ impl<V: VisitorCodes> Lock<V> {
             now,
             out,
             LogEntry::UnlockFailed {
-                person,
+                person: None,
                 method,
                 reason: Refusal::NoMatch,
             },
@@ -383,10 +376,8 @@ impl<V: VisitorCodes> Lock<V> {
             );
             self.set_alarm(now, out, AlarmKind::SystemLocked, true);
             out.push(Action::Notify(Notice::Lockout(lockout.cause, secs)));
-            if audible {
-                self.prompt(out, Prompt::SystemLocked);
-            }
-        } else if audible {
+            self.prompt(out, Prompt::SystemLocked);
+        } else {
             self.prompt(out, Prompt::Failure(Refusal::NoMatch));
         }
         self.keypad.entry.clear();
