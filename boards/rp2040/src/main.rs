@@ -383,10 +383,17 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // from the ring oscillator.
     let received = FrameQueue::new();
     let outgoing = FrameQueue::new();
-    let app = ProtoApp::new(
-        BleTransport::new(&received, &outgoing),
-        RoscEntropy::default(),
-    );
+    let mut entropy = RoscEntropy::new(unique);
+    match entropy.start() {
+        Ok(()) => info!("entropy: the ring oscillator passed its start-up health test"),
+        // Fails closed: no identity, pairing or challenge until a reset
+        // finds it healthy; the lock itself runs on.
+        Err(failure) => error!(
+            "entropy: the ring oscillator failed its start-up health test: {}; the app is off",
+            failure
+        ),
+    }
+    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), entropy);
 
     let shared = Shared {
         adc: &adc,

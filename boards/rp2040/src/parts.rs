@@ -5,6 +5,7 @@
 use core::cell::RefCell;
 
 use cyw43::SpiBusCyw43;
+use defmt::error;
 use embassy_rp::adc::{self, Adc};
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::pac;
@@ -14,43 +15,100 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
 use lock_drivers::battery::RawAdc;
-use lock_hal::{Entropy, ErrorKind, ErrorType};
+use lock_hal::{
+    Entropy, Error, ErrorKind, ErrorType, HealthConfig, HealthFailure, HealthTested, MinEntropy,
+    NoiseSource,
+};
 use sha2::{Digest, Sha256};
 
-/// Entropy from the ring oscillator, conditioned.
+/// The ring oscillator's raw output: a byte of eight `RANDOMBIT` reads
+/// back to back (embassy-rp's `RoscRng::next_u8`), not conditioned. What
+/// the health tests see.
+#[derive(Debug, Default)]
+pub struct RoscBits;
+
+impl NoiseSource for RoscBits {
+    type Sample = u8;
+
+    fn sample(&mut self) -> u8 {
+        RoscRng::next_u8()
+    }
+}
+
+/// S-HW-4: entropy from the ring oscillator, health-tested, then
+/// conditioned, separated per unit.
 ///
 /// The RP2040 has no true RNG; its ring oscillator's RANDOMBIT register
 /// (read by embassy-rp's `RoscRng`) carries jitter, but the datasheet
 /// (§2.17.5) does not call it fit for security use, and bits read back to
-/// back at the bus clock are correlated. So each 32 bytes handed out are
-/// SHA-256 over [`RoscEntropy::RAW_PER_BLOCK`] raw bytes (eight raw bits
-/// per output bit) and a block counter: the output is uniform as long as
-/// those 2,048 raw bits hold 256 bits of entropy between them. That was
-/// not measured here (README.md, Entropy). The ROSC runs in embassy-rp's
-/// default clock set-up (the system clock is the crystal's PLL).
-#[derive(Debug, Default)]
+/// back at the bus clock are correlated. So:
+///
+/// - **Health tests.** Every raw byte ([`RoscBits`]) goes through lock-hal's
+///   [`HealthTested`]: SP 800-90B's repetition count and adaptive
+///   proportion tests, for [`RoscEntropy::CLAIM`] (1 bit of min-entropy per
+///   raw byte: 21 equal bytes in a row, or 311 of a 512-byte window equal
+///   to its first, fail), after a start-up test over the first 1024 bytes,
+///   which are discarded. A failure is latched until the next reset: from
+///   then on `fill` fails (and zeroes what it was given) rather than hand
+///   out output from a stuck or biased oscillator.
+/// - **Conditioning.** Each 32 bytes handed out are SHA-256 over a domain
+///   label, the unit's id, a block counter and [`RoscEntropy::RAW_PER_BLOCK`]
+///   raw bytes that passed: at the claimed 1 bit per raw byte, 256 bits of
+///   entropy per 256-bit block. The claim was not measured here (README.md,
+///   Entropy).
+/// - **Per unit.** The unit's id is the QSPI flash's 64-bit unique id
+///   (`Flash::blocking_unique_id`), so two units whose oscillators produced
+///   the same raw bytes would still produce different output.
+/// - **Per boot.** Only the oscillator's noise differs between two boots
+///   of one unit: the block counter restarts at 0 and no boot counter is
+///   persisted (README.md, Entropy).
+///
+/// The ROSC runs in embassy-rp's default clock set-up (the system clock is
+/// the crystal's PLL).
+#[derive(Debug)]
 pub struct RoscEntropy {
-    block: u32,
+    raw: HealthTested<RoscBits>,
+    unit: [u8; 8],
+    block: u64,
 }
 
 impl RoscEntropy {
     /// Raw bytes of ring-oscillator bits per 32 bytes of output.
     pub const RAW_PER_BLOCK: usize = 256;
-}
 
-impl ErrorType for RoscEntropy {
-    type Error = ErrorKind;
-}
+    /// The min-entropy claimed per raw byte, the health tests' cutoffs'
+    /// basis: 1 bit, the same claim the conditioning rests on (2,048 raw
+    /// bits per 256 output bits).
+    pub const CLAIM: MinEntropy = MinEntropy::Bits1;
 
-impl Entropy for RoscEntropy {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), ErrorKind> {
+    /// Keeps the conditioner's output apart from any other use of SHA-256.
+    const DOMAIN: &'static [u8] = b"open-door-lock rp2040 rosc entropy v1";
+
+    /// The oscillator for the unit whose flash has `unique_id`. Reads
+    /// nothing yet.
+    pub fn new(unique_id: [u8; 8]) -> Self {
+        RoscEntropy {
+            raw: HealthTested::new(RoscBits, HealthConfig::non_binary(Self::CLAIM)),
+            unit: unique_id,
+            block: 0,
+        }
+    }
+
+    /// Runs the start-up health test now (otherwise the first `fill` does).
+    pub fn start(&mut self) -> Result<(), HealthFailure> {
+        self.raw.start()
+    }
+
+    fn conditioned(&mut self, buf: &mut [u8]) -> Result<(), HealthFailure> {
         let mut raw = [0u8; 32];
         for out in buf.chunks_mut(32) {
             let mut hash = Sha256::new();
+            hash.update(Self::DOMAIN);
+            hash.update(self.unit);
             hash.update(self.block.to_le_bytes());
             self.block = self.block.wrapping_add(1);
             for _ in 0..Self::RAW_PER_BLOCK / raw.len() {
-                RoscRng.fill_bytes(&mut raw);
+                self.raw.fill(&mut raw)?;
                 hash.update(raw);
             }
             let digest = hash.finalize();
@@ -59,6 +117,26 @@ impl Entropy for RoscEntropy {
             }
         }
         Ok(())
+    }
+}
+
+impl ErrorType for RoscEntropy {
+    type Error = ErrorKind;
+}
+
+impl Entropy for RoscEntropy {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), ErrorKind> {
+        let failed_before = self.raw.failure().is_some();
+        self.conditioned(buf).map_err(|failure| {
+            buf.fill(0);
+            if !failed_before {
+                error!(
+                    "entropy: the ring oscillator failed its health test: {}",
+                    failure
+                );
+            }
+            failure.kind()
+        })
     }
 }
 

@@ -24,10 +24,17 @@ use lock_hal::{Entropy, ErrorKind, ErrorType};
 const RNG_POLLS: u32 = 100_000;
 
 /// The RNG peripheral (a true RNG: analog noise through a conditioning
-/// stage, with the reference manual's health checks). A seed or clock
-/// error, or no word in time, refuses the fill: lock-hal's `Entropy` asks
-/// for failure rather than weak output, and embassy-stm32's blocking reads
-/// would instead retry for ever.
+/// stage). Its own fault detection (RM0351, `RNG_SR`'s `SECS` and `CECS`)
+/// is what tests the noise: a seed error when the noise source gives more
+/// than 64 equal bits in a row or more than 32 alternations of 0 and 1, a
+/// clock error when the RNG's clock is below the bus clock / 16. The raw noise is not readable, so lock-hal's SP
+/// 800-90B tests cannot run on it. A seed or clock error, a zero word (the
+/// reference manual's check, embassy-stm32's `SeedError`) or no word in
+/// time refuses the fill, its buffer zeroed: lock-hal's `Entropy` asks for
+/// failure rather than weak output, and embassy-stm32's blocking reads
+/// would instead retry for ever. The driver restarts the RNG after a seed
+/// error, whose checks then run again: the next fill gets words only from
+/// a source that passes them.
 pub struct ChipEntropy<'d> {
     rng: Rng<'d, RNG>,
 }
@@ -48,14 +55,23 @@ impl Entropy for ChipEntropy<'_> {
         // The driver's checked fill is async (it sleeps on the RNG's
         // interrupt between words); here it is polled in place, since the
         // next word is at most a few microseconds away.
-        let mut fill = pin!(self.rng.async_fill_bytes(buf));
-        let mut context = Context::from_waker(Waker::noop());
-        for _ in 0..RNG_POLLS {
-            if let Poll::Ready(result) = fill.as_mut().poll(&mut context) {
-                return result.map_err(|_| ErrorKind::Device);
+        let result = {
+            let mut fill = pin!(self.rng.async_fill_bytes(buf));
+            let mut context = Context::from_waker(Waker::noop());
+            let mut result = Err(ErrorKind::Timeout);
+            for _ in 0..RNG_POLLS {
+                if let Poll::Ready(done) = fill.as_mut().poll(&mut context) {
+                    result = done.map_err(|_| ErrorKind::Device);
+                    break;
+                }
             }
+            result
+        };
+        if result.is_err() {
+            // Words read before the error are not handed out either.
+            buf.fill(0);
         }
-        Err(ErrorKind::Timeout)
+        result
     }
 }
 

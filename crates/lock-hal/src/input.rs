@@ -60,7 +60,8 @@ pub trait Transport: ErrorType {
 }
 
 /// A true random number generator (the SoC's TRNG, a ring oscillator). Keys
-/// and challenges are drawn from it.
+/// and challenges are drawn from it. A raw noise source goes through
+/// [`HealthTested`](crate::HealthTested) before it is conditioned.
 pub trait Entropy: ErrorType {
     /// Fills `buf` with random bytes. Fails rather than return weak output
     /// (a health test that did not pass, say).

@@ -10,6 +10,7 @@ mod absent;
 mod biometric;
 mod body;
 mod error;
+mod health;
 mod input;
 mod keypad;
 mod output;
@@ -20,6 +21,10 @@ pub use body::{
     BoltPosition, BoltSensor, ContactSensor, Motor, MotorDirection, StallSensor, TriggerSensor,
 };
 pub use error::{Error, ErrorKind, ErrorType};
+pub use health::{
+    ALPHA_LOG2, HealthConfig, HealthFailure, HealthTest, HealthTested, MinEntropy,
+    NON_BINARY_WINDOW, NoiseSource, STARTUP_SAMPLES,
+};
 pub use input::{Battery, Button, Clock, Entropy, Press, Transport, UsbPower, WallClock};
 pub use keypad::{Backlight, Key, KeyEvent, Keypad};
 pub use output::{Siren, Voice};
