@@ -1,9 +1,10 @@
 //! The dialogue at the keypad: waking and going dark, first start, typing
 //! a passcode at the door, and where the dialogue is ([`Mode`]).
 //!
-//! The mode changes in one way: [`Lock::enter`]. A key's handler sees a
-//! copy of the mode it was pressed in and enters the next one; the menu's
-//! screens are in `menu.rs`.
+//! The mode changes in one way: [`Lock::enter`]. A key's handler takes the
+//! mode it was pressed in (the lock rests at [`Mode::Idle`] meanwhile; no
+//! copy of a menu's draft person per key) and enters the next one; the
+//! menu's screens are in `menu.rs`.
 
 use subtle::ConstantTimeEq;
 
@@ -222,7 +223,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.pairing_code_key(now, key, out);
             return;
         }
-        match self.keypad.mode.clone() {
+        match core::mem::replace(&mut self.keypad.mode, Mode::Idle) {
             Mode::Idle => self.idle_key(now, key, out),
             Mode::DoorDirection { asked } => self.door_direction_key(now, asked, key, out),
             Mode::FirstStart => self.first_start_key(key, out),
@@ -281,6 +282,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// R-UNL-3: first start asks for the door's direction before anything
     /// else (then first start proper follows), and it sets the motor's.
     fn door_direction_key(&mut self, now: Instant, asked: bool, key: Key, out: &mut Actions) {
+        self.enter(Mode::DoorDirection { asked });
         let direction = match (asked, key) {
             (false, Key::Ok) => return self.enter(Mode::DoorDirection { asked: true }),
             (true, Key::Back) => return self.enter(Mode::DoorDirection { asked: false }),
@@ -302,6 +304,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// R-MNU-2: first start: ✓ creates the first administrator, ↩ leaves
     /// without creating.
     fn first_start_key(&mut self, key: Key, out: &mut Actions) {
+        self.enter(Mode::FirstStart);
         match key {
             Key::Ok => {
                 self.keypad.entry.clear();
@@ -403,6 +406,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// After SET: an administrator's passcode opens the menu (as their face,
     /// palm or finger would, in `verify.rs`).
     fn verify_administrator_key(&mut self, now: Instant, key: Key, out: &mut Actions) {
+        self.enter(Mode::VerifyAdministrator);
         match key {
             Key::Digit(d) => {
                 self.keypad.entry.push(d);
