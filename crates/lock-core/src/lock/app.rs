@@ -190,7 +190,7 @@ impl<V: VisitorCodes> Lock<V> {
             self.prompt(out, Prompt::Failure(Refusal::NotSetUp));
             return;
         }
-        if self.timers.is_set(Timer::Keypad) {
+        if self.awake() {
             self.keypad_timeout(out);
         }
         let until = now + PAIRING_WINDOW;

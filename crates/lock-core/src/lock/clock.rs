@@ -95,11 +95,6 @@ impl Wall {
         Ok(())
     }
 
-    /// Where the high-water mark was set, and its value then.
-    fn high_anchor(&self) -> Option<(Instant, Timestamp)> {
-        self.high
-    }
-
     /// Watches `until`, dropping ends at or before the `mark`; with every
     /// slot taken, the earliest end gives way.
     fn watch(&mut self, until: Timestamp, mark: Option<Timestamp>) {
@@ -158,7 +153,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// past the mark on flash, whichever comes first (at once if there is
     /// no mark). `None` without a clock, or without a store to write to.
     pub(super) fn clock_mark_due(&self) -> Option<Instant> {
-        let (at, value) = self.wall.high_anchor()?;
+        let (at, value) = self.wall.high?;
         if self.storage_fault {
             return None;
         }

@@ -99,7 +99,7 @@ impl<V: VisitorCodes> Lock<V> {
         self.keypad.entry.clear();
     }
 
-    fn awake(&self) -> bool {
+    pub(super) fn awake(&self) -> bool {
         self.timers.is_set(Timer::Keypad)
     }
 
