@@ -88,7 +88,7 @@ const MOTOR_DUTY_PERCENT: u8 = 100;
 /// The Pico W's W25Q16JV.
 const FLASH_SIZE: usize = 2 * 1024 * 1024;
 /// The lock's 112 KiB at the end of the flash, kept out of FLASH in
-/// `memory.x`: 48 KiB state (lock-store needs 28 KiB on this flash; the
+/// `memory.x`: 48 KiB state (lock-store needs 32 KiB on this flash; the
 /// rest spreads the wear), 64 KiB log.
 const STORE_BASE: u32 = 0x1E_4000;
 const STORE: StoreConfig = StoreConfig {

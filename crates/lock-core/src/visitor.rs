@@ -26,8 +26,17 @@ use crate::time::Timestamp;
 /// forgotten once its window has ended (it could not open any more), and the
 /// latest such end is kept in one slot as the clock's floor
 /// ([`CLOCK_FLOOR_ID`]); while all slots hold codes whose windows are still
-/// open, a further one-time code is refused (fail closed).
-pub(crate) const VISITOR_CODES_USED_CAPACITY: usize = 16;
+/// open, a further one-time code is refused (fail closed), with
+/// [`Refusal::CredentialStoreFull`](crate::Refusal::CredentialStoreFull).
+///
+/// The bound: 32 codes in windows still open (31 once a forgotten code's
+/// end holds the floor slot). The shortest one-time window is six hours
+/// (`lock_proto`'s profile 0), so that is 31 visitors within six hours and
+/// five minutes before one is turned away. It is not larger because the
+/// record is persisted whole on every use: at 32 slots its largest encoding
+/// (651 bytes) still fits the store's largest state record, so the store
+/// needs no bigger buffer (lock-store's `largest_records_fit_their_bounds`).
+pub(crate) const VISITOR_CODES_USED_CAPACITY: usize = 32;
 
 /// The id of the entry of [`VisitorCodesUsed`] that is not a code but the
 /// clock's floor: its `expires` is the latest end of a window among the codes
@@ -50,7 +59,7 @@ pub struct VisitorCodeUse {
 }
 
 /// The used one-time codes, as persisted ("one-time codes only once"):
-/// at most 16.
+/// at most 32.
 pub type VisitorCodesUsed = heapless::Vec<VisitorCodeUse, VISITOR_CODES_USED_CAPACITY>;
 
 /// S-VC-1: records `code` as used at wall-clock time `at`, first forgetting the codes

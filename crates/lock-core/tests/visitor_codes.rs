@@ -280,27 +280,16 @@ fn r_app_4_visitor_code_never_opens_the_menu() {
 
 #[test]
 fn s_vc_1_used_one_time_codes_are_kept_until_their_window_ends() {
-    // 17 one-time codes with distinct ids: the 17th finds every slot taken by
-    // a code still in its window and is refused (fail closed), not counted.
-    let digits: [&'static str; 17] = [
-        "1357924680",
-        "1357924681",
-        "1357924682",
-        "1357924683",
-        "1357924684",
-        "1357924685",
-        "1357924686",
-        "1357924687",
-        "1357924688",
-        "1357924689",
-        "1357924670",
-        "1357924671",
-        "1357924672",
-        "1357924673",
-        "1357924674",
-        "1357924675",
-        "1357924676",
-    ];
+    // As many one-time codes as the table has slots (one of them is the
+    // clock's floor once a code was forgotten; none was yet), all in
+    // overlapping windows: each opens. One more finds
+    // every slot taken by a code still in its window and is refused (fail
+    // closed), not counted as a wrong guess.
+    let slots = lock_core::VisitorCodesUsed::new().capacity();
+    assert_eq!(slots, 32, "the bound the crate docs and SPEC quote");
+    let digits: Vec<&'static str> = (0..=slots)
+        .map(|i| &*String::leak(format!("86420{i:05}")))
+        .collect();
     let codes: Vec<FakeCode> = digits
         .iter()
         .zip(100u64..)
@@ -312,11 +301,23 @@ fn s_vc_1_used_one_time_codes_are_kept_until_their_window_ends() {
         .collect();
     let mut door = Door::new(&codes);
     door.set_clock(1_000);
-    for d in &digits[..16] {
+    for d in &digits[..slots] {
         assert!(opens(&door.enter(d)), "{d}");
     }
-    let out = door.enter(digits[16]);
+    assert_eq!(door.lock.snapshot().visitor_codes_used.len(), slots);
+    let out = door.enter(digits[slots]);
     assert!(!opens(&out));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Log(r) if matches!(
+            r.entry,
+            LogEntry::UnlockFailed {
+                method: Method::VisitorCode,
+                reason: lock_core::Refusal::CredentialStoreFull,
+                ..
+            }
+        )
+    )));
     assert_eq!(door.lock.failures_since_success(), 0);
     // Once their windows have ended (and the clock step-back margin), the
     // records go and a fresh code finds room.

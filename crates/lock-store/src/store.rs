@@ -25,8 +25,8 @@ pub(crate) const MAX_PERSON_VALUE: usize = 120;
 pub(crate) const MAX_STATE_VALUE: usize = 656;
 /// The largest format, settings or attempts record.
 pub(crate) const MAX_SMALL_VALUE: usize = 44;
-/// The largest record of used visitor codes (all 16 slots).
-pub(crate) const MAX_VISITOR_VALUE: usize = 336;
+/// The largest record of used visitor codes (all 32 slots: 651 bytes).
+pub(crate) const MAX_VISITOR_VALUE: usize = 656;
 /// The largest encoded app record: version, stamp, `Some`, length, bytes.
 pub(crate) const MAX_APP_VALUE: usize = 1 + 10 + 1 + 2 + crate::APP_RECORD_MAX;
 /// The largest encoded log item.
@@ -40,6 +40,7 @@ const SMALL_KEYS: usize = 5;
 const BUF_LEN: usize = 704;
 const _: () = assert!(BUF_LEN >= (1 + MAX_STATE_VALUE).next_multiple_of(32));
 const _: () = assert!(BUF_LEN >= MAX_LOG_VALUE.next_multiple_of(32));
+const _: () = assert!(BUF_LEN >= (1 + MAX_VISITOR_VALUE).next_multiple_of(32));
 /// Map keys are below this (person 100 is `0x74`, the last app slot `0x9f`).
 const KEYS: usize = key::END as usize;
 
