@@ -19,7 +19,7 @@ pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing, SavedPhone};
 pub use protocol::{
     AUTH_FAILURES_PER_MINUTE, CHALLENGE_VALIDITY, CHALLENGES_PER_MINUTE, EntropyError,
     MAX_COUNTER_STEP, OUTPUTS_CAPACITY, Output, Outputs, PAIRING_ATTEMPTS, PAIRING_TIMEOUT,
-    Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE,
+    Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE, WRITE_REFILL, WRITES_BURST,
 };
 pub use state::{
     IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,

@@ -29,9 +29,18 @@ pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(30);
 /// needs to lift a lockout or revoke that key. All pairings together the
 /// lock hands out at most `MAX_PAIRINGS` × 10 = 160 a minute, each one 16
 /// random bytes and one sealed answer. Every request that changes something
-/// spends a challenge, so this also bounds the writes a key causes
-/// (S-PR-6).
+/// spends a challenge, and [`WRITES_BURST`] bounds those further (S-PR-6).
 pub const CHALLENGES_PER_MINUTE: u8 = 10;
+/// Requests that change something one pairing may make at once, each
+/// (S-PR-6): a phone setting up a household adds its people in one go.
+pub const WRITES_BURST: u8 = 100;
+/// After a burst, one more such request per this much time: 60 an hour
+/// kept up day and night. With [`CHALLENGES_PER_MINUTE`] alone a key could
+/// make 600 an hour, each writing its counter and what it changes; an
+/// administrator adding and deleting a person at that rate wore the busiest
+/// page of the STM32L4's store to its rated 10,000 erases in 0.7 years
+/// (tests/protocol/wear.rs prints the figures per board).
+pub const WRITE_REFILL: Duration = Duration::from_mins(1);
 /// Refusals the lock answers one pairing per minute (S-PR-6). Past them, or
 /// once the counters reserved for the pairing are used up, a refused frame
 /// is dropped unanswered ([`FrameError::RateLimited`], [`FrameError::Refused`]):
@@ -165,6 +174,45 @@ impl RateLimit {
     }
 }
 
+/// A token bucket: [`WRITES_BURST`] at once, one more per
+/// [`WRITE_REFILL`].
+#[derive(Debug, Clone, Copy)]
+struct WriteBudget {
+    tokens: u8,
+    /// When the last token was added (or the bucket made).
+    since: Option<Instant>,
+}
+
+impl WriteBudget {
+    const fn new() -> WriteBudget {
+        WriteBudget {
+            tokens: WRITES_BURST,
+            since: None,
+        }
+    }
+
+    /// Spends one token at `now`; false when none is left.
+    fn spend(&mut self, now: Instant) -> bool {
+        let since = *self.since.get_or_insert(now);
+        let refill = WRITE_REFILL.millis().max(1);
+        let earned = now.saturating_since(since).millis() / refill;
+        if earned > 0 {
+            let tokens = u64::from(self.tokens).saturating_add(earned);
+            self.tokens = u8::try_from(tokens.min(u64::from(WRITES_BURST))).unwrap_or(WRITES_BURST);
+            self.since = Some(since + Duration::from_millis(earned.saturating_mul(refill)));
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        if self.tokens == WRITES_BURST {
+            // A full bucket earns nothing while it waits.
+            self.since = Some(now);
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pairing {
     /// The pairing as it was last persisted: `received` there is the floor
@@ -182,6 +230,9 @@ struct Pairing {
     challenge_limit: RateLimit,
     /// Refusals answered to this pairing this minute (S-PR-6).
     refusal_limit: RateLimit,
+    /// Requests that change something this pairing may still make
+    /// (S-PR-6).
+    write_budget: WriteBudget,
 }
 
 impl Pairing {
@@ -193,6 +244,7 @@ impl Pairing {
             next_sent: record.sent_reserved,
             challenge_limit: RateLimit::new(),
             refusal_limit: RateLimit::new(),
+            write_budget: WriteBudget::new(),
             record,
         }
     }
@@ -782,8 +834,8 @@ impl Protocol {
     /// The request from pairing `id` passed every check and changes
     /// something: its counter goes to flash first (S-PR-3, S-PR-6).
     ///
-    /// Only such frames write it. Each spent a fresh challenge, so a pairing
-    /// writes it at most [`CHALLENGES_PER_MINUTE`] times a minute; a
+    /// Only such frames write it. Each spent a fresh challenge and a token
+    /// of the pairing's write budget (below); a
     /// refused frame, a malformed body, a challenge, Status, a list, the log
     /// or the visitor secret moves the counter in RAM only. That is safe
     /// against a replay after a power cut, when the lock restarts from the
@@ -804,11 +856,19 @@ impl Protocol {
     /// (Reserving received counters ahead, as [`SENT_RESERVE`] does for sent
     /// ones, would make the phone's counter jump past the reservation after
     /// every restart of the lock, which the protocol has no message for.)
-    fn acts(&mut self, id: u16, out: &mut Outputs) {
-        if let Some(p) = self.pairing_mut(id) {
-            p.record.received = p.received;
-            push(out, Output::Persist(ProtoChange::Pairing(p.record.clone())));
+    ///
+    /// S-PR-6: a pairing makes at most [`WRITES_BURST`] such requests at
+    /// once and one more per [`WRITE_REFILL`] after that; past its budget
+    /// the request is refused ([`ProtoRefusal::RateLimited`]) and writes
+    /// nothing.
+    fn acts(&mut self, now: Instant, id: u16, out: &mut Outputs) -> Result<(), ProtoRefusal> {
+        let p = self.pairing_mut(id).ok_or(ProtoRefusal::NoSuchPairing)?;
+        if !p.write_budget.spend(now) {
+            return Err(ProtoRefusal::RateLimited);
         }
+        p.record.received = p.received;
+        push(out, Output::Persist(ProtoChange::Pairing(p.record.clone())));
+        Ok(())
     }
 
     /// A sealed frame failed authentication on `link` (S-BF-1): it presents
@@ -1008,7 +1068,7 @@ impl Protocol {
             Request::Command { command, .. } => {
                 // Status reads; any other command may change the lock.
                 if !unchallenged {
-                    self.acts(id, out);
+                    self.acts(now, id, out)?;
                 }
                 Ok(Some(AppRequest {
                     pairing: id,
@@ -1027,7 +1087,7 @@ impl Protocol {
                 if self.pairing(pairing).is_none() {
                     return Err(ProtoRefusal::NoSuchPairing);
                 }
-                self.acts(id, out);
+                self.acts(now, id, out)?;
                 // Sealed before the keys go (a phone revoking itself still
                 // hears back), sent after the revocation is on flash: a
                 // phone told "done" never finds its key working again.
@@ -1088,7 +1148,7 @@ impl Protocol {
                 }
                 let new_id = self.free_id().ok_or(ProtoRefusal::Full)?;
                 let key: [u8; 32] = random(rng).map_err(|_| ProtoRefusal::Full)?;
-                self.acts(id, out);
+                self.acts(now, id, out)?;
                 let issued_key = Pairing::fresh(PairingRecord {
                     id: new_id,
                     privilege: issued,

@@ -25,6 +25,9 @@ use lock_proto::{
     ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, VisitorCodeBook,
 };
 
+#[path = "protocol/wear.rs"]
+mod wear;
+
 /// A deterministic entropy source (xorshift): tests must repeat.
 struct TestRng(u64);
 
@@ -62,6 +65,20 @@ struct Bench {
     log: Vec<lock_core::LogRecord>,
     /// `Output::Persist`s the protocol asked for, ever (S-PR-6).
     persists: usize,
+    /// Everything written to flash, in order: the wear it causes is
+    /// measured on each board's store (`wear.rs`).
+    journal: Vec<Written>,
+}
+
+/// One write the runtime would make to the store.
+#[derive(Debug, Clone)]
+enum Written {
+    /// The lock's `Action::Persist`.
+    Core(lock_core::Change),
+    /// The lock's `Action::Log`.
+    Log(lock_core::LogRecord),
+    /// The protocol's `Output::Persist`.
+    App(ProtoChange),
 }
 
 impl Bench {
@@ -85,6 +102,7 @@ impl Bench {
             actions: Vec::new(),
             log: Vec::new(),
             persists: 0,
+            journal: Vec::new(),
         };
         b.event(Event::Boot { set_held: false });
         for k in "k1k135790k135790kb".chars() {
@@ -114,8 +132,14 @@ impl Bench {
         let actions: Vec<Action> = self.lock.handle(self.at(), event).into_iter().collect();
         for a in &actions {
             match a {
-                Action::Persist(c) => self.core_flash.apply(c),
-                Action::Log(r) => self.log.push(*r),
+                Action::Persist(c) => {
+                    self.core_flash.apply(c);
+                    self.journal.push(Written::Core(c.clone()));
+                }
+                Action::Log(r) => {
+                    self.log.push(*r);
+                    self.journal.push(Written::Log(*r));
+                }
                 Action::Pairing(open) => self.proto.set_pairing_window(*open),
                 _ => {}
             }
@@ -153,6 +177,7 @@ impl Bench {
                 Output::Persist(c) => {
                     self.persists += 1;
                     self.proto_flash.apply(&c);
+                    self.journal.push(Written::App(c));
                 }
                 Output::Send(f) => self.sent.push(f),
                 Output::VerificationCode(c) => {
