@@ -1,4 +1,4 @@
-//! lock-proto's frame decoder with dispatch (S-BF-1, S-PR-1…6, R-APP-7,
+//! lock-proto's frame decoder with dispatch (S-BF-1, S-PR-1…6, S-PR-8, R-APP-7,
 //! S-HW-3): `Protocol::handle_frame` over arbitrary bytes, and over frames
 //! built with the crate's own phone side so that the fuzzer gets past the
 //! AEAD, with a `lock_core::Lock` fed what the runtime feeds it.
@@ -33,6 +33,13 @@
 //!   lock's clock, and, except for a challenge or Status, the challenge the
 //!   lock last issued to that pairing, unused and under 30 s old; and no
 //!   frame acts twice, also across power cycles (R-APP-7);
+//! - (S-PR-8) no frame opens under a pairing other than its sender's: a
+//!   request opens under at most one pairing the lock holds, a phone's
+//!   under its own key only, and the lock is found to have taken it as
+//!   that pairing's (the harness finds the sender by trying every key: the
+//!   header names none in clear); a frame the lock sends opens for exactly
+//!   one pairing; a sealed frame taken as no held pairing's is the pairing
+//!   exchange's own confirmation;
 //! - (S-PR-5) a challenge or Status request is granted exactly when the
 //!   pairing's own budget (modelled here: 10 a minute) allows it, so one
 //!   pairing's challenges never make another's refused as `RateLimited`;
@@ -353,7 +360,7 @@ impl Harness {
     /// Command(Status) without a challenge. The harness's pairing-3 phone
     /// seals the same bytes for the same request and counter.
     fn register_vector(&mut self) {
-        let frame = "0110030001000000000000000300939e22ff3766d4e4c6f481faae533a05126f82";
+        let frame = "02109b4db250ff153583a3726000929e206690afb3ad4255a8cbeac9c651e84e3f21f2a0ef928a7044e0482b9ac2cf262f89ef4eefba75ccfe428598048d2d8d1064582d5348adcd11cfc607de9620c1c82a9fd89cbfa1a54fd58858d7102a98ffd68cf64debd68e0371b7a026b27f3f047d309317174576666b758a2a74";
         let bytes: Vec<u8> = (0..frame.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&frame[i..i + 2], 16).expect("hex"))
@@ -734,7 +741,7 @@ impl Harness {
                 // sealed under the new key.
                 let confirmed = |f: &[u8]| {
                     matches!(
-                        authentic(&rec.key, f),
+                        authentic(rec.id, &rec.key, f),
                         Some((_, Some(Request::ConfirmPairing)))
                     )
                 };
@@ -792,21 +799,38 @@ impl Harness {
         self.welcomed = None;
         self.link = link;
         let before = self.protocol.snapshot();
-        let before_rec = |id: u16| before.pairings.iter().find(|r| r.id == id).cloned();
         let window = self.window;
         let wall = self.wall();
         let genuine = self.sealed.get(bytes).cloned();
         let failures = self.lock.failures_since_success();
         let kind = bytes.get(1).copied();
-        let header_id = u16::from_le_bytes([
-            bytes.get(2).copied().unwrap_or(0),
-            bytes.get(3).copied().unwrap_or(0),
-        ]);
         let sealed_kind = kind == Some(FrameKind::Request.byte());
         // The frame as the lock will read it: authentic under the key of a
-        // pairing it holds, and fresh against what it accepted in RAM.
-        let held = before_rec(header_id).filter(|_| sealed_kind);
-        let opened = held.as_ref().and_then(|rec| authentic(&rec.key, bytes));
+        // pairing it holds (its header names no pairing in clear, S-PR-8),
+        // and fresh against what it accepted in RAM.
+        let openers: Vec<(PairingRecord, (u64, Option<Request>))> = before
+            .pairings
+            .iter()
+            .filter(|_| sealed_kind)
+            .filter_map(|rec| authentic(rec.id, &rec.key, bytes).map(|o| (rec.clone(), o)))
+            .collect();
+        // S-PR-8: no frame opens under a pairing other than its sender's.
+        assert!(
+            openers.len() <= 1,
+            "a frame opens under pairings {:?}",
+            openers.iter().map(|(r, _)| r.id).collect::<Vec<_>>()
+        );
+        if let (Some(g), Some((rec, _))) = (&genuine, openers.first()) {
+            let hs = &self.handsets[g.handset];
+            assert!(
+                hs.id == rec.id && hs.key == Some(rec.key),
+                "S-PR-8: pairing {}'s frame opened as pairing {}",
+                hs.id,
+                rec.id
+            );
+        }
+        let held = openers.first().map(|(rec, _)| rec.clone());
+        let opened = openers.first().map(|(_, o)| o.clone());
         let ram = held.as_ref().map(|rec| {
             self.accepted
                 .get(&(rec.id, rec.key))
@@ -819,7 +843,7 @@ impl Harness {
             }
             _ => false,
         };
-        if sealed_kind && self.pending_id == Some(header_id) && held.is_none() {
+        if sealed_kind && self.pending_id.is_some() && held.is_none() {
             self.confirmations.push(bytes.to_vec());
         }
         // S-PR-5: the pairing's own budget decides a challenge or Status,
@@ -867,8 +891,11 @@ impl Harness {
         // pairing, or one not sealed under its pairing's key, is refused
         // with nothing to carry out, and the lock's failure count stays.
         let unauthenticated = sealed_kind
-            && ((held.is_none() && self.pending_id != Some(header_id))
-                || (held.is_some() && opened.is_none()));
+            && held.is_none()
+            && (self.pending_id.is_none()
+                || genuine
+                    .as_ref()
+                    .is_some_and(|g| Some(g.handset) != self.confirming));
         if unauthenticated {
             assert!(
                 result.is_err(),
@@ -921,6 +948,14 @@ impl Harness {
                     assert!(
                         window,
                         "a sealed frame for no pairing taken outside pairing mode"
+                    );
+                    // S-PR-8: only the exchange's own phone's frame opens
+                    // under the exchange's key.
+                    assert!(
+                        genuine
+                            .as_ref()
+                            .is_some_and(|g| Some(g.handset) == self.confirming),
+                        "a sealed frame taken as the exchange's: {bytes:02x?}"
                     );
                 }
                 None
@@ -1082,7 +1117,10 @@ impl Harness {
         };
         if Some(rec.key) != hs.key {
             assert!(
-                matches!(e, FrameError::BadTag | FrameError::RateLimited),
+                matches!(
+                    e,
+                    FrameError::BadTag | FrameError::UnknownPairing | FrameError::RateLimited
+                ),
                 "a frame under a wrong key refused as {e:?}"
             );
             return;
@@ -1113,12 +1151,12 @@ impl Harness {
     /// Opens a frame the lock sent with the phone it is for.
     fn open(&mut self, frame: &FrameBuf, before: &ProtoSnapshot) -> Option<Response> {
         let kind = frame.get(1).copied();
-        let id = u16::from_le_bytes([frame[2], frame[3]]);
+        let clear_id = u16::from_le_bytes([frame[2], frame[3]]);
         match kind {
             Some(0x02) => {
                 // A new exchange: its id, nothing confirmed yet.
                 self.offer = Some(frame.clone());
-                self.pending_id = Some(id);
+                self.pending_id = Some(clear_id);
                 self.checked_at_lock = false;
                 self.confirmations.clear();
                 return None;
@@ -1129,6 +1167,17 @@ impl Harness {
             }
             _ => {}
         }
+        // Whom it is for: the one pairing, as it was or as a confirmation
+        // just completed it, under whose keys it opens (S-PR-8: never two).
+        let senders = lock_senders(
+            before.pairings.iter().chain(self.persisted.pairings.iter()),
+            frame,
+        );
+        assert!(
+            senders.len() == 1,
+            "the lock sent a frame that opens for pairings {senders:?}"
+        );
+        let id = senders[0];
         // The key the lock sealed with: the pairing's as it was, or the one
         // a confirmation just completed.
         let key = before
@@ -1251,21 +1300,49 @@ impl Harness {
 
 /// The counter and the request of a frame sealed phone-to-lock under
 /// pairing key `key`; `None` if its tag does not hold under that key.
-fn authentic(key: &[u8; 32], bytes: &[u8]) -> Option<(u64, Option<Request>)> {
+fn authentic(id: u16, key: &[u8; 32], bytes: &[u8]) -> Option<(u64, Option<Request>)> {
     let frame = lock_proto::Frame::new_checked(bytes).ok()?;
-    let repr = lock_proto::FrameRepr::parse(&frame).ok()?;
+    if frame.kind() != Some(FrameKind::Request) {
+        return None;
+    }
     let mut plain = [0u8; lock_proto::wire::MAX_BODY];
-    let n = crypto::open(
-        &FrameKeys::derive(key),
+    let opened = crypto::open_any(
+        [(id, &FrameKeys::derive(key))],
         Direction::PhoneToLock,
-        frame.header(),
-        repr.counter,
-        frame.body(),
-        frame.tag(),
+        &frame,
         &mut plain,
+        &mut crypto::TrialWork::default(),
     )
     .ok()?;
-    Some((repr.counter, lock_proto::message::decode(&plain[..n]).ok()))
+    Some((
+        opened.counter,
+        lock_proto::message::decode(&plain[..opened.len]).ok(),
+    ))
+}
+
+/// The pairings among `records` under whose keys a frame the lock sent
+/// opens (S-PR-8: its header names none in clear).
+fn lock_senders<'r>(records: impl Iterator<Item = &'r PairingRecord>, bytes: &[u8]) -> Vec<u16> {
+    let Ok(frame) = lock_proto::Frame::new_checked(bytes) else {
+        return Vec::new();
+    };
+    let mut plain = [0u8; lock_proto::wire::MAX_BODY];
+    let mut ids: Vec<u16> = records
+        .filter(|r| {
+            crypto::open_any(
+                [(r.id, &FrameKeys::derive(&r.key))],
+                Direction::LockToPhone,
+                &frame,
+                &mut plain,
+                &mut crypto::TrialWork::default(),
+            )
+            .is_ok()
+        })
+        .map(|r| r.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// `PROTO_FRAME_TRACE=1 cargo fuzz run proto_frame <input>` prints every

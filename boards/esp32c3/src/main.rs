@@ -413,6 +413,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let outgoing = FrameQueue::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the chip's RNG.
+    // S-PR-8: the seed of this boot's advertising addresses, fresh from the
+    // RNG; without it no radio (never an address made of the chip).
+    let mut seed = [0u8; 32];
+    let seeded = lock_hal::Entropy::fill(&mut ChipEntropy, &mut seed).is_ok();
     let app = ProtoApp::new(BleTransport::new(&received, &outgoing), ChipEntropy);
 
     let buses = Buses {
@@ -453,8 +457,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         runtime.run(),
         async {
             match controller {
-                Some(controller) => {
-                    lock_ble::gatt::run(controller, address, &received, &outgoing).await;
+                Some(controller) if seeded => {
+                    lock_ble::gatt::run(controller, seed, &received, &outgoing).await;
+                }
+                Some(_) => {
+                    warn!("ble: the RNG gave no address seed; no app link");
+                    match lock_ble::discard(&outgoing).await {}
                 }
                 None => match lock_ble::discard(&outgoing).await {},
             }

@@ -9,11 +9,16 @@
 //! ATT MTU is below `MAX_FRAME + 3` is served here: its Prepare Writes to
 //! the write characteristic are gathered in order, and Execute Write hands
 //! the whole frame to the lock, as lock-ble's contract says.
+//!
+//! S-PR-8, as lock-ble's server: the service UUID and flags only, from an
+//! address of lock-ble's `AddressRotation` (fresh each boot, changed after
+//! `ADDRESS_ROTATION_SECS` of advertising and after each connection).
 
-use embassy_futures::select::select;
+use bt_hci::cmd::le::LeSetRandomAddr;
+use embassy_futures::select::{Either, select};
 use lock_ble::{
-    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, discarding, notification_len,
-    static_random_address,
+    ADDRESS_ROTATION_SECS, AddressRotation, FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard,
+    discarding, notification_len,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -22,6 +27,9 @@ use trouble_host::prelude::*;
 const CONNECTIONS: usize = 1;
 /// L2CAP channels: signalling and ATT.
 const L2CAP_CHANNELS: usize = 2;
+/// Tries at changing the address: the controller refuses while the
+/// advertising just stopped is still being disabled.
+const ADDRESS_TRIES: u8 = 10;
 
 /// The GATT server, in a module of its own for one lint: trouble-host-macros
 /// 0.4's expansion borrows each characteristic's value where it could pass
@@ -56,19 +64,20 @@ mod server {
 use server::LockServer;
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the characteristics and the queues. `unique`:
-/// six bytes unique to the board, made into the static random address the
-/// lock advertises.
+/// passes frames between the characteristics and the queues. `seed`: 32
+/// bytes fresh from the entropy source at this boot, from which the
+/// advertising addresses come (S-PR-8).
 pub async fn run<C: Controller>(
     controller: C,
-    unique: [u8; 6],
+    seed: [u8; 32],
     received: &FrameQueue,
     outgoing: &FrameQueue,
 ) {
+    let mut addresses = AddressRotation::new(seed);
     let mut resources: HostResources<DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
     let stack = trouble_host::new(controller, &mut resources)
-        .set_random_address(Address::random(static_random_address(unique)));
+        .set_random_address(Address::random(addresses.current()));
     let Host {
         mut runner,
         mut peripheral,
@@ -97,21 +106,37 @@ pub async fn run<C: Controller>(
     let serve = async {
         loop {
             // Frames the lock sends while no phone listens are dropped.
-            let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
-                Ok(connection) => connection,
-                Err(error) => {
+            // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
+            // new address (dropping the advertiser disables it).
+            let advertised = discarding(
+                outgoing,
+                select(
+                    advertise(&mut peripheral, &server),
+                    embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                ),
+            )
+            .await;
+            match advertised {
+                Either::First(Ok(connection)) => {
+                    defmt::info!("ble: phone connected");
+                    select(
+                        take_writes(&server, &connection, received),
+                        notify(&server, &connection, outgoing),
+                    )
+                    .await;
+                    defmt::info!("ble: phone gone");
+                }
+                Either::First(Err(error)) => {
                     defmt::warn!("ble: advertising failed: {}", defmt::Debug2Format(&error));
                     embassy_time::Timer::after_secs(1).await;
                     continue;
                 }
-            };
-            defmt::info!("ble: phone connected");
-            select(
-                take_writes(&server, &connection, received),
-                notify(&server, &connection, outgoing),
-            )
-            .await;
-            defmt::info!("ble: phone gone");
+                Either::Second(()) => {}
+            }
+            // A connection showed the address to whoever listened; a long
+            // advertisement too.
+            let address = addresses.rotate();
+            discarding(outgoing, set_address(&stack, address)).await;
         }
     };
     embassy_futures::join::join(host, serve).await;
@@ -136,6 +161,29 @@ impl<E> From<Error> for AdvertiseError<E> {
     }
 }
 
+/// S-PR-8: the controller's random address becomes `address` (HCI LE Set
+/// Random Address), tried again while the controller is still stopping the
+/// advertisement; if it never takes it, the lock advertises on with the
+/// address it had, and says so.
+async fn set_address<C: Controller>(stack: &Stack<'_, C, DefaultPacketPool>, address: [u8; 6]) {
+    for _ in 0..ADDRESS_TRIES {
+        match stack
+            .command(LeSetRandomAddr::new(BdAddr::new(address)))
+            .await
+        {
+            Ok(()) => return,
+            Err(error) => {
+                defmt::warn!(
+                    "ble: address not changed yet: {}",
+                    defmt::Debug2Format(&error)
+                );
+                embassy_time::Timer::after_millis(100).await;
+            }
+        }
+    }
+    defmt::warn!("ble: the controller kept its address");
+}
+
 async fn advertise<'values, 'server, C: Controller>(
     peripheral: &mut Peripheral<'values, C, DefaultPacketPool>,
     server: &'server LockServer<'values>,
@@ -149,18 +197,14 @@ async fn advertise<'values, 'server, C: Controller>(
         &mut adv_data[..],
     )
     .map_err(|_| AdvertiseError::Encoding)?;
-    let mut scan_data = [0u8; 31];
-    let scan_len = AdStructure::encode_slice(
-        &[AdStructure::CompleteLocalName(NAME.as_bytes())],
-        &mut scan_data[..],
-    )
-    .map_err(|_| AdvertiseError::Encoding)?;
+    // S-PR-8: no name in the scan response: the service UUID is all a
+    // phone needs to find a lock.
     let advertiser = peripheral
         .advertise(
             &AdvertisementParameters::default(),
             Advertisement::ConnectableScannableUndirected {
                 adv_data: adv_data.get(..adv_len).unwrap_or(&[]),
-                scan_data: scan_data.get(..scan_len).unwrap_or(&[]),
+                scan_data: &[],
             },
         )
         .await?;

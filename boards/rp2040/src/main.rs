@@ -393,6 +393,11 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             failure
         ),
     }
+    // S-PR-8: the seed of this boot's advertising addresses, from the
+    // checked source; without it no radio (never an address made of the
+    // flash's id).
+    let mut seed = [0u8; 32];
+    let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
     let app = ProtoApp::new(BleTransport::new(&received, &outgoing), entropy);
 
     let shared = Shared {
@@ -429,7 +434,6 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         Err(why) => halt(why).await,
     };
 
-    let [a, b, c, d, e, f, ..] = unique;
     let config = lock_core::Config {
         serial: u64::from_be_bytes(unique),
         // Firmware 0.1.0; the verification code comes from the app side
@@ -453,6 +457,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let link = async {
         if radio_cut {
             warn!("radio: its last start-up did not finish; this start runs without BLE");
+            match lock_ble::discard(&outgoing).await {}
+        }
+        if !seeded {
+            warn!("radio: no address seed from the entropy source; this start runs without BLE");
             match lock_ble::discard(&outgoing).await {}
         }
         RadioStart::begin();
@@ -502,7 +510,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
             let (never, ()) = embassy_futures::join::join(
                 runner,
-                ble::run(controller, [a, b, c, d, e, f], &received, &outgoing),
+                ble::run(controller, seed, &received, &outgoing),
             )
             .await;
             match never {}

@@ -469,10 +469,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let outgoing = FrameQueue::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the RNG.
-    let app = ProtoApp::new(
-        BleTransport::new(&received, &outgoing),
-        ChipEntropy::new(Rng::new(p.RNG, Irqs)),
-    );
+    let mut entropy = ChipEntropy::new(Rng::new(p.RNG, Irqs));
+    // S-PR-8: the seed of this boot's advertising addresses, fresh from the
+    // RNG; without it no radio (never an address made of the chip).
+    let mut seed = [0u8; 32];
+    let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
+    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), entropy);
 
     let pins = Pins {
         i2c,
@@ -523,7 +525,14 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     embassy_futures::join::join3(
         parts::pet_watchdog(&mut watchdog, WATCHDOG_FEED),
         runtime.run(),
-        lock_ble::gatt::run(controller, unique, &received, &outgoing),
+        async {
+            if seeded {
+                lock_ble::gatt::run(controller, seed, &received, &outgoing).await;
+            } else {
+                warn!("ble: the RNG gave no address seed; no app link");
+                match lock_ble::discard(&outgoing).await {}
+            }
+        },
     )
     .await;
     halt("the lock stopped").await

@@ -3,20 +3,28 @@
 //! [`FrameQueue`]s. What the lock sends while no phone is connected is
 //! dropped (the protocol's challenges and counters make a stale frame
 //! useless anyway).
+//!
+//! S-PR-8: it advertises the service UUID and flags only (no name), from an
+//! address of [`AddressRotation`]: fresh at each boot, changed after
+//! [`ADDRESS_ROTATION_SECS`] of advertising and after each connection.
 
-use embassy_futures::select::select;
+use bt_hci::cmd::le::LeSetRandomAddr;
+use embassy_futures::select::{Either, select};
 use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
 use crate::{
-    FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE,
-    discard, discarding, notification_len, static_random_address,
+    ADDRESS_ROTATION_SECS, AddressRotation, FrameBuf, FrameQueue, NAME, RX_UUID_VALUE,
+    SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE, discard, discarding, notification_len,
 };
 
 /// One connection at a time: the phone being used.
 const CONNECTIONS: usize = 1;
 /// L2CAP channels: signalling and ATT.
 const L2CAP_CHANNELS: usize = 2;
+/// Tries at changing the address: the controller refuses while the
+/// advertising just stopped is still being disabled.
+const ADDRESS_TRIES: u8 = 10;
 
 /// The lock's GATT server.
 #[gatt_server]
@@ -37,20 +45,21 @@ struct LockService {
 }
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the GATT characteristics and the queues.
-/// `unique` is six bytes unique to the chip (its Bluetooth MAC address, a
-/// serial number): the lock advertises a static random address made of
-/// them ([`static_random_address`]).
+/// passes frames between the GATT characteristics and the queues. `seed`
+/// is 32 bytes fresh from the board's entropy source at this boot: the
+/// lock's advertising addresses come from it ([`AddressRotation`], S-PR-8),
+/// never from the chip.
 pub async fn run<C: Controller>(
     controller: C,
-    unique: [u8; 6],
+    seed: [u8; 32],
     received: &FrameQueue,
     outgoing: &FrameQueue,
 ) {
+    let mut addresses = AddressRotation::new(seed);
     let mut resources: HostResources<C, DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
     let stack = trouble_host::new(controller, &mut resources)
-        .set_random_address(Address::random(static_random_address(unique)))
+        .set_random_address(Address::random(addresses.current()))
         .build();
     let mut runner = stack.runner();
     let mut peripheral = stack.peripheral();
@@ -74,24 +83,60 @@ pub async fn run<C: Controller>(
     let serve = async {
         loop {
             // Frames the lock sends while no phone listens are dropped.
-            let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
-                Ok(connection) => connection,
-                Err(error) => {
+            // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
+            // new address (dropping the advertiser disables it).
+            let advertised = discarding(
+                outgoing,
+                select(
+                    advertise(&mut peripheral, &server),
+                    embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                ),
+            )
+            .await;
+            match advertised {
+                Either::First(Ok(connection)) => {
+                    info!("ble: phone connected");
+                    select(
+                        take_writes(&server, &connection, received),
+                        notify(&server, &connection, outgoing),
+                    )
+                    .await;
+                    info!("ble: phone gone");
+                }
+                Either::First(Err(error)) => {
                     warn!("ble: advertising failed: {:?}", Dbg(&error));
                     embassy_time::Timer::after_secs(1).await;
                     continue;
                 }
-            };
-            info!("ble: phone connected");
-            select(
-                take_writes(&server, &connection, received),
-                notify(&server, &connection, outgoing),
-            )
-            .await;
-            info!("ble: phone gone");
+                Either::Second(()) => {}
+            }
+            // A connection showed the address to whoever listened; a long
+            // advertisement too.
+            let address = addresses.rotate();
+            discarding(outgoing, set_address(&stack, address)).await;
         }
     };
     embassy_futures::join::join(host, serve).await;
+}
+
+/// S-PR-8: the controller's random address becomes `address` (HCI LE Set
+/// Random Address), tried again while the controller is still stopping the
+/// advertisement; if it never takes it, the lock advertises on with the
+/// address it had, and says so.
+async fn set_address<C: Controller>(stack: &Stack<'_, C, DefaultPacketPool>, address: [u8; 6]) {
+    for _ in 0..ADDRESS_TRIES {
+        match stack
+            .command(LeSetRandomAddr::new(BdAddr::new(address)))
+            .await
+        {
+            Ok(()) => return,
+            Err(error) => {
+                warn!("ble: address not changed yet: {:?}", Dbg(&error));
+                embassy_time::Timer::after_millis(100).await;
+            }
+        }
+    }
+    warn!("ble: the controller kept its address");
 }
 
 async fn advertise<'values, 'server, C: Controller>(
@@ -106,17 +151,14 @@ async fn advertise<'values, 'server, C: Controller>(
         ],
         &mut adv_data[..],
     )?;
-    let mut scan_data = [0u8; 31];
-    let scan_len = AdStructure::encode_slice(
-        &[AdStructure::CompleteLocalName(NAME.as_bytes())],
-        &mut scan_data[..],
-    )?;
+    // S-PR-8: no name in the scan response: the service UUID is all a
+    // phone needs to find a lock.
     let advertiser = peripheral
         .advertise(
             &AdvertisementParameters::default(),
             Advertisement::ConnectableScannableUndirected {
                 adv_data: adv_data.get(..adv_len).unwrap_or(&[]),
-                scan_data: scan_data.get(..scan_len).unwrap_or(&[]),
+                scan_data: &[],
             },
         )
         .await?;

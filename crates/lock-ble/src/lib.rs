@@ -12,11 +12,31 @@
 //!   as notifications of at most ATT MTU − 3 bytes each
 //!   ([`notification_len`]), in order; the frame header's body length
 //!   (lock-proto's format) tells the phone where it ends. A phone that
-//!   negotiates an MTU of 481 or more gets one notification per frame.
+//!   negotiates an MTU of 483 or more gets one notification per frame.
 //!
 //! The service carries bytes only: pairing, encryption and replay
 //! protection are lock-proto's, above it. The BLE link itself is not paired
 //! or bonded.
+//!
+//! # Advertising (S-PR-8)
+//!
+//! The lock advertises the flags and [`SERVICE_UUID`], nothing else: no
+//! name, no serial, no manufacturer data. Its address is a static random
+//! one of [`AddressRotation`]: drawn from a seed fresh from the board's
+//! entropy source at each boot, changed after [`ADDRESS_ROTATION_SECS`] (15
+//! minutes) of advertising and after each connection, never the one
+//! before, never made of the chip's MAC address or serial. So a sniffer
+//! sees a lock (the UUID says that much) but cannot tell it from another
+//! one or follow it across rotations and boots.
+//!
+//! A phone finds its lock by the service UUID and asks: it connects to
+//! each lock it hears advertising the UUID and sends a sealed Challenge
+//! request; its own lock answers, any other drops the frame unanswered (a
+//! failed authentication, lock-proto's S-BF-1), so the phone moves on after
+//! a short wait. No token in the advertisement: one a phone could check
+//! would need both sides to agree on a time or counter, which a lock without
+//! a trusted clock does not have, and in a house with one or two locks
+//! trying is cheap.
 //!
 //! # Layers
 //!
@@ -98,7 +118,8 @@ pub const fn uuid_value(uuid: &str) -> u128 {
     if digits == 32 { value } else { 0 }
 }
 
-/// The name the lock advertises.
+/// The lock's GAP device name, the same on every lock (S-PR-8: it is not
+/// advertised; a connected phone may read it).
 pub const NAME: &str = "open door lock";
 
 /// The largest ATT MTU the lock accepts.
@@ -133,12 +154,128 @@ pub async fn discarding<T>(outgoing: &FrameQueue, f: impl Future<Output = T>) ->
     }
 }
 
-/// A static random device address (the top two bits set) made from a
-/// chip's unique 6 bytes (a MAC address, a serial number), little-endian.
-pub fn static_random_address(unique: [u8; 6]) -> [u8; 6] {
-    let mut address = unique;
-    address[5] |= 0xC0;
+/// S-PR-8: the longest the lock advertises under one address, in seconds:
+/// 15 minutes, the Bluetooth Core's recommended time for a private address.
+/// The address also changes at each boot and after each connection.
+pub const ADDRESS_ROTATION_SECS: u64 = 15 * 60;
+
+/// S-PR-8: the lock's advertising addresses. Each is a static random
+/// device address (Core Vol 6 Part B §1.3.2.1: the top two bits set, the
+/// other 46 neither all zeros nor all ones) made from `SHA-256("ODL-ADV1" ‖
+/// seed ‖ epoch)`, where the seed is 32 bytes drawn from the board's
+/// entropy source at each boot and the epoch counts rotations. Nothing in
+/// it comes from the chip, its serial or the lock's identity, so a sniffer
+/// cannot link two addresses (or two boots) without the seed, which never
+/// leaves RAM.
+///
+/// Why static random and not a resolvable private address: an RPA is for
+/// peers that bonded and hold the lock's IRK, and the BLE link is never
+/// bonded (lock-proto pairs above it). Why a static address that changes
+/// while powered (the Core asks a static address to change only at power
+/// up): nothing bonds to it or reconnects to it by address; a phone finds
+/// its lock by the service UUID and the lock's answer to a sealed request
+/// (see the crate docs). A non-resolvable private address would do as
+/// well on the air; not every controller takes one for connectable
+/// advertising.
+///
+/// ```
+/// use lock_ble::AddressRotation;
+/// let mut addresses = AddressRotation::new([7; 32]);
+/// let first = addresses.current();
+/// let second = addresses.rotate();
+/// assert_ne!(first, second);
+/// assert_eq!(second[5] & 0xC0, 0xC0); // static random, little-endian
+/// ```
+#[derive(Clone)]
+pub struct AddressRotation {
+    seed: [u8; 32],
+    epoch: u64,
+    current: [u8; 6],
+}
+
+impl core::fmt::Debug for AddressRotation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AddressRotation")
+            .field("epoch", &self.epoch)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AddressRotation {
+    /// The addresses of this boot: `seed` is 32 bytes fresh from the
+    /// board's entropy source.
+    pub fn new(seed: [u8; 32]) -> AddressRotation {
+        AddressRotation {
+            seed,
+            epoch: 0,
+            current: fresh_address(advertising_address(&seed, 0), None),
+        }
+    }
+
+    /// The address to advertise with now (little-endian, as HCI takes it).
+    pub fn current(&self) -> [u8; 6] {
+        self.current
+    }
+
+    /// How many times it rotated.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// S-PR-8: the next address, never the one before it.
+    pub fn rotate(&mut self) -> [u8; 6] {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.current = fresh_address(
+            advertising_address(&self.seed, self.epoch),
+            Some(self.current),
+        );
+        self.current
+    }
+}
+
+/// The 48 bits of address `epoch` of a boot's `seed`, before
+/// [`fresh_address`] makes them a valid, new static random address:
+/// the first six bytes of `SHA-256("ODL-ADV1" ‖ seed ‖ epoch as u64 LE)`.
+pub fn advertising_address(seed: &[u8; 32], epoch: u64) -> [u8; 6] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"ODL-ADV1");
+    h.update(seed);
+    h.update(epoch.to_le_bytes());
+    let digest: [u8; 32] = h.finalize().into();
+    let mut address = [0u8; 6];
+    for (a, d) in address.iter_mut().zip(digest) {
+        *a = d;
+    }
     address
+}
+
+/// S-PR-8: `candidate` as a static random address (top two bits of the
+/// last, most significant byte set; the random part neither all zeros nor
+/// all ones) that differs from `previous`.
+pub fn fresh_address(candidate: [u8; 6], previous: Option<[u8; 6]>) -> [u8; 6] {
+    let mut address = candidate;
+    address[5] |= 0xC0;
+    // Four addresses that differ in the low three bits of the first byte:
+    // at most one of them has a random part all zeros or all ones, at most
+    // one is `previous`, so one of the first three checked is good.
+    for flip in [0x01, 0x02, 0x04, 0x00] {
+        if is_static_random(&address) && Some(address) != previous {
+            break;
+        }
+        address[0] ^= flip;
+    }
+    address
+}
+
+/// Whether `address` (little-endian) is a static random device address: the
+/// top two bits set, the 46 random bits neither all zeros nor all ones.
+pub fn is_static_random(address: &[u8; 6]) -> bool {
+    let top = address[5] & 0xC0 == 0xC0;
+    let zeros = address[..5].iter().all(|b| *b == 0) && address[5] & 0x3F == 0;
+    let ones = address[..5].iter().all(|b| *b == 0xFF) && address[5] & 0x3F == 0x3F;
+    top && !zeros && !ones
 }
 
 /// The app protocol's end of the link.

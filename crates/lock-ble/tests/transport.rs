@@ -6,8 +6,8 @@ use core::pin::pin;
 use embassy_futures::select::{Either, select};
 use embassy_futures::{block_on, poll_once};
 use lock_ble::{
-    BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, discard, discarding, notification_len,
-    static_random_address,
+    AddressRotation, BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, discard, discarding,
+    fresh_address, is_static_random, notification_len,
 };
 use lock_hal::{ErrorKind, Transport};
 
@@ -134,10 +134,61 @@ fn notifications_carry_mtu_minus_three_bytes() {
 }
 
 #[test]
-fn the_advertised_address_is_static_random() {
-    let address = static_random_address([1, 2, 3, 4, 5, 6]);
-    assert_eq!(address, [1, 2, 3, 4, 5, 0xC6]);
-    assert_eq!(static_random_address([0xFF; 6]), [0xFF; 6]);
+fn s_pr_8_the_advertising_address_changes_at_rotation_and_never_repeats_the_last() {
+    let mut addresses = AddressRotation::new([0x5A; 32]);
+    let mut seen = std::collections::HashSet::new();
+    let mut previous = addresses.current();
+    assert!(is_static_random(&previous));
+    seen.insert(previous);
+    for epoch in 1..=10_000u64 {
+        let next = addresses.rotate();
+        assert_eq!(addresses.epoch(), epoch);
+        assert_ne!(next, previous, "rotation {epoch} kept the address");
+        assert!(is_static_random(&next), "{next:02x?}");
+        seen.insert(next);
+        previous = next;
+    }
+    // Nothing repeats at all in practice (46 random bits).
+    assert_eq!(seen.len(), 10_001);
+    // Another boot (another seed) starts elsewhere; the same seed (the same
+    // entropy) would repeat, which is why it must be fresh each boot.
+    assert_ne!(
+        AddressRotation::new([0xA5; 32]).current(),
+        AddressRotation::new([0x5A; 32]).current()
+    );
+    // No address is made of the chip: the old one was its unique id with
+    // the top bits set.
+    let chip = [1, 2, 3, 4, 5, 6];
+    assert_ne!(AddressRotation::new([0; 32]).current()[..5], chip[..5]);
+}
+
+#[test]
+fn s_pr_8_a_new_address_is_never_the_last_nor_invalid_whatever_the_hash_gives() {
+    // The hash gave the previous address back, or a random part of all
+    // zeros or all ones: a bit is flipped, never giving the previous one.
+    let previous = [0x10, 0x20, 0x30, 0x40, 0x50, 0xC1];
+    let next = fresh_address(previous, Some(previous));
+    assert_ne!(next, previous);
+    assert!(is_static_random(&next));
+    for bad in [[0u8; 6], [0xFF; 6], [0, 0, 0, 0, 0, 0xC0]] {
+        let next = fresh_address(bad, None);
+        assert!(is_static_random(&next), "{next:02x?}");
+        // Even when the fixed-up address would be the previous one.
+        let next2 = fresh_address(bad, Some(next));
+        assert!(is_static_random(&next2), "{next2:02x?}");
+        assert_ne!(next2, next);
+    }
+    // Every candidate, against every previous that differs in the low bits.
+    for low in 0..=0xFFu8 {
+        for prev_low in 0..8u8 {
+            let candidate = [low, 0, 0, 0, 0, 0xC0];
+            let previous = [low ^ prev_low, 0, 0, 0, 0, 0xC0];
+            let previous = Some(previous).filter(is_static_random);
+            let next = fresh_address(candidate, previous);
+            assert!(is_static_random(&next));
+            assert_ne!(Some(next), previous);
+        }
+    }
 }
 
 #[test]

@@ -37,7 +37,8 @@ pub enum FrameError {
     /// Shorter than its header, or than its header says.
     #[error("frame too short")]
     Short,
-    /// Longer than its header says.
+    /// Longer than its header says, or (S-PR-8) a sealed body of a length
+    /// other than `wire::SEALED_SIZES`.
     #[error("frame length does not match its header")]
     Length,
     /// A body longer than the protocol allows.
@@ -56,7 +57,8 @@ pub enum FrameError {
     #[error("frame kind goes the other way")]
     WrongDirection,
     /// No pairing has this id. For a sealed frame, a failed authentication
-    /// (S-BF-1, [`AUTH_FAILURES_PER_MINUTE`]).
+    /// (S-BF-1, [`AUTH_FAILURES_PER_MINUTE`]): no pairing's header key
+    /// unmasks it to that pairing's own id (S-PR-8).
     #[error("unknown pairing")]
     UnknownPairing,
     /// The tag is wrong: tampered, or not sealed with this pairing's key.

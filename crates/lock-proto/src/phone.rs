@@ -283,28 +283,29 @@ impl Phone {
         )
     }
 
-    /// Opens a response or notice from the lock, refusing replays.
+    /// Opens a response or notice from the lock, refusing replays. Its
+    /// pairing id and counter are masked (S-PR-8): a frame for another
+    /// pairing is [`FrameError::UnknownPairing`] (or, one time in 65 536,
+    /// [`FrameError::BadTag`]).
     pub fn open(&mut self, bytes: &[u8]) -> Result<FromLock, FrameError> {
         let frame = Frame::new_checked(bytes)?;
         let repr = FrameRepr::parse(&frame)?;
-        if repr.pairing != self.pairing {
-            return Err(FrameError::UnknownPairing);
+        if !repr.kind.is_sealed() {
+            return Err(FrameError::Unexpected);
         }
         let mut plain = [0u8; MAX_BODY];
-        let n = crypto::open(
-            &self.keys,
+        let opened = crypto::open_any(
+            [(self.pairing, &self.keys)],
             Direction::LockToPhone,
-            frame.header(),
-            repr.counter,
-            frame.body(),
-            frame.tag(),
+            &frame,
             &mut plain,
+            &mut crypto::TrialWork::default(),
         )?;
-        if self.received.is_some_and(|r| repr.counter <= r) {
+        if self.received.is_some_and(|r| opened.counter <= r) {
             return Err(FrameError::Replay);
         }
-        self.received = Some(repr.counter);
-        let body = plain.get(..n).ok_or(FrameError::Malformed)?;
+        self.received = Some(opened.counter);
+        let body = plain.get(..opened.len).ok_or(FrameError::Malformed)?;
         match repr.kind {
             FrameKind::Response => Ok(FromLock::Response(message::decode(body)?)),
             FrameKind::Notice => Ok(FromLock::Notice(message::decode(body)?)),

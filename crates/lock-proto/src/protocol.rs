@@ -627,7 +627,7 @@ impl Protocol {
         match repr.kind {
             FrameKind::PairHello => self.pair_hello(now, &frame, rng),
             FrameKind::PairNonce => self.pair_nonce(&frame, &repr),
-            FrameKind::Request => self.request(now, clock, link, &frame, &repr, rng),
+            FrameKind::Request => self.request(now, clock, link, &frame, rng),
             FrameKind::PairOffer
             | FrameKind::PairReveal
             | FrameKind::Response
@@ -745,38 +745,37 @@ impl Protocol {
         clock: Option<WallClock>,
         link: Link,
         frame: &Frame<&[u8]>,
-        repr: &FrameRepr,
         rng: &mut R,
     ) -> Result<Outputs, FrameError> {
-        let id = repr.pairing;
-        let pending_keys = self
+        // S-PR-8: the header does not say the pairing in clear; try each
+        // pairing's header key, then the exchange being confirmed.
+        let pending = self
             .pending
             .as_ref()
-            .filter(|p| p.id == id)
-            .and_then(|p| p.secrets.clone());
-        let keys = match (self.pairing(id), &pending_keys) {
-            (Some(p), _) => p.keys.clone(),
-            (None, Some((_, keys))) => keys.clone(),
-            (None, None) => return Err(self.auth_failed(now, link, FrameError::UnknownPairing)),
-        };
+            .and_then(|p| p.secrets.as_ref().map(|(_, keys)| (p.id, keys)));
+        let candidates = self
+            .pairings
+            .iter()
+            .map(|p| (p.record.id, &p.keys))
+            .chain(pending);
         let mut plain = [0u8; MAX_BODY];
-        let opened = crypto::open(
-            &keys,
+        let opened = crypto::open_any(
+            candidates,
             Direction::PhoneToLock,
-            frame.header(),
-            repr.counter,
-            frame.body(),
-            frame.tag(),
+            frame,
             &mut plain,
+            &mut crypto::TrialWork::default(),
         );
-        let n = match opened {
-            Ok(n) => n,
-            Err(e @ FrameError::BadTag) => return Err(self.auth_failed(now, link, e)),
+        let (id, counter, n) = match opened {
+            Ok(o) => (o.pairing, o.counter, o.len),
+            Err(e @ (FrameError::BadTag | FrameError::UnknownPairing)) => {
+                return Err(self.auth_failed(now, link, e));
+            }
             Err(e) => return Err(e),
         };
         let body = plain.get(..n).ok_or(FrameError::Malformed)?;
-        if pending_keys.is_some() && self.pairing(id).is_none() {
-            return match self.phone_confirms(repr.counter, body) {
+        if self.pairing(id).is_none() {
+            return match self.phone_confirms(counter, body) {
                 Err(e @ FrameError::Replay) => Err(self.auth_failed(now, link, e)),
                 done => done,
             };
@@ -784,10 +783,10 @@ impl Protocol {
         let Some(received) = self.pairing(id).map(|p| p.received) else {
             return Err(self.auth_failed(now, link, FrameError::UnknownPairing));
         };
-        if repr.counter <= received {
+        if counter <= received {
             return Err(self.auth_failed(now, link, FrameError::Replay));
         }
-        if repr.counter - received > MAX_COUNTER_STEP {
+        if counter - received > MAX_COUNTER_STEP {
             return Err(self.auth_failed(now, link, FrameError::CounterJump));
         }
         let Some(pairing) = self.pairing_mut(id) else {
@@ -797,7 +796,7 @@ impl Protocol {
         // turns out malformed or the request is refused, so the frame is
         // never taken twice in this boot. It reaches flash only with a frame
         // that changes something (`Protocol::acts`, S-PR-6).
-        pairing.received = repr.counter;
+        pairing.received = counter;
         let record = pairing.record.clone();
         let request: Request = message::decode(body)?;
         let mut out = Outputs::new();

@@ -9,21 +9,60 @@
 //!  | ver  | kind   | pairing  | counter  | body len | body   | tag    |
 //!  | u8   | u8     | u16 LE   | u64 LE   | u16 LE n | n bytes| sealed |
 //!  +------+--------+----------+----------+----------+--------+--------+
+//!                  |<- masked (sealed) ->|
 //! ```
+//!
+//! In the three sealed kinds (S-PR-8) the pairing id and the counter are
+//! masked ([`crate::crypto`]'s header protection, after QUIC's), and the
+//! body is one of [`SEALED_SIZES`]: the real body's length travels inside
+//! the ciphertext. So a [`Frame`]'s [`Frame::pairing`] and
+//! [`Frame::counter`] are the bytes as sent: the clear values in the four
+//! pairing messages, masked ones in sealed frames, which
+//! [`crate::crypto::unprotect`] reads with the pairing's keys.
 
 use crate::FrameError;
 
 /// The protocol version this crate speaks. Older versions are refused (no
 /// downgrade), newer ones too.
-pub const VERSION: u8 = 1;
+/// Version 2 masks the sealed frames' pairing id and counter and pads
+/// their bodies (S-PR-8).
+pub const VERSION: u8 = 2;
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 14;
 /// The Poly1305 tag after the body of a sealed frame.
 pub const TAG_LEN: usize = 16;
 /// The longest body a frame may carry: a list of all 16 pairings fits.
 pub const MAX_BODY: usize = 448;
+/// The bytes in front of a sealed body that say its length (u16 LE).
+pub const LENGTH_PREFIX: usize = 2;
+/// S-PR-8: the only body lengths a sealed frame has (ciphertext bytes,
+/// before the tag). A body is sealed as its length (u16 LE), itself and
+/// zeros up to the smallest of these that holds them, so a sniffer learns
+/// only whether a frame is one of the lists (pairings, people, the log:
+/// the large size) or anything else (every request, challenge, reply,
+/// notice: the small one). The small size holds the longest request with
+/// room to spare (`s_pr_8_every_request_fits_the_small_size`).
+pub const SEALED_SIZES: [u16; 2] = [96, 450];
+/// The largest sealed body: the length prefix and [`MAX_BODY`].
+pub const MAX_SEALED: usize = LENGTH_PREFIX + MAX_BODY;
+/// The ciphertext's first bytes from which the header mask is made
+/// ([`crate::crypto::header_mask`]); every sealed size holds them.
+pub const SAMPLE_LEN: usize = 16;
+const _: () = assert!(SEALED_SIZES[0] as usize >= SAMPLE_LEN);
+// The largest size holds the longest body.
+const _: () = assert!(SEALED_SIZES[1] as usize == MAX_SEALED);
 /// The longest frame.
-pub const MAX_FRAME: usize = HEADER_LEN + MAX_BODY + TAG_LEN;
+pub const MAX_FRAME: usize = HEADER_LEN + MAX_SEALED + TAG_LEN;
+
+/// S-PR-8: the sealed size a body of `len` bytes takes (length prefix
+/// included); `None` past [`MAX_BODY`].
+pub fn sealed_size(len: usize) -> Option<usize> {
+    let need = len.checked_add(LENGTH_PREFIX)?;
+    SEALED_SIZES
+        .iter()
+        .map(|s| usize::from(*s))
+        .find(|s| *s >= need)
+}
 
 /// A frame's bytes, as sent or received.
 pub type FrameBuf = heapless::Vec<u8, MAX_FRAME>;
@@ -117,7 +156,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// A view after checking the version, the kind, and that the length is
     /// exactly header + body + tag (for sealed kinds) with a body of at most
-    /// [`MAX_BODY`] bytes. Nothing else about the bytes is trusted yet: a
+    /// [`MAX_BODY`] bytes, or for sealed kinds of one of [`SEALED_SIZES`]. Nothing else about the bytes is trusted yet: a
     /// short or malformed frame is dropped before dispatch (S-PR-2), and
     /// no input panics (S-HW-3).
     pub fn new_checked(buffer: T) -> Result<Frame<T>, FrameError> {
@@ -142,8 +181,12 @@ impl<T: AsRef<[u8]>> Frame<T> {
             .kind()
             .ok_or(FrameError::UnknownKind(self.kind_byte()))?;
         let body = usize::from(self.body_len());
-        if body > MAX_BODY {
+        if body > MAX_BODY && !kind.is_sealed() || body > MAX_SEALED {
             return Err(FrameError::TooLong);
+        }
+        if kind.is_sealed() && !SEALED_SIZES.iter().any(|s| usize::from(*s) == body) {
+            // S-PR-8: a sealed body has one of the padded sizes only.
+            return Err(FrameError::Length);
         }
         let tag = if kind.is_sealed() { TAG_LEN } else { 0 };
         if b.len() != HEADER_LEN + body + tag {
@@ -171,24 +214,38 @@ impl<T: AsRef<[u8]>> Frame<T> {
         FrameKind::from_byte(self.kind_byte())
     }
 
-    /// The pairing the frame belongs to (0 for the first pairing messages).
+    /// The pairing the frame belongs to (0 for the first pairing messages);
+    /// masked in sealed kinds (S-PR-8).
     pub fn pairing(&self) -> u16 {
         u16_at(self.buffer.as_ref(), 2)
     }
 
-    /// The sender's counter.
+    /// The sender's counter; masked in sealed kinds (S-PR-8).
     pub fn counter(&self) -> u64 {
         u64_at(self.buffer.as_ref(), 4)
     }
 
-    /// The body's length.
+    /// The body's length on the wire: for sealed kinds, the padded size.
     pub fn body_len(&self) -> u16 {
         u16_at(self.buffer.as_ref(), 12)
     }
 
-    /// The header: what the tag also authenticates.
+    /// The header as sent (masked in sealed kinds).
     pub fn header(&self) -> &[u8] {
         self.buffer.as_ref().get(..HEADER_LEN).unwrap_or(&[])
+    }
+
+    /// The first [`SAMPLE_LEN`] bytes of a sealed frame's ciphertext, the
+    /// header mask's input (zeros past the end of a short frame).
+    pub fn sample(&self) -> [u8; SAMPLE_LEN] {
+        let mut s = [0u8; SAMPLE_LEN];
+        for (d, b) in s
+            .iter_mut()
+            .zip(self.buffer.as_ref().iter().skip(HEADER_LEN))
+        {
+            *d = *b;
+        }
+        s
     }
 
     /// The body (ciphertext for sealed kinds).
@@ -209,7 +266,9 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
-/// A frame's header fields, parsed.
+/// A frame's header fields, parsed. For a sealed frame, [`FrameRepr::parse`]
+/// gives them as sent (the pairing and counter masked, the body length
+/// padded) and [`crate::crypto::unprotect`] the real pairing and counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FrameRepr {
     /// What it carries.
@@ -218,7 +277,7 @@ pub struct FrameRepr {
     pub pairing: u16,
     /// The sender's counter.
     pub counter: u64,
-    /// The body's length.
+    /// The body's length on the wire (for sealed kinds, the padded size).
     pub body_len: u16,
 }
 

@@ -20,7 +20,7 @@ use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::Challenge;
 use lock_proto::wire::VERSION;
 use lock_proto::{
-    Frame, FrameBuf, FrameError, FrameKind, FrameRepr, FromLock, Identity, LOG_PAGE, LoggedRecord,
+    Frame, FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord,
     MAX_COUNTER_STEP, Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange,
     ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, VisitorCodeBook,
 };
@@ -514,10 +514,15 @@ fn s_pr_6_a_phone_restored_from_what_it_saved_never_repeats_a_counter() {
     // used, so the lock takes it and no nonce repeats under the key.
     let mut restored = Phone::restore(&saved);
     let after = restored.request(&status).unwrap();
+    // The counter is masked on the wire (S-PR-8): read with the keys.
+    let keys = FrameKeys::derive(&saved.key);
     let counter = |f: &[u8]| {
-        FrameRepr::parse(&Frame::new_checked(f).unwrap())
-            .unwrap()
-            .counter
+        crypto::unprotect(
+            &keys,
+            Direction::PhoneToLock,
+            &Frame::new_checked(f).unwrap(),
+        )
+        .1
     };
     assert!(counter(&after) > counter(&before));
     b.receive(Link::Bluetooth, &after).unwrap();
@@ -691,7 +696,7 @@ fn s_pr_2_short_untagged_malformed_unknown_and_old_frames_are_dropped_before_dis
     old[0] = VERSION - 1;
     assert_eq!(
         b.receive(Link::Bluetooth, &old),
-        Err(FrameError::OldVersion(0))
+        Err(FrameError::OldVersion(VERSION - 1))
     );
     let mut unknown = good.clone();
     unknown[2] = 0x77;
@@ -1577,4 +1582,311 @@ fn s_vc_3_a_clock_step_back_never_revives_an_expired_visitor_key() {
             .all(|a| !matches!(a, FromLock::Response(Response::Challenge { .. }))),
         "the expired key got a challenge again: {answers:?}"
     );
+}
+
+/// The pairing id and counter as they are on the wire (bytes 2..12).
+fn clear_ids(frame: &[u8]) -> (u16, u64) {
+    (
+        u16::from_le_bytes([frame[2], frame[3]]),
+        u64::from_le_bytes(frame[4..12].try_into().unwrap()),
+    )
+}
+
+#[test]
+fn s_pr_8_frames_of_an_administrator_and_a_visitor_carry_no_readable_pairing_or_counter() {
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(3600);
+    assert_ne!(admin.pairing(), visitor.pairing());
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    let mut headers = Vec::new();
+    for phone in [&mut admin, &mut visitor] {
+        let id = phone.pairing();
+        let keys = FrameKeys::derive(&phone.save().key);
+        for _ in 0..8 {
+            let f = phone.request(&status).unwrap();
+            let frame = Frame::new_checked(&f[..]).unwrap();
+            // The keys read the real values back...
+            let (pairing, counter, _) = crypto::unprotect(&keys, Direction::PhoneToLock, &frame);
+            assert_eq!((pairing, counter), (id, phone.save().sent));
+            // ...the bytes on the wire are neither.
+            let (wire_id, wire_counter) = clear_ids(&f);
+            assert_ne!(wire_id, id, "the pairing id is in clear");
+            assert_ne!(wire_counter, counter, "the counter is in clear");
+            assert!(
+                !f[2..12].windows(2).any(|w| w == id.to_le_bytes()),
+                "the pairing id appears in the header"
+            );
+            headers.push(f[..14].to_vec());
+            // The lock still knows who sent it.
+            b.ask(phone, Link::Bluetooth, &f);
+        }
+    }
+    // Same kind, same length, same request: the headers differ from frame
+    // to frame, and nothing in them tells the two pairings apart but noise.
+    let mut unique = headers.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), headers.len(), "a header repeats");
+    for h in &headers {
+        assert_eq!(h[0..2], headers[0][0..2], "version and kind");
+        assert_eq!(h[12..14], headers[0][12..14], "the padded length");
+    }
+    // The lock's answers are masked too.
+    let f = admin.request(&status).unwrap();
+    b.receive(Link::Bluetooth, &f).unwrap();
+    assert_ne!(clear_ids(&b.sent[0]).0, admin.pairing());
+}
+
+#[test]
+fn s_pr_8_unlock_status_and_admin_requests_have_one_length() {
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(3600);
+    let given = [7u8; 16];
+    let c = Some(given);
+    let longest = [
+        Request::Command {
+            command: AppCommand::AddPerson {
+                role: lock_core::Role::Administrator,
+                passcode: lock_core::Passcode::new(&[9; 10]).unwrap(),
+                validity: Validity {
+                    from: Some(Timestamp(u64::MAX)),
+                    until: Some(Timestamp(u64::MAX)),
+                },
+            },
+            challenge: c,
+        },
+        Request::Command {
+            command: AppCommand::NamePerson {
+                person: PersonNumber::new(255).unwrap_or(PersonNumber::FIRST),
+                name: lock_core::Name::new("ABCDEFGHIJKLMNOP").unwrap(),
+            },
+            challenge: c,
+        },
+        Request::IssueKey {
+            privilege: Privilege::Administrator,
+            validity: Validity {
+                from: Some(Timestamp(u64::MAX)),
+                until: Some(Timestamp(u64::MAX)),
+            },
+            challenge: given,
+        },
+        Request::ReadLog {
+            before: Some(u32::MAX),
+            challenge: given,
+        },
+    ];
+    let everyday = [
+        Request::Challenge,
+        Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        },
+        Request::Command {
+            command: AppCommand::Unlock,
+            challenge: c,
+        },
+        Request::Command {
+            command: AppCommand::Lock,
+            challenge: c,
+        },
+        Request::ListPairings { challenge: given },
+        Request::VisitorSecret { challenge: given },
+    ];
+    // Every request fits the small size, with its length prefix.
+    let mut buf = [0u8; lock_proto::wire::MAX_BODY];
+    let bodies: Vec<usize> = longest
+        .iter()
+        .chain(&everyday)
+        .map(|r| lock_proto::message::encode(r, &mut buf).unwrap())
+        .collect();
+    let most = bodies.iter().max().copied().unwrap();
+    println!("S-PR-8: request bodies {bodies:?} bytes, the longest {most}");
+    assert!(
+        most + lock_proto::wire::LENGTH_PREFIX <= usize::from(lock_proto::wire::SEALED_SIZES[0])
+    );
+    let len = admin.request(&Request::Challenge).unwrap().len();
+    for r in longest.iter().chain(&everyday) {
+        assert_eq!(admin.request(r).unwrap().len(), len, "{r:?}");
+        assert_eq!(visitor.request(r).unwrap().len(), len, "{r:?}");
+    }
+    assert_eq!(
+        len,
+        lock_proto::wire::HEADER_LEN
+            + usize::from(lock_proto::wire::SEALED_SIZES[0])
+            + lock_proto::wire::TAG_LEN
+    );
+    // The answers too: a challenge, a reply to Status and to Unlock.
+    let ch = admin.request(&Request::Challenge).unwrap();
+    b.receive(Link::Bluetooth, &ch).unwrap();
+    let challenge_answer = b.sent[0].len();
+    admin.open(&b.sent[0]).unwrap();
+    let st = admin
+        .request(&Request::Command {
+            command: AppCommand::Status,
+            challenge: None,
+        })
+        .unwrap();
+    b.receive(Link::Bluetooth, &st).unwrap();
+    let status_answer = b.sent.last().unwrap().len();
+    assert_eq!(challenge_answer, len);
+    assert_eq!(status_answer, len);
+}
+
+#[test]
+fn s_pr_8_a_frame_under_one_pairing_is_never_taken_as_another() {
+    let (mut b, mut admin, mut visitor, _) = with_visitor_key(3600);
+    let mut user = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    let phones = [&mut admin, &mut visitor, &mut user];
+    let keys: Vec<(u16, FrameKeys)> = phones
+        .iter()
+        .map(|p| (p.pairing(), FrameKeys::derive(&p.save().key)))
+        .collect();
+    for (i, phone) in phones.into_iter().enumerate() {
+        for n in 0..50u8 {
+            let f = phone
+                .request(&Request::Command {
+                    command: AppCommand::Unlock,
+                    challenge: Some([n; 16]),
+                })
+                .unwrap();
+            let frame = Frame::new_checked(&f[..]).unwrap();
+            let mut out = [0u8; lock_proto::wire::MAX_BODY];
+            for (j, (id, k)) in keys.iter().enumerate() {
+                let mut work = crypto::TrialWork::default();
+                let opened = crypto::open_any(
+                    [(*id, k)],
+                    Direction::PhoneToLock,
+                    &frame,
+                    &mut out,
+                    &mut work,
+                );
+                if i == j {
+                    assert_eq!(opened.map(|o| o.pairing), Ok(*id));
+                } else {
+                    assert!(
+                        matches!(opened, Err(FrameError::UnknownPairing | FrameError::BadTag)),
+                        "pairing {}'s frame opened as {id}: {opened:?}",
+                        keys[i].0
+                    );
+                }
+            }
+            // All the lock's pairings tried together: the sender's only.
+            let mut work = crypto::TrialWork::default();
+            let opened = crypto::open_any(
+                keys.iter().map(|(id, k)| (*id, k)),
+                Direction::PhoneToLock,
+                &frame,
+                &mut out,
+                &mut work,
+            );
+            assert_eq!(opened.map(|o| o.pairing), Ok(keys[i].0));
+        }
+    }
+    // And the lock, end to end: the visitor's Unlock is a visitor's (its
+    // refusals are a visitor's, never an administrator's grant).
+    let c = b.challenge(&mut visitor, Link::Bluetooth);
+    let f = visitor
+        .request(&Request::Command {
+            command: AppCommand::LiftLockout,
+            challenge: Some(c),
+        })
+        .unwrap();
+    let r = b.ask(&mut visitor, Link::Bluetooth, &f);
+    assert!(
+        matches!(r, Response::Refused(ProtoRefusal::NotPermitted)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn s_pr_8_a_damaged_mask_is_refused_with_a_typed_error() {
+    let mut b = Bench::new();
+    let mut phone = b.pair();
+    let status = Request::Command {
+        command: AppCommand::Status,
+        challenge: None,
+    };
+    // Every bit of the masked pairing id and counter, and of the sample the
+    // mask is made from, flipped in turn.
+    for bit in (2 * 8..12 * 8).chain(14 * 8..30 * 8) {
+        let mut f = phone.request(&status).unwrap();
+        f[bit / 8] ^= 1 << (bit % 8);
+        b.wait_ms(60_000); // a fresh failure budget each time
+        let e = b.receive(Link::Bluetooth, &f).unwrap_err();
+        assert!(
+            matches!(e, FrameError::UnknownPairing | FrameError::BadTag),
+            "bit {bit}: {e:?}"
+        );
+        assert!(b.actions.is_empty());
+    }
+    // The pairing still works.
+    let f = phone.request(&status).unwrap();
+    b.ask(&mut phone, Link::Bluetooth, &f);
+}
+
+#[test]
+fn s_pr_8_a_strangers_frame_costs_a_bounded_amount_of_work() {
+    // The lock's most: MAX_PAIRINGS pairings and an exchange being made.
+    let keys: Vec<(u16, FrameKeys)> = (1..=lock_proto::MAX_PAIRINGS as u16 + 1)
+        .map(|id| (id, FrameKeys::derive(&[id as u8; 32])))
+        .collect();
+    assert_eq!(keys.len(), crypto::MAX_CANDIDATES);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut most = crypto::TrialWork::default();
+    let mut opens = 0;
+    for _ in 0..2_000 {
+        let mut f = vec![VERSION, 0x10];
+        for _ in 0..(12 + 96 + 16) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            f.push(x as u8);
+        }
+        f[12..14].copy_from_slice(&96u16.to_le_bytes());
+        let frame = Frame::new_checked(&f[..]).unwrap();
+        let mut out = [0u8; lock_proto::wire::MAX_BODY];
+        let mut work = crypto::TrialWork::default();
+        let e = crypto::open_any(
+            keys.iter().map(|(id, k)| (*id, k)),
+            Direction::PhoneToLock,
+            &frame,
+            &mut out,
+            &mut work,
+        )
+        .unwrap_err();
+        assert!(matches!(e, FrameError::UnknownPairing | FrameError::BadTag));
+        // One mask per candidate; an open only where a mask gave the
+        // candidate's own id.
+        assert_eq!(work.masks, crypto::MAX_CANDIDATES);
+        assert!(work.opens <= crypto::MAX_CANDIDATES);
+        opens += work.opens;
+        most.opens = most.opens.max(work.opens);
+    }
+    // 2,000 frames × 17 candidates, each id matching one time in 65,536:
+    // about 0.5 opens in all.
+    println!(
+        "S-PR-8: 2000 stranger frames cost {opens} AEAD opens, at most {} in one",
+        most.opens
+    );
+    assert!(opens <= 5, "{opens} opens for 2000 stranger frames");
+    // More candidates than the lock can hold are not tried.
+    let many: Vec<(u16, FrameKeys)> = (1..=40u16)
+        .map(|id| (id, FrameKeys::derive(&[id as u8; 32])))
+        .collect();
+    let f = Phone::with_key(40, [40; 32])
+        .request(&Request::Challenge)
+        .unwrap();
+    let frame = Frame::new_checked(&f[..]).unwrap();
+    let mut out = [0u8; lock_proto::wire::MAX_BODY];
+    let mut work = crypto::TrialWork::default();
+    let r = crypto::open_any(
+        many.iter().map(|(id, k)| (*id, k)),
+        Direction::PhoneToLock,
+        &frame,
+        &mut out,
+        &mut work,
+    );
+    assert_eq!(work.masks, crypto::MAX_CANDIDATES);
+    assert!(r.is_err());
 }

@@ -1,6 +1,6 @@
 //! The crate docs' test vectors for frames and pairing. An independent
-//! implementation (Python's `cryptography`: X25519, HKDF, ChaCha20-Poly1305)
-//! produced the expected bytes, so a phone app in another language can check
+//! implementation (Python's `cryptography`: X25519, HKDF, ChaCha20-Poly1305,
+//! ChaCha20 for the header mask) produced the expected bytes, so a phone app in another language can check
 //! itself against the same table.
 
 // Test code: a broken set-up should fail loudly.
@@ -34,10 +34,17 @@ fn frame_test_vectors_match_the_crate_docs() {
         .unwrap();
     assert_eq!(
         hex(&status),
-        "0110030001000000000000000300939e22ff3766d4e4c6f481faae533a05126f82"
+        "02109b4db250ff153583a3726000929e206690afb3ad4255a8cbeac9c651e84e3f21f2a0ef928a7044e0482b9ac2cf262f89ef4eefba75ccfe428598048d2d8d1064582d5348adcd11cfc607de9620c1c82a9fd89cbfa1a54fd58858d7102a98ffd68cf64debd68e0371b7a026b27f3f047d309317174576666b758a2a74"
     );
-    // The lock's first answer, Reply(Done), with its counter 0.
+    // S-PR-8: the header keys mask the pairing id and the counter.
     let keys = FrameKeys::derive(&vector_key());
+    let (pairing, counter, _) = crypto::unprotect(
+        &keys,
+        Direction::PhoneToLock,
+        &lock_proto::Frame::new_checked(&status[..]).unwrap(),
+    );
+    assert_eq!((pairing, counter), (3, 1));
+    // The lock's first answer, Reply(Done), with its counter 0.
     let body = [2u8, 0]; // postcard: Response::Reply (2), Reply::Done (0)
     let reply = crypto::seal(
         &keys,
@@ -50,7 +57,7 @@ fn frame_test_vectors_match_the_crate_docs() {
     .unwrap();
     assert_eq!(
         hex(&reply),
-        "0111030000000000000000000200fdb6e2942386533c60c5ac8125f34250c9ba"
+        "0211075304c4fd0436e60ce76000fdb65e98dacb152e648bc65192fb3e1345d8695961f5fe1a63a3b8579b3e556e3e0ee2e7f37eee66413cd06667aef67e6233c94a6fd3b071cc0710be05cc82b27812540af7fca702ebca45e9723dc8ffb98369b17599326d05a16a70d268f25bfa1a748cdbb695a684654bbab931e703"
     );
     assert!(matches!(
         phone.open(&reply).unwrap(),
