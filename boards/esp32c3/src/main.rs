@@ -43,7 +43,7 @@ use esp_hal::uart::{self, Uart};
 use esp_hal::{Async, Blocking};
 use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
-use lock_ble::{BleTransport, FrameQueue};
+use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
@@ -409,11 +409,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             .get(..6)
             .unwrap_or(&[0; 6]),
     );
-    let received = FrameQueue::new();
-    let outgoing = FrameQueue::new();
+    let link = BleLink::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the chip's RNG.
-    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), ChipEntropy);
+    let app = ProtoApp::new(BleTransport::new(&link), ChipEntropy);
 
     let buses = Buses {
         i2c: &i2c,
@@ -454,9 +453,9 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         async {
             match controller {
                 Some(controller) => {
-                    lock_ble::gatt::run(controller, address, &received, &outgoing).await;
+                    lock_ble::gatt::run(controller, address, &link).await;
                 }
-                None => match lock_ble::discard(&outgoing).await {},
+                None => match lock_ble::discard(link.outgoing()).await {},
             }
         },
         expander.watch(expander_int),

@@ -1,8 +1,10 @@
 //! The lock's GATT server on trouble-host 0.6, the release the CYW43439's
 //! HCI (cyw43 0.7, bt-hci 0.8) fits; lock-ble's own server needs 0.7
-//! (BOARDS.md). Everything else is lock-ble's: the queues, the transport
+//! (BOARDS.md). Everything else is lock-ble's: the `BleLink`, the transport
 //! the app protocol talks to, the UUIDs, the name, the contract (one write
-//! per frame, a frame in notifications of ATT MTU − 3 bytes).
+//! per frame, a frame in notifications of ATT MTU − 3 bytes, each
+//! connection's start reported and a connection ended when the app side
+//! asks, S-PR-7).
 //!
 //! trouble-host 0.6 answers long (queued) writes itself but does not
 //! assemble them: each Prepare Write lands at offset 0. So a phone whose
@@ -10,9 +12,9 @@
 //! the write characteristic are gathered in order, and Execute Write hands
 //! the whole frame to the lock, as lock-ble's contract says.
 
-use embassy_futures::select::select;
+use embassy_futures::select::select3;
 use lock_ble::{
-    FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, discarding, notification_len,
+    BleLink, FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard, discarding, notification_len,
     static_random_address,
 };
 use trouble_host::att::{AttClient, AttReq};
@@ -56,15 +58,12 @@ mod server {
 use server::LockServer;
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the characteristics and the queues. `unique`:
+/// passes frames between the characteristics and `link`, and ends a
+/// connection when the app side asks (S-PR-7). `unique`:
 /// six bytes unique to the board, made into the static random address the
 /// lock advertises.
-pub async fn run<C: Controller>(
-    controller: C,
-    unique: [u8; 6],
-    received: &FrameQueue,
-    outgoing: &FrameQueue,
-) {
+pub async fn run<C: Controller>(controller: C, unique: [u8; 6], link: &BleLink) {
+    let outgoing = link.outgoing();
     let mut resources: HostResources<DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
     let stack = trouble_host::new(controller, &mut resources)
@@ -95,6 +94,7 @@ pub async fn run<C: Controller>(
         }
     };
     let serve = async {
+        let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
             let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
@@ -106,9 +106,12 @@ pub async fn run<C: Controller>(
                 }
             };
             defmt::info!("ble: phone connected");
-            select(
-                take_writes(&server, &connection, received),
+            number = number.wrapping_add(1);
+            link.link_started(number);
+            select3(
+                take_writes(&server, &connection, link),
                 notify(&server, &connection, outgoing),
+                end_on_request(&connection, link, number),
             )
             .await;
             defmt::info!("ble: phone gone");
@@ -179,13 +182,27 @@ enum Step {
     Other,
 }
 
+/// S-PR-7: when the app side asks to end connection `number`, asks the
+/// controller to, then waits for [`take_writes`] to see it gone (at once
+/// when the phone acknowledges, else the link's supervision timeout).
+async fn end_on_request(
+    connection: &GattConnection<'_, '_, DefaultPacketPool>,
+    link: &BleLink,
+    number: u32,
+) {
+    link.wait_for_end(number).await;
+    defmt::info!("ble: ending the connection (S-PR-7)");
+    connection.raw().disconnect();
+    core::future::pending::<()>().await;
+}
+
 /// Until the phone leaves: every write to the write characteristic, whole
 /// or long, becomes a queued frame (dropped, with a warning, if the lock is
 /// not taking them).
 async fn take_writes(
     server: &LockServer<'_>,
     connection: &GattConnection<'_, '_, DefaultPacketPool>,
-    received: &FrameQueue,
+    link: &BleLink,
 ) {
     let rx = server.lock.rx.handle;
     // A long write being gathered; `None` once a piece did not fit.
@@ -243,7 +260,7 @@ async fn take_writes(
             Step::Other => None,
         };
         if let Some(frame) = frame
-            && received.try_send(frame).is_err()
+            && !link.frame_received(frame)
         {
             defmt::warn!("ble: frame dropped, the lock is busy");
         }

@@ -48,7 +48,7 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Delay, Duration};
 use embedded_storage::nor_flash::NorFlash;
-use lock_ble::{BleTransport, FrameQueue};
+use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
@@ -465,12 +465,11 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let transport: HciTransport = SerialTransport::new(hci_rx.into_ring_buffered(hci_ring), hci_tx);
     let controller: ExternalController<_, HCI_SLOTS> = ExternalController::new(transport);
     let unique = unique();
-    let received = FrameQueue::new();
-    let outgoing = FrameQueue::new();
+    let link = BleLink::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the RNG.
     let app = ProtoApp::new(
-        BleTransport::new(&received, &outgoing),
+        BleTransport::new(&link),
         ChipEntropy::new(Rng::new(p.RNG, Irqs)),
     );
 
@@ -523,7 +522,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     embassy_futures::join::join3(
         parts::pet_watchdog(&mut watchdog, WATCHDOG_FEED),
         runtime.run(),
-        lock_ble::gatt::run(controller, unique, &received, &outgoing),
+        lock_ble::gatt::run(controller, unique, &link),
     )
     .await;
     halt("the lock stopped").await

@@ -1,16 +1,17 @@
 //! The lock's GATT server on trouble-host 0.7: advertises, serves one phone
 //! at a time, passes frames between the characteristics and the
-//! [`FrameQueue`]s. What the lock sends while no phone is connected is
+//! [`BleLink`]. What the lock sends while no phone is connected is
 //! dropped (the protocol's challenges and counters make a stale frame
-//! useless anyway).
+//! useless anyway). A connection the app side asks to end (S-PR-7) is
+//! ended, and advertising resumes as soon as the controller reports it gone.
 
-use embassy_futures::select::select;
+use embassy_futures::select::select3;
 use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
 use crate::{
-    FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE,
-    discard, discarding, notification_len, static_random_address,
+    BleLink, FrameBuf, FrameQueue, NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE,
+    TX_UUID_VALUE, discard, discarding, notification_len, static_random_address,
 };
 
 /// One connection at a time: the phone being used.
@@ -37,16 +38,13 @@ struct LockService {
 }
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the GATT characteristics and the queues.
+/// passes frames between the GATT characteristics and `link`, and ends a
+/// connection when the app side asks (S-PR-7).
 /// `unique` is six bytes unique to the chip (its Bluetooth MAC address, a
 /// serial number): the lock advertises a static random address made of
 /// them ([`static_random_address`]).
-pub async fn run<C: Controller>(
-    controller: C,
-    unique: [u8; 6],
-    received: &FrameQueue,
-    outgoing: &FrameQueue,
-) {
+pub async fn run<C: Controller>(controller: C, unique: [u8; 6], link: &BleLink) {
+    let outgoing = link.outgoing();
     let mut resources: HostResources<C, DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
     let stack = trouble_host::new(controller, &mut resources)
@@ -72,6 +70,7 @@ pub async fn run<C: Controller>(
         }
     };
     let serve = async {
+        let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
             let connection = match discarding(outgoing, advertise(&mut peripheral, &server)).await {
@@ -83,9 +82,12 @@ pub async fn run<C: Controller>(
                 }
             };
             info!("ble: phone connected");
-            select(
-                take_writes(&server, &connection, received),
+            number = number.wrapping_add(1);
+            link.link_started(number);
+            select3(
+                take_writes(&server, &connection, link),
                 notify(&server, &connection, outgoing),
+                end_on_request(&connection, link, number),
             )
             .await;
             info!("ble: phone gone");
@@ -123,12 +125,27 @@ async fn advertise<'values, 'server, C: Controller>(
     Ok(advertiser.accept().await?.with_attribute_server(server)?)
 }
 
+/// S-PR-7: when the app side asks to end connection `number`, asks the
+/// controller to, then waits for [`take_writes`] to see it gone (the
+/// controller's terminate procedure: at once when the phone acknowledges,
+/// else the link's supervision timeout).
+async fn end_on_request(
+    connection: &GattConnection<'_, '_, DefaultPacketPool>,
+    link: &BleLink,
+    number: u32,
+) {
+    link.wait_for_end(number).await;
+    info!("ble: ending the connection (S-PR-7)");
+    connection.raw().disconnect();
+    core::future::pending::<()>().await;
+}
+
 /// Until the phone leaves: every write to the write characteristic becomes
 /// a queued frame (dropped, with a warning, if the lock is not taking them).
 async fn take_writes(
     server: &LockServer<'_>,
     connection: &GattConnection<'_, '_, DefaultPacketPool>,
-    received: &FrameQueue,
+    link: &BleLink,
 ) {
     let rx = server.lock.rx.handle;
     loop {
@@ -152,7 +169,7 @@ async fn take_writes(
                     Err(error) => warn!("ble: reply failed: {:?}", Dbg(&error)),
                 }
                 if let Some(frame) = frame
-                    && received.try_send(frame).is_err()
+                    && !link.frame_received(frame)
                 {
                     warn!("ble: frame dropped, the lock is busy");
                 }
