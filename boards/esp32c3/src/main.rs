@@ -43,7 +43,7 @@ use esp_hal::uart::{self, Uart};
 use esp_hal::{Async, Blocking};
 use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
-use lock_ble::{BleTransport, FrameQueue};
+use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
@@ -409,15 +409,14 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             .get(..6)
             .unwrap_or(&[0; 6]),
     );
-    let received = FrameQueue::new();
-    let outgoing = FrameQueue::new();
+    let link = BleLink::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the chip's RNG.
     // S-PR-8: the seed of this boot's advertising addresses, fresh from the
     // RNG; without it no radio (never an address made of the chip).
     let mut seed = [0u8; 32];
     let seeded = lock_hal::Entropy::fill(&mut ChipEntropy, &mut seed).is_ok();
-    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), ChipEntropy);
+    let app = ProtoApp::new(BleTransport::new(&link), ChipEntropy);
 
     let buses = Buses {
         i2c: &i2c,
@@ -458,13 +457,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         async {
             match controller {
                 Some(controller) if seeded => {
-                    lock_ble::gatt::run(controller, seed, &received, &outgoing).await;
+                    lock_ble::gatt::run(controller, seed, &link).await;
                 }
                 Some(_) => {
                     warn!("ble: the RNG gave no address seed; no app link");
-                    match lock_ble::discard(&outgoing).await {}
+                    match lock_ble::discard(link.outgoing()).await {}
                 }
-                None => match lock_ble::discard(&outgoing).await {},
+                None => match lock_ble::discard(link.outgoing()).await {},
             }
         },
         expander.watch(expander_int),

@@ -1,8 +1,10 @@
 //! The lock's GATT server on trouble-host 0.6, the release the CYW43439's
 //! HCI (cyw43 0.7, bt-hci 0.8) fits; lock-ble's own server needs 0.7
-//! (BOARDS.md). Everything else is lock-ble's: the queues, the transport
+//! (BOARDS.md). Everything else is lock-ble's: the `BleLink`, the transport
 //! the app protocol talks to, the UUIDs, the name, the contract (one write
-//! per frame, a frame in notifications of ATT MTU − 3 bytes).
+//! per frame, a frame in notifications of ATT MTU − 3 bytes, each
+//! connection's start reported and a connection ended when the app side
+//! asks, S-PR-7).
 //!
 //! trouble-host 0.6 answers long (queued) writes itself but does not
 //! assemble them: each Prepare Write lands at offset 0. So a phone whose
@@ -15,10 +17,10 @@
 //! `ADDRESS_ROTATION_SECS` of advertising and after each connection).
 
 use bt_hci::cmd::le::LeSetRandomAddr;
-use embassy_futures::select::{Either, select};
+use embassy_futures::select::{Either, select, select3};
 use lock_ble::{
-    ADDRESS_ROTATION_SECS, AddressRotation, FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE, discard,
-    discarding, notification_len,
+    ADDRESS_ROTATION_SECS, AddressRotation, BleLink, FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE,
+    discard, discarding, notification_len,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -64,15 +66,12 @@ mod server {
 use server::LockServer;
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the characteristics and the queues. `seed`: 32
-/// bytes fresh from the entropy source at this boot, from which the
-/// advertising addresses come (S-PR-8).
-pub async fn run<C: Controller>(
-    controller: C,
-    seed: [u8; 32],
-    received: &FrameQueue,
-    outgoing: &FrameQueue,
-) {
+/// passes frames between the characteristics and `link`, and ends a
+/// connection when the app side asks (S-PR-7). `seed`: 32 bytes fresh from
+/// the entropy source at this boot, from which the advertising addresses
+/// come (S-PR-8).
+pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
+    let outgoing = link.outgoing();
     let mut addresses = AddressRotation::new(seed);
     let mut resources: HostResources<DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
@@ -104,6 +103,7 @@ pub async fn run<C: Controller>(
         }
     };
     let serve = async {
+        let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
             // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
@@ -119,9 +119,12 @@ pub async fn run<C: Controller>(
             match advertised {
                 Either::First(Ok(connection)) => {
                     defmt::info!("ble: phone connected");
-                    select(
-                        take_writes(&server, &connection, received),
+                    number = number.wrapping_add(1);
+                    link.link_started(number);
+                    select3(
+                        take_writes(&server, &connection, link),
                         notify(&server, &connection, outgoing),
+                        end_on_request(&connection, link, number),
                     )
                     .await;
                     defmt::info!("ble: phone gone");
@@ -223,13 +226,27 @@ enum Step {
     Other,
 }
 
+/// S-PR-7: when the app side asks to end connection `number`, asks the
+/// controller to, then waits for [`take_writes`] to see it gone (at once
+/// when the phone acknowledges, else the link's supervision timeout).
+async fn end_on_request(
+    connection: &GattConnection<'_, '_, DefaultPacketPool>,
+    link: &BleLink,
+    number: u32,
+) {
+    link.wait_for_end(number).await;
+    defmt::info!("ble: ending the connection (S-PR-7)");
+    connection.raw().disconnect();
+    core::future::pending::<()>().await;
+}
+
 /// Until the phone leaves: every write to the write characteristic, whole
 /// or long, becomes a queued frame (dropped, with a warning, if the lock is
 /// not taking them).
 async fn take_writes(
     server: &LockServer<'_>,
     connection: &GattConnection<'_, '_, DefaultPacketPool>,
-    received: &FrameQueue,
+    link: &BleLink,
 ) {
     let rx = server.lock.rx.handle;
     // A long write being gathered; `None` once a piece did not fit.
@@ -287,7 +304,7 @@ async fn take_writes(
             Step::Other => None,
         };
         if let Some(frame) = frame
-            && received.try_send(frame).is_err()
+            && !link.frame_received(frame)
         {
             defmt::warn!("ble: frame dropped, the lock is busy");
         }

@@ -40,7 +40,7 @@ use embassy_rp::{bind_interrupts, dma};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Delay, Duration, Instant, with_deadline};
-use lock_ble::{BleTransport, FrameQueue};
+use lock_ble::{BleLink, BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
@@ -381,8 +381,8 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     );
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the ring oscillator.
-    let received = FrameQueue::new();
-    let outgoing = FrameQueue::new();
+    let ble_link = BleLink::new();
+    let outgoing = ble_link.outgoing();
     let mut entropy = RoscEntropy::new(unique);
     match entropy.start() {
         Ok(()) => info!("entropy: the ring oscillator passed its start-up health test"),
@@ -398,7 +398,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // flash's id).
     let mut seed = [0u8; 32];
     let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
-    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), entropy);
+    let app = ProtoApp::new(BleTransport::new(&ble_link), entropy);
 
     let shared = Shared {
         adc: &adc,
@@ -457,18 +457,18 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let link = async {
         if radio_cut {
             warn!("radio: its last start-up did not finish; this start runs without BLE");
-            match lock_ble::discard(&outgoing).await {}
+            match lock_ble::discard(outgoing).await {}
         }
         if !seeded {
             warn!("radio: no address seed from the entropy source; this start runs without BLE");
-            match lock_ble::discard(&outgoing).await {}
+            match lock_ble::discard(outgoing).await {}
         }
         RadioStart::begin();
         let deadline = Instant::now() + RADIO_START;
         let started = with_deadline(
             deadline,
             lock_ble::discarding(
-                &outgoing,
+                outgoing,
                 cyw43::new_with_bluetooth(
                     &mut radio_state,
                     &mut radio_power,
@@ -481,7 +481,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         )
         .await;
         let Ok((_wifi, bluetooth, mut control, radio)) = started else {
-            return without_radio(&mut radio_power, &outgoing).await;
+            return without_radio(&mut radio_power, outgoing).await;
         };
         // Returns only if the radio is not up by the deadline; its runner
         // and control, which hold the power pin, end with it.
@@ -498,7 +498,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             };
             let within = with_deadline(
                 deadline,
-                lock_ble::discarding(&outgoing, select(runner.as_mut(), up)),
+                lock_ble::discarding(outgoing, select(runner.as_mut(), up)),
             );
             match within.await {
                 Ok(Either::First(never)) => match never {},
@@ -510,13 +510,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
             let (never, ()) = embassy_futures::join::join(
                 runner,
-                ble::run(controller, seed, &received, &outgoing),
+                ble::run(controller, seed, &ble_link),
             )
             .await;
             match never {}
         };
         let _late = serve.await;
-        without_radio(&mut radio_power, &outgoing).await
+        without_radio(&mut radio_power, outgoing).await
     };
     // The feeder first, so that it feeds before the runtime's first poll
     // (the boot's blocking store work).

@@ -48,7 +48,7 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Delay, Duration};
 use embedded_storage::nor_flash::NorFlash;
-use lock_ble::{BleTransport, FrameQueue};
+use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
 use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
@@ -465,8 +465,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let transport: HciTransport = SerialTransport::new(hci_rx.into_ring_buffered(hci_ring), hci_tx);
     let controller: ExternalController<_, HCI_SLOTS> = ExternalController::new(transport);
     let unique = unique();
-    let received = FrameQueue::new();
-    let outgoing = FrameQueue::new();
+    let link = BleLink::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the RNG.
     let mut entropy = ChipEntropy::new(Rng::new(p.RNG, Irqs));
@@ -474,7 +473,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // RNG; without it no radio (never an address made of the chip).
     let mut seed = [0u8; 32];
     let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
-    let app = ProtoApp::new(BleTransport::new(&received, &outgoing), entropy);
+    let app = ProtoApp::new(BleTransport::new(&link), entropy);
 
     let pins = Pins {
         i2c,
@@ -527,10 +526,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         runtime.run(),
         async {
             if seeded {
-                lock_ble::gatt::run(controller, seed, &received, &outgoing).await;
+                lock_ble::gatt::run(controller, seed, &link).await;
             } else {
                 warn!("ble: the RNG gave no address seed; no app link");
-                match lock_ble::discard(&outgoing).await {}
+                match lock_ble::discard(link.outgoing()).await {}
             }
         },
     )

@@ -1,20 +1,21 @@
 //! The lock's GATT server on trouble-host 0.7: advertises, serves one phone
 //! at a time, passes frames between the characteristics and the
-//! [`FrameQueue`]s. What the lock sends while no phone is connected is
+//! [`BleLink`]. What the lock sends while no phone is connected is
 //! dropped (the protocol's challenges and counters make a stale frame
-//! useless anyway).
+//! useless anyway). A connection the app side asks to end (S-PR-7) is
+//! ended, and advertising resumes as soon as the controller reports it gone.
 //!
 //! S-PR-8: it advertises the service UUID and flags only (no name), from an
 //! address of [`AddressRotation`]: fresh at each boot, changed after
 //! [`ADDRESS_ROTATION_SECS`] of advertising and after each connection.
 
 use bt_hci::cmd::le::LeSetRandomAddr;
-use embassy_futures::select::{Either, select};
+use embassy_futures::select::{Either, select, select3};
 use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
 use crate::{
-    ADDRESS_ROTATION_SECS, AddressRotation, FrameBuf, FrameQueue, NAME, RX_UUID_VALUE,
+    ADDRESS_ROTATION_SECS, AddressRotation, BleLink, FrameBuf, FrameQueue, NAME, RX_UUID_VALUE,
     SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE, discard, discarding, notification_len,
 };
 
@@ -45,16 +46,12 @@ struct LockService {
 }
 
 /// Runs the BLE host forever: advertises, serves one phone at a time,
-/// passes frames between the GATT characteristics and the queues. `seed`
-/// is 32 bytes fresh from the board's entropy source at this boot: the
-/// lock's advertising addresses come from it ([`AddressRotation`], S-PR-8),
-/// never from the chip.
-pub async fn run<C: Controller>(
-    controller: C,
-    seed: [u8; 32],
-    received: &FrameQueue,
-    outgoing: &FrameQueue,
-) {
+/// passes frames between the GATT characteristics and `link`, and ends a
+/// connection when the app side asks (S-PR-7). `seed` is 32 bytes fresh
+/// from the board's entropy source at this boot: the lock's advertising
+/// addresses come from it ([`AddressRotation`], S-PR-8), never from the chip.
+pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
+    let outgoing = link.outgoing();
     let mut addresses = AddressRotation::new(seed);
     let mut resources: HostResources<C, DefaultPacketPool, CONNECTIONS, L2CAP_CHANNELS> =
         HostResources::new();
@@ -81,6 +78,7 @@ pub async fn run<C: Controller>(
         }
     };
     let serve = async {
+        let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
             // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
@@ -96,9 +94,12 @@ pub async fn run<C: Controller>(
             match advertised {
                 Either::First(Ok(connection)) => {
                     info!("ble: phone connected");
-                    select(
-                        take_writes(&server, &connection, received),
+                    number = number.wrapping_add(1);
+                    link.link_started(number);
+                    select3(
+                        take_writes(&server, &connection, link),
                         notify(&server, &connection, outgoing),
+                        end_on_request(&connection, link, number),
                     )
                     .await;
                     info!("ble: phone gone");
@@ -165,12 +166,27 @@ async fn advertise<'values, 'server, C: Controller>(
     Ok(advertiser.accept().await?.with_attribute_server(server)?)
 }
 
+/// S-PR-7: when the app side asks to end connection `number`, asks the
+/// controller to, then waits for [`take_writes`] to see it gone (the
+/// controller's terminate procedure: at once when the phone acknowledges,
+/// else the link's supervision timeout).
+async fn end_on_request(
+    connection: &GattConnection<'_, '_, DefaultPacketPool>,
+    link: &BleLink,
+    number: u32,
+) {
+    link.wait_for_end(number).await;
+    info!("ble: ending the connection (S-PR-7)");
+    connection.raw().disconnect();
+    core::future::pending::<()>().await;
+}
+
 /// Until the phone leaves: every write to the write characteristic becomes
 /// a queued frame (dropped, with a warning, if the lock is not taking them).
 async fn take_writes(
     server: &LockServer<'_>,
     connection: &GattConnection<'_, '_, DefaultPacketPool>,
-    received: &FrameQueue,
+    link: &BleLink,
 ) {
     let rx = server.lock.rx.handle;
     loop {
@@ -194,7 +210,7 @@ async fn take_writes(
                     Err(error) => warn!("ble: reply failed: {:?}", Dbg(&error)),
                 }
                 if let Some(frame) = frame
-                    && received.try_send(frame).is_err()
+                    && !link.frame_received(frame)
                 {
                     warn!("ble: frame dropped, the lock is busy");
                 }

@@ -40,16 +40,29 @@
 //!
 //! # Layers
 //!
-//! The transport side ([`FrameQueue`], [`BleTransport`]) does not depend on
-//! a BLE host: received frames wait in a queue until the app protocol takes
+//! The transport side ([`BleLink`], [`BleTransport`]) does not depend on a
+//! BLE host: received frames wait in a queue until the app protocol takes
 //! them (so [`BleTransport::receive`] is cancel-safe), and frames to send
 //! wait in another until the GATT server notifies them. With the `trouble`
 //! feature, `gatt::run` is that server on trouble-host 0.7 over any HCI
 //! controller (the ESP32-C3's radio, an external HCI UART controller). A
 //! board whose radio does not start runs [`discard`] instead, and the lock
-//! goes on without the app. A board tied to another trouble-host release by its controller (the Pico
-//! W's cyw43 needs trouble-host 0.6) writes its own thin server over the
-//! same queues, constants and contract.
+//! goes on without the app. A board tied to another trouble-host release by
+//! its controller (the Pico W's cyw43 needs trouble-host 0.6) writes its own
+//! thin server over the same [`BleLink`], constants and contract.
+//!
+//! # The radio cannot be held hostage (S-PR-7)
+//!
+//! The server serves one phone at a time and tells the transport when each
+//! connection starts ([`lock_hal::Received::LinkStarted`], in order with
+//! the frames). The app side above decides when a connection has had its
+//! chance (lock-runtime's `ProtoApp`: no authenticated frame within its
+//! `LINK_AUTH_TIMEOUT`, or frames past a rate limit) and calls
+//! [`Transport::disconnect`]; the server ends that connection and
+//! advertises again as soon as it is gone. Sending never waits for the
+//! phone: with [`QUEUE`] frames waiting, the next is dropped
+//! ([`BleTransport::send`]), so a phone that stops taking notifications
+//! cannot hold the lock's loop.
 //!
 //! Why not a crate: trouble-host is the BLE host (used, not rewritten); what
 //! is here is the lock's service on it and the glue to lock-hal, which no
@@ -69,8 +82,9 @@ pub mod gatt;
 pub struct ReadmeDoctests;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_sync::channel::{Channel, Receiver, Sender};
-use lock_hal::{ErrorKind, ErrorType, Transport};
+use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
+use lock_hal::{ErrorKind, ErrorType, Received, Transport};
 pub use lock_proto::{FrameBuf, MAX_FRAME};
 
 /// Frames each way that may wait for the other side.
@@ -78,6 +92,80 @@ pub const QUEUE: usize = 2;
 
 /// Frames between the GATT server and the transport.
 pub type FrameQueue = Channel<NoopRawMutex, FrameBuf, QUEUE>;
+
+/// What the GATT server hands the transport, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+// No heap to box into: the queue holds frames by value, as `FrameQueue` does.
+#[allow(clippy::large_enum_variant)]
+pub enum Inbound {
+    /// Connection number `n` started: the frames after it came over it.
+    LinkStarted(u32),
+    /// A frame the phone wrote.
+    Frame(FrameBuf),
+}
+
+/// What passes between the GATT server and [`BleTransport`]: the frames the
+/// phone wrote and each connection's start (in order), the frames for the
+/// phone, and the app side's request to end a connection (S-PR-7). A board
+/// makes one and lends it to both.
+pub struct BleLink {
+    received: Channel<NoopRawMutex, Inbound, QUEUE>,
+    outgoing: FrameQueue,
+    end: Signal<NoopRawMutex, u32>,
+}
+
+impl Default for BleLink {
+    fn default() -> Self {
+        BleLink::new()
+    }
+}
+
+impl BleLink {
+    /// Empty queues, no connection.
+    pub const fn new() -> BleLink {
+        BleLink {
+            received: Channel::new(),
+            outgoing: Channel::new(),
+            end: Signal::new(),
+        }
+    }
+
+    /// The GATT server's side: connection `number` started. What the last
+    /// one wrote and the lock has not taken yet is dropped (its phone is
+    /// gone), and so is a request to end an earlier connection; the
+    /// transport hears of the new one before any of its frames.
+    pub fn link_started(&self, number: u32) {
+        self.received.clear();
+        self.end.reset();
+        // Cannot fail: the queue was just emptied.
+        let _ = self.received.try_send(Inbound::LinkStarted(number));
+    }
+
+    /// The GATT server's side: the phone wrote a frame. `false` if it was
+    /// dropped because the lock has not taken the last [`QUEUE`] ones yet.
+    pub fn frame_received(&self, frame: FrameBuf) -> bool {
+        self.received.try_send(Inbound::Frame(frame)).is_ok()
+    }
+
+    /// The GATT server's side: waits until the app side asks to end
+    /// connection `number` ([`Transport::disconnect`], S-PR-7). Requests for
+    /// other connections are ignored. Cancel-safe.
+    pub async fn wait_for_end(&self, number: u32) {
+        while self.end.wait().await != number {}
+    }
+
+    /// The GATT server's side: the frames the lock sends, for it to notify
+    /// (or [`discard`]).
+    pub fn outgoing(&self) -> &FrameQueue {
+        &self.outgoing
+    }
+
+    /// What the GATT server received and the transport has not taken yet:
+    /// frames and connection starts (for tests and diagnostics).
+    pub fn try_take_received(&self) -> Option<Inbound> {
+        self.received.try_receive().ok()
+    }
+}
 
 /// The lock-proto service's UUID.
 pub const SERVICE_UUID: &str = "6f6c0001-6f6f-7264-6f6f-726c6f636b00";
@@ -137,8 +225,8 @@ pub fn notification_len(att_mtu: u16) -> usize {
 
 /// Drops every frame the lock sends, forever: what serves `outgoing` while
 /// no phone listens, and in place of the GATT server on a board whose radio
-/// did not start, so that the lock never waits on a link that is not there
-/// ([`BleTransport::send`] waits while [`QUEUE`] frames wait).
+/// did not start. ([`BleTransport::send`] never waits anyway, S-PR-7: this
+/// keeps frames for no one from filling the queue ahead of a phone.)
 pub async fn discard(outgoing: &FrameQueue) -> core::convert::Infallible {
     loop {
         let _ = outgoing.receive().await;
@@ -280,17 +368,18 @@ pub fn is_static_random(address: &[u8; 6]) -> bool {
 
 /// The app protocol's end of the link.
 pub struct BleTransport<'a> {
-    received: Receiver<'a, NoopRawMutex, FrameBuf, QUEUE>,
-    outgoing: Sender<'a, NoopRawMutex, FrameBuf, QUEUE>,
+    link: &'a BleLink,
+    /// The connection the frames came over since the last
+    /// [`Received::LinkStarted`], if any.
+    current: Option<u32>,
 }
 
 impl<'a> BleTransport<'a> {
-    /// The transport over the two queues the GATT server serves: frames it
-    /// received, frames for it to send.
-    pub fn new(received: &'a FrameQueue, outgoing: &'a FrameQueue) -> Self {
+    /// The transport over the link the GATT server serves.
+    pub fn new(link: &'a BleLink) -> Self {
         BleTransport {
-            received: received.receiver(),
-            outgoing: outgoing.sender(),
+            link,
+            current: None,
         }
     }
 }
@@ -300,25 +389,46 @@ impl ErrorType for BleTransport<'_> {
 }
 
 impl Transport for BleTransport<'_> {
-    /// The next received frame. One longer than `buf` is dropped with a
-    /// warning and the next one awaited. Cancel-safe.
-    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+    /// The next received frame or connection start. A frame longer than
+    /// `buf` is dropped with a warning and the next one awaited.
+    /// Cancel-safe.
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<Received, ErrorKind> {
         loop {
-            let frame = self.received.receive().await;
-            if let Some(into) = buf.get_mut(..frame.len()) {
-                into.copy_from_slice(&frame);
-                return Ok(frame.len());
+            match self.link.received.receive().await {
+                Inbound::LinkStarted(number) => {
+                    self.current = Some(number);
+                    return Ok(Received::LinkStarted);
+                }
+                Inbound::Frame(frame) => {
+                    if let Some(into) = buf.get_mut(..frame.len()) {
+                        into.copy_from_slice(&frame);
+                        return Ok(Received::Frame(frame.len()));
+                    }
+                    warn!("ble: a {}-byte frame does not fit, dropped", frame.len());
+                }
             }
-            warn!("ble: a {}-byte frame does not fit, dropped", frame.len());
         }
     }
 
-    /// Queues a frame for the phone; waits while [`QUEUE`] frames already
-    /// wait. A frame longer than [`MAX_FRAME`] is refused
-    /// ([`ErrorKind::Other`]).
+    /// S-PR-7, R-RSP-1: queues a frame for the phone and returns at once.
+    /// While [`QUEUE`] frames already wait (the phone does not take its
+    /// notifications) the frame is dropped ([`ErrorKind::Busy`]): a stalled
+    /// link never holds the lock's loop. A frame longer than [`MAX_FRAME`]
+    /// is refused ([`ErrorKind::Other`]).
     async fn send(&mut self, frame: &[u8]) -> Result<(), ErrorKind> {
         let frame = FrameBuf::from_slice(frame).map_err(|_| ErrorKind::Other)?;
-        self.outgoing.send(frame).await;
-        Ok(())
+        self.link
+            .outgoing
+            .try_send(frame)
+            .map_err(|_| ErrorKind::Busy)
+    }
+
+    /// S-PR-7: asks the GATT server to end the connection the frames since
+    /// the last [`Received::LinkStarted`] came over; it advertises again
+    /// once the connection is gone. Nothing to end before the first.
+    fn disconnect(&mut self) {
+        if let Some(number) = self.current.take() {
+            self.link.end.signal(number);
+        }
     }
 }

@@ -2,14 +2,15 @@
 //! through the queues the GATT server serves.
 
 use core::pin::pin;
+use core::task::Poll;
 
 use embassy_futures::select::{Either, select};
 use embassy_futures::{block_on, poll_once};
 use lock_ble::{
-    AddressRotation, BleTransport, FrameBuf, FrameQueue, MAX_FRAME, QUEUE, discard, discarding,
-    fresh_address, is_static_random, notification_len,
+    AddressRotation, BleLink, BleTransport, FrameBuf, Inbound, MAX_FRAME, QUEUE, discard,
+    discarding, fresh_address, is_static_random, notification_len,
 };
-use lock_hal::{ErrorKind, Transport};
+use lock_hal::{ErrorKind, Received, Transport};
 
 fn frame(bytes: &[u8]) -> FrameBuf {
     FrameBuf::from_slice(bytes).unwrap_or_default()
@@ -17,110 +18,184 @@ fn frame(bytes: &[u8]) -> FrameBuf {
 
 #[test]
 fn a_received_frame_reaches_the_protocol_whole() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     let sent = [0xA5; MAX_FRAME];
-    assert!(received.try_send(frame(&sent)).is_ok());
+    assert!(link.frame_received(frame(&sent)));
     let mut buf = [0u8; MAX_FRAME];
-    assert_eq!(block_on(transport.receive(&mut buf)), Ok(MAX_FRAME));
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::Frame(MAX_FRAME))
+    );
     assert_eq!(buf, sent);
 }
 
 #[test]
 fn a_frame_too_long_for_the_buffer_is_dropped_and_the_next_one_taken() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
-    assert!(received.try_send(frame(&[1; 9])).is_ok());
-    assert!(received.try_send(frame(&[2; 4])).is_ok());
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
+    assert!(link.frame_received(frame(&[1; 9])));
+    assert!(link.frame_received(frame(&[2; 4])));
     let mut buf = [0u8; 8];
-    assert_eq!(block_on(transport.receive(&mut buf)), Ok(4));
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::Frame(4))
+    );
     assert_eq!(buf.get(..4), Some(&[2u8; 4][..]));
-    assert!(received.is_empty());
+    assert_eq!(link.try_take_received(), None);
 }
 
 #[test]
 fn receive_waits_without_losing_anything_when_dropped() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     let mut buf = [0u8; MAX_FRAME];
     // Nothing queued: the receive is still waiting when the other side of
     // the select finishes, and is dropped there (cancel-safe).
     let raced = block_on(select(transport.receive(&mut buf), async {}));
     assert!(matches!(raced, Either::Second(())));
-    assert!(received.try_send(frame(&[7, 7])).is_ok());
-    assert_eq!(block_on(transport.receive(&mut buf)), Ok(2));
+    assert!(link.frame_received(frame(&[7, 7])));
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::Frame(2))
+    );
 }
 
 #[test]
 fn sent_frames_wait_in_order_for_the_gatt_server() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     for n in 0..QUEUE {
         let byte = u8::try_from(n).unwrap_or(u8::MAX);
         assert_eq!(block_on(transport.send(&[byte; 3])), Ok(()));
     }
     for n in 0..QUEUE {
         let byte = u8::try_from(n).unwrap_or(u8::MAX);
-        assert_eq!(outgoing.try_receive().ok(), Some(frame(&[byte; 3])));
+        assert_eq!(link.outgoing().try_receive().ok(), Some(frame(&[byte; 3])));
     }
 }
 
 #[test]
-fn with_the_queue_full_a_send_waits_until_a_frame_leaves() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+fn s_pr_7_with_the_queue_full_a_send_drops_the_frame_and_returns_at_once() {
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     for _ in 0..QUEUE {
         assert_eq!(block_on(transport.send(&[1])), Ok(()));
     }
-    let raced = block_on(select(transport.send(&[2]), async {}));
-    assert!(matches!(raced, Either::Second(())));
-    assert!(outgoing.try_receive().is_ok());
-    assert_eq!(block_on(transport.send(&[2])), Ok(()));
+    // The phone takes no notifications: the next send finishes at its first
+    // poll (R-RSP-1: the lock's loop never waits on the radio), and says
+    // the frame was dropped.
+    assert_eq!(
+        poll_once(pin!(transport.send(&[2]))),
+        Poll::Ready(Err(ErrorKind::Busy))
+    );
+    assert_eq!(link.outgoing().len(), QUEUE);
+    assert_eq!(link.outgoing().try_receive().ok(), Some(frame(&[1])));
+    assert_eq!(block_on(transport.send(&[3])), Ok(()));
+}
+
+#[test]
+fn s_pr_7_each_connection_starts_before_its_frames_and_drops_the_last_ones() {
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
+    let mut buf = [0u8; MAX_FRAME];
+    link.link_started(1);
+    assert!(link.frame_received(frame(&[1])));
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::LinkStarted)
+    );
+    // A frame of connection 1 not taken when connection 2 starts is gone
+    // with its phone.
+    link.link_started(2);
+    assert!(link.frame_received(frame(&[2, 2])));
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::LinkStarted)
+    );
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::Frame(2))
+    );
+    assert_eq!(link.try_take_received(), None);
+}
+
+#[test]
+fn s_pr_7_disconnect_ends_the_connection_the_frames_came_over_and_no_later_one() {
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
+    let mut buf = [0u8; MAX_FRAME];
+    // Before any connection there is nothing to end.
+    transport.disconnect();
+    link.link_started(1);
+    assert_eq!(poll_once(pin!(link.wait_for_end(1))), Poll::Pending);
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::LinkStarted)
+    );
+    transport.disconnect();
+    assert_eq!(poll_once(pin!(link.wait_for_end(1))), Poll::Ready(()));
+    // Connection 1 ended on its own and 2 started before the app side
+    // decided about 1: its request does not end 2.
+    link.link_started(2);
+    transport.disconnect();
+    assert_eq!(poll_once(pin!(link.wait_for_end(2))), Poll::Pending);
+    assert_eq!(
+        block_on(transport.receive(&mut buf)),
+        Ok(Received::LinkStarted)
+    );
+    transport.disconnect();
+    // A request left from an earlier connection never ends a new one.
+    link.link_started(3);
+    assert_eq!(poll_once(pin!(link.wait_for_end(3))), Poll::Pending);
+    assert_eq!(link.try_take_received(), Some(Inbound::LinkStarted(3)));
 }
 
 #[test]
 fn without_a_radio_discard_takes_every_frame_and_no_send_waits() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     let sent = async {
         for n in 0..QUEUE * 8 {
             let byte = u8::try_from(n).unwrap_or(u8::MAX);
-            assert_eq!(transport.send(&[byte; 3]).await, Ok(()));
+            let sent = transport.send(&[byte; 3]).await;
+            assert!(matches!(sent, Ok(()) | Err(ErrorKind::Busy)));
         }
     };
     // Polled by hand, so that a send that waited forever fails the test
     // instead of hanging it.
-    let mut both = pin!(select(sent, discard(&outgoing)));
+    let mut both = pin!(select(sent, discard(link.outgoing())));
     let finished = (0..QUEUE * 64).any(|_| poll_once(both.as_mut()).is_ready());
     assert!(finished, "a send still waits with discard running");
 }
 
 #[test]
 fn discarding_gives_what_it_ran_and_drops_what_was_sent_meanwhile() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     let sent = async {
         for n in 0..QUEUE * 8 {
             let byte = u8::try_from(n).unwrap_or(u8::MAX);
-            assert_eq!(transport.send(&[byte; 3]).await, Ok(()));
+            let sent = transport.send(&[byte; 3]).await;
+            assert!(matches!(sent, Ok(()) | Err(ErrorKind::Busy)));
         }
         7
     };
-    let mut running = pin!(discarding(&outgoing, sent));
+    let mut running = pin!(discarding(link.outgoing(), sent));
     let result = (0..QUEUE * 64).find_map(|_| match poll_once(running.as_mut()) {
-        core::task::Poll::Ready(value) => Some(value),
-        core::task::Poll::Pending => None,
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
     });
     assert_eq!(result, Some(7), "a send still waits while discarding");
 }
 
 #[test]
 fn a_frame_longer_than_the_protocol_allows_is_refused() {
-    let (received, outgoing) = (FrameQueue::new(), FrameQueue::new());
-    let mut transport = BleTransport::new(&received, &outgoing);
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
     let long = [0u8; MAX_FRAME + 1];
     assert_eq!(block_on(transport.send(&long)), Err(ErrorKind::Other));
-    assert!(outgoing.is_empty());
+    assert!(link.outgoing().is_empty());
 }
 
 #[test]

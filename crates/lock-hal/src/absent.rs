@@ -5,7 +5,7 @@ use core::future::pending;
 
 use crate::{
     Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
-    Identification, Press, Siren, StallSensor, Transport, TriggerSensor, UsbPower, Voice,
+    Identification, Press, Received, Siren, StallSensor, Transport, TriggerSensor, UsbPower, Voice,
     WallClock,
 };
 
@@ -109,7 +109,7 @@ impl Backlight for Absent {
 }
 
 impl Transport for Absent {
-    async fn receive(&mut self, _buf: &mut [u8]) -> Result<usize, Infallible> {
+    async fn receive(&mut self, _buf: &mut [u8]) -> Result<Received, Infallible> {
         pending().await
     }
     /// Drops the frame: there is no radio.

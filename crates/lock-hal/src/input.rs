@@ -37,16 +37,40 @@ pub trait UsbPower: ErrorType {
     async fn wait_for_change(&mut self, last: bool) -> Result<bool, Self::Error>;
 }
 
-/// The app's radio link (a BLE GATT characteristic, a Wi-Fi socket): whole
-/// frames in and out. What they mean is `lock-proto`'s business.
-pub trait Transport: ErrorType {
-    /// Waits for the next frame and copies it into `buf`, returning its
-    /// length. A frame longer than `buf` is dropped by the implementation
-    /// (it returns the next one). Cancel-safe: frames are queued by the radio
-    /// stack.
-    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error>;
+/// What [`Transport::receive`] took from the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Received {
+    /// A frame of this many bytes, copied into the buffer.
+    Frame(usize),
+    /// A new link started (a phone connected): the frames after this came
+    /// over it, until the next `LinkStarted`. The app side starts its clock
+    /// here: a link that has not authenticated in time is ended with
+    /// [`Transport::disconnect`] (S-PR-7). A transport with no connections
+    /// of its own (a relay socket) never reports one.
+    LinkStarted,
+}
 
-    /// Sends one frame. Returns once it is queued for the radio.
+/// The app's radio link (a BLE GATT characteristic, a Wi-Fi socket): whole
+/// frames in and out, and the start and end of each connection. What the
+/// frames mean is `lock-proto`'s business.
+///
+/// S-PR-7, R-RSP-1: nothing here waits on the other end. [`Transport::send`]
+/// returns at once whether or not the link takes the frame, and
+/// [`Transport::disconnect`] only asks; so a stalled or hostile link never
+/// holds the lock's loop.
+pub trait Transport: ErrorType {
+    /// Waits for the next frame or link start, in the order the link saw
+    /// them, and copies a frame into `buf`. A frame longer than `buf` is
+    /// dropped by the implementation (it returns what comes next).
+    /// Cancel-safe: frames are queued by the radio stack.
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<Received, Self::Error>;
+
+    /// Sends one frame over the current link. Never waits for the link:
+    /// queues the frame and returns, or, when the link cannot take it now
+    /// (its queue is full, no phone listens), drops it and returns an error
+    /// ([`ErrorKind::Busy`](crate::ErrorKind::Busy) by convention), as a
+    /// frame lost in the air would be.
     async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error>;
 
     /// Whether the frame [`Transport::receive`] returned last came from afar
@@ -57,6 +81,15 @@ pub trait Transport: ErrorType {
     fn last_was_remote(&self) -> bool {
         false
     }
+
+    /// S-PR-7: ends the link the frames since the last
+    /// [`Received::LinkStarted`] came over (the app side decided it holds
+    /// the radio hostage), and lets another phone connect at once. Returns
+    /// at once: the radio carries it out. A request for a link that has
+    /// already gone does nothing to the next one. The default does nothing,
+    /// for a transport whose links are not the lock's to end (one that
+    /// never reports [`Received::LinkStarted`]).
+    fn disconnect(&mut self) {}
 }
 
 /// A true random number generator (the SoC's TRNG, a ring oscillator). Keys
@@ -110,7 +143,7 @@ impl<T: UsbPower + ?Sized> UsbPower for &mut T {
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
-    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<Received, Self::Error> {
         T::receive(self, buf).await
     }
     async fn send(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
@@ -118,6 +151,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     fn last_was_remote(&self) -> bool {
         T::last_was_remote(self)
+    }
+    fn disconnect(&mut self) {
+        T::disconnect(self)
     }
 }
 

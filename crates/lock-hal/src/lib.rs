@@ -25,7 +25,7 @@ pub use health::{
     ALPHA_LOG2, HealthConfig, HealthFailure, HealthTest, HealthTested, MinEntropy,
     NON_BINARY_WINDOW, NoiseSource, STARTUP_SAMPLES,
 };
-pub use input::{Battery, Button, Clock, Entropy, Press, Transport, UsbPower, WallClock};
+pub use input::{Battery, Button, Clock, Entropy, Press, Received, Transport, UsbPower, WallClock};
 pub use keypad::{Backlight, Key, KeyEvent, Keypad};
 pub use output::{Siren, Voice};
 

@@ -90,6 +90,20 @@ pub trait App: ErrorType {
     /// meanwhile must be kept.
     async fn wait(&mut self) -> Result<(), Self::Error>;
 
+    /// When the runtime must call [`App::tick`] next, if ever: the app
+    /// side's own deadline (S-PR-7: the end of a radio link that has not
+    /// authenticated yet). The default: none.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The clock reached `now`, at or after [`App::next_deadline`]; a
+    /// spurious call does nothing. Returns at once: it never waits on the
+    /// radio (S-PR-7, R-RSP-1). The default does nothing.
+    fn tick(&mut self, now: Instant) {
+        let _ = now;
+    }
+
     /// Handles what arrived (answering the phone itself where the lock need
     /// not decide), and returns what the lock must hear, if anything.
     async fn process<S: StateStore>(
@@ -99,7 +113,8 @@ pub trait App: ErrorType {
     ) -> Result<Option<AppEvent>, Self::Error>;
 
     /// Tells the app something without being asked (an alarm, a lockout, the
-    /// doorbell). Returns once queued; bounded.
+    /// doorbell). Returns once queued or dropped; never waits on the radio
+    /// (S-PR-7).
     async fn notify<S: StateStore>(
         &mut self,
         notice: &Notice,
@@ -107,7 +122,7 @@ pub trait App: ErrorType {
     ) -> Result<(), Self::Error>;
 
     /// Answers the request last returned by [`App::process`]. Returns once
-    /// queued; bounded.
+    /// queued or dropped; never waits on the radio (S-PR-7).
     async fn reply<S: StateStore>(
         &mut self,
         reply: &Reply,

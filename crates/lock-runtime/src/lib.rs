@@ -12,6 +12,7 @@ mod fmt;
 
 mod app;
 mod board;
+mod link;
 mod map;
 mod pattern;
 pub mod prompt;
@@ -22,6 +23,7 @@ mod store;
 
 pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
 pub use board::{Board, Hardware};
+pub use link::{FrameVerdict, LINK_AUTH_TIMEOUT, LINK_PAIRING_GRACE, LinkGuard, LinkState};
 pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
 #[cfg(feature = "lock-proto")]
 pub use proto::{ProtoApp, ProtoAppError};

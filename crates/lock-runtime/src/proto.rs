@@ -2,18 +2,21 @@
 //! [`Transport`] and an [`Entropy`] source, its records in the lock's store.
 
 use lock_core::{Link, Notice, People, PersonNumber, Reply};
-use lock_hal::{Entropy, ErrorKind, ErrorType, Transport};
+use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
     FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE, PersonInfo,
     ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeBook,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
+use crate::link::{FrameVerdict, LINK_PAIRING_GRACE, LinkGuard};
 use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
 
 const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
 const _: () = assert!(lock_proto::MAX_PAIRINGS <= lock_core::WATCHED_ENDS);
 const _: () = assert!(LOG_PAGE <= crate::store::LOG_PAGE);
+// A link that is pairing is not ended while its exchange may still run.
+const _: () = assert!(LINK_PAIRING_GRACE.millis() >= lock_proto::PAIRING_TIMEOUT.millis());
 
 /// Why [`ProtoApp`] failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,16 @@ fn store_error<E: StoreError>(e: E) -> ProtoAppError {
 /// After a failed write the protocol's state is read back from the store
 /// before the next frame, so a counter reservation that did not reach flash
 /// is never used (S-PR-2: no nonce twice).
+///
+/// S-PR-7: it ends a radio link that holds the radio hostage
+/// ([`LinkGuard`]): one with no authenticated frame within
+/// [`LINK_AUTH_TIMEOUT`](crate::LINK_AUTH_TIMEOUT) of its start, or whose
+/// frames are rate-limited ([`FrameError::RateLimited`]), through
+/// [`Transport::disconnect`]. A frame sealed under a stored pairing (taken
+/// or refused) proves the link; one the protocol took while pairing mode is
+/// open gives it the pairing exchange's time. Sending never waits on the
+/// link: a frame the transport cannot take is lost, as in the air, and what
+/// follows it still happens.
 pub struct ProtoApp<T, E> {
     transport: T,
     entropy: E,
@@ -66,7 +79,9 @@ pub struct ProtoApp<T, E> {
     /// The store's records must be read again before the next frame.
     reload: bool,
     frame: [u8; MAX_FRAME],
-    received: Option<usize>,
+    received: Option<Received>,
+    /// S-PR-7: when the current radio link is ended.
+    link: LinkGuard,
     /// The pairing the request being answered came from.
     reply_to: Option<u16>,
     /// The protocol's outputs being carried out. They wait here rather than
@@ -87,9 +102,15 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             reload: false,
             frame: [0; MAX_FRAME],
             received: None,
+            link: LinkGuard::new(),
             reply_to: None,
             outputs: Outputs::new(),
         }
+    }
+
+    /// S-PR-7: where the current radio link stands.
+    pub fn link(&self) -> &LinkGuard {
+        &self.link
     }
 
     /// The protocol, once started: its pairings, identity code and lock id.
@@ -206,11 +227,15 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                 }
                 Ok(())
             }
-            Some(Output::Send(frame)) => self
-                .transport
-                .send(frame)
-                .await
-                .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e))),
+            Some(Output::Send(frame)) => {
+                // S-PR-7: the transport never waits for the phone; a frame
+                // it could not take is lost as in the air (the phone asks
+                // again), and what follows it still happens.
+                if let Err(e) = self.transport.send(frame).await {
+                    warn!("app frame not sent: {:?}", lock_hal::Error::kind(&e));
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -263,6 +288,20 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
     }
 }
 
+/// S-PR-7: what a frame's outcome shows about its link. With pairing mode
+/// closed only a stored pairing's key opens a frame (closing it drops any
+/// exchange in progress), so a frame taken or refused proves the link; with
+/// it open the frame may be a stranger's pairing traffic, which only buys
+/// the exchange its time.
+fn verdict(handled: &Result<Outputs, FrameError>, pairing_open: bool) -> FrameVerdict {
+    match handled {
+        Ok(_) | Err(FrameError::Refused(_)) if pairing_open => FrameVerdict::Pairing,
+        Ok(_) | Err(FrameError::Refused(_)) => FrameVerdict::Authenticated,
+        Err(FrameError::RateLimited) => FrameVerdict::RateLimited,
+        Err(_) => FrameVerdict::Unproven,
+    }
+}
+
 /// Writes one change's app record.
 async fn write<S: StateStore>(store: &mut S, change: &ProtoChange) -> Result<(), ProtoAppError> {
     let Some((slot, record)) = change.record().map_err(|_| ProtoAppError::Records)? else {
@@ -301,14 +340,26 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
 
     async fn wait(&mut self) -> Result<(), ProtoAppError> {
         if self.received.is_none() {
-            let n = self
+            let received = self
                 .transport
                 .receive(&mut self.frame)
                 .await
                 .map_err(|e| ProtoAppError::Transport(lock_hal::Error::kind(&e)))?;
-            self.received = Some(n);
+            self.received = Some(received);
         }
         Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<lock_core::Instant> {
+        self.link.deadline()
+    }
+
+    /// S-PR-7: ends a link that had its time without authenticating.
+    fn tick(&mut self, now: lock_core::Instant) {
+        if self.link.expired(now) {
+            warn!("app link ended: not authenticated in time (S-PR-7)");
+            self.transport.disconnect();
+        }
     }
 
     /// Hands a received frame to the protocol with the link it came by. A
@@ -319,8 +370,15 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         cx: &AppContext<'_>,
         store: &mut S,
     ) -> Result<Option<AppEvent>, ProtoAppError> {
-        let Some(n) = self.received.take() else {
-            return Ok(None);
+        let n = match self.received.take() {
+            None => return Ok(None),
+            Some(Received::LinkStarted) => {
+                self.link.started(cx.now);
+                return Ok(None);
+            }
+            // What still arrives over a link the lock ended is dropped.
+            Some(Received::Frame(_)) if !self.link.takes_frames() => return Ok(None),
+            Some(Received::Frame(n)) => n,
         };
         self.ready(store).await?;
         let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
@@ -330,7 +388,13 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         } else {
             Link::Bluetooth
         };
-        match protocol.handle_frame(cx.now, cx.clock, link, bytes, &mut self.entropy) {
+        let pairing = protocol.pairing_window();
+        let handled = protocol.handle_frame(cx.now, cx.clock, link, bytes, &mut self.entropy);
+        if self.link.frame(cx.now, verdict(&handled, pairing)) {
+            warn!("app link ended: rate-limited frames (S-PR-7)");
+            self.transport.disconnect();
+        }
+        match handled {
             Ok(outputs) => {
                 self.outputs = outputs;
                 self.run(Some(cx.people), store).await

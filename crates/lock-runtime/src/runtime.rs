@@ -623,6 +623,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             .filter(|t| *t > now);
         [
             self.lock.next_deadline(),
+            self.app.next_deadline(),
             self.motor.map(|m| m.until),
             self.pattern.map(|p| p.next_at),
             Some(self.battery_next),
@@ -918,6 +919,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         if self.lock.next_deadline().is_some_and(|t| now >= t) {
             self.feed(Event::Tick).await;
         }
+        // S-PR-7: a radio link that had its time is ended; returns at once.
+        self.app.tick(now);
     }
 
     /// A sample was presented to a module: the next enrolment step if one is

@@ -73,6 +73,15 @@ pub enum AppAction {
     /// `app [as PHONE] forge COMMAND …`: the command's frame with one bit
     /// of its sealed body flipped (S-PR-2).
     Forge(AppCommand),
+    /// `app [as PHONE] connect`: the phone opens a new radio link; the lock
+    /// hears of it before the frames after it, and ends it unless it
+    /// authenticates in time (S-PR-7). Until an `app connect`, frames come
+    /// over no link the lock could end.
+    Connect,
+    /// `app [as PHONE] stall`: the phone on the link stops taking the
+    /// lock's notifications; two frames wait for it, the lock drops any more
+    /// (S-PR-7). The next `app connect` ends the stall.
+    Stall,
 }
 
 /// An *extra* `app` step: which phone does what.
@@ -130,6 +139,12 @@ pub enum Expectation {
     Reply(String),
     /// *extra* `expect pairings N`: the lock holds N pairings and keys.
     Pairings(usize),
+    /// *extra* `expect link up|dropped`: the link of the last `app
+    /// connect` is still up, or the lock ended it (S-PR-7).
+    Link {
+        /// `true` for up.
+        up: bool,
+    },
 }
 
 /// One step of a scenario.
@@ -330,6 +345,8 @@ fn parse_expect(args: &[&str]) -> Result<Expectation, String> {
             .parse()
             .map(Expectation::Pairings)
             .map_err(|_| format!("`expect pairings` takes a number, not `{n}`")),
+        ["link", "up"] => Ok(Expectation::Link { up: true }),
+        ["link", "dropped"] => Ok(Expectation::Link { up: false }),
         _ => Err(format!("unknown expectation `expect {}`", args.join(" "))),
     }
 }
@@ -343,6 +360,8 @@ fn parse_app(mut args: &[&str]) -> Result<AppStep, String> {
     let action = match args {
         ["pair"] => AppAction::Pair,
         ["replay"] => AppAction::Replay,
+        ["connect"] => AppAction::Connect,
+        ["stall"] => AppAction::Stall,
         ["list-people"] => AppAction::ListPeople,
         ["read-log"] => AppAction::ReadLog,
         ["forge", command @ ..] => AppAction::Forge(parse_command(command)?),

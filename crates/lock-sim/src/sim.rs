@@ -454,6 +454,11 @@ impl Sim {
                 before: before.and_then(|n| u32::try_from(n).ok()),
                 challenge,
             }),
+            AppAction::Connect => self.input(|w| {
+                w.radio_connect = true;
+                w.radio_out.clear();
+            }),
+            AppAction::Stall => self.input(|w| w.radio_stalled = true),
             AppAction::Replay => {
                 let frame = self
                     .phones
@@ -650,6 +655,9 @@ impl Sim {
     /// phone that can open them: the welcome after ✓ confirmed a pairing at
     /// the lock (S-PR-1) is a response to the `app pair` step before it.
     fn deliver_late_frames(&mut self) {
+        if self.world.borrow().radio_stalled {
+            return;
+        }
         let late: Vec<Vec<u8>> = self.world.borrow_mut().radio_out.drain(..).collect();
         for bytes in late {
             for phone in self.phones.values_mut().filter_map(|p| p.phone.as_mut()) {
@@ -689,7 +697,12 @@ impl Sim {
     fn radio(&mut self, frame: &[u8], remote: bool) -> Result<Vec<Vec<u8>>, SimError> {
         let frame = frame.to_vec();
         self.input(move |w| w.radio_in.push_back((frame, remote)))?;
-        Ok(self.world.borrow_mut().radio_out.drain(..).collect())
+        let mut w = self.world.borrow_mut();
+        // A stalled phone takes nothing: the lock's frames wait (S-PR-7).
+        if w.radio_stalled {
+            return Ok(Vec::new());
+        }
+        Ok(w.radio_out.drain(..).collect())
     }
 
     /// Changes the world, then lets a person's pace of time pass.
@@ -789,6 +802,14 @@ impl Sim {
                 w.view.pairings == *n,
                 format!("pairings {}", w.view.pairings),
             ),
+            Expectation::Link { up } => {
+                let seen = match w.radio_link_up {
+                    Some(true) => "up",
+                    Some(false) => "dropped",
+                    None => "none: no `app connect` yet",
+                };
+                ok_or(w.radio_link_up == Some(*up), format!("link {seen}"))
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ use embedded_storage_async::nor_flash::{
 use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
-    MotorDirection, Press,
+    MotorDirection, Press, Received,
 };
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
 
@@ -131,6 +131,16 @@ pub struct World {
     pub radio_remote: bool,
     /// Frames the lock sent, not yet taken by a phone.
     pub radio_out: VecDeque<Vec<u8>>,
+    /// A phone opened a radio link (`app connect`) the lock has not heard
+    /// of yet; it hears of it before any frame sent after it.
+    pub radio_connect: bool,
+    /// The last link a phone opened: up (`Some(true)`), ended by the lock
+    /// (`Some(false)`, S-PR-7), or none opened (`None`).
+    pub radio_link_up: Option<bool>,
+    /// The phone on the link takes no notifications (`app stall`): the
+    /// lock's frames wait in a queue of [`STALLED_QUEUE`], and any more are
+    /// dropped, as lock-ble's `BleTransport` does.
+    pub radio_stalled: bool,
     /// The simulated entropy source's state (deterministic, so scenarios
     /// repeat exactly; a real board uses its TRNG).
     pub entropy: u64,
@@ -179,6 +189,9 @@ impl World {
             radio_in: VecDeque::new(),
             radio_remote: false,
             radio_out: VecDeque::new(),
+            radio_connect: false,
+            radio_link_up: None,
+            radio_stalled: false,
             entropy: 0x5eed_10c4_d00d_2026,
             log: Vec::new(),
             view: View::default(),
@@ -233,6 +246,10 @@ impl World {
         self.lock_presses.clear();
         self.radio_in.clear();
         self.radio_out.clear();
+        // A power cut ends every link.
+        self.radio_connect = false;
+        self.radio_link_up = None;
+        self.radio_stalled = false;
         self.wakeup = None;
         for m in &mut self.modules {
             m.presented = None;
@@ -477,24 +494,54 @@ impl lock_hal::Siren for SimSiren {
     }
 }
 
+/// Frames that wait for a stalled phone before the next is dropped: lock-ble's
+/// `QUEUE`.
+pub const STALLED_QUEUE: usize = 2;
+
 impl lock_hal::Transport for SimRadio {
-    async fn receive(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+    async fn receive(&mut self, buf: &mut [u8]) -> Result<Received, ErrorKind> {
         loop {
-            let (frame, remote) = until(&self.0, |w| w.radio_in.pop_front()).await;
+            let next = until(&self.0, |w| {
+                if core::mem::take(&mut w.radio_connect) {
+                    w.radio_link_up = Some(true);
+                    w.radio_stalled = false;
+                    Some(None)
+                } else {
+                    w.radio_in.pop_front().map(Some)
+                }
+            })
+            .await;
+            let Some((frame, remote)) = next else {
+                return Ok(Received::LinkStarted);
+            };
             // Longer than the buffer: dropped, as the trait says.
             if let Some(out) = buf.get_mut(..frame.len()) {
                 out.copy_from_slice(&frame);
                 self.0.borrow_mut().radio_remote = remote;
-                return Ok(frame.len());
+                return Ok(Received::Frame(frame.len()));
             }
         }
     }
+    /// Never waits (S-PR-7): a stalled phone's queue full, the frame is
+    /// dropped.
     async fn send(&mut self, frame: &[u8]) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.radio_out.push_back(frame.to_vec()));
-        Ok(())
+        op(&self.0, |w| {
+            if w.radio_stalled && w.radio_out.len() >= STALLED_QUEUE {
+                return Err(ErrorKind::Busy);
+            }
+            w.radio_out.push_back(frame.to_vec());
+            Ok(())
+        })
     }
     fn last_was_remote(&self) -> bool {
         self.0.borrow().radio_remote
+    }
+    /// S-PR-7: the lock ended the link; the phone must connect again.
+    fn disconnect(&mut self) {
+        op(&self.0, |w| {
+            w.radio_link_up = Some(false);
+            w.radio_in.clear();
+        });
     }
 }
 
