@@ -364,9 +364,8 @@ impl Protocol {
         let identity = snapshot.identity.clone().ok_or(RestoreError::NoIdentity)?;
         let mut protocol = Protocol::new(identity);
         for (i, counters) in snapshot.counters.iter().enumerate() {
-            let again = snapshot.counters.iter().skip(i + 1);
-            if pairing_slot(counters.id).is_none() || again.into_iter().any(|c| c.id == counters.id)
-            {
+            let mut again = snapshot.counters.iter().skip(i + 1);
+            if pairing_slot(counters.id).is_none() || again.any(|c| c.id == counters.id) {
                 return Err(RestoreError::PairingId);
             }
         }
