@@ -9,6 +9,7 @@
 //! kept in padded fixed-length buffers for the same reason.
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::person::PersonNumber;
 
@@ -44,7 +45,9 @@ pub enum PasscodeError {
 /// A passcode of 6 to 10 decimal digits, kept in a fixed-size zero-padded buffer.
 ///
 /// It deliberately has no `PartialEq`: compare secrets with
-/// [`ConstantTimeEq::ct_eq`].
+/// [`ConstantTimeEq::ct_eq`]. It is `Copy` (it travels in `AppCommand`,
+/// which events carry by value), so it is not wiped when dropped: the
+/// table wipes a slot it frees, and [`Zeroize`] wipes one on request.
 #[derive(Clone, Copy)]
 #[cfg_attr(
     feature = "serde",
@@ -60,6 +63,14 @@ impl core::fmt::Debug for Passcode {
     /// Never prints the digits: debug output ends up in logs.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Passcode({} digits)", self.len)
+    }
+}
+
+/// Wipes the digits and the length.
+impl Zeroize for Passcode {
+    fn zeroize(&mut self) {
+        self.digits.zeroize();
+        self.len.zeroize();
     }
 }
 
@@ -187,12 +198,34 @@ const fn mask_below(i: u8, len: u8) -> u8 {
     high
 }
 
-/// What is typed at the keypad before ✓: at most 16 digits, further ones ignored.
-#[derive(Clone, Copy, Default)]
+/// What is typed at the keypad before ✓: at most 16 digits, further ones
+/// ignored. Not `Copy`, and wiped when dropped or cleared.
+#[derive(Clone, Default)]
 pub struct Entry {
     digits: [u8; ENTRY_MAX_DIGITS],
     len: u8,
 }
+
+/// Wipes the digits and the length.
+impl Zeroize for Entry {
+    fn zeroize(&mut self) {
+        self.digits.zeroize();
+        self.len.zeroize();
+    }
+}
+
+/// S-ST-6: a keypad entry is wiped when dropped. The keypad hands an entry
+/// to a check by taking it (`mem::take`: its buffer is zeroed), and the
+/// taken entry is wiped when the check is done; `Back`, a timeout and
+/// leaving the keypad clear it in place. Stored passcodes stay `Copy`
+/// (`AppCommand` carries them by value); the table wipes a slot it frees.
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Entry {}
 
 impl core::fmt::Debug for Entry {
     /// Never prints the digits.
@@ -235,9 +268,10 @@ impl Entry {
         }
     }
 
-    /// Forgets every digit, overwriting the buffer.
+    /// Forgets every digit, overwriting the buffer (volatile
+    /// writes: not optimised away).
     pub(crate) fn clear(&mut self) {
-        *self = Entry::new();
+        self.zeroize();
     }
 
     /// The digits typed so far.
@@ -250,6 +284,14 @@ impl Entry {
     /// Number of digits typed (at most 16).
     pub fn len(&self) -> usize {
         usize::from(self.len)
+    }
+
+    /// The whole buffer, typed or not (tests of the wiping).
+    // Not `#[cfg(test)]`: scripts/traceability.sh reads everything after
+    // such a line as test code. Unused in firmware, so not linked.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn buffer(&self) -> (&[u8; ENTRY_MAX_DIGITS], u8) {
+        (&self.digits, self.len)
     }
 
     /// No digit typed.
@@ -405,6 +447,8 @@ impl PasscodeTable {
     pub fn remove_owner(&mut self, owner: PersonNumber) {
         for slot in self.slots.iter_mut() {
             if slot.used == 1 && slot.owner == owner.get() {
+                // Volatile writes (not optimised away), then the empty slot.
+                slot.code.zeroize();
                 *slot = Slot::EMPTY;
             }
         }
@@ -413,6 +457,7 @@ impl PasscodeTable {
     /// Forgets everything, overwriting every slot.
     pub fn clear(&mut self) {
         for slot in &mut self.slots {
+            slot.code.zeroize();
             *slot = Slot::EMPTY;
         }
     }

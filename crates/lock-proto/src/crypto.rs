@@ -32,6 +32,7 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::FrameError;
 use crate::wire::{
@@ -58,7 +59,8 @@ impl Direction {
 }
 
 /// The keys of a pairing, derived from its 32-byte pairing key: a frame key
-/// and a header key (S-PR-8) each way.
+/// and a header key (S-PR-8) each way. Wiped when dropped (S-ST-6): every
+/// clone wipes its own copy.
 #[derive(Clone)]
 pub struct FrameKeys {
     phone_to_lock: [u8; 32],
@@ -66,6 +68,18 @@ pub struct FrameKeys {
     header_phone_to_lock: [u8; 32],
     header_lock_to_phone: [u8; 32],
 }
+
+/// S-ST-6: frame keys are wiped when dropped.
+impl Drop for FrameKeys {
+    fn drop(&mut self) {
+        self.phone_to_lock.zeroize();
+        self.lock_to_phone.zeroize();
+        self.header_phone_to_lock.zeroize();
+        self.header_lock_to_phone.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for FrameKeys {}
 
 impl core::fmt::Debug for FrameKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -87,12 +101,19 @@ impl FrameKeys {
     /// hp"`.
     pub fn derive(pairing_key: &[u8; 32]) -> FrameKeys {
         let prk = Hkdf::<Sha256>::new(Some(b"ODL-FRAME1"), pairing_key);
-        FrameKeys {
-            phone_to_lock: expand(&prk, b"phone to lock"),
-            lock_to_phone: expand(&prk, b"lock to phone"),
-            header_phone_to_lock: expand(&prk, b"phone to lock hp"),
-            header_lock_to_phone: expand(&prk, b"lock to phone hp"),
-        }
+        let mut keys = FrameKeys {
+            phone_to_lock: [0; 32],
+            lock_to_phone: [0; 32],
+            header_phone_to_lock: [0; 32],
+            header_lock_to_phone: [0; 32],
+        };
+        // Expanded in place: no copy of a key is left on the stack. 32
+        // bytes is far below HKDF-SHA256's limit of 8160: none can fail.
+        let _ = prk.expand(b"phone to lock", &mut keys.phone_to_lock);
+        let _ = prk.expand(b"lock to phone", &mut keys.lock_to_phone);
+        let _ = prk.expand(b"phone to lock hp", &mut keys.header_phone_to_lock);
+        let _ = prk.expand(b"lock to phone hp", &mut keys.header_lock_to_phone);
+        keys
     }
 
     fn key(&self, direction: Direction) -> &[u8; 32] {
@@ -197,8 +218,9 @@ pub fn seal(
     };
     let mut header = [0u8; HEADER_LEN];
     repr.emit(&mut header);
-    // Length, body, zeros up to the size.
-    let mut padded = [0u8; MAX_SEALED];
+    // Length, body, zeros up to the size. The plaintext may be a key or a
+    // secret (a key issued, the visitor secret): wiped when dropped (S-ST-6).
+    let mut padded = Zeroizing::new([0u8; MAX_SEALED]);
     let body = padded.get_mut(..size).ok_or(FrameError::TooLong)?;
     for (d, s) in body
         .iter_mut()
@@ -206,7 +228,8 @@ pub fn seal(
     {
         *d = *s;
     }
-    let cipher = ChaCha20Poly1305::new(&(*keys.key(direction)).into());
+    // By reference: no copy of the key; the cipher wipes its own on drop.
+    let cipher = ChaCha20Poly1305::new(keys.key(direction).into());
     let tag = cipher
         .encrypt_inout_detached(&nonce(direction, counter).into(), &header, body.into())
         .map_err(|_| FrameError::TooLong)?;
@@ -246,7 +269,7 @@ pub fn open(
     let buf = padded.get_mut(..body.len()).ok_or(FrameError::TooLong)?;
     buf.copy_from_slice(body);
     let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| FrameError::Short)?;
-    let cipher = ChaCha20Poly1305::new(&(*keys.key(direction)).into());
+    let cipher = ChaCha20Poly1305::new(keys.key(direction).into());
     cipher
         .decrypt_inout_detached(
             &nonce(direction, counter).into(),
@@ -340,13 +363,17 @@ pub fn open_any<'k>(
 
 /// The lock's long-term identity key's public half.
 pub fn public_of(secret: &[u8; 32]) -> [u8; 32] {
+    // The `StaticSecret` is wiped when dropped (x25519-dalek's `zeroize`).
     PublicKey::from(&StaticSecret::from(*secret)).to_bytes()
 }
 
-/// X25519; `None` for a non-contributory result (a low-order point).
-pub fn dh(secret: &[u8; 32], public: &[u8; 32]) -> Option<[u8; 32]> {
+/// X25519; `None` for a non-contributory result (a low-order point). The
+/// shared secret is wiped when dropped (S-ST-6).
+pub fn dh(secret: &[u8; 32], public: &[u8; 32]) -> Option<Zeroizing<[u8; 32]>> {
     let shared = StaticSecret::from(*secret).diffie_hellman(&PublicKey::from(*public));
-    shared.was_contributory().then(|| shared.to_bytes())
+    shared
+        .was_contributory()
+        .then(|| Zeroizing::new(shared.to_bytes()))
 }
 
 /// SHA-256 over the concatenation of `parts`.
@@ -387,6 +414,15 @@ pub struct PairingSecrets {
     pub code: u32,
 }
 
+/// S-ST-6: the pairing key is wiped when dropped.
+impl Drop for PairingSecrets {
+    fn drop(&mut self) {
+        self.pairing_key.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for PairingSecrets {}
+
 /// The pairing key schedule (crate docs, "Pairing"): `transcript` is
 /// SHA-256 of every public value exchanged; `dh_ephemeral` and `dh_static` are
 /// the two X25519 results.
@@ -395,14 +431,19 @@ pub fn pairing_secrets(
     dh_ephemeral: &[u8; 32],
     dh_static: &[u8; 32],
 ) -> PairingSecrets {
-    let mut ikm = [0u8; 64];
-    ikm[..32].copy_from_slice(dh_ephemeral);
-    ikm[32..].copy_from_slice(dh_static);
-    let prk = Hkdf::<Sha256>::new(Some(transcript), &ikm);
-    let pairing_key = expand(&prk, b"ODL pairing key");
+    let mut ikm = Zeroizing::new([0u8; 64]);
+    for (slot, byte) in ikm.iter_mut().zip(dh_ephemeral.iter().chain(dh_static)) {
+        *slot = *byte;
+    }
+    let prk = Hkdf::<Sha256>::new(Some(transcript), ikm.as_slice());
+    let mut secrets = PairingSecrets {
+        pairing_key: [0; 32],
+        code: 0,
+    };
+    let _ = prk.expand(b"ODL pairing key", &mut secrets.pairing_key);
     let c = expand(&prk, b"ODL verification code");
-    let code = u32::from_be_bytes([c[0], c[1], c[2], c[3]]) % 1_000_000;
-    PairingSecrets { pairing_key, code }
+    secrets.code = u32::from_be_bytes([c[0], c[1], c[2], c[3]]) % 1_000_000;
+    secrets
 }
 
 /// The commitment to the lock's pairing nonce:

@@ -22,8 +22,8 @@ pub use protocol::{
     Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE, WRITE_REFILL, WRITES_BURST,
 };
 pub use state::{
-    IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, RECORD_MAX,
-    RECORD_VERSION, RecordBuf, RecordError,
+    APP_SLOTS_USED, CounterRecord, IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord,
+    ProtoChange, ProtoSnapshot, RECORD_MAX, RECORD_VERSION, RecordBuf, RecordError, RecordWrites,
 };
 pub use visitor::{
     VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,

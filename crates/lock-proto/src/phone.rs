@@ -4,6 +4,7 @@
 
 use lock_core::Notice;
 use lock_hal::Entropy;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::FrameError;
 use crate::crypto::{self, Direction, FrameKeys};
@@ -21,7 +22,8 @@ use crate::protocol::plain_frame as plain;
 
 /// A pairing in progress on the phone.
 pub struct PhonePairing {
-    secret: [u8; 32],
+    /// The phone's ephemeral X25519 secret: wiped when dropped (S-ST-6).
+    secret: Zeroizing<[u8; 32]>,
     public: [u8; 32],
     nonce: [u8; 16],
     offer: Option<(u16, PairOffer)>,
@@ -35,13 +37,14 @@ pub struct ComparedPairing {
     /// The lock's identity code (R-MNU-6), to tell which lock this is.
     pub identity_code: u32,
     pairing: u16,
-    key: [u8; 32],
+    /// Wiped when dropped (S-ST-6).
+    key: Zeroizing<[u8; 32]>,
 }
 
 impl PhonePairing {
     /// Starts pairing: send the returned `PairHello` frame.
     pub fn start<R: Entropy>(rng: &mut R) -> Result<(PhonePairing, FrameBuf), FrameError> {
-        let secret: [u8; 32] = random(rng)?;
+        let secret = Zeroizing::new(random::<32, R>(rng)?);
         let nonce: [u8; 16] = random(rng)?;
         let public = crypto::public_of(&secret);
         let hello = plain(FrameKind::PairHello, 0, &PairHello { phone: public })?;
@@ -105,7 +108,7 @@ impl PhonePairing {
             code: secrets.code,
             identity_code: crypto::identity_code(&offer.identity),
             pairing,
-            key: secrets.pairing_key,
+            key: Zeroizing::new(secrets.pairing_key),
         })
     }
 }
@@ -114,7 +117,7 @@ impl ComparedPairing {
     /// The codes matched: the phone holds the pairing, and sends the returned
     /// `ConfirmPairing` frame.
     pub fn confirm(self) -> Result<(Phone, FrameBuf), FrameError> {
-        let mut phone = Phone::with_key(self.pairing, self.key);
+        let mut phone = Phone::with_key(self.pairing, *self.key);
         let frame = phone.request(&Request::ConfirmPairing)?;
         Ok((phone, frame))
     }
@@ -129,7 +132,8 @@ impl ComparedPairing {
 /// frame leaves, and starts again with [`Phone::restore`].
 pub struct Phone {
     pairing: u16,
-    key: [u8; 32],
+    /// Wiped when dropped (S-ST-6), as are its frame keys.
+    key: Zeroizing<[u8; 32]>,
     keys: FrameKeys,
     sent: u64,
     received: Option<u64>,
@@ -148,6 +152,16 @@ pub struct SavedPhone {
     /// The last counter accepted from the lock, if any.
     pub received: Option<u64>,
 }
+
+/// S-ST-6: the key is wiped when dropped. (What [`SavedPhone::to_bytes`]
+/// returns is the caller's to wipe.)
+impl Drop for SavedPhone {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for SavedPhone {}
 
 impl core::fmt::Debug for SavedPhone {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -215,7 +229,7 @@ impl Phone {
     pub fn with_key(pairing: u16, key: [u8; 32]) -> Phone {
         Phone {
             pairing,
-            key,
+            key: Zeroizing::new(key),
             keys: FrameKeys::derive(&key),
             sent: 0,
             received: None,
@@ -227,7 +241,7 @@ impl Phone {
     pub fn save(&self) -> SavedPhone {
         SavedPhone {
             pairing: self.pairing,
-            key: self.key,
+            key: *self.key,
             sent: self.sent,
             received: self.received,
         }
@@ -293,12 +307,14 @@ impl Phone {
         if !repr.kind.is_sealed() {
             return Err(FrameError::Unexpected);
         }
-        let mut plain = [0u8; MAX_BODY];
+        // A response may carry a key or the visitor secret: wiped when
+        // dropped (S-ST-6).
+        let mut plain = Zeroizing::new([0u8; MAX_BODY]);
         let opened = crypto::open_any(
             [(self.pairing, &self.keys)],
             Direction::LockToPhone,
             &frame,
-            &mut plain,
+            &mut *plain,
             &mut crypto::TrialWork::default(),
         )?;
         if self.received.is_some_and(|r| opened.counter <= r) {

@@ -6,6 +6,7 @@ use lock_core::{
 };
 use lock_hal::Entropy;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::FrameError;
 use crate::crypto::{self, Direction, FrameKeys};
@@ -264,11 +265,13 @@ impl Pairing {
 struct Pending {
     id: u16,
     phone: [u8; 32],
-    ephemeral: [u8; 32],
+    /// The lock's ephemeral X25519 secret: wiped when dropped (S-ST-6).
+    ephemeral: Zeroizing<[u8; 32]>,
     lock_nonce: [u8; 16],
     started: Instant,
-    /// Once the nonces are exchanged: the new pairing key and its keys.
-    secrets: Option<([u8; 32], FrameKeys)>,
+    /// Once the nonces are exchanged: the new pairing key and its keys,
+    /// wiped when dropped (S-ST-6).
+    secrets: Option<(Zeroizing<[u8; 32]>, FrameKeys)>,
     /// The phone confirmed the code, with its frame's counter.
     phone_confirmed: Option<u64>,
     /// A person pressed ✓ at the lock.
@@ -330,6 +333,11 @@ pub enum RestoreError {
     /// untrusted, and the protocol never issues one.
     #[error("a visitor key without an end")]
     UnboundedVisitor,
+    /// A pairing's key record without its counter record (S-ST-6): the
+    /// protocol writes the counters first, so only damage leaves this, and
+    /// restoring it would restart the lock's counters (S-PR-2).
+    #[error("a pairing without its counters")]
+    NoCounters,
 }
 
 /// The entropy source failed: nothing was changed.
@@ -399,9 +407,20 @@ impl Protocol {
     /// The protocol as the store kept it. Counters continue where they were:
     /// the phone's must go on rising, and the lock's own start after the last
     /// reservation, so no nonce is used twice.
+    ///
+    /// S-ST-6: each pairing's counters come from its counter record, which
+    /// every key record must have ([`RestoreError::NoCounters`]); a counter
+    /// record without its key record (a revocation cut between its two
+    /// writes) is dropped: it holds no key and grants nothing.
     pub fn restore(snapshot: &ProtoSnapshot) -> Result<Protocol, RestoreError> {
         let identity = snapshot.identity.clone().ok_or(RestoreError::NoIdentity)?;
         let mut protocol = Protocol::new(identity);
+        for (i, counters) in snapshot.counters.iter().enumerate() {
+            let mut again = snapshot.counters.iter().skip(i + 1);
+            if pairing_slot(counters.id).is_none() || again.any(|c| c.id == counters.id) {
+                return Err(RestoreError::PairingId);
+            }
+        }
         for record in &snapshot.pairings {
             if pairing_slot(record.id).is_none() || protocol.pairing(record.id).is_some() {
                 return Err(RestoreError::PairingId);
@@ -409,22 +428,30 @@ impl Protocol {
             if record.privilege == Privilege::Visitor && record.validity.until.is_none() {
                 return Err(RestoreError::UnboundedVisitor);
             }
+            let counters = snapshot
+                .counters
+                .iter()
+                .find(|c| c.id == record.id)
+                .ok_or(RestoreError::NoCounters)?;
+            let mut record = record.clone();
+            record.received = counters.received;
+            record.sent_reserved = counters.sent_reserved;
             // Cannot fail: both hold at most MAX_PAIRINGS.
-            let _ = protocol.pairings.push(Pairing::new(record.clone()));
+            let _ = protocol.pairings.push(Pairing::new(record));
         }
         Ok(protocol)
     }
 
     /// What the store should hold now.
     pub fn snapshot(&self) -> ProtoSnapshot {
-        let mut pairings = heapless::Vec::new();
-        for p in &self.pairings {
-            let _ = pairings.push(p.record.clone());
-        }
-        ProtoSnapshot {
+        let mut snapshot = ProtoSnapshot {
             identity: Some(self.identity.clone()),
-            pairings,
+            ..ProtoSnapshot::default()
+        };
+        for p in &self.pairings {
+            snapshot.apply(&ProtoChange::Pairing(p.record.clone()));
         }
+        snapshot
     }
 
     /// Factory reset (R-MNU-9, after `Change::FactoryReset`): every pairing
@@ -585,9 +612,10 @@ impl Protocol {
             pairing.record.sent_reserved = counter.saturating_add(SENT_RESERVE);
             // The same write raises the floor of received counters.
             pairing.record.received = pairing.received;
+            // S-ST-6: the counter record only, never the key again.
             push(
                 out,
-                Output::Persist(ProtoChange::Pairing(pairing.record.clone())),
+                Output::Persist(ProtoChange::Counters(pairing.record.counters())),
             );
         }
         let frame = crypto::seal(
@@ -664,7 +692,7 @@ impl Protocol {
         }
         let hello: PairHello = message::decode(frame.body())?;
         let id = self.free_id().ok_or(FrameError::Full)?;
-        let ephemeral: [u8; 32] = random(rng).map_err(|_| FrameError::Entropy)?;
+        let ephemeral = Zeroizing::new(random::<32, R>(rng).map_err(|_| FrameError::Entropy)?);
         let lock_nonce: [u8; 16] = random(rng).map_err(|_| FrameError::Entropy)?;
         self.pairing_attempts = self.pairing_attempts.saturating_add(1);
         let ephemeral_public = crypto::public_of(&ephemeral);
@@ -702,7 +730,7 @@ impl Protocol {
         }
         let nonce: PairNonce = message::decode(frame.body())?;
         let lock_id = self.identity.lock_id;
-        let identity_secret = self.identity.secret;
+        let identity_secret = Zeroizing::new(self.identity.secret);
         let pending = self
             .pending
             .as_mut()
@@ -724,7 +752,10 @@ impl Protocol {
             return Err(FrameError::Malformed);
         };
         let secrets = crypto::pairing_secrets(&th, &dh_e, &dh_s);
-        pending.secrets = Some((secrets.pairing_key, FrameKeys::derive(&secrets.pairing_key)));
+        pending.secrets = Some((
+            Zeroizing::new(secrets.pairing_key),
+            FrameKeys::derive(&secrets.pairing_key),
+        ));
         let reveal = PairNonce {
             nonce: pending.lock_nonce,
         };
@@ -866,7 +897,11 @@ impl Protocol {
             return Err(ProtoRefusal::RateLimited);
         }
         p.record.received = p.received;
-        push(out, Output::Persist(ProtoChange::Pairing(p.record.clone())));
+        // S-ST-6: the counter record only, never the key again.
+        push(
+            out,
+            Output::Persist(ProtoChange::Counters(p.record.counters())),
+        );
         Ok(())
     }
 
@@ -944,7 +979,7 @@ impl Protocol {
             // keys from an administrator instead.
             privilege: Privilege::Administrator,
             validity: Validity::ALWAYS,
-            key,
+            key: *key,
             received: counter,
             sent_reserved: 0,
         };
@@ -1226,33 +1261,37 @@ mod tests {
             Some(RestoreError::NoIdentity)
         );
         snapshot.identity = Some(identity());
-        snapshot
-            .pairings
-            .push(record(1, Privilege::Administrator, Validity::ALWAYS))
-            .ok();
+        snapshot.apply(&ProtoChange::Pairing(record(
+            1,
+            Privilege::Administrator,
+            Validity::ALWAYS,
+        )));
         assert!(Protocol::restore(&snapshot).is_ok());
         let mut twice = snapshot.clone();
         twice
             .pairings
-            .push(record(1, Privilege::User, Validity::ALWAYS))
+            .push(record(1, Privilege::User, Validity::ALWAYS).key_record())
             .ok();
         assert_eq!(
             Protocol::restore(&twice).err(),
             Some(RestoreError::PairingId)
         );
         let mut zero = snapshot.clone();
-        zero.pairings
-            .push(record(0, Privilege::User, Validity::ALWAYS))
-            .ok();
+        zero.apply(&ProtoChange::Pairing(record(
+            0,
+            Privilege::User,
+            Validity::ALWAYS,
+        )));
         assert_eq!(
             Protocol::restore(&zero).err(),
             Some(RestoreError::PairingId)
         );
         let mut open_visitor = snapshot.clone();
-        open_visitor
-            .pairings
-            .push(record(2, Privilege::Visitor, Validity::ALWAYS))
-            .ok();
+        open_visitor.apply(&ProtoChange::Pairing(record(
+            2,
+            Privilege::Visitor,
+            Validity::ALWAYS,
+        )));
         assert_eq!(
             Protocol::restore(&open_visitor).err(),
             Some(RestoreError::UnboundedVisitor)
@@ -1265,10 +1304,11 @@ mod tests {
             identity: Some(identity()),
             ..ProtoSnapshot::default()
         };
-        snapshot
-            .pairings
-            .push(record(3, Privilege::User, Validity::ALWAYS))
-            .ok();
+        snapshot.apply(&ProtoChange::Pairing(record(
+            3,
+            Privilege::User,
+            Validity::ALWAYS,
+        )));
         let mut buf = [0u8; 512];
         let bytes = postcard::to_slice(&snapshot, &mut buf)
             .map(|b| b.len())

@@ -188,6 +188,15 @@ pub struct VisitorCodeBook {
     secret: [u8; 32],
 }
 
+/// S-ST-6: the visitor secret is wiped when a book is dropped.
+impl Drop for VisitorCodeBook {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for VisitorCodeBook {}
+
 impl fmt::Debug for VisitorCodeBook {
     /// Never prints the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -13,6 +13,7 @@ use crate::link::{FrameVerdict, LINK_PAIRING_GRACE, LinkGuard};
 use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
 
 const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
+const _: () = assert!(lock_proto::APP_SLOTS_USED <= crate::store::APP_SLOTS);
 const _: () = assert!(lock_proto::MAX_PAIRINGS <= lock_core::WATCHED_ENDS);
 const _: () = assert!(LOG_PAGE <= crate::store::LOG_PAGE);
 // A link that is pairing is not ended while its exchange may still run.
@@ -302,15 +303,18 @@ fn verdict(handled: &Result<Outputs, FrameError>, pairing_open: bool) -> FrameVe
     }
 }
 
-/// Writes one change's app record.
+/// Writes one change's app records, in order (a pairing's counter record
+/// before its key record, S-ST-6). The encoded records are wiped when
+/// dropped.
 async fn write<S: StateStore>(store: &mut S, change: &ProtoChange) -> Result<(), ProtoAppError> {
-    let Some((slot, record)) = change.record().map_err(|_| ProtoAppError::Records)? else {
-        return Ok(());
-    };
-    store
-        .write_app_record(slot, record.as_deref())
-        .await
-        .map_err(store_error)
+    let writes = change.records().map_err(|_| ProtoAppError::Records)?;
+    for (slot, record) in writes.iter() {
+        store
+            .write_app_record(*slot, record.as_deref())
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 impl<T: Transport, E: Entropy> ErrorType for ProtoApp<T, E> {

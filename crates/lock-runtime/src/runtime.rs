@@ -496,6 +496,11 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         loop {
             if let Some(input) = self.kept_inputs.pop_front() {
                 self.on_input(input).await;
+                if self.kept_inputs.is_empty() {
+                    // S-ST-6: kept key presses are passcode digits; a
+                    // popped one stays in the queue's storage until wiped.
+                    zeroize::Zeroize::zeroize(&mut self.kept_inputs);
+                }
             } else if self.motor.is_none()
                 && let Some(kind) = self.identify_later.pop()
             {
@@ -1017,8 +1022,15 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
 
     /// Feeds every queued event.
     async fn drain(&mut self) {
+        let mut fed = false;
         while let Some(event) = self.pending.pop_front() {
+            fed = true;
             self.feed(event).await;
+        }
+        if fed {
+            // S-ST-6: the events fed were key presses (passcode digits) among
+            // others; a popped one stays in the queue's storage until wiped.
+            zeroize::Zeroize::zeroize(&mut self.pending);
         }
     }
 

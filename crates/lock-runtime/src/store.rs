@@ -43,7 +43,7 @@ impl StoreError for core::convert::Infallible {
 
 /// App record slots a store keeps for the app side ([`crate::App`]):
 /// `0..APP_SLOTS`.
-pub const APP_SLOTS: u8 = 32;
+pub const APP_SLOTS: u8 = 33;
 
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;
@@ -105,9 +105,10 @@ pub trait StateStore {
         &mut self,
         f: &mut dyn FnMut(u8, Option<&[u8]>),
     ) -> Result<(), Self::Error> {
-        let mut buf = [0u8; APP_RECORD_MAX];
+        // S-ST-6: a record may hold a key; wiped when dropped.
+        let mut buf = zeroize::Zeroizing::new([0u8; APP_RECORD_MAX]);
         for slot in 0..APP_SLOTS {
-            let record = self.read_app_record(slot, &mut buf).await?;
+            let record = self.read_app_record(slot, buf.as_mut_slice()).await?;
             if let Some(n) = record {
                 f(slot, buf.get(..n));
             }
@@ -195,12 +196,38 @@ type AppRecord = heapless::Vec<u8, APP_RECORD_MAX>;
 /// records, and the newest [`MEMORY_LOG_CAPACITY`] log records. It forgets
 /// everything when power goes, so it is for host tools and examples, never
 /// for a lock.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     snapshot: Snapshot,
     app: [Option<AppRecord>; APP_SLOTS as usize],
     log: heapless::Deque<(u32, LogRecord), MEMORY_LOG_CAPACITY>,
     next_seq: u32,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore {
+            snapshot: Snapshot::default(),
+            app: core::array::from_fn(|_| None),
+            log: heapless::Deque::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+/// S-ST-6: app records may hold keys; one replaced, emptied or dropped is
+/// wiped.
+fn wipe(record: &mut Option<AppRecord>) {
+    if let Some(bytes) = record {
+        zeroize::Zeroize::zeroize(bytes.as_mut_slice());
+    }
+    *record = None;
+}
+
+impl Drop for MemoryStore {
+    fn drop(&mut self) {
+        self.app.iter_mut().for_each(wipe);
+    }
 }
 
 impl MemoryStore {
@@ -211,10 +238,9 @@ impl MemoryStore {
 
     /// A store holding `snapshot`.
     pub fn with_snapshot(snapshot: Snapshot) -> MemoryStore {
-        MemoryStore {
-            snapshot,
-            ..MemoryStore::default()
-        }
+        let mut store = MemoryStore::default();
+        store.snapshot = snapshot;
+        store
     }
 
     /// What a load would return.
@@ -237,7 +263,7 @@ impl StateStore for MemoryStore {
 
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
         if let Change::FactoryReset = change {
-            self.app = Default::default();
+            self.app.iter_mut().for_each(wipe);
         }
         self.snapshot.apply(change);
         Ok(())
@@ -294,6 +320,7 @@ impl StateStore for MemoryStore {
             .app
             .get_mut(usize::from(slot))
             .ok_or(MemoryStoreError::Invalid)?;
+        wipe(entry);
         *entry = match record {
             Some(bytes) => {
                 Some(AppRecord::from_slice(bytes).map_err(|_| MemoryStoreError::Invalid)?)

@@ -15,9 +15,10 @@ pub use error::{ConfigError, StoreError};
 pub use record::{FORMAT_VERSION, MODULE_WORK_CAPACITY, ModuleWork};
 pub use store::{Loaded, Logged, Store, StoreConfig};
 
-/// App record slots the store keeps for the app protocol (its identity and
-/// pairings, `lock-proto`): `0..APP_SLOTS`.
-pub const APP_SLOTS: u8 = 32;
+/// App record slots the store keeps for the app protocol (`lock-proto`: its
+/// identity, each pairing's key record and each pairing's counter record):
+/// `0..APP_SLOTS`.
+pub const APP_SLOTS: u8 = 33;
 
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;

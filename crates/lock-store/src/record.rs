@@ -45,7 +45,7 @@ pub(crate) mod key {
     pub const ARMED: u8 = 0x06;
     /// Person `n` is at `PERSON_BASE + n`: `0x11..=0x74`.
     pub const PERSON_BASE: u8 = 0x10;
-    /// App record `slot` is at `APP_BASE + slot`: `0x80..0xA0`.
+    /// App record `slot` is at `APP_BASE + slot`: `0x80..0xA1`.
     pub const APP_BASE: u8 = 0x80;
     /// One past the last key.
     pub const END: u8 = APP_BASE + crate::APP_SLOTS;

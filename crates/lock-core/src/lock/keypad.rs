@@ -258,8 +258,9 @@ impl<V: VisitorCodes> Lock<V> {
             }
             Key::Back => self.keypad.entry.clear(),
             Key::Ok if self.keypad.entry.len() >= PASSCODE_MIN_DIGITS => {
-                let entry = self.keypad.entry;
-                self.keypad.entry.clear();
+                // Taken out (the keypad's buffer is zeroed), and
+                // wiped when dropped after the check.
+                let entry = core::mem::take(&mut self.keypad.entry);
                 self.verify_passcode(now, &entry, false, out);
             }
             Key::Ok if self.keypad.entry.is_empty() && self.body.outside_lock_offer => {
@@ -370,8 +371,8 @@ impl<V: VisitorCodes> Lock<V> {
                 Dialogue::Cancelled
             }
             Key::Ok => {
-                let typed = self.keypad.entry;
-                self.keypad.entry.clear();
+                // Wiped when dropped (`Entry`).
+                let typed = core::mem::take(&mut self.keypad.entry);
                 let checked = Passcode::new(typed.digits()).and_then(|code| match first {
                     None => {
                         code.check_strength()?;
@@ -416,8 +417,8 @@ impl<V: VisitorCodes> Lock<V> {
                 self.sleep();
             }
             Key::Ok if self.keypad.entry.len() >= PASSCODE_MIN_DIGITS => {
-                let entry = self.keypad.entry;
-                self.keypad.entry.clear();
+                // Taken out and wiped, as above.
+                let entry = core::mem::take(&mut self.keypad.entry);
                 self.verify_passcode(now, &entry, true, out);
             }
             _ => {}

@@ -275,8 +275,7 @@ impl<V: VisitorCodes> Lock<V> {
                 Some(Screen::Top)
             }
             Key::Ok => {
-                let typed = self.keypad.entry;
-                self.keypad.entry.clear();
+                let typed = core::mem::take(&mut self.keypad.entry);
                 let number = match typed.digits() {
                     &[a, b, c] => a
                         .checked_mul(100)

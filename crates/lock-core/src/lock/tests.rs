@@ -111,3 +111,40 @@ fn s_hw_1_second_check_rejects_evidence_of_another_person() {
     };
     assert_eq!(lock.confirm(at(t), &other_slot, Some(&entry)), REFUSED);
 }
+
+#[test]
+fn s_st_6_the_keypad_entry_is_wiped_after_a_verification() {
+    let (mut lock, mut t) = set_up();
+    for (typed, opens) in [("246813", true), ("97531864", false)] {
+        lock.handle(at(t), Event::Touch);
+        keys(&mut lock, &mut t, typed);
+        assert_eq!(
+            lock.keypad.entry.len(),
+            typed.len(),
+            "typed, not yet checked"
+        );
+        let out = keys(&mut lock, &mut t, "k");
+        assert_eq!(unlocks(&out), opens);
+        assert_eq!(
+            lock.keypad.entry.buffer(),
+            (&[0; crate::passcode::ENTRY_MAX_DIGITS], 0),
+            "every digit of {typed} overwritten"
+        );
+        t += 60_000;
+    }
+}
+
+#[test]
+fn s_st_6_an_entry_wipes_itself_when_dropped_and_when_cleared() {
+    use zeroize::{Zeroize, ZeroizeOnDrop};
+    fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+    wiped_on_drop::<Entry>();
+    let mut entry = Entry::from_digits(&[9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    // Drop calls exactly this (`impl Drop for Entry`); reading freed memory
+    // would need unsafe code, which the workspace forbids.
+    entry.zeroize();
+    assert_eq!(entry.buffer(), (&[0; crate::passcode::ENTRY_MAX_DIGITS], 0));
+    let mut entry = Entry::from_digits(&[9, 8, 7, 6, 5, 4]);
+    entry.clear();
+    assert_eq!(entry.buffer(), (&[0; crate::passcode::ENTRY_MAX_DIGITS], 0));
+}

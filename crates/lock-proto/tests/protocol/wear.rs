@@ -166,8 +166,8 @@ fn write<const W: usize, const S: usize>(store: &mut Store<MockFlash<W, S>>, w: 
             block_on(store.append_log(record)).unwrap();
         }
         Written::App(change) => {
-            if let Some((slot, record)) = change.record().unwrap() {
-                block_on(store.write_app(slot, record.as_deref())).unwrap();
+            for (slot, record) in change.records().unwrap().iter() {
+                block_on(store.write_app(*slot, record.as_deref())).unwrap();
             }
         }
     }
