@@ -508,11 +508,8 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             RadioStart::done();
             info!("radio: up");
             let controller: ExternalController<_, 10> = ExternalController::new(bluetooth);
-            let (never, ()) = embassy_futures::join::join(
-                runner,
-                ble::run(controller, seed, &ble_link),
-            )
-            .await;
+            let (never, ()) =
+                embassy_futures::join::join(runner, ble::run(controller, seed, &ble_link)).await;
             match never {}
         };
         let _late = serve.await;

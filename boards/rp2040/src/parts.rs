@@ -59,9 +59,10 @@ impl NoiseSource for RoscBits {
 /// - **Per unit.** The unit's id is the QSPI flash's 64-bit unique id
 ///   (`Flash::blocking_unique_id`), so two units whose oscillators produced
 ///   the same raw bytes would still produce different output.
-/// - **Per boot.** Only the oscillator's noise differs between two boots
-///   of one unit: the block counter restarts at 0 and no boot counter is
-///   persisted (README.md, Entropy).
+/// - **Per boot.** Every block also hashes the lock's boot count, which
+///   the app side keeps on flash and hands over ([`Entropy::set_boot`])
+///   before it draws anything: two boots of one unit differ even if the
+///   oscillator gave the same raw bytes.
 ///
 /// The ROSC runs in embassy-rp's default clock set-up (the system clock is
 /// the crystal's PLL).
@@ -69,6 +70,7 @@ impl NoiseSource for RoscBits {
 pub struct RoscEntropy {
     raw: HealthTested<RoscBits>,
     unit: [u8; 8],
+    boot: u32,
     block: u64,
 }
 
@@ -90,6 +92,7 @@ impl RoscEntropy {
         RoscEntropy {
             raw: HealthTested::new(RoscBits, HealthConfig::non_binary(Self::CLAIM)),
             unit: unique_id,
+            boot: 0,
             block: 0,
         }
     }
@@ -105,6 +108,7 @@ impl RoscEntropy {
             let mut hash = Sha256::new();
             hash.update(Self::DOMAIN);
             hash.update(self.unit);
+            hash.update(self.boot.to_le_bytes());
             hash.update(self.block.to_le_bytes());
             self.block = self.block.wrapping_add(1);
             for _ in 0..Self::RAW_PER_BLOCK / raw.len() {
@@ -137,6 +141,11 @@ impl Entropy for RoscEntropy {
             }
             failure.kind()
         })
+    }
+
+    /// S-HW-4: the boot count goes into every block from now on.
+    fn set_boot(&mut self, boot: u32) {
+        self.boot = boot;
     }
 }
 

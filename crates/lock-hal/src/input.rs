@@ -99,6 +99,17 @@ pub trait Entropy: ErrorType {
     /// Fills `buf` with random bytes. Fails rather than return weak output
     /// (a health test that did not pass, say).
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error>;
+
+    /// S-HW-4 (per-boot separation): which start of the lock this is, a
+    /// count kept on flash that is one higher at every boot. lock-runtime's
+    /// `ProtoApp` tells the source before it draws anything. A source that
+    /// conditions a weak noise source mixes it into every output block, so
+    /// two boots never hand out the same bytes even if the noise repeated;
+    /// a source whose output owes nothing to earlier boots (a TRNG with its
+    /// own checks) ignores it, as the default does.
+    fn set_boot(&mut self, boot: u32) {
+        let _ = boot;
+    }
 }
 
 /// The monotonic clock, in milliseconds since start, and a timer on it.
@@ -160,6 +171,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 impl<T: Entropy + ?Sized> Entropy for &mut T {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error> {
         T::fill(self, buf)
+    }
+    fn set_boot(&mut self, boot: u32) {
+        T::set_boot(self, boot)
     }
 }
 

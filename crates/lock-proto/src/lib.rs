@@ -22,8 +22,9 @@ pub use protocol::{
     Protocol, REFUSALS_PER_MINUTE, RestoreError, SENT_RESERVE, WRITE_REFILL, WRITES_BURST,
 };
 pub use state::{
-    APP_SLOTS_USED, CounterRecord, IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord,
+    APP_SLOTS_USED, BOOT_SLOT, CounterRecord, IDENTITY_SLOT, Identity, MAX_PAIRINGS, PairingRecord,
     ProtoChange, ProtoSnapshot, RECORD_MAX, RECORD_VERSION, RecordBuf, RecordError, RecordWrites,
+    boot_record, read_boot_record,
 };
 pub use visitor::{
     VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,

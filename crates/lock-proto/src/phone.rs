@@ -314,7 +314,7 @@ impl Phone {
             [(self.pairing, &self.keys)],
             Direction::LockToPhone,
             &frame,
-            &mut *plain,
+            &mut plain,
             &mut crypto::TrialWork::default(),
         )?;
         if self.received.is_some_and(|r| opened.counter <= r) {

@@ -221,8 +221,27 @@ pub const IDENTITY_SLOT: u8 = 0;
 #[allow(clippy::cast_possible_truncation)]
 const PAIRINGS: u8 = MAX_PAIRINGS as u8;
 
+/// The slot of the lock's boot count ([`boot_record`]), after the
+/// pairings' counter records.
+pub const BOOT_SLOT: u8 = 1 + 2 * PAIRINGS;
+
 /// App record slots the protocol uses: `0..APP_SLOTS_USED`.
-pub const APP_SLOTS_USED: u8 = 1 + 2 * PAIRINGS;
+pub const APP_SLOTS_USED: u8 = BOOT_SLOT + 1;
+
+/// S-HW-4 (per-boot separation): the record of the lock's boot count in
+/// [`BOOT_SLOT`], written at every start before anything is drawn from the
+/// entropy source, which mixes the count into its output
+/// (`lock_hal::Entropy::set_boot`). It holds no secret and is not part of
+/// [`ProtoSnapshot`]; a factory reset erases it with the other app records,
+/// and the count starts again at 1.
+pub fn boot_record(boot: u32) -> Result<RecordBuf, RecordError> {
+    encode_record(&boot)
+}
+
+/// The boot count a [`boot_record`] holds.
+pub fn read_boot_record(bytes: &[u8]) -> Result<u32, RecordError> {
+    decode_record(bytes)
+}
 
 /// The format of a stored record: its first byte. Version 2: a pairing's
 /// counters are in a record of their own (S-ST-6).

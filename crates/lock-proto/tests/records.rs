@@ -17,7 +17,7 @@
     clippy::cast_possible_truncation
 )]
 
-use lock_core::{AppCommand, Duration, Instant, Link, Privilege, Validity};
+use lock_core::{AppCommand, Instant, Link, Privilege, Validity};
 use lock_proto::{
     FromLock, Identity, Output, PairingRecord, Phone, ProtoChange, ProtoSnapshot, Protocol,
     Request, Response, RestoreError, SavedPhone, VisitorCodeBook,
@@ -159,8 +159,9 @@ impl Lock {
     /// One challenged command from `who`'s phone: a challenge, then the
     /// command, which persists the phone's counter (S-PR-3).
     fn command(&mut self, admin: bool, command: AppCommand) {
-        // Within each pairing's challenge budget (S-PR-5).
-        self.now = self.now + Duration::from_secs(7);
+        // Within each pairing's challenge budget (S-PR-5) and write budget
+        // (S-PR-6: one a minute kept up).
+        self.now = self.now + lock_proto::WRITE_REFILL;
         let request = if admin {
             &mut self.admin
         } else {

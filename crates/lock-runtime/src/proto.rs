@@ -4,8 +4,9 @@
 use lock_core::{Link, Notice, People, PersonNumber, Reply};
 use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
-    FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE, PersonInfo,
-    ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeBook,
+    BOOT_SLOT, FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE,
+    PersonInfo, ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeBook,
+    boot_record, read_boot_record,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
@@ -89,6 +90,9 @@ pub struct ProtoApp<T, E> {
     /// in the futures that carry them out, which would otherwise hold
     /// several copies of them across their awaits.
     outputs: Outputs,
+    /// This start's number, as written to flash (S-HW-4); 0 before the
+    /// first.
+    boot: u32,
 }
 
 impl<T: Transport, E: Entropy> ProtoApp<T, E> {
@@ -106,6 +110,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             link: LinkGuard::new(),
             reply_to: None,
             outputs: Outputs::new(),
+            boot: 0,
         }
     }
 
@@ -119,6 +124,36 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         self.protocol.as_ref()
     }
 
+    /// S-HW-4 (per-boot separation): the lock's boot count goes up by one
+    /// on flash, and the entropy source mixes it into everything it hands
+    /// out from now on, before the identity or any challenge is drawn. The
+    /// count also goes on across a factory reset, which erases its record:
+    /// the one in RAM is the floor. A record that cannot be read is a store
+    /// that cannot be trusted (S-ST-3): the app side stays dormant.
+    async fn count_boot<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
+        let mut buf = [0u8; RECORD_MAX];
+        let stored = match store
+            .read_app_record(BOOT_SLOT, &mut buf)
+            .await
+            .map_err(store_error)?
+        {
+            Some(n) => {
+                let bytes = buf.get(..n).ok_or(ProtoAppError::Records)?;
+                read_boot_record(bytes).map_err(|_| ProtoAppError::Records)?
+            }
+            None => 0,
+        };
+        let boot = stored.max(self.boot).wrapping_add(1);
+        let record = boot_record(boot).map_err(|_| ProtoAppError::Encode)?;
+        store
+            .write_app_record(BOOT_SLOT, Some(&record))
+            .await
+            .map_err(store_error)?;
+        self.boot = boot;
+        self.entropy.set_boot(boot);
+        Ok(())
+    }
+
     /// Reads the protocol's records; makes an identity on first start.
     async fn load<S: StateStore>(&mut self, store: &mut S) -> Result<(), ProtoAppError> {
         self.protocol = None;
@@ -128,6 +163,8 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         store
             .read_app_records(&mut |slot, record| {
                 let applied = match record {
+                    // The boot count is not the protocol's state.
+                    _ if slot == BOOT_SLOT => Ok(()),
                     Some(bytes) => snapshot.add_record(slot, bytes),
                     None => snapshot.remove_record(slot),
                 };
@@ -328,6 +365,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         &mut self,
         store: &mut S,
     ) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+        self.count_boot(store).await?;
         self.load(store).await?;
         self.identity()
     }
@@ -478,5 +516,122 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             // The exchange timed out or the window closed: nothing to store.
             Err(_) => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    use lock_core::Change;
+    use lock_hal::{Entropy, ErrorType, Received, Transport};
+
+    use super::ProtoApp;
+    use crate::app::App;
+    use crate::store::{MemoryStore, StateStore};
+
+    /// What the entropy source was told and asked, in order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Call {
+        Boot(u32),
+        Fill,
+    }
+
+    struct Recorder<'a>(&'a RefCell<Vec<Call>>);
+
+    impl ErrorType for Recorder<'_> {
+        type Error = core::convert::Infallible;
+    }
+
+    impl Entropy for Recorder<'_> {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), Self::Error> {
+            self.0.borrow_mut().push(Call::Fill);
+            buf.fill(0x5a);
+            Ok(())
+        }
+        fn set_boot(&mut self, boot: u32) {
+            self.0.borrow_mut().push(Call::Boot(boot));
+        }
+    }
+
+    /// A radio that never hears anything.
+    struct Silent;
+
+    impl ErrorType for Silent {
+        type Error = lock_hal::ErrorKind;
+    }
+
+    impl Transport for Silent {
+        async fn receive(&mut self, _buf: &mut [u8]) -> Result<Received, Self::Error> {
+            core::future::pending().await
+        }
+        async fn send(&mut self, _frame: &[u8]) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    fn stored_boot(store: &mut MemoryStore) -> Option<u32> {
+        let mut buf = [0u8; lock_proto::RECORD_MAX];
+        let n = embassy_futures::block_on(store.read_app_record(lock_proto::BOOT_SLOT, &mut buf))
+            .ok()??;
+        lock_proto::read_boot_record(buf.get(..n)?).ok()
+    }
+
+    #[test]
+    fn s_hw_4_every_start_counts_a_boot_on_flash_before_drawing_anything() {
+        let calls = RefCell::new(Vec::new());
+        let mut store = MemoryStore::new();
+        for expected in 1..=3u32 {
+            calls.borrow_mut().clear();
+            // A new start of the lock: a new app side over the same store.
+            let mut app = ProtoApp::new(Silent, Recorder(&calls));
+            assert!(embassy_futures::block_on(app.start(&mut store)).is_ok());
+            assert_eq!(stored_boot(&mut store), Some(expected));
+            let calls = calls.borrow();
+            assert_eq!(calls.first(), Some(&Call::Boot(expected)), "{calls:?}");
+            if expected == 1 {
+                // The first start drew the identity, after the count.
+                assert!(calls.contains(&Call::Fill));
+            }
+        }
+        // A factory reset erases the record; the count goes on from RAM, so
+        // no later boot repeats an earlier one's number.
+        let mut app = ProtoApp::new(Silent, Recorder(&calls));
+        assert!(embassy_futures::block_on(app.start(&mut store)).is_ok());
+        assert!(embassy_futures::block_on(store.apply(&Change::FactoryReset)).is_ok());
+        assert_eq!(stored_boot(&mut store), None);
+        calls.borrow_mut().clear();
+        assert!(embassy_futures::block_on(app.factory_reset(&mut store)).is_ok());
+        assert_eq!(stored_boot(&mut store), Some(5));
+        assert_eq!(calls.borrow().first(), Some(&Call::Boot(5)));
+    }
+
+    #[test]
+    fn s_hw_4_an_unreadable_boot_count_leaves_the_app_side_dormant() {
+        let calls = RefCell::new(Vec::new());
+        let mut store = MemoryStore::new();
+        let damaged = [
+            lock_proto::RECORD_VERSION,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+            0xff,
+        ];
+        assert!(
+            embassy_futures::block_on(
+                store.write_app_record(lock_proto::BOOT_SLOT, Some(&damaged))
+            )
+            .is_ok()
+        );
+        let mut app = ProtoApp::new(Silent, Recorder(&calls));
+        assert!(embassy_futures::block_on(app.start(&mut store)).is_err());
+        assert!(
+            calls.borrow().is_empty(),
+            "nothing drawn: {:?}",
+            calls.borrow()
+        );
     }
 }

@@ -43,7 +43,7 @@ impl StoreError for core::convert::Infallible {
 
 /// App record slots a store keeps for the app side ([`crate::App`]):
 /// `0..APP_SLOTS`.
-pub const APP_SLOTS: u8 = 33;
+pub const APP_SLOTS: u8 = 34;
 
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;

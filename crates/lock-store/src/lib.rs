@@ -16,9 +16,9 @@ pub use record::{FORMAT_VERSION, MODULE_WORK_CAPACITY, ModuleWork};
 pub use store::{Loaded, Logged, Store, StoreConfig};
 
 /// App record slots the store keeps for the app protocol (`lock-proto`: its
-/// identity, each pairing's key record and each pairing's counter record):
+/// identity, each pairing's key record and counter record, the boot count):
 /// `0..APP_SLOTS`.
-pub const APP_SLOTS: u8 = 33;
+pub const APP_SLOTS: u8 = 34;
 
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;
