@@ -26,7 +26,8 @@ pub use state::{
     RECORD_VERSION, RecordBuf, RecordError,
 };
 pub use visitor::{
-    VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
+    IssuersFull, VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
+    VisitorCodeVerifier,
 };
 pub use wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_FRAME};
 
