@@ -252,36 +252,6 @@ fn keyed(secret: &[u8; 32]) -> HmacSha256 {
     <HmacSha256 as KeyInit>::new(&block.into())
 }
 
-fn code_of(
-    keyed: &HmacSha256,
-    lock_id: &[u8; 8],
-    p: &Profile,
-    start_hour: u32,
-    sequence: u8,
-) -> VisitorCode {
-    #[cfg(test)]
-    tests::MACS.with(|n| n.set(n.get() + 1));
-    let mut mac = keyed.clone();
-    mac.update(DOMAIN);
-    mac.update(lock_id);
-    mac.update(&[p.kind.byte()]);
-    mac.update(&start_hour.to_be_bytes());
-    mac.update(&p.hours.to_be_bytes());
-    mac.update(&[p.weeks, sequence]);
-    let tag: [u8; 32] = mac.finalize().into_bytes().into();
-    let mut n = reduce(&tag);
-    let mut digits = [0u8; VISITOR_CODE_DIGITS];
-    for d in digits.iter_mut().rev() {
-        // `n % 10` is below 10: the cast cannot truncate.
-        *d = u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-    }
-    if let Some(first) = digits.first_mut() {
-        *first = p.digit;
-    }
-    VisitorCode { digits }
-}
-
 /// S-VC-5: the nine MAC digits of a code, as a number below 10^9: the tag's
 /// first eight bytes, read big-endian, mod 10^9.
 ///
@@ -541,6 +511,39 @@ pub fn code_id(issuer: u16, profile: u8, start_hour: u32, sequence: u8) -> u64 {
         | (u64::from(profile & 0x0f) << 40)
         | (u64::from(start_hour) << 8)
         | u64::from(sequence)
+}
+
+/// One code under a keyed HMAC. Last of the non-test items: its test hook's
+/// `#[cfg(test)]` marks the rest of the file as test code for
+/// scripts/traceability.sh.
+fn code_of(
+    keyed: &HmacSha256,
+    lock_id: &[u8; 8],
+    p: &Profile,
+    start_hour: u32,
+    sequence: u8,
+) -> VisitorCode {
+    #[cfg(test)]
+    tests::MACS.with(|n| n.set(n.get() + 1));
+    let mut mac = keyed.clone();
+    mac.update(DOMAIN);
+    mac.update(lock_id);
+    mac.update(&[p.kind.byte()]);
+    mac.update(&start_hour.to_be_bytes());
+    mac.update(&p.hours.to_be_bytes());
+    mac.update(&[p.weeks, sequence]);
+    let tag: [u8; 32] = mac.finalize().into_bytes().into();
+    let mut n = reduce(&tag);
+    let mut digits = [0u8; VISITOR_CODE_DIGITS];
+    for d in digits.iter_mut().rev() {
+        // `n % 10` is below 10: the cast cannot truncate.
+        *d = u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+    }
+    if let Some(first) = digits.first_mut() {
+        *first = p.digit;
+    }
+    VisitorCode { digits }
 }
 
 #[cfg(test)]
