@@ -2,8 +2,8 @@
 //! shape): every three bytes are one input and a time step. An input is one
 //! event, a power cut (the lock restored from what it persisted), or an
 //! offline visitor code typed at the keypad (made by lock-proto's
-//! `VisitorCodeBook`, the lock's verifier, for a window around the lock's
-//! clock). After each event:
+//! `VisitorCodeBook` with pairing 1's secret, checked by the lock's
+//! `VisitorCodeVerifier`, for a window around the lock's clock). After each event:
 //!
 //! - `handle` did not panic, dropped no action, left no due timer behind;
 //! - no unlock while a lockout was active before the event (except the
@@ -42,7 +42,7 @@ use lock_core::{
     Lock, LogEntry, Method, Passcode, PersonNumber, Privilege, Setting, Snapshot, TemplateId,
     Timestamp, Validity,
 };
-use lock_proto::VisitorCodeBook;
+use lock_proto::{VisitorCodeBook, VisitorCodeVerifier};
 use lock_proto::VisitorCodeSpec;
 use lock_proto::visitor::{HOUR, Profile, code_id};
 
@@ -176,16 +176,24 @@ fn is_unlock(a: &Action) -> bool {
     )
 }
 
-/// The verifier of a lock; a factory reset gives the lock a new secret, as
-/// lock-proto's `Protocol::factory_reset` does.
+/// The phone's book of pairing 1; a factory reset gives the lock a new
+/// secret, as lock-proto's `Protocol::factory_reset` does.
 fn book(generation: u8) -> VisitorCodeBook {
     VisitorCodeBook::new([1, 2, 3, 4, 5, 6, 7, 8], [generation; 32])
+}
+
+/// The lock's verifier, accepting pairing 1's codes (as after its phone
+/// asked for its secret).
+fn verifier(generation: u8) -> VisitorCodeVerifier {
+    let mut v = VisitorCodeVerifier::new([1, 2, 3, 4, 5, 6, 7, 8]);
+    v.add_issuer(1, [generation; 32]).expect("one issuer fits");
+    v
 }
 
 /// A visitor code for a window around the lock's clock: the keys that type
 /// it, and its id if it is a one-time code.
 fn visitor_code(
-    lock: &Lock<VisitorCodeBook>,
+    lock: &Lock<VisitorCodeVerifier>,
     book: &VisitorCodeBook,
     now: Instant,
     arg: u8,
@@ -208,11 +216,11 @@ fn visitor_code(
     events.extend(code.digits().iter().map(|&d| Event::Key(Key::Digit(d))));
     events.push(Event::Key(Key::Ok));
     let one_time =
-        (profile.digit == 0).then(|| code_id(spec.profile, spec.start_hour, spec.sequence));
+        (profile.digit == 0).then(|| code_id(1, spec.profile, spec.start_hour, spec.sequence));
     Some((events, one_time, (profile, start)))
 }
 
-fn check_capacities(lock: &Lock<VisitorCodeBook>) {
+fn check_capacities(lock: &Lock<VisitorCodeVerifier>) {
     let people = lock.people();
     assert!(people.len() <= PEOPLE_CAPACITY);
     for (kind, cap) in [
@@ -244,7 +252,7 @@ fn trace() -> bool {
 }
 
 struct Run {
-    lock: Lock<VisitorCodeBook>,
+    lock: Lock<VisitorCodeVerifier>,
     generation: u8,
     now: Instant,
     /// What the lock persisted, replayed.
@@ -375,7 +383,7 @@ impl Run {
         if reset {
             // The app side gives the lock a new visitor secret.
             self.generation = self.generation.wrapping_add(1);
-            *self.lock.visitor_codes_mut() = book(self.generation);
+            *self.lock.visitor_codes_mut() = verifier(self.generation);
         }
     }
 
@@ -394,7 +402,7 @@ impl Run {
         let leaving_home = self.lock.leaving_home();
         let lock = Lock::restore_with(
             Config::default(),
-            book(self.generation),
+            verifier(self.generation),
             &self.persisted,
             self.now,
         )
@@ -414,7 +422,7 @@ impl Run {
 
 fuzz_target!(|data: &[u8]| {
     let mut run = Run {
-        lock: Lock::with_visitor_codes(Config::default(), book(0)),
+        lock: Lock::with_visitor_codes(Config::default(), verifier(0)),
         generation: 0,
         now: Instant::ZERO,
         persisted: Snapshot::default(),

@@ -57,7 +57,13 @@
 //!   the lock repeats, also across power cycles);
 //! - what the protocol persisted is what it holds (`Output::Persist`
 //!   replayed gives `Protocol::snapshot`, the records as on flash; a phone's
-//!   counter may be ahead in RAM only), and restores after a cut.
+//!   counter may be ahead in RAM only), and restores after a cut;
+//! - (S-VC-5) the lock's visitor-code verifier, refreshed at each
+//!   `Output::VisitorCodes` as the runtime does, accepts exactly the
+//!   administrators' pairings the protocol holds as making codes, at most
+//!   `MAX_ISSUERS`, each persisted as such before the announcement; a
+//!   visitor-code secret goes only to such a pairing, already on flash, and
+//!   is that pairing's own (`issuer_secret` of its key).
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,7 +78,7 @@ use lock_proto::message::{Challenge, Query};
 use lock_proto::{
     ComparedPairing, FrameBuf, FrameError, FrameKind, FromLock, Identity, OUTPUTS_CAPACITY, Output,
     PairingRecord, Phone, PhonePairing, ProtoRefusal, ProtoSnapshot, Protocol, Request, Response,
-    VisitorCodeBook,
+    VisitorCodeVerifier,
 };
 
 const WALL: u64 = 1_800_000_000;
@@ -155,6 +161,7 @@ fn record(id: u16, privilege: Privilege, validity: Validity, key: [u8; 32]) -> P
         key,
         received: 0,
         sent_reserved: 0,
+        visitor_codes: false,
     }
 }
 
@@ -253,7 +260,7 @@ struct Harness {
     /// The lock itself, fed what the runtime feeds it: requests, changes,
     /// pairing codes, and now and then a wrong code at the keypad, so its
     /// failure count is not always zero (S-BF-1).
-    lock: Lock<VisitorCodeBook>,
+    lock: Lock<VisitorCodeVerifier>,
     rng: Rng,
     phone_rng: Rng,
     now: u64,
@@ -309,7 +316,7 @@ impl Harness {
             firmware: (0, 1, 0),
             verification_code: protocol.identity_code(),
         };
-        let lock = Lock::with_visitor_codes(config, protocol.visitor_code_book());
+        let lock = Lock::with_visitor_codes(config, protocol.visitor_code_verifier());
         let mut h = Harness {
             protocol,
             lock,
@@ -691,8 +698,25 @@ impl Harness {
                     self.spoken = Some(code);
                     self.lock_event(Event::PairingCode(code), None);
                 }
+                Output::VisitorCodes => {
+                    // S-VC-5: announced after the change is on flash.
+                    let issuers = self.protocol.visitor_code_verifier();
+                    let mut held: Vec<u16> = issuers.issuers().collect();
+                    let mut persisted: Vec<u16> = self
+                        .persisted
+                        .pairings
+                        .iter()
+                        .filter(|r| r.visitor_codes)
+                        .map(|r| r.id)
+                        .collect();
+                    held.sort_unstable();
+                    persisted.sort_unstable();
+                    assert_eq!(held, persisted, "S-VC-5: issuers announced before persisted");
+                    *self.lock.visitor_codes_mut() = issuers;
+                }
             }
         }
+        self.check_issuers();
         // The runtime answers a query with a page (empty here: the people
         // and the log are the lock's); the phone must open it.
         for (id, query) in queries {
@@ -1214,6 +1238,30 @@ impl Harness {
                         hs.stale = hs.challenge.map(|(c, _)| c).or(hs.stale);
                         hs.challenge = Some((*challenge, now));
                     }
+                    Response::VisitorSecret { lock_id, secret } => {
+                        // S-VC-5: only to an administrator's pairing the
+                        // lock already holds, on flash, as making codes; its
+                        // own secret.
+                        let record = self
+                            .persisted
+                            .pairings
+                            .iter()
+                            .find(|r| r.id == id)
+                            .expect("a visitor secret for a pairing not on flash");
+                        assert!(record.visitor_codes, "S-VC-5: secret sent before persisted");
+                        assert_eq!(record.privilege, Privilege::Administrator);
+                        let identity = self.persisted.identity.as_ref().expect("an identity");
+                        assert_eq!(*lock_id, identity.lock_id);
+                        assert_eq!(
+                            *secret,
+                            lock_proto::visitor::issuer_secret(
+                                &identity.visitor_secret,
+                                id,
+                                &record.key
+                            ),
+                            "S-VC-5: not the pairing's own secret"
+                        );
+                    }
                     Response::KeyIssued { pairing, key } => {
                         if !self
                             .handsets
@@ -1264,9 +1312,31 @@ impl Harness {
         }
     }
 
+    /// S-VC-5: the lock's verifier accepts the codes of exactly the
+    /// administrators' pairings the protocol holds as making them, at most
+    /// `MAX_ISSUERS`.
+    fn check_issuers(&mut self) {
+        let mut expected: Vec<u16> = self
+            .protocol
+            .snapshot()
+            .pairings
+            .iter()
+            .filter(|r| r.visitor_codes)
+            .inspect(|r| assert_eq!(r.privilege, Privilege::Administrator))
+            .map(|r| r.id)
+            .collect();
+        assert!(expected.len() <= lock_proto::visitor::MAX_ISSUERS);
+        let mut held: Vec<u16> = self.lock.visitor_codes_mut().issuers().collect();
+        expected.sort_unstable();
+        held.sort_unstable();
+        assert_eq!(held, expected, "S-VC-5: the lock's verifier is stale");
+    }
+
     fn power_cycle(&mut self) {
         self.protocol = Protocol::restore(&self.persisted)
             .unwrap_or_else(|e| panic!("what the protocol persisted does not restore: {e:?}"));
+        // As the runtime does at boot.
+        *self.lock.visitor_codes_mut() = self.protocol.visitor_code_verifier();
         self.window = false;
         self.pairing = None;
         self.exchange_over();
@@ -1288,6 +1358,9 @@ impl Harness {
                     other => panic!("a reset output {other:?}"),
                 }
             }
+            // As the runtime does after a reset: no issuer any more.
+            *self.lock.visitor_codes_mut() = self.protocol.visitor_code_verifier();
+            self.check_issuers();
             self.window = false;
             self.pairing = None;
             self.exchange_over();

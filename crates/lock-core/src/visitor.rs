@@ -2,8 +2,8 @@
 //! hook through which the lock consults a verifier it holds.
 //!
 //! The core knows no cryptography. A verifier implementing [`VisitorCodes`]
-//! (the app protocol's `lock_proto::VisitorCodeBook`, which holds the per-lock
-//! secret and computes the truncated HMAC) is handed to
+//! (the app protocol's `lock_proto::VisitorCodeVerifier`, which holds the
+//! secrets of the phones that make codes and computes their HMACs) is handed to
 //! [`Lock::with_visitor_codes`](crate::Lock::with_visitor_codes); the lock asks
 //! it only after no person's passcode matched an entry, only when the wall
 //! clock is trusted (no clock, no visitor code), and only to open the

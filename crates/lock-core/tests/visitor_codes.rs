@@ -1,7 +1,7 @@
 //! Offline visitor codes at the keypad (R-APP-4, S-VC-1, S-VC-2, S-BF-1): the
 //! lock consults its [`VisitorCodes`] verifier. The verifier here is a fake
 //! with fixed codes, so these tests pin down what the lock does with a match;
-//! the real verifier (HMAC, windows) is `lock_proto::VisitorCodeBook`, tested
+//! the real verifier (HMAC, windows) is `lock_proto::VisitorCodeVerifier`, tested
 //! there end to end against this state machine.
 //!
 //! The fake, the [`Door`] bench and the tests of what a code opens are here;

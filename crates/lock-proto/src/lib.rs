@@ -27,7 +27,8 @@ pub use state::{
     boot_record, read_boot_record,
 };
 pub use visitor::{
-    VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
+    IssuersFull, VisitorCode, VisitorCodeBook, VisitorCodeError, VisitorCodeKind, VisitorCodeSpec,
+    VisitorCodeVerifier,
 };
 pub use wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_FRAME};
 

@@ -81,8 +81,9 @@ pub enum Request {
         /// The challenge it answers.
         challenge: Challenge,
     },
-    /// Send the lock's id and visitor secret, to make offline visitor codes
-    /// (administrator; R-APP-4).
+    /// Send the lock's id and this pairing's visitor-code secret, to make
+    /// offline visitor codes (administrator; R-APP-4). From then on the lock
+    /// accepts this phone's codes, until its pairing is revoked (S-VC-5).
     VisitorSecret {
         /// The challenge it answers.
         challenge: Challenge,
@@ -227,6 +228,9 @@ pub enum ProtoRefusal {
     BadKey,
     /// Not expected now (a pairing confirmation from a paired phone).
     Unexpected,
+    /// Visitor codes already come from `visitor::MAX_ISSUERS` administrators'
+    /// phones: revoke one before another asks (S-VC-5).
+    IssuersFull,
 }
 
 /// A response, lock → phone, sealed.
@@ -264,11 +268,12 @@ pub enum Response {
         /// Its 32-byte pairing key.
         key: [u8; 32],
     },
-    /// The lock's id and visitor secret.
+    /// The lock's id and the asking pairing's own visitor-code secret
+    /// (`visitor::issuer_secret`, S-VC-5).
     VisitorSecret {
         /// The lock's id.
         lock_id: [u8; 8],
-        /// The visitor secret.
+        /// The pairing's visitor-code secret.
         secret: [u8; 32],
     },
     /// Done.

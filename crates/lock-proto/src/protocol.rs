@@ -17,7 +17,7 @@ use crate::message::{
 use crate::state::{
     Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, pairing_slot,
 };
-use crate::visitor::VisitorCodeBook;
+use crate::visitor::{MAX_ISSUERS, VisitorCodeVerifier, issuer_secret};
 use crate::wire::{Frame, FrameBuf, FrameKind, FrameRepr, MAX_BODY};
 
 /// A challenge answers one request within this time (S-PR-3).
@@ -79,8 +79,12 @@ pub const SENT_RESERVE: u64 = 64;
 
 const MINUTE: Duration = Duration::from_mins(1);
 
-/// Most outputs one call returns.
-pub const OUTPUTS_CAPACITY: usize = 6;
+/// Most outputs one call returns. The longest path is an administrator
+/// revoking a phone that makes visitor codes: its counter, a new
+/// reservation, the revocation, `VisitorCodes`, the answer and `Changed`
+/// (six); one more is room the `proto_frame` fuzz target checks is never
+/// used.
+pub const OUTPUTS_CAPACITY: usize = 7;
 
 /// One thing for the runtime to do, in order.
 #[derive(Debug, Clone)]
@@ -104,6 +108,12 @@ pub enum Output {
     /// or revoked): send `Event::AppChanged` to the lock, which logs it
     /// (R-APP-6) and, for a pairing, ends pairing mode (R-MNU-7).
     Changed(AppChange),
+    /// S-VC-5: the phones whose visitor codes the lock accepts changed (one
+    /// asked for its secret, or an issuer's pairing was revoked): give the
+    /// lock [`Protocol::visitor_code_verifier`]
+    /// (`*lock.visitor_codes_mut() = …`) before it takes another entry.
+    /// It follows the change's `Persist`.
+    VisitorCodes,
     /// Send `Event::PairingCode` to the lock: it says this six-digit pairing
     /// code for the person to compare with the phone's, and a press of ✓
     /// at the lock ([`Protocol::confirm_at_lock`]) confirms it (S-PR-1).
@@ -338,6 +348,10 @@ pub enum RestoreError {
     /// restoring it would restart the lock's counters (S-PR-2).
     #[error("a pairing without its counters")]
     NoCounters,
+    /// More than [`MAX_ISSUERS`] pairings make visitor codes, or one that
+    /// is not an administrator's (S-VC-5): the protocol never stores that.
+    #[error("visitor codes from too many pairings, or from one not an administrator's")]
+    VisitorIssuers,
 }
 
 /// The entropy source failed: nothing was changed.
@@ -428,6 +442,12 @@ impl Protocol {
             if record.privilege == Privilege::Visitor && record.validity.until.is_none() {
                 return Err(RestoreError::UnboundedVisitor);
             }
+            if record.visitor_codes
+                && (record.privilege != Privilege::Administrator
+                    || protocol.visitor_issuers() >= MAX_ISSUERS)
+            {
+                return Err(RestoreError::VisitorIssuers);
+            }
             let counters = snapshot
                 .counters
                 .iter()
@@ -457,7 +477,8 @@ impl Protocol {
     /// Factory reset (R-MNU-9, after `Change::FactoryReset`): every pairing
     /// goes and the lock gets a new identity and visitor secret, so no old
     /// phone, key or visitor code works any more. Give the new
-    /// [`Protocol::visitor_code_book`] to the lock.
+    /// [`Protocol::visitor_code_verifier`] (which accepts no code until an
+    /// administrator's phone asks for a secret) to the lock.
     pub fn factory_reset<R: Entropy>(&mut self, rng: &mut R) -> Result<Outputs, EntropyError> {
         let identity = Identity::generate(rng)?;
         *self = Protocol::new(identity.clone());
@@ -467,9 +488,31 @@ impl Protocol {
         Ok(out)
     }
 
-    /// The verifier of offline visitor codes, for `lock_core::Lock::with_visitor_codes`.
-    pub fn visitor_code_book(&self) -> VisitorCodeBook {
-        VisitorCodeBook::new(self.identity.lock_id, self.identity.visitor_secret)
+    /// S-VC-5: the verifier of offline visitor codes, for
+    /// `lock_core::Lock::with_visitor_codes` (and again after each
+    /// [`Output::VisitorCodes`] and [`Protocol::revoke`]): it accepts the
+    /// codes of the administrators' pairings that asked for their secret,
+    /// and none while no one has.
+    pub fn visitor_code_verifier(&self) -> VisitorCodeVerifier {
+        let mut verifier = VisitorCodeVerifier::new(self.identity.lock_id);
+        for p in self.pairings.iter().filter(|p| p.record.visitor_codes) {
+            // Cannot fail: `restore` and `dispatch` keep at most MAX_ISSUERS.
+            let _ = verifier.add_issuer(p.record.id, self.issuer_secret(&p.record));
+        }
+        verifier
+    }
+
+    /// The visitor-code secret of `record`'s pairing (S-VC-5).
+    fn issuer_secret(&self, record: &PairingRecord) -> [u8; 32] {
+        issuer_secret(&self.identity.visitor_secret, record.id, &record.key)
+    }
+
+    /// How many pairings make visitor codes.
+    fn visitor_issuers(&self) -> usize {
+        self.pairings
+            .iter()
+            .filter(|p| p.record.visitor_codes)
+            .count()
     }
 
     /// The lock's identity code, for `lock_core::Config::verification_code`
@@ -516,7 +559,9 @@ impl Protocol {
     }
 
     /// Revokes one pairing or key at the lock (an administrator's request does
-    /// the same). `None` if there is no such pairing.
+    /// the same). `None` if there is no such pairing. The codes its phone
+    /// made stop opening (S-VC-5) once the lock holds the new
+    /// [`Protocol::visitor_code_verifier`].
     pub fn revoke(&mut self, id: u16) -> Option<ProtoChange> {
         let before = self.pairings.len();
         self.pairings.retain(|p| p.record.id != id);
@@ -867,10 +912,10 @@ impl Protocol {
     /// Only such frames write it. Each spent a fresh challenge and a token
     /// of the pairing's write budget (below); a
     /// refused frame, a malformed body, a challenge, Status, a list, the log
-    /// or the visitor secret moves the counter in RAM only. That is safe
-    /// against a replay after a power cut, when the lock restarts from the
-    /// persisted counter, below some it had accepted: a frame captured then
-    /// and sent again
+    /// or the visitor secret asked for again moves the counter in RAM only.
+    /// That is safe against a replay after a power cut, when the lock
+    /// restarts from the persisted counter, below some it had accepted: a
+    /// frame captured then and sent again
     /// - was refused: it is refused again for the same reason (its key's
     ///   validity and privilege are on flash, and a restarted lock has no
     ///   trusted clock until one is set), or, if that reason has gone (the
@@ -982,6 +1027,7 @@ impl Protocol {
             key: *key,
             received: counter,
             sent_reserved: 0,
+            visitor_codes: false,
         };
         let pairing = Pairing::fresh(record);
         let record = pairing.record.clone();
@@ -1118,9 +1164,10 @@ impl Protocol {
                 Ok(None)
             }
             Request::RevokePairing { pairing, .. } => {
-                if self.pairing(pairing).is_none() {
+                let Some(revoked) = self.pairing(pairing) else {
                     return Err(ProtoRefusal::NoSuchPairing);
-                }
+                };
+                let issuer = revoked.record.visitor_codes;
                 self.acts(now, id, out)?;
                 // Sealed before the keys go (a phone revoking itself still
                 // hears back), sent after the revocation is on flash: a
@@ -1136,6 +1183,10 @@ impl Protocol {
                 }
                 if let Some(change) = self.revoke(pairing) {
                     push(out, Output::Persist(change));
+                    if issuer {
+                        // S-VC-5: its codes stop opening.
+                        push(out, Output::VisitorCodes);
+                    }
                 }
                 for o in sends {
                     push(out, o);
@@ -1190,6 +1241,7 @@ impl Protocol {
                     key,
                     received: 0,
                     sent_reserved: 0,
+                    visitor_codes: false,
                 });
                 let record = issued_key.record.clone();
                 self.pairings
@@ -1217,9 +1269,28 @@ impl Protocol {
                 Ok(None)
             }
             Request::VisitorSecret { .. } => {
+                // S-VC-5: the pairing's own secret, and the lock accepts
+                // its codes from now on: on flash before the secret leaves.
+                // Asking again writes nothing.
+                if !record.visitor_codes {
+                    if self.visitor_issuers() >= MAX_ISSUERS {
+                        return Err(ProtoRefusal::IssuersFull);
+                    }
+                    // What `acts` does, but the key record changes too: both
+                    // records are written (S-ST-6), within the pairing's
+                    // write budget (S-PR-6).
+                    let p = self.pairing_mut(id).ok_or(ProtoRefusal::NoSuchPairing)?;
+                    if !p.write_budget.spend(now) {
+                        return Err(ProtoRefusal::RateLimited);
+                    }
+                    p.record.received = p.received;
+                    p.record.visitor_codes = true;
+                    push(out, Output::Persist(ProtoChange::Pairing(p.record.clone())));
+                    push(out, Output::VisitorCodes);
+                }
                 let response = Response::VisitorSecret {
                     lock_id: self.identity.lock_id,
-                    secret: self.identity.visitor_secret,
+                    secret: self.issuer_secret(record),
                 };
                 self.respond(id, &response, out)
                     .map_err(|_| ProtoRefusal::Unexpected)?;
@@ -1242,6 +1313,7 @@ mod tests {
             key: [id.to_le_bytes()[0]; 32],
             received: 5,
             sent_reserved: 64,
+            visitor_codes: false,
         }
     }
 
@@ -1295,6 +1367,33 @@ mod tests {
         assert_eq!(
             Protocol::restore(&open_visitor).err(),
             Some(RestoreError::UnboundedVisitor)
+        );
+        // S-VC-5: visitor codes from a user's pairing, or from more than
+        // MAX_ISSUERS administrators' pairings.
+        let mut user_issuer = snapshot.clone();
+        let mut user = record(2, Privilege::User, Validity::ALWAYS);
+        user.visitor_codes = true;
+        user_issuer.pairings.push(user).ok();
+        assert_eq!(
+            Protocol::restore(&user_issuer).err(),
+            Some(RestoreError::VisitorIssuers)
+        );
+        let mut issuers = snapshot.clone();
+        issuers.pairings.clear();
+        for id in 1..=u16::try_from(MAX_ISSUERS).unwrap_or(0) {
+            let mut admin = record(id, Privilege::Administrator, Validity::ALWAYS);
+            admin.visitor_codes = true;
+            issuers.pairings.push(admin).ok();
+        }
+        let restored = Protocol::restore(&issuers).ok();
+        let accepted = restored.map(|p| p.visitor_code_verifier().issuers().count());
+        assert_eq!(accepted, Some(MAX_ISSUERS));
+        let mut one_more = record(9, Privilege::Administrator, Validity::ALWAYS);
+        one_more.visitor_codes = true;
+        issuers.pairings.push(one_more).ok();
+        assert_eq!(
+            Protocol::restore(&issuers).err(),
+            Some(RestoreError::VisitorIssuers)
         );
     }
 

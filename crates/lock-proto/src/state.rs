@@ -19,7 +19,9 @@ pub struct Identity {
     pub lock_id: [u8; 8],
     /// The X25519 identity secret.
     pub secret: [u8; 32],
-    /// The visitor-code secret (R-APP-4).
+    /// The visitor-code secret (R-APP-4): no phone gets it; each
+    /// administrator's phone that asks gets a secret derived from it for
+    /// its pairing (`visitor::issuer_secret`, S-VC-5).
     pub visitor_secret: [u8; 32],
 }
 
@@ -71,6 +73,10 @@ pub struct PairingRecord {
     /// The lock's counters below this may have been used: after a restart the
     /// lock continues from here, so no nonce repeats (S-PR-2).
     pub sent_reserved: u64,
+    /// S-VC-5: this administrator's phone asked for its visitor-code secret,
+    /// so the lock accepts the codes it makes (persisted before the secret
+    /// is sent), until the pairing is revoked.
+    pub visitor_codes: bool,
 }
 
 /// S-ST-6: wipes the pairing key.
@@ -135,6 +141,7 @@ impl core::fmt::Debug for PairingRecord {
             .field("validity", &self.validity)
             .field("received", &self.received)
             .field("sent_reserved", &self.sent_reserved)
+            .field("visitor_codes", &self.visitor_codes)
             .finish_non_exhaustive()
     }
 }
@@ -244,7 +251,8 @@ pub fn read_boot_record(bytes: &[u8]) -> Result<u32, RecordError> {
 }
 
 /// The format of a stored record: its first byte. Version 2: a pairing's
-/// counters are in a record of their own (S-ST-6).
+/// counters are in a record of their own (S-ST-6), and its key record says
+/// whether it makes visitor codes (S-VC-5).
 pub const RECORD_VERSION: u8 = 2;
 
 /// The largest stored record: the version byte and a postcard

@@ -1,14 +1,16 @@
-//! Offline visitor codes (R-APP-4, S-VC-1, S-VC-2): computed by an
+//! Offline visitor codes (R-APP-4, S-VC-1, S-VC-2, S-VC-5): computed by an
 //! administrator's phone with no connection to the lock, checked by the lock
 //! at the keypad through [`lock_core::VisitorCodes`].
 //!
 //! The algorithm, the digit table and the test vectors are in the crate docs
 //! ("Offline visitor codes"); this module is their implementation, on both
-//! sides: [`VisitorCodeBook::code`] for the phone, and the
-//! [`lock_core::VisitorCodes`] impl for the lock.
+//! sides: [`VisitorCodeBook::code`] for the phone, and
+//! [`VisitorCodeVerifier`] for the lock, which accepts the codes of the
+//! administrators' phones that asked for a secret ([`issuer_secret`]).
 
 use core::fmt;
 
+use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use lock_core::{Entry, Passcode, Timestamp, VisitorCodeMatch, VisitorCodeUse, VisitorCodes};
 use sha2::Sha256;
@@ -28,7 +30,15 @@ pub const HOUR: u64 = 3600;
 /// Hours in a week.
 pub const WEEK_HOURS: u32 = 168;
 
-const DOMAIN: &[u8; 7] = b"ODL-VC1";
+/// S-VC-5: phones whose visitor codes the lock accepts at once. Each one
+/// multiplies the codes a keypad entry is compared against, and so the
+/// chance that a guess opens (the crate docs' "Guessing"); a fifth
+/// administrator asking for a secret is refused
+/// (`ProtoRefusal::IssuersFull`) until one of the four is revoked.
+pub const MAX_ISSUERS: usize = 4;
+
+/// The MAC input's first bytes: the code algorithm's version.
+const DOMAIN: &[u8; 7] = b"ODL-VC2";
 const MODULUS: u32 = 1_000_000_000;
 
 /// How a visitor code may be used.
@@ -69,7 +79,8 @@ pub struct Profile {
 }
 
 /// The ten profiles. The lock tries only the starts a profile allows that could
-/// be open now (at most 80), times [`SEQUENCES`].
+/// be open now (at most 88, profile 9's in the early tolerance), times
+/// [`SEQUENCES`], for each phone that makes codes.
 pub const PROFILES: [Profile; 10] = [
     profile(0, VisitorCodeKind::OneTime, 6, 1, 1),
     profile(1, VisitorCodeKind::Window, 1, 1, 1),
@@ -179,9 +190,11 @@ impl fmt::Debug for VisitorCode {
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The per-lock secret behind offline visitor codes, with the lock's id: the
-/// phone makes codes with it ([`VisitorCodeBook::code`]), the lock checks
-/// them (its [`lock_core::VisitorCodes`] impl). A visitor never gets it.
+/// A visitor-code secret and the lock's id: an administrator's phone makes
+/// codes with it ([`VisitorCodeBook::code`]). Each administrator's phone
+/// gets a secret of its own, derived for its pairing ([`issuer_secret`],
+/// S-VC-5); the lock checks typed codes with a [`VisitorCodeVerifier`]
+/// holding the secrets of the pairings that asked. A visitor never gets one.
 #[derive(Clone)]
 pub struct VisitorCodeBook {
     lock_id: [u8; 8],
@@ -205,7 +218,8 @@ impl fmt::Debug for VisitorCodeBook {
 }
 
 impl VisitorCodeBook {
-    /// The book of the lock `lock_id` with its visitor secret.
+    /// The book of the lock `lock_id` with a visitor-code secret (the one
+    /// `Response::VisitorSecret` carried).
     pub const fn new(lock_id: [u8; 8], secret: [u8; 32]) -> VisitorCodeBook {
         VisitorCodeBook { lock_id, secret }
     }
@@ -215,8 +229,9 @@ impl VisitorCodeBook {
         self.lock_id
     }
 
-    /// The code for `spec`: a truncated HMAC-SHA256 over the lock's id, the
-    /// window, the kind and the sequence under the lock's secret (S-VC-1).
+    /// The code for `spec`: an HMAC-SHA256 over the lock's id, the window,
+    /// the kind and the sequence under the book's secret (S-VC-1), reduced
+    /// to nine uniform digits ([`reduce`], S-VC-5).
     pub fn code(&self, spec: &VisitorCodeSpec) -> Result<VisitorCode, VisitorCodeError> {
         let profile = Profile::of_digit(spec.profile).ok_or(VisitorCodeError::UnknownProfile)?;
         if !spec.start_hour.is_multiple_of(u32::from(profile.step)) {
@@ -225,67 +240,157 @@ impl VisitorCodeBook {
         if spec.sequence >= SEQUENCES {
             return Err(VisitorCodeError::Sequence);
         }
-        Ok(self.code_of(&self.keyed(), &profile, spec.start_hour, spec.sequence))
-    }
-
-    fn keyed(&self) -> HmacSha256 {
-        // HMAC pads a key shorter than the hash's 64-byte block with zeros
-        // (RFC 2104 §2), so this is HMAC under the 32-byte secret, without
-        // the fallible variable-length constructor.
-        let mut block = [0u8; 64];
-        for (b, s) in block.iter_mut().zip(self.secret.iter()) {
-            *b = *s;
-        }
-        <HmacSha256 as KeyInit>::new(&block.into())
-    }
-
-    fn code_of(
-        &self,
-        keyed: &HmacSha256,
-        p: &Profile,
-        start_hour: u32,
-        sequence: u8,
-    ) -> VisitorCode {
-        #[cfg(test)]
-        tests::MACS.with(|n| n.set(n.get() + 1));
-        let mut mac = keyed.clone();
-        mac.update(DOMAIN);
-        mac.update(&self.lock_id);
-        mac.update(&[p.kind.byte()]);
-        mac.update(&start_hour.to_be_bytes());
-        mac.update(&p.hours.to_be_bytes());
-        mac.update(&[p.weeks, sequence]);
-        let tag: [u8; 32] = mac.finalize().into_bytes().into();
-        let mut n = truncate(&tag) % MODULUS;
-        let mut digits = [0u8; VISITOR_CODE_DIGITS];
-        for d in digits.iter_mut().rev() {
-            // `n % 10` is below 10: the cast cannot truncate.
-            *d = u8::try_from(n % 10).unwrap_or(0);
-            n /= 10;
-        }
-        if let Some(first) = digits.first_mut() {
-            *first = p.digit;
-        }
-        VisitorCode { digits }
+        Ok(code_of(
+            &keyed(&self.secret),
+            &self.lock_id,
+            &profile,
+            spec.start_hour,
+            spec.sequence,
+        ))
     }
 }
 
-/// RFC 4226 §5.3 dynamic truncation, on a SHA-256 tag (as RFC 6238 does): the
-/// low nibble of the last byte picks four bytes, read big-endian, top bit
-/// cleared.
-pub fn truncate(tag: &[u8; 32]) -> u32 {
-    let offset = usize::from(tag.last().copied().unwrap_or(0) & 0x0f);
-    let mut bytes = [0u8; 4];
-    for (b, t) in bytes.iter_mut().zip(tag.iter().skip(offset)) {
+fn keyed(secret: &[u8; 32]) -> HmacSha256 {
+    // HMAC pads a key shorter than the hash's 64-byte block with zeros
+    // (RFC 2104 §2), so this is HMAC under the 32-byte secret, without
+    // the fallible variable-length constructor.
+    let mut block = [0u8; 64];
+    for (b, s) in block.iter_mut().zip(secret.iter()) {
+        *b = *s;
+    }
+    <HmacSha256 as KeyInit>::new(&block.into())
+}
+
+/// S-VC-5: the nine MAC digits of a code, as a number below 10^9: the tag's
+/// first eight bytes, read big-endian, mod 10^9.
+///
+/// Uniform within 10^9 / 2^64 (5.4 · 10⁻¹¹): of the 2^64 values, each
+/// residue has ⌊2^64 / 10^9⌋ or one more preimages, so no code is more
+/// likely than another by more than that fraction. (RFC 4226's dynamic
+/// truncation, used before, keeps 31 bits: 2^31 mod 10^9 made the
+/// residues below 147,483,648 half again as likely as the rest, 20.7 % of
+/// codes instead of 14.7 %.)
+pub fn reduce(tag: &[u8; 32]) -> u32 {
+    let mut bytes = [0u8; 8];
+    for (b, t) in bytes.iter_mut().zip(tag.iter()) {
         *b = *t;
     }
-    u32::from_be_bytes(bytes) & 0x7fff_ffff
+    let n = u64::from_be_bytes(bytes) % u64::from(MODULUS);
+    // Below 10^9 < 2^32: cannot fail.
+    u32::try_from(n).unwrap_or(0)
 }
 
-/// The lock's check of a typed visitor code (R-APP-4): every code that could
-/// be open now, at most one time step early (S-VC-1), is made and compared in
-/// constant time with no early exit, whether one matches or not (S-BF-4).
-impl VisitorCodes for VisitorCodeBook {
+/// S-VC-5: the visitor-code secret the lock gives the administrator's
+/// pairing `pairing` with pairing key `pairing_key`:
+/// `HKDF-SHA256(salt = visitor secret, IKM = pairing key)` expanded with
+/// `"ODL-VC2 issuer"` ‖ `pairing` (u16 big-endian) to 32 bytes.
+///
+/// One per pairing: every pairing key is fresh (X25519 and random nonces),
+/// so a pairing id used again after a revocation never gets an old secret
+/// back, and one phone's secret tells nothing of another's (each needs the
+/// lock's visitor secret, which no phone gets).
+pub fn issuer_secret(visitor_secret: &[u8; 32], pairing: u16, pairing_key: &[u8; 32]) -> [u8; 32] {
+    let prk = Hkdf::<Sha256>::new(Some(visitor_secret), pairing_key);
+    let mut info = [0u8; ISSUER_INFO.len() + 2];
+    for (i, b) in info
+        .iter_mut()
+        .zip(ISSUER_INFO.iter().chain(pairing.to_be_bytes().iter()))
+    {
+        *i = *b;
+    }
+    let mut out = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit of 8160: this cannot fail.
+    let _ = prk.expand(&info, &mut out);
+    out
+}
+
+const ISSUER_INFO: &[u8; 14] = b"ODL-VC2 issuer";
+
+/// Every issuer slot of a [`VisitorCodeVerifier`] is taken
+/// ([`MAX_ISSUERS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("visitor codes already come from {MAX_ISSUERS} phones")]
+pub struct IssuersFull;
+
+/// One phone whose visitor codes the lock accepts.
+#[derive(Clone)]
+struct Issuer {
+    pairing: u16,
+    secret: [u8; 32],
+}
+
+/// S-VC-5: the lock's check of typed visitor codes, through
+/// [`lock_core::VisitorCodes`]: the lock's id and the secrets of the
+/// administrators' pairings that asked for one ([`issuer_secret`]), at most
+/// [`MAX_ISSUERS`].
+///
+/// A code opens only while the phone that made it is paired and had asked:
+/// revoking the pairing removes its issuer, and with it every code it made,
+/// while other phones' codes keep working. With no issuer (nobody ever asked
+/// for a secret) it matches nothing and has no window ends, so a lock whose
+/// owner never made a visitor code accepts none and marks no hourly clock
+/// for them.
+#[derive(Clone)]
+pub struct VisitorCodeVerifier {
+    lock_id: [u8; 8],
+    issuers: heapless::Vec<Issuer, MAX_ISSUERS>,
+}
+
+impl fmt::Debug for VisitorCodeVerifier {
+    /// Never prints a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VisitorCodeVerifier")
+            .field("lock_id", &self.lock_id)
+            .field(
+                "issuers",
+                &self
+                    .issuers
+                    .iter()
+                    .map(|i| i.pairing)
+                    .collect::<heapless::Vec<u16, MAX_ISSUERS>>(),
+            )
+            .finish()
+    }
+}
+
+impl VisitorCodeVerifier {
+    /// The verifier of the lock `lock_id` with no issuer: it accepts nothing.
+    pub const fn new(lock_id: [u8; 8]) -> VisitorCodeVerifier {
+        VisitorCodeVerifier {
+            lock_id,
+            issuers: heapless::Vec::new(),
+        }
+    }
+
+    /// Accepts the codes made with `secret` (pairing `pairing`'s,
+    /// [`issuer_secret`]); a pairing already here gets its secret replaced.
+    pub fn add_issuer(&mut self, pairing: u16, secret: [u8; 32]) -> Result<(), IssuersFull> {
+        if let Some(issuer) = self.issuers.iter_mut().find(|i| i.pairing == pairing) {
+            issuer.secret = secret;
+            return Ok(());
+        }
+        self.issuers
+            .push(Issuer { pairing, secret })
+            .map_err(|_| IssuersFull)
+    }
+
+    /// The pairings whose codes it accepts.
+    pub fn issuers(&self) -> impl Iterator<Item = u16> + '_ {
+        self.issuers.iter().map(|i| i.pairing)
+    }
+
+    /// The lock's id.
+    pub fn lock_id(&self) -> [u8; 8] {
+        self.lock_id
+    }
+}
+
+/// The lock's check of a typed visitor code (R-APP-4): for each issuer,
+/// every code that could be open now, at most one time step early (S-VC-1),
+/// is made and compared in constant time with no early exit, whether one
+/// matches or not (S-BF-4). Which issuers there are is no secret (how many
+/// phones asked); which one matched is.
+impl VisitorCodes for VisitorCodeVerifier {
     fn find(
         &self,
         entry: &Entry,
@@ -296,39 +401,28 @@ impl VisitorCodes for VisitorCodeBook {
         if typed.len() < VISITOR_CODE_DIGITS {
             return None;
         }
-        let t = wall.0;
-        let keyed = self.keyed();
+        // Only profiles whose digit starts a 10-digit run of the entry can
+        // match; which ones those are is what was typed, not a secret.
+        let last_offset = typed.len() - VISITOR_CODE_DIGITS;
+        let runs = typed.get(..=last_offset).unwrap_or_default();
         let mut found: Option<VisitorCodeMatch> = None;
-        for p in PROFILES {
-            // Only profiles whose digit starts a 10-digit run of the entry can
-            // match; which ones those are is what was typed, not a secret.
-            let last_offset = typed.len() - VISITOR_CODE_DIGITS;
-            if !typed.iter().take(last_offset + 1).any(|&d| d == p.digit) {
-                continue;
-            }
-            let now_hour = t / HOUR;
-            let latest = (t.saturating_add(EARLY_TOLERANCE_SECS)) / HOUR;
-            let earliest = (now_hour + 1).saturating_sub(u64::from(p.hours));
-            for k in 0..u64::from(p.weeks) {
-                for occurrence in earliest..=latest {
-                    let Some(start) = occurrence.checked_sub(k * u64::from(WEEK_HOURS)) else {
-                        continue;
-                    };
-                    let Ok(start) = u32::try_from(start) else {
-                        continue;
-                    };
-                    if !start.is_multiple_of(u32::from(p.step)) || !p.is_open(start, t) {
-                        continue;
-                    }
+        for issuer in &self.issuers {
+            let keyed = keyed(&issuer.secret);
+            for p in PROFILES {
+                if !runs.contains(&p.digit) {
+                    continue;
+                }
+                let candidates = OpenStarts::new(&p, wall.0);
+                for start in candidates {
                     for sequence in 0..SEQUENCES {
-                        let code = self.code_of(&keyed, &p, start, sequence);
+                        let code = code_of(&keyed, &self.lock_id, &p, start, sequence);
                         let Some(pass) = code.to_passcode() else {
                             continue;
                         };
                         if !bool::from(entry.contains_ct(&pass)) {
                             continue;
                         }
-                        let id = code_id(p.digit, start, sequence);
+                        let id = code_id(issuer.pairing, p.digit, start, sequence);
                         let one_time = p.kind == VisitorCodeKind::OneTime;
                         let spent = used.iter().any(|u| bool::from(u.id.ct_eq(&id)));
                         if one_time && spent {
@@ -351,17 +445,114 @@ impl VisitorCodes for VisitorCodeBook {
         found
     }
 
-    /// Every window ends on a whole hour (UTC): the next one after `after`.
+    /// Every window ends on a whole hour (UTC): the next one after `after`,
+    /// while some phone may have made codes; `None` with no issuer (S-VC-5).
     fn next_window_end(&self, after: Timestamp) -> Option<Timestamp> {
+        if self.issuers.is_empty() {
+            return None;
+        }
         let next = (after.0 / HOUR).checked_add(1)?.checked_mul(HOUR)?;
         Some(Timestamp(next))
     }
 }
 
-/// A code's identifier in the lock's record of used one-time codes: profile
-/// digit, start hour and sequence number, not its digits.
-pub fn code_id(profile: u8, start_hour: u32, sequence: u8) -> u64 {
-    (u64::from(profile) << 40) | (u64::from(start_hour) << 8) | u64::from(sequence)
+/// The starts of a profile's codes that are open at wall-clock second `t`
+/// (the lock tries these): each week's occurrence of an hour from
+/// `hours − 1` before now to now, or the next hour within the early
+/// tolerance, that is a multiple of the profile's step.
+struct OpenStarts {
+    profile: Profile,
+    t: u64,
+    earliest: u64,
+    latest: u64,
+    week: u64,
+    occurrence: u64,
+}
+
+impl OpenStarts {
+    fn new(p: &Profile, t: u64) -> OpenStarts {
+        let now_hour = t / HOUR;
+        let earliest = (now_hour + 1).saturating_sub(u64::from(p.hours));
+        OpenStarts {
+            profile: *p,
+            t,
+            earliest,
+            latest: t.saturating_add(EARLY_TOLERANCE_SECS) / HOUR,
+            week: 0,
+            occurrence: earliest,
+        }
+    }
+}
+
+impl Iterator for OpenStarts {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let p = self.profile;
+        while self.week < u64::from(p.weeks) {
+            while self.occurrence <= self.latest {
+                let occurrence = self.occurrence;
+                self.occurrence += 1;
+                let Some(start) = occurrence.checked_sub(self.week * u64::from(WEEK_HOURS)) else {
+                    continue;
+                };
+                let Ok(start) = u32::try_from(start) else {
+                    continue;
+                };
+                if start.is_multiple_of(u32::from(p.step)) && p.is_open(start, self.t) {
+                    return Some(start);
+                }
+            }
+            self.week += 1;
+            self.occurrence = self.earliest;
+        }
+        None
+    }
+}
+
+/// A code's identifier in the lock's record of used one-time codes: the
+/// issuer's pairing id, the profile digit, the start hour and the sequence
+/// number, not its digits (bits 48–63, 40–43, 8–39 and 0–7). One-time
+/// codes are spent per issuer. Bits 44–47 are always zero, so no id is
+/// `lock_core::CLOCK_FLOOR_ID` (all ones).
+pub fn code_id(issuer: u16, profile: u8, start_hour: u32, sequence: u8) -> u64 {
+    (u64::from(issuer) << 48)
+        | (u64::from(profile & 0x0f) << 40)
+        | (u64::from(start_hour) << 8)
+        | u64::from(sequence)
+}
+
+/// One code under a keyed HMAC. Last of the non-test items: its test hook's
+/// `#[cfg(test)]` marks the rest of the file as test code for
+/// scripts/traceability.sh.
+fn code_of(
+    keyed: &HmacSha256,
+    lock_id: &[u8; 8],
+    p: &Profile,
+    start_hour: u32,
+    sequence: u8,
+) -> VisitorCode {
+    #[cfg(test)]
+    tests::MACS.with(|n| n.set(n.get() + 1));
+    let mut mac = keyed.clone();
+    mac.update(DOMAIN);
+    mac.update(lock_id);
+    mac.update(&[p.kind.byte()]);
+    mac.update(&start_hour.to_be_bytes());
+    mac.update(&p.hours.to_be_bytes());
+    mac.update(&[p.weeks, sequence]);
+    let tag: [u8; 32] = mac.finalize().into_bytes().into();
+    let mut n = reduce(&tag);
+    let mut digits = [0u8; VISITOR_CODE_DIGITS];
+    for d in digits.iter_mut().rev() {
+        // `n % 10` is below 10: the cast cannot truncate.
+        *d = u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+    }
+    if let Some(first) = digits.first_mut() {
+        *first = p.digit;
+    }
+    VisitorCode { digits }
 }
 
 #[cfg(test)]
@@ -370,58 +561,196 @@ mod tests {
 
     use super::*;
 
+    /// The longest entry the keypad keeps (R-PIN-4's anti-peeping cap), as
+    /// lock-core's `Entry` has it.
+    fn entry_max_digits() -> usize {
+        Entry::from_digits(&[0; 64]).digits().len()
+    }
+
     std::thread_local! {
         /// Codes made on this thread (by `code_of`), to see how many
         /// candidates a search compared.
         pub(super) static MACS: Cell<usize> = const { Cell::new(0) };
     }
 
+    fn verifier(issuers: u16) -> VisitorCodeVerifier {
+        let mut v = VisitorCodeVerifier::new(*b"lock0001");
+        for pairing in 1..=issuers {
+            let secret = issuer_secret(&[7; 32], pairing, &[pairing.to_le_bytes()[0]; 32]);
+            v.add_issuer(pairing, secret).unwrap();
+        }
+        v
+    }
+
     /// Searches `digits` at `wall`; whether a code matched, and how many
     /// candidate codes the search made.
-    fn search(book: &VisitorCodeBook, digits: &[u8], wall: Timestamp) -> (Option<u64>, usize) {
+    fn search(v: &VisitorCodeVerifier, digits: &[u8], wall: Timestamp) -> (Option<u64>, usize) {
         MACS.with(|n| n.set(0));
-        let found = book.find(&Entry::from_digits(digits), wall, &[]);
+        let found = v.find(&Entry::from_digits(digits), wall, &[]);
         (found.map(|m| m.code.id), MACS.with(Cell::get))
     }
 
     #[test]
     fn s_bf_4_a_visitor_code_search_makes_every_candidate_whether_or_not_one_matches() {
         // Profile 3: 12-hour windows on every hour, so at `now` twelve starts
-        // can be open, each with SEQUENCES codes. The search's first
-        // candidate is the earliest start's sequence 0, its last the latest
-        // start's last sequence.
-        let book = VisitorCodeBook::new(*b"lock0001", [7; 32]);
+        // can be open, each with SEQUENCES codes, for each of two issuers.
+        // The search's first candidate is the first issuer's earliest
+        // start's sequence 0, its last the second issuer's latest start's
+        // last sequence.
+        let v = verifier(2);
+        let book = |pairing: u16| {
+            let secret = issuer_secret(&[7; 32], pairing, &[pairing.to_le_bytes()[0]; 32]);
+            VisitorCodeBook::new(*b"lock0001", secret)
+        };
         let now_hour: u32 = 493_020;
         let wall = Timestamp(u64::from(now_hour) * HOUR + 60);
         let earliest = now_hour - 11;
         let last = SEQUENCES - 1;
-        let code = |start_hour, sequence| {
+        let code = |pairing, start_hour, sequence| {
             let spec = VisitorCodeSpec {
                 profile: 3,
                 start_hour,
                 sequence,
             };
-            book.code(&spec).map(|c| *c.digits())
+            book(pairing).code(&spec).map(|c| *c.digits())
         };
-        let first = code(earliest, 0).unwrap();
-        let latest = code(now_hour, last).unwrap();
+        let first = code(1, earliest, 0).unwrap();
+        let latest = code(2, now_hour, last).unwrap();
         // A near miss: the first candidate with its last digit wrong, so the
         // same profiles are tried (a profile is tried when its digit was
         // typed, which is no secret).
         let mut miss = first;
         miss[VISITOR_CODE_DIGITS - 1] = (miss[VISITOR_CODE_DIGITS - 1] + 1) % 10;
 
-        let (found_first, made_first) = search(&book, &first, wall);
-        let (found_latest, made_latest) = search(&book, &latest, wall);
-        let (found_miss, made_miss) = search(&book, &miss, wall);
+        let (found_first, made_first) = search(&v, &first, wall);
+        let (found_latest, made_latest) = search(&v, &latest, wall);
+        let (found_miss, made_miss) = search(&v, &miss, wall);
 
-        assert_eq!(found_first, Some(code_id(3, earliest, 0)));
-        assert_eq!(found_latest, Some(code_id(3, now_hour, last)));
+        assert_eq!(found_first, Some(code_id(1, 3, earliest, 0)));
+        assert_eq!(found_latest, Some(code_id(2, 3, now_hour, last)));
         assert_eq!(found_miss, None);
         // No early exit: a match on the first candidate, on the last one and
         // none at all each made and compared every candidate.
-        assert_eq!(made_first, 12 * usize::from(SEQUENCES));
+        assert_eq!(made_first, 2 * 12 * usize::from(SEQUENCES));
         assert_eq!(made_latest, made_first);
         assert_eq!(made_miss, made_first);
+    }
+
+    /// For every hour of a week (every step's alignment: the steps are 1,
+    /// 3, 7 and 30 hours, each at most 168) at minute 58: the candidates an
+    /// entry of one profile's digit is compared against, for each profile,
+    /// with one issuer. Minute 58 is within the early tolerance, when the
+    /// next hour's starts are tried too: every start open earlier in the
+    /// hour is still open then (windows end on whole hours), so no moment
+    /// of an hour has more.
+    fn candidates_per_profile() -> Vec<(u64, [usize; 10])> {
+        let v = verifier(1);
+        let first_hour = 493_920; // a Monday 00:00 UTC; any hour would do
+        let mut out = Vec::new();
+        for hour in first_hour..first_hour + u64::from(WEEK_HOURS) {
+            {
+                let wall = Timestamp(hour * HOUR + 58 * 60);
+                let mut counts = [0; 10];
+                for (count, p) in counts.iter_mut().zip(PROFILES) {
+                    let (_, made) = search(&v, &vec![p.digit; entry_max_digits()], wall);
+                    *count = made;
+                }
+                out.push((wall.0, counts));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn s_vc_5_the_documented_guess_rate_is_the_measured_one() {
+        let readme = include_str!("../README.md");
+        let sweep = candidates_per_profile();
+        // The most candidates of one profile an entry is compared against,
+        // at the worst time of the week, for one issuer.
+        let mut most = [0usize; 10];
+        for (_, counts) in &sweep {
+            for (m, c) in most.iter_mut().zip(counts) {
+                *m = (*m).max(*c);
+            }
+        }
+        assert_eq!(most, [28, 8, 20, 52, 100, 100, 100, 100, 160, 352]);
+        // Mid-hour, fewer: the early tolerance's next hour is not tried.
+        let (_, mid_hour) = search(&verifier(1), &[9; 16], Timestamp(sweep[0].0 - 28 * 60));
+        assert_eq!(mid_hour, 320);
+        let per_profile = most.iter().copied().max().unwrap();
+        // Each ten-digit run of an entry can match only codes of the
+        // profile its first digit names: an entry whose first seven digits
+        // are all 9s puts each of its runs against the most codes.
+        let runs = entry_max_digits() - VISITOR_CODE_DIGITS + 1;
+        assert_eq!(runs, 7);
+        let per_entry = runs * per_profile;
+        let chance = per_entry as f64 / f64::from(MODULUS);
+        let with_all = chance * MAX_ISSUERS as f64;
+        for figure in [
+            format!("at most {per_profile} codes of profile 9"),
+            format!("`{runs} · {per_profile} / 10^9`"),
+            format!("{:.2} · 10⁻⁶", chance * 1e6),
+            format!("{:.2} · 10⁻⁶", with_all * 1e6),
+        ] {
+            assert!(
+                readme.contains(&figure),
+                "the README does not say {figure:?}"
+            );
+        }
+
+        // What an entry costs the lock: the most candidates one entry makes
+        // (seven different profile digits starting its seven runs), at the
+        // worst time, with one issuer and with every issuer slot taken. The
+        // sum of the seven largest counts of a moment, measured by typing
+        // those seven digits.
+        let (worst_at, worst_digits, worst_sum) = sweep
+            .iter()
+            .map(|(t, counts)| {
+                let mut by_count: Vec<(usize, u8)> = counts.iter().copied().zip(0u8..).collect();
+                by_count.sort_unstable_by(|a, b| b.cmp(a));
+                let top: Vec<(usize, u8)> = by_count.into_iter().take(runs).collect();
+                let digits: Vec<u8> = top.iter().map(|(_, d)| *d).collect();
+                (*t, digits, top.iter().map(|(c, _)| c).sum::<usize>())
+            })
+            .max_by_key(|(_, _, sum)| *sum)
+            .unwrap();
+        let mut entry = worst_digits.clone();
+        entry.resize(entry_max_digits(), 0);
+        let (_, one) = search(&verifier(1), &entry, Timestamp(worst_at));
+        let (_, all) = search(
+            &verifier(u16::try_from(MAX_ISSUERS).unwrap()),
+            &entry,
+            Timestamp(worst_at),
+        );
+        assert_eq!(one, worst_sum);
+        assert_eq!(all, MAX_ISSUERS * worst_sum);
+        for figure in [
+            format!("{one} codes with one"),
+            format!("{all} with {MAX_ISSUERS}"),
+        ] {
+            assert!(
+                readme.contains(&figure),
+                "the README does not say {figure:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn s_vc_5_code_ids_name_their_issuer_and_are_never_the_clock_floor() {
+        let mut ids = std::collections::BTreeSet::new();
+        for issuer in [0, 1, 2, 16, u16::MAX] {
+            for profile in [0, 9, 15, u8::MAX] {
+                for start in [0, 493_020, u32::MAX] {
+                    for sequence in [0, 3, u8::MAX] {
+                        let id = code_id(issuer, profile, start, sequence);
+                        assert_ne!(id, lock_core::CLOCK_FLOOR_ID);
+                        assert_eq!(id >> 48, u64::from(issuer));
+                        ids.insert(id);
+                    }
+                }
+            }
+        }
+        // Distinct parameters (profiles taken mod 16) give distinct ids.
+        assert_eq!(ids.len(), 5 * 3 * 3 * 3);
     }
 }

@@ -23,6 +23,7 @@ use lock_proto::{
     Frame, FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord,
     MAX_COUNTER_STEP, Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange,
     ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, VisitorCodeBook,
+    VisitorCodeVerifier,
 };
 
 #[path = "protocol/wear.rs"]
@@ -49,7 +50,7 @@ impl lock_hal::Entropy for TestRng {
 
 /// The lock, its protocol, their stores, and what the runtime saw.
 struct Bench {
-    lock: Lock<VisitorCodeBook>,
+    lock: Lock<VisitorCodeVerifier>,
     proto: Protocol,
     rng: TestRng,
     now: u64,
@@ -89,7 +90,7 @@ impl Bench {
         let proto = Protocol::new(identity.clone());
         let mut proto_flash = ProtoSnapshot::default();
         proto_flash.apply(&lock_proto::ProtoChange::Identity(identity));
-        let lock = Lock::with_visitor_codes(config(&proto), proto.visitor_code_book());
+        let lock = Lock::with_visitor_codes(config(&proto), proto.visitor_code_verifier());
         let mut b = Bench {
             lock,
             proto,
@@ -186,6 +187,9 @@ impl Bench {
                 }
                 Output::Changed(change) => {
                     self.event(Event::AppChanged(change));
+                }
+                Output::VisitorCodes => {
+                    *self.lock.visitor_codes_mut() = self.proto.visitor_code_verifier();
                 }
                 Output::Query { from, query } => {
                     // What lock-runtime's ProtoApp does, from the lock and
@@ -312,7 +316,7 @@ impl Bench {
         self.proto = Protocol::restore(&self.proto_flash).unwrap();
         self.lock = Lock::restore_with(
             config(&self.proto),
-            self.proto.visitor_code_book(),
+            self.proto.visitor_code_verifier(),
             &self.core_flash,
             Instant::ZERO,
         )
@@ -1542,7 +1546,9 @@ fn notices_reach_administrators_and_users_sealed() {
 fn factory_reset_forgets_every_pairing_and_changes_the_visitor_secret() {
     let mut b = Bench::new();
     let mut admin = b.pair();
-    let old_book = b.proto.visitor_code_book();
+    visitor_book(&mut b, &mut admin).unwrap();
+    assert_eq!(b.proto.visitor_code_verifier().issuers().count(), 1);
+    let old_book = b.proto.visitor_code_verifier();
     let out = b.proto.factory_reset(&mut b.rng).unwrap();
     for o in out {
         if let Output::Persist(c) = o {
@@ -1552,6 +1558,7 @@ fn factory_reset_forgets_every_pairing_and_changes_the_visitor_secret() {
     assert_eq!(b.proto.pairings().count(), 0);
     assert_eq!(b.proto_flash, b.proto.snapshot());
     assert_ne!(b.proto.lock_id(), old_book.lock_id());
+    assert_eq!(b.proto.visitor_code_verifier().issuers().count(), 0);
     let f = admin.request(&Request::Challenge).unwrap();
     assert_eq!(
         b.receive(Link::Bluetooth, &f),
@@ -1889,4 +1896,221 @@ fn s_pr_8_a_strangers_frame_costs_a_bounded_amount_of_work() {
     );
     assert_eq!(work.masks, crypto::MAX_CANDIDATES);
     assert!(r.is_err());
+}
+
+// ----- visitor codes per phone (S-VC-5) -----------------------------------
+
+/// The phone asks for its visitor-code secret: its book, or the refusal.
+fn visitor_book(b: &mut Bench, phone: &mut Phone) -> Result<VisitorCodeBook, ProtoRefusal> {
+    let ch = b.challenge(phone, Link::Bluetooth);
+    let f = phone
+        .request(&Request::VisitorSecret { challenge: ch })
+        .unwrap();
+    match b.ask(phone, Link::Bluetooth, &f) {
+        Response::VisitorSecret { lock_id, secret } => Ok(VisitorCodeBook::new(lock_id, secret)),
+        Response::Refused(refusal) => Err(refusal),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A window code (profile 4: 24 hours from `start`) of `book`, typed at the
+/// keypad; whether the bolt was driven open. The bolt is locked again
+/// after.
+fn opens(b: &mut Bench, book: &VisitorCodeBook, start: u32, sequence: u8) -> bool {
+    let code = book
+        .code(&lock_proto::VisitorCodeSpec {
+            profile: 4,
+            start_hour: start,
+            sequence,
+        })
+        .unwrap()
+        .to_string();
+    b.actions.clear();
+    b.event(Event::Touch);
+    for d in code.chars() {
+        b.event(Event::Key(Key::Digit(d.to_digit(10).unwrap() as u8)));
+    }
+    b.event(Event::Key(Key::Ok));
+    let opened = b.unlocked();
+    b.wait_ms(10_000);
+    b.event(Event::LockButton);
+    b.wait_ms(10_000);
+    opened
+}
+
+const HOUR_SECS: u64 = 3600;
+const START: u32 = 500_000;
+
+#[test]
+fn s_vc_5_a_revoked_administrators_codes_stop_opening_while_anothers_keep_working() {
+    let mut b = Bench::new();
+    let mut alice = b.pair();
+    let mut bob = b.pair();
+    let alices = visitor_book(&mut b, &mut alice).unwrap();
+    let bobs = visitor_book(&mut b, &mut bob).unwrap();
+    b.set_clock(&mut alice, u64::from(START) * HOUR_SECS + 60);
+    assert!(opens(&mut b, &alices, START, 0));
+    assert!(opens(&mut b, &bobs, START, 0));
+    // Both phones' pairings are recorded as making codes, on flash.
+    assert_eq!(
+        b.proto_flash
+            .pairings
+            .iter()
+            .filter(|p| p.visitor_codes)
+            .count(),
+        2
+    );
+
+    // Alice revokes Bob's phone: his codes stop opening, made before or
+    // after; hers keep working.
+    let ch = b.challenge(&mut alice, Link::Bluetooth);
+    let f = alice
+        .request(&Request::RevokePairing {
+            pairing: bob.pairing(),
+            challenge: ch,
+        })
+        .unwrap();
+    assert!(matches!(
+        b.ask(&mut alice, Link::Bluetooth, &f),
+        Response::Done
+    ));
+    assert!(!opens(&mut b, &bobs, START, 0));
+    assert!(!opens(&mut b, &bobs, START, 1));
+    assert!(opens(&mut b, &alices, START, 0));
+    assert!(opens(&mut b, &alices, START, 1));
+
+    // Also after a power cycle, with what was persisted.
+    b.power_cycle();
+    b.set_clock(&mut alice, u64::from(START) * HOUR_SECS + 120);
+    assert!(!opens(&mut b, &bobs, START, 2));
+    assert!(opens(&mut b, &alices, START, 2));
+}
+
+#[test]
+fn s_vc_5_a_lock_where_nobody_asked_accepts_no_code_and_marks_no_hour() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    // The secret the lock would give this phone, computed from what it
+    // holds: with nobody asked, its codes do not open.
+    let identity = b.proto_flash.identity.clone().unwrap();
+    let record = b.proto_flash.pairings[0].clone();
+    let would_be = VisitorCodeBook::new(
+        identity.lock_id,
+        lock_proto::visitor::issuer_secret(&identity.visitor_secret, record.id, &record.key),
+    );
+    assert!(b.proto.visitor_code_verifier().issuers().next().is_none());
+    // 7 minutes past the hour: the lock's own marks, every 15 minutes from
+    // the setting of the clock, never fall on a whole hour.
+    b.set_clock(&mut admin, u64::from(START) * HOUR_SECS + 7 * 60);
+    assert!(!opens(&mut b, &would_be, START, 0));
+    let marks = marks_for(&mut b, 3 * HOUR_SECS);
+    assert!(marks.len() >= 11, "{marks:?}");
+    assert!(
+        marks.iter().all(|t| t % HOUR_SECS != 0),
+        "a mark on the hour with no visitor code possible: {marks:?}"
+    );
+
+    // Once the phone asks, its codes open, and the lock marks each hour
+    // too, when windows end (S-VC-3).
+    let book = visitor_book(&mut b, &mut admin).unwrap();
+    assert_eq!(book.lock_id(), would_be.lock_id());
+    assert!(opens(&mut b, &book, START, 0));
+    let marks = marks_for(&mut b, 3 * HOUR_SECS);
+    assert!(
+        marks.iter().filter(|t| *t % HOUR_SECS == 0).count() >= 2,
+        "{marks:?}"
+    );
+}
+
+/// Runs the lock through its deadlines for `secs` seconds: the clock marks
+/// it persisted (S-VC-3), in wall-clock seconds.
+fn marks_for(b: &mut Bench, secs: u64) -> Vec<u64> {
+    let end = b.now + secs * 1000;
+    let mut marks = Vec::new();
+    while let Some(due) = b.lock.next_deadline() {
+        let due = due.millis();
+        if due > end {
+            break;
+        }
+        b.now = b.now.max(due.saturating_sub(100));
+        for a in b.event(Event::Tick) {
+            if let Action::Persist(lock_core::Change::ClockMark(t)) = a {
+                marks.push(t.0);
+            }
+        }
+    }
+    marks
+}
+
+#[test]
+fn s_vc_5_a_fifth_issuer_is_refused_and_nothing_is_written() {
+    let mut b = Bench::new();
+    let mut phones: Vec<Phone> = (0..5).map(|_| b.pair()).collect();
+    let mut books = Vec::new();
+    for phone in phones.iter_mut().take(lock_proto::visitor::MAX_ISSUERS) {
+        books.push(visitor_book(&mut b, phone).unwrap());
+    }
+    // Asking again gives the same secret and writes nothing.
+    let before = b.persists;
+    let again = visitor_book(&mut b, &mut phones[0]).unwrap();
+    let spec = lock_proto::VisitorCodeSpec {
+        profile: 1,
+        start_hour: START,
+        sequence: 0,
+    };
+    assert_eq!(again.code(&spec), books[0].code(&spec));
+    assert_eq!(b.persists, before, "a second request writes nothing");
+
+    // The fifth is refused, with its reason, and nothing is written.
+    let fifth = visitor_book(&mut b, &mut phones[4]);
+    assert_eq!(fifth.err(), Some(ProtoRefusal::IssuersFull));
+    assert_eq!(b.persists, before);
+    assert_eq!(b.proto.visitor_code_verifier().issuers().count(), 4);
+
+    // Once one of the four is revoked, the fifth may make codes.
+    let gone = phones[1].pairing();
+    let ch = b.challenge(&mut phones[0], Link::Bluetooth);
+    let f = phones[0]
+        .request(&Request::RevokePairing {
+            pairing: gone,
+            challenge: ch,
+        })
+        .unwrap();
+    assert!(matches!(
+        b.ask(&mut phones[0], Link::Bluetooth, &f),
+        Response::Done
+    ));
+    assert!(visitor_book(&mut b, &mut phones[4]).is_ok());
+    let issuers: Vec<u16> = b.proto.visitor_code_verifier().issuers().collect();
+    assert!(!issuers.contains(&gone));
+    assert!(issuers.contains(&phones[4].pairing()));
+}
+
+#[test]
+fn s_vc_5_a_reused_pairing_id_never_gets_an_old_secret_back() {
+    let mut b = Bench::new();
+    let mut alice = b.pair();
+    let mut bob = b.pair();
+    let bobs = visitor_book(&mut b, &mut bob).unwrap();
+    let ch = b.challenge(&mut alice, Link::Bluetooth);
+    let f = alice
+        .request(&Request::RevokePairing {
+            pairing: bob.pairing(),
+            challenge: ch,
+        })
+        .unwrap();
+    b.ask(&mut alice, Link::Bluetooth, &f);
+    // Carol pairs into Bob's old id.
+    let mut carol = b.pair();
+    assert_eq!(carol.pairing(), bob.pairing());
+    let carols = visitor_book(&mut b, &mut carol).unwrap();
+    let spec = lock_proto::VisitorCodeSpec {
+        profile: 4,
+        start_hour: START,
+        sequence: 0,
+    };
+    assert_ne!(carols.code(&spec), bobs.code(&spec));
+    b.set_clock(&mut alice, u64::from(START) * HOUR_SECS + 60);
+    assert!(!opens(&mut b, &bobs, START, 0));
+    assert!(opens(&mut b, &carols, START, 0));
 }

@@ -114,6 +114,7 @@ impl Lock {
                 key: key(seed),
                 received: 0,
                 sent_reserved: 64,
+                visitor_codes: false,
             });
             snapshot.apply(&change);
             changes.push(change);
@@ -302,6 +303,7 @@ fn s_st_6_key_holders_are_wiped_when_dropped() {
         key: key(0xC3),
         received: 9,
         sent_reserved: 64,
+        visitor_codes: false,
     };
     record.zeroize();
     assert_eq!(record.key, [0; 32]);
@@ -344,6 +346,7 @@ fn s_st_6_restore_refuses_a_key_without_its_counters_and_drops_counters_without_
         key: key(0xD4),
         received: 12,
         sent_reserved: 128,
+        visitor_codes: false,
     };
     let mut snapshot = ProtoSnapshot::default();
     snapshot.apply(&ProtoChange::Identity(identity.clone()));

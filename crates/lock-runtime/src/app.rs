@@ -112,6 +112,15 @@ pub trait App: ErrorType {
         store: &mut S,
     ) -> Result<Option<AppEvent>, Self::Error>;
 
+    /// S-VC-5: the verifier of offline visitor codes, when it changed since
+    /// the lock last got one (a phone asked for its secret, or an issuer's
+    /// pairing was revoked). The runtime asks after every
+    /// [`App::process`], whether it succeeded or not, and gives the lock
+    /// what it returns before the next input.
+    fn take_visitor_codes(&mut self) -> Option<Self::VisitorCodes> {
+        None
+    }
+
     /// Tells the app something without being asked (an alarm, a lockout, the
     /// doorbell). Returns once queued or dropped; never waits on the radio
     /// (S-PR-7).

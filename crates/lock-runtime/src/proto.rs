@@ -5,7 +5,7 @@ use lock_core::{Link, Notice, People, PersonNumber, Reply};
 use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
     BOOT_SLOT, FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE,
-    PersonInfo, ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeBook,
+    PersonInfo, ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeVerifier,
     boot_record, read_boot_record,
 };
 
@@ -93,6 +93,9 @@ pub struct ProtoApp<T, E> {
     /// This start's number, as written to flash (S-HW-4); 0 before the
     /// first.
     boot: u32,
+    /// The lock's visitor-code verifier is out of date (S-VC-5): the
+    /// protocol's issuers changed, or its records were read again.
+    visitor_codes_changed: bool,
 }
 
 impl<T: Transport, E: Entropy> ProtoApp<T, E> {
@@ -111,6 +114,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             reply_to: None,
             outputs: Outputs::new(),
             boot: 0,
+            visitor_codes_changed: false,
         }
     }
 
@@ -190,10 +194,11 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         };
         self.protocol = Some(protocol);
         self.reload = false;
+        self.visitor_codes_changed = true;
         Ok(())
     }
 
-    fn identity(&self) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+    fn identity(&mut self) -> Result<AppIdentity<VisitorCodeVerifier>, ProtoAppError> {
         let protocol = self.protocol.as_ref().ok_or(ProtoAppError::Dormant)?;
         // Cannot overflow: one end per pairing, MAX_PAIRINGS of them.
         let window_ends = protocol
@@ -201,9 +206,11 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             .filter_map(|p| p.validity.until)
             .take(lock_core::WATCHED_ENDS)
             .collect();
+        let visitor_codes = protocol.visitor_code_verifier();
+        self.visitor_codes_changed = false;
         Ok(AppIdentity {
             verification_code: Some(protocol.identity_code()),
-            visitor_codes: protocol.visitor_code_book(),
+            visitor_codes,
             window_ends,
         })
     }
@@ -242,6 +249,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                 }
                 Output::Changed(change) => event = Some(AppEvent::Changed(change)),
                 Output::VerificationCode(code) => event = Some(AppEvent::PairingCode(code)),
+                Output::VisitorCodes => self.visitor_codes_changed = true,
             }
         }
         self.outputs.clear();
@@ -359,12 +367,12 @@ impl<T: Transport, E: Entropy> ErrorType for ProtoApp<T, E> {
 }
 
 impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
-    type VisitorCodes = VisitorCodeBook;
+    type VisitorCodes = VisitorCodeVerifier;
 
     async fn start<S: StateStore>(
         &mut self,
         store: &mut S,
-    ) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+    ) -> Result<AppIdentity<VisitorCodeVerifier>, ProtoAppError> {
         self.count_boot(store).await?;
         self.load(store).await?;
         self.identity()
@@ -373,7 +381,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
     async fn factory_reset<S: StateStore>(
         &mut self,
         store: &mut S,
-    ) -> Result<AppIdentity<VisitorCodeBook>, ProtoAppError> {
+    ) -> Result<AppIdentity<VisitorCodeVerifier>, ProtoAppError> {
         self.received = None;
         self.reply_to = None;
         // The store erased every app record: start as a new lock does.
@@ -447,6 +455,20 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             // lock's failures (S-BF-1).
             Err(_) => Ok(None),
         }
+    }
+
+    /// The protocol's verifier (S-VC-5), once its issuers changed or its
+    /// records were read again; `None` while dormant. A change reaches the
+    /// verifier only once its record is written (`Output::VisitorCodes`
+    /// follows its `Persist`); after a failed write, once the records are
+    /// read again, before the next frame.
+    fn take_visitor_codes(&mut self) -> Option<VisitorCodeVerifier> {
+        if !self.visitor_codes_changed {
+            return None;
+        }
+        let protocol = self.protocol.as_ref()?;
+        self.visitor_codes_changed = false;
+        Some(protocol.visitor_code_verifier())
     }
 
     async fn notify<S: StateStore>(

@@ -888,6 +888,10 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             people: self.lock.people(),
         };
         let processed = self.app.process(&cx, &mut self.store).await;
+        // S-VC-5: a revoked phone's codes stop opening before the next key.
+        if let Some(codes) = self.app.take_visitor_codes() {
+            *self.lock.visitor_codes_mut() = Some(codes);
+        }
         let event = match processed {
             Ok(Some(event)) => event,
             Ok(None) => return None,

@@ -58,7 +58,7 @@ mod proto {
     use core::mem::MaybeUninit;
 
     use lock_core::{Config, Event, Instant, Key, Link, Lock};
-    use lock_proto::{Identity, Protocol, VisitorCodeBook};
+    use lock_proto::{Identity, Protocol, VisitorCodeVerifier};
 
     /// Bytes from `black_box`: the probe is never run, only linked.
     struct Opaque;
@@ -77,14 +77,14 @@ mod proto {
     }
 
     /// The protocol and a lock that takes its visitor codes.
-    pub type App = (Protocol, Lock<VisitorCodeBook>);
+    pub type App = (Protocol, Lock<VisitorCodeVerifier>);
 
     pub fn run(app: &'static mut MaybeUninit<App>, t: u64) {
         let Ok(identity) = Identity::generate(&mut Opaque) else {
             return;
         };
         let protocol = Protocol::new(identity);
-        let book = protocol.visitor_code_book();
+        let book = protocol.visitor_code_verifier();
         let (protocol, lock) =
             app.write((protocol, Lock::with_visitor_codes(Config::default(), book)));
         let frame = black_box([0u8; lock_proto::MAX_FRAME]);
