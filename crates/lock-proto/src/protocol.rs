@@ -318,6 +318,8 @@ pub struct Protocol {
     challenges: heapless::Vec<Outstanding, MAX_PAIRINGS>,
     /// Failed authentications this minute, per link (S-BF-1, S-PR-5).
     auth_limits: PerLink<RateLimit>,
+    /// Why the last authentic request was refused, if it was.
+    last_refusal: Option<ProtoRefusal>,
 }
 
 impl core::fmt::Debug for Protocol {
@@ -415,6 +417,7 @@ impl Protocol {
                 bluetooth: RateLimit::new(),
                 remote: RateLimit::new(),
             },
+            last_refusal: None,
         }
     }
 
@@ -694,6 +697,7 @@ impl Protocol {
         bytes: &[u8],
         rng: &mut R,
     ) -> Result<Outputs, FrameError> {
+        self.last_refusal = None;
         let frame = Frame::new_checked(bytes)?;
         let repr = FrameRepr::parse(&frame)?;
         self.expire_pending(now);
@@ -706,6 +710,15 @@ impl Protocol {
             | FrameKind::Response
             | FrameKind::Notice => Err(FrameError::WrongDirection),
         }
+    }
+
+    /// Why the request in the last frame [`Protocol::handle_frame`] took
+    /// was refused, answered or not; `None` when it was granted, or the
+    /// frame was not an authentic request. A transport deciding whether a
+    /// link has proved itself (S-PR-7) asks this: a key outside its window
+    /// proves nothing worth keeping the radio for.
+    pub fn last_refusal(&self) -> Option<ProtoRefusal> {
+        self.last_refusal
     }
 
     fn expire_pending(&mut self, now: Instant) {
@@ -876,7 +889,9 @@ impl Protocol {
         let record = pairing.record.clone();
         let request: Request = message::decode(body)?;
         let mut out = Outputs::new();
-        match self.dispatch(now, clock, link, &record, request, rng, &mut out) {
+        let dispatched = self.dispatch(now, clock, link, &record, request, rng, &mut out);
+        self.last_refusal = dispatched.as_ref().err().copied();
+        match dispatched {
             Ok(Some(request)) => push(&mut out, Output::Request { from: id, request }),
             Ok(None) => {}
             Err(refusal) => self.refuse(now, id, refusal, &mut out)?,
@@ -1373,24 +1388,25 @@ mod tests {
         let mut user_issuer = snapshot.clone();
         let mut user = record(2, Privilege::User, Validity::ALWAYS);
         user.visitor_codes = true;
-        user_issuer.pairings.push(user).ok();
+        user_issuer.apply(&ProtoChange::Pairing(user));
         assert_eq!(
             Protocol::restore(&user_issuer).err(),
             Some(RestoreError::VisitorIssuers)
         );
         let mut issuers = snapshot.clone();
         issuers.pairings.clear();
+        issuers.counters.clear();
         for id in 1..=u16::try_from(MAX_ISSUERS).unwrap_or(0) {
             let mut admin = record(id, Privilege::Administrator, Validity::ALWAYS);
             admin.visitor_codes = true;
-            issuers.pairings.push(admin).ok();
+            issuers.apply(&ProtoChange::Pairing(admin));
         }
         let restored = Protocol::restore(&issuers).ok();
         let accepted = restored.map(|p| p.visitor_code_verifier().issuers().count());
         assert_eq!(accepted, Some(MAX_ISSUERS));
         let mut one_more = record(9, Privilege::Administrator, Validity::ALWAYS);
         one_more.visitor_codes = true;
-        issuers.pairings.push(one_more).ok();
+        issuers.apply(&ProtoChange::Pairing(one_more));
         assert_eq!(
             Protocol::restore(&issuers).err(),
             Some(RestoreError::VisitorIssuers)

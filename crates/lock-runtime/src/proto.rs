@@ -5,8 +5,8 @@ use lock_core::{Link, Notice, People, PersonNumber, Reply};
 use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
     BOOT_SLOT, FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE,
-    PersonInfo, ProtoChange, ProtoSnapshot, Protocol, Query, RECORD_MAX, VisitorCodeVerifier,
-    boot_record, read_boot_record,
+    PersonInfo, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol, Query, RECORD_MAX,
+    VisitorCodeVerifier, boot_record, read_boot_record,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
@@ -338,9 +338,18 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
 /// closed only a stored pairing's key opens a frame (closing it drops any
 /// exchange in progress), so a frame taken or refused proves the link; with
 /// it open the frame may be a stranger's pairing traffic, which only buys
-/// the exchange its time.
-fn verdict(handled: &Result<Outputs, FrameError>, pairing_open: bool) -> FrameVerdict {
+/// the exchange its time. A key outside its window (an expired visitor's,
+/// `refusal`) proves nothing worth keeping the radio for: such a link is
+/// ended at the limit like a silent one.
+fn verdict(
+    handled: &Result<Outputs, FrameError>,
+    refusal: Option<ProtoRefusal>,
+    pairing_open: bool,
+) -> FrameVerdict {
+    let outside = refusal == Some(ProtoRefusal::OutsideValidity);
     match handled {
+        Err(FrameError::RateLimited) => FrameVerdict::RateLimited,
+        Ok(_) | Err(FrameError::Refused(_)) if outside => FrameVerdict::Unproven,
         Ok(_) | Err(FrameError::Refused(_)) if pairing_open => FrameVerdict::Pairing,
         Ok(_) | Err(FrameError::Refused(_)) => FrameVerdict::Authenticated,
         Err(FrameError::RateLimited) => FrameVerdict::RateLimited,
@@ -440,7 +449,8 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         };
         let pairing = protocol.pairing_window();
         let handled = protocol.handle_frame(cx.now, cx.clock, link, bytes, &mut self.entropy);
-        if self.link.frame(cx.now, verdict(&handled, pairing)) {
+        let refusal = protocol.last_refusal();
+        if self.link.frame(cx.now, verdict(&handled, refusal, pairing)) {
             warn!("app link ended: rate-limited frames (S-PR-7)");
             self.transport.disconnect();
         }

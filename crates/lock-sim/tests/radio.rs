@@ -117,3 +117,30 @@ expect bolt unlocked
 ",
     );
 }
+
+#[test]
+fn s_pr_7_a_key_outside_its_window_does_not_keep_the_radio() {
+    // A visitor's key for one hour; two hours later it is refused, and its
+    // link is ended at the limit like a silent one. The owner's stays.
+    let key = "app clock 1800000000
+expect reply done
+app issue-key guest visitor 1800000000 1800003600
+expect reply key-issued
+wait 2h
+";
+    passes(&format!(
+        "{key}app as guest connect
+app as guest status
+expect reply refused:outside-validity
+wait 9s
+expect link up
+wait 1s
+expect link dropped
+app connect
+app status
+expect reply status
+wait 1m
+expect link up
+"
+    ));
+}
