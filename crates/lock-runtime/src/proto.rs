@@ -352,7 +352,6 @@ fn verdict(
         Ok(_) | Err(FrameError::Refused(_)) if outside => FrameVerdict::Unproven,
         Ok(_) | Err(FrameError::Refused(_)) if pairing_open => FrameVerdict::Pairing,
         Ok(_) | Err(FrameError::Refused(_)) => FrameVerdict::Authenticated,
-        Err(FrameError::RateLimited) => FrameVerdict::RateLimited,
         Err(_) => FrameVerdict::Unproven,
     }
 }
