@@ -77,8 +77,8 @@ use lock_proto::crypto::{self, Direction, FrameKeys};
 use lock_proto::message::{Challenge, Query};
 use lock_proto::{
     ComparedPairing, FrameBuf, FrameError, FrameKind, FromLock, Identity, OUTPUTS_CAPACITY, Output,
-    PairingRecord, Phone, PhonePairing, ProtoRefusal, ProtoSnapshot, Protocol, Request, Response,
-    VisitorCodeVerifier,
+    PairingRecord, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol,
+    Request, Response, VisitorCodeVerifier,
 };
 
 const WALL: u64 = 1_800_000_000;
@@ -191,7 +191,8 @@ fn fixture() -> ProtoSnapshot {
         record(3, Privilege::User, Validity::ALWAYS, vector_key()),
         record(5, Privilege::Visitor, visitor_validity(), [0xB5; 32]),
     ] {
-        let _ = s.pairings.push(r);
+        // A key record and its counter record, as the protocol writes them.
+        s.apply(&ProtoChange::Pairing(r));
     }
     s
 }
@@ -401,6 +402,16 @@ impl Harness {
 
     fn live(&self, id: u16) -> Option<&PairingRecord> {
         self.persisted.pairings.iter().find(|r| r.id == id)
+    }
+
+    /// The phone counter persisted for pairing `id`: in its counter record
+    /// (S-ST-6), not its key record.
+    fn persisted_received(&self, id: u16) -> u64 {
+        self.persisted
+            .counters
+            .iter()
+            .find(|c| c.id == id)
+            .map_or(0, |c| c.received)
     }
 
     /// Seals `request` from handset `h` with `counter`.
@@ -711,7 +722,10 @@ impl Harness {
                         .collect();
                     held.sort_unstable();
                     persisted.sort_unstable();
-                    assert_eq!(held, persisted, "S-VC-5: issuers announced before persisted");
+                    assert_eq!(
+                        held, persisted,
+                        "S-VC-5: issuers announced before persisted"
+                    );
                     *self.lock.visitor_codes_mut() = issuers;
                 }
             }
@@ -784,7 +798,8 @@ impl Harness {
                     self.handsets[h].key = Some(rec.key);
                     self.handsets[h].id = id;
                 }
-                self.accepted.insert((id, rec.key), rec.received);
+                let received = self.persisted_received(id);
+                self.accepted.insert((id, rec.key), received);
                 self.budgets.remove(&id);
                 self.window = false;
                 self.exchange_over();
@@ -812,7 +827,8 @@ impl Harness {
                 assert_eq!(issued.privilege, privilege);
                 assert_eq!(issued.validity.until, until, "the lock watches its end");
                 assert_ne!(privilege, Privilege::Administrator);
-                self.accepted.insert((pairing, issued.key), issued.received);
+                let received = self.persisted_received(pairing);
+                self.accepted.insert((pairing, issued.key), received);
                 self.budgets.remove(&pairing);
             }
         }
@@ -859,7 +875,7 @@ impl Harness {
             self.accepted
                 .get(&(rec.id, rec.key))
                 .copied()
-                .unwrap_or(rec.received)
+                .unwrap_or_else(|| self.persisted_received(rec.id))
         });
         let fresh = match (opened, ram) {
             (Some((counter, _)), Some(ram)) => {
@@ -1149,7 +1165,7 @@ impl Harness {
             );
             return;
         }
-        let ram = ram.unwrap_or(rec.received);
+        let ram = ram.unwrap_or_else(|| self.persisted_received(rec.id));
         if g.counter > ram.saturating_add(lock_proto::MAX_COUNTER_STEP) {
             assert!(
                 matches!(e, FrameError::CounterJump | FrameError::RateLimited),
@@ -1303,11 +1319,11 @@ impl Harness {
             let p = self.live(r.id).expect("a pairing held but not persisted");
             assert!(p == r, "pairing {} persisted as {p:?}, held as {r:?}", r.id);
             let ram = self.accepted.get(&(r.id, r.key)).copied();
+            let floor = self.persisted_received(r.id);
             assert!(
-                ram.is_none_or(|ram| ram >= p.received),
-                "pairing {}: RAM counter {ram:?} below the persisted {}",
+                ram.is_none_or(|ram| ram >= floor),
+                "pairing {}: RAM counter {ram:?} below the persisted {floor}",
                 r.id,
-                p.received
             );
         }
     }

@@ -239,8 +239,8 @@ pub const APP_SLOTS_USED: u8 = BOOT_SLOT + 1;
 /// [`BOOT_SLOT`], written at every start before anything is drawn from the
 /// entropy source, which mixes the count into its output
 /// (`lock_hal::Entropy::set_boot`). It holds no secret and is not part of
-/// [`ProtoSnapshot`]; a factory reset erases it with the other app records,
-/// and the count starts again at 1.
+/// [`ProtoSnapshot`] ([`ProtoSnapshot::add_record`] checks it and keeps
+/// nothing); a factory reset erases it with the other app records.
 pub fn boot_record(boot: u32) -> Result<RecordBuf, RecordError> {
     encode_record(&boot)
 }
@@ -317,11 +317,15 @@ enum SlotKind {
     Identity,
     Key(u16),
     Counters(u16),
+    Boot,
 }
 
 fn slot_kind(slot: u8) -> Option<SlotKind> {
     if slot == IDENTITY_SLOT {
         return Some(SlotKind::Identity);
+    }
+    if slot == BOOT_SLOT {
+        return Some(SlotKind::Boot);
     }
     if let Some(id) = pairing_slot(u16::from(slot)) {
         return Some(SlotKind::Key(u16::from(id)));
@@ -407,6 +411,8 @@ impl ProtoSnapshot {
             SlotKind::Identity => self.identity = None,
             SlotKind::Key(id) => self.pairings.retain(|p| p.id != id),
             SlotKind::Counters(id) => self.counters.retain(|c| c.id != id),
+            // The boot count is not the protocol's state.
+            SlotKind::Boot => {}
         }
         Ok(())
     }
@@ -434,6 +440,11 @@ impl ProtoSnapshot {
                     return Err(RecordError::Slot);
                 }
                 self.set_counters(record);
+            }
+            // Read to be checked, not kept: the boot count is not the
+            // protocol's state.
+            SlotKind::Boot => {
+                read_boot_record(bytes)?;
             }
         }
         Ok(())

@@ -167,8 +167,6 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
         store
             .read_app_records(&mut |slot, record| {
                 let applied = match record {
-                    // The boot count is not the protocol's state.
-                    _ if slot == BOOT_SLOT => Ok(()),
                     Some(bytes) => snapshot.add_record(slot, bytes),
                     None => snapshot.remove_record(slot),
                 };
