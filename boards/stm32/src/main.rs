@@ -99,7 +99,7 @@ const MOTOR_DUTY_PERCENT: u8 = 100;
 
 /// The lock's flash region: the last 112 KiB of bank 2, kept out of the
 /// linker's reach by `memory.x`: 48 KiB state, 64 KiB log, as on the
-/// ESP32-C3; 24 and 32 of the L4's 2 KiB pages. The state needs 26 KiB
+/// ESP32-C3; 24 and 32 of the L4's 2 KiB pages. The state needs 28 KiB
 /// (checked below); the rest spreads the wear over more pages, which the
 /// L4's 10,000-cycle flash needs more than SPI NOR does (README.md, Flash).
 const LOCK_REGION_START: u32 = 0x000E_4000;

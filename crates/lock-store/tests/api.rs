@@ -291,7 +291,7 @@ fn the_sizes_each_board_needs() {
     // The crate docs quote these.
     assert_eq!(esp, 8 * 4096);
     assert_eq!(rp, 8 * 4096);
-    assert_eq!(stm, 13 * 2048);
+    assert_eq!(stm, 14 * 2048);
 }
 
 #[test]
