@@ -25,7 +25,7 @@ impl Clock for EmbassyClock {
         Instant::now().as_millis()
     }
 
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         match Instant::try_from_millis(at_ms) {
             Some(at) => Timer::at(at).await,
             // Beyond the tick counter's range: never.

@@ -38,7 +38,7 @@ impl Clock for SimClock {
     fn now_ms(&self) -> u64 {
         self.0.borrow().now
     }
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         poll_fn(|_| {
             let mut world = self.0.borrow_mut();
             if world.now >= at_ms {

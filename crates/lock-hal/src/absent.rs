@@ -5,7 +5,7 @@ use core::future::pending;
 
 use crate::{
     Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
-    Identification, Press, Received, Siren, StallSensor, Transport, TriggerSensor, UsbPower, Voice,
+    Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport, TriggerSensor, UsbPower, Voice,
     WallClock,
 };
 
@@ -42,24 +42,32 @@ impl StallSensor for Absent {
 }
 
 impl Biometric for Absent {
-    async fn wait_for_sample(&mut self) -> Result<(), Infallible> {
-        pending().await
-    }
     async fn identify(&mut self) -> Result<Identification, Infallible> {
         Ok(Identification::NoSample)
     }
+    async fn begin_enroll(&mut self, _template: TemplateId) -> Result<(), Infallible> {
+        Ok(())
+    }
     /// Refuses: there is no module to enroll into.
-    async fn enroll_step(&mut self, _template: u16, _step: u8) -> Result<EnrollStatus, Infallible> {
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Infallible> {
         Ok(EnrollStatus::Refused(EnrollRefusal::Full))
     }
     async fn cancel_enroll(&mut self) -> Result<(), Infallible> {
         Ok(())
     }
-    async fn delete(&mut self, _template: u16) -> Result<(), Infallible> {
+    async fn delete(&mut self, _template: TemplateId) -> Result<(), Infallible> {
         Ok(())
     }
     async fn clear(&mut self) -> Result<(), Infallible> {
         Ok(())
+    }
+}
+
+/// No sensor: the module cannot tell when a sample is presented.
+impl SampleSensor for Absent {
+    const FITTED: bool = false;
+    async fn wait_for_sample(&mut self) -> Result<(), Infallible> {
+        pending().await
     }
 }
 

@@ -42,6 +42,13 @@ pub enum EnrollRefusal {
     Full,
 }
 
+/// Where a module keeps one template: a page of its own store. The lock
+/// keeps which id belongs to whom; the module matches samples against its
+/// templates and answers with the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TemplateId(pub u16);
+
 /// The result of one enrollment step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -49,7 +56,7 @@ pub enum EnrollStatus {
     /// More captures are needed; tell the person this.
     Next(EnrollStep),
     /// Done: the template is stored under this id.
-    Enrolled(u16),
+    Enrolled(TemplateId),
     /// Ended without a template.
     Refused(EnrollRefusal),
 }
@@ -59,7 +66,7 @@ pub enum EnrollStatus {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Identification {
     /// The sample matched this template.
-    Match(u16),
+    Match(TemplateId),
     /// A sample was taken and matched nothing: a failed verification.
     NoMatch,
     /// Nothing usable was presented after all (finger lifted, no face): not
@@ -69,59 +76,84 @@ pub enum Identification {
 
 /// One biometric module.
 ///
-/// The runtime waits for a sample with [`Biometric::wait_for_sample`]
-/// (cancel-safe, inside its `select`), then runs [`Biometric::identify`] or the
-/// next [`Biometric::enroll_step`] to completion: those talk to the module and
-/// are **not** cancel-safe, so the runtime never drops them midway. Each must
-/// end within the module's own timeout (10 s for a face module, about 2 s for
-/// a fingerprint search) and return [`ErrorKind::Timeout`](crate::ErrorKind)
-/// when the module stays silent: the lock then reports the module and goes on
-/// with its other methods.
+/// Every method talks to the module and is **not** cancel-safe: the runtime
+/// runs each to completion, in a lane of its own beside the control loop, so
+/// a slow module never holds up the keypad or the door (R-RSP-1). Each must
+/// end within the module's own timeout (10 s for a face module, about 2 s
+/// for a fingerprint search) and return [`ErrorKind::Timeout`](crate::ErrorKind)
+/// when the module stays silent: the lock then reports the module and goes
+/// on with its other methods.
+///
+/// A module that can tell when a sample is presented (a finger module's
+/// WAKEUP line, a face module's presence note) has that as a
+/// [`SampleSensor`] of its own; without one the lock identifies when the
+/// person touches the keypad.
 pub trait Biometric: ErrorType {
-    /// Waits until a sample is presented: a finger on the sensor (its WAKEUP
-    /// line), a face coming into range, a hand over the palm sensor. A module
-    /// that cannot tell never returns; the runtime then starts identification
-    /// on the lock's request instead (a touch on the keypad). Cancel-safe.
-    async fn wait_for_sample(&mut self) -> Result<(), Self::Error>;
-
-    /// Captures and identifies the presented sample. Not cancel-safe; bounded
-    /// by the module's timeout.
+    /// Captures and identifies the presented sample. Bounded by the module's
+    /// timeout.
     async fn identify(&mut self) -> Result<Identification, Self::Error>;
 
-    /// Runs the next step of an enrollment that will store its template under
-    /// `template` if the module lets the host choose (the result says where it
-    /// was stored). `step` counts from 0 for a new enrollment. The first call
-    /// starts; a call returning `Next` expects another with `step + 1` once a
-    /// sample is presented again. Not cancel-safe; bounded.
-    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, Self::Error>;
+    /// Starts an enrollment that stores its template under `template` if the
+    /// module lets the host choose (the final [`EnrollStatus::Enrolled`]
+    /// says where it was stored). Abandons any enrollment under way.
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), Self::Error>;
+
+    /// Captures the presented sample for the enrollment under way and says
+    /// what comes next: another capture ([`EnrollStatus::Next`]), or the
+    /// end. The module counts its own captures and poses. Called without an
+    /// enrollment under way it refuses with [`EnrollRefusal::BadCapture`] or
+    /// an error of its own. Bounded by the module's timeout.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Self::Error>;
 
     /// Abandons an enrollment in progress, discarding partial captures.
     async fn cancel_enroll(&mut self) -> Result<(), Self::Error>;
 
     /// Deletes one template. Deleting one that does not exist succeeds.
-    async fn delete(&mut self, template: u16) -> Result<(), Self::Error>;
+    async fn delete(&mut self, template: TemplateId) -> Result<(), Self::Error>;
 
     /// Deletes every template (factory reset).
     async fn clear(&mut self) -> Result<(), Self::Error>;
 }
 
+/// How a biometric module tells that a sample is presented: a finger on the
+/// sensor (its WAKEUP line), a face coming into range, a hand over the palm
+/// sensor. Optional: a board whose module cannot tell uses
+/// [`Absent`](crate::Absent), and the lock identifies when the person touches
+/// the keypad instead.
+pub trait SampleSensor: ErrorType {
+    /// Whether the board has this sensor at all ([`Absent`](crate::Absent)
+    /// says no).
+    const FITTED: bool = true;
+
+    /// Waits until a sample is presented. Cancel-safe: the runtime drops it
+    /// whenever the lock asks the module for something else.
+    async fn wait_for_sample(&mut self) -> Result<(), Self::Error>;
+}
+
 impl<T: Biometric + ?Sized> Biometric for &mut T {
-    async fn wait_for_sample(&mut self) -> Result<(), Self::Error> {
-        T::wait_for_sample(self).await
-    }
     async fn identify(&mut self) -> Result<Identification, Self::Error> {
         T::identify(self).await
     }
-    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, Self::Error> {
-        T::enroll_step(self, template, step).await
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), Self::Error> {
+        T::begin_enroll(self, template).await
+    }
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Self::Error> {
+        T::enroll_step(self).await
     }
     async fn cancel_enroll(&mut self) -> Result<(), Self::Error> {
         T::cancel_enroll(self).await
     }
-    async fn delete(&mut self, template: u16) -> Result<(), Self::Error> {
+    async fn delete(&mut self, template: TemplateId) -> Result<(), Self::Error> {
         T::delete(self, template).await
     }
     async fn clear(&mut self) -> Result<(), Self::Error> {
         T::clear(self).await
+    }
+}
+
+impl<T: SampleSensor + ?Sized> SampleSensor for &mut T {
+    const FITTED: bool = T::FITTED;
+    async fn wait_for_sample(&mut self) -> Result<(), Self::Error> {
+        T::wait_for_sample(self).await
     }
 }

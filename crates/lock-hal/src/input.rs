@@ -118,9 +118,11 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
 
     /// Waits until `now_ms() >= at_ms`; returns at once if it already is.
-    /// Cancel-safe (the runtime drops it whenever an input comes first). A
-    /// board may sleep here: nothing else runs until an input wakes it.
-    async fn wait_until(&mut self, at_ms: u64);
+    /// Cancel-safe (the runtime drops it whenever an input comes first).
+    /// Several may wait at once (the control loop and the voice lane), so it
+    /// takes `&self`. A board may sleep here: nothing else runs until an
+    /// input wakes it.
+    async fn wait_until(&self, at_ms: u64);
 }
 
 /// A battery-backed wall clock, if the board has one.
@@ -181,7 +183,7 @@ impl<T: Clock + ?Sized> Clock for &mut T {
     fn now_ms(&self) -> u64 {
         T::now_ms(self)
     }
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         T::wait_until(self, at_ms).await
     }
 }

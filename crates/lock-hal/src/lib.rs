@@ -16,7 +16,9 @@ mod keypad;
 mod output;
 
 pub use absent::Absent;
-pub use biometric::{Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Identification};
+pub use biometric::{
+    Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Identification, SampleSensor, TemplateId,
+};
 pub use body::{
     BoltPosition, BoltSensor, ContactSensor, Motor, MotorDirection, StallSensor, TriggerSensor,
 };

@@ -18,6 +18,15 @@ pub trait Board {
     type Palm: lock_hal::Biometric;
     /// The fingerprint module.
     type Finger: lock_hal::Biometric;
+    /// What tells that a face is in range, if anything
+    /// ([`lock_hal::Absent`] when not: the face module then searches when
+    /// the keypad is touched).
+    type FaceSensor: lock_hal::SampleSensor;
+    /// What tells that a hand is over the palm sensor, if anything.
+    type PalmSensor: lock_hal::SampleSensor;
+    /// What tells that a finger is on the sensor (its WAKEUP line), if
+    /// anything.
+    type FingerSensor: lock_hal::SampleSensor;
     /// The bolt motor's H-bridge.
     type Motor: lock_hal::Motor;
     /// The bolt's end switches.
@@ -58,6 +67,9 @@ pub struct Hardware<B: Board> {
     pub face: B::Face,
     pub palm: B::Palm,
     pub finger: B::Finger,
+    pub face_sensor: B::FaceSensor,
+    pub palm_sensor: B::PalmSensor,
+    pub finger_sensor: B::FingerSensor,
     pub motor: B::Motor,
     pub bolt: B::BoltSensor,
     pub stall: B::StallSensor,

@@ -583,7 +583,7 @@ impl lock_hal::Clock for SimClock {
     fn now_ms(&self) -> u64 {
         self.0.borrow().now
     }
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         poll_fn(|_| {
             let mut w = self.0.borrow_mut();
             if w.now >= at_ms {

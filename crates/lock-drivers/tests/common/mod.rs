@@ -215,7 +215,7 @@ impl Clock for ManualClock {
         self.now.get()
     }
 
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         if self.now.get() < at_ms {
             self.now.set(at_ms);
         }

@@ -506,7 +506,7 @@ impl lock_hal::Clock for MockClock {
     fn now_ms(&self) -> u64 {
         self.0.borrow().now
     }
-    async fn wait_until(&mut self, at_ms: u64) {
+    async fn wait_until(&self, at_ms: u64) {
         poll_fn(|_| {
             let mut w = self.0.borrow_mut();
             if w.dead {
@@ -516,7 +516,7 @@ impl lock_hal::Clock for MockClock {
                 w.bump();
                 Poll::Ready(())
             } else {
-                w.wakeup = Some(at_ms);
+                w.wakeup = Some(w.wakeup.map_or(at_ms, |t| t.min(at_ms)));
                 Poll::Pending
             }
         })
