@@ -1,22 +1,24 @@
-//! [`Runtime`]: the loop that joins a board to the lock's state machine.
+//! [`Runtime`]: the loop that joins a board to the lock's state machine, and
+//! the lanes beside it.
 
-use core::future::{Future, pending};
+use core::ops::{Deref, DerefMut};
 
-use embassy_futures::select::{Either, select};
+use embassy_futures::join::join;
 use heapless::Deque;
 use lock_core::{
     Action, Actions, Backlight as BacklightAction, BiometricEvent, BiometricKind, BoltPosition,
     BoltReport, Change, Config, DoorState, Duration, Event, Instant, Lock, LogRecord,
-    ModuleCommand, MotorDirection, RestoreError, TemplateId,
+    ModuleCommand, MotorDirection, RestoreError,
 };
 use lock_hal::{
-    Backlight as _, Battery as _, Biometric as _, BoltSensor as _, Button as _, Clock as _,
-    ContactSensor as _, EnrollStatus, Error as _, ErrorKind, Identification, KeyEvent, Keypad as _,
-    Motor as _, Press, Siren as _, StallSensor as _, TriggerSensor as _, UsbPower as _, Voice as _,
+    Backlight as _, Battery as _, BoltSensor as _, Button as _, Clock as _, ContactSensor as _,
+    Error as _, ErrorKind, KeyEvent, Keypad as _, Motor as _, Press, Siren as _, StallSensor as _,
+    TriggerSensor as _, UsbPower as _,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
 use crate::board::{Board, Hardware};
+use crate::lanes::{self, Backoff, Links, Order, Report, gate, race};
 use crate::map;
 use crate::pattern::{self, Pattern};
 use crate::prompt;
@@ -33,33 +35,20 @@ pub const BRAKE_TIME: Duration = Duration::from_millis(100);
 /// The battery is measured at boot, after every keypad wake, and at least
 /// this often.
 pub const BATTERY_PERIOD: Duration = Duration::from_hours(1);
-/// The longest the runtime waits for one voice clip to end before it plays
-/// the next clip of the same batch.
-pub const CLIP_LIMIT: Duration = Duration::from_secs(10);
 /// A failed store write is tried this many more times before the runtime
 /// gives up on it (see [`Runtime`]'s "Storage failures").
 pub const STORE_RETRIES: u8 = 1;
 /// A failed boot load is tried this many times in all, unless the store says
 /// its contents are corrupted.
 pub const LOAD_ATTEMPTS: u8 = 3;
-/// After an input fails, the runtime stops listening to it for this long,
-/// doubling with every further failure up to [`INPUT_BACKOFF_MAX`]: a broken
-/// sensor must not spin the loop or fill the log.
-pub const INPUT_BACKOFF_FIRST: Duration = Duration::from_secs(1);
-/// The longest an input that keeps failing is left alone.
-pub const INPUT_BACKOFF_MAX: Duration = Duration::from_mins(10);
 
 /// More owed module commands than any store holds (150 templates and three
 /// clears): a bound, so a store that misbehaves cannot hold boot forever.
 const MAX_OWED_COMMANDS: usize = 256;
 
 /// Events fed before the next input: what boot reads from the sensors, a
-/// bolt already at its end, module faults found while executing actions.
+/// bolt already at its end.
 const PENDING_CAPACITY: usize = 16;
-
-/// Inputs kept while a module works on a sample (see
-/// `on_module_keeping_inputs`): a 16-digit entry, ✓ and some to spare.
-const KEPT_INPUTS: usize = 24;
 
 /// How boot went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +70,10 @@ pub enum BootFault {
     Restore(RestoreError),
 }
 
-/// The inputs, for their back-off after errors.
+/// The control loop's inputs, for their back-off after errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Keypad,
-    Face,
-    Palm,
-    Finger,
     Bolt,
     Stall,
     Door,
@@ -99,22 +85,12 @@ enum Source {
     App,
 }
 
-const SOURCES: usize = 13;
-
-impl Source {
-    fn of(kind: BiometricKind) -> Source {
-        match kind {
-            BiometricKind::Face => Source::Face,
-            BiometricKind::Palm => Source::Palm,
-            BiometricKind::Finger => Source::Finger,
-        }
-    }
-}
+const SOURCES: usize = 10;
 
 /// What woke the loop.
 enum Input {
     Keypad(Result<KeyEvent, ErrorKind>),
-    Sample(BiometricKind, Result<(), ErrorKind>),
+    Module(BiometricKind, Report),
     Bolt(Result<lock_hal::BoltPosition, ErrorKind>),
     Stall(Result<(), ErrorKind>),
     Door(Result<bool, ErrorKind>),
@@ -127,216 +103,107 @@ enum Input {
     Timer,
 }
 
-/// Stops listening to an input that keeps failing.
+/// The motor's state.
 #[derive(Debug, Clone, Copy)]
-struct Backoff {
-    quiet_until: Option<Instant>,
-    next: Duration,
+enum MotorState {
+    /// Driving the bolt; given up on at `until`.
+    Running { until: Instant },
+    /// Braked; left unpowered at `until` (R-LCK-3).
+    Braking { until: Instant },
 }
 
-impl Backoff {
-    const NEW: Backoff = Backoff {
-        quiet_until: None,
-        next: INPUT_BACKOFF_FIRST,
-    };
+/// Module work a deletion or reset owes (S-ST-2), in flight in the lanes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Owed {
+    /// Orders not yet answered.
+    outstanding: u16,
+    /// One failed or could not be queued: the store keeps the work for the
+    /// next boot.
+    failed: bool,
+    /// A fault was told to the core for this module already (one per
+    /// module until the work is over: a deletion of ten templates on a dead
+    /// module is one fault).
+    told: [bool; 3],
 }
 
-/// A bolt movement under way.
-#[derive(Debug, Clone, Copy)]
-struct MotorRun {
-    until: Instant,
+/// The parts the control loop drives: all but the slow ones, which the
+/// lanes own, and the clock, which both share.
+struct Parts<B: Board> {
+    keypad: B::Keypad,
+    backlight: B::Backlight,
+    motor: B::Motor,
+    bolt: B::BoltSensor,
+    stall: B::StallSensor,
+    door: B::DoorSensor,
+    tamper: B::Tamper,
+    key_cylinder: B::KeyCylinder,
+    set_button: B::SetButton,
+    lock_button: B::LockButton,
+    battery: B::Battery,
+    usb_power: B::UsbPower,
+    siren: B::Siren,
 }
 
-/// An enrolment under way on one module.
-#[derive(Debug, Clone, Copy)]
-struct Enrolment {
-    template: u16,
-    step: u8,
+/// The parts the lanes own.
+struct LaneParts<B: Board> {
+    face: B::Face,
+    palm: B::Palm,
+    finger: B::Finger,
+    face_sensor: B::FaceSensor,
+    palm_sensor: B::PalmSensor,
+    finger_sensor: B::FingerSensor,
+    voice: B::Voice,
 }
 
-/// Polls the futures in order and returns the first output, as nested
-/// [`select`]s would, in one poll function: each arm `name = future`, every
-/// future giving an [`Input`]. (Fourteen nested `select`s cost flash: a
-/// state machine and an `Either` per level.)
-macro_rules! race {
-    ($($name:ident = $future:expr),+ $(,)?) => {
-        async {
-            $( let mut $name = core::pin::pin!($future); )+
-            core::future::poll_fn(|cx| {
-                $(
-                    if let core::task::Poll::Ready(input) = $name.as_mut().poll(cx) {
-                        return core::task::Poll::Ready(input);
-                    }
-                )+
-                core::task::Poll::Pending
-            })
-            .await
-        }
-    };
-}
-
-/// Runs `body` with `$m` bound to the module of `kind`.
-macro_rules! on_module {
-    ($hw:expr, $kind:expr, |$m:ident| $body:expr) => {
-        match $kind {
-            BiometricKind::Face => {
-                let $m = &mut $hw.face;
-                $body
-            }
-            BiometricKind::Palm => {
-                let $m = &mut $hw.palm;
-                $body
-            }
-            BiometricKind::Finger => {
-                let $m = &mut $hw.finger;
-                $body
-            }
-        }
-    };
-}
-
-/// Runs `op` while the keypad's, SET's and the lock button's events go to
-/// `kept` ([`keep_inputs`]).
-async fn keeping_inputs<K, S, L, T>(
-    others: (&mut K, &mut S, &mut L),
-    open: [bool; 3],
-    kept: &mut Deque<Input, KEPT_INPUTS>,
-    op: impl Future<Output = T>,
-) -> T
-where
-    K: lock_hal::Keypad,
-    S: lock_hal::Button,
-    L: lock_hal::Button,
-{
-    match select(op, keep_inputs(others, open, kept)).await {
-        Either::First(value) => value,
-        Either::Second(never) => match never {},
-    }
-}
-
-/// Puts the keypad's, SET's and the lock button's events in `kept`, each
-/// while its gate in `open` is. An input that fails is kept too (the loop
-/// backs off from it when it handles it) and not read again. A function of
-/// its own, not generic over the operation beside it: one copy of the code
-/// serves every module and operation.
-async fn keep_inputs<K, S, L>(
-    (keypad, set, lock_button): (&mut K, &mut S, &mut L),
-    mut open: [bool; 3],
-    kept: &mut Deque<Input, KEPT_INPUTS>,
-) -> core::convert::Infallible
-where
-    K: lock_hal::Keypad,
-    S: lock_hal::Button,
-    L: lock_hal::Button,
-{
-    loop {
-        let [keypad_on, set_on, button_on] = open;
-        let input = race!(
-            keypad_input = async {
-                let r = gate(keypad_on, keypad.wait_for_event()).await;
-                Input::Keypad(r.map_err(|e| e.kind()))
-            },
-            set_input = async {
-                let r = gate(set_on, set.wait_for_press()).await;
-                Input::Set(r.map_err(|e| e.kind()))
-            },
-            button_input = async {
-                let r = gate(button_on, lock_button.wait_for_press()).await;
-                Input::LockButton(r.map_err(|e| e.kind()))
-            },
-        )
-        .await;
-        match input {
-            Input::Keypad(Err(_)) => open[0] = false,
-            Input::Set(Err(_)) => open[1] = false,
-            Input::LockButton(Err(_)) => open[2] = false,
-            _ => {}
-        }
-        if kept.push_back(input).is_err() {
-            warn!("an input during a module operation was dropped");
-        }
-    }
-}
-
-/// Runs `body` with `$m` bound to the module of `kind`, as `on_module`,
-/// while the keypad's, SET's and the lock button's events are kept in
-/// `kept_inputs` for after the result (each unless it is backing off): a
-/// module may work on a sample for its whole timeout (a face search, 10 s),
-/// and the keypad chip tells only which keys are down now, so a code typed
-/// meanwhile would be lost digit by digit, and a press of the inside lock
-/// button lost whole. [`Runtime::step`] hands them to the core after
-/// everything the module's answer led to. The other inputs are levels
-/// (bolt, door, tamper, key cylinder, USB) or queues (the app), seen when
-/// the loop next waits.
-macro_rules! on_module_keeping_inputs {
-    ($self:ident, $kind:expr, |$m:ident| $body:expr) => {{
-        let now = $self.now();
-        let open = [
-            $self.listening(Source::Keypad, now),
-            $self.listening(Source::Set, now),
-            $self.listening(Source::LockButton, now),
-        ];
-        let Hardware {
-            keypad,
-            set_button,
-            lock_button,
+impl<B: Board> LaneParts<B> {
+    /// The four lanes, joined; never returns.
+    async fn run(&mut self, links: &Links<B::Clock>) {
+        let LaneParts {
             face,
             palm,
             finger,
-            ..
-        } = &mut $self.hw;
-        let others = (keypad, set_button, lock_button);
-        let kept = &mut $self.kept_inputs;
-        match $kind {
-            BiometricKind::Face => {
-                let $m = face;
-                keeping_inputs(others, open, kept, async { $body }).await
-            }
-            BiometricKind::Palm => {
-                let $m = palm;
-                keeping_inputs(others, open, kept, async { $body }).await
-            }
-            BiometricKind::Finger => {
-                let $m = finger;
-                keeping_inputs(others, open, kept, async { $body }).await
-            }
-        }
-    }};
-}
-
-/// Waits for `f`, or forever when `open` is false.
-async fn gate<T>(open: bool, f: impl Future<Output = T>) -> T {
-    if open { f.await } else { pending().await }
-}
-
-fn kind_of(kind: BiometricKind) -> usize {
-    match kind {
-        BiometricKind::Face => 0,
-        BiometricKind::Palm => 1,
-        BiometricKind::Finger => 2,
+            face_sensor,
+            palm_sensor,
+            finger_sensor,
+            voice,
+        } = self;
+        embassy_futures::join::join4(
+            lanes::module_lane(BiometricKind::Face, face, face_sensor, links),
+            lanes::module_lane(BiometricKind::Palm, palm, palm_sensor, links),
+            lanes::module_lane(BiometricKind::Finger, finger, finger_sensor, links),
+            lanes::voice_lane(voice, links),
+        )
+        .await;
     }
 }
 
 /// The lock's runtime: restores the core from the store at boot, waits on
 /// every input and timer at once, feeds each to [`Lock::handle`] and executes
-/// the returned actions in order through the board's traits.
+/// the returned actions in order through the board's traits; the slow
+/// devices work in lanes beside it.
 ///
-/// # Calling order
+/// # Lanes
 ///
-/// [`Runtime::run`] does everything and never returns. A host that wants to
-/// look between steps calls [`Runtime::boot`] once, then [`Runtime::step`]
-/// in a loop. Dropping a `step` future is only safe while it waits for an
-/// input (nothing else is ever cancelled: store writes, module operations and
-/// voice commands run to completion).
+/// The face, palm and finger modules and the voice each run as a future of
+/// their own, joined beside the control loop ([`Runtime::run`] joins them;
+/// still no executor and no heap). The control loop hands them work through
+/// bounded channels and never waits for it: a module's answer (a match, an
+/// enrolment step, a fault) is one more input of the loop's select, and the
+/// voice plays a batch's clips one after the other by itself. So while a
+/// face searches for 10 s or the lock reads out system information, every
+/// key, button, sensor, app frame and deadline is still taken (R-RSP-1), and
+/// a passcode opens at its ✓ whatever a module is doing (R-RSP-2). The
+/// control loop only ever awaits the store (and the app side, whose work is
+/// store writes and frames handed to the radio).
 ///
 /// # The loop
 ///
 /// Each step first feeds the events queued by the last actions, then waits,
 /// in one `select`, on: the bolt end switches, the stall sensor (only while
-/// the motor runs), the keypad, each biometric module's `wait_for_sample`,
-/// the door contact, the tamper switch, the key cylinder, SET, the inside
-/// lock button, USB power, the [`App`], and the clock until the earliest of
-/// the core's [`Lock::next_deadline`], the motor's [`TRAVEL_LIMIT`], the next
+/// the motor runs), the keypad, the module lanes' answers, the door
+/// contact, the tamper switch, the key cylinder, SET, the inside lock button,
+/// USB power, the [`App`], and the clock until the earliest of the core's
+/// [`Lock::next_deadline`], the motor's [`TRAVEL_LIMIT`] or brake, the next
 /// backlight frame, the next battery measurement and the end of an input's
 /// back-off. What fired becomes an [`Event`]; the actions it returns run in
 /// order, each [`Action::Persist`] and [`Action::Log`] written before the next
@@ -354,87 +221,213 @@ fn kind_of(kind: BiometricKind) -> usize {
 /// enrolments cancelled) and the lock restarts fail-secure, as after a
 /// corrupted store: only the mechanical key opens until a factory reset.
 pub struct Runtime<B: Board, S: StateStore, A: App> {
-    hw: Hardware<B>,
+    core: Core<B, S, A>,
+    lanes: LaneParts<B>,
+    links: Links<B::Clock>,
+}
+
+/// The control loop's state.
+struct Core<B: Board, S: StateStore, A: App> {
+    hw: Parts<B>,
     store: S,
     app: A,
     config: Config,
     lock: Lock<Option<A::VisitorCodes>>,
+    boot: Option<Boot>,
     /// The end switches' last reading.
     bolt_last: lock_hal::BoltPosition,
     door_open: bool,
     usb_present: bool,
-    motor: Option<MotorRun>,
+    motor: Option<MotorState>,
     pattern: Option<Pattern>,
-    enrolling: [Option<Enrolment>; 3],
     battery_next: Instant,
     backoff: [Backoff; SOURCES],
     pending: Deque<Event, PENDING_CAPACITY>,
-    kept_inputs: Deque<Input, KEPT_INPUTS>,
-    /// Identifications the core asked for while the motor ran, started once
-    /// it has stopped.
-    identify_later: heapless::Vec<BiometricKind, 3>,
+    owed: Owed,
+}
+
+/// The control loop at work: its state and the links to the lanes.
+struct Control<'r, B: Board, S: StateStore, A: App> {
+    core: &'r mut Core<B, S, A>,
+    links: &'r Links<B::Clock>,
+}
+
+impl<B: Board, S: StateStore, A: App> Deref for Control<'_, B, S, A> {
+    type Target = Core<B, S, A>;
+    fn deref(&self) -> &Core<B, S, A> {
+        self.core
+    }
+}
+
+impl<B: Board, S: StateStore, A: App> DerefMut for Control<'_, B, S, A> {
+    fn deref_mut(&mut self) -> &mut Core<B, S, A> {
+        self.core
+    }
 }
 
 impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// A runtime over a board's parts, its store and its app side. Nothing
-    /// runs until [`Runtime::boot`] or [`Runtime::run`].
+    /// runs until [`Runtime::run`].
     pub fn new(hw: Hardware<B>, store: S, app: A, config: Config) -> Self {
+        let Hardware {
+            keypad,
+            backlight,
+            face,
+            palm,
+            finger,
+            face_sensor,
+            palm_sensor,
+            finger_sensor,
+            motor,
+            bolt,
+            stall,
+            door,
+            tamper,
+            key_cylinder,
+            set_button,
+            lock_button,
+            battery,
+            usb_power,
+            voice,
+            siren,
+            clock,
+        } = hw;
         Runtime {
-            hw,
-            store,
-            app,
-            config,
-            lock: Lock::with_visitor_codes(config, None),
-            bolt_last: lock_hal::BoltPosition::Between,
-            door_open: false,
-            usb_present: false,
-            motor: None,
-            pattern: None,
-            enrolling: [None; 3],
-            battery_next: Instant::ZERO,
-            backoff: [Backoff::NEW; SOURCES],
-            pending: Deque::new(),
-            kept_inputs: Deque::new(),
-            identify_later: heapless::Vec::new(),
+            core: Core {
+                hw: Parts {
+                    keypad,
+                    backlight,
+                    motor,
+                    bolt,
+                    stall,
+                    door,
+                    tamper,
+                    key_cylinder,
+                    set_button,
+                    lock_button,
+                    battery,
+                    usb_power,
+                    siren,
+                },
+                store,
+                app,
+                config,
+                lock: Lock::with_visitor_codes(config, None),
+                boot: None,
+                bolt_last: lock_hal::BoltPosition::Between,
+                door_open: false,
+                usb_present: false,
+                motor: None,
+                pattern: None,
+                battery_next: Instant::ZERO,
+                backoff: [Backoff::NEW; SOURCES],
+                pending: Deque::new(),
+                owed: Owed::default(),
+            },
+            lanes: LaneParts {
+                face,
+                palm,
+                finger,
+                face_sensor,
+                palm_sensor,
+                finger_sensor,
+                voice,
+            },
+            links: Links::new(clock),
         }
     }
 
-    /// Boots, then runs the loop. Never returns.
+    /// Boots, then runs the control loop and the lanes. Never returns.
     pub async fn run(&mut self) {
-        self.boot().await;
-        loop {
-            self.step().await;
-        }
+        self.run_with(|_| {}).await;
+    }
+
+    /// As [`Runtime::run`], calling `after_step` after boot and after every
+    /// step of the control loop: a host (the simulator, a test) looks at the
+    /// lock there. Never returns.
+    pub async fn run_with(&mut self, mut after_step: impl FnMut(View<'_, B, S, A>)) {
+        let Runtime { core, lanes, links } = self;
+        let links = &*links;
+        let control = async {
+            let mut control = Control { core, links };
+            control.boot().await;
+            after_step(control.view());
+            loop {
+                control.step().await;
+                after_step(control.view());
+            }
+        };
+        join(control, lanes.run(links)).await;
     }
 
     /// The lock's state machine, to look at (the runtime owns it).
     pub fn lock(&self) -> &Lock<Option<A::VisitorCodes>> {
-        &self.lock
+        &self.core.lock
     }
 
     /// The app side, to look at.
     pub fn app(&self) -> &A {
-        &self.app
+        &self.core.app
+    }
+
+    /// Gives the store and the app side back.
+    pub fn release(self) -> (S, A) {
+        (self.core.store, self.core.app)
+    }
+}
+
+/// The lock as a host sees it between the control loop's steps
+/// ([`Runtime::run_with`]).
+pub struct View<'a, B: Board, S: StateStore, A: App> {
+    core: &'a Core<B, S, A>,
+    now: Instant,
+}
+
+impl<'a, B: Board, S: StateStore, A: App> View<'a, B, S, A> {
+    /// The lock's state machine.
+    pub fn lock(&self) -> &'a Lock<Option<A::VisitorCodes>> {
+        &self.core.lock
+    }
+
+    /// The app side.
+    pub fn app(&self) -> &'a A {
+        &self.core.app
+    }
+
+    /// How boot went.
+    pub fn boot(&self) -> Option<Boot> {
+        self.core.boot
     }
 
     /// The board's clock as the lock's time.
     pub fn now(&self) -> Instant {
-        Instant::from_millis(self.hw.clock.now_ms())
+        self.now
+    }
+}
+
+impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
+    fn view(&self) -> View<'_, B, S, A> {
+        View {
+            core: self.core,
+            now: self.now(),
+        }
     }
 
-    /// Gives the parts back.
-    pub fn release(self) -> (Hardware<B>, S, A) {
-        (self.hw, self.store, self.app)
+    /// The board's clock as the lock's time.
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.links.now_ms())
     }
 
     /// Boots: reads SET, loads the store's state and restores the core from
-    /// it (fail-secure when it cannot, S-ST-3), carries out the module work
-    /// an interrupted deletion or reset owes before any credential counts
-    /// (S-ST-2), sends [`Event::Boot`], then the
-    /// sensors' present state (bolt, door, USB power, battery).
-    pub async fn boot(&mut self) -> Boot {
+    /// it (fail-secure when it cannot, S-ST-3), hands the module lanes the
+    /// work an interrupted deletion or reset owes before any credential
+    /// counts (S-ST-2: each lane takes its orders in turn, so the deletion
+    /// runs before any identification on that module), sends
+    /// [`Event::Boot`], then the sensors' present state (bolt, door, USB
+    /// power, battery).
+    async fn boot(&mut self) {
         // A reset can leave outputs in any state: make them safe first.
-        self.make_outputs_safe().await;
+        self.make_outputs_safe();
         let set_held = self.hw.set_button.is_pressed().unwrap_or_else(|e| {
             warn!("SET unreadable at boot: {:?}", e.kind());
             false
@@ -455,9 +448,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         };
         let outcome = match restored {
             Ok(()) => {
-                // S-ST-2: before the core hears of any credential.
-                self.carry_out_owed_work().await;
-                let started = self.app.start(&mut self.store).await;
+                self.hand_over_owed_work().await;
+                let core = &mut *self.core;
+                let started = core.app.start(&mut core.store).await;
                 self.adopt_app_identity(started);
                 Boot::Restored
             }
@@ -474,44 +467,18 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 Boot::FailSecure(fault)
             }
         };
+        self.boot = Some(outcome);
         self.start_core(set_held).await;
         self.drain().await;
-        outcome
     }
 
     /// Waits for the next input or timer and handles it with everything it
-    /// leads to. Cancel-safe only while it waits (see [`Runtime`]).
-    pub async fn step(&mut self) {
+    /// leads to.
+    async fn step(&mut self) {
         self.drain().await;
         let input = self.wait_for_input().await;
         self.on_input(input).await;
         self.drain().await;
-        self.catch_up().await;
-    }
-
-    /// What had to wait: inputs kept while a module worked on a sample
-    /// (`on_module_keeping_inputs`), after what its answer led to, and the
-    /// identifications asked for while the motor ran, once it has stopped.
-    async fn catch_up(&mut self) {
-        loop {
-            if let Some(input) = self.kept_inputs.pop_front() {
-                self.on_input(input).await;
-                if self.kept_inputs.is_empty() {
-                    // S-ST-6: kept key presses are passcode digits; a
-                    // popped one stays in the queue's storage until wiped.
-                    zeroize::Zeroize::zeroize(&mut self.kept_inputs);
-                }
-            } else if self.motor.is_none()
-                && let Some(kind) = self.identify_later.pop()
-            {
-                if let Some(event) = self.identify(kind).await {
-                    self.queue(Event::Biometric(event));
-                }
-            } else {
-                break;
-            }
-            self.drain().await;
-        }
     }
 
     // ----- boot ------------------------------------------------------------
@@ -555,23 +522,21 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
     }
 
-    /// Carries out the module commands an interrupted deletion or factory
-    /// reset still owes, and tells the store when all succeeded (a module
-    /// that failed is tried again at the next boot).
-    async fn carry_out_owed_work(&mut self) {
-        let mut all_done = true;
-        let mut any = false;
+    /// Hands the module lanes the commands an interrupted deletion or
+    /// factory reset still owes; the store hears that all succeeded when
+    /// the last answer comes (a module that failed is tried again at the
+    /// next boot).
+    async fn hand_over_owed_work(&mut self) {
         for n in 0..MAX_OWED_COMMANDS {
             let Some(command) = self.store.owed_module_command(n) else {
                 break;
             };
-            any = true;
-            if self.module(command).await.is_err() {
-                all_done = false;
-            }
-        }
-        if any && all_done {
-            self.module_work_done().await;
+            let Some((kind, order)) = owed_order(command) else {
+                continue;
+            };
+            // At boot the loop is not running yet: waiting for room is fine.
+            self.links.order_waiting(kind, order).await;
+            self.owed.outstanding = self.owed.outstanding.saturating_add(1);
         }
     }
 
@@ -584,7 +549,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// Queues the boot event and the sensors' state for the core just built.
     async fn start_core(&mut self, set_held: bool) {
         self.pending.clear();
-        self.set_volume().await;
+        self.set_volume();
         self.queue(Event::Boot { set_held });
         match self.hw.bolt.position() {
             Ok(position) => {
@@ -625,11 +590,15 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             .backoff
             .iter()
             .filter_map(|b| b.quiet_until)
-            .filter(|t| *t > now);
+            .filter(|t| *t > now.millis())
+            .map(Instant::from_millis);
+        let motor = self.motor.map(|m| match m {
+            MotorState::Running { until } | MotorState::Braking { until } => until,
+        });
         [
             self.lock.next_deadline(),
             self.app.next_deadline(),
-            self.motor.map(|m| m.until),
+            motor,
             self.pattern.map(|p| p.next_at),
             Some(self.battery_next),
         ]
@@ -643,26 +612,21 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     fn listening(&self, source: Source, now: Instant) -> bool {
         self.backoff
             .get(source as usize)
-            .and_then(|b| b.quiet_until)
-            .is_none_or(|t| now >= t)
+            .is_none_or(|b| b.listening(now.millis()))
+    }
+
+    fn motor_running(&self) -> bool {
+        matches!(self.motor, Some(MotorState::Running { .. }))
     }
 
     async fn wait_for_input(&mut self) -> Input {
         let now = self.now();
         let wake = self.wake_at(now).millis();
         let on = |s| self.listening(s, now);
-        // A module operation runs inline and a face search may take the
-        // module's whole timeout (10 s): none starts while the motor runs,
-        // whose end switch, stall and travel limit must not wait (R-LCK-3).
-        // The sample waits in its module until the motor has stopped.
-        let sample = |s| on(s) && self.motor.is_none();
         let open = [
             on(Source::Keypad),
-            sample(Source::Face),
-            sample(Source::Palm),
-            sample(Source::Finger),
             on(Source::Bolt),
-            on(Source::Stall) && self.motor.is_some(),
+            on(Source::Stall) && self.motor_running(),
             on(Source::Door),
             on(Source::Tamper),
             on(Source::KeyCylinder),
@@ -673,9 +637,6 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         ];
         let [
             keypad_on,
-            face_on,
-            palm_on,
-            finger_on,
             bolt_on,
             stall_on,
             door_on,
@@ -686,13 +647,12 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             usb_on,
             app_on,
         ] = open;
+        let links = self.links;
+        let core = &mut *self.core;
         let (bolt_last, door_open, usb_present) =
-            (self.bolt_last, self.door_open, self.usb_present);
-        let Hardware {
+            (core.bolt_last, core.door_open, core.usb_present);
+        let Parts {
             keypad,
-            face,
-            palm,
-            finger,
             bolt,
             stall,
             door,
@@ -701,10 +661,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             set_button,
             lock_button,
             usb_power,
-            clock,
             ..
-        } = &mut self.hw;
-        let app = &mut self.app;
+        } = &mut core.hw;
+        let app = &mut core.app;
         // Order is priority when several are ready: the bolt first (it ends a
         // motor run), the clock last (every event runs due timers anyway).
         race!(
@@ -729,17 +688,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                         .map_err(|e| e.kind()),
                 )
             },
-            face_input = async {
-                let r = gate(face_on, face.wait_for_sample()).await;
-                Input::Sample(BiometricKind::Face, r.map_err(|e| e.kind()))
-            },
-            palm_input = async {
-                let r = gate(palm_on, palm.wait_for_sample()).await;
-                Input::Sample(BiometricKind::Palm, r.map_err(|e| e.kind()))
-            },
-            finger_input = async {
-                let r = gate(finger_on, finger.wait_for_sample()).await;
-                Input::Sample(BiometricKind::Finger, r.map_err(|e| e.kind()))
+            module_input = async {
+                let (kind, report) = links.reports.receive().await;
+                Input::Module(kind, report)
             },
             door_input = async {
                 Input::Door(
@@ -779,7 +730,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             },
             app_input = async { Input::App(gate(app_on, app.wait()).await.map_err(|e| e.kind())) },
             timer_input = async {
-                clock.wait_until(wake).await;
+                links.clock.wait_until(wake).await;
                 Input::Timer
             },
         )
@@ -797,14 +748,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             }
             Err(kind) => {
                 warn!("input failed: {:?}", kind);
-                backoff.quiet_until = Some(now + backoff.next);
-                backoff.next = Duration::from_millis(
-                    backoff
-                        .next
-                        .doubled()
-                        .millis()
-                        .min(INPUT_BACKOFF_MAX.millis()),
-                );
+                backoff.fail(now.millis());
                 None
             }
         }
@@ -823,21 +767,16 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                     KeyEvent::Hold(k) => Event::KeyHeld(map::key(k)),
                 }
             }),
-            Input::Sample(kind, r) => {
-                if self.note(Source::of(kind), r).is_some() {
-                    self.sample(kind).await
-                } else {
-                    Some(Event::Biometric(BiometricEvent::Fault { kind }))
-                }
-            }
+            Input::Module(_, Report::Event(event)) => Some(Event::Biometric(event)),
+            Input::Module(kind, Report::Done(ok)) => self.owed_done(kind, ok).await,
             Input::Bolt(r) => self.note(Source::Bolt, r).and_then(|position| {
                 self.bolt_last = position;
                 map::bolt(position).map(|at| Event::Bolt(BoltReport::Reached(at)))
             }),
             Input::Stall(r) => {
-                if self.note(Source::Stall, r).is_some() && self.motor.is_some() {
+                if self.note(Source::Stall, r).is_some() && self.motor_running() {
                     // Stop at once; the core's own StopMotor follows.
-                    self.stop_motor().await;
+                    self.stop_motor();
                     Some(Event::Bolt(BoltReport::Stalled))
                 } else {
                     None
@@ -879,18 +818,51 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
     }
 
+    /// An owed deletion or clear ended on a module: a fault for the core
+    /// (once per module until the work is over), and the store told when
+    /// all of it succeeded.
+    async fn owed_done(&mut self, kind: BiometricKind, ok: bool) -> Option<Event> {
+        let owed = &mut self.owed;
+        owed.outstanding = owed.outstanding.saturating_sub(1);
+        let mut fault = None;
+        if !ok {
+            owed.failed = true;
+            if let Some(told) = owed.told.get_mut(lanes::index(kind))
+                && !*told
+            {
+                *told = true;
+                fault = Some(Event::Biometric(BiometricEvent::Fault { kind }));
+            }
+        }
+        self.owed_settled().await;
+        fault
+    }
+
+    /// When no owed order is in flight: the store hears the work is done if
+    /// none failed, and the next deletion starts afresh.
+    async fn owed_settled(&mut self) {
+        if self.owed.outstanding > 0 {
+            return;
+        }
+        let failed = core::mem::take(&mut self.owed).failed;
+        if !failed {
+            self.module_work_done().await;
+        }
+    }
+
     /// Lets the app side handle what arrived; what it hands on to the core.
     async fn app_input(&mut self) -> Option<Event> {
         let now = self.now();
+        let core = &mut *self.core;
         let cx = AppContext {
             now,
-            clock: self.lock.clock(now),
-            people: self.lock.people(),
+            clock: core.lock.clock(now),
+            people: core.lock.people(),
         };
-        let processed = self.app.process(&cx, &mut self.store).await;
+        let processed = core.app.process(&cx, &mut core.store).await;
         // S-VC-5: a revoked phone's codes stop opening before the next key.
-        if let Some(codes) = self.app.take_visitor_codes() {
-            *self.lock.visitor_codes_mut() = Some(codes);
+        if let Some(codes) = core.app.take_visitor_codes() {
+            *core.lock.visitor_codes_mut() = Some(codes);
         }
         let event = match processed {
             Ok(Some(event)) => event,
@@ -906,12 +878,17 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// Runs whatever timer is due.
     async fn timers(&mut self) {
         let now = self.now();
-        if let Some(run) = self.motor
-            && now >= run.until
-        {
-            warn!("bolt travel timed out");
-            self.stop_motor().await;
-            self.feed(Event::Bolt(BoltReport::TimedOut)).await;
+        match self.motor {
+            Some(MotorState::Running { until }) if now >= until => {
+                warn!("bolt travel timed out");
+                self.stop_motor();
+                self.feed(Event::Bolt(BoltReport::TimedOut)).await;
+            }
+            Some(MotorState::Braking { until }) if now >= until => {
+                self.motor = None;
+                self.coast();
+            }
+            _ => {}
         }
         if let Some(p) = self.pattern
             && now >= p.next_at
@@ -930,90 +907,6 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
         // S-PR-7: a radio link that had its time is ended; returns at once.
         self.app.tick(now);
-    }
-
-    /// A sample was presented to a module: the next enrolment step if one is
-    /// under way there (R-MNU-4), an identification otherwise (R-UNL-1).
-    /// What to tell the core.
-    async fn sample(&mut self, kind: BiometricKind) -> Option<Event> {
-        let slot = kind_of(kind);
-        let Some(Some(enrolment)) = self.enrolling.get(slot).copied() else {
-            return self.identify(kind).await.map(Event::Biometric);
-        };
-        let (template, step) = (enrolment.template, enrolment.step);
-        // The keypad and the buttons are read meanwhile, as in `identify`:
-        // an enrolment step may take the module's whole timeout too.
-        let result = on_module_keeping_inputs!(self, kind, |m| m
-            .enroll_step(template, step)
-            .await
-            .map_err(|e| e.kind()));
-        let next = match result {
-            Ok(EnrollStatus::Next(s)) => {
-                self.set_enrolment(
-                    kind,
-                    Some(Enrolment {
-                        template,
-                        step: step.saturating_add(1),
-                    }),
-                );
-                BiometricEvent::EnrollProgress {
-                    kind,
-                    step: map::enroll_step(s),
-                }
-            }
-            Ok(EnrollStatus::Enrolled(id)) => {
-                self.set_enrolment(kind, None);
-                BiometricEvent::Enrolled {
-                    kind,
-                    template: TemplateId(id),
-                }
-            }
-            Ok(EnrollStatus::Refused(r)) => {
-                self.set_enrolment(kind, None);
-                BiometricEvent::EnrollFailed {
-                    kind,
-                    reason: map::enroll_refusal(r),
-                }
-            }
-            Err(e) => {
-                self.set_enrolment(kind, None);
-                let _ = self.note::<()>(Source::of(kind), Err(e));
-                BiometricEvent::Fault { kind }
-            }
-        };
-        Some(Event::Biometric(next))
-    }
-
-    fn set_enrolment(&mut self, kind: BiometricKind, enrolment: Option<Enrolment>) {
-        if let Some(slot) = self.enrolling.get_mut(kind_of(kind)) {
-            *slot = enrolment;
-        }
-    }
-
-    /// Identifies on a module; what to tell the core, if anything. (It does
-    /// not feed the core itself: [`Runtime::execute`] calls it, and the
-    /// core's answer must not run inside the batch that asked.)
-    ///
-    /// The keypad and the buttons are read meanwhile and their events kept
-    /// for after the result (`on_module_keeping_inputs`).
-    async fn identify(&mut self, kind: BiometricKind) -> Option<BiometricEvent> {
-        let result =
-            on_module_keeping_inputs!(self, kind, |m| m.identify().await.map_err(|e| e.kind()));
-        let event = match result {
-            Ok(Identification::Match(id)) => BiometricEvent::Identified {
-                kind,
-                template: TemplateId(id),
-            },
-            Ok(Identification::NoMatch) => BiometricEvent::NoMatch { kind },
-            Ok(Identification::NoSample) => return None,
-            Err(e) => {
-                // A module that stops answering is left alone for a while,
-                // so a stuck sample line cannot hold the loop in timeouts.
-                let _ = self.note::<()>(Source::of(kind), Err(e));
-                BiometricEvent::Fault { kind }
-            }
-        };
-        Some(event)
     }
 
     // ----- executing -------------------------------------------------------
@@ -1044,13 +937,10 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         self.execute(&actions).await;
     }
 
-    /// Executes one batch in order. Identifications start last: they may take
-    /// a module's whole timeout, and the rest of the batch (the keypad
-    /// lighting up after a touch) should not wait for them.
+    /// Executes one batch in order. Nothing here waits for a slow device:
+    /// module work and clips go to their lanes.
     async fn execute(&mut self, actions: &Actions) {
-        let mut identify: heapless::Vec<BiometricKind, 3> = heapless::Vec::new();
         let mut speaking = false;
-        let mut faulted = [false; 3];
         let mut owes_module_work = false;
         // By reference: a by-value iterator would be a second copy of the
         // batch in this future.
@@ -1064,52 +954,46 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                     owes_module_work |=
                         matches!(change, Change::PersonDeleted(_) | Change::FactoryReset);
                     if let Change::FactoryReset = change {
-                        let reset = self.app.factory_reset(&mut self.store).await;
+                        let core = &mut *self.core;
+                        let reset = core.app.factory_reset(&mut core.store).await;
                         self.adopt_app_identity(reset);
                     }
                     if let Change::Settings(_) | Change::FactoryReset = change {
-                        self.set_volume().await;
+                        self.set_volume();
                     }
                 }
                 Action::Log(record) => self.append_log(&record).await,
                 Action::DriveBolt { to, motor } => self.drive(to, motor),
-                Action::StopMotor => self.stop_motor().await,
+                Action::StopMotor => self.stop_motor(),
                 Action::Prompt(p) => {
-                    for clip in prompt::clips(&p) {
-                        self.play(clip, speaking).await;
+                    // The batch's first prompt cuts what still plays; the
+                    // rest follow it, each clip after the one before.
+                    if !speaking {
+                        self.links.cut();
                         speaking = true;
+                    }
+                    for clip in prompt::clips(&p) {
+                        if !self.links.say(clip) {
+                            warn!("voice queue full: a clip was dropped");
+                        }
                     }
                 }
                 Action::Keypad(backlight) => self.show(backlight),
-                Action::Module(ModuleCommand::Identify(kind)) => {
-                    if !identify.contains(&kind) {
-                        // Cannot fail: at most one per kind.
-                        let _ = identify.push(kind);
-                    }
-                }
-                Action::Module(command) => {
-                    if let Err(kind) = self.module(command).await
-                        && let Some(seen) = faulted.get_mut(kind_of(kind))
-                        && !*seen
-                    {
-                        // One report per module and batch: a deletion of ten
-                        // templates on a dead module is one fault.
-                        *seen = true;
-                        self.queue(Event::Biometric(BiometricEvent::Fault { kind }));
-                    }
-                }
+                Action::Module(command) => self.order(command),
                 Action::Siren(on) => {
                     if let Err(e) = self.hw.siren.set(on) {
                         warn!("siren failed: {:?}", e.kind());
                     }
                 }
                 Action::Notify(notice) => {
-                    if let Err(e) = self.app.notify(&notice, &mut self.store).await {
+                    let core = &mut *self.core;
+                    if let Err(e) = core.app.notify(&notice, &mut core.store).await {
                         warn!("app notice failed: {:?}", e.kind());
                     }
                 }
                 Action::Reply(reply) => {
-                    if let Err(e) = self.app.reply(&reply, &mut self.store).await {
+                    let core = &mut *self.core;
+                    if let Err(e) = core.app.reply(&reply, &mut core.store).await {
                         warn!("app reply failed: {:?}", e.kind());
                     }
                 }
@@ -1120,7 +1004,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 }
                 Action::ConfirmPairing => {
                     let now = self.now();
-                    match self.app.confirm_pairing(now, &mut self.store).await {
+                    let core = &mut *self.core;
+                    match core.app.confirm_pairing(now, &mut core.store).await {
                         // The pairing was stored: the core logs it and ends
                         // pairing mode after this batch.
                         Ok(Some(event)) => self.queue(app_event(event)),
@@ -1130,25 +1015,36 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 }
             }
         }
-        // The batch's module commands carried the work out (S-ST-2); after a
-        // failure the store keeps it for the next boot.
-        if owes_module_work && !faulted.contains(&true) {
-            self.module_work_done().await;
+        // A deletion of a person without templates owes the modules nothing:
+        // the store hears it is done (after any deletion still in flight).
+        if owes_module_work {
+            self.owed_settled().await;
         }
-        for kind in identify {
-            // A face search may take the module's whole timeout: none starts
-            // while the motor runs, whose end switch, stall and travel limit
-            // must not wait (R-LCK-3); `catch_up` starts it after.
-            if self.motor.is_some() {
-                if !self.identify_later.contains(&kind) {
-                    let _ = self.identify_later.push(kind);
-                }
-                continue;
+    }
+
+    /// Hands a module command to its lane without waiting. An owed deletion
+    /// or clear that finds the lane's queue full is left to the next boot
+    /// (the store keeps it, S-ST-2) and told to the core as a fault.
+    fn order(&mut self, command: ModuleCommand) {
+        let (kind, order) = match command {
+            ModuleCommand::Identify(kind) => (kind, Order::Identify),
+            ModuleCommand::Enroll { kind, template } => (kind, Order::BeginEnroll(template)),
+            ModuleCommand::CancelEnroll(kind) => (kind, Order::CancelEnroll),
+            ModuleCommand::Delete { kind, template } => (kind, Order::Delete(template)),
+            ModuleCommand::Clear(kind) => (kind, Order::Clear),
+        };
+        let owed = matches!(order, Order::Delete(_) | Order::Clear);
+        if self.links.order(kind, order) {
+            if owed {
+                self.owed.outstanding = self.owed.outstanding.saturating_add(1);
             }
-            if let Some(event) = self.identify(kind).await {
-                self.queue(Event::Biometric(event));
-            }
+            return;
         }
+        warn!("module queue full: a command was dropped");
+        if owed {
+            self.owed.failed = true;
+        }
+        self.queue(Event::Biometric(BiometricEvent::Fault { kind }));
     }
 
     /// Writes a change, retrying; `false` if it is not durable.
@@ -1175,32 +1071,26 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
     /// A change could not be made durable: restart the core fail-secure.
     async fn storage_failed(&mut self) {
         error!("a change could not be stored: restarting fail-secure");
-        self.make_outputs_safe().await;
+        self.make_outputs_safe();
         self.lock = Lock::fail_secure_with(self.config, None);
         self.start_core(false).await;
     }
 
     /// Motor unpowered, siren off, keypad dark, enrolments abandoned.
-    async fn make_outputs_safe(&mut self) {
+    fn make_outputs_safe(&mut self) {
         self.motor = None;
         if let Err(e) = self.hw.motor.brake() {
             warn!("motor brake failed: {:?}", e.kind());
         }
-        if let Err(e) = self.hw.motor.coast() {
-            error!("motor coast failed: {:?}", e.kind());
-        }
+        self.coast();
         if let Err(e) = self.hw.siren.set(false) {
             warn!("siren failed: {:?}", e.kind());
         }
         self.pattern = None;
         self.set_backlight(0);
         for kind in BiometricKind::ALL {
-            if let Some(Some(enrolment)) = self.enrolling.get(kind_of(kind)).copied() {
-                self.set_enrolment(kind, None);
-                if enrolment.step > 0 {
-                    let _ = on_module!(self.hw, kind, |m| m.cancel_enroll().await.is_ok());
-                }
-            }
+            // A lane not enrolling ignores it.
+            let _ = self.links.order(kind, Order::CancelEnroll);
         }
     }
 
@@ -1210,11 +1100,11 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let now = self.now();
         if let Err(e) = self.hw.motor.drive(map::motor(direction)) {
             error!("motor failed: {:?}", e.kind());
-            let _ = self.hw.motor.coast();
+            self.coast();
             self.queue(Event::Bolt(BoltReport::Stalled));
             return;
         }
-        self.motor = Some(MotorRun {
+        self.motor = Some(MotorState::Running {
             until: now + TRAVEL_LIMIT,
         });
         // Driven towards where it already is, the switch will not change:
@@ -1227,44 +1117,31 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
     }
 
-    /// Brake, a short pause, then unpowered (R-LCK-3). Without a run under
+    /// Brakes, and leaves the motor unpowered [`BRAKE_TIME`] later (a timer
+    /// of the loop: nothing waits for it) (R-LCK-3). Without a run under
     /// way the motor is only left unpowered.
-    async fn stop_motor(&mut self) {
-        if self.motor.take().is_some() {
+    fn stop_motor(&mut self) {
+        if self.motor_running() {
             if let Err(e) = self.hw.motor.brake() {
                 warn!("motor brake failed: {:?}", e.kind());
             }
-            let until = (self.now() + BRAKE_TIME).millis();
-            self.hw.clock.wait_until(until).await;
+            self.motor = Some(MotorState::Braking {
+                until: self.now() + BRAKE_TIME,
+            });
+        } else if self.motor.is_none() {
+            self.coast();
         }
+    }
+
+    fn coast(&mut self) {
         if let Err(e) = self.hw.motor.coast() {
             error!("motor coast failed: {:?}", e.kind());
         }
     }
 
-    /// Plays one clip. `after` another clip of the same batch, waits first
-    /// (bounded by [`CLIP_LIMIT`]) for that one to end, so a failure sound is
-    /// not cut off by the reason that follows it.
-    async fn play(&mut self, clip: u16, after: bool) {
-        if after {
-            let until = (self.now() + CLIP_LIMIT).millis();
-            let Hardware { voice, clock, .. } = &mut self.hw;
-            if let Either::First(Err(e)) =
-                select(voice.wait_until_done(), clock.wait_until(until)).await
-            {
-                warn!("voice failed: {:?}", e.kind());
-            }
-        }
-        if let Err(e) = self.hw.voice.play(clip).await {
-            warn!("voice failed: {:?}", e.kind());
-        }
-    }
-
-    async fn set_volume(&mut self) {
-        let level = map::volume(self.lock.settings().volume);
-        if let Err(e) = self.hw.voice.set_volume(level).await {
-            warn!("voice volume failed: {:?}", e.kind());
-        }
+    fn set_volume(&mut self) {
+        self.links
+            .set_volume(map::volume(self.lock.settings().volume));
     }
 
     fn show(&mut self, backlight: BacklightAction) {
@@ -1279,59 +1156,6 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         }
     }
 
-    /// Runs a module command other than `Identify`; `Err(kind)` when the
-    /// module failed.
-    async fn module(&mut self, command: ModuleCommand) -> Result<(), BiometricKind> {
-        let (kind, result) = match command {
-            ModuleCommand::Enroll { kind, template } => {
-                // The first step runs when the person presents a sample.
-                self.set_enrolment(
-                    kind,
-                    Some(Enrolment {
-                        template: template.0,
-                        step: 0,
-                    }),
-                );
-                return Ok(());
-            }
-            ModuleCommand::CancelEnroll(kind) => {
-                let started = self
-                    .enrolling
-                    .get(kind_of(kind))
-                    .copied()
-                    .flatten()
-                    .is_some_and(|e| e.step > 0);
-                self.set_enrolment(kind, None);
-                if !started {
-                    return Ok(());
-                }
-                let r = on_module!(self.hw, kind, |m| m
-                    .cancel_enroll()
-                    .await
-                    .map_err(|e| e.kind()));
-                (kind, r)
-            }
-            ModuleCommand::Delete { kind, template } => {
-                let r = on_module!(self.hw, kind, |m| m
-                    .delete(template.0)
-                    .await
-                    .map_err(|e| e.kind()));
-                (kind, r)
-            }
-            ModuleCommand::Clear(kind) => {
-                self.set_enrolment(kind, None);
-                let r = on_module!(self.hw, kind, |m| m.clear().await.map_err(|e| e.kind()));
-                (kind, r)
-            }
-            // Handled by `execute`, after the rest of the batch.
-            ModuleCommand::Identify(_) => return Ok(()),
-        };
-        result.map_err(|e| {
-            warn!("module command failed: {:?}", e);
-            kind
-        })
-    }
-
     /// Reads the battery for the core's low-battery prompt (R-ALM-3), and
     /// schedules the next reading.
     async fn measure_battery(&mut self) -> Option<u8> {
@@ -1343,6 +1167,16 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 None
             }
         }
+    }
+}
+
+/// The lane order an owed module command becomes; `None` for a command that
+/// is never owed.
+fn owed_order(command: ModuleCommand) -> Option<(BiometricKind, Order)> {
+    match command {
+        ModuleCommand::Delete { kind, template } => Some((kind, Order::Delete(template))),
+        ModuleCommand::Clear(kind) => Some((kind, Order::Clear)),
+        _ => None,
     }
 }
 

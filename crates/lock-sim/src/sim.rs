@@ -39,8 +39,8 @@ use crate::world::{
 };
 
 /// Pairings and keys the lock's app side holds.
-fn pairings(runtime: &Runtime<SimBoard, SimStore, SimApp>) -> usize {
-    runtime.app().protocol().map_or(0, |p| p.pairings().count())
+fn pairings(app: &SimApp) -> usize {
+    app.protocol().map_or(0, |p| p.pairings().count())
 }
 
 /// How long a key press (and any other action of a person) takes.
@@ -183,12 +183,9 @@ impl Sim {
         let app = app(&world);
         let fut = async move {
             let mut runtime = Runtime::new(hw, store, app, config());
-            runtime.boot().await;
-            publish(&world, runtime.lock(), pairings(&runtime));
-            loop {
-                runtime.step().await;
-                publish(&world, runtime.lock(), pairings(&runtime));
-            }
+            runtime
+                .run_with(|view| publish(&world, view.lock(), pairings(view.app())))
+                .await;
         };
         self.runtime = Some(Box::pin(fut));
         self.settle()

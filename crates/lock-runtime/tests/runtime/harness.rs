@@ -33,7 +33,7 @@ use lock_core::{
 use lock_hal::nor_flash;
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
-    Key, KeyEvent, MotorDirection, Press,
+    Key, KeyEvent, TemplateId, MotorDirection, Press,
 };
 use lock_runtime::{
     App, AppContext, AppEvent, AppIdentity, Board, Hardware, LogPage, Runtime, StateStore,
@@ -99,6 +99,10 @@ pub struct Module {
     /// How long an identification that finds no match searches (a face
     /// module keeps looking until its own timeout), in ms.
     pub search_ms: u64,
+    /// How long an identification that finds its match takes, in ms.
+    pub match_ms: u64,
+    /// The enrolment under way: its template and the captures taken.
+    pub enrolling: Option<(u16, u8)>,
     /// When the search under way ends.
     pub searching_until: Option<u64>,
     /// What the runtime asked of it.
@@ -122,6 +126,14 @@ pub struct World {
     pub store_fails: bool,
 
     pub keys: VecDeque<KeyEvent>,
+    /// When each key press began ([`Bench::keys`]) and when the runtime read
+    /// it, in order: R-RSP-1's "taken within 100 ms".
+    pub keys_pressed: Vec<u64>,
+    pub keys_read: Vec<u64>,
+    /// How long each clip plays, in ms ([`CLIP`] unless a test says).
+    pub clip_ms: u64,
+    /// When the siren was switched, and to what.
+    pub siren_log: Vec<(u64, bool)>,
     /// A key or button press not read while it lasts ([`PACE`]) is gone,
     /// as on the BS8116A, which tells only which keys are down now, and on
     /// a button read as a level.
@@ -173,6 +185,10 @@ impl World {
             cut_after: None,
             store_fails: false,
             keys: VecDeque::new(),
+            keys_pressed: Vec::new(),
+            keys_read: Vec::new(),
+            clip_ms: CLIP,
+            siren_log: Vec::new(),
             presses_fleeting: false,
             backlight: 0,
             backlight_log: Vec::new(),
@@ -319,7 +335,13 @@ mock!(
 
 impl lock_hal::Keypad for MockKeypad {
     async fn wait_for_event(&mut self) -> Result<KeyEvent, ErrorKind> {
-        Ok(until(&self.0, |w| w.keys.pop_front()).await)
+        Ok(until(&self.0, |w| {
+            let key = w.keys.pop_front()?;
+            let now = w.now;
+            w.keys_read.push(now);
+            Some(key)
+        })
+        .await)
     }
 }
 
@@ -471,7 +493,7 @@ impl lock_hal::Voice for MockVoice {
         op(&self.0, |w| {
             let now = w.now;
             w.clips.push((now, clip));
-            w.playing_until = now + CLIP;
+            w.playing_until = now + w.clip_ms;
         })
         .await;
         Ok(())
@@ -494,6 +516,8 @@ impl lock_hal::Siren for MockSiren {
     fn set(&mut self, on: bool) -> Result<(), ErrorKind> {
         let mut w = self.0.borrow_mut();
         w.siren = on;
+        let now = w.now;
+        w.siren_log.push((now, on));
         w.bump();
         Ok(())
     }
@@ -567,27 +591,19 @@ impl MockModule {
 }
 
 impl lock_hal::Biometric for MockModule {
-    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
-        let kind = self.1;
-        until(&self.0, |w| {
-            w.module(kind).presented.is_some().then_some(())
-        })
-        .await;
-        Ok(())
-    }
     async fn identify(&mut self) -> Result<Identification, ErrorKind> {
         let found = self
             .run("identify".into(), |m, sample| match sample {
                 None => (Identification::NoSample, 0),
                 Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
-                    Some((_, id)) => (Identification::Match(*id), 0),
+                    Some((_, id)) => (Identification::Match(TemplateId(*id)), m.match_ms),
                     None => (Identification::NoMatch, m.search_ms),
                 },
             })
             .await?;
         let (identification, searched) = found;
         if searched > 0 {
-            // The module searches on; the runtime waits for its answer.
+            // The module searches on; its lane waits for its answer.
             let kind = self.1;
             let end = op(&self.0, |w| {
                 let end = w.now + searched;
@@ -602,34 +618,70 @@ impl lock_hal::Biometric for MockModule {
         }
         Ok(identification)
     }
-    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, ErrorKind> {
-        self.run(format!("enroll_step {template} {step}"), |m, sample| {
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        op(&self.0, |w| {
+            let m = w.module(kind);
+            m.calls.push(format!("begin_enroll {}", template.0));
+            m.enrolling = Some((template.0, 0));
+        })
+        .await;
+        Ok(())
+    }
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, ErrorKind> {
+        self.run("enroll_step".into(), |m, sample| {
+            let Some((template, step)) = m.enrolling else {
+                return EnrollStatus::Refused(EnrollRefusal::BadCapture);
+            };
             let Some(name) = sample else {
+                m.enrolling = None;
                 return EnrollStatus::Refused(EnrollRefusal::Timeout);
             };
             if m.templates.iter().any(|(n, _)| *n == name) {
+                m.enrolling = None;
                 return EnrollStatus::Refused(EnrollRefusal::Duplicate);
             }
             if step == 0 {
+                m.enrolling = Some((template, 1));
                 EnrollStatus::Next(EnrollStep::Lift)
             } else {
+                m.enrolling = None;
                 m.templates.push((name, template));
-                EnrollStatus::Enrolled(template)
+                EnrollStatus::Enrolled(TemplateId(template))
             }
         })
         .await
     }
     async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
-        self.run("cancel_enroll".into(), |_, _| ()).await
+        self.run("cancel_enroll".into(), |m, _| m.enrolling = None)
+            .await
     }
-    async fn delete(&mut self, template: u16) -> Result<(), ErrorKind> {
-        self.run(format!("delete {template}"), |m, _| {
-            m.templates.retain(|(_, id)| *id != template)
+    async fn delete(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.run(format!("delete {}", template.0), |m, _| {
+            m.templates.retain(|(_, id)| *id != template.0)
         })
         .await
     }
     async fn clear(&mut self) -> Result<(), ErrorKind> {
         self.run("clear".into(), |m, _| m.templates.clear()).await
+    }
+}
+
+/// What tells a module that a sample is presented (a finger's WAKEUP line).
+pub struct MockSensor(Shared, BiometricKind);
+
+impl ErrorType for MockSensor {
+    type Error = ErrorKind;
+}
+
+impl lock_hal::SampleSensor for MockSensor {
+    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        until(&self.0, |w| {
+            w.module(kind).presented.is_some().then_some(())
+        })
+        .await;
+        Ok(())
     }
 }
 
@@ -886,6 +938,9 @@ impl Board for TestBoard {
     type Face = MockModule;
     type Palm = MockModule;
     type Finger = MockModule;
+    type FaceSensor = MockSensor;
+    type PalmSensor = MockSensor;
+    type FingerSensor = MockSensor;
     type Motor = MockMotor;
     type BoltSensor = MockBolt;
     type StallSensor = MockStall;
@@ -908,6 +963,9 @@ fn hardware(w: &Shared) -> Hardware<TestBoard> {
         face: MockModule(w.clone(), BiometricKind::Face),
         palm: MockModule(w.clone(), BiometricKind::Palm),
         finger: MockModule(w.clone(), BiometricKind::Finger),
+        face_sensor: MockSensor(w.clone(), BiometricKind::Face),
+        palm_sensor: MockSensor(w.clone(), BiometricKind::Palm),
+        finger_sensor: MockSensor(w.clone(), BiometricKind::Finger),
         motor: MockMotor(w.clone()),
         bolt: MockBolt(w.clone()),
         stall: MockStall(w.clone()),
@@ -1088,7 +1146,12 @@ impl Bench {
                     .collect(),
             };
             for key in keys {
-                self.world.borrow_mut().keys.push_back(KeyEvent::Press(key));
+                {
+                    let mut w = self.world.borrow_mut();
+                    let now = w.now;
+                    w.keys_pressed.push(now);
+                    w.keys.push_back(KeyEvent::Press(key));
+                }
                 self.wait(millis(PACE));
                 self.release_presses();
             }
@@ -1117,7 +1180,12 @@ impl Bench {
     /// A touch on the keypad.
     pub fn touch(&mut self) {
         self.mark();
-        self.world.borrow_mut().keys.push_back(KeyEvent::Touch);
+        {
+            let mut w = self.world.borrow_mut();
+            let now = w.now;
+            w.keys_pressed.push(now);
+            w.keys.push_back(KeyEvent::Touch);
+        }
         self.wait(millis(PACE));
         self.release_presses();
     }

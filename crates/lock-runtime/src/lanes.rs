@@ -1,0 +1,459 @@
+//! The lanes: each slow device (the face, palm and finger modules, the voice)
+//! runs as a future of its own, joined beside the control loop, so a 10 s
+//! face search or a 30-clip announcement never makes the lock deaf (R-RSP-1)
+//! and a slow method never delays a fast one (R-RSP-2).
+//!
+//! The control loop hands a lane work through a bounded channel and never
+//! waits for it; a module lane's answer comes back through [`Links::reports`]
+//! as one more input of the control loop's select. Every channel is an
+//! `embassy-sync` one on `NoopRawMutex`: the lanes and the loop are polled by
+//! the same task, so there is no executor, no heap and no critical section.
+
+use core::cell::Cell;
+use core::future::pending;
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
+use lock_core::{BiometricEvent, BiometricKind, Duration, TemplateId};
+use lock_hal::{
+    Biometric, Clock, EnrollStatus, Error as _, ErrorKind, Identification, SampleSensor, Voice,
+};
+
+use crate::map;
+
+/// The longest the voice lane waits for one clip to end before it plays the
+/// next clip of the same batch.
+pub const CLIP_LIMIT: Duration = Duration::from_secs(10);
+/// After an input fails, the runtime stops listening to it for this long,
+/// doubling with every further failure up to [`INPUT_BACKOFF_MAX`]: a broken
+/// sensor must not spin the loop or fill the log.
+pub const INPUT_BACKOFF_FIRST: Duration = Duration::from_secs(1);
+/// The longest an input that keeps failing is left alone.
+pub const INPUT_BACKOFF_MAX: Duration = Duration::from_mins(10);
+
+/// Orders waiting for one module: a person's deletion (up to one per
+/// template) and an identification or enrolment step behind it. A full queue
+/// is a fault the runtime handles (see `Control::order`).
+pub(crate) const ORDER_QUEUE: usize = 16;
+/// Clips waiting to be played: a whole batch (system information is about
+/// 30 clips) fits.
+pub(crate) const CLIP_QUEUE: usize = 64;
+/// Answers waiting for the control loop. A lane that finds the queue full
+/// waits: the control loop takes one per step.
+const REPORT_QUEUE: usize = 4;
+
+/// What the control loop asks of a module lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Identify the presented sample (the core asks on a keypad touch, for a
+    /// module that cannot tell a sample is there).
+    Identify,
+    /// Start an enrolment into this template.
+    BeginEnroll(TemplateId),
+    /// Abandon the enrolment under way, if any.
+    CancelEnroll,
+    /// Delete one template (owed work, S-ST-2).
+    Delete(TemplateId),
+    /// Delete every template (owed work, S-ST-2).
+    Clear,
+}
+
+/// What a module lane answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// Something for the core: a match, no match, an enrolment step, a
+    /// fault.
+    Event(BiometricEvent),
+    /// An owed [`Order::Delete`] or [`Order::Clear`] ended, and whether it
+    /// succeeded.
+    Done(bool),
+}
+
+/// One module lane's side of the links.
+struct ModuleLink {
+    orders: Channel<NoopRawMutex, Order, ORDER_QUEUE>,
+    /// The module works on a sample, or an identification is queued for it:
+    /// a second one would only repeat it.
+    busy: Cell<bool>,
+}
+
+impl ModuleLink {
+    const fn new() -> Self {
+        ModuleLink {
+            orders: Channel::new(),
+            busy: Cell::new(false),
+        }
+    }
+}
+
+/// What the lanes and the control loop share: the clock and the channels.
+pub(crate) struct Links<C> {
+    pub(crate) clock: C,
+    face: ModuleLink,
+    palm: ModuleLink,
+    finger: ModuleLink,
+    pub(crate) reports: Channel<NoopRawMutex, (BiometricKind, Report), REPORT_QUEUE>,
+    clips: Channel<NoopRawMutex, u16, CLIP_QUEUE>,
+    /// A new batch of prompts: the clip playing now is cut.
+    cut: Signal<NoopRawMutex, ()>,
+    volume: Signal<NoopRawMutex, u8>,
+}
+
+impl<C: Clock> Links<C> {
+    pub(crate) fn new(clock: C) -> Self {
+        Links {
+            clock,
+            face: ModuleLink::new(),
+            palm: ModuleLink::new(),
+            finger: ModuleLink::new(),
+            reports: Channel::new(),
+            clips: Channel::new(),
+            cut: Signal::new(),
+            volume: Signal::new(),
+        }
+    }
+
+    /// Hands `order` to the module's lane without waiting; `false` when its
+    /// queue is full. An identification the module is already busy with is
+    /// dropped (it would only repeat it).
+    pub(crate) fn order(&self, kind: BiometricKind, order: Order) -> bool {
+        let link = self.module(kind);
+        if order == Order::Identify {
+            if link.busy.get() {
+                return true;
+            }
+            link.busy.set(true);
+        }
+        link.orders.try_send(order).is_ok()
+    }
+
+    fn module(&self, kind: BiometricKind) -> &ModuleLink {
+        match kind {
+            BiometricKind::Face => &self.face,
+            BiometricKind::Palm => &self.palm,
+            BiometricKind::Finger => &self.finger,
+        }
+    }
+
+    /// Hands `order` to the module's lane, waiting while its queue is full
+    /// (at boot only: the owed work of an interrupted deletion).
+    pub(crate) async fn order_waiting(&self, kind: BiometricKind, order: Order) {
+        self.module(kind).orders.send(order).await;
+    }
+
+    /// Starts a new batch of speech: what plays now and what is queued is
+    /// cut, so a new prompt is heard at once.
+    pub(crate) fn cut(&self) {
+        self.clips.clear();
+        self.cut.signal(());
+    }
+
+    /// Queues a clip after the ones already queued; `false` when the queue is
+    /// full (the clip is not heard).
+    pub(crate) fn say(&self, clip: u16) -> bool {
+        self.clips.try_send(clip).is_ok()
+    }
+
+    pub(crate) fn set_volume(&self, level: u8) {
+        self.volume.signal(level);
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+}
+
+pub(crate) fn index(kind: BiometricKind) -> usize {
+    match kind {
+        BiometricKind::Face => 0,
+        BiometricKind::Palm => 1,
+        BiometricKind::Finger => 2,
+    }
+}
+
+/// Stops listening to an input that keeps failing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Backoff {
+    pub(crate) quiet_until: Option<u64>,
+    next: Duration,
+}
+
+impl Backoff {
+    pub(crate) const NEW: Backoff = Backoff {
+        quiet_until: None,
+        next: INPUT_BACKOFF_FIRST,
+    };
+
+    /// Whether the input is listened to at `now`.
+    pub(crate) fn listening(&self, now: u64) -> bool {
+        self.quiet_until.is_none_or(|t| now >= t)
+    }
+
+    /// The input failed at `now`: quiet for a while, longer each time.
+    pub(crate) fn fail(&mut self, now: u64) {
+        self.quiet_until = Some(now.saturating_add(self.next.millis()));
+        let doubled = self.next.doubled().millis();
+        self.next = Duration::from_millis(doubled.min(INPUT_BACKOFF_MAX.millis()));
+    }
+}
+
+/// Polls the futures in order and returns the first output, as nested
+/// `select`s would, in one poll function: each arm `name = future`, every
+/// future giving the same type. (Fourteen nested `select`s cost flash: a
+/// state machine and an `Either` per level.)
+macro_rules! race {
+    ($($name:ident = $future:expr),+ $(,)?) => {
+        async {
+            $( let mut $name = core::pin::pin!($future); )+
+            core::future::poll_fn(|cx| {
+                $(
+                    if let core::task::Poll::Ready(output) = $name.as_mut().poll(cx) {
+                        return core::task::Poll::Ready(output);
+                    }
+                )+
+                core::task::Poll::Pending
+            })
+            .await
+        }
+    };
+}
+pub(crate) use race;
+
+/// Waits for `f`, or forever when `open` is false.
+pub(crate) async fn gate<T>(open: bool, f: impl Future<Output = T>) -> T {
+    if open { f.await } else { pending().await }
+}
+
+/// What woke a module lane.
+enum ModuleWake {
+    Order(Order),
+    Sample(Result<(), ErrorKind>),
+    /// The sensor's back-off ended.
+    Listen,
+}
+
+/// One module's lane: waits for an order or a presented sample and runs
+/// each operation to completion (they are not cancel-safe), the control loop
+/// listening meanwhile. It owns the module's enrolment state: a sample
+/// during an enrolment is its next step.
+pub(crate) async fn module_lane<M, P, C>(
+    kind: BiometricKind,
+    module: &mut M,
+    sensor: &mut P,
+    links: &Links<C>,
+) -> !
+where
+    M: Biometric,
+    P: SampleSensor,
+    C: Clock,
+{
+    let link = links.module(kind);
+    let mut enrolling = false;
+    let mut backoff = Backoff::NEW;
+    loop {
+        let now = links.now_ms();
+        let listening = P::FITTED && backoff.listening(now);
+        let quiet = backoff.quiet_until.filter(|t| *t > now);
+        let wake = race!(
+            order = async { ModuleWake::Order(link.orders.receive().await) },
+            sample = async {
+                let r = gate(listening, sensor.wait_for_sample()).await;
+                ModuleWake::Sample(r.map_err(|e| e.kind()))
+            },
+            listen = async {
+                match quiet {
+                    Some(t) => links.clock.wait_until(t).await,
+                    None => pending().await,
+                }
+                ModuleWake::Listen
+            },
+        )
+        .await;
+        let report = match wake {
+            ModuleWake::Order(Order::Identify) | ModuleWake::Sample(Ok(())) => {
+                link.busy.set(true);
+                let event = if enrolling {
+                    let status = module.enroll_step().await.map_err(|e| e.kind());
+                    enrolling = matches!(status, Ok(EnrollStatus::Next(_)));
+                    enroll_event(kind, status)
+                } else {
+                    identify_event(kind, module.identify().await.map_err(|e| e.kind()))
+                };
+                link.busy.set(false);
+                if matches!(event, Some(BiometricEvent::Fault { .. })) {
+                    // A module that stops answering is left alone for a
+                    // while, so a stuck sample line cannot keep it in
+                    // timeouts.
+                    backoff.fail(links.now_ms());
+                }
+                event.map(Report::Event)
+            }
+            ModuleWake::Sample(Err(e)) => {
+                warn!("sample sensor failed: {:?}", e);
+                backoff.fail(links.now_ms());
+                Some(Report::Event(BiometricEvent::Fault { kind }))
+            }
+            ModuleWake::Listen => {
+                backoff.quiet_until = None;
+                None
+            }
+            ModuleWake::Order(Order::BeginEnroll(template)) => {
+                match module.begin_enroll(hal_template(template)).await {
+                    Ok(()) => {
+                        enrolling = true;
+                        None
+                    }
+                    Err(e) => {
+                        warn!("enrolment could not start: {:?}", e.kind());
+                        enrolling = false;
+                        Some(Report::Event(BiometricEvent::Fault { kind }))
+                    }
+                }
+            }
+            ModuleWake::Order(Order::CancelEnroll) => {
+                if core::mem::take(&mut enrolling)
+                    && let Err(e) = module.cancel_enroll().await
+                {
+                    warn!("enrolment cancel failed: {:?}", e.kind());
+                }
+                None
+            }
+            ModuleWake::Order(Order::Delete(template)) => {
+                let r = module.delete(hal_template(template)).await;
+                Some(Report::Done(done(r.map_err(|e| e.kind()))))
+            }
+            ModuleWake::Order(Order::Clear) => {
+                enrolling = false;
+                let r = module.clear().await;
+                Some(Report::Done(done(r.map_err(|e| e.kind()))))
+            }
+        };
+        if let Some(report) = report {
+            links.reports.send((kind, report)).await;
+        }
+    }
+}
+
+fn done(result: Result<(), ErrorKind>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            warn!("module command failed: {:?}", e);
+            false
+        }
+    }
+}
+
+fn hal_template(template: TemplateId) -> lock_hal::TemplateId {
+    lock_hal::TemplateId(template.0)
+}
+
+fn core_template(template: lock_hal::TemplateId) -> TemplateId {
+    TemplateId(template.0)
+}
+
+/// What the core hears of an identification; nothing when no sample was
+/// there after all.
+fn identify_event(
+    kind: BiometricKind,
+    result: Result<Identification, ErrorKind>,
+) -> Option<BiometricEvent> {
+    Some(match result {
+        Ok(Identification::Match(id)) => BiometricEvent::Identified {
+            kind,
+            template: core_template(id),
+        },
+        Ok(Identification::NoMatch) => BiometricEvent::NoMatch { kind },
+        Ok(Identification::NoSample) => return None,
+        Err(e) => {
+            warn!("identification failed: {:?}", e);
+            BiometricEvent::Fault { kind }
+        }
+    })
+}
+
+/// What the core hears of an enrolment step.
+fn enroll_event(
+    kind: BiometricKind,
+    result: Result<EnrollStatus, ErrorKind>,
+) -> Option<BiometricEvent> {
+    Some(match result {
+        Ok(EnrollStatus::Next(step)) => BiometricEvent::EnrollProgress {
+            kind,
+            step: map::enroll_step(step),
+        },
+        Ok(EnrollStatus::Enrolled(id)) => BiometricEvent::Enrolled {
+            kind,
+            template: core_template(id),
+        },
+        Ok(EnrollStatus::Refused(reason)) => BiometricEvent::EnrollFailed {
+            kind,
+            reason: map::enroll_refusal(reason),
+        },
+        Err(e) => {
+            warn!("enrolment step failed: {:?}", e);
+            BiometricEvent::Fault { kind }
+        }
+    })
+}
+
+/// What woke the voice lane.
+enum VoiceWake {
+    Cut,
+    Volume(u8),
+    Done,
+    Clip(u16),
+}
+
+/// The voice's lane: plays the queued clips one after the other, each
+/// after the one before it has ended (bounded by [`CLIP_LIMIT`]), so a
+/// failure sound is not cut off by the reason that follows it; a new batch
+/// ([`Links::cut`]) starts at once over what was playing.
+pub(crate) async fn voice_lane<V: Voice, C: Clock>(voice: &mut V, links: &Links<C>) -> ! {
+    // When the clip playing now is given up on, if one plays.
+    let mut playing_until: Option<u64> = None;
+    loop {
+        let wake = race!(
+            cut = async {
+                links.cut.wait().await;
+                VoiceWake::Cut
+            },
+            volume = async { VoiceWake::Volume(links.volume.wait().await) },
+            done = async {
+                let Some(limit) = playing_until else {
+                    return pending().await;
+                };
+                let ended = race!(
+                    done = async { voice.wait_until_done().await.map_err(|e| e.kind()) },
+                    limit = async {
+                        links.clock.wait_until(limit).await;
+                        Ok(())
+                    },
+                )
+                .await;
+                if let Err(e) = ended {
+                    warn!("voice failed: {:?}", e);
+                }
+                VoiceWake::Done
+            },
+            clip = async { VoiceWake::Clip(gate(playing_until.is_none(), links.clips.receive()).await) },
+        )
+        .await;
+        match wake {
+            // The next clip (the new batch's first) plays over this one.
+            VoiceWake::Cut | VoiceWake::Done => playing_until = None,
+            VoiceWake::Volume(level) => {
+                if let Err(e) = voice.set_volume(level).await {
+                    warn!("voice volume failed: {:?}", e.kind());
+                }
+            }
+            VoiceWake::Clip(clip) => {
+                if let Err(e) = voice.play(clip).await {
+                    warn!("voice failed: {:?}", e.kind());
+                }
+                playing_until = Some(links.now_ms().saturating_add(CLIP_LIMIT.millis()));
+            }
+        }
+    }
+}
