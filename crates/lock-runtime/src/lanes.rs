@@ -46,6 +46,9 @@ const REPORT_QUEUE: usize = 4;
 /// What the control loop asks of a module lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Order {
+    /// Start listening to the sample sensor: boot has handed over the work
+    /// a deletion owes the module, which comes first (S-ST-2).
+    Listen,
     /// Identify the presented sample (the core asks on a keypad touch, for a
     /// module that cannot tell a sample is there).
     Identify,
@@ -119,13 +122,15 @@ impl<C: Clock> Links<C> {
     /// dropped (it would only repeat it).
     pub(crate) fn order(&self, kind: BiometricKind, order: Order) -> bool {
         let link = self.module(kind);
-        if order == Order::Identify {
-            if link.busy.get() {
-                return true;
-            }
+        let identify = order == Order::Identify;
+        if identify && link.busy.get() {
+            return true;
+        }
+        let sent = link.orders.try_send(order).is_ok();
+        if identify && sent {
             link.busy.set(true);
         }
-        link.orders.try_send(order).is_ok()
+        sent
     }
 
     fn module(&self, kind: BiometricKind) -> &ModuleLink {
@@ -250,10 +255,12 @@ where
 {
     let link = links.module(kind);
     let mut enrolling = false;
+    // Not before boot says so: no sample counts before the owed work.
+    let mut started = false;
     let mut backoff = Backoff::NEW;
     loop {
         let now = links.now_ms();
-        let listening = P::FITTED && backoff.listening(now);
+        let listening = P::FITTED && started && backoff.listening(now);
         let quiet = backoff.quiet_until.filter(|t| *t > now);
         let wake = race!(
             order = async { ModuleWake::Order(link.orders.receive().await) },
@@ -294,7 +301,8 @@ where
                 backoff.fail(links.now_ms());
                 Some(Report::Event(BiometricEvent::Fault { kind }))
             }
-            ModuleWake::Listen => {
+            ModuleWake::Listen | ModuleWake::Order(Order::Listen) => {
+                started = true;
                 backoff.quiet_until = None;
                 None
             }
@@ -437,7 +445,9 @@ pub(crate) async fn voice_lane<V: Voice, C: Clock>(voice: &mut V, links: &Links<
                 }
                 VoiceWake::Done
             },
-            clip = async { VoiceWake::Clip(gate(playing_until.is_none(), links.clips.receive()).await) },
+            clip = async {
+                VoiceWake::Clip(gate(playing_until.is_none(), links.clips.receive()).await)
+            },
         )
         .await;
         match wake {

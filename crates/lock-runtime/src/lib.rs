@@ -24,14 +24,14 @@ mod store;
 
 pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
 pub use board::{Board, Hardware};
+pub use lanes::{CLIP_LIMIT, INPUT_BACKOFF_FIRST, INPUT_BACKOFF_MAX};
 pub use link::{FrameVerdict, LINK_AUTH_TIMEOUT, LINK_PAIRING_GRACE, LinkGuard, LinkState};
 pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
 #[cfg(feature = "lock-proto")]
 pub use proto::{ProtoApp, ProtoAppError};
-pub use lanes::{CLIP_LIMIT, INPUT_BACKOFF_FIRST, INPUT_BACKOFF_MAX};
 pub use runtime::{
-    BATTERY_PERIOD, BRAKE_TIME, Boot, BootFault, LOAD_ATTEMPTS, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
-    View,
+    BATTERY_PERIOD, BRAKE_TIME, Boot, BootFault, LOAD_ATTEMPTS, Runtime, STORE_RETRIES,
+    TRAVEL_LIMIT, View,
 };
 pub use store::{
     APP_RECORD_MAX, APP_SLOTS, LOG_PAGE, LogPage, MEMORY_LOG_CAPACITY, MemoryStore,

@@ -523,10 +523,11 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     }
 
     /// Hands the module lanes the commands an interrupted deletion or
-    /// factory reset still owes; the store hears that all succeeded when
-    /// the last answer comes (a module that failed is tried again at the
-    /// next boot).
+    /// factory reset still owes, then lets them listen to their sample
+    /// sensors; the store hears that all succeeded when the last answer
+    /// comes (a module that failed is tried again at the next boot).
     async fn hand_over_owed_work(&mut self) {
+        let mut any = false;
         for n in 0..MAX_OWED_COMMANDS {
             let Some(command) = self.store.owed_module_command(n) else {
                 break;
@@ -534,9 +535,44 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             let Some((kind, order)) = owed_order(command) else {
                 continue;
             };
-            // At boot the loop is not running yet: waiting for room is fine.
-            self.links.order_waiting(kind, order).await;
+            any = true;
             self.owed.outstanding = self.owed.outstanding.saturating_add(1);
+            self.hand_over(kind, order).await;
+        }
+        for kind in BiometricKind::ALL {
+            // Behind the owed work in each lane's queue.
+            self.hand_over(kind, Order::Listen).await;
+        }
+        if any {
+            self.owed_settled().await;
+        }
+    }
+
+    /// Hands `order` to a lane at boot, waiting for room: the loop is not
+    /// running yet, so the lanes' answers are taken meanwhile (a lane waits
+    /// for room for its answer), counted, and not told to the core, which
+    /// starts after.
+    async fn hand_over(&mut self, kind: BiometricKind, order: Order) {
+        let links = self.links;
+        loop {
+            let answer = race!(
+                order = async {
+                    links.order_waiting(kind, order).await;
+                    None
+                },
+                report = async { Some(links.reports.receive().await) },
+            )
+            .await;
+            match answer {
+                None => return,
+                Some((_, Report::Done(ok))) => {
+                    let owed = &mut self.owed;
+                    owed.outstanding = owed.outstanding.saturating_sub(1);
+                    owed.failed |= !ok;
+                }
+                // No sample is taken before `Order::Listen`.
+                Some((_, Report::Event(_))) => {}
+            }
         }
     }
 

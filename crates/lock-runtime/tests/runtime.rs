@@ -125,7 +125,10 @@ fn r_mnu_4_fingerprint_enrolment_runs_step_by_step_through_the_module() {
     // (Before: the store's first start on erased flash had the modules
     // cleared, as after a factory reset.)
     let calls = b.world.borrow().modules[2].calls.clone();
-    assert_eq!(calls, ["clear", "begin_enroll 0", "enroll_step", "enroll_step"]);
+    assert_eq!(
+        calls,
+        ["clear", "begin_enroll 0", "enroll_step", "enroll_step"]
+    );
     // Stored with the template id the module reported.
     let stored = b.stored();
     let alice = stored.person(n(2)).expect("user 002 stored");

@@ -33,7 +33,7 @@ use lock_core::{
 use lock_hal::nor_flash;
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
-    Key, KeyEvent, TemplateId, MotorDirection, Press,
+    Key, KeyEvent, MotorDirection, Press, TemplateId,
 };
 use lock_runtime::{
     App, AppContext, AppEvent, AppIdentity, Board, Hardware, LogPage, Runtime, StateStore,
@@ -124,6 +124,11 @@ pub struct World {
     pub cut_after: Option<(ChangeFilter, u32)>,
     /// Every store write fails (a broken flash).
     pub store_fails: bool,
+    /// Owed module commands the store reports after its own (as many as a
+    /// test needs), until it hears the work is done.
+    pub owed_extra: Vec<ModuleCommand>,
+    /// Times the store heard that the owed module work is done.
+    pub module_work_done: u32,
 
     pub keys: VecDeque<KeyEvent>,
     /// When each key press began ([`Bench::keys`]) and when the runtime read
@@ -184,6 +189,8 @@ impl World {
             dead: false,
             cut_after: None,
             store_fails: false,
+            owed_extra: Vec::new(),
+            module_work_done: 0,
             keys: VecDeque::new(),
             keys_pressed: Vec::new(),
             keys_read: Vec::new(),
@@ -919,11 +926,21 @@ impl StateStore for TestStore {
     }
 
     fn owed_module_command(&self, n: usize) -> Option<ModuleCommand> {
-        self.inner.owed_module_command(n)
+        let real = (0..)
+            .take_while(|i| self.inner.owed_module_command(*i).is_some())
+            .count();
+        match self.inner.owed_module_command(n) {
+            Some(command) => Some(command),
+            None => self.world.borrow().owed_extra.get(n - real).copied(),
+        }
     }
 
     async fn module_work_done(&mut self) -> Result<(), TestStoreError> {
-        op(&self.world, |_| ()).await;
+        op(&self.world, |w| {
+            w.owed_extra.clear();
+            w.module_work_done += 1;
+        })
+        .await;
         StateStore::module_work_done(&mut self.inner)
             .await
             .map_err(TestStoreError::Store)

@@ -4,8 +4,8 @@
 //! delays a faster one.
 
 use lock_core::{
-    AppCommand, AppRequest, BiometricKind, Link, LockMethod, LogEntry, Method, Privilege, Prompt,
-    Setting,
+    AppCommand, AppRequest, BiometricKind, Link, LockMethod, LogEntry, Method, ModuleCommand,
+    Privilege, Prompt, Setting, TemplateId,
 };
 use lock_hal::{BoltPosition, MotorDirection};
 
@@ -23,7 +23,10 @@ fn every_key_taken(b: &Bench, from: usize) {
     let read = w.keys_read.get(from..).unwrap_or(&[]);
     assert_eq!(pressed.len(), read.len(), "keys lost: {}", b.describe());
     for (p, r) in pressed.iter().zip(read) {
-        assert!(r - p <= WITHIN_MS, "a key pressed at {p} ms was read at {r} ms");
+        assert!(
+            r - p <= WITHIN_MS,
+            "a key pressed at {p} ms was read at {r} ms"
+        );
     }
 }
 
@@ -38,7 +41,7 @@ fn drive_after(b: &Bench, from: u64) -> Option<(u64, MotorCall)> {
         .iter()
         .zip(&w.motor)
         .find(|(t, c)| **t >= from && matches!(c, MotorCall::Drive(_)))
-        .map(|(t, c)| (*t, c.clone()))
+        .map(|(t, c)| (*t, *c))
 }
 
 fn now(b: &Bench) -> u64 {
@@ -126,7 +129,11 @@ fn r_rsp_1_tamper_and_the_door_during_a_face_search_are_handled_at_once() {
     b.world.borrow_mut().tampers += 1;
     b.wait(millis(WITHIN_MS));
     assert!(
-        b.world.borrow().siren_log.iter().any(|(at, on)| *on && *at >= t && *at - t <= WITHIN_MS),
+        b.world
+            .borrow()
+            .siren_log
+            .iter()
+            .any(|(at, on)| *on && *at >= t && *at - t <= WITHIN_MS),
         "the tamper alarm sounded within 100 ms: {:?}",
         b.world.borrow().siren_log
     );
@@ -175,7 +182,11 @@ fn r_rsp_1_a_countdown_lock_comes_due_on_time_during_a_clip_and_a_search() {
     assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
     let unlocked_at = {
         let w = b.world.borrow();
-        w.motor_times[w.motor.iter().rposition(|c| *c == MotorCall::Drive(MotorDirection::Forward)).unwrap()]
+        w.motor_times[w
+            .motor
+            .iter()
+            .rposition(|c| *c == MotorCall::Drive(MotorDirection::Forward))
+            .unwrap()]
     };
     b.present(BiometricKind::Face, "mallory");
     b.wait(secs(6));
@@ -188,7 +199,10 @@ fn r_rsp_1_a_countdown_lock_comes_due_on_time_during_a_clip_and_a_search() {
     );
     let w = b.world.borrow();
     assert!(w.playing_until > at, "a clip was playing");
-    assert!(w.modules[0].searching_until.is_some_and(|t| t > at), "a search ran");
+    assert!(
+        w.modules[0].searching_until.is_some_and(|t| t > at),
+        "a search ran"
+    );
 }
 
 #[test]
@@ -208,7 +222,11 @@ fn r_rsp_2_a_finger_presented_while_a_prompt_plays_opens_when_the_module_answers
     b.wait(secs(1));
     let (at, call) = drive_after(&b, t).expect("the finger opened");
     assert_eq!(call, MotorCall::Drive(MotorDirection::Forward));
-    assert!(at - t <= 500 + WITHIN_MS, "opened {} ms after the finger", at - t);
+    assert!(
+        at - t <= 500 + WITHIN_MS,
+        "opened {} ms after the finger",
+        at - t
+    );
     assert!(b.ever_logged(LogEntry::Unlock {
         person: Some(n(2)),
         method: Method::Finger
@@ -233,4 +251,69 @@ fn r_rsp_2_an_identification_that_ends_during_a_lockout_is_not_acted_on() {
     b.wait(secs(6));
     assert!(b.motor_calls().is_empty(), "{}", b.describe());
     assert_eq!(b.bolt(), BoltPosition::Locked);
+}
+
+#[test]
+fn s_st_2_boot_hands_over_more_owed_work_than_a_lane_queue_holds() {
+    let mut b = Bench::installed();
+    enrol_alice(&mut b);
+    // Sixty deletions owed to the fingerprint module (people deleted while
+    // it failed, say): more than its lane's queue and the answers' queue
+    // hold together, so boot must take answers while it hands work over.
+    {
+        let mut w = b.world.borrow_mut();
+        w.owed_extra = (100..160)
+            .map(|t| ModuleCommand::Delete {
+                kind: BiometricKind::Finger,
+                template: TemplateId(t),
+            })
+            .collect();
+        w.module(BiometricKind::Finger).calls.clear();
+    }
+    let done_before = b.world.borrow().module_work_done;
+    b.power_cycle();
+    b.wait(secs(1));
+    {
+        let w = b.world.borrow();
+        assert_eq!(w.modules[2].calls.len(), 60, "{:?}", w.modules[2].calls);
+        assert_eq!(w.modules[2].calls[0], "delete 100");
+        assert_eq!(
+            w.module_work_done,
+            done_before + 1,
+            "the store heard it is done"
+        );
+    }
+    // The lock works, and the sensor listens again: Alice's finger opens.
+    b.finger("alice");
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
+}
+
+#[test]
+fn s_st_2_owed_work_on_a_failing_module_stays_owed() {
+    let mut b = Bench::installed();
+    {
+        let mut w = b.world.borrow_mut();
+        w.owed_extra = (0..3)
+            .map(|t| ModuleCommand::Delete {
+                kind: BiometricKind::Finger,
+                template: TemplateId(t),
+            })
+            .collect();
+        w.module(BiometricKind::Finger).failing = true;
+    }
+    let done_before = b.world.borrow().module_work_done;
+    b.power_cycle();
+    b.wait(secs(10));
+    assert_eq!(b.world.borrow().module_work_done, done_before);
+    assert_eq!(
+        b.world.borrow().owed_extra.len(),
+        3,
+        "kept for the next boot"
+    );
+    // The keypad works meanwhile.
+    b.touch();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
 }
