@@ -5,8 +5,8 @@ use core::future::pending;
 
 use crate::{
     Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
-    Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport, TriggerSensor, UsbPower, Voice,
-    WallClock,
+    Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport,
+    TriggerSensor, UsbPower, Voice, WallClock,
 };
 
 /// A part the board does not have: a sensor that never changes, a module
