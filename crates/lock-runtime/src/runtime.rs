@@ -12,7 +12,8 @@ use lock_core::{
 use lock_hal::{
     Backlight as _, Battery as _, Biometric as _, BoltSensor as _, Button as _, Clock as _,
     ContactSensor as _, EnrollStatus, Error as _, ErrorKind, Identification, KeyEvent, Keypad as _,
-    Motor as _, Press, Siren as _, StallSensor as _, TriggerSensor as _, UsbPower as _, Voice as _,
+    Motor as _, Press, SampleSensor as _, Siren as _, StallSensor as _, TriggerSensor as _,
+    UsbPower as _, Voice as _,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
@@ -690,9 +691,9 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             (self.bolt_last, self.door_open, self.usb_present);
         let Hardware {
             keypad,
-            face,
-            palm,
-            finger,
+            face_sensor,
+            palm_sensor,
+            finger_sensor,
             bolt,
             stall,
             door,
@@ -730,15 +731,15 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 )
             },
             face_input = async {
-                let r = gate(face_on, face.wait_for_sample()).await;
+                let r = gate(face_on, face_sensor.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Face, r.map_err(|e| e.kind()))
             },
             palm_input = async {
-                let r = gate(palm_on, palm.wait_for_sample()).await;
+                let r = gate(palm_on, palm_sensor.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Palm, r.map_err(|e| e.kind()))
             },
             finger_input = async {
-                let r = gate(finger_on, finger.wait_for_sample()).await;
+                let r = gate(finger_on, finger_sensor.wait_for_sample()).await;
                 Input::Sample(BiometricKind::Finger, r.map_err(|e| e.kind()))
             },
             door_input = async {
@@ -943,10 +944,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let (template, step) = (enrolment.template, enrolment.step);
         // The keypad and the buttons are read meanwhile, as in `identify`:
         // an enrolment step may take the module's whole timeout too.
-        let result = on_module_keeping_inputs!(self, kind, |m| m
-            .enroll_step(template, step)
-            .await
-            .map_err(|e| e.kind()));
+        let result =
+            on_module_keeping_inputs!(self, kind, |m| m.enroll_step().await.map_err(|e| e.kind()));
         let next = match result {
             Ok(EnrollStatus::Next(s)) => {
                 self.set_enrolment(
@@ -965,7 +964,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 self.set_enrolment(kind, None);
                 BiometricEvent::Enrolled {
                     kind,
-                    template: TemplateId(id),
+                    template: TemplateId(id.0),
                 }
             }
             Ok(EnrollStatus::Refused(r)) => {
@@ -1002,7 +1001,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
         let event = match result {
             Ok(Identification::Match(id)) => BiometricEvent::Identified {
                 kind,
-                template: TemplateId(id),
+                template: TemplateId(id.0),
             },
             Ok(Identification::NoMatch) => BiometricEvent::NoMatch { kind },
             Ok(Identification::NoSample) => return None,
@@ -1292,7 +1291,14 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                         step: 0,
                     }),
                 );
-                return Ok(());
+                let r = on_module!(self.hw, kind, |m| m
+                    .begin_enroll(lock_hal::TemplateId(template.0))
+                    .await
+                    .map_err(|e| e.kind()));
+                if r.is_err() {
+                    self.set_enrolment(kind, None);
+                }
+                (kind, r)
             }
             ModuleCommand::CancelEnroll(kind) => {
                 let started = self
@@ -1313,7 +1319,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             }
             ModuleCommand::Delete { kind, template } => {
                 let r = on_module!(self.hw, kind, |m| m
-                    .delete(template.0)
+                    .delete(lock_hal::TemplateId(template.0))
                     .await
                     .map_err(|e| e.kind()));
                 (kind, r)
