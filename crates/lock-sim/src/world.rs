@@ -20,7 +20,7 @@ use embedded_storage_async::nor_flash::{
 use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
-    MotorDirection, Press, Received,
+    MotorDirection, Press, Received, TemplateId,
 };
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
 
@@ -36,6 +36,8 @@ pub struct Module {
     pub templates: Vec<(String, u16)>,
     /// What lies on (stands before) the sensor, not yet taken.
     pub presented: Option<String>,
+    /// The template id of the enrolment begun, until it ends.
+    pub enrolling: Option<u16>,
 }
 
 /// What the runtime's lock core looked like after its last completed step.
@@ -253,6 +255,7 @@ impl World {
         self.wakeup = None;
         for m in &mut self.modules {
             m.presented = None;
+            m.enrolling = None;
         }
     }
 }
@@ -599,8 +602,8 @@ impl lock_hal::Clock for SimClock {
 }
 
 /// A fingerprint, face or palm module. Samples are names: one presented
-/// sample completes an enrolment (a name already enrolled is refused as a
-/// duplicate); identifying a known name matches its template.
+/// sample completes an enrolment begun (a name already enrolled is refused
+/// as a duplicate); identifying a known name matches its template.
 #[derive(Clone, Debug)]
 pub struct SimModule(pub Shared, pub BiometricKind);
 
@@ -616,26 +619,26 @@ impl SimModule {
 }
 
 impl lock_hal::Biometric for SimModule {
-    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
-        let kind = self.1;
-        until(&self.0, |w| {
-            w.module(kind)
-                .and_then(|m| m.presented.is_some().then_some(()))
-        })
-        .await;
-        Ok(())
-    }
     async fn identify(&mut self) -> Result<Identification, ErrorKind> {
         self.with(|m| match m.presented.take() {
             None => Identification::NoSample,
             Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
-                Some((_, id)) => Identification::Match(*id),
+                Some((_, id)) => Identification::Match(TemplateId(*id)),
                 None => Identification::NoMatch,
             },
         })
     }
-    async fn enroll_step(&mut self, template: u16, _step: u8) -> Result<EnrollStatus, ErrorKind> {
+    /// Records the template id (nothing to abandon but the record).
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.with(|m| m.enrolling = Some(template.0))
+    }
+    /// Enrols the presented sample. Without an enrolment begun it refuses,
+    /// as lock-hal allows: a bad capture.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, ErrorKind> {
         self.with(|m| {
+            let Some(template) = m.enrolling.take() else {
+                return EnrollStatus::Refused(EnrollRefusal::BadCapture);
+            };
             let Some(name) = m.presented.take() else {
                 return EnrollStatus::Refused(EnrollRefusal::Timeout);
             };
@@ -644,17 +647,39 @@ impl lock_hal::Biometric for SimModule {
             }
             m.templates.retain(|(_, id)| *id != template);
             m.templates.push((name, template));
-            EnrollStatus::Enrolled(template)
+            EnrollStatus::Enrolled(TemplateId(template))
         })
     }
     async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
-        Ok(())
+        self.with(|m| m.enrolling = None)
     }
-    async fn delete(&mut self, template: u16) -> Result<(), ErrorKind> {
-        self.with(|m| m.templates.retain(|(_, id)| *id != template))
+    async fn delete(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.with(|m| m.templates.retain(|(_, id)| *id != template.0))
     }
     async fn clear(&mut self) -> Result<(), ErrorKind> {
         self.with(|m| m.templates.clear())
+    }
+}
+
+/// What tells a module that a sample is presented (a finger module's WAKEUP
+/// line, a face or hand coming into range): a sample waiting in the world.
+#[derive(Clone, Debug)]
+pub struct SimSensor(pub Shared, pub BiometricKind);
+
+impl ErrorType for SimSensor {
+    type Error = ErrorKind;
+}
+
+impl lock_hal::SampleSensor for SimSensor {
+    /// Cancel-safe: it only looks, the module takes the sample.
+    async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        until(&self.0, |w| {
+            w.module(kind)
+                .and_then(|m| m.presented.is_some().then_some(()))
+        })
+        .await;
+        Ok(())
     }
 }
 
@@ -668,6 +693,9 @@ impl Board for SimBoard {
     type Face = SimModule;
     type Palm = SimModule;
     type Finger = SimModule;
+    type FaceSensor = SimSensor;
+    type PalmSensor = SimSensor;
+    type FingerSensor = SimSensor;
     type Motor = SimMotor;
     type BoltSensor = SimBolt;
     type StallSensor = SimStall;
@@ -691,6 +719,9 @@ pub fn hardware(w: &Shared) -> Hardware<SimBoard> {
         face: SimModule(w.clone(), BiometricKind::Face),
         palm: SimModule(w.clone(), BiometricKind::Palm),
         finger: SimModule(w.clone(), BiometricKind::Finger),
+        face_sensor: SimSensor(w.clone(), BiometricKind::Face),
+        palm_sensor: SimSensor(w.clone(), BiometricKind::Palm),
+        finger_sensor: SimSensor(w.clone(), BiometricKind::Finger),
         motor: SimMotor(w.clone()),
         bolt: SimBolt(w.clone()),
         stall: SimStall(w.clone()),
