@@ -506,7 +506,8 @@ where
 /// The module's WAKEUP line, which shows a finger on the sensor. A value of
 /// its own beside [`Fingerprint`]: the lock waits on it while the driver
 /// talks to the module, and a board hands it to the runtime as the finger's
-/// sample sensor.
+/// sample sensor. R-UNL-1: a finger laid on the sensor starts identification
+/// by itself, no touch on the keypad needed.
 pub struct Wakeup<W> {
     pin: W,
     active_low: bool,
