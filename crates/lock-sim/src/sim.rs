@@ -1061,6 +1061,30 @@ fn digit_of(clip: u16) -> Option<char> {
         .flatten()
 }
 
+/// Names one clip on its own, as the terminal lock shows the clip playing:
+/// a prompt's name, a digit, "point", the failure sound or the reason after
+/// it.
+pub fn clip_name(clip: u16) -> String {
+    if let Some(d) = digit_of(clip) {
+        return format!("digit {d}");
+    }
+    if clip == lock_runtime::prompt::POINT {
+        return "point".into();
+    }
+    if clip == lock_runtime::prompt::FAILURE {
+        return "failure sound".into();
+    }
+    if let Some(reason) = refusal_for_clip(clip) {
+        return format!("why: {reason}");
+    }
+    let named = decode_clips(&[clip]);
+    // A number's name alone ("person-number:") has no digits yet.
+    named
+        .first()
+        .map(|name| name.trim_end_matches(':').into())
+        .unwrap_or_else(|| format!("clip-{clip}"))
+}
+
 /// Turns the clips a step played back into prompt names, as the crate README
 /// names them (`unlocked`, `person-number:002`, `failure:too-weak`).
 pub fn decode_clips(clips: &[u16]) -> Vec<String> {
@@ -1247,6 +1271,23 @@ mod tests {
         clips.extend(lock_runtime::prompt::clips(&Prompt::Menu).iter());
         clips.push(999);
         assert_eq!(decode_clips(&clips), ["success", "menu", "clip-999"]);
+        // One at a time, as the terminal lock shows the clip playing.
+        let named: Vec<String> = [30, 40, 3, 11, 80, 81, 999]
+            .into_iter()
+            .map(clip_name)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "unlocked",
+                "person-number",
+                "digit 2",
+                "point",
+                "failure sound",
+                "why: no-match",
+                "clip-999"
+            ]
+        );
     }
 
     #[test]
