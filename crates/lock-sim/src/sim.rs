@@ -50,6 +50,14 @@ pub const PACE_MS: u64 = 200;
 /// stop: past the runtime's travel limit (6 s).
 const MOTOR_PACES: u32 = 40;
 
+/// How many more paces a presented sample is held for the module to answer:
+/// past a face module's whole search (10 s).
+const ANSWER_PACES: u32 = 60;
+
+/// How many paces a person listens for the lock to finish speaking: past
+/// the longest prompt (the serial number, about 8 s).
+const LISTEN_PACES: u32 = 60;
+
 /// The lock's identity in the simulator.
 pub fn config() -> Config {
     Config {
@@ -325,6 +333,19 @@ impl Sim {
                     }
                     self.pace()?;
                 }
+                // The person holds the sample until the module answers (a
+                // face search takes a second, an unknown face its whole
+                // timeout), so the step ends with the answer.
+                for _ in 0..ANSWER_PACES {
+                    let busy = {
+                        let mut w = self.world.borrow_mut();
+                        w.module(kind).is_some_and(|m| m.busy)
+                    };
+                    if !busy {
+                        break;
+                    }
+                    self.pace()?;
+                }
                 Ok(())
             }
             Step::MechanicalKey => self.input(|w| {
@@ -540,7 +561,10 @@ impl Sim {
         let compared = pairing
             .on_reveal(&reveal)
             .map_err(|e| fail(&e.to_string()))?;
-        // The person compares the code the lock speaks with the phone's.
+        // The person compares the code the lock speaks with the phone's,
+        // listening until the lock has said all of it (a clip takes its
+        // length: "verification code" and six digits take seconds).
+        self.listen()?;
         let spoken = {
             let w = self.world.borrow();
             let clips: Vec<u16> = w
@@ -569,6 +593,18 @@ impl Sim {
         entry.visitor_codes = None;
         let responses = self.exchange(name, &confirm, false)?;
         self.record(&responses);
+        Ok(())
+    }
+
+    /// Paces until the voice is quiet, as a person listening to the lock
+    /// does; at most [`LISTEN_PACES`].
+    fn listen(&mut self) -> Result<(), SimError> {
+        for _ in 0..LISTEN_PACES {
+            if self.world.borrow().playing().is_none() {
+                break;
+            }
+            self.pace()?;
+        }
         Ok(())
     }
 

@@ -44,6 +44,9 @@ pub struct Module {
     pub presented: Option<String>,
     /// The template id of the enrolment begun, until it ends.
     pub enrolling: Option<u16>,
+    /// Searching or capturing for an enrolment: the module has not
+    /// answered yet.
+    pub busy: bool,
 }
 
 /// What the runtime's lock core looked like after its last completed step.
@@ -272,6 +275,7 @@ impl World {
         for m in &mut self.modules {
             m.presented = None;
             m.enrolling = None;
+            m.busy = false;
         }
     }
 }
@@ -687,6 +691,16 @@ impl SimModule {
         self.0.borrow().now
     }
 
+    /// Marks the module busy until the guard goes (the operation ends or
+    /// is dropped).
+    fn busy(&self) -> Busy {
+        let kind = self.1;
+        if let Some(m) = self.0.borrow_mut().module(kind) {
+            m.busy = true;
+        }
+        Busy(self.0.clone(), kind)
+    }
+
     /// Waits up to `window_ms` for a sample and takes it, as the module's
     /// capture does; `None` when none came.
     async fn take_sample(&self, window_ms: u64) -> Result<Option<String>, ErrorKind> {
@@ -709,6 +723,7 @@ impl lock_hal::Biometric for SimModule {
     /// out); no sample at the window's end.
     async fn identify(&mut self) -> Result<Identification, ErrorKind> {
         let times = timing::search(self.1);
+        let _busy = self.busy();
         let start = self.now();
         let Some(name) = self.take_sample(times.window_ms).await? else {
             return Ok(Identification::NoSample);
@@ -745,6 +760,7 @@ impl lock_hal::Biometric for SimModule {
         let Some(template) = self.with(|m| m.enrolling)? else {
             return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
         };
+        let _busy = self.busy();
         let window = timing::search(kind).window_ms;
         let sample = self.take_sample(window).await?;
         let Some(name) = sample else {
@@ -771,6 +787,19 @@ impl lock_hal::Biometric for SimModule {
     }
     async fn clear(&mut self) -> Result<(), ErrorKind> {
         self.with(|m| m.templates.clear())
+    }
+}
+
+/// A module at work; idle again when dropped.
+struct Busy(Shared, BiometricKind);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.0.try_borrow_mut()
+            && let Some(m) = w.module(self.1)
+        {
+            m.busy = false;
+        }
     }
 }
 
@@ -1226,11 +1255,17 @@ mod tests {
         let mut search = pin!(face.identify());
         let mut cx = Context::from_waker(Waker::noop());
         assert!(search.as_mut().poll(&mut cx).is_pending());
+        let busy = |w: &Shared| w.borrow_mut().module(kind).is_some_and(|m| m.busy);
+        assert!(
+            busy(&w),
+            "searching: the runner holds a sample until the answer"
+        );
         w.borrow_mut().advance_to(4_000);
         present(&w, kind, "alice");
         let (hit, at) = drive(&w, search);
         assert_eq!(hit, Ok(Identification::Match(TemplateId(1))));
         assert_eq!(at, 4_000 + timing::FACE_MATCH_MS);
+        assert!(!busy(&w));
     }
 
     #[test]
