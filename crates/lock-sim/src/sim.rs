@@ -277,7 +277,12 @@ impl Sim {
     pub fn act(&mut self, step: &Step) -> Result<(), SimError> {
         {
             let w = self.world.borrow();
-            self.clips_mark = w.clips.len();
+            // A prompt of several clips is said over seconds: a `wait`
+            // lets the lock finish what the step before it began, so its
+            // clips count with that step's.
+            if !matches!(step, Step::Wait(_)) {
+                self.clips_mark = w.clips.len();
+            }
             self.log_mark = w.log.len();
         }
         self.act_inner(step)?;
@@ -1375,6 +1380,21 @@ mod tests {
         assert_eq!(
             sim.check(&Expectation::Bolt { locked: false }),
             Err("bolt locked".into())
+        );
+    }
+
+    #[test]
+    fn a_wait_lets_the_lock_finish_the_prompt_of_the_step_before() {
+        // The success sound (500 ms) comes before the next question: the
+        // keys' step alone heard only the first; with the wait, both.
+        let heard = "keys ok 1\nexpect prompt success\nexpect prompt create-administrator\n";
+        assert!(!run_text(heard).passed());
+        let waited =
+            "keys ok 1\nwait 1s\nexpect prompt success\nexpect prompt create-administrator\n";
+        assert!(
+            run_text(waited).passed(),
+            "{}",
+            run_text(waited).report("wait")
         );
     }
 
