@@ -1,8 +1,9 @@
 //! The least a new board implements to run the lock: a keypad with its
 //! backlights, the bolt motor and its end switches, a battery gauge, a voice
 //! module and a clock. Every other part is `lock_hal::Absent` (no face or
-//! palm module, no fingerprint, no door or tamper sensor, no buttons, no
-//! radio), and the state lives in `lock-store` on a flash partition.
+//! palm module, no fingerprint and no sensor telling a sample is presented,
+//! no door or tamper sensor, no buttons, no radio), and the state lives in
+//! `lock-store` on a flash partition.
 //!
 //! On a real board each type below wraps pins, a bus or a driver from
 //! `lock-drivers`; here they print what the runtime asks of them, and a
@@ -222,6 +223,9 @@ impl Board for ExampleBoard {
     type Face = Absent;
     type Palm = Absent;
     type Finger = Absent;
+    type FaceSensor = Absent;
+    type PalmSensor = Absent;
+    type FingerSensor = Absent;
     type Motor = Bridge;
     type BoltSensor = EndSwitches;
     type StallSensor = Absent;
@@ -280,6 +284,9 @@ fn main() {
         face: Absent,
         palm: Absent,
         finger: Absent,
+        face_sensor: Absent,
+        palm_sensor: Absent,
+        finger_sensor: Absent,
         motor: Bridge(door.clone()),
         bolt: EndSwitches(door.clone()),
         stall: Absent,

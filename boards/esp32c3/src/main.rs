@@ -49,7 +49,7 @@ use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
@@ -136,7 +136,12 @@ impl<'a> Board for DevKitM1<'a> {
     type Backlight = GpioBacklight<Out<'a>, 4>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
-    type Finger = Fingerprint<Uart<'static, Async>, In<'a>, EmbassyClock>;
+    type Finger = Fingerprint<Uart<'static, Async>, EmbassyClock>;
+    // The face+palm module cannot tell that someone stands before it (and
+    // is off between operations): the lock searches on a touch.
+    type FaceSensor = Absent;
+    type PalmSensor = Absent;
+    type FingerSensor = Wakeup<In<'a>>;
     type Motor = PwmHBridge<Channel<'a, LowSpeed>, Channel<'a, LowSpeed>>;
     type BoltSensor = EndSwitches<In<'a>, In<'a>>;
     type StallSensor = ShuntStall<AdcInput<'a, GPIO1<'static>>, EmbassyClock>;
@@ -253,12 +258,10 @@ fn wire<'a>(
         backlight,
         face: SharedFace(buses.face),
         palm: SharedPalm(buses.face),
-        finger: Fingerprint::new(
-            pins.finger_uart,
-            input(pin::FINGER_WAKEUP)?,
-            clock,
-            fingerprint::Config::default(),
-        ),
+        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        face_sensor: Absent,
+        palm_sensor: Absent,
+        finger_sensor: Wakeup::new(input(pin::FINGER_WAKEUP)?),
         motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(input(pin::BOLT_LOCKED)?, input(pin::BOLT_UNLOCKED)?, true),
         stall: ShuntStall::new(AdcInput::new(buses.adc, pins.shunt), clock, STALL_RAW),

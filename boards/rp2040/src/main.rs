@@ -46,7 +46,7 @@ use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
@@ -131,7 +131,12 @@ impl<'a> Board for PicoW<'a> {
     type Backlight = GpioBacklight<Output<'static>, 4>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
-    type Finger = Fingerprint<BufferedUart, Input<'static>, EmbassyClock>;
+    type Finger = Fingerprint<BufferedUart, EmbassyClock>;
+    // The face+palm module cannot tell that someone stands before it (and
+    // is off between operations): the lock searches on a touch.
+    type FaceSensor = Absent;
+    type PalmSensor = Absent;
+    type FingerSensor = Wakeup<Input<'static>>;
     type Motor = PwmHBridge<PwmOutput<'static>, PwmOutput<'static>>;
     type BoltSensor = EndSwitches<Input<'static>, Input<'static>>;
     type StallSensor = ShuntStall<PinAdc<'a>, EmbassyClock>;
@@ -236,12 +241,10 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
         backlight: GpioBacklight::grouped(pins.lights, LIGHT_GROUPS, false),
         face: SharedFace(shared.face),
         palm: SharedPalm(shared.face),
-        finger: Fingerprint::new(
-            pins.finger_uart,
-            Input::new(pins.finger_wakeup, Pull::Up),
-            clock,
-            fingerprint::Config::default(),
-        ),
+        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        face_sensor: Absent,
+        palm_sensor: Absent,
+        finger_sensor: Wakeup::new(Input::new(pins.finger_wakeup, Pull::Up)),
         motor: PwmHBridge::new(in1, in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(
             Input::new(pins.bolt_locked, Pull::Up),

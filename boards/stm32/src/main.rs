@@ -54,12 +54,13 @@ use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint};
+use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{
     GpioButton, GpioContact, GpioSiren, GpioTrigger, GpioUsbSense, SwitchConfig,
 };
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
+use lock_hal::Absent;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
 use panic_probe as _;
@@ -177,7 +178,12 @@ impl<'a> Board for NucleoL476<'a> {
     type Backlight = GpioBacklight<Output<'static>, 4>;
     type Face = SharedFace<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
-    type Finger = Fingerprint<ModuleUart<'static>, Exti, EmbassyClock>;
+    type Finger = Fingerprint<ModuleUart<'static>, EmbassyClock>;
+    // The face+palm module cannot tell that someone stands before it (and
+    // is off between operations): the lock searches on a touch.
+    type FaceSensor = Absent;
+    type PalmSensor = Absent;
+    type FingerSensor = Wakeup<Exti>;
     type Motor = PwmHBridge<Pwm, Pwm>;
     type BoltSensor = EndSwitches<Exti, Exti>;
     type StallSensor = ShuntStall<AdcInput<'a, Peri<'static, PC1>>, EmbassyClock>;
@@ -276,12 +282,10 @@ fn wire<'a>(
         backlight: GpioBacklight::grouped(pins.backlights, LIGHT_GROUPS, false),
         face: SharedFace(face),
         palm: SharedPalm(face),
-        finger: Fingerprint::new(
-            pins.finger_uart,
-            pins.finger_wakeup,
-            clock,
-            fingerprint::Config::default(),
-        ),
+        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        face_sensor: Absent,
+        palm_sensor: Absent,
+        finger_sensor: Wakeup::new(pins.finger_wakeup),
         motor: PwmHBridge::new(pins.in1, pins.in2, MOTOR_DUTY_PERCENT),
         bolt: EndSwitches::new(pins.bolt_locked, pins.bolt_unlocked, true),
         stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), clock, STALL_RAW),

@@ -25,7 +25,7 @@ fn ready<F: Future>(future: std::pin::Pin<&mut F>) -> bool {
 fn embassy_clock_reads_and_waits_on_embassy_time() {
     let driver = MockDriver::get();
     driver.reset();
-    let mut clock = EmbassyClock;
+    let clock = EmbassyClock;
     assert_eq!(clock.now_ms(), 0);
     driver.advance(Duration::from_millis(1_500));
     assert_eq!(clock.now_ms(), 1_500);

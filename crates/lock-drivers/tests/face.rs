@@ -19,6 +19,7 @@ use lock_drivers::face::wire::{
 use lock_drivers::face::{Config, Encryption, EncryptionError, Error, Face, Modality};
 use lock_hal::{
     Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Error as _, ErrorKind, Identification,
+    TemplateId,
 };
 
 /// The 32 zero bytes of an empty user name.
@@ -287,9 +288,15 @@ fn identify_returns_the_user_and_what_was_recognised() {
         w(VERIFY_0_10),
         r(REPLY_VERIFY_PALM_1),
     ]);
-    assert_eq!(run(face.identify()), Ok(Identification::Match(4)));
+    assert_eq!(
+        run(face.identify()),
+        Ok(Identification::Match(TemplateId(4)))
+    );
     assert_eq!(face.last_match_kind(), Some(Modality::Face));
-    assert_eq!(run(face.identify()), Ok(Identification::Match(1)));
+    assert_eq!(
+        run(face.identify()),
+        Ok(Identification::Match(TemplateId(1)))
+    );
     assert_eq!(face.last_match_kind(), Some(Modality::Palm));
     finish(face);
 }
@@ -348,7 +355,10 @@ fn a_late_reply_to_another_command_is_skipped() {
         r(NOTE_READY),
         r(REPLY_VERIFY_FACE_4),
     ]);
-    assert_eq!(run(face.identify()), Ok(Identification::Match(4)));
+    assert_eq!(
+        run(face.identify()),
+        Ok(Identification::Match(TemplateId(4)))
+    );
     finish(face);
 }
 
@@ -357,7 +367,10 @@ fn replies_arriving_byte_by_byte() {
     let clock = ManualClock::new();
     let uart = ScriptedUart::new(&[w(VERIFY_0_10), r(REPLY_VERIFY_FACE_4)]).in_chunks_of(1);
     let mut face = Face::new(uart, clock, Config::default());
-    assert_eq!(run(face.identify()), Ok(Identification::Match(4)));
+    assert_eq!(
+        run(face.identify()),
+        Ok(Identification::Match(TemplateId(4)))
+    );
     finish(face);
 }
 
@@ -384,7 +397,9 @@ fn face_enrollment_goes_through_the_five_directions() {
         w(ENROLL_RIGHT),
         r(REPLY_ENROLL_1F),
     ]);
-    let prompts: Vec<_> = (0..5).map(|step| run(face.enroll_step(0, step))).collect();
+    run(face.begin_enroll(TemplateId(0))).unwrap();
+    // The driver counts the directions: five steps, no step number.
+    let prompts: Vec<_> = (0..5).map(|_| run(face.enroll_step())).collect();
     assert_eq!(
         prompts,
         [
@@ -392,9 +407,12 @@ fn face_enrollment_goes_through_the_five_directions() {
             Ok(EnrollStatus::Next(EnrollStep::HeadDown)),
             Ok(EnrollStatus::Next(EnrollStep::HeadLeft)),
             Ok(EnrollStatus::Next(EnrollStep::HeadRight)),
-            Ok(EnrollStatus::Enrolled(3)),
+            Ok(EnrollStatus::Enrolled(TemplateId(3))),
         ]
     );
+    // Done: another step is refused and nothing is sent.
+    assert!(!face.is_enrolling());
+    assert_eq!(run(face.enroll_step()), Err(Error::NotEnrolling));
     finish(face);
 }
 
@@ -410,16 +428,17 @@ fn face_state_notes_become_prompts_and_the_direction_is_tried_again() {
         w(ENROLL_MIDDLE),
         r(REPLY_ENROLL_01),
     ]);
+    run(face.begin_enroll(TemplateId(0))).unwrap();
     assert_eq!(
-        run(face.enroll_step(0, 0)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::Closer))
     );
     assert_eq!(
-        run(face.enroll_step(0, 1)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::HeadUp))
     );
     assert_eq!(
-        run(face.enroll_step(0, 2)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::HeadUp))
     );
     finish(face);
@@ -436,16 +455,17 @@ fn a_direction_failing_three_times_ends_the_enrollment() {
         r(REPLY_ENROLL_TIMEOUT),
     ]);
     // No note: the prompt repeats the direction.
+    run(face.begin_enroll(TemplateId(0))).unwrap();
     assert_eq!(
-        run(face.enroll_step(0, 0)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::LookStraight))
     );
-    run(face.enroll_step(0, 1)).unwrap();
+    run(face.enroll_step()).unwrap();
     assert_eq!(
-        run(face.enroll_step(0, 2)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Refused(EnrollRefusal::Timeout))
     );
-    assert_eq!(run(face.enroll_step(0, 3)), Err(Error::EnrollOrder));
+    assert_eq!(run(face.enroll_step()), Err(Error::NotEnrolling));
     finish(face);
 }
 
@@ -457,12 +477,15 @@ fn r_usr_7_an_enrolled_face_is_refused_as_a_duplicate() {
         w(ENROLL_MIDDLE),
         r(REPLY_ENROLL_MAX_USERS),
     ]);
+    run(face.begin_enroll(TemplateId(0))).unwrap();
     assert_eq!(
-        run(face.enroll_step(0, 0)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate))
     );
+    // The refusal ended that enrollment: begun again, nothing to abandon.
+    run(face.begin_enroll(TemplateId(0))).unwrap();
     assert_eq!(
-        run(face.enroll_step(0, 0)),
+        run(face.enroll_step()),
         Ok(EnrollStatus::Refused(EnrollRefusal::Full))
     );
     finish(face);
@@ -476,21 +499,60 @@ fn cancel_resets_the_module() {
         w(RESET),
         r(REPLY_RESET_OK),
     ]);
-    run(face.enroll_step(0, 0)).unwrap();
+    run(face.begin_enroll(TemplateId(0))).unwrap();
+    run(face.enroll_step()).unwrap();
     run(face.cancel_enroll()).unwrap();
-    assert_eq!(run(face.enroll_step(0, 1)), Err(Error::EnrollOrder));
+    assert_eq!(run(face.enroll_step()), Err(Error::NotEnrolling));
+    finish(face);
+}
+
+#[test]
+fn a_step_without_an_enrollment_is_refused_and_nothing_is_sent() {
+    let (mut face, _) = driver(&[]);
+    let error = run(face.enroll_step()).unwrap_err();
+    assert_eq!(error, Error::NotEnrolling);
+    assert_eq!(error.kind(), ErrorKind::Other);
+    assert_eq!(run(face.palm().enroll_step()), Err(Error::NotEnrolling));
+    finish(face);
+}
+
+#[test]
+fn begin_sends_nothing_unless_it_abandons_an_enrollment_under_way() {
+    // The first face enrollment gets its middle direction; the second
+    // begins with a RESET and starts again from the middle.
+    let (mut face, _) = driver(&[
+        w(ENROLL_MIDDLE),
+        r(REPLY_ENROLL_01),
+        w(RESET),
+        r(REPLY_RESET_OK),
+        w(ENROLL_MIDDLE),
+        r(REPLY_ENROLL_01),
+    ]);
+    run(face.begin_enroll(TemplateId(0))).unwrap();
+    assert_eq!(
+        run(face.enroll_step()),
+        Ok(EnrollStatus::Next(EnrollStep::HeadUp))
+    );
+    run(face.begin_enroll(TemplateId(0))).unwrap();
+    assert_eq!(
+        run(face.enroll_step()),
+        Ok(EnrollStatus::Next(EnrollStep::HeadUp)),
+        "the middle direction again: the count started over"
+    );
     finish(face);
 }
 
 #[test]
 fn palm_enrollment_is_one_step() {
     let (mut face, _) = driver(&[w(PALM_ENROLL), r(REPLY_PALM_9)]);
+    run(face.palm().begin_enroll(TemplateId(0))).unwrap();
+    // A face step does not continue a palm enrollment, nor end it.
+    assert_eq!(run(face.enroll_step()), Err(Error::NotEnrolling));
     assert_eq!(
-        run(face.palm().enroll_step(0, 0)),
-        Ok(EnrollStatus::Enrolled(9))
+        run(face.palm().enroll_step()),
+        Ok(EnrollStatus::Enrolled(TemplateId(9)))
     );
-    // A face step does not continue a palm enrollment.
-    assert_eq!(run(face.enroll_step(0, 1)), Err(Error::EnrollOrder));
+    assert_eq!(run(face.palm().enroll_step()), Err(Error::NotEnrolling));
     finish(face);
 }
 
@@ -504,8 +566,8 @@ fn delete_one_counts_unknown_as_deleted_and_clear_deletes_all() {
         w(DELALL),
         r(REPLY_DELALL_OK),
     ]);
-    run(face.delete(1)).unwrap();
-    run(face.palm().delete(1)).unwrap();
+    run(face.delete(TemplateId(1))).unwrap();
+    run(face.palm().delete(TemplateId(1))).unwrap();
     run(face.clear()).unwrap();
     finish(face);
 }
@@ -558,10 +620,7 @@ mod shared_module {
 
     use std::cell::RefCell;
     use std::convert::Infallible;
-    use std::future::Future;
-    use std::pin::pin;
     use std::rc::Rc;
-    use std::task::{Context, Waker};
 
     use embedded_hal::digital::{self, OutputPin};
     use embedded_hal_mock::eh1::MockError;
@@ -662,7 +721,7 @@ mod shared_module {
         let (module, mut uart, _, levels) = module(&script);
         assert_eq!(
             run(SharedFace(&module).identify()),
-            Ok(Identification::Match(4))
+            Ok(Identification::Match(TemplateId(4)))
         );
         run(SharedPalm(&module).clear()).unwrap();
         let (all, second) = (script.len(), clear.len());
@@ -685,11 +744,11 @@ mod shared_module {
         );
         assert_eq!(
             run(SharedPalm(&module).identify()),
-            Ok(Identification::Match(1))
+            Ok(Identification::Match(TemplateId(1)))
         );
         assert_eq!(
             run(SharedFace(&module).identify()),
-            Ok(Identification::Match(4))
+            Ok(Identification::Match(TemplateId(4)))
         );
         uart.done();
     }
@@ -699,17 +758,22 @@ mod shared_module {
         let (module, mut uart, _, _) = module(
             &[
                 powered(&[w(ENROLL_MIDDLE), r(REPLY_ENROLL_01)]),
+                powered(&[w(RESET), r(REPLY_RESET_OK)]),
                 powered(&[w(PALM_ENROLL), r(REPLY_PALM_9)]),
             ]
             .concat(),
         );
+        run(SharedFace(&module).begin_enroll(TemplateId(0))).unwrap();
         assert_eq!(
-            run(SharedFace(&module).enroll_step(0, 0)),
+            run(SharedFace(&module).enroll_step()),
             Ok(EnrollStatus::Next(EnrollStep::HeadUp))
         );
+        // The palm side's begin abandons the face enrollment: a RESET,
+        // powered, before the palm capture.
+        run(SharedPalm(&module).begin_enroll(TemplateId(0))).unwrap();
         assert_eq!(
-            run(SharedPalm(&module).enroll_step(0, 0)),
-            Ok(EnrollStatus::Enrolled(9))
+            run(SharedPalm(&module).enroll_step()),
+            Ok(EnrollStatus::Enrolled(TemplateId(9)))
         );
         uart.done();
     }
@@ -729,10 +793,10 @@ mod shared_module {
         );
         let (mut face, mut palm) = (SharedFace(&module), SharedPalm(&module));
         run(palm.cancel_enroll()).unwrap();
-        run(palm.delete(1)).unwrap();
+        run(palm.delete(TemplateId(1))).unwrap();
         run(palm.clear()).unwrap();
         run(face.cancel_enroll()).unwrap();
-        run(face.delete(1)).unwrap();
+        run(face.delete(TemplateId(1))).unwrap();
         run(face.clear()).unwrap();
         uart.done();
     }
@@ -784,7 +848,7 @@ mod shared_module {
                 Pin::set(State::Low).with_error(broken()),
             ],
         );
-        let error = run(SharedPalm(&module).delete(1)).unwrap_err();
+        let error = run(SharedPalm(&module).delete(TemplateId(1))).unwrap_err();
         assert_eq!(error, shared::Error::Power(digital::ErrorKind::Other));
         assert_eq!(error.kind(), ErrorKind::Bus);
         finish_on_mock_pin(module);
@@ -793,29 +857,30 @@ mod shared_module {
     #[test]
     fn a_switch_that_cannot_power_on_is_a_bus_error_and_nothing_is_sent() {
         let module = module_on_mock_pin(&[], &[Pin::set(State::High).with_error(broken())]);
-        let error = run(SharedFace(&module).enroll_step(0, 0)).unwrap_err();
+        run(SharedFace(&module).begin_enroll(TemplateId(0))).unwrap();
+        let error = run(SharedFace(&module).enroll_step()).unwrap_err();
         assert_eq!(error, shared::Error::Power(digital::ErrorKind::Other));
         assert_eq!(error.kind(), ErrorKind::Bus);
         finish_on_mock_pin(module);
     }
 
     #[test]
-    fn waiting_for_a_sample_leaves_the_module_off() {
+    fn beginning_with_nothing_to_abandon_leaves_the_module_off() {
         let module = module_on_mock_pin(&[], &[]);
-        let mut context = Context::from_waker(Waker::noop());
-        let mut face = SharedFace(&module);
-        assert!(
-            pin!(face.wait_for_sample())
-                .as_mut()
-                .poll(&mut context)
-                .is_pending()
-        );
-        let mut palm = SharedPalm(&module);
-        assert!(
-            pin!(palm.wait_for_sample())
-                .as_mut()
-                .poll(&mut context)
-                .is_pending()
+        // The pin expects nothing: the module is never switched on.
+        run(SharedPalm(&module).begin_enroll(TemplateId(0))).unwrap();
+        finish_on_mock_pin(module);
+    }
+
+    #[test]
+    fn a_step_without_an_enrollment_of_its_side_is_refused_with_the_module_off() {
+        let module = module_on_mock_pin(&[], &[]);
+        let error = run(SharedFace(&module).enroll_step()).unwrap_err();
+        assert_eq!(error, shared::Error::Module(Error::NotEnrolling));
+        run(SharedPalm(&module).begin_enroll(TemplateId(0))).unwrap();
+        assert_eq!(
+            run(SharedFace(&module).enroll_step()),
+            Err(shared::Error::Module(Error::NotEnrolling))
         );
         finish_on_mock_pin(module);
     }

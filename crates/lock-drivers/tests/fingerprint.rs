@@ -12,13 +12,15 @@
 mod common;
 
 use common::{ManualClock, ScriptedUart, Uart, hex, run};
+use embedded_hal_mock::eh1::MockError;
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use lock_drivers::fingerprint::wire::{
     self, Ack, Aura, Code, Command, Frame, FrameReader, PacketId, Repr, SearchHit,
 };
-use lock_drivers::fingerprint::{Config, Error, Fingerprint};
+use lock_drivers::fingerprint::{Config, Error, Fingerprint, Wakeup};
 use lock_hal::{
     Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Error as _, ErrorKind, Identification,
+    SampleSensor, TemplateId,
 };
 
 // Commands, from PERIPHERALS.md (✓ = matches public drivers' tests).
@@ -63,34 +65,32 @@ fn r(frame: &str) -> Uart {
     Uart::Read(hex(frame))
 }
 
-type Driver = Fingerprint<ScriptedUart, PinMock, ManualClock>;
+type Driver = Fingerprint<ScriptedUart, ManualClock>;
 
 /// A driver on a scripted UART, with short capture windows so the polling
 /// loops are a few steps long.
-fn driver(script: &[Uart]) -> (Driver, ScriptedUart, PinMock, ManualClock) {
+fn driver(script: &[Uart]) -> (Driver, ScriptedUart, ManualClock) {
     driver_with(script, |uart| uart)
 }
 
 fn driver_with(
     script: &[Uart],
     shape: impl FnOnce(ScriptedUart) -> ScriptedUart,
-) -> (Driver, ScriptedUart, PinMock, ManualClock) {
+) -> (Driver, ScriptedUart, ManualClock) {
     let uart = shape(ScriptedUart::new(script));
-    let pin = PinMock::new(&[]);
     let clock = ManualClock::new();
     let config = Config {
         present_timeout_ms: 300,
         lift_timeout_ms: 300,
         ..Config::default()
     };
-    let driver = Fingerprint::new(uart.clone(), pin.clone(), clock.clone(), config);
-    (driver, uart, pin, clock)
+    let driver = Fingerprint::new(uart.clone(), clock.clone(), config);
+    (driver, uart, clock)
 }
 
 fn finish(driver: Driver) {
-    let (mut uart, mut pin, _clock) = driver.release();
+    let (mut uart, _clock) = driver.release();
     uart.done();
-    pin.done();
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +291,7 @@ fn identify_captures_extracts_and_searches() {
         w(SEARCH_1_0_200),
         r(ACK_HIT_5_SCORE_100),
     ]);
-    assert_eq!(run(fp.identify()), Ok(Identification::Match(5)));
+    assert_eq!(run(fp.identify()), Ok(Identification::Match(TemplateId(5))));
     finish(fp);
 }
 
@@ -317,7 +317,7 @@ fn identify_polls_genimg_until_a_finger_then_gives_up_as_no_sample() {
         script.push(w(GEN_IMG));
         script.push(r(ACK_NO_FINGER));
     }
-    let (mut fp, _, _, clock) = driver(&script);
+    let (mut fp, _, clock) = driver(&script);
     assert_eq!(run(fp.identify()), Ok(Identification::NoSample));
     assert_eq!(clock.now(), 300);
     finish(fp);
@@ -345,13 +345,13 @@ fn replies_arriving_byte_by_byte_after_the_boot_byte() {
         ],
         |uart| uart.in_chunks_of(1),
     );
-    assert_eq!(run(fp.identify()), Ok(Identification::Match(5)));
+    assert_eq!(run(fp.identify()), Ok(Identification::Match(TemplateId(5))));
     finish(fp);
 }
 
 #[test]
 fn a_silent_module_times_out() {
-    let (mut fp, _, _, clock) = driver(&[w(VFY_PWD_0)]);
+    let (mut fp, _, clock) = driver(&[w(VFY_PWD_0)]);
     let error = run(fp.verify_password()).unwrap_err();
     assert_eq!(error, Error::Timeout);
     assert_eq!(error.kind(), ErrorKind::Timeout);
@@ -414,15 +414,23 @@ fn enrollment_in_three_steps_with_lift_detection() {
         w(STORE_1_5),
         r(ACK_OK),
     ]);
+    run(fp.begin_enroll(TemplateId(5))).unwrap();
+    assert!(fp.is_enrolling());
     assert_eq!(
-        run(fp.enroll_step(5, 0)),
+        run(fp.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::Lift))
     );
     assert_eq!(
-        run(fp.enroll_step(5, 1)),
+        run(fp.enroll_step()),
         Ok(EnrollStatus::Next(EnrollStep::Present))
     );
-    assert_eq!(run(fp.enroll_step(5, 2)), Ok(EnrollStatus::Enrolled(5)));
+    assert_eq!(
+        run(fp.enroll_step()),
+        Ok(EnrollStatus::Enrolled(TemplateId(5)))
+    );
+    // Done: the driver counted three steps and the enrollment is over.
+    assert!(!fp.is_enrolling());
+    assert_eq!(run(fp.enroll_step()), Err(Error::NotEnrolling));
     finish(fp);
 }
 
@@ -444,9 +452,10 @@ fn through_merge() -> Vec<Uart> {
 }
 
 fn enroll_all(fp: &mut Driver) -> EnrollStatus {
-    run(fp.enroll_step(5, 0)).unwrap();
-    run(fp.enroll_step(5, 1)).unwrap();
-    run(fp.enroll_step(5, 2)).unwrap()
+    run(fp.begin_enroll(TemplateId(5))).unwrap();
+    run(fp.enroll_step()).unwrap();
+    run(fp.enroll_step()).unwrap();
+    run(fp.enroll_step()).unwrap()
 }
 
 #[test]
@@ -516,41 +525,101 @@ fn a_finger_never_lifted_ends_the_enrollment_by_timeout() {
         script.push(r(ACK_OK));
     }
     let (mut fp, ..) = driver(&script);
-    run(fp.enroll_step(5, 0)).unwrap();
+    run(fp.begin_enroll(TemplateId(5))).unwrap();
+    run(fp.enroll_step()).unwrap();
     assert_eq!(
-        run(fp.enroll_step(5, 1)),
+        run(fp.enroll_step()),
         Ok(EnrollStatus::Refused(EnrollRefusal::Timeout))
     );
-    // The enrollment is over: step 2 is out of order now.
-    assert_eq!(run(fp.enroll_step(5, 2)), Err(Error::EnrollOrder));
+    // The enrollment is over: another step is refused, nothing sent.
+    assert_eq!(run(fp.enroll_step()), Err(Error::NotEnrolling));
     finish(fp);
 }
 
 #[test]
-fn steps_out_of_order_and_after_cancel_are_refused() {
+fn a_step_without_an_enrollment_or_after_cancel_is_refused() {
     let (mut fp, ..) = driver(&[w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_OK)]);
-    assert_eq!(run(fp.enroll_step(5, 1)), Err(Error::EnrollOrder));
-    run(fp.enroll_step(5, 0)).unwrap();
+    // Nothing begun: a typed error, nothing sent.
+    let error = run(fp.enroll_step()).unwrap_err();
+    assert_eq!(error, Error::NotEnrolling);
+    assert_eq!(error.kind(), ErrorKind::Other);
+    run(fp.begin_enroll(TemplateId(5))).unwrap();
+    run(fp.enroll_step()).unwrap();
     run(fp.cancel_enroll()).unwrap();
-    assert_eq!(run(fp.enroll_step(5, 1)), Err(Error::EnrollOrder));
-    assert_eq!(run(fp.enroll_step(200, 0)), Err(Error::TemplateRange));
+    assert!(!fp.is_enrolling());
+    assert_eq!(run(fp.enroll_step()), Err(Error::NotEnrolling));
+    finish(fp);
+}
+
+#[test]
+fn a_page_outside_the_library_is_refused_at_begin() {
+    let (mut fp, ..) = driver(&[]);
+    assert_eq!(
+        run(fp.begin_enroll(TemplateId(200))),
+        Err(Error::TemplateRange)
+    );
+    assert!(!fp.is_enrolling());
+    assert_eq!(run(fp.enroll_step()), Err(Error::NotEnrolling));
+    finish(fp);
+}
+
+#[test]
+fn begin_abandons_an_enrollment_under_way() {
+    // The first enrollment (page 7) gets its first capture; a new one
+    // (page 5) starts again from the first capture and stores to page 5.
+    let mut script = vec![w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_OK)];
+    script.extend(through_merge());
+    script.extend([
+        w(SEARCH_1_0_200),
+        r(ACK_SEARCH_MISS),
+        w(STORE_1_5),
+        r(ACK_OK),
+    ]);
+    let (mut fp, ..) = driver(&script);
+    run(fp.begin_enroll(TemplateId(7))).unwrap();
+    assert_eq!(
+        run(fp.enroll_step()),
+        Ok(EnrollStatus::Next(EnrollStep::Lift))
+    );
+    assert_eq!(enroll_all(&mut fp), EnrollStatus::Enrolled(TemplateId(5)));
     finish(fp);
 }
 
 #[test]
 fn delete_and_clear() {
     let (mut fp, ..) = driver(&[w(DELETE_5_1), r(ACK_OK), w(EMPTY), r(ACK_OK)]);
-    run(fp.delete(5)).unwrap();
+    run(fp.delete(TemplateId(5))).unwrap();
     run(fp.clear()).unwrap();
     finish(fp);
 }
 
 #[test]
-fn wait_for_sample_waits_for_wakeup_low() {
-    let (mut fp, _, mut pin, _) = driver(&[]);
-    pin.update_expectations(&[Pin::wait_for_state(State::Low)]);
-    run(fp.wait_for_sample()).unwrap();
-    finish(fp);
+fn wakeup_waits_for_the_line_low() {
+    let mut pin = PinMock::new(&[Pin::wait_for_state(State::Low)]);
+    let mut wakeup = Wakeup::new(pin.clone());
+    run(wakeup.wait_for_sample()).unwrap();
+    drop(wakeup.release());
+    pin.done();
+}
+
+#[test]
+fn wakeup_active_high_waits_for_the_line_high() {
+    let mut pin = PinMock::new(&[Pin::wait_for_state(State::High)]);
+    let mut wakeup = Wakeup::active_high(pin.clone());
+    run(wakeup.wait_for_sample()).unwrap();
+    pin.done();
+}
+
+#[test]
+fn a_failing_wakeup_pin_is_a_bus_error() {
+    let broken = MockError::Io(std::io::ErrorKind::NotConnected);
+    let mut pin = PinMock::new(&[Pin::wait_for_state(State::Low).with_error(broken)]);
+    let mut wakeup = Wakeup::new(pin.clone());
+    let error = run(wakeup.wait_for_sample()).unwrap_err();
+    assert_eq!(error, Error::Pin(embedded_hal::digital::ErrorKind::Other));
+    assert_eq!(error.kind(), ErrorKind::Bus);
+    const { assert!(<Wakeup<PinMock> as SampleSensor>::FITTED) };
+    pin.done();
 }
 
 // ---------------------------------------------------------------------------

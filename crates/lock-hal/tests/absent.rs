@@ -6,7 +6,7 @@ use core::task::{Context, Poll, Waker};
 
 use lock_hal::{
     Absent, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, Identification,
-    Transport, TriggerSensor, UsbPower, WallClock,
+    SampleSensor, TemplateId, Transport, TriggerSensor, UsbPower, WallClock,
 };
 
 /// Polls a future once, as an executor would, and says whether it finished.
@@ -23,7 +23,10 @@ fn waits_of_an_absent_part_never_finish() {
     let mut a = Absent;
     assert!(ready_at_once(TriggerSensor::wait_for_trigger(&mut a)).is_none());
     assert!(ready_at_once(ContactSensor::wait_for_change(&mut a, false)).is_none());
-    assert!(ready_at_once(Biometric::wait_for_sample(&mut a)).is_none());
+    assert!(ready_at_once(SampleSensor::wait_for_sample(&mut a)).is_none());
+    // And it says it is not fitted, so the lock searches on a touch.
+    const { assert!(!<Absent as SampleSensor>::FITTED) };
+    const { assert!(!<&mut Absent as SampleSensor>::FITTED) };
     assert!(ready_at_once(Button::wait_for_press(&mut a)).is_none());
     assert!(ready_at_once(UsbPower::wait_for_change(&mut a, false)).is_none());
     let mut buf = [0u8; 8];
@@ -37,8 +40,9 @@ fn operations_of_an_absent_part_report_nothing_and_refuse_enrolment() {
         ready_at_once(a.identify()),
         Some(Ok(Identification::NoSample))
     );
+    assert_eq!(ready_at_once(a.begin_enroll(TemplateId(0))), Some(Ok(())));
     assert_eq!(
-        ready_at_once(a.enroll_step(0, 0)),
+        ready_at_once(a.enroll_step()),
         Some(Ok(EnrollStatus::Refused(EnrollRefusal::Full)))
     );
     assert_eq!(ContactSensor::is_open(&mut a), Ok(false));

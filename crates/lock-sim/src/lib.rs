@@ -16,6 +16,7 @@ extern crate alloc;
 
 pub mod scenario;
 pub mod sim;
+pub mod timing;
 #[cfg(feature = "std")]
 pub mod tui;
 pub mod world;

@@ -50,6 +50,14 @@ pub const PACE_MS: u64 = 200;
 /// stop: past the runtime's travel limit (6 s).
 const MOTOR_PACES: u32 = 40;
 
+/// How many more paces a presented sample is held for the module to answer:
+/// past a face module's whole search (10 s).
+const ANSWER_PACES: u32 = 60;
+
+/// How many paces a person listens for the lock to finish speaking: past
+/// the longest prompt (the serial number, about 8 s).
+const LISTEN_PACES: u32 = 60;
+
 /// The lock's identity in the simulator.
 pub fn config() -> Config {
     Config {
@@ -266,7 +274,12 @@ impl Sim {
     pub fn act(&mut self, step: &Step) -> Result<(), SimError> {
         {
             let w = self.world.borrow();
-            self.clips_mark = w.clips.len();
+            // A prompt of several clips is said over seconds: a `wait`
+            // lets the lock finish what the step before it began, so its
+            // clips count with that step's.
+            if !matches!(step, Step::Wait(_)) {
+                self.clips_mark = w.clips.len();
+            }
             self.log_mark = w.log.len();
         }
         self.act_inner(step)?;
@@ -318,6 +331,19 @@ impl Sim {
                         w.module(kind).is_some_and(|m| m.presented.is_some())
                     };
                     if !(motor_on && untaken) {
+                        break;
+                    }
+                    self.pace()?;
+                }
+                // The person holds the sample until the module answers (a
+                // face search takes a second, an unknown face its whole
+                // timeout), so the step ends with the answer.
+                for _ in 0..ANSWER_PACES {
+                    let busy = {
+                        let mut w = self.world.borrow_mut();
+                        w.module(kind).is_some_and(|m| m.busy)
+                    };
+                    if !busy {
                         break;
                     }
                     self.pace()?;
@@ -537,7 +563,10 @@ impl Sim {
         let compared = pairing
             .on_reveal(&reveal)
             .map_err(|e| fail(&e.to_string()))?;
-        // The person compares the code the lock speaks with the phone's.
+        // The person compares the code the lock speaks with the phone's,
+        // listening until the lock has said all of it (a clip takes its
+        // length: "verification code" and six digits take seconds).
+        self.listen()?;
         let spoken = {
             let w = self.world.borrow();
             let clips: Vec<u16> = w
@@ -566,6 +595,18 @@ impl Sim {
         entry.visitor_codes = None;
         let responses = self.exchange(name, &confirm, false)?;
         self.record(&responses);
+        Ok(())
+    }
+
+    /// Paces until the voice is quiet, as a person listening to the lock
+    /// does; at most [`LISTEN_PACES`].
+    fn listen(&mut self) -> Result<(), SimError> {
+        for _ in 0..LISTEN_PACES {
+            if self.world.borrow().playing().is_none() {
+                break;
+            }
+            self.pace()?;
+        }
         Ok(())
     }
 
@@ -1058,6 +1099,30 @@ fn digit_of(clip: u16) -> Option<char> {
         .flatten()
 }
 
+/// Names one clip on its own, as the terminal lock shows the clip playing:
+/// a prompt's name, a digit, "point", the failure sound or the reason after
+/// it.
+pub fn clip_name(clip: u16) -> String {
+    if let Some(d) = digit_of(clip) {
+        return format!("digit {d}");
+    }
+    if clip == lock_runtime::prompt::POINT {
+        return "point".into();
+    }
+    if clip == lock_runtime::prompt::FAILURE {
+        return "failure sound".into();
+    }
+    if let Some(reason) = refusal_for_clip(clip) {
+        return format!("why: {reason}");
+    }
+    let named = decode_clips(&[clip]);
+    // A number's name alone ("person-number:") has no digits yet.
+    named
+        .first()
+        .map(|name| name.trim_end_matches(':').into())
+        .unwrap_or_else(|| format!("clip-{clip}"))
+}
+
 /// Turns the clips a step played back into prompt names, as the crate README
 /// names them (`unlocked`, `person-number:002`, `failure:too-weak`).
 pub fn decode_clips(clips: &[u16]) -> Vec<String> {
@@ -1244,6 +1309,23 @@ mod tests {
         clips.extend(lock_runtime::prompt::clips(&Prompt::Menu).iter());
         clips.push(999);
         assert_eq!(decode_clips(&clips), ["success", "menu", "clip-999"]);
+        // One at a time, as the terminal lock shows the clip playing.
+        let named: Vec<String> = [30, 40, 3, 11, 80, 81, 999]
+            .into_iter()
+            .map(clip_name)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "unlocked",
+                "person-number",
+                "digit 2",
+                "point",
+                "failure sound",
+                "why: no-match",
+                "clip-999"
+            ]
+        );
     }
 
     #[test]
@@ -1295,6 +1377,21 @@ mod tests {
         assert_eq!(
             sim.check(&Expectation::Bolt { locked: false }),
             Err("bolt locked".into())
+        );
+    }
+
+    #[test]
+    fn a_wait_lets_the_lock_finish_the_prompt_of_the_step_before() {
+        // The success sound (500 ms) comes before the next question: the
+        // keys' step alone heard only the first; with the wait, both.
+        let heard = "keys ok 1\nexpect prompt success\nexpect prompt create-administrator\n";
+        assert!(!run_text(heard).passed());
+        let waited =
+            "keys ok 1\nwait 1s\nexpect prompt success\nexpect prompt create-administrator\n";
+        assert!(
+            run_text(waited).passed(),
+            "{}",
+            run_text(waited).report("wait")
         );
     }
 

@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::scenario::{Step, parse_step};
-use crate::sim::{Sim, SimError, bolt_name, decode_clips, describe};
+use crate::sim::{Sim, SimError, bolt_name, clip_name, decode_clips, describe};
 use crate::world::{SimFlash, flash_layout};
 
 /// Where the interactive lock keeps its flash unless told otherwise.
@@ -342,15 +342,24 @@ impl App {
             rear,
         );
 
-        // Voice: the prompts, newest last.
-        let height = usize::from(voice.height.saturating_sub(2));
+        // Voice: the prompts, newest last, then the clip playing now while
+        // it plays (a clip takes its length: the lock is still speaking).
+        let playing = w.playing();
+        let height = usize::from(voice.height.saturating_sub(2))
+            .saturating_sub(usize::from(playing.is_some()));
         let prompts = group_prompts(&w.clips);
         let start = prompts.len().saturating_sub(height);
-        let prompt_lines: Vec<Line<'_>> = prompts
+        let mut prompt_lines: Vec<Line<'_>> = prompts
             .iter()
             .skip(start)
             .map(|(t, p)| Line::from(format!("{} {p}", clock(*t))))
             .collect();
+        if let Some(clip) = playing {
+            prompt_lines.push(Line::from(Span::styled(
+                format!("▶ {}", clip_name(clip)),
+                Style::default().fg(Color::Black).bg(Color::Cyan),
+            )));
+        }
         f.render_widget(
             Paragraph::new(prompt_lines).block(Block::bordered().title(" voice ")),
             voice,

@@ -4,6 +4,10 @@
 //! Single-threaded (`Rc<RefCell<World>>`). Every part that answers the
 //! runtime bumps [`World::progress`], so the runner can tell when the runtime
 //! has nothing left to do; time moves only when the runner moves it.
+//!
+//! The parts take the time their datasheets give ([`crate::timing`],
+//! `docs/LATENCIES.md`): a clip plays for its length, a module searches and
+//! enrols for its time, waiting on the simulated clock as the runtime does.
 
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
@@ -20,9 +24,11 @@ use embedded_storage_async::nor_flash::{
 use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
 use lock_hal::{
     BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
-    MotorDirection, Press, Received,
+    MotorDirection, Press, Received, TemplateId,
 };
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
+
+use crate::timing;
 
 /// How long the simulated lock body takes from one end to the other.
 pub const TRAVEL_MS: u64 = 1_000;
@@ -36,6 +42,11 @@ pub struct Module {
     pub templates: Vec<(String, u16)>,
     /// What lies on (stands before) the sensor, not yet taken.
     pub presented: Option<String>,
+    /// The template id of the enrolment begun, until it ends.
+    pub enrolling: Option<u16>,
+    /// Searching or capturing for an enrolment: the module has not
+    /// answered yet.
+    pub busy: bool,
 }
 
 /// What the runtime's lock core looked like after its last completed step.
@@ -119,6 +130,8 @@ pub struct World {
 
     /// Every voice clip played, with when.
     pub clips: Vec<(u64, u16)>,
+    /// The clip the voice module plays, and when it ends.
+    pub speaking: Option<(u16, u64)>,
     /// The voice volume.
     pub volume: Option<u8>,
     /// The siren sounds.
@@ -184,6 +197,7 @@ impl World {
             battery: 100,
             usb: false,
             clips: Vec::new(),
+            speaking: None,
             volume: None,
             siren: false,
             radio_in: VecDeque::new(),
@@ -205,6 +219,12 @@ impl World {
     /// The module of `kind`.
     pub fn module(&mut self, kind: BiometricKind) -> Option<&mut Module> {
         self.modules.get_mut(index(kind))
+    }
+
+    /// The clip playing now, if one is.
+    pub fn playing(&self) -> Option<u16> {
+        self.speaking
+            .and_then(|(clip, until)| (self.now < until).then_some(clip))
     }
 
     /// The next moment the world changes by itself.
@@ -240,6 +260,7 @@ impl World {
         self.stalled = false;
         self.motor_on = false;
         self.siren = false;
+        self.speaking = None;
         self.backlight = 0;
         self.keys.clear();
         self.set_presses.clear();
@@ -253,6 +274,8 @@ impl World {
         self.wakeup = None;
         for m in &mut self.modules {
             m.presented = None;
+            m.enrolling = None;
+            m.busy = false;
         }
     }
 }
@@ -281,6 +304,34 @@ async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>
         }
     })
     .await
+}
+
+/// Waits until `ready` gives a value, or until `deadline` (then `None`),
+/// asking the runner to wake it then as the clock does.
+async fn until_or<T>(
+    world: &Shared,
+    deadline: u64,
+    mut ready: impl FnMut(&mut World) -> Option<T>,
+) -> Option<T> {
+    poll_fn(|_| {
+        let mut w = world.borrow_mut();
+        if let Some(v) = ready(&mut w) {
+            w.bump();
+            return Poll::Ready(Some(v));
+        }
+        if w.now >= deadline {
+            w.bump();
+            return Poll::Ready(None);
+        }
+        w.wakeup = Some(w.wakeup.map_or(deadline, |t| t.min(deadline)));
+        Poll::Pending
+    })
+    .await
+}
+
+/// Takes simulated time until `at`: a part at work.
+async fn busy_until(world: &Shared, at: u64) {
+    until_or(world, at, |_| None::<()>).await;
 }
 
 /// Changes the world at once.
@@ -326,7 +377,9 @@ part!(
     SimBattery,
     /// USB-C power at the front.
     SimUsb,
-    /// The voice module (plays instantly: prompts are recorded as clips).
+    /// The voice module: a clip plays for its length
+    /// ([`timing::clip_ms`]); a new clip cuts the one playing, as a
+    /// JQ8900's play command does.
     SimVoice,
     /// The siren.
     SimSiren,
@@ -472,13 +525,31 @@ impl lock_hal::Voice for SimVoice {
         op(&self.0, |w| {
             let now = w.now;
             w.clips.push((now, clip));
+            w.speaking = Some((clip, now.saturating_add(timing::clip_ms(clip))));
         });
         Ok(())
     }
+    /// Until the clip playing has ended (at once when none plays).
     async fn wait_until_done(&mut self) -> Result<(), ErrorKind> {
+        poll_fn(|_| {
+            let mut w = self.0.borrow_mut();
+            match w.speaking {
+                Some((_, until)) if w.now < until => {
+                    w.wakeup = Some(w.wakeup.map_or(until, |t| t.min(until)));
+                    Poll::Pending
+                }
+                _ => {
+                    w.speaking = None;
+                    w.bump();
+                    Poll::Ready(())
+                }
+            }
+        })
+        .await;
         Ok(())
     }
     async fn stop(&mut self) -> Result<(), ErrorKind> {
+        op(&self.0, |w| w.speaking = None);
         Ok(())
     }
     async fn set_volume(&mut self, level: u8) -> Result<(), ErrorKind> {
@@ -599,8 +670,10 @@ impl lock_hal::Clock for SimClock {
 }
 
 /// A fingerprint, face or palm module. Samples are names: one presented
-/// sample completes an enrolment (a name already enrolled is refused as a
-/// duplicate); identifying a known name matches its template.
+/// sample completes an enrolment begun (a name already enrolled is refused
+/// as a duplicate); identifying a known name matches its template. Each
+/// operation takes the module's time ([`timing::search`],
+/// [`timing::enroll_step_ms`]).
 #[derive(Clone, Debug)]
 pub struct SimModule(pub Shared, pub BiometricKind);
 
@@ -613,9 +686,134 @@ impl SimModule {
         let kind = self.1;
         op(&self.0, |w| w.module(kind).map(f)).ok_or(ErrorKind::Device)
     }
+
+    fn now(&self) -> u64 {
+        self.0.borrow().now
+    }
+
+    /// Marks the module busy until the guard goes (the operation ends or
+    /// is dropped).
+    fn busy(&self) -> Busy {
+        let kind = self.1;
+        if let Some(m) = self.0.borrow_mut().module(kind) {
+            m.busy = true;
+        }
+        Busy(self.0.clone(), kind)
+    }
+
+    /// Waits up to `window_ms` for a sample and takes it, as the module's
+    /// capture does; `None` when none came.
+    async fn take_sample(&self, window_ms: u64) -> Result<Option<String>, ErrorKind> {
+        let kind = self.1;
+        if self.0.borrow_mut().module(kind).is_none() {
+            return Err(ErrorKind::Device);
+        }
+        let deadline = self.now().saturating_add(window_ms);
+        Ok(until_or(&self.0, deadline, |w| {
+            w.module(kind).and_then(|m| m.presented.take())
+        })
+        .await)
+    }
 }
 
 impl lock_hal::Biometric for SimModule {
+    /// Looks for a sample for the module's window; a known one answers
+    /// after the module's answer time, an unknown one too, or at the
+    /// window's end for a face module (it keeps looking until VERIFY times
+    /// out); no sample at the window's end.
+    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
+        let times = timing::search(self.1);
+        let _busy = self.busy();
+        let start = self.now();
+        let Some(name) = self.take_sample(times.window_ms).await? else {
+            return Ok(Identification::NoSample);
+        };
+        let seen = self.now();
+        let found = self.with(|m| {
+            m.templates
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, id)| *id)
+        })?;
+        let answered = seen.saturating_add(times.answer_ms);
+        let (answer, at) = match found {
+            Some(id) => (Identification::Match(TemplateId(id)), answered),
+            None if times.no_match_at_timeout => (
+                Identification::NoMatch,
+                answered.max(start.saturating_add(times.window_ms)),
+            ),
+            None => (Identification::NoMatch, answered),
+        };
+        busy_until(&self.0, at).await;
+        Ok(answer)
+    }
+    /// Records the template id; sends nothing (nothing to abandon but
+    /// the record).
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.with(|m| m.enrolling = Some(template.0))
+    }
+    /// Takes the sample (waiting the module's window for it) and enrols it
+    /// after one capture's time. Without an enrolment begun it refuses at
+    /// once, as lock-hal allows: a bad capture.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, ErrorKind> {
+        let kind = self.1;
+        let Some(template) = self.with(|m| m.enrolling)? else {
+            return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
+        };
+        let _busy = self.busy();
+        let window = timing::search(kind).window_ms;
+        let sample = self.take_sample(window).await?;
+        let Some(name) = sample else {
+            self.with(|m| m.enrolling = None)?;
+            return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
+        };
+        let done = self.now().saturating_add(timing::enroll_step_ms(kind));
+        busy_until(&self.0, done).await;
+        self.with(|m| {
+            m.enrolling = None;
+            if m.templates.iter().any(|(n, _)| *n == name) {
+                return EnrollStatus::Refused(EnrollRefusal::Duplicate);
+            }
+            m.templates.retain(|(_, id)| *id != template);
+            m.templates.push((name, template));
+            EnrollStatus::Enrolled(TemplateId(template))
+        })
+    }
+    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
+        self.with(|m| m.enrolling = None)
+    }
+    async fn delete(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.with(|m| m.templates.retain(|(_, id)| *id != template.0))
+    }
+    async fn clear(&mut self) -> Result<(), ErrorKind> {
+        self.with(|m| m.templates.clear())
+    }
+}
+
+/// A module at work; idle again when dropped.
+struct Busy(Shared, BiometricKind);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.0.try_borrow_mut()
+            && let Some(m) = w.module(self.1)
+        {
+            m.busy = false;
+        }
+    }
+}
+
+/// What tells a module that a sample is presented (a finger module's WAKEUP
+/// line, a face or hand coming into range): a sample waiting in the world.
+#[derive(Clone, Debug)]
+pub struct SimSensor(pub Shared, pub BiometricKind);
+
+impl ErrorType for SimSensor {
+    type Error = ErrorKind;
+}
+
+impl lock_hal::SampleSensor for SimSensor {
+    /// Cancel-safe: it only looks, the module takes the sample.
     async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
         let kind = self.1;
         until(&self.0, |w| {
@@ -624,37 +822,6 @@ impl lock_hal::Biometric for SimModule {
         })
         .await;
         Ok(())
-    }
-    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
-        self.with(|m| match m.presented.take() {
-            None => Identification::NoSample,
-            Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
-                Some((_, id)) => Identification::Match(*id),
-                None => Identification::NoMatch,
-            },
-        })
-    }
-    async fn enroll_step(&mut self, template: u16, _step: u8) -> Result<EnrollStatus, ErrorKind> {
-        self.with(|m| {
-            let Some(name) = m.presented.take() else {
-                return EnrollStatus::Refused(EnrollRefusal::Timeout);
-            };
-            if m.templates.iter().any(|(n, _)| *n == name) {
-                return EnrollStatus::Refused(EnrollRefusal::Duplicate);
-            }
-            m.templates.retain(|(_, id)| *id != template);
-            m.templates.push((name, template));
-            EnrollStatus::Enrolled(template)
-        })
-    }
-    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    async fn delete(&mut self, template: u16) -> Result<(), ErrorKind> {
-        self.with(|m| m.templates.retain(|(_, id)| *id != template))
-    }
-    async fn clear(&mut self) -> Result<(), ErrorKind> {
-        self.with(|m| m.templates.clear())
     }
 }
 
@@ -668,6 +835,9 @@ impl Board for SimBoard {
     type Face = SimModule;
     type Palm = SimModule;
     type Finger = SimModule;
+    type FaceSensor = SimSensor;
+    type PalmSensor = SimSensor;
+    type FingerSensor = SimSensor;
     type Motor = SimMotor;
     type BoltSensor = SimBolt;
     type StallSensor = SimStall;
@@ -691,6 +861,9 @@ pub fn hardware(w: &Shared) -> Hardware<SimBoard> {
         face: SimModule(w.clone(), BiometricKind::Face),
         palm: SimModule(w.clone(), BiometricKind::Palm),
         finger: SimModule(w.clone(), BiometricKind::Finger),
+        face_sensor: SimSensor(w.clone(), BiometricKind::Face),
+        palm_sensor: SimSensor(w.clone(), BiometricKind::Palm),
+        finger_sensor: SimSensor(w.clone(), BiometricKind::Finger),
         motor: SimMotor(w.clone()),
         bolt: SimBolt(w.clone()),
         stall: SimStall(w.clone()),
@@ -967,5 +1140,176 @@ impl StateStore for SimStore {
             .map_err(|e| kind_of(&e))?;
         op(&self.world, |w| w.log.push(*record));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::pin::pin;
+    use core::task::{Context, Waker};
+    use lock_hal::{Biometric as _, SampleSensor as _, Voice as _};
+
+    /// Runs `f` to its end as the runner does: poll, and when it waits,
+    /// move time to the moment it asked to be woken. Returns its output
+    /// and when it ended.
+    fn drive<T>(world: &Shared, f: impl Future<Output = T>) -> (T, u64) {
+        let mut f = pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..1_000 {
+            world.borrow_mut().wakeup = None;
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return (v, world.borrow().now);
+            }
+            let at = world.borrow().wakeup.expect("a part waits for nothing");
+            world.borrow_mut().advance_to(at);
+        }
+        panic!("never ended");
+    }
+
+    fn world_with(kind: BiometricKind, name: &str, id: u16) -> Shared {
+        let w: Shared = Rc::new(RefCell::new(World::new()));
+        if let Some(m) = w.borrow_mut().module(kind) {
+            m.templates.push((name.into(), id));
+        }
+        w
+    }
+
+    fn present(w: &Shared, kind: BiometricKind, name: &str) {
+        if let Some(m) = w.borrow_mut().module(kind) {
+            m.presented = Some(name.into());
+        }
+    }
+
+    #[test]
+    fn a_clip_plays_for_its_length_and_a_new_one_cuts_it() {
+        let w: Shared = Rc::new(RefCell::new(World::new()));
+        let mut voice = SimVoice(w.clone());
+        drive(&w, voice.play(30)).0.unwrap();
+        assert_eq!(w.borrow().playing(), Some(30));
+        let (done, ended) = drive(&w, voice.wait_until_done());
+        assert_eq!(done, Ok(()));
+        assert_eq!(ended, timing::clip_ms(30));
+        assert_eq!(w.borrow().playing(), None);
+        // Nothing playing: done at once.
+        let (done, again) = drive(&w, voice.wait_until_done());
+        assert_eq!(done, Ok(()));
+        assert_eq!(again, ended);
+        drive(&w, voice.play(25)).0.unwrap();
+        drive(&w, voice.play(29)).0.unwrap();
+        assert_eq!(w.borrow().playing(), Some(29));
+        let (done, cut) = drive(&w, voice.wait_until_done());
+        assert_eq!(done, Ok(()));
+        assert_eq!(cut, ended + timing::clip_ms(29));
+        drive(&w, voice.play(25)).0.unwrap();
+        drive(&w, voice.stop()).0.unwrap();
+        assert_eq!(w.borrow().playing(), None);
+        assert_eq!(
+            w.borrow().clips,
+            [(0, 30), (ended, 25), (ended, 29), (cut, 25)]
+        );
+    }
+
+    #[test]
+    fn a_fingerprint_search_takes_half_a_second_hit_or_miss() {
+        let kind = BiometricKind::Finger;
+        let w = world_with(kind, "alice", 3);
+        let mut finger = SimModule(w.clone(), kind);
+        present(&w, kind, "alice");
+        let (hit, at) = drive(&w, finger.identify());
+        assert_eq!(hit, Ok(Identification::Match(TemplateId(3))));
+        assert_eq!(at, 500);
+        present(&w, kind, "mallory");
+        let (miss, later) = drive(&w, finger.identify());
+        assert_eq!(miss, Ok(Identification::NoMatch));
+        assert_eq!(later, at + 500);
+        // No finger: GenImg is asked until the driver's present timeout.
+        let (none, end) = drive(&w, finger.identify());
+        assert_eq!(none, Ok(Identification::NoSample));
+        assert_eq!(end, later + timing::FINGER_PRESENT_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn a_face_search_matches_in_a_second_and_fails_only_at_its_timeout() {
+        let kind = BiometricKind::Face;
+        let w = world_with(kind, "alice", 1);
+        let mut face = SimModule(w.clone(), kind);
+        present(&w, kind, "alice");
+        let (hit, at) = drive(&w, face.identify());
+        assert_eq!(hit, Ok(Identification::Match(TemplateId(1))));
+        assert_eq!(at, timing::FACE_MATCH_MS);
+        present(&w, kind, "mallory");
+        let (miss, later) = drive(&w, face.identify());
+        assert_eq!(miss, Ok(Identification::NoMatch));
+        assert_eq!(later, at + timing::FACE_SEARCH_TIMEOUT_MS);
+        let (none, end) = drive(&w, face.identify());
+        assert_eq!(none, Ok(Identification::NoSample));
+        assert_eq!(end, later + timing::FACE_SEARCH_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn a_face_that_comes_during_the_search_is_matched_a_second_later() {
+        let kind = BiometricKind::Face;
+        let w = world_with(kind, "alice", 1);
+        let mut face = SimModule(w.clone(), kind);
+        let mut search = pin!(face.identify());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(search.as_mut().poll(&mut cx).is_pending());
+        let busy = |w: &Shared| w.borrow_mut().module(kind).is_some_and(|m| m.busy);
+        assert!(
+            busy(&w),
+            "searching: the runner holds a sample until the answer"
+        );
+        w.borrow_mut().advance_to(4_000);
+        present(&w, kind, "alice");
+        let (hit, at) = drive(&w, search);
+        assert_eq!(hit, Ok(Identification::Match(TemplateId(1))));
+        assert_eq!(at, 4_000 + timing::FACE_MATCH_MS);
+        assert!(!busy(&w));
+    }
+
+    #[test]
+    fn an_enrolment_step_takes_its_capture_time_and_needs_a_begin() {
+        let kind = BiometricKind::Finger;
+        let w = world_with(kind, "alice", 3);
+        let mut finger = SimModule(w.clone(), kind);
+        present(&w, kind, "bob");
+        // Nothing begun: refused at once, the sample left where it is.
+        let (refused, at) = drive(&w, finger.enroll_step());
+        assert_eq!(
+            refused,
+            Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture))
+        );
+        assert_eq!(at, 0);
+        drive(&w, finger.begin_enroll(TemplateId(4))).0.unwrap();
+        let (enrolled, at) = drive(&w, finger.enroll_step());
+        assert_eq!(enrolled, Ok(EnrollStatus::Enrolled(TemplateId(4))));
+        assert_eq!(at, timing::enroll_step_ms(kind));
+        // A second begin abandons the first: the step enrols under the new id.
+        drive(&w, finger.begin_enroll(TemplateId(7))).0.unwrap();
+        drive(&w, finger.begin_enroll(TemplateId(8))).0.unwrap();
+        present(&w, kind, "alice");
+        let (duplicate, _) = drive(&w, finger.enroll_step());
+        assert_eq!(
+            duplicate,
+            Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate))
+        );
+        assert_eq!(w.borrow().modules[2].enrolling, None);
+    }
+
+    #[test]
+    fn the_sensor_sees_a_sample_and_leaves_it_to_the_module() {
+        let kind = BiometricKind::Palm;
+        let w: Shared = Rc::new(RefCell::new(World::new()));
+        let mut sensor = SimSensor(w.clone(), kind);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(pin!(sensor.wait_for_sample()).poll(&mut cx).is_pending());
+        present(&w, kind, "alice");
+        assert!(pin!(sensor.wait_for_sample()).poll(&mut cx).is_ready());
+        assert!(
+            w.borrow_mut()
+                .module(kind)
+                .is_some_and(|m| m.presented.is_some())
+        );
     }
 }

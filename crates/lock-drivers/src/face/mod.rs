@@ -21,19 +21,26 @@
 //!   "unknown user" or a failed liveness check, no sample on a timeout. A
 //!   palm-capable module recognises a face or a palm to the same command;
 //!   [`Face::last_match_kind`] says which it was.
-//! - *enroll (face)*: one ENROLL per head direction, in the order middle,
-//!   up, down, left, right, each step answered with the next direction's
-//!   prompt. When a direction fails (timeout, abort, liveness) the driver
+//! - *enroll (face)*: `begin_enroll` records that a face enrollment is
+//!   under way (a RESET first if one was already, to abandon the module's
+//!   partial captures), then one ENROLL per `enroll_step`, the driver
+//!   counting the head directions in the order middle, up, down, left,
+//!   right, each step answered with the next direction's prompt. When a direction fails (timeout, abort, liveness) the driver
 //!   turns the last FACE_STATE note into a prompt ("come closer", "raise
 //!   your head"…) and the next step tries the same direction again, at most
 //!   [`Config::enroll_attempts`] times. "Already enrolled" (10) is
 //!   [`EnrollRefusal::Duplicate`]; "max users" and "no memory" are
 //!   [`EnrollRefusal::Full`].
-//! - *enroll (palm)*: one PALM_ENROLL_ITG; the module guides the hand
-//!   itself.
+//! - *enroll (palm)*: `begin_enroll`, then one PALM_ENROLL_ITG per
+//!   `enroll_step`; the module guides the hand itself.
+//! - An `enroll_step` without an enrollment begun (or of the other kind) is
+//!   [`Error::NotEnrolling`]; nothing is sent.
 //! - *delete* DELUSER (an unknown user counts as deleted), *clear* DELALL,
 //!   *cancel* RESET. The module chooses user ids: the `template` argument of
-//!   `enroll_step` is not sent, the result carries the id to keep.
+//!   `begin_enroll` is not sent, the result carries the id to keep.
+//! - *sample*: the module cannot tell that a face or a hand came into
+//!   range, so a board gives the runtime [`lock_hal::Absent`] as its sample
+//!   sensor and the lock searches on a touch (R-UNL-1).
 //! - [`Face::reset`], [`Face::status`], [`Face::power_down`], and
 //!   [`Face::command`] for anything else.
 //!
@@ -66,11 +73,10 @@
 pub mod shared;
 pub mod wire;
 
-use core::future::pending;
-
 use embedded_io_async::{Error as _, Read, Write};
 use lock_hal::{
-    Biometric, Clock, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
+    Biometric, Clock, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType,
+    Identification, TemplateId,
 };
 
 use crate::deadline::{after, before};
@@ -145,9 +151,10 @@ pub enum Error {
     /// A result the operation cannot go on from.
     #[error("module reported {0:?}")]
     Module(ResultCode),
-    /// An enrollment step without an enrollment in progress.
-    #[error("enrollment step out of order")]
-    EnrollOrder,
+    /// An enrollment step without an enrollment of its kind begun (or
+    /// after it ended).
+    #[error("no enrollment under way")]
+    NotEnrolling,
 }
 
 impl lock_hal::Error for Error {
@@ -159,7 +166,7 @@ impl lock_hal::Error for Error {
             Error::Rejected => ErrorKind::Busy,
             Error::Module(ResultCode::MAX_USERS | ResultCode::NO_MEMORY) => ErrorKind::Full,
             Error::Module(_) => ErrorKind::Device,
-            Error::EncryptionRequired | Error::EnrollOrder => ErrorKind::Other,
+            Error::EncryptionRequired | Error::NotEnrolling => ErrorKind::Other,
         }
     }
 }
@@ -349,6 +356,16 @@ where
         self.last_kind
     }
 
+    /// Whether an enrollment is under way (begun and not yet ended).
+    pub fn is_enrolling(&self) -> bool {
+        self.progress.is_some()
+    }
+
+    /// The kind of the enrollment under way, if one is.
+    pub fn enrolling(&self) -> Option<Modality> {
+        self.progress.map(|progress| progress.modality)
+    }
+
     /// The last FACE_STATE note received.
     pub fn last_face_state(&self) -> Option<FaceState> {
         self.last_state
@@ -513,7 +530,7 @@ where
                     Some(2) => Some(Modality::Palm),
                     _ => None,
                 };
-                Ok(Identification::Match(verified.user))
+                Ok(Identification::Match(TemplateId(verified.user)))
             }
             ResultCode::UNKNOWN_USER | ResultCode::LIVENESS => Ok(Identification::NoMatch),
             ResultCode::TIMEOUT | ResultCode::ABORTED => Ok(Identification::NoSample),
@@ -521,20 +538,29 @@ where
         }
     }
 
-    /// One enrollment step of either kind; a face or palm the module already
-    /// holds is refused as a duplicate (R-USR-7).
-    async fn enroll(&mut self, modality: Modality, step: u8) -> Result<EnrollStatus, Error> {
-        if step == 0 {
-            self.progress = Some(Progress {
-                modality,
-                done: 0,
-                failures: 0,
-            });
+    /// Starts an enrollment of `modality`. One under way is abandoned: the
+    /// module is RESET so that its partial captures go too.
+    async fn begin(&mut self, modality: Modality) -> Result<(), Error> {
+        if self.progress.take().is_some() {
+            self.reset().await?;
         }
-        let mut progress = match self.progress.take() {
+        self.progress = Some(Progress {
+            modality,
+            done: 0,
+            failures: 0,
+        });
+        Ok(())
+    }
+
+    /// The next enrollment step of either kind; a face or palm the module
+    /// already holds is refused as a duplicate (R-USR-7). Any answer but
+    /// [`EnrollStatus::Next`], or an error, ends the enrollment.
+    async fn enroll(&mut self, modality: Modality) -> Result<EnrollStatus, Error> {
+        let mut progress = match self.progress {
             Some(progress) if progress.modality == modality => progress,
-            _ => return Err(Error::EnrollOrder),
+            _ => return Err(Error::NotEnrolling),
         };
+        self.progress = None;
         let timeout_s = self.config.enroll_timeout_s;
         let wanted = DIRECTIONS
             .iter()
@@ -561,12 +587,12 @@ where
             ResultCode::SUCCESS => {
                 let enrolled = Enrolled::parse(&reply.data)?;
                 if modality == Modality::Palm {
-                    return Ok(EnrollStatus::Enrolled(enrolled.user));
+                    return Ok(EnrollStatus::Enrolled(TemplateId(enrolled.user)));
                 }
                 progress.done |= wanted | (enrolled.directions & direction::ALL);
                 progress.failures = 0;
                 match DIRECTIONS.iter().copied().find(|&d| progress.done & d == 0) {
-                    None => Ok(EnrollStatus::Enrolled(enrolled.user)),
+                    None => Ok(EnrollStatus::Enrolled(TemplateId(enrolled.user))),
                     Some(next) => {
                         self.progress = Some(progress);
                         Ok(EnrollStatus::Next(direction_prompt(next)))
@@ -606,7 +632,7 @@ where
         self.reset().await
     }
 
-    async fn delete_user(&mut self, user: u16) -> Result<(), Error> {
+    async fn delete_user(&mut self, TemplateId(user): TemplateId) -> Result<(), Error> {
         let timeout = self.config.delete_timeout_ms;
         let reply = self.command(&Command::DelUser { user }, timeout).await?;
         match reply.result {
@@ -686,27 +712,26 @@ where
     C: Clock,
     E: Encryption,
 {
-    /// Never returns: the module cannot tell that a face came into range.
-    /// The lock starts identification on a touch instead (R-UNL-1).
-    async fn wait_for_sample(&mut self) -> Result<(), Error> {
-        pending().await
-    }
-
     async fn identify(&mut self) -> Result<Identification, Error> {
         self.identify_any().await
     }
 
     /// `template` is not sent: the module chooses the user id, and
     /// `Enrolled` carries it.
-    async fn enroll_step(&mut self, _template: u16, step: u8) -> Result<EnrollStatus, Error> {
-        self.enroll(Modality::Face, step).await
+    async fn begin_enroll(&mut self, _template: TemplateId) -> Result<(), Error> {
+        self.begin(Modality::Face).await
+    }
+
+    /// The next head direction.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Error> {
+        self.enroll(Modality::Face).await
     }
 
     async fn cancel_enroll(&mut self) -> Result<(), Error> {
         self.cancel().await
     }
 
-    async fn delete(&mut self, template: u16) -> Result<(), Error> {
+    async fn delete(&mut self, template: TemplateId) -> Result<(), Error> {
         self.delete_user(template).await
     }
 
@@ -731,24 +756,24 @@ where
     C: Clock,
     E: Encryption,
 {
-    /// Never returns, as for faces.
-    async fn wait_for_sample(&mut self) -> Result<(), Error> {
-        pending().await
-    }
-
     async fn identify(&mut self) -> Result<Identification, Error> {
         self.face.identify_any().await
     }
 
-    async fn enroll_step(&mut self, _template: u16, step: u8) -> Result<EnrollStatus, Error> {
-        self.face.enroll(Modality::Palm, step).await
+    /// `template` is not sent, as for faces.
+    async fn begin_enroll(&mut self, _template: TemplateId) -> Result<(), Error> {
+        self.face.begin(Modality::Palm).await
+    }
+
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Error> {
+        self.face.enroll(Modality::Palm).await
     }
 
     async fn cancel_enroll(&mut self) -> Result<(), Error> {
         self.face.cancel().await
     }
 
-    async fn delete(&mut self, template: u16) -> Result<(), Error> {
+    async fn delete(&mut self, template: TemplateId) -> Result<(), Error> {
         self.face.delete_user(template).await
     }
 

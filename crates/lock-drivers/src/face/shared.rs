@@ -22,9 +22,16 @@
 //!
 //! **Face and palm.** Identification is VERIFY on either side (the module
 //! recognises a face or a palm to the same command). Enrollment differs:
-//! five head directions for a face, one PALM_ENROLL_ITG for a palm. Cancel,
-//! delete and clear act on the module's one user table, so both sides send
-//! the same commands.
+//! five head directions for a face, one PALM_ENROLL_ITG for a palm; the
+//! driver counts them across power cycles. `begin_enroll` powers the module
+//! only to abandon an enrollment under way; otherwise it records the side
+//! and sends nothing, and an `enroll_step` of a side with no enrollment is
+//! refused with the module left off. Cancel, delete and clear act on the module's one user
+//! table, so both sides send the same commands.
+//!
+//! **Sample detection.** The module cannot tell that a face or a hand came
+//! into range (and is off between operations), so a board gives the runtime
+//! [`lock_hal::Absent`] as the face and palm sample sensors.
 //!
 //! **The mutex.** [`SharedModule`] is a [`Mutex`] of lock-drivers' own
 //! embassy-sync release (0.8) over [`NoopRawMutex`]: the face and palm parts
@@ -66,9 +73,9 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embedded_hal::digital::OutputPin;
 use embedded_io_async::{Read, Write};
-use lock_hal::{Biometric, Clock, EnrollStatus, ErrorKind, ErrorType, Identification};
+use lock_hal::{Biometric, Clock, EnrollStatus, ErrorKind, ErrorType, Identification, TemplateId};
 
-use super::{Encryption, Face};
+use super::{Encryption, Face, Modality};
 
 /// How long the module may take to boot and send READY.
 const BOOT_MS: u32 = 2_000;
@@ -130,12 +137,22 @@ enum Side {
     Palm,
 }
 
+impl Side {
+    fn modality(self) -> Modality {
+        match self {
+            Side::Face => Modality::Face,
+            Side::Palm => Modality::Palm,
+        }
+    }
+}
+
 /// One biometric operation on the module.
 enum Operation {
     Identify,
-    Enroll(u16, u8),
+    Begin(TemplateId),
+    Step,
     Cancel,
-    Delete(u16),
+    Delete(TemplateId),
     Clear,
 }
 
@@ -161,6 +178,18 @@ where
 {
     let mut module = module.lock().await;
     let FaceModule { face, enable } = &mut *module;
+    // What the driver decides alone needs no power: a begin with nothing
+    // to abandon only records the side, a step of a side not enrolling is
+    // refused.
+    match operation {
+        Operation::Begin(template) if !face.is_enrolling() => {
+            return Ok(begin(face, side, template).await.map(|()| Outcome::Done)?);
+        }
+        Operation::Step if face.enrolling() != Some(side.modality()) => {
+            return Err(Error::Module(super::Error::NotEnrolling));
+        }
+        _ => {}
+    }
     enable.set_high().map_err(power)?;
     let outcome = match face.wait_until_ready(BOOT_MS).await {
         Ok(()) => match (side, operation) {
@@ -168,15 +197,11 @@ where
             (Side::Palm, Operation::Identify) => {
                 face.palm().identify().await.map(Outcome::Identified)
             }
-            (Side::Face, Operation::Enroll(template, step)) => face
-                .enroll_step(template, step)
-                .await
-                .map(Outcome::Enrolled),
-            (Side::Palm, Operation::Enroll(template, step)) => face
-                .palm()
-                .enroll_step(template, step)
-                .await
-                .map(Outcome::Enrolled),
+            (_, Operation::Begin(template)) => {
+                begin(face, side, template).await.map(|()| Outcome::Done)
+            }
+            (Side::Face, Operation::Step) => face.enroll_step().await.map(Outcome::Enrolled),
+            (Side::Palm, Operation::Step) => face.palm().enroll_step().await.map(Outcome::Enrolled),
             (_, Operation::Cancel) => face.cancel_enroll().await.map(|()| Outcome::Done),
             (_, Operation::Delete(template)) => face.delete(template).await.map(|()| Outcome::Done),
             (_, Operation::Clear) => face.clear().await.map(|()| Outcome::Done),
@@ -190,6 +215,23 @@ where
     let outcome = outcome.map_err(Error::Module)?;
     off?;
     Ok(outcome)
+}
+
+/// Begins an enrollment on `side`.
+async fn begin<U, C, E>(
+    face: &mut Face<U, C, E>,
+    side: Side,
+    template: TemplateId,
+) -> Result<(), super::Error>
+where
+    U: Read + Write,
+    C: Clock,
+    E: Encryption,
+{
+    match side {
+        Side::Face => face.begin_enroll(template).await,
+        Side::Palm => face.palm().begin_enroll(template).await,
+    }
 }
 
 // The two sides differ only in the `Side` they pass to `run`.
@@ -209,23 +251,19 @@ macro_rules! module_side {
             E: Encryption,
             P: OutputPin,
         {
-            /// Never returns: the module cannot tell a face or hand came
-            /// into range; the lock starts identification on a touch.
-            async fn wait_for_sample(&mut self) -> Result<(), Error> {
-                core::future::pending().await
-            }
             async fn identify(&mut self) -> Result<Identification, Error> {
                 match run(self.0, $side, Operation::Identify).await? {
                     Outcome::Identified(identification) => Ok(identification),
                     _ => Ok(Identification::NoSample),
                 }
             }
-            async fn enroll_step(
-                &mut self,
-                template: u16,
-                step: u8,
-            ) -> Result<EnrollStatus, Error> {
-                match run(self.0, $side, Operation::Enroll(template, step)).await? {
+            async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), Error> {
+                run(self.0, $side, Operation::Begin(template))
+                    .await
+                    .map(|_| ())
+            }
+            async fn enroll_step(&mut self) -> Result<EnrollStatus, Error> {
+                match run(self.0, $side, Operation::Step).await? {
                     Outcome::Enrolled(status) => Ok(status),
                     _ => Err(Error::Module(super::Error::Timeout)),
                 }
@@ -233,7 +271,7 @@ macro_rules! module_side {
             async fn cancel_enroll(&mut self) -> Result<(), Error> {
                 run(self.0, $side, Operation::Cancel).await.map(|_| ())
             }
-            async fn delete(&mut self, template: u16) -> Result<(), Error> {
+            async fn delete(&mut self, template: TemplateId) -> Result<(), Error> {
                 run(self.0, $side, Operation::Delete(template))
                     .await
                     .map(|_| ())

@@ -5,7 +5,9 @@
 //! WAKEUP (touch) output to a GPIO with an edge/level interrupt, its power
 //! from the board. The module sends `55` once booted; the frame reader skips
 //! it. Pass the UART (anything implementing embedded-io-async 0.7 `Read` +
-//! `Write`), the WAKEUP pin (embedded-hal-async `Wait`) and the lock's clock.
+//! `Write`) and the lock's clock to [`Fingerprint`], and the WAKEUP pin
+//! (embedded-hal-async `Wait`) to [`Wakeup`]: the lock waits on the pin
+//! while it talks to the module, so they are two values.
 //!
 //! **Protocol source.** The EF 01 packet format and instruction table of the
 //! R503 / AS608 user manuals, as written out in the project's
@@ -13,16 +15,20 @@
 //! vendor-specific `Auto*` instructions (`31`/`32`) are not used.
 //!
 //! **What it does.** [`Fingerprint`] implements
-//! [`Biometric`]:
+//! [`Biometric`], [`Wakeup`] implements [`SampleSensor`]:
 //! - *identify*: GenImg (polled until a finger gives an image) → Img2Tz(1) →
 //!   Search(1, 0, capacity). A hit is a match, `09` is a failed attempt; a
 //!   lifted finger or an image without enough features is no sample (it is
 //!   not counted against the person).
-//! - *enroll*, three steps: step 0 GenImg until `00` → Img2Tz(1), answer
-//!   "lift"; step 1 GenImg until `02` (no finger), answer "present"; step 2
-//!   GenImg → Img2Tz(2) → RegModel → Search(1, 0, capacity) → Store(1,
-//!   template). A search hit, or `27` from Store, is
-//!   [`EnrollRefusal::Duplicate`] (R-USR-7).
+//! - *enroll*: `begin_enroll` checks the page and records it (nothing is
+//!   sent: the next capture overwrites the module's buffers), then three
+//!   `enroll_step`s, counted by the driver: the first GenImg until `00` →
+//!   Img2Tz(1), answer "lift"; the second GenImg until `02` (no finger),
+//!   answer "present"; the third GenImg → Img2Tz(2) → RegModel → Search(1,
+//!   0, capacity) → Store(1, page). A search hit, or `27` from Store, is
+//!   [`EnrollRefusal::Duplicate`] (R-USR-7). A step without an enrollment
+//!   begun is [`Error::NotEnrolling`].
+//! - *sample*: [`Wakeup`] waits for the WAKEUP line's touch level.
 //! - *delete* DeleteChar(template, 1); *clear* Empty.
 //!
 //! Besides: [`Fingerprint::handshake`], [`Fingerprint::verify_password`],
@@ -35,7 +41,7 @@
 //!   before Store), not the first capture: the merged one matches more
 //!   reliably, at the cost of a second touch before the refusal.
 //! - WAKEUP is taken as active low, as `PERIPHERALS.md` says; R503 sheets
-//!   describe it as active high, so [`Config::wakeup_active_low`] flips it.
+//!   describe it as active high, so [`Wakeup::active_high`] flips it.
 //! - Every reply is awaited for [`Config::reply_timeout_ms`] (2 s: a search
 //!   of 200 templates takes well under 1 s on an R503). A module that stays
 //!   silent gives [`Error::Timeout`]; the protocol has no sequence numbers,
@@ -48,7 +54,8 @@ use embedded_hal::digital::Error as _;
 use embedded_hal_async::digital::Wait;
 use embedded_io_async::{Error as _, Read, Write};
 use lock_hal::{
-    Biometric, Clock, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
+    Biometric, Clock, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType,
+    Identification, SampleSensor, TemplateId,
 };
 
 use crate::deadline::{after, before};
@@ -72,8 +79,6 @@ pub struct Config {
     pub lift_timeout_ms: u32,
     /// The pause between two GenImg while waiting for a finger or a lift.
     pub poll_interval_ms: u32,
-    /// WAKEUP goes low on touch (`true`) or high.
-    pub wakeup_active_low: bool,
 }
 
 impl Default for Config {
@@ -86,7 +91,6 @@ impl Default for Config {
             present_timeout_ms: 3_000,
             lift_timeout_ms: 10_000,
             poll_interval_ms: 100,
-            wakeup_active_low: true,
         }
     }
 }
@@ -121,9 +125,9 @@ pub enum Error {
     /// go on from.
     #[error("module reported {0:?}")]
     Module(Code),
-    /// An enrollment step came out of order (`step` must go 0, 1, 2).
-    #[error("enrollment step out of order")]
-    EnrollOrder,
+    /// An enrollment step without an enrollment begun (or after it ended).
+    #[error("no enrollment under way")]
+    NotEnrolling,
     /// The template id is not below [`Config::capacity`].
     #[error("template id outside the library")]
     TemplateRange,
@@ -138,7 +142,7 @@ impl lock_hal::Error for Error {
             Error::Module(Code::LIBRARY_FULL) => ErrorKind::Full,
             Error::Module(Code::PACKET_ERROR) => ErrorKind::Protocol,
             Error::Module(_) => ErrorKind::Device,
-            Error::WrongPassword | Error::EnrollOrder | Error::TemplateRange => ErrorKind::Other,
+            Error::WrongPassword | Error::NotEnrolling | Error::TemplateRange => ErrorKind::Other,
         }
     }
 }
@@ -155,19 +159,27 @@ pub struct Reply {
 
 /// Where an enrollment stands between two steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Enrollment {
-    /// The first capture is in buffer 1; step 1 waits for the lift.
+enum Stage {
+    /// Begun; the next step takes the first capture.
+    Begun,
+    /// The first capture is in buffer 1; the next step waits for the lift.
     Captured,
-    /// Lifted; step 2 takes the second capture.
+    /// Lifted; the next step takes the second capture and stores.
     Lifted,
+}
+
+/// An enrollment under way: the page it stores to and its stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Enrollment {
+    page: u16,
+    stage: Stage,
 }
 
 const COMMAND_FRAME_LEN: usize = HEADER_LEN + Command::MAX_LEN + CHECKSUM_LEN;
 
 /// An EF 01 fingerprint module on a UART.
-pub struct Fingerprint<U, W, C> {
+pub struct Fingerprint<U, C> {
     uart: U,
-    wakeup: W,
     clock: C,
     config: Config,
     reader: FrameReader,
@@ -177,19 +189,17 @@ pub struct Fingerprint<U, W, C> {
     enrollment: Option<Enrollment>,
 }
 
-impl<U, W, C> Fingerprint<U, W, C>
+impl<U, C> Fingerprint<U, C>
 where
     U: Read + Write,
-    W: Wait,
     C: Clock,
 {
-    /// Takes the UART, the WAKEUP pin and the clock. Sends nothing: call
+    /// Takes the UART and the clock. Sends nothing: call
     /// [`Fingerprint::verify_password`] (or [`Fingerprint::handshake`]) to
     /// check the module is there.
-    pub fn new(uart: U, wakeup: W, clock: C, config: Config) -> Self {
+    pub fn new(uart: U, clock: C, config: Config) -> Self {
         Fingerprint {
             uart,
-            wakeup,
             clock,
             config,
             reader: FrameReader::new(),
@@ -200,9 +210,14 @@ where
         }
     }
 
-    /// Gives the UART, pin and clock back.
-    pub fn release(self) -> (U, W, C) {
-        (self.uart, self.wakeup, self.clock)
+    /// Gives the UART and clock back.
+    pub fn release(self) -> (U, C) {
+        (self.uart, self.clock)
+    }
+
+    /// Whether an enrollment is under way (begun and not yet ended).
+    pub fn is_enrolling(&self) -> bool {
+        self.enrollment.is_some()
     }
 
     /// The settings.
@@ -378,7 +393,7 @@ where
 
     /// The second capture of an enrollment: a finger the library already
     /// holds is refused as a duplicate (R-USR-7).
-    async fn second_capture(&mut self, template: u16) -> Result<EnrollStatus, Error> {
+    async fn second_capture(&mut self, page: u16) -> Result<EnrollStatus, Error> {
         if !self.capture().await? {
             return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
         }
@@ -395,14 +410,9 @@ where
         if self.search().await?.is_some() {
             return Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate));
         }
-        let stored = self
-            .command(&Command::Store {
-                buffer: 1,
-                page: template,
-            })
-            .await?;
+        let stored = self.command(&Command::Store { buffer: 1, page }).await?;
         match stored.code {
-            Code::OK => Ok(EnrollStatus::Enrolled(template)),
+            Code::OK => Ok(EnrollStatus::Enrolled(TemplateId(page))),
             Code::ALREADY_EXISTS => Ok(EnrollStatus::Refused(EnrollRefusal::Duplicate)),
             Code::LIBRARY_FULL => Ok(EnrollStatus::Refused(EnrollRefusal::Full)),
             Code::BAD_LOCATION => Err(Error::TemplateRange),
@@ -411,62 +421,65 @@ where
     }
 }
 
-impl<U, W, C> ErrorType for Fingerprint<U, W, C> {
+impl<U, C> ErrorType for Fingerprint<U, C> {
     type Error = Error;
 }
 
-impl<U, W, C> Biometric for Fingerprint<U, W, C>
+impl<U, C> Biometric for Fingerprint<U, C>
 where
     U: Read + Write,
-    W: Wait,
     C: Clock,
 {
-    /// Waits for the WAKEUP line (a level wait: cancel-safe, and a finger
-    /// already on the sensor returns at once).
-    async fn wait_for_sample(&mut self) -> Result<(), Error> {
-        let level = if self.config.wakeup_active_low {
-            self.wakeup.wait_for_low().await
-        } else {
-            self.wakeup.wait_for_high().await
-        };
-        level.map_err(|error| Error::Pin(error.kind()))
-    }
-
     async fn identify(&mut self) -> Result<Identification, Error> {
         if !self.capture().await? || !self.extract(1).await? {
             return Ok(Identification::NoSample);
         }
         Ok(match self.search().await? {
-            Some(hit) => Identification::Match(hit.page),
+            Some(hit) => Identification::Match(TemplateId(hit.page)),
             None => Identification::NoMatch,
         })
     }
 
-    async fn enroll_step(&mut self, template: u16, step: u8) -> Result<EnrollStatus, Error> {
-        if template >= self.config.capacity {
+    /// Records the page; sends nothing (the first capture overwrites the
+    /// module's buffers, which abandons any enrollment under way).
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), Error> {
+        self.enrollment = None;
+        if template.0 >= self.config.capacity {
             return Err(Error::TemplateRange);
         }
-        let stage = self.enrollment.take();
-        match (step, stage) {
-            (0, _) => {
+        self.enrollment = Some(Enrollment {
+            page: template.0,
+            stage: Stage::Begun,
+        });
+        Ok(())
+    }
+
+    /// The next of the three steps. An answer other than
+    /// [`EnrollStatus::Next`], or an error, ends the enrollment.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, Error> {
+        let Some(Enrollment { page, stage }) = self.enrollment.take() else {
+            return Err(Error::NotEnrolling);
+        };
+        let next = |stage| Enrollment { page, stage };
+        match stage {
+            Stage::Begun => {
                 if !self.capture().await? {
                     return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
                 }
                 if !self.extract(1).await? {
                     return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
                 }
-                self.enrollment = Some(Enrollment::Captured);
+                self.enrollment = Some(next(Stage::Captured));
                 Ok(EnrollStatus::Next(EnrollStep::Lift))
             }
-            (1, Some(Enrollment::Captured)) => {
+            Stage::Captured => {
                 if !self.wait_for_lift().await? {
                     return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
                 }
-                self.enrollment = Some(Enrollment::Lifted);
+                self.enrollment = Some(next(Stage::Lifted));
                 Ok(EnrollStatus::Next(EnrollStep::Present))
             }
-            (2, Some(Enrollment::Lifted)) => self.second_capture(template).await,
-            _ => Err(Error::EnrollOrder),
+            Stage::Lifted => self.second_capture(page).await,
         }
     }
 
@@ -477,9 +490,9 @@ where
         Ok(())
     }
 
-    async fn delete(&mut self, template: u16) -> Result<(), Error> {
+    async fn delete(&mut self, template: TemplateId) -> Result<(), Error> {
         self.expect_ok(&Command::DeleteChar {
-            page: template,
+            page: template.0,
             count: 1,
         })
         .await
@@ -487,5 +500,55 @@ where
 
     async fn clear(&mut self) -> Result<(), Error> {
         self.expect_ok(&Command::Empty).await
+    }
+}
+
+/// The module's WAKEUP line, which shows a finger on the sensor. A value of
+/// its own beside [`Fingerprint`]: the lock waits on it while the driver
+/// talks to the module, and a board hands it to the runtime as the finger's
+/// sample sensor. R-UNL-1: a finger laid on the sensor starts identification
+/// by itself, no touch on the keypad needed.
+pub struct Wakeup<W> {
+    pin: W,
+    active_low: bool,
+}
+
+impl<W: Wait> Wakeup<W> {
+    /// A WAKEUP line that goes low on touch, as `PERIPHERALS.md` gives it.
+    pub fn new(pin: W) -> Self {
+        Wakeup {
+            pin,
+            active_low: true,
+        }
+    }
+
+    /// A WAKEUP line that goes high on touch, as R503 sheets describe it.
+    pub fn active_high(pin: W) -> Self {
+        Wakeup {
+            pin,
+            active_low: false,
+        }
+    }
+
+    /// Gives the pin back.
+    pub fn release(self) -> W {
+        self.pin
+    }
+}
+
+impl<W> ErrorType for Wakeup<W> {
+    type Error = Error;
+}
+
+impl<W: Wait> SampleSensor for Wakeup<W> {
+    /// A level wait: cancel-safe, and a finger already on the sensor
+    /// returns at once.
+    async fn wait_for_sample(&mut self) -> Result<(), Error> {
+        let level = if self.active_low {
+            self.pin.wait_for_low().await
+        } else {
+            self.pin.wait_for_high().await
+        };
+        level.map_err(|error| Error::Pin(error.kind()))
     }
 }
