@@ -50,9 +50,12 @@ pub const PACE_MS: u64 = 200;
 /// stop: past the runtime's travel limit (6 s).
 const MOTOR_PACES: u32 = 40;
 
-/// How many more paces a presented sample is held for the module to answer:
-/// past a face module's whole search (10 s).
-const ANSWER_PACES: u32 = 60;
+/// How many more paces a person holds a presented sample for the module to
+/// answer: 5 s, past a finger's search (0.5 s), a known face (1 s) and any
+/// enrolment capture (a palm's, 3 s). An unknown face keeps the module
+/// searching to its 10 s timeout: the person has turned away by then, and
+/// the scenario goes on while it searches (R-RSP-1, R-RSP-2).
+const ANSWER_PACES: u32 = 25;
 
 /// How many paces a person listens for the lock to finish speaking: past
 /// the longest prompt (the serial number, about 8 s).
@@ -336,8 +339,9 @@ impl Sim {
                     self.pace()?;
                 }
                 // The person holds the sample until the module answers (a
-                // face search takes a second, an unknown face its whole
-                // timeout), so the step ends with the answer.
+                // finger half a second, a known face a second), for at most
+                // [`ANSWER_PACES`]: an unknown face's search goes on after
+                // the step.
                 for _ in 0..ANSWER_PACES {
                     let busy = {
                         let mut w = self.world.borrow_mut();
