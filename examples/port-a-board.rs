@@ -32,6 +32,9 @@ use lock_store::{Store, StoreConfig};
 
 /// What the simulated world shares: the time, the person's script and the
 /// bolt moving between its end switches.
+/// How long the example runs: a minute of simulated time.
+const RUN_MS: u64 = 60_000;
+
 struct Door {
     now: u64,
     /// Key events and when the person makes them.
@@ -39,6 +42,8 @@ struct Door {
     bolt: BoltPosition,
     /// When the moving bolt reaches which end.
     arrival: Option<(u64, BoltPosition)>,
+    /// The earliest moment a clock wait asked for since time last moved.
+    wakeup: Option<u64>,
 }
 
 type Shared = Rc<RefCell<Door>>;
@@ -176,8 +181,8 @@ impl Voice for Speaker {
 }
 
 /// The monotonic clock. On a board: embassy-time's `Timer::at`, sleeping
-/// until an input's interrupt or the deadline. Here time jumps to whichever
-/// comes first: the deadline, the person's next action or the bolt's arrival.
+/// until an input's interrupt or the deadline. Here a wait notes when it is
+/// due, and [`advance`] moves time once the runtime waits on everything.
 struct SimClock(Shared);
 impl Clock for SimClock {
     fn now_ms(&self) -> u64 {
@@ -189,29 +194,45 @@ impl Clock for SimClock {
             if door.now >= at_ms {
                 return Poll::Ready(());
             }
-            let next_action = door.script.front().map(|&(t, _)| t);
-            let arrival = door.arrival.map(|(t, _)| t);
-            let next = [Some(at_ms), next_action, arrival]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(at_ms);
-            door.now = door.now.max(next);
-            if let Some((t, to)) = door.arrival
-                && t <= door.now
-            {
-                door.bolt = to;
-                door.arrival = None;
-            }
-            if door.now >= at_ms {
-                Poll::Ready(())
-            } else {
-                // Something else is due first: let the runtime see it.
-                Poll::Pending
-            }
+            door.wakeup = Some(door.wakeup.map_or(at_ms, |t| t.min(at_ms)));
+            Poll::Pending
         })
         .await
     }
+}
+
+/// Moves time to whichever comes first (a clock wait, the person's next
+/// action, the bolt's arrival) once the runtime waits on its clock, which
+/// its loop does only when it has nothing else to do (a store that yields
+/// between erases does not); ready after [`RUN_MS`].
+async fn advance(door: &Shared) {
+    poll_fn(|_| {
+        let mut door = door.borrow_mut();
+        let Some(wakeup) = door.wakeup.take() else {
+            return Poll::Pending;
+        };
+        let next_action = door.script.front().map(|&(t, _)| t);
+        let arrival = door.arrival.map(|(t, _)| t);
+        let next = [Some(wakeup), next_action, arrival]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(RUN_MS)
+            .min(RUN_MS);
+        door.now = door.now.max(next);
+        if let Some((t, to)) = door.arrival
+            && t <= door.now
+        {
+            door.bolt = to;
+            door.arrival = None;
+        }
+        if door.now >= RUN_MS {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// The board: its part types, named once.
@@ -277,6 +298,7 @@ fn main() {
         script: script(),
         bolt: BoltPosition::Locked,
         arrival: None,
+        wakeup: None,
     }));
     let hw = Hardware::<ExampleBoard> {
         keypad: TouchKeys(door.clone()),
@@ -322,13 +344,18 @@ fn main() {
         verification_code: 0,
     };
     let mut runtime = Runtime::new(hw, store, NoApp, lock);
-    embassy_futures::block_on(async {
-        println!("boot: {:?}", runtime.boot().await);
-        // On a board: `runtime.run().await`, forever. Here: a minute.
-        while runtime.now().millis() < 60_000 {
-            runtime.step().await;
-        }
-    });
+    let mut booted = false;
+    // On a board: `runtime.run().await`, forever. Here: a minute of
+    // simulated time, moved on whenever the runtime waits.
+    embassy_futures::block_on(embassy_futures::select::select(
+        runtime.run_with(|view| {
+            if !booted {
+                booted = true;
+                println!("boot: {:?}", view.boot());
+            }
+        }),
+        advance(&door),
+    ));
     println!(
         "\nafter a minute: {} person(s), bolt {:?}",
         runtime.lock().people().len(),
