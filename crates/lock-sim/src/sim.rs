@@ -34,8 +34,7 @@ use lock_runtime::Runtime;
 
 use crate::scenario::{AppAction, AppStep, Expectation, Line, Reader, Step};
 use crate::world::{
-    Shared, SimApp, SimBoard, SimFlash, SimStore, View, World, app, flash_layout, hardware,
-    splitmix_fill,
+    Shared, SimApp, SimFlash, SimStore, View, World, app, flash_layout, hardware, splitmix_fill,
 };
 
 /// Pairings and keys the lock's app side holds.
