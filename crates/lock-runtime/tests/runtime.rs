@@ -295,7 +295,7 @@ fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
     // Braked when the bolt reached its end, not after the search.
     let ran = w.motor_times[1] - w.motor_times[0];
     assert!(ran <= harness::TRAVEL + 100, "the motor ran {ran} ms");
-    // The face is searched for once the motor has stopped.
+    // The face was searched for, in its lane, while the motor ran.
     assert!(
         w.modules[0].calls.contains(&"identify".to_string()),
         "{:?}",
@@ -304,7 +304,7 @@ fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
 }
 
 #[test]
-fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_waits_for_it() {
+fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_runs_beside_it() {
     let mut b = Bench::installed();
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
@@ -330,7 +330,7 @@ fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_waits_for_it() {
     // Braked when the bolt reached its end, not after the search.
     let ran = w.motor_times[1] - w.motor_times[0];
     assert!(ran <= harness::TRAVEL + 100, "the motor ran {ran} ms");
-    // The search ran once the motor had stopped.
+    // The search ran, beside the motor.
     assert!(
         w.modules[0].calls.contains(&"identify".to_string()),
         "{:?}",
@@ -360,7 +360,7 @@ fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
         "the code was typed during the search"
     );
     b.wait(secs(10));
-    // The search's answer first (a failure), then the code, which opens.
+    // The code opened at its ✓, the search answering later (a failure).
     assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
     assert!(b.ever_logged(LogEntry::Unlock {
         person: Some(n(1)),
