@@ -34,8 +34,7 @@ use lock_runtime::Runtime;
 
 use crate::scenario::{AppAction, AppStep, Expectation, Line, Reader, Step};
 use crate::world::{
-    Shared, SimApp, SimBoard, SimFlash, SimStore, View, World, app, flash_layout, hardware,
-    splitmix_fill,
+    Shared, SimApp, SimFlash, SimStore, View, World, app, flash_layout, hardware, splitmix_fill,
 };
 
 /// Pairings and keys the lock's app side holds.
@@ -147,7 +146,7 @@ impl Sim {
     /// A factory-fresh lock on an erased in-memory flash, booted.
     pub fn new() -> Result<Sim, SimError> {
         let (_, sectors) = flash_layout();
-        Sim::with_flash(SimFlash::erased(sectors))
+        Sim::with_flash(SimFlash::new(sectors))
     }
 
     /// A lock on `flash` (a file's image, for the interactive lock), booted.
