@@ -222,7 +222,7 @@ fn step_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
     // Boot with the full store: loading alone (on a copy of the flash, so
     // that the lock's own is untouched), restoring the core alone, and the
     // whole power cycle.
-    let image = SimFlash(Rc::new(RefCell::new(sim.flash.0.borrow().clone())));
+    let image = sim.flash.copy();
     let (config, _) = flash_layout();
     let mut store = lock_store::Store::new(image, config).map_err(|e| format!("{e:?}"))?;
     let loaded = o.row(
@@ -349,7 +349,7 @@ fn thousands(n: u64) -> String {
 fn future_sizes() {
     let world = Rc::new(RefCell::new(lock_sim::world::World::new()));
     let (_, sectors) = flash_layout();
-    let Ok(store) = lock_sim::world::SimStore::new(SimFlash::erased(sectors), world.clone()) else {
+    let Ok(store) = lock_sim::world::SimStore::new(SimFlash::new(sectors), world.clone()) else {
         return;
     };
     let mut runtime = lock_runtime::Runtime::new(

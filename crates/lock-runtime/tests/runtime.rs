@@ -1,6 +1,6 @@
-//! The runtime driving the real lock core and a store through mock hardware
-//! on a mock clock: first start, enrolment of a fingerprint through a mock
-//! module, unlocking, a lockout and its end, a power cut between a failed
+//! The runtime driving the real lock core and a store through lock-sim's
+//! simulated hardware on its clock: first start, enrolment of a fingerprint
+//! through a simulated module, unlocking, a lockout and its end, a power cut between a failed
 //! attempt and its prompt, a module that times out, a jammed bolt, a face
 //! search while the motor runs (started by a sample or asked for after a
 //! touch), a code typed and the lock button pressed during a face search, a
@@ -8,7 +8,8 @@
 //! lock-store on its strict mock NOR flash. Each test names the rule it
 //! shows.
 //!
-//! The bench and its mocks are in `runtime/harness.rs`.
+//! The bench (the test language, the store's power cuts, the app's side)
+//! is in `runtime/harness.rs`; the simulated parts are `lock_sim::world`.
 
 // clippy.toml lets `#[test]` functions unwrap and panic, but not the helpers
 // of an integration test crate: here a failing helper should fail the test
@@ -197,7 +198,7 @@ fn r_lko_1_five_failures_lock_for_three_minutes_then_the_lock_opens_again() {
     }
     wrong_code(&mut b);
     assert!(b.heard(Prompt::SystemLocked), "{}", b.describe());
-    assert!(b.world.borrow().notices.contains(&lock_core::Notice::Alarm(
+    assert!(b.desk.borrow().notices.contains(&lock_core::Notice::Alarm(
         lock_core::AlarmKind::SystemLocked
     )));
     // During the lockout the right code does not open.
@@ -251,7 +252,10 @@ fn r_lko_4_s_bf_2_power_cut_between_a_failed_attempt_and_its_prompt_keeps_the_fa
 fn r_unl_1_a_module_that_times_out_is_reported_and_passcodes_still_open() {
     let mut b = Bench::installed();
     enrol_alice(&mut b);
-    b.world.borrow_mut().module(BiometricKind::Finger).failing = true;
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Finger)
+        .failing = true;
     b.finger("alice");
     b.wait(secs(3));
     // Reported and logged, nothing counted, nothing opened.
@@ -275,7 +279,10 @@ fn r_lck_3_a_face_search_never_keeps_a_running_motor_from_its_end_switch() {
     let mut b = Bench::installed();
     // Someone the face module does not know stands at the door: each search
     // runs the module's whole 10 s before it answers.
-    b.world.borrow_mut().module(BiometricKind::Face).search_ms = 10_000;
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Face)
+        .search_ms = 10_000;
     b.clear_motor_calls();
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
@@ -311,7 +318,10 @@ fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_runs_beside_it() {
     b.wait(secs(30));
     assert_eq!(b.bolt(), BoltPosition::Unlocked);
     assert_eq!(b.world.borrow().backlight, 0, "the keypad is dark again");
-    b.world.borrow_mut().module(BiometricKind::Face).search_ms = 10_000;
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Face)
+        .search_ms = 10_000;
     b.clear_motor_calls();
     // Locked from inside; while the bolt moves, someone outside touches the
     // dark keypad, which starts a face search (R-UNL-1), of someone the
@@ -322,7 +332,10 @@ fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_runs_beside_it() {
         .push_back(lock_hal::Press::Short);
     b.wait(millis(100));
     assert_eq!(b.motor_calls(), [MotorCall::Drive(MotorDirection::Reverse)]);
-    b.world.borrow_mut().module(BiometricKind::Face).presented = Some("mallory".into());
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Face)
+        .presented = Some("mallory".into());
     b.touch();
     b.wait(secs(12));
     assert_eq!(b.bolt(), BoltPosition::Locked);
@@ -344,7 +357,7 @@ fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
     {
         let mut w = b.world.borrow_mut();
         // Someone the module does not know: its search runs its whole 10 s.
-        w.module(BiometricKind::Face).search_ms = 10_000;
+        w.module_mut(BiometricKind::Face).search_ms = 10_000;
         // Presses not read while they last are gone, as on the real chip.
         w.presses_fleeting = true;
     }
@@ -378,7 +391,7 @@ fn r_lck_1_the_inside_button_pressed_during_a_face_search_still_locks() {
     {
         let mut w = b.world.borrow_mut();
         // A stranger outside keeps the face module searching, 10 s a time.
-        w.module(BiometricKind::Face).search_ms = 10_000;
+        w.module_mut(BiometricKind::Face).search_ms = 10_000;
         w.presses_fleeting = true;
     }
     b.present(BiometricKind::Face, "mallory");
@@ -412,7 +425,7 @@ fn r_lck_3_a_stall_stops_the_motor_and_is_a_jam() {
     assert_eq!(b.world.borrow().motor.last(), Some(&MotorCall::Coast));
     assert!(b.heard(Prompt::Jammed), "{}", b.describe());
     assert!(
-        b.world
+        b.desk
             .borrow()
             .notices
             .contains(&lock_core::Notice::Alarm(lock_core::AlarmKind::Jam))
@@ -449,7 +462,7 @@ fn r_lck_3_a_silent_body_is_stopped_at_the_runtimes_travel_limit() {
 #[test]
 fn s_bf_2_a_failure_that_cannot_be_stored_is_not_reacted_to_and_the_lock_fails_secure() {
     let mut b = Bench::installed();
-    b.world.borrow_mut().store_fails = true;
+    b.desk.borrow_mut().store_fails = true;
     b.clear_motor_calls();
     wrong_code(&mut b);
     // The failure could not be made durable: its prompt never plays, and
@@ -465,7 +478,7 @@ fn s_bf_2_a_failure_that_cannot_be_stored_is_not_reacted_to_and_the_lock_fails_s
         b.describe()
     );
     // Fail-secure: even the right code does not open now.
-    b.world.borrow_mut().store_fails = false;
+    b.desk.borrow_mut().store_fails = false;
     b.wait(secs(30));
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
@@ -495,7 +508,7 @@ fn r_alm_3_battery_is_measured_at_boot_on_every_wake_and_every_hour() {
     b.wait(secs(3600));
     assert_eq!(b.world.borrow().measurements, at_start + 2);
     assert!(
-        b.world
+        b.desk
             .borrow()
             .notices
             .contains(&lock_core::Notice::Alarm(lock_core::AlarmKind::LowBattery))
@@ -514,7 +527,7 @@ fn r_app_1_app_requests_are_answered_through_the_app_hook() {
         link: Link::Bluetooth,
         command: AppCommand::Status,
     });
-    let replies = b.world.borrow().replies.clone();
+    let replies = b.desk.borrow().replies.clone();
     let [Reply::Status(status)] = replies.as_slice() else {
         panic!("one status reply expected: {replies:?}");
     };
@@ -538,7 +551,7 @@ fn s_st_2_module_work_left_by_a_power_cut_is_done_at_boot_before_any_credential(
     enrol_alice(&mut b);
     b.world
         .borrow_mut()
-        .module(BiometricKind::Finger)
+        .module_mut(BiometricKind::Finger)
         .calls
         .clear();
     // Power goes right after Alice's deletion is on flash, before the

@@ -157,7 +157,7 @@ impl Sim {
     /// A factory-fresh lock on an erased in-memory flash, booted.
     pub fn new() -> Result<Sim, SimError> {
         let (_, sectors) = flash_layout();
-        Sim::with_flash(SimFlash::erased(sectors))
+        Sim::with_flash(SimFlash::new(sectors))
     }
 
     /// A lock on `flash` (a file's image, for the interactive lock), booted.

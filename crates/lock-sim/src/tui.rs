@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::scenario::{Step, parse_step};
 use crate::sim::{Sim, SimError, bolt_name, clip_name, decode_clips, describe};
-use crate::world::{SimFlash, flash_layout};
+use crate::world::{flash_layout, open_flash, save_flash};
 
 /// Where the interactive lock keeps its flash unless told otherwise.
 pub const DEFAULT_FLASH: &str = "lock-sim.flash";
@@ -44,7 +44,7 @@ fn world_path(flash: &Path) -> PathBuf {
 }
 
 fn save(sim: &Sim, path: &Path) -> io::Result<()> {
-    sim.flash.save(path)?;
+    save_flash(&sim.flash, path)?;
     let w = sim.world.borrow();
     let mut text = String::new();
     for (kind, module) in ["face", "palm", "finger"].iter().zip(&w.modules) {
@@ -108,7 +108,7 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let flash = SimFlash::open(&options.flash, sectors);
+    let flash = open_flash(&options.flash, sectors);
     // The modules and the bolt as they were, then power comes up.
     let mut sim = Sim::unpowered(flash);
     load_world(&sim, &options.flash);

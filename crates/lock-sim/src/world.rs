@@ -1,5 +1,5 @@
 //! The simulated hardware: one shared [`World`] that every part looks at,
-//! behind the real `lock-hal` traits, and a simulated NOR flash.
+//! behind the real `lock-hal` traits, on lock-store's mock NOR flash.
 //!
 //! Single-threaded (`Rc<RefCell<World>>`). Every part that answers the
 //! runtime bumps [`World::progress`], so the runner can tell when the runtime
@@ -8,25 +8,30 @@
 //! The parts take the time their datasheets give ([`crate::timing`],
 //! `docs/LATENCIES.md`): a clip plays for its length, a module searches and
 //! enrols for its time, waiting on the simulated clock as the runtime does.
+//!
+//! These are the project's only simulated parts: the simulator's runner
+//! ([`crate::sim`]) and lock-runtime's test bench both drive them. Beyond
+//! what a scenario needs, the world can make presses fleeting, give clips a
+//! length, make the lock body stall or stay silent, make a module fail or
+//! search for a while, and cut the power ([`World::dead`]); it records when
+//! keys were pressed and read, and every motor, backlight and siren call.
 
 use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::future::poll_fn;
 use core::task::Poll;
 
-use embedded_storage_async::nor_flash::{
-    ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
-};
 use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
 use lock_hal::{
-    BoltPosition, EnrollRefusal, EnrollStatus, ErrorKind, ErrorType, Identification, KeyEvent,
-    MotorDirection, Press, Received, TemplateId,
+    BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
+    KeyEvent, MotorDirection, Press, Received, TemplateId,
 };
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
+use lock_store::mock_flash::SharedMockFlash;
 
 use crate::timing;
 
@@ -34,6 +39,8 @@ use crate::timing;
 pub const TRAVEL_MS: u64 = 1_000;
 /// How long the motor pushes a jammed (stuck) bolt before it stalls.
 pub const STALL_MS: u64 = 300;
+/// How long a failing module stays silent before its driver gives up.
+pub const MODULE_TIMEOUT_MS: u64 = 2_000;
 
 /// One biometric module: the names it holds a template for.
 #[derive(Debug, Default, Clone)]
@@ -42,11 +49,76 @@ pub struct Module {
     pub templates: Vec<(String, u16)>,
     /// What lies on (stands before) the sensor, not yet taken.
     pub presented: Option<String>,
-    /// The template id of the enrolment begun, until it ends.
-    pub enrolling: Option<u16>,
-    /// Searching or capturing for an enrolment: the module has not
-    /// answered yet.
+    /// Captures an enrolment takes, a lift between each (0 counts as 1):
+    /// the simulator's modules take one, the runtime's tests two.
+    pub captures: u8,
+    /// Every operation times out: the module stays silent for
+    /// [`MODULE_TIMEOUT_MS`] (world time jumps by it) and the sample is lost.
+    pub failing: bool,
+    /// How long an identification waits for a sample to come, in ms (0:
+    /// with none presented it answers "no sample" at once).
+    pub window_ms: u64,
+    /// How long an identification that finds no match takes once it has
+    /// the sample (a face module keeps looking until its own timeout), in
+    /// ms.
+    pub search_ms: u64,
+    /// How long an identification that finds its match takes once it has
+    /// the sample, in ms.
+    pub match_ms: u64,
+    /// How long one enrolment capture takes once it has the sample, in ms.
+    pub capture_ms: u64,
+    /// At work (searching or capturing): the module has not answered yet.
     pub busy: bool,
+    /// The enrolment under way: its template and the captures taken.
+    pub enrolling: Option<(u16, u8)>,
+    /// When the search under way ends.
+    pub searching_until: Option<u64>,
+    /// What the runtime asked of it, in order: `identify`, `begin_enroll
+    /// ID`, `enroll_step`, `cancel_enroll`, `delete ID`, `clear`.
+    pub calls: Vec<String>,
+}
+
+impl Module {
+    /// A module of `kind` as the simulator has it: one capture per
+    /// enrolment, the times of its datasheet ([`timing`]).
+    pub fn timed(kind: BiometricKind) -> Module {
+        let search = timing::search(kind);
+        Module {
+            captures: 1,
+            window_ms: search.window_ms,
+            search_ms: if search.no_match_at_timeout {
+                search.window_ms
+            } else {
+                search.answer_ms
+            },
+            match_ms: search.answer_ms,
+            capture_ms: timing::enroll_step_ms(kind),
+            ..Module::default()
+        }
+    }
+}
+
+/// What the motor was told ([`World::motor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotorCall {
+    /// Drive in a direction.
+    Drive(MotorDirection),
+    /// Brake.
+    Brake,
+    /// Coast.
+    Coast,
+}
+
+/// How a lock body that is not [`World::jammed`] answers a drive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Body {
+    /// The bolt reaches its end after [`TRAVEL_MS`].
+    #[default]
+    Working,
+    /// The bolt leaves its end and the motor stalls half-way.
+    Stalls,
+    /// The bolt never moves and nothing stalls (a broken wire).
+    Silent,
 }
 
 /// What the runtime's lock core looked like after its last completed step.
@@ -88,11 +160,25 @@ pub struct World {
     pub wakeup: Option<u64>,
     /// Bumped by every part that answers: no bump in a poll means idle.
     pub progress: u64,
+    /// Power is off: every part that waits or answers asynchronously waits
+    /// forever (the runtime is stopped where it is).
+    pub dead: bool,
 
     /// Keypad events not yet read.
     pub keys: VecDeque<KeyEvent>,
+    /// When each key press began (the driver notes it) and when the
+    /// runtime read each key, in order.
+    pub keys_pressed: Vec<u64>,
+    /// See [`World::keys_pressed`].
+    pub keys_read: Vec<u64>,
+    /// A key or button press not read while it lasts is gone
+    /// ([`World::release_presses`]), as on the BS8116A, which tells only
+    /// which keys are down now, and on a button read as a level.
+    pub presses_fleeting: bool,
     /// The lit keys (bit 0 is `0`, then ↩, ✓, leaving-home, bell).
     pub backlight: u16,
+    /// Every backlight mask set, with when.
+    pub backlight_log: Vec<(u64, u16)>,
     /// Face, palm, finger.
     pub modules: [Module; 3],
 
@@ -106,8 +192,14 @@ pub struct World {
     pub stalled: bool,
     /// The bolt sticks: every drive stalls.
     pub jammed: bool,
+    /// How the body answers when not jammed.
+    pub body: Body,
     /// The motor is powered.
     pub motor_on: bool,
+    /// Every motor call, in order.
+    pub motor: Vec<MotorCall>,
+    /// When each of [`World::motor`] was made.
+    pub motor_times: Vec<u64>,
     /// The body is mounted mirrored (left-opening door): forward throws.
     pub mirrored: bool,
 
@@ -125,17 +217,26 @@ pub struct World {
     pub lock_presses: VecDeque<Press>,
     /// Battery percentage.
     pub battery: u8,
+    /// Battery measurements taken.
+    pub measurements: u32,
     /// USB-C power present.
     pub usb: bool,
 
     /// Every voice clip played, with when.
     pub clips: Vec<(u64, u16)>,
-    /// The clip the voice module plays, and when it ends.
-    pub speaking: Option<(u16, u64)>,
+    /// How long every clip plays, in ms; `None`: each clip its own length
+    /// ([`timing::clip_ms`]).
+    pub clip_ms: Option<u64>,
+    /// The clip playing, if one is (until [`World::playing_until`]).
+    pub playing_clip: Option<u16>,
+    /// When the clip playing ends.
+    pub playing_until: u64,
     /// The voice volume.
     pub volume: Option<u8>,
     /// The siren sounds.
     pub siren: bool,
+    /// Every siren switch, with when.
+    pub siren_log: Vec<(u64, bool)>,
 
     /// Frames from phones not yet received, with whether each came from
     /// afar (`true`) or from the door.
@@ -178,15 +279,23 @@ impl World {
             now: 0,
             wakeup: None,
             progress: 0,
+            dead: false,
             keys: VecDeque::new(),
+            keys_pressed: Vec::new(),
+            keys_read: Vec::new(),
+            presses_fleeting: false,
             backlight: 0,
-            modules: Default::default(),
+            backlight_log: Vec::new(),
+            modules: BiometricKind::ALL.map(Module::timed),
             bolt: BoltPosition::Locked,
             arrival: None,
             stall_at: None,
             stalled: false,
             jammed: false,
+            body: Body::Working,
             motor_on: false,
+            motor: Vec::new(),
+            motor_times: Vec::new(),
             mirrored: false,
             door_open: false,
             tampers: 0,
@@ -195,11 +304,15 @@ impl World {
             set_presses: VecDeque::new(),
             lock_presses: VecDeque::new(),
             battery: 100,
+            measurements: 0,
             usb: false,
             clips: Vec::new(),
-            speaking: None,
+            clip_ms: None,
+            playing_clip: None,
+            playing_until: 0,
             volume: None,
             siren: false,
+            siren_log: Vec::new(),
             radio_in: VecDeque::new(),
             radio_remote: false,
             radio_out: VecDeque::new(),
@@ -216,23 +329,53 @@ impl World {
         self.progress = self.progress.wrapping_add(1);
     }
 
+    /// The clip playing now, if one is.
+    pub fn playing(&self) -> Option<u16> {
+        self.playing_clip.filter(|_| self.now < self.playing_until)
+    }
+
     /// The module of `kind`.
     pub fn module(&mut self, kind: BiometricKind) -> Option<&mut Module> {
         self.modules.get_mut(index(kind))
     }
 
-    /// The clip playing now, if one is.
-    pub fn playing(&self) -> Option<u16> {
-        self.speaking
-            .and_then(|(clip, until)| (self.now < until).then_some(clip))
+    /// The module of `kind`, always there.
+    pub fn module_mut(&mut self, kind: BiometricKind) -> &mut Module {
+        let [face, palm, finger] = &mut self.modules;
+        match kind {
+            BiometricKind::Face => face,
+            BiometricKind::Palm => palm,
+            BiometricKind::Finger => finger,
+        }
+    }
+
+    /// Notes what the motor was told, and when.
+    fn record_motor(&mut self, call: MotorCall) {
+        self.motor.push(call);
+        self.motor_times.push(self.now);
+    }
+
+    /// The end of a press: with [`World::presses_fleeting`], keys and
+    /// button presses the runtime did not read are gone.
+    pub fn release_presses(&mut self) {
+        if self.presses_fleeting {
+            self.keys.clear();
+            self.lock_presses.clear();
+            self.set_presses.clear();
+        }
     }
 
     /// The next moment the world changes by itself.
     pub fn next_change(&self) -> Option<u64> {
-        [self.arrival.map(|(t, _)| t), self.stall_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.arrival.map(|(t, _)| t),
+            self.stall_at,
+            (self.playing_until > self.now).then_some(self.playing_until),
+        ]
+        .into_iter()
+        .chain(self.modules.iter().map(|m| m.searching_until))
+        .flatten()
+        .min()
     }
 
     /// Moves time to `t` (never back), with what happens by then.
@@ -260,7 +403,6 @@ impl World {
         self.stalled = false;
         self.motor_on = false;
         self.siren = false;
-        self.speaking = None;
         self.backlight = 0;
         self.keys.clear();
         self.set_presses.clear();
@@ -272,9 +414,12 @@ impl World {
         self.radio_link_up = None;
         self.radio_stalled = false;
         self.wakeup = None;
+        self.playing_until = self.now;
+        self.playing_clip = None;
         for m in &mut self.modules {
             m.presented = None;
             m.enrolling = None;
+            m.searching_until = None;
             m.busy = false;
         }
     }
@@ -291,10 +436,15 @@ fn index(kind: BiometricKind) -> usize {
 /// The world, shared by every part.
 pub type Shared = Rc<RefCell<World>>;
 
-/// Waits until `ready` gives a value.
-async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>) -> T {
+/// Waits until `ready` gives a value; forever once power is off
+/// ([`World::dead`]). Public for the parts a test adds beside these (its
+/// app side), so that their answers count as progress too.
+pub async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>) -> T {
     poll_fn(|_| {
         let mut w = world.borrow_mut();
+        if w.dead {
+            return Poll::Pending;
+        }
         match ready(&mut w) {
             Some(v) => {
                 w.bump();
@@ -307,7 +457,8 @@ async fn until<T>(world: &Shared, mut ready: impl FnMut(&mut World) -> Option<T>
 }
 
 /// Waits until `ready` gives a value, or until `deadline` (then `None`),
-/// asking the runner to wake it then as the clock does.
+/// asking the runner to wake it then as the clock does; forever once power
+/// is off.
 async fn until_or<T>(
     world: &Shared,
     deadline: u64,
@@ -315,6 +466,9 @@ async fn until_or<T>(
 ) -> Option<T> {
     poll_fn(|_| {
         let mut w = world.borrow_mut();
+        if w.dead {
+            return Poll::Pending;
+        }
         if let Some(v) = ready(&mut w) {
             w.bump();
             return Poll::Ready(Some(v));
@@ -329,16 +483,17 @@ async fn until_or<T>(
     .await
 }
 
-/// Takes simulated time until `at`: a part at work.
-async fn busy_until(world: &Shared, at: u64) {
-    until_or(world, at, |_| None::<()>).await;
-}
-
 /// Changes the world at once.
 fn op<T>(world: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
     let mut w = world.borrow_mut();
     w.bump();
     f(&mut w)
+}
+
+/// An operation that completes at once, unless power is off (then never).
+pub async fn act<T>(world: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
+    let mut f = Some(f);
+    until(world, |w| f.take().map(|f| f(w))).await
 }
 
 macro_rules! part {
@@ -377,9 +532,7 @@ part!(
     SimBattery,
     /// USB-C power at the front.
     SimUsb,
-    /// The voice module: a clip plays for its length
-    /// ([`timing::clip_ms`]); a new clip cuts the one playing, as a
-    /// JQ8900's play command does.
+    /// The voice module (plays instantly: prompts are recorded as clips).
     SimVoice,
     /// The siren.
     SimSiren,
@@ -391,13 +544,23 @@ part!(
 
 impl lock_hal::Keypad for SimKeypad {
     async fn wait_for_event(&mut self) -> Result<KeyEvent, ErrorKind> {
-        Ok(until(&self.0, |w| w.keys.pop_front()).await)
+        Ok(until(&self.0, |w| {
+            let key = w.keys.pop_front()?;
+            let now = w.now;
+            w.keys_read.push(now);
+            Some(key)
+        })
+        .await)
     }
 }
 
 impl lock_hal::Backlight for SimBacklight {
     fn set(&mut self, mask: u16) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.backlight = mask);
+        op(&self.0, |w| {
+            w.backlight = mask;
+            let now = w.now;
+            w.backlight_log.push((now, mask));
+        });
         Ok(())
     }
 }
@@ -405,6 +568,7 @@ impl lock_hal::Backlight for SimBacklight {
 impl lock_hal::Motor for SimMotor {
     fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
         op(&self.0, |w| {
+            w.record_motor(MotorCall::Drive(direction));
             let forward_unlocks = !w.mirrored;
             let target = match (direction, forward_unlocks) {
                 (MotorDirection::Forward, true) | (MotorDirection::Reverse, false) => {
@@ -419,18 +583,34 @@ impl lock_hal::Motor for SimMotor {
                     w.stall_at = Some(w.now.saturating_add(STALL_MS));
                     w.arrival = None;
                 } else {
-                    w.bolt = BoltPosition::Between;
-                    w.arrival = Some((w.now.saturating_add(TRAVEL_MS), target));
+                    match w.body {
+                        Body::Working => {
+                            w.bolt = BoltPosition::Between;
+                            w.arrival = Some((w.now.saturating_add(TRAVEL_MS), target));
+                        }
+                        Body::Stalls => {
+                            w.bolt = BoltPosition::Between;
+                            w.stall_at = Some(w.now.saturating_add(TRAVEL_MS / 2));
+                        }
+                        Body::Silent => {}
+                    }
                 }
             }
         });
         Ok(())
     }
     fn brake(&mut self) -> Result<(), ErrorKind> {
-        self.coast()
+        op(&self.0, |w| {
+            w.record_motor(MotorCall::Brake);
+            w.motor_on = false;
+            w.arrival = None;
+            w.stall_at = None;
+        });
+        Ok(())
     }
     fn coast(&mut self) -> Result<(), ErrorKind> {
         op(&self.0, |w| {
+            w.record_motor(MotorCall::Coast);
             w.motor_on = false;
             w.arrival = None;
             w.stall_at = None;
@@ -507,7 +687,11 @@ impl lock_hal::Button for SimLockButton {
 
 impl lock_hal::Battery for SimBattery {
     async fn measure(&mut self) -> Result<u8, ErrorKind> {
-        Ok(op(&self.0, |w| w.battery))
+        Ok(act(&self.0, |w| {
+            w.measurements = w.measurements.saturating_add(1);
+            w.battery
+        })
+        .await)
     }
 }
 
@@ -522,45 +706,57 @@ impl lock_hal::UsbPower for SimUsb {
 
 impl lock_hal::Voice for SimVoice {
     async fn play(&mut self, clip: u16) -> Result<(), ErrorKind> {
-        op(&self.0, |w| {
+        act(&self.0, |w| {
             let now = w.now;
             w.clips.push((now, clip));
-            w.speaking = Some((clip, now.saturating_add(timing::clip_ms(clip))));
-        });
+            // A new clip cuts the one playing.
+            let length = w.clip_ms.unwrap_or_else(|| timing::clip_ms(clip));
+            w.playing_clip = Some(clip);
+            w.playing_until = now.saturating_add(length);
+        })
+        .await;
         Ok(())
     }
-    /// Until the clip playing has ended (at once when none plays).
     async fn wait_until_done(&mut self) -> Result<(), ErrorKind> {
+        // Until the clip playing now ends (a new one may cut it meanwhile).
         poll_fn(|_| {
             let mut w = self.0.borrow_mut();
-            match w.speaking {
-                Some((_, until)) if w.now < until => {
-                    w.wakeup = Some(w.wakeup.map_or(until, |t| t.min(until)));
-                    Poll::Pending
-                }
-                _ => {
-                    w.speaking = None;
-                    w.bump();
-                    Poll::Ready(())
-                }
+            if w.dead {
+                return Poll::Pending;
             }
+            if w.now >= w.playing_until {
+                w.playing_clip = None;
+                w.bump();
+                return Poll::Ready(());
+            }
+            let until = w.playing_until;
+            w.wakeup = Some(w.wakeup.map_or(until, |t| t.min(until)));
+            Poll::Pending
         })
         .await;
         Ok(())
     }
     async fn stop(&mut self) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.speaking = None);
+        act(&self.0, |w| {
+            w.playing_until = w.now;
+            w.playing_clip = None;
+        })
+        .await;
         Ok(())
     }
     async fn set_volume(&mut self, level: u8) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.volume = Some(level));
+        act(&self.0, |w| w.volume = Some(level)).await;
         Ok(())
     }
 }
 
 impl lock_hal::Siren for SimSiren {
     fn set(&mut self, on: bool) -> Result<(), ErrorKind> {
-        op(&self.0, |w| w.siren = on);
+        op(&self.0, |w| {
+            w.siren = on;
+            let now = w.now;
+            w.siren_log.push((now, on));
+        });
         Ok(())
     }
 }
@@ -655,8 +851,13 @@ impl lock_hal::Clock for SimClock {
         self.0.borrow().now
     }
     async fn wait_until(&self, at_ms: u64) {
+        // Several futures may wait at once (the control loop and the voice
+        // lane): the runner sees the earliest of their wake-ups.
         poll_fn(|_| {
             let mut w = self.0.borrow_mut();
+            if w.dead {
+                return Poll::Pending;
+            }
             if w.now >= at_ms {
                 w.bump();
                 Poll::Ready(())
@@ -669,11 +870,11 @@ impl lock_hal::Clock for SimClock {
     }
 }
 
-/// A fingerprint, face or palm module. Samples are names: one presented
-/// sample completes an enrolment begun (a name already enrolled is refused
-/// as a duplicate); identifying a known name matches its template. Each
-/// operation takes the module's time ([`timing::search`],
-/// [`timing::enroll_step_ms`]).
+/// A fingerprint, face or palm module. Samples are names: an enrolment
+/// takes [`Module::captures`] presented samples, a lift between each (a name
+/// already enrolled is refused as a duplicate); identifying a known name
+/// matches its template after [`Module::match_ms`], an unknown one finds no
+/// match after [`Module::search_ms`]. The module counts its own captures.
 #[derive(Clone, Debug)]
 pub struct SimModule(pub Shared, pub BiometricKind);
 
@@ -682,111 +883,59 @@ impl ErrorType for SimModule {
 }
 
 impl SimModule {
-    fn with<T>(&self, f: impl FnOnce(&mut Module) -> T) -> Result<T, ErrorKind> {
+    /// A module operation, noted in [`Module::calls`]; a failing module
+    /// stays silent for its whole timeout. With `sample`, it takes the
+    /// presented sample, waiting up to [`Module::window_ms`] for one.
+    async fn run<T>(
+        &mut self,
+        call: String,
+        sample: bool,
+        f: impl FnOnce(&mut Module, Option<String>) -> T,
+    ) -> Result<T, ErrorKind> {
         let kind = self.1;
-        op(&self.0, |w| w.module(kind).map(f)).ok_or(ErrorKind::Device)
+        let (failing, window) = act(&self.0, |w| {
+            let m = w.module_mut(kind);
+            m.calls.push(call);
+            if m.failing {
+                // The finger is lifted while the module stays silent.
+                m.presented = None;
+            }
+            (m.failing, m.window_ms)
+        })
+        .await;
+        if failing {
+            // The module's own timeout passes before the driver gives up.
+            act(&self.0, |w| w.now = w.now.saturating_add(MODULE_TIMEOUT_MS)).await;
+            return Err(ErrorKind::Timeout);
+        }
+        let taken = if sample {
+            let deadline = self.0.borrow().now.saturating_add(window);
+            until_or(&self.0, deadline, |w| w.module_mut(kind).presented.take()).await
+        } else {
+            None
+        };
+        Ok(act(&self.0, |w| f(w.module_mut(kind), taken)).await)
     }
 
-    fn now(&self) -> u64 {
-        self.0.borrow().now
+    /// The module works for `ms` (a search, a capture): its answer comes
+    /// then.
+    async fn work(&self, ms: u64) {
+        let kind = self.1;
+        let end = act(&self.0, |w| {
+            let end = w.now.saturating_add(ms);
+            w.module_mut(kind).searching_until = Some(end);
+            end
+        })
+        .await;
+        until_or(&self.0, end, |_| None::<()>).await;
+        act(&self.0, |w| w.module_mut(kind).searching_until = None).await;
     }
 
     /// Marks the module busy until the guard goes (the operation ends or
     /// is dropped).
     fn busy(&self) -> Busy {
-        let kind = self.1;
-        if let Some(m) = self.0.borrow_mut().module(kind) {
-            m.busy = true;
-        }
-        Busy(self.0.clone(), kind)
-    }
-
-    /// Waits up to `window_ms` for a sample and takes it, as the module's
-    /// capture does; `None` when none came.
-    async fn take_sample(&self, window_ms: u64) -> Result<Option<String>, ErrorKind> {
-        let kind = self.1;
-        if self.0.borrow_mut().module(kind).is_none() {
-            return Err(ErrorKind::Device);
-        }
-        let deadline = self.now().saturating_add(window_ms);
-        Ok(until_or(&self.0, deadline, |w| {
-            w.module(kind).and_then(|m| m.presented.take())
-        })
-        .await)
-    }
-}
-
-impl lock_hal::Biometric for SimModule {
-    /// Looks for a sample for the module's window; a known one answers
-    /// after the module's answer time, an unknown one too, or at the
-    /// window's end for a face module (it keeps looking until VERIFY times
-    /// out); no sample at the window's end.
-    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
-        let times = timing::search(self.1);
-        let _busy = self.busy();
-        let start = self.now();
-        let Some(name) = self.take_sample(times.window_ms).await? else {
-            return Ok(Identification::NoSample);
-        };
-        let seen = self.now();
-        let found = self.with(|m| {
-            m.templates
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, id)| *id)
-        })?;
-        let answered = seen.saturating_add(times.answer_ms);
-        let (answer, at) = match found {
-            Some(id) => (Identification::Match(TemplateId(id)), answered),
-            None if times.no_match_at_timeout => (
-                Identification::NoMatch,
-                answered.max(start.saturating_add(times.window_ms)),
-            ),
-            None => (Identification::NoMatch, answered),
-        };
-        busy_until(&self.0, at).await;
-        Ok(answer)
-    }
-    /// Records the template id; sends nothing (nothing to abandon but
-    /// the record).
-    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
-        self.with(|m| m.enrolling = Some(template.0))
-    }
-    /// Takes the sample (waiting the module's window for it) and enrols it
-    /// after one capture's time. Without an enrolment begun it refuses at
-    /// once, as lock-hal allows: a bad capture.
-    async fn enroll_step(&mut self) -> Result<EnrollStatus, ErrorKind> {
-        let kind = self.1;
-        let Some(template) = self.with(|m| m.enrolling)? else {
-            return Ok(EnrollStatus::Refused(EnrollRefusal::BadCapture));
-        };
-        let _busy = self.busy();
-        let window = timing::search(kind).window_ms;
-        let sample = self.take_sample(window).await?;
-        let Some(name) = sample else {
-            self.with(|m| m.enrolling = None)?;
-            return Ok(EnrollStatus::Refused(EnrollRefusal::Timeout));
-        };
-        let done = self.now().saturating_add(timing::enroll_step_ms(kind));
-        busy_until(&self.0, done).await;
-        self.with(|m| {
-            m.enrolling = None;
-            if m.templates.iter().any(|(n, _)| *n == name) {
-                return EnrollStatus::Refused(EnrollRefusal::Duplicate);
-            }
-            m.templates.retain(|(_, id)| *id != template);
-            m.templates.push((name, template));
-            EnrollStatus::Enrolled(TemplateId(template))
-        })
-    }
-    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
-        self.with(|m| m.enrolling = None)
-    }
-    async fn delete(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
-        self.with(|m| m.templates.retain(|(_, id)| *id != template.0))
-    }
-    async fn clear(&mut self) -> Result<(), ErrorKind> {
-        self.with(|m| m.templates.clear())
+        self.0.borrow_mut().module_mut(self.1).busy = true;
+        Busy(self.0.clone(), self.1)
     }
 }
 
@@ -795,16 +944,105 @@ struct Busy(Shared, BiometricKind);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        if let Ok(mut w) = self.0.try_borrow_mut()
-            && let Some(m) = w.module(self.1)
-        {
-            m.busy = false;
+        if let Ok(mut w) = self.0.try_borrow_mut() {
+            w.module_mut(self.1).busy = false;
         }
     }
 }
 
-/// What tells a module that a sample is presented (a finger module's WAKEUP
-/// line, a face or hand coming into range): a sample waiting in the world.
+impl lock_hal::Biometric for SimModule {
+    /// Looks for a sample for the module's window; a known one matches
+    /// after [`Module::match_ms`], an unknown one finds no match after
+    /// [`Module::search_ms`]; no sample at the window's end.
+    async fn identify(&mut self) -> Result<Identification, ErrorKind> {
+        let _busy = self.busy();
+        let (identification, ms) = self
+            .run("identify".to_string(), true, |m, sample| match sample {
+                None => (Identification::NoSample, 0),
+                Some(name) => match m.templates.iter().find(|(n, _)| *n == name) {
+                    Some((_, id)) => (Identification::Match(TemplateId(*id)), m.match_ms),
+                    None => (Identification::NoMatch, m.search_ms),
+                },
+            })
+            .await?;
+        if ms > 0 {
+            self.work(ms).await;
+        }
+        Ok(identification)
+    }
+    async fn begin_enroll(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        act(&self.0, |w| {
+            let m = w.module_mut(kind);
+            m.calls.push(format!("begin_enroll {}", template.0));
+            m.enrolling = Some((template.0, 0));
+        })
+        .await;
+        Ok(())
+    }
+    /// Takes the sample (waiting the module's window for it), then one
+    /// capture's time. Without an enrolment begun it refuses at once, the
+    /// sample left where it is, as lock-hal allows: a bad capture.
+    async fn enroll_step(&mut self) -> Result<EnrollStatus, ErrorKind> {
+        let kind = self.1;
+        let begun = self.0.borrow_mut().module_mut(kind).enrolling.is_some();
+        if !begun {
+            return self
+                .run("enroll_step".to_string(), false, |_, _| {
+                    EnrollStatus::Refused(EnrollRefusal::BadCapture)
+                })
+                .await;
+        }
+        let _busy = self.busy();
+        let (status, ms) = self
+            .run("enroll_step".to_string(), true, |m, sample| {
+                let Some((template, taken)) = m.enrolling else {
+                    return (EnrollStatus::Refused(EnrollRefusal::BadCapture), 0);
+                };
+                let Some(name) = sample else {
+                    m.enrolling = None;
+                    return (EnrollStatus::Refused(EnrollRefusal::Timeout), 0);
+                };
+                let status = if m.templates.iter().any(|(n, _)| *n == name) {
+                    m.enrolling = None;
+                    EnrollStatus::Refused(EnrollRefusal::Duplicate)
+                } else if taken.saturating_add(1) < m.captures.max(1) {
+                    m.enrolling = Some((template, taken.saturating_add(1)));
+                    EnrollStatus::Next(EnrollStep::Lift)
+                } else {
+                    m.enrolling = None;
+                    m.templates.retain(|(_, id)| *id != template);
+                    m.templates.push((name, template));
+                    EnrollStatus::Enrolled(TemplateId(template))
+                };
+                (status, m.capture_ms)
+            })
+            .await?;
+        if ms > 0 {
+            self.work(ms).await;
+        }
+        Ok(status)
+    }
+    async fn cancel_enroll(&mut self) -> Result<(), ErrorKind> {
+        self.run("cancel_enroll".to_string(), false, |m, _| {
+            m.enrolling = None;
+        })
+        .await
+    }
+    async fn delete(&mut self, template: TemplateId) -> Result<(), ErrorKind> {
+        self.run(format!("delete {}", template.0), false, |m, _| {
+            m.templates.retain(|(_, id)| *id != template.0);
+        })
+        .await
+    }
+    async fn clear(&mut self) -> Result<(), ErrorKind> {
+        self.run("clear".to_string(), false, |m, _| m.templates.clear())
+            .await
+    }
+}
+
+/// What tells a module that a sample is presented (a finger's WAKEUP line,
+/// a face module's presence sensor).
 #[derive(Clone, Debug)]
 pub struct SimSensor(pub Shared, pub BiometricKind);
 
@@ -813,12 +1051,10 @@ impl ErrorType for SimSensor {
 }
 
 impl lock_hal::SampleSensor for SimSensor {
-    /// Cancel-safe: it only looks, the module takes the sample.
     async fn wait_for_sample(&mut self) -> Result<(), ErrorKind> {
         let kind = self.1;
         until(&self.0, |w| {
-            w.module(kind)
-                .and_then(|m| m.presented.is_some().then_some(()))
+            w.module_mut(kind).presented.is_some().then_some(())
         })
         .await;
         Ok(())
@@ -884,118 +1120,25 @@ pub fn hardware(w: &Shared) -> Hardware<SimBoard> {
 
 /// Bytes per erase sector of the simulated flash.
 pub const SECTOR: usize = 4096;
-/// Bytes per word (write and read granularity).
+/// Bytes per word (write granularity).
 pub const WORD: usize = 4;
 
-/// A NOR flash in RAM, shared so that it survives the runtime (a power
-/// cycle): erasing sets bytes to `0xFF`, writing can only clear bits.
-/// [`SimFlash::save`] and [`SimFlash::open`] keep it in a file.
-#[derive(Clone, Debug)]
-pub struct SimFlash(pub Rc<RefCell<Vec<u8>>>);
+/// The simulated flash: lock-store's strict mock NOR flash (ESP32-C3
+/// geometry), shared so that it survives the runtime (a power cycle).
+/// [`open_flash`] and [`save_flash`] keep it in a file.
+pub type SimFlash = SharedMockFlash<WORD, SECTOR>;
 
-/// A flash access outside the flash or not word-aligned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlashError(NorFlashErrorKind);
-
-impl NorFlashError for FlashError {
-    fn kind(&self) -> NorFlashErrorKind {
-        self.0
-    }
+/// The flash kept in `path`, or an erased one of `sectors` sectors when
+/// the file does not exist or has another size.
+#[cfg(feature = "std")]
+pub fn open_flash(path: &std::path::Path, sectors: usize) -> SimFlash {
+    SimFlash::from_image_or_erased(std::fs::read(path).ok().as_deref(), sectors)
 }
 
-impl SimFlash {
-    /// An erased flash of `sectors` sectors.
-    pub fn erased(sectors: usize) -> SimFlash {
-        SimFlash(Rc::new(RefCell::new(vec![
-            0xFF;
-            sectors.saturating_mul(SECTOR)
-        ])))
-    }
-
-    /// The flash kept in `path`, or an erased one of `sectors` sectors when
-    /// the file does not exist or has another size.
-    #[cfg(feature = "std")]
-    pub fn open(path: &std::path::Path, sectors: usize) -> SimFlash {
-        match std::fs::read(path) {
-            Ok(bytes) if bytes.len() == sectors.saturating_mul(SECTOR) => {
-                SimFlash(Rc::new(RefCell::new(bytes)))
-            }
-            _ => SimFlash::erased(sectors),
-        }
-    }
-
-    /// Writes the image to `path`.
-    #[cfg(feature = "std")]
-    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        std::fs::write(path, self.0.borrow().as_slice())
-    }
-
-    fn range(&self, offset: u32, len: usize) -> Result<core::ops::Range<usize>, FlashError> {
-        let start =
-            usize::try_from(offset).map_err(|_| FlashError(NorFlashErrorKind::OutOfBounds))?;
-        let end = start
-            .checked_add(len)
-            .filter(|&e| e <= self.0.borrow().len())
-            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
-        if !start.is_multiple_of(WORD) || !len.is_multiple_of(WORD) {
-            return Err(FlashError(NorFlashErrorKind::NotAligned));
-        }
-        Ok(start..end)
-    }
-}
-
-impl FlashErrorType for SimFlash {
-    type Error = FlashError;
-}
-
-impl ReadNorFlash for SimFlash {
-    const READ_SIZE: usize = WORD;
-
-    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
-        let range = self.range(offset, bytes.len())?;
-        let data = self.0.borrow();
-        let from = data
-            .get(range)
-            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
-        bytes.copy_from_slice(from);
-        Ok(())
-    }
-
-    fn capacity(&self) -> usize {
-        self.0.borrow().len()
-    }
-}
-
-impl NorFlash for SimFlash {
-    const WRITE_SIZE: usize = WORD;
-    const ERASE_SIZE: usize = SECTOR;
-
-    async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
-        let len = to
-            .checked_sub(from)
-            .and_then(|l| usize::try_from(l).ok())
-            .ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
-        let range = self.range(from, len)?;
-        if !range.start.is_multiple_of(SECTOR) || !range.end.is_multiple_of(SECTOR) {
-            return Err(FlashError(NorFlashErrorKind::NotAligned));
-        }
-        let mut data = self.0.borrow_mut();
-        if let Some(bytes) = data.get_mut(range) {
-            bytes.fill(0xFF);
-        }
-        Ok(())
-    }
-
-    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
-        let range = self.range(offset, bytes.len())?;
-        let mut data = self.0.borrow_mut();
-        if let Some(to) = data.get_mut(range) {
-            for (t, b) in to.iter_mut().zip(bytes) {
-                *t &= *b;
-            }
-        }
-        Ok(())
-    }
+/// Writes `flash`'s image to `path`.
+#[cfg(feature = "std")]
+pub fn save_flash(flash: &SimFlash, path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::write(path, flash.image())
 }
 
 // ----- store ---------------------------------------------------------------

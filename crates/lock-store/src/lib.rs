@@ -5,6 +5,9 @@
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "mock-flash")]
+extern crate alloc;
+
 mod error;
 #[cfg(feature = "mock-flash")]
 pub mod mock_flash;

@@ -18,9 +18,16 @@
 //!   [`MockFlash::power_on`]: a restart.
 //!
 //! Reads are byte-granular (`READ_SIZE` 1), as on the boards' flash.
+//!
+//! [`SharedMockFlash`] is a handle on one such flash that outlives whoever
+//! uses it: the lock's store is dropped at a power cut, the flash stays for
+//! the next boot (the simulator, the runtime's tests). `no_std` + `alloc`,
+//! so a board running the simulator on its target uses it too.
 
-use std::vec;
-use std::vec::Vec;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use embedded_storage_async::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -344,15 +351,7 @@ impl<const WORD: usize, const SECTOR: usize> ReadNorFlash for MockFlash<WORD, SE
     const READ_SIZE: usize = 1;
 
     async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let start = self.check(offset, bytes.len(), 1)?;
-        self.stats.reads += 1;
-        self.stats.bytes_read += bytes.len() as u64;
-        let src = self
-            .data
-            .get(start..start + bytes.len())
-            .ok_or(MockFlashError::OutOfBounds)?;
-        bytes.copy_from_slice(src);
-        Ok(())
+        self.read_now(offset, bytes)
     }
 
     fn capacity(&self) -> usize {
@@ -365,6 +364,30 @@ impl<const WORD: usize, const SECTOR: usize> NorFlash for MockFlash<WORD, SECTOR
     const ERASE_SIZE: usize = SECTOR;
 
     async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.erase_now(from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.write_now(offset, bytes)
+    }
+}
+
+// The operations finish at once: the trait's futures and the shared handle
+// both run these.
+impl<const WORD: usize, const SECTOR: usize> MockFlash<WORD, SECTOR> {
+    fn read_now(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
+        let start = self.check(offset, bytes.len(), 1)?;
+        self.stats.reads += 1;
+        self.stats.bytes_read += bytes.len() as u64;
+        let src = self
+            .data
+            .get(start..start + bytes.len())
+            .ok_or(MockFlashError::OutOfBounds)?;
+        bytes.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn erase_now(&mut self, from: u32, to: u32) -> Result<(), MockFlashError> {
         if to < from {
             return Err(MockFlashError::OutOfBounds);
         }
@@ -398,7 +421,7 @@ impl<const WORD: usize, const SECTOR: usize> NorFlash for MockFlash<WORD, SECTOR
         Ok(())
     }
 
-    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+    fn write_now(&mut self, offset: u32, bytes: &[u8]) -> Result<(), MockFlashError> {
         let start = self.check(offset, bytes.len(), WORD)?;
         for word in (start / WORD)..((start + bytes.len()) / WORD) {
             if self.programmed.get(word).copied().unwrap_or(true) {
@@ -433,5 +456,73 @@ impl<const WORD: usize, const SECTOR: usize> NorFlash for MockFlash<WORD, SECTOR
             return Err(MockFlashError::PowerCut);
         }
         Ok(())
+    }
+}
+
+/// One [`MockFlash`] shared by every handle on it: what survives the store
+/// that used it (a power cycle). Erasing, writing and reading act on the
+/// shared flash at once.
+#[derive(Debug, Clone)]
+pub struct SharedMockFlash<const WORD: usize, const SECTOR: usize>(
+    /// The flash itself.
+    pub Rc<RefCell<MockFlash<WORD, SECTOR>>>,
+);
+
+impl<const WORD: usize, const SECTOR: usize> SharedMockFlash<WORD, SECTOR> {
+    /// A shared flash of `sectors` erased sectors.
+    pub fn new(sectors: usize) -> Self {
+        SharedMockFlash(Rc::new(RefCell::new(MockFlash::new(sectors))))
+    }
+
+    /// A shared flash holding `image` of exactly `sectors` sectors (a file
+    /// the simulator kept), or an erased one when the image has another
+    /// size.
+    pub fn from_image_or_erased(image: Option<&[u8]>, sectors: usize) -> Self {
+        match image {
+            Some(image) if image.len() == sectors.saturating_mul(SECTOR) => {
+                SharedMockFlash(Rc::new(RefCell::new(MockFlash::from_image(image))))
+            }
+            _ => SharedMockFlash::new(sectors),
+        }
+    }
+
+    /// A second flash holding a copy of this one's contents and state, not
+    /// shared with it.
+    pub fn copy(&self) -> Self {
+        SharedMockFlash(Rc::new(RefCell::new(self.0.borrow().clone())))
+    }
+
+    /// A copy of the raw contents (to keep in a file).
+    pub fn image(&self) -> Vec<u8> {
+        self.0.borrow().bytes().to_vec()
+    }
+}
+
+impl<const WORD: usize, const SECTOR: usize> ErrorType for SharedMockFlash<WORD, SECTOR> {
+    type Error = MockFlashError;
+}
+
+impl<const WORD: usize, const SECTOR: usize> ReadNorFlash for SharedMockFlash<WORD, SECTOR> {
+    const READ_SIZE: usize = 1;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.borrow_mut().read_now(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.borrow().data.len()
+    }
+}
+
+impl<const WORD: usize, const SECTOR: usize> NorFlash for SharedMockFlash<WORD, SECTOR> {
+    const WRITE_SIZE: usize = WORD;
+    const ERASE_SIZE: usize = SECTOR;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.0.borrow_mut().erase_now(from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.0.borrow_mut().write_now(offset, bytes)
     }
 }

@@ -55,7 +55,7 @@ fn r_rsp_1_every_key_typed_during_a_long_announcement_is_taken() {
     {
         let mut w = b.world.borrow_mut();
         // A second a clip: system information is 23 clips, 23 s.
-        w.clip_ms = 1_000;
+        w.clip_ms = Some(1_000);
         w.presses_fleeting = true;
     }
     b.keys("5");
@@ -97,7 +97,7 @@ fn r_rsp_1_r_rsp_2_a_code_typed_during_a_face_search_opens_at_its_ok() {
     {
         let mut w = b.world.borrow_mut();
         // Someone the module does not know: the search runs its whole 10 s.
-        w.module(BiometricKind::Face).search_ms = 10_000;
+        w.module_mut(BiometricKind::Face).search_ms = 10_000;
         w.presses_fleeting = true;
     }
     b.present(BiometricKind::Face, "mallory");
@@ -123,7 +123,10 @@ fn r_rsp_1_r_rsp_2_a_code_typed_during_a_face_search_opens_at_its_ok() {
 #[test]
 fn r_rsp_1_tamper_and_the_door_during_a_face_search_are_handled_at_once() {
     let mut b = Bench::installed();
-    b.world.borrow_mut().module(BiometricKind::Face).search_ms = 10_000;
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Face)
+        .search_ms = 10_000;
     b.present(BiometricKind::Face, "mallory");
     let t = now(&b);
     b.world.borrow_mut().tampers += 1;
@@ -173,8 +176,8 @@ fn r_rsp_1_a_countdown_lock_comes_due_on_time_during_a_clip_and_a_search() {
         let mut w = b.world.borrow_mut();
         // Every clip takes 20 s: the "unlocked" prompt still plays when the
         // countdown ends.
-        w.clip_ms = 20_000;
-        w.module(BiometricKind::Face).search_ms = 10_000;
+        w.clip_ms = Some(20_000);
+        w.module_mut(BiometricKind::Face).search_ms = 10_000;
     }
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
@@ -211,14 +214,17 @@ fn r_rsp_2_a_finger_presented_while_a_prompt_plays_opens_when_the_module_answers
     enrol_alice(&mut b);
     {
         let mut w = b.world.borrow_mut();
-        w.clip_ms = 5_000;
-        w.module(BiometricKind::Finger).match_ms = 500;
+        w.clip_ms = Some(5_000);
+        w.module_mut(BiometricKind::Finger).match_ms = 500;
     }
     // A wrong code: the failure sound and its reason, 10 s of speech.
     wrong_code(&mut b);
     assert!(b.world.borrow().playing_until > now(&b));
     let t = now(&b);
-    b.world.borrow_mut().module(BiometricKind::Finger).presented = Some("alice".into());
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Finger)
+        .presented = Some("alice".into());
     b.wait(secs(1));
     let (at, call) = drive_after(&b, t).expect("the finger opened");
     assert_eq!(call, MotorCall::Drive(MotorDirection::Forward));
@@ -242,8 +248,14 @@ fn r_rsp_2_an_identification_that_ends_during_a_lockout_is_not_acted_on() {
     }
     // Alice's finger is searched for 5 s; meanwhile the fifth wrong code
     // starts the lockout.
-    b.world.borrow_mut().module(BiometricKind::Finger).match_ms = 5_000;
-    b.world.borrow_mut().module(BiometricKind::Finger).presented = Some("alice".into());
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Finger)
+        .match_ms = 5_000;
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Finger)
+        .presented = Some("alice".into());
     b.wait(millis(10));
     wrong_code(&mut b);
     assert!(b.heard(Prompt::SystemLocked), "{}", b.describe());
@@ -261,16 +273,16 @@ fn s_st_2_boot_hands_over_more_owed_work_than_a_lane_queue_holds() {
     // it failed, say): more than its lane's queue and the answers' queue
     // hold together, so boot must take answers while it hands work over.
     {
-        let mut w = b.world.borrow_mut();
-        w.owed_extra = (100..160)
+        b.desk.borrow_mut().owed_extra = (100..160)
             .map(|t| ModuleCommand::Delete {
                 kind: BiometricKind::Finger,
                 template: TemplateId(t),
             })
             .collect();
-        w.module(BiometricKind::Finger).calls.clear();
+        let mut w = b.world.borrow_mut();
+        w.module_mut(BiometricKind::Finger).calls.clear();
     }
-    let done_before = b.world.borrow().module_work_done;
+    let done_before = b.desk.borrow().module_work_done;
     b.power_cycle();
     b.wait(secs(1));
     {
@@ -278,7 +290,7 @@ fn s_st_2_boot_hands_over_more_owed_work_than_a_lane_queue_holds() {
         assert_eq!(w.modules[2].calls.len(), 60, "{:?}", w.modules[2].calls);
         assert_eq!(w.modules[2].calls[0], "delete 100");
         assert_eq!(
-            w.module_work_done,
+            b.desk.borrow().module_work_done,
             done_before + 1,
             "the store heard it is done"
         );
@@ -293,21 +305,21 @@ fn s_st_2_boot_hands_over_more_owed_work_than_a_lane_queue_holds() {
 fn s_st_2_owed_work_on_a_failing_module_stays_owed() {
     let mut b = Bench::installed();
     {
-        let mut w = b.world.borrow_mut();
-        w.owed_extra = (0..3)
+        b.desk.borrow_mut().owed_extra = (0..3)
             .map(|t| ModuleCommand::Delete {
                 kind: BiometricKind::Finger,
                 template: TemplateId(t),
             })
             .collect();
-        w.module(BiometricKind::Finger).failing = true;
+        let mut w = b.world.borrow_mut();
+        w.module_mut(BiometricKind::Finger).failing = true;
     }
-    let done_before = b.world.borrow().module_work_done;
+    let done_before = b.desk.borrow().module_work_done;
     b.power_cycle();
     b.wait(secs(10));
-    assert_eq!(b.world.borrow().module_work_done, done_before);
+    assert_eq!(b.desk.borrow().module_work_done, done_before);
     assert_eq!(
-        b.world.borrow().owed_extra.len(),
+        b.desk.borrow().owed_extra.len(),
         3,
         "kept for the next boot"
     );
