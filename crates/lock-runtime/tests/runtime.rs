@@ -29,8 +29,8 @@ mod responsive;
 
 use harness::{ADMIN_CODE, Bench, Body, MotorCall, millis, secs};
 use lock_core::{
-    AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LockMethod, LogEntry,
-    Method, PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
+    AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LogEntry, Method,
+    PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
 };
 use lock_hal::{BoltPosition, MotorDirection};
 use lock_runtime::prompt::FAILURE;
@@ -349,60 +349,6 @@ fn r_lck_3_a_face_search_asked_for_while_the_motor_runs_runs_beside_it() {
         "{:?}",
         w.modules[0].calls
     );
-}
-
-#[test]
-fn r_unl_1_a_code_typed_during_a_face_search_is_not_lost() {
-    let mut b = Bench::installed();
-    {
-        let mut w = b.world.borrow_mut();
-        // Someone the module does not know: its search runs its whole 10 s.
-        w.module_mut(BiometricKind::Face).search_ms = 10_000;
-        // Presses not read while they last are gone, as on the real chip.
-        w.presses_fleeting = true;
-    }
-    b.present(BiometricKind::Face, "mallory");
-    assert!(
-        b.world.borrow().modules[0].searching_until.is_some(),
-        "the search is under way"
-    );
-    b.touch();
-    b.keys(&format!("{ADMIN_CODE} ok"));
-    assert!(
-        b.world.borrow().modules[0].searching_until.is_some(),
-        "the code was typed during the search"
-    );
-    b.wait(secs(10));
-    // The code opened at its ✓, the search answering later (a failure).
-    assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
-    assert!(b.ever_logged(LogEntry::Unlock {
-        person: Some(n(1)),
-        method: Method::Passcode
-    }));
-}
-
-#[test]
-fn r_lck_1_the_inside_button_pressed_during_a_face_search_still_locks() {
-    let mut b = Bench::installed();
-    b.touch();
-    b.keys(&format!("{ADMIN_CODE} ok"));
-    b.wait(secs(2));
-    assert_eq!(b.bolt(), BoltPosition::Unlocked);
-    {
-        let mut w = b.world.borrow_mut();
-        // A stranger outside keeps the face module searching, 10 s a time.
-        w.module_mut(BiometricKind::Face).search_ms = 10_000;
-        w.presses_fleeting = true;
-    }
-    b.present(BiometricKind::Face, "mallory");
-    b.press_lock_button();
-    assert!(
-        b.world.borrow().modules[0].searching_until.is_some(),
-        "the button was pressed during the search"
-    );
-    b.wait(secs(12));
-    assert_eq!(b.bolt(), BoltPosition::Locked, "{}", b.describe());
-    assert!(b.ever_logged(LogEntry::Locked(LockMethod::InsideButton)));
 }
 
 #[test]
