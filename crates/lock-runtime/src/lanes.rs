@@ -235,7 +235,7 @@ enum ModuleWake {
     Order(Order),
     Sample(Result<(), ErrorKind>),
     /// The sensor's back-off ended.
-    Listen,
+    QuietOver,
 }
 
 /// One module's lane: waits for an order or a presented sample and runs
@@ -273,7 +273,7 @@ where
                     Some(t) => links.clock.wait_until(t).await,
                     None => pending().await,
                 }
-                ModuleWake::Listen
+                ModuleWake::QuietOver
             },
         )
         .await;
@@ -301,7 +301,7 @@ where
                 backoff.fail(links.now_ms());
                 Some(Report::Event(BiometricEvent::Fault { kind }))
             }
-            ModuleWake::Listen | ModuleWake::Order(Order::Listen) => {
+            ModuleWake::QuietOver | ModuleWake::Order(Order::Listen) => {
                 started = true;
                 backoff.quiet_until = None;
                 None
