@@ -97,14 +97,14 @@ impl embedded_hal_async::digital::Wait for Busy {
 }
 
 /// A clock whose waits return at once, moving time to the deadline.
-struct Jump(u64);
+struct Jump(core::cell::Cell<u64>);
 
 impl Clock for Jump {
     fn now_ms(&self) -> u64 {
-        self.0
+        self.0.get()
     }
-    async fn wait_until(&mut self, at_ms: u64) {
-        self.0 = self.0.max(at_ms);
+    async fn wait_until(&self, at_ms: u64) {
+        self.0.set(self.0.get().max(at_ms));
     }
 }
 
@@ -150,7 +150,7 @@ fn driver_part(data: &[u8]) {
         },
         ..Jq8900Config::default()
     };
-    let mut voice = Jq8900::new(uart.clone(), Busy, Jump(0), config);
+    let mut voice = Jq8900::new(uart.clone(), Busy, Jump(core::cell::Cell::new(0)), config);
     for chunk in ops.chunks(3) {
         let (op, a, b) = (
             chunk[0],
