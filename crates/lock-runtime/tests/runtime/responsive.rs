@@ -141,16 +141,34 @@ fn r_rsp_1_tamper_and_the_door_during_a_face_search_are_handled_at_once() {
         b.world.borrow().siren_log
     );
     assert!(b.world.borrow().modules[0].searching_until.is_some());
-    // The inside button during the same search locks at once too (R-LCK-1).
+    // The administrator comes in; later, while a stranger keeps the face
+    // module searching, someone opens the door from inside: ✓ lights for
+    // the outside lock at once (R-LCK-1).
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
     b.wait(secs(2));
     assert_eq!(b.bolt(), BoltPosition::Unlocked);
     b.world.borrow_mut().door_open = true;
+    b.wait(secs(1));
+    b.world.borrow_mut().door_open = false;
+    b.wait(secs(30));
+    b.present(BiometricKind::Face, "mallory");
+    let t = now(&b);
+    b.world.borrow_mut().door_open = true;
     b.wait(millis(WITHIN_MS));
+    assert!(
+        b.world
+            .borrow()
+            .backlight_log
+            .iter()
+            .any(|(at, mask)| *mask != 0 && *at >= t && *at - t <= WITHIN_MS),
+        "✓ lit within 100 ms of the door: {:?}",
+        b.world.borrow().backlight_log
+    );
+    assert!(b.world.borrow().modules[0].searching_until.is_some());
     b.world.borrow_mut().door_open = false;
     b.wait(millis(WITHIN_MS));
-    b.present(BiometricKind::Face, "mallory");
+    // The inside button during the same search locks at once too.
     let t = now(&b);
     b.press_lock_button();
     let (at, call) = drive_after(&b, t).expect("the button locked during the search");
