@@ -39,9 +39,10 @@ pub struct Search {
     pub answer_ms: u64,
     /// From the start to "no sample" when nothing comes.
     pub window_ms: u64,
-    /// A sample it does not know is answered only when the window ends
-    /// (a face module keeps looking for a face it knows until VERIFY times
-    /// out, then says "unknown user"), not after `answer_ms`.
+    /// A sample it does not know is answered only a whole window after it
+    /// came (a face module keeps looking for a face it knows until VERIFY
+    /// times out, then says "unknown user"), not after `answer_ms`
+    /// ([`crate::world::Module::timed`]).
     pub no_match_at_timeout: bool,
 }
 
