@@ -611,6 +611,17 @@ fn wakeup_active_high_waits_for_the_line_high() {
 }
 
 #[test]
+fn wakeup_removal_waits_for_the_idle_level() {
+    let mut pin = PinMock::new(&[
+        Pin::wait_for_state(State::High),
+        Pin::wait_for_state(State::Low),
+    ]);
+    run(Wakeup::new(pin.clone()).wait_for_removal()).unwrap();
+    run(Wakeup::active_high(pin.clone()).wait_for_removal()).unwrap();
+    pin.done();
+}
+
+#[test]
 fn a_failing_wakeup_pin_is_a_bus_error() {
     let broken = MockError::Io(std::io::ErrorKind::NotConnected);
     let mut pin = PinMock::new(&[Pin::wait_for_state(State::Low).with_error(broken)]);

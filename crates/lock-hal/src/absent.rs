@@ -69,6 +69,10 @@ impl SampleSensor for Absent {
     async fn wait_for_sample(&mut self) -> Result<(), Infallible> {
         pending().await
     }
+    /// Nothing is ever there.
+    async fn wait_for_removal(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
 }
 
 impl Button for Absent {

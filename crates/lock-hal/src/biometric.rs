@@ -128,6 +128,13 @@ pub trait SampleSensor: ErrorType {
     /// Waits until a sample is presented. Cancel-safe: the runtime drops it
     /// whenever the lock asks the module for something else.
     async fn wait_for_sample(&mut self) -> Result<(), Self::Error>;
+
+    /// Waits until the sample is gone (the finger lifted, the face out of
+    /// range); at once when none is there. The runtime waits for it after
+    /// each identification, so a finger left on the sensor is identified
+    /// once, not again and again (each a failed attempt toward the
+    /// lockout). Cancel-safe.
+    async fn wait_for_removal(&mut self) -> Result<(), Self::Error>;
 }
 
 impl<T: Biometric + ?Sized> Biometric for &mut T {
@@ -155,5 +162,8 @@ impl<T: SampleSensor + ?Sized> SampleSensor for &mut T {
     const FITTED: bool = T::FITTED;
     async fn wait_for_sample(&mut self) -> Result<(), Self::Error> {
         T::wait_for_sample(self).await
+    }
+    async fn wait_for_removal(&mut self) -> Result<(), Self::Error> {
+        T::wait_for_removal(self).await
     }
 }

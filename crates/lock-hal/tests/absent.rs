@@ -24,6 +24,11 @@ fn waits_of_an_absent_part_never_finish() {
     assert!(ready_at_once(TriggerSensor::wait_for_trigger(&mut a)).is_none());
     assert!(ready_at_once(ContactSensor::wait_for_change(&mut a, false)).is_none());
     assert!(ready_at_once(SampleSensor::wait_for_sample(&mut a)).is_none());
+    // Nothing is ever on it, so nothing is ever to be lifted.
+    assert_eq!(
+        ready_at_once(SampleSensor::wait_for_removal(&mut a)),
+        Some(Ok(()))
+    );
     // And it says it is not fitted, so the lock searches on a touch.
     const { assert!(!<Absent as SampleSensor>::FITTED) };
     const { assert!(!<&mut Absent as SampleSensor>::FITTED) };

@@ -234,6 +234,8 @@ pub(crate) async fn gate<T>(open: bool, f: impl Future<Output = T>) -> T {
 enum ModuleWake {
     Order(Order),
     Sample(Result<(), ErrorKind>),
+    /// The sample identified last is gone.
+    Removed(Result<(), ErrorKind>),
     /// The sensor's back-off ended.
     QuietOver,
 }
@@ -257,6 +259,10 @@ where
     let mut enrolling = false;
     // Not before boot says so: no sample counts before the owed work.
     let mut started = false;
+    // A sample was identified and may still be there: the sensor is asked
+    // for its removal before for a new sample, so a finger left on the
+    // sensor is one attempt, not one every half second.
+    let mut lingering = false;
     let mut backoff = Backoff::NEW;
     loop {
         let now = links.now_ms();
@@ -265,8 +271,13 @@ where
         let wake = race!(
             order = async { ModuleWake::Order(link.orders.receive().await) },
             sample = async {
-                let r = gate(listening, sensor.wait_for_sample()).await;
-                ModuleWake::Sample(r.map_err(|e| e.kind()))
+                if lingering {
+                    let r = gate(listening, sensor.wait_for_removal()).await;
+                    ModuleWake::Removed(r.map_err(|e| e.kind()))
+                } else {
+                    let r = gate(listening, sensor.wait_for_sample()).await;
+                    ModuleWake::Sample(r.map_err(|e| e.kind()))
+                }
             },
             listen = async {
                 match quiet {
@@ -281,10 +292,13 @@ where
             ModuleWake::Order(Order::Identify) | ModuleWake::Sample(Ok(())) => {
                 link.busy.set(true);
                 let event = if enrolling {
+                    // The module's own steps ask for the lift between
+                    // captures: the next sample is the next step.
                     let status = module.enroll_step().await.map_err(|e| e.kind());
                     enrolling = matches!(status, Ok(EnrollStatus::Next(_)));
                     enroll_event(kind, status)
                 } else {
+                    lingering = P::FITTED;
                     identify_event(kind, module.identify().await.map_err(|e| e.kind()))
                 };
                 link.busy.set(false);
@@ -296,8 +310,13 @@ where
                 }
                 event.map(Report::Event)
             }
-            ModuleWake::Sample(Err(e)) => {
+            ModuleWake::Removed(Ok(())) => {
+                lingering = false;
+                None
+            }
+            ModuleWake::Sample(Err(e)) | ModuleWake::Removed(Err(e)) => {
                 warn!("sample sensor failed: {:?}", e);
+                lingering = false;
                 backoff.fail(links.now_ms());
                 Some(Report::Event(BiometricEvent::Fault { kind }))
             }

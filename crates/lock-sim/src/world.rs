@@ -49,6 +49,9 @@ pub struct Module {
     pub templates: Vec<(String, u16)>,
     /// What lies on (stands before) the sensor, not yet taken.
     pub presented: Option<String>,
+    /// The sample stays on the sensor after the module took it (a finger
+    /// left resting), until a test lifts it.
+    pub held: bool,
     /// Captures an enrolment takes, a lift between each (0 counts as 1):
     /// the simulator's modules take one, the runtime's tests two.
     pub captures: u8,
@@ -910,7 +913,15 @@ impl SimModule {
         }
         let taken = if sample {
             let deadline = self.0.borrow().now.saturating_add(window);
-            until_or(&self.0, deadline, |w| w.module_mut(kind).presented.take()).await
+            until_or(&self.0, deadline, |w| {
+                let m = w.module_mut(kind);
+                if m.held {
+                    m.presented.clone()
+                } else {
+                    m.presented.take()
+                }
+            })
+            .await
         } else {
             None
         };
@@ -1055,6 +1066,14 @@ impl lock_hal::SampleSensor for SimSensor {
         let kind = self.1;
         until(&self.0, |w| {
             w.module_mut(kind).presented.is_some().then_some(())
+        })
+        .await;
+        Ok(())
+    }
+    async fn wait_for_removal(&mut self) -> Result<(), ErrorKind> {
+        let kind = self.1;
+        until(&self.0, |w| {
+            w.module_mut(kind).presented.is_none().then_some(())
         })
         .await;
         Ok(())

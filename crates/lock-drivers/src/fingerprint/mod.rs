@@ -551,4 +551,14 @@ impl<W: Wait> SampleSensor for Wakeup<W> {
         };
         level.map_err(|error| Error::Pin(error.kind()))
     }
+
+    /// A level wait for the line's idle level: the finger lifted.
+    async fn wait_for_removal(&mut self) -> Result<(), Error> {
+        let level = if self.active_low {
+            self.pin.wait_for_high().await
+        } else {
+            self.pin.wait_for_low().await
+        };
+        level.map_err(|error| Error::Pin(error.kind()))
+    }
 }

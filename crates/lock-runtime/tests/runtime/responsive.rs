@@ -347,3 +347,38 @@ fn s_st_2_owed_work_on_a_failing_module_stays_owed() {
     b.wait(secs(2));
     assert_eq!(b.bolt(), BoltPosition::Unlocked, "{}", b.describe());
 }
+
+#[test]
+fn r_lko_1_a_finger_left_on_the_sensor_is_one_failed_attempt() {
+    let mut b = Bench::installed();
+    {
+        let mut w = b.world.borrow_mut();
+        let m = w.module_mut(BiometricKind::Finger);
+        // A stranger's finger stays on the sensor after the module took it.
+        m.held = true;
+        m.presented = Some("mallory".into());
+    }
+    b.wait(secs(10));
+    let failures = |b: &Bench| {
+        b.journal
+            .borrow()
+            .iter()
+            .filter(|r| matches!(r.entry, LogEntry::UnlockFailed { .. }))
+            .count()
+    };
+    assert_eq!(failures(&b), 1, "{}", b.describe());
+    assert!(!b.heard(Prompt::SystemLocked));
+    // Lifted and put back: a second attempt.
+    {
+        let mut w = b.world.borrow_mut();
+        let m = w.module_mut(BiometricKind::Finger);
+        m.presented = None;
+    }
+    b.wait(millis(500));
+    b.world
+        .borrow_mut()
+        .module_mut(BiometricKind::Finger)
+        .presented = Some("mallory".into());
+    b.wait(secs(10));
+    assert_eq!(failures(&b), 2, "{}", b.describe());
+}
