@@ -328,10 +328,7 @@ fn main() {
     // flash; here lock-store's mock NOR flash with ESP32-C3 geometry.
     type Flash = MockFlash<4, 4096>;
     let state = StoreConfig::min_state_bytes::<Flash>().next_multiple_of(4096);
-    let config = StoreConfig {
-        state: 0..state,
-        log: state..state + 4 * 4096,
-    };
+    let config = StoreConfig::state_then_log(state, 4 * 4096);
     let sectors = usize::try_from(config.log.end).unwrap_or(0) / 4096;
     let Ok(store) = Store::new(Flash::new(sectors), config) else {
         eprintln!("the partitions do not fit the flash");

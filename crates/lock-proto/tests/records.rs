@@ -84,16 +84,9 @@ struct Lock {
 impl Lock {
     fn new() -> Lock {
         let state_end = StoreConfig::min_state_bytes::<Flash>().next_multiple_of(SECTOR);
-        let log_end = state_end + 4 * SECTOR;
-        let flash = Flash::new((log_end / SECTOR) as usize);
-        let mut store = Store::new(
-            flash,
-            StoreConfig {
-                state: 0..state_end,
-                log: state_end..log_end,
-            },
-        )
-        .unwrap();
+        let config = StoreConfig::state_then_log(state_end, 4 * SECTOR);
+        let flash = Flash::new((config.log.end / SECTOR) as usize);
+        let mut store = Store::new(flash, config).unwrap();
         block_on(store.load()).unwrap();
         let identity = Identity {
             lock_id: [7; 8],

@@ -1189,12 +1189,8 @@ pub fn flash_layout() -> (lock_store::StoreConfig, usize) {
     let state_end = u32::try_from(state_sectors)
         .unwrap_or(0)
         .saturating_mul(sector);
-    let log_end = state_end.saturating_add(sector.saturating_mul(log_sectors));
     (
-        lock_store::StoreConfig {
-            state: 0..state_end,
-            log: state_end..log_end,
-        },
+        lock_store::StoreConfig::state_then_log(state_end, sector.saturating_mul(log_sectors)),
         state_sectors.saturating_add(4),
     )
 }

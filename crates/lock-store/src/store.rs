@@ -137,6 +137,15 @@ const fn item_bytes<F: NorFlash>(data: usize) -> usize {
 }
 
 impl StoreConfig {
+    /// The usual layout: `state_bytes` of state from the partition's start,
+    /// then `log_bytes` of log right after it.
+    pub const fn state_then_log(state_bytes: u32, log_bytes: u32) -> StoreConfig {
+        StoreConfig {
+            state: 0..state_bytes,
+            log: state_bytes..state_bytes.saturating_add(log_bytes),
+        }
+    }
+
     /// The smallest state range that holds a full lock (100 people with every
     /// credential, settings, attempts and a full intent record) without ever
     /// reporting [`StoreError::Full`]: the live records, plus the largest

@@ -183,11 +183,8 @@ fn erases_per_hour<const W: usize, const S: usize>(
     hour: &[Written],
 ) -> (f64, f64) {
     let sector = u32::try_from(S).unwrap();
-    let state_end = board.state_sectors * sector;
-    let config = StoreConfig {
-        state: 0..state_end,
-        log: state_end..state_end + board.log_sectors * sector,
-    };
+    let config =
+        StoreConfig::state_then_log(board.state_sectors * sector, board.log_sectors * sector);
     let sectors = usize::try_from(board.state_sectors + board.log_sectors).unwrap();
     let mut store = Store::new(MockFlash::<W, S>::new(sectors), config).unwrap();
     block_on(store.load()).unwrap();

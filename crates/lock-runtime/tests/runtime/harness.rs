@@ -187,10 +187,7 @@ pub type Disk = SimFlash;
 /// Where the store lives on the [`Disk`].
 pub fn store_config() -> StoreConfig {
     let state = StoreConfig::min_state_bytes::<Disk>().next_multiple_of(4096);
-    StoreConfig {
-        state: 0..state,
-        log: state..state + 4 * 4096,
-    }
+    StoreConfig::state_then_log(state, 4 * 4096)
 }
 
 fn new_disk() -> Disk {

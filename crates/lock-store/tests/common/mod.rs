@@ -24,14 +24,9 @@ pub type Error = StoreError<lock_store::mock_flash::MockFlashError>;
 pub fn layout<F: NorFlash>(extra: u32, log_sectors: u32) -> (StoreConfig, usize) {
     let sector = u32::try_from(F::ERASE_SIZE).unwrap();
     let state_end = StoreConfig::min_state_bytes::<F>().next_multiple_of(sector) + extra * sector;
-    let log_end = state_end + log_sectors * sector;
-    (
-        StoreConfig {
-            state: 0..state_end,
-            log: state_end..log_end,
-        },
-        usize::try_from(log_end / sector).unwrap(),
-    )
+    let config = StoreConfig::state_then_log(state_end, log_sectors * sector);
+    let sectors = usize::try_from(config.log.end / sector).unwrap();
+    (config, sectors)
 }
 
 /// The test layout: 16 KiB of state (the minimum) plus 4, 4 KiB of log.
