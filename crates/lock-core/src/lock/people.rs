@@ -167,11 +167,17 @@ impl<V: VisitorCodes> Lock<V> {
         self.log(now, out, LogEntry::FactoryReset);
         self.end_pairing(out);
         let alarms = self.alarms;
+        // S-VC-3: how far the clock has got outlives a reset — the running
+        // clock's reach or, with no clock since a restart, the mark on
+        // flash. Erased with the rest, it goes back on flash at once, or a
+        // reset and a step back would revive a window already passed.
+        let reached = self
+            .clock(now)
+            .map(|clock| clock.reached)
+            .max(self.stored.clock_mark);
         self.forget_stored_state();
-        // The clock runs on through a reset: its mark, erased with the
-        // rest, goes back on flash at once.
-        if let Some(clock) = self.clock(now) {
-            self.mark_clock(clock.reached, out);
+        if let Some(reached) = reached {
+            self.mark_clock(reached, out);
         }
         for kind in [AlarmKind::Tamper, AlarmKind::LowBattery, AlarmKind::Jam] {
             self.alarms.set(kind, alarms.contains(kind));

@@ -212,6 +212,38 @@ fn s_vc_3_a_factory_reset_while_the_clock_runs_writes_its_mark_again() {
     assert!(door.lock.next_deadline().is_some_and(|d| d > now));
 }
 
+/// Found by the `core_events` fuzz target: a restart left the lock with no
+/// clock, only its mark on flash; a factory reset then erased the mark and
+/// wrote nothing back, and the clock could be set back into a window that
+/// had already ended.
+#[test]
+fn s_vc_3_a_factory_reset_after_a_restart_keeps_how_far_the_clock_got() {
+    let window = FakeCode {
+        digits: "1357924680",
+        id: 11,
+        from: 10_000,
+        until: 20_000,
+        one_time: false,
+    };
+    let mut door = Door::new(&[window]);
+    door.set_clock(50_000);
+    door.power_cycle(Fake {
+        codes: vec![window],
+    });
+    assert_eq!(door.lock.wall_clock(Instant::from_millis(door.t)), None);
+    door.step(Event::Boot { set_held: true });
+    let out = door.step(Event::Key(Key::Ok));
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::Persist(Change::FactoryReset))),
+        "the reset"
+    );
+    assert_eq!(door.flash.clock_mark, Some(Timestamp(50_000)), "kept");
+    assert!(refused_clock(&mut door, 15_000), "set back into the window");
+    assert!(!opens(&door.enter(window.digits)), "revived after a reset");
+    assert!(!refused_clock(&mut door, 49_700), "a step back is allowed");
+}
+
 impl Door {
     /// Simulated time passes, with the lock's deadlines on the way.
     fn wait_secs(&mut self, secs: u64) {
