@@ -90,6 +90,19 @@ pub trait Transport: ErrorType {
     /// for a transport whose links are not the lock's to end (one that
     /// never reports [`Received::LinkStarted`]).
     fn disconnect(&mut self) {}
+
+    /// R-NRG-3: whether the radio listens — advertises and takes new links
+    /// (`true`), or goes quiet so the processor and the radio can sleep
+    /// (`false`). The runtime asks for quiet only with no link up, when
+    /// the lock's setting says the radio listens only while the lock is
+    /// awake, a minute after the lock went idle; it asks to listen again
+    /// as soon as a touch, a button or a sensor wakes the lock. Returns at
+    /// once: the radio carries it out. A transport starts listening. The
+    /// default does nothing, for a transport that is always reachable at
+    /// no cost worth saving (a wired link, a test double).
+    fn listen(&mut self, on: bool) {
+        let _ = on;
+    }
 }
 
 /// A true random number generator (the SoC's TRNG, a ring oscillator). Keys
