@@ -7,7 +7,12 @@
 //!
 //! S-PR-8: it advertises the service UUID and flags only (no name), from an
 //! address of [`AddressRotation`]: fresh at each boot, changed after
-//! [`ADDRESS_ROTATION_SECS`] of advertising and after each connection.
+//! [`ADDRESS_ROTATION_SECS`] of advertising and after each connection,
+//! every [`ADVERTISING_INTERVAL_US`].
+//!
+//! R-NRG-3: it advertises only while the lock wants the radio to listen
+//! ([`BleLink::listening`]); told to go quiet, it stops advertising (a
+//! connection up runs on: the lock asks for quiet only without one).
 
 use bt_hci::cmd::le::LeSetRandomAddr;
 use embassy_futures::select::{Either, select, select3};
@@ -15,8 +20,9 @@ use trouble_host::prelude::*;
 
 use crate::fmt::Dbg;
 use crate::{
-    ADDRESS_ROTATION_SECS, AddressRotation, BleLink, FrameBuf, FrameQueue, NAME, RX_UUID_VALUE,
-    SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE, discard, discarding, notification_len,
+    ADDRESS_ROTATION_SECS, ADVERTISING_INTERVAL_US, AddressRotation, BleLink, FrameBuf, FrameQueue,
+    NAME, RX_UUID_VALUE, SERVICE_UUID_LE, SERVICE_UUID_VALUE, TX_UUID_VALUE, discard, discarding,
+    notification_len,
 };
 
 /// One connection at a time: the phone being used.
@@ -81,13 +87,19 @@ pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
         let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
+            // R-NRG-3: quiet until the lock wants the radio to listen.
+            discarding(outgoing, link.until_listening()).await;
             // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
-            // new address (dropping the advertiser disables it).
+            // new address, R-NRG-3 when the lock wants quiet (dropping the
+            // advertiser disables it).
             let advertised = discarding(
                 outgoing,
                 select(
                     advertise(&mut peripheral, &server),
-                    embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                    select(
+                        embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                        link.until_quiet(),
+                    ),
                 ),
             )
             .await;
@@ -109,7 +121,8 @@ pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
                     embassy_time::Timer::after_secs(1).await;
                     continue;
                 }
-                Either::Second(()) => {}
+                // Rotation time, or quiet (R-NRG-3).
+                Either::Second(_) => {}
             }
             // A connection showed the address to whoever listened; a long
             // advertisement too.
@@ -154,9 +167,15 @@ async fn advertise<'values, 'server, C: Controller>(
     )?;
     // S-PR-8: no name in the scan response: the service UUID is all a
     // phone needs to find a lock.
+    let interval = embassy_time::Duration::from_micros(ADVERTISING_INTERVAL_US);
+    let parameters = AdvertisementParameters {
+        interval_min: interval,
+        interval_max: interval,
+        ..AdvertisementParameters::default()
+    };
     let advertiser = peripheral
         .advertise(
-            &AdvertisementParameters::default(),
+            &parameters,
             Advertisement::ConnectableScannableUndirected {
                 adv_data: adv_data.get(..adv_len).unwrap_or(&[]),
                 scan_data: &[],

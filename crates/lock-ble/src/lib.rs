@@ -81,6 +81,8 @@ pub mod gatt;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
@@ -112,6 +114,10 @@ pub struct BleLink {
     received: Channel<NoopRawMutex, Inbound, QUEUE>,
     outgoing: FrameQueue,
     end: Signal<NoopRawMutex, u32>,
+    /// R-NRG-3: whether the lock wants the radio to listen.
+    listening: AtomicBool,
+    /// Raised at each change of `listening`, for the server to look again.
+    listening_changed: Signal<NoopRawMutex, ()>,
 }
 
 impl Default for BleLink {
@@ -127,6 +133,43 @@ impl BleLink {
             received: Channel::new(),
             outgoing: Channel::new(),
             end: Signal::new(),
+            listening: AtomicBool::new(true),
+            listening_changed: Signal::new(),
+        }
+    }
+
+    /// R-NRG-3: whether the lock wants the radio to listen (advertise and
+    /// take a phone); it starts listening. [`Transport::listen`] sets it.
+    pub fn listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+
+    /// The GATT server's side: returns once the lock wants the radio to
+    /// listen (at once if it does). One server waits at a time.
+    pub async fn until_listening(&self) {
+        self.until_listening_is(true).await;
+    }
+
+    /// The GATT server's side: returns once the lock wants the radio quiet
+    /// (at once if it does): the server stops advertising. A connection
+    /// already up is not ended by it; the lock asks for quiet only with no
+    /// link. One server waits at a time.
+    pub async fn until_quiet(&self) {
+        self.until_listening_is(false).await;
+    }
+
+    async fn until_listening_is(&self, wanted: bool) {
+        while self.listening() != wanted {
+            self.listening_changed.wait().await;
+        }
+    }
+
+    fn set_listening(&self, on: bool) {
+        // Load and store, not a swap: thumbv6m has no atomic swap, and
+        // the link is used from one executor only.
+        if self.listening() != on {
+            self.listening.store(on, Ordering::Relaxed);
+            self.listening_changed.signal(());
         }
     }
 
@@ -241,6 +284,12 @@ pub async fn discarding<T>(outgoing: &FrameQueue, f: impl Future<Output = T>) ->
         embassy_futures::select::Either::Second(never) => match never {},
     }
 }
+
+/// The advertising interval, in microseconds: 1022.5 ms, one of the
+/// intervals Apple's accessory design guidelines list for a phone to find
+/// an accessory quickly, and long enough that advertising is not what
+/// empties a battery (the energy report, docs/ENERGY.md, shows its share).
+pub const ADVERTISING_INTERVAL_US: u64 = 1_022_500;
 
 /// S-PR-8: the longest the lock advertises under one address, in seconds:
 /// 15 minutes, the Bluetooth Core's recommended time for a private address.
@@ -430,5 +479,11 @@ impl Transport for BleTransport<'_> {
         if let Some(number) = self.current.take() {
             self.link.end.signal(number);
         }
+    }
+
+    /// R-NRG-3: tells the GATT server to advertise (`true`) or to stop
+    /// advertising (`false`) so the radio and the processor can sleep.
+    fn listen(&mut self, on: bool) {
+        self.link.set_listening(on);
     }
 }

@@ -297,3 +297,26 @@ fn a_uuid_that_is_not_32_hex_digits_reads_as_zero() {
         lock_ble::RX_UUID_VALUE
     );
 }
+
+#[test]
+fn r_nrg_3_the_server_advertises_only_while_the_lock_wants_the_radio_to_listen() {
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
+    // A lock starts listening: the server advertises at once.
+    assert!(link.listening());
+    assert_eq!(poll_once(pin!(link.until_listening())), Poll::Ready(()));
+    let mut quiet = pin!(link.until_quiet());
+    assert_eq!(poll_once(quiet.as_mut()), Poll::Pending);
+    // The lock goes quiet: the advertising server hears it and stops.
+    transport.listen(false);
+    assert!(!link.listening());
+    assert_eq!(poll_once(quiet.as_mut()), Poll::Ready(()));
+    let mut listening = pin!(link.until_listening());
+    assert_eq!(poll_once(listening.as_mut()), Poll::Pending);
+    // Saying it twice changes nothing; woken, the lock listens again.
+    transport.listen(false);
+    assert_eq!(poll_once(listening.as_mut()), Poll::Pending);
+    transport.listen(true);
+    assert_eq!(poll_once(listening.as_mut()), Poll::Ready(()));
+    assert_eq!(poll_once(pin!(link.until_listening())), Poll::Ready(()));
+}
