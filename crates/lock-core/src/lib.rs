@@ -29,7 +29,7 @@ pub use event::{
 };
 pub use lock::{
     BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
-    KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, WATCHED_ENDS,
+    KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, Timer, WATCHED_ENDS,
 };
 pub use log::{Actor, LogEntry, LogRecord};
 pub use passcode::{Entry, Passcode, PasscodeError};
@@ -37,7 +37,7 @@ pub use person::{
     BiometricKind, Name, NameError, PEOPLE_CAPACITY, People, Person, PersonNumber, Role,
     TEMPLATES_PER_PERSON, TemplateId,
 };
-pub use settings::{DoorDirection, MotorDirection, Setting, Settings, Volume};
+pub use settings::{DoorDirection, MotorDirection, RadioListening, Setting, Settings, Volume};
 pub use snapshot::{RestoreError, Snapshot};
 pub use time::{Duration, Instant, Timestamp, Validity, WallClock, WeeklySchedule};
 pub use visitor::{

@@ -35,7 +35,7 @@ use crate::attempts::Lockout;
 use crate::event::{AlarmKind, DoorState, Event};
 use crate::log::{LogEntry, LogRecord};
 use crate::person::People;
-use crate::settings::Settings;
+use crate::settings::{RadioListening, Settings};
 use crate::snapshot::{RestoreError, Snapshot};
 use crate::time::{Instant, Timestamp, WallClock};
 use crate::visitor::{NoVisitorCodes, VisitorCodes};
@@ -53,6 +53,7 @@ use body::Body;
 use clock::Wall;
 use keypad::{Keypad, Mode};
 use stored::Stored;
+pub use timers::Timer;
 use timers::Timers;
 
 /// Who the lock is, for the menu's system information.
@@ -65,6 +66,10 @@ pub struct Config {
     /// The verification code the app shows when pairing, derived by the
     /// protocol layer from the lock's identity key.
     pub verification_code: u32,
+    /// R-NRG-3: how the radio listens until an administrator chooses
+    /// ([`Setting::Radio`](crate::Setting::Radio)): the board's default,
+    /// for what its radio costs while the lock sleeps. Default: always.
+    pub radio: RadioListening,
 }
 
 impl Default for Config {
@@ -73,6 +78,7 @@ impl Default for Config {
             serial: 0,
             firmware: (0, 1, 0),
             verification_code: 0,
+            radio: RadioListening::Always,
         }
     }
 }
@@ -207,10 +213,17 @@ impl<V: VisitorCodes> Lock<V> {
     /// periodic wake-ups, but one whose wall clock runs writes how far it has
     /// got every [`CLOCK_MARK_INTERVAL`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        timers::Timer::ALL
+        self.next_timer().map(|(at, _)| at)
+    }
+
+    /// The next deadline and whose it is (the first in [`Timer::ALL`]'s
+    /// order when several fall due at once): what a wake-up is for
+    /// (R-NRG-1).
+    pub fn next_timer(&self) -> Option<(Instant, Timer)> {
+        Timer::ALL
             .into_iter()
-            .filter_map(|timer| self.deadline(timer))
-            .min()
+            .filter_map(|timer| self.deadline(timer).map(|at| (at, timer)))
+            .min_by_key(|&(at, _)| at)
     }
 
     /// Handles one event at `now`, returning what to do, in order.
@@ -237,7 +250,9 @@ impl<V: VisitorCodes> Lock<V> {
             Event::AppChanged(change) => self.app_changed(now, change, &mut out),
             Event::Tick => {}
         }
-        self.mark_clock_if_due(now, &mut out);
+        // A deadline derived from what the event changed (a clock set
+        // needing its mark, a whole hour it crossed) may be due already.
+        self.expire(now, &mut out);
         self.show_keypad(&mut out);
         out
     }
@@ -262,6 +277,12 @@ impl<V: VisitorCodes> Lock<V> {
     /// Everyone stored.
     pub fn people(&self) -> &People {
         &self.stored.people
+    }
+
+    /// R-NRG-3: how the radio listens: the setting, or the board's
+    /// default until an administrator chose.
+    pub fn radio_listening(&self) -> RadioListening {
+        self.stored.settings.radio.unwrap_or(self.config.radio)
     }
 
     /// The settings.

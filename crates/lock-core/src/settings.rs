@@ -67,6 +67,31 @@ pub struct Settings {
     pub lockout_protection: bool,
     /// Low-battery threshold in percent. Default 10.
     pub low_battery_percent: u8,
+    /// R-NRG-3: how the radio listens; `None` until changed: the board's
+    /// default ([`Config::radio`](crate::Config::radio)).
+    pub radio: Option<RadioListening>,
+}
+
+/// R-NRG-3: how the radio listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum RadioListening {
+    /// Always: the app finds the lock at any time.
+    Always,
+    /// Only while the lock is awake and for a minute after (a touch, a
+    /// button or a sensor wakes it), as battery locks whose radio cannot
+    /// sleep do.
+    WhileAwake,
+}
+
+impl RadioListening {
+    /// The setting's name, for logs and the simulator.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RadioListening::Always => "always",
+            RadioListening::WhileAwake => "while-awake",
+        }
+    }
 }
 
 impl Default for Settings {
@@ -79,6 +104,7 @@ impl Default for Settings {
             remote_unlock: false,
             lockout_protection: true,
             low_battery_percent: 10,
+            radio: None,
         }
     }
 }
@@ -99,6 +125,8 @@ pub enum Setting {
     LockoutProtection(bool),
     /// Low-battery threshold, 5 % to 50 %.
     LowBatteryPercent(u8),
+    /// R-NRG-3: how the radio listens.
+    Radio(RadioListening),
 }
 
 /// A setting's value is outside what the lock accepts.
@@ -125,6 +153,7 @@ impl Settings {
                 }
                 self.low_battery_percent = p;
             }
+            Setting::Radio(r) => self.radio = Some(r),
         }
         Ok(())
     }

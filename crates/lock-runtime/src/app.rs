@@ -104,6 +104,14 @@ pub trait App: ErrorType {
         let _ = now;
     }
 
+    /// R-NRG-3: the radio listens (`true`) or goes quiet; the runtime
+    /// decides when (the lock's setting, a minute after it went idle).
+    /// Returns at once. The default does nothing, for an app side with no
+    /// radio of its own.
+    fn listen(&mut self, on: bool) {
+        let _ = on;
+    }
+
     /// Handles what arrived (answering the phone itself where the lock need
     /// not decide), and returns what the lock must hear, if anything.
     async fn process<S: StateStore>(

@@ -21,6 +21,7 @@ pub mod prompt;
 mod proto;
 mod runtime;
 mod store;
+mod wakes;
 
 pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
 pub use board::{Board, Hardware};
@@ -30,10 +31,11 @@ pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
 #[cfg(feature = "lock-proto")]
 pub use proto::{ProtoApp, ProtoAppError};
 pub use runtime::{
-    BATTERY_PERIOD, BRAKE_TIME, Boot, BootFault, LOAD_ATTEMPTS, Runtime, STORE_RETRIES,
-    TRAVEL_LIMIT, View,
+    BRAKE_TIME, Boot, BootFault, LOAD_ATTEMPTS, RADIO_LINGER, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
+    View,
 };
 pub use store::{
     APP_RECORD_MAX, APP_SLOTS, LOG_PAGE, LogPage, MEMORY_LOG_CAPACITY, MemoryStore,
     MemoryStoreError, StateStore, StoreError, StoreErrorKind,
 };
+pub use wakes::{WakeCause, Wakes};

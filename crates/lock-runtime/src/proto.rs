@@ -410,6 +410,11 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
         self.link.deadline()
     }
 
+    /// R-NRG-3: the transport advertises or goes quiet.
+    fn listen(&mut self, on: bool) {
+        self.transport.listen(on);
+    }
+
     /// S-PR-7: ends a link that had its time without authenticating.
     fn tick(&mut self, now: lock_core::Instant) {
         if self.link.expired(now) {

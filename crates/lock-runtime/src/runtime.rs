@@ -8,7 +8,7 @@ use heapless::Deque;
 use lock_core::{
     Action, Actions, Backlight as BacklightAction, BiometricEvent, BiometricKind, BoltPosition,
     BoltReport, Change, Config, DoorState, Duration, Event, Instant, Lock, LogRecord,
-    ModuleCommand, MotorDirection, RestoreError,
+    ModuleCommand, MotorDirection, RadioListening, RestoreError,
 };
 use lock_hal::{
     Backlight as _, Battery as _, BoltSensor as _, Button as _, Clock as _, ContactSensor as _,
@@ -23,6 +23,7 @@ use crate::map;
 use crate::pattern::{self, Pattern};
 use crate::prompt;
 use crate::store::{StateStore, StoreError as _, StoreErrorKind};
+use crate::wakes::{WakeCause, Wakes};
 
 /// The runtime's own bound on one bolt movement: it stops the motor and
 /// reports [`BoltReport::TimedOut`] when the end switch has not answered by
@@ -30,11 +31,11 @@ use crate::store::{StateStore, StoreError as _, StoreErrorKind};
 /// ([`BOLT_TRAVEL_LIMIT`](lock_core::BOLT_TRAVEL_LIMIT), 8 s), so the body's
 /// timeout is what normally ends a stuck movement.
 pub const TRAVEL_LIMIT: Duration = Duration::from_secs(6);
+/// R-NRG-3: how long the radio listens on after the lock went idle, when
+/// it is set to listen only while the lock is awake.
+pub const RADIO_LINGER: Duration = Duration::from_secs(60);
 /// How long the motor is braked before it is left unpowered (R-LCK-3).
 pub const BRAKE_TIME: Duration = Duration::from_millis(100);
-/// The battery is measured at boot, after every keypad wake, and at least
-/// this often.
-pub const BATTERY_PERIOD: Duration = Duration::from_hours(1);
 /// A failed store write is tried this many more times before the runtime
 /// gives up on it (see [`Runtime`]'s "Storage failures").
 pub const STORE_RETRIES: u8 = 1;
@@ -100,7 +101,7 @@ enum Input {
     LockButton(Result<Press, ErrorKind>),
     Usb(Result<bool, ErrorKind>),
     App(Result<(), ErrorKind>),
-    Timer,
+    Timer(WakeCause),
 }
 
 /// The motor's state.
@@ -226,6 +227,15 @@ pub struct Runtime<B: Board, S: StateStore, A: App> {
     links: Links<B::Clock>,
 }
 
+/// R-NRG-3: the radio's listening as the runtime last told the app side.
+#[derive(Debug, Clone, Copy, Default)]
+struct Radio {
+    /// Told to go quiet.
+    quiet: bool,
+    /// When it goes quiet, if the lock stays idle until then.
+    quiet_at: Option<Instant>,
+}
+
 /// The control loop's state.
 struct Core<B: Board, S: StateStore, A: App> {
     hw: Parts<B>,
@@ -240,7 +250,10 @@ struct Core<B: Board, S: StateStore, A: App> {
     usb_present: bool,
     motor: Option<MotorState>,
     pattern: Option<Pattern>,
-    battery_next: Instant,
+    /// R-NRG-1: the clock's wake-ups, by cause.
+    wakes: Wakes,
+    /// R-NRG-3: what the app side's radio was told.
+    radio: Radio,
     backoff: [Backoff; SOURCES],
     pending: Deque<Event, PENDING_CAPACITY>,
     owed: Owed,
@@ -319,7 +332,8 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 usb_present: false,
                 motor: None,
                 pattern: None,
-                battery_next: Instant::ZERO,
+                wakes: Wakes::default(),
+                radio: Radio::default(),
                 backoff: [Backoff::NEW; SOURCES],
                 pending: Deque::new(),
                 owed: Owed::default(),
@@ -403,6 +417,11 @@ impl<'a, B: Board, S: StateStore, A: App> View<'a, B, S, A> {
     pub fn now(&self) -> Instant {
         self.now
     }
+
+    /// R-NRG-1: the clock's wake-ups since boot, by cause.
+    pub fn wakes(&self) -> &'a Wakes {
+        &self.core.wakes
+    }
 }
 
 impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
@@ -470,6 +489,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         self.boot = Some(outcome);
         self.start_core(set_held).await;
         self.drain().await;
+        // The radio starts listening; the lock is awake.
+        self.radio(true);
     }
 
     /// Waits for the next input or timer and handles it with everything it
@@ -477,8 +498,33 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     async fn step(&mut self) {
         self.drain().await;
         let input = self.wait_for_input().await;
+        let woke = !matches!(input, Input::Timer(_));
         self.on_input(input).await;
         self.drain().await;
+        self.radio(woke);
+    }
+
+    /// R-NRG-3: with the radio set to listen while the lock is awake, it
+    /// goes quiet [`RADIO_LINGER`] after the lock went idle (keypad dark,
+    /// motor still, no module at work) and listens again at the next
+    /// input (`woke`: a touch, a button, a sensor, a frame over a link
+    /// still up). Set to listen always, it listens.
+    fn radio(&mut self, woke: bool) {
+        let now = self.now();
+        let while_awake = self.lock.radio_listening() == RadioListening::WhileAwake;
+        let idle =
+            self.lock.keypad().is_none() && self.motor.is_none() && !self.links.modules_busy();
+        let radio = &mut self.core.radio;
+        if radio.quiet && (woke || !while_awake) {
+            radio.quiet = false;
+            self.core.app.listen(true);
+        }
+        let radio = &mut self.core.radio;
+        radio.quiet_at = match radio.quiet_at {
+            _ if !while_awake || !idle || radio.quiet => None,
+            Some(at) if !woke => Some(at),
+            _ => Some(now + RADIO_LINGER),
+        };
     }
 
     // ----- boot ------------------------------------------------------------
@@ -619,30 +665,34 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
 
     // ----- waiting -----------------------------------------------------------
 
-    /// When the clock must wake the loop.
-    fn wake_at(&self, now: Instant) -> Instant {
+    /// When the clock must wake the loop, and what for; `None`: nothing
+    /// is due (before boot: the core's hourly wake is always due after).
+    fn wake_at(&self, now: Instant) -> Option<(Instant, WakeCause)> {
         // Only back-offs still running: an expired one needs no wake-up.
         let backoffs = self
             .backoff
             .iter()
             .filter_map(|b| b.quiet_until)
             .filter(|t| *t > now.millis())
-            .map(Instant::from_millis);
+            .map(|t| (Instant::from_millis(t), WakeCause::Retry));
         let motor = self.motor.map(|m| match m {
-            MotorState::Running { until } | MotorState::Braking { until } => until,
+            MotorState::Running { until } | MotorState::Braking { until } => {
+                (until, WakeCause::Motor)
+            }
         });
         [
-            self.lock.next_deadline(),
-            self.app.next_deadline(),
+            self.lock
+                .next_timer()
+                .map(|(at, timer)| (at, WakeCause::Lock(timer))),
+            self.app.next_deadline().map(|at| (at, WakeCause::App)),
             motor,
-            self.pattern.map(|p| p.next_at),
-            Some(self.battery_next),
+            self.pattern.map(|p| (p.next_at, WakeCause::Backlight)),
+            self.radio.quiet_at.map(|at| (at, WakeCause::Radio)),
         ]
         .into_iter()
         .flatten()
         .chain(backoffs)
-        .min()
-        .unwrap_or(self.battery_next)
+        .min_by_key(|&(at, _)| at)
     }
 
     fn listening(&self, source: Source, now: Instant) -> bool {
@@ -657,7 +707,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
 
     async fn wait_for_input(&mut self) -> Input {
         let now = self.now();
-        let wake = self.wake_at(now).millis();
+        let wake = self.wake_at(now);
         let on = |s| self.listening(s, now);
         let open = [
             on(Source::Keypad),
@@ -766,8 +816,13 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             },
             app_input = async { Input::App(gate(app_on, app.wait()).await.map_err(|e| e.kind())) },
             timer_input = async {
-                links.clock.wait_until(wake).await;
-                Input::Timer
+                match wake {
+                    Some((at, cause)) => {
+                        links.clock.wait_until(at.millis()).await;
+                        Input::Timer(cause)
+                    }
+                    None => core::future::pending().await,
+                }
             },
         )
         .await
@@ -839,7 +894,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                 Some(()) => self.app_input().await,
                 None => None,
             },
-            Input::Timer => {
+            Input::Timer(cause) => {
+                self.core.wakes.count(cause);
                 self.timers().await;
                 None
             }
@@ -933,16 +989,20 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             self.pattern = next;
             self.set_backlight(mask);
         }
-        if now >= self.battery_next
-            && let Some(percent) = self.measure_battery().await
-        {
-            self.feed(Event::Battery(percent)).await;
-        }
         if self.lock.next_deadline().is_some_and(|t| now >= t) {
             self.feed(Event::Tick).await;
         }
         // S-PR-7: a radio link that had its time is ended; returns at once.
         self.app.tick(now);
+        // R-NRG-3: the lock stayed idle for a minute.
+        if self.radio.quiet_at.is_some_and(|at| now >= at) {
+            let core = &mut *self.core;
+            core.radio = Radio {
+                quiet: true,
+                quiet_at: None,
+            };
+            core.app.listen(false);
+        }
     }
 
     // ----- executing -------------------------------------------------------
@@ -1036,6 +1096,12 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                 Action::Pairing(open) => {
                     if let Err(e) = self.app.pairing(open).await {
                         warn!("pairing window failed: {:?}", e.kind());
+                    }
+                }
+                // R-NRG-1: the core's hourly wake.
+                Action::MeasureBattery => {
+                    if let Some(percent) = self.measure_battery().await {
+                        self.queue(Event::Battery(percent));
                     }
                 }
                 Action::ConfirmPairing => {
@@ -1192,10 +1258,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         }
     }
 
-    /// Reads the battery for the core's low-battery prompt (R-ALM-3), and
-    /// schedules the next reading.
+    /// Reads the battery for the core's low-battery prompt (R-ALM-3).
     async fn measure_battery(&mut self) -> Option<u8> {
-        self.battery_next = self.now() + BATTERY_PERIOD;
         match self.hw.battery.measure().await {
             Ok(percent) => Some(percent.min(100)),
             Err(e) => {

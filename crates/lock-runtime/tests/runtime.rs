@@ -21,6 +21,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "runtime/energy.rs"]
+mod energy;
 #[path = "runtime/harness.rs"]
 #[allow(dead_code)] // Not every scenario uses every part of the bench.
 mod harness;

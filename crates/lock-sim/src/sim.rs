@@ -66,6 +66,7 @@ pub fn config() -> Config {
         serial: 2026_0001,
         firmware: (0, 1, 0),
         verification_code: 482_071,
+        ..Config::default()
     }
 }
 

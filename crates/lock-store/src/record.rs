@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 /// The format this code writes. Version 2: log entries of changes say who
 /// made them, the armed state (leaving-home mode, duress and intrusion
 /// alarms) has a key of its own, and the log's method of a failed app
-/// authentication is gone (such frames never reach the lock now). No lock
-/// with version 1 was released, so version-1 records are not migrated: they
+/// authentication is gone (such frames never reach the lock now). Version
+/// 3: the settings hold how the radio listens (R-NRG-3). No lock with
+/// version 1 or 2 was released, so their records are not migrated: they
 /// load as `Corrupted` (fail secure until a factory reset).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// "odls": the format record of an open door lock store.
 pub(crate) const MAGIC: u32 = 0x6f64_6c73;
@@ -233,8 +234,8 @@ pub(crate) fn encode<T: Serialize + ?Sized>(
 /// Migration path: once a version has been released, the next one reads
 /// the version first and decodes an older record with the older type,
 /// converting it; a version above [`FORMAT_VERSION`] is refused, never
-/// guessed at. (Version 1 was never released, so version 2 does not read
-/// it.)
+/// guessed at. (Versions 1 and 2 were never released, so version 3 does
+/// not read them.)
 pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     let (version, rest) =
         postcard::take_from_bytes::<u16>(bytes).map_err(|_| DecodeError::Corrupted)?;
@@ -540,13 +541,14 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = stamped(&Settings::default(), &mut buf);
         // The version is the first byte (a varint below 128).
-        buf[0] = 3;
+        buf[0] = 4;
         assert!(matches!(
             StateRecord::decode(key::SETTINGS, &buf[..n]),
-            Err(DecodeError::UnsupportedVersion(3))
+            Err(DecodeError::UnsupportedVersion(4))
         ));
-        // An older one (version 1, never released) is not guessed at either.
-        for older in [0, 1] {
+        // An older one (versions 1 and 2, never released) is not guessed at
+        // either.
+        for older in [0, 1, 2] {
             buf[0] = older;
             assert!(matches!(
                 StateRecord::decode(key::SETTINGS, &buf[..n]),

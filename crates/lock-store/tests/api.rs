@@ -296,7 +296,7 @@ fn the_sizes_each_board_needs() {
 
 #[test]
 fn s_st_3_a_newer_format_is_refused_untouched_until_a_factory_reset() {
-    // Version 3 records (first byte of the value: the version varint).
+    // Version 4 records (first byte of the value: the version varint).
     let mut s = store(test_flash());
     let story = Door::story();
     seen(&mut s).unwrap();
@@ -304,12 +304,12 @@ fn s_st_3_a_newer_format_is_refused_untouched_until_a_factory_reset() {
         run(&mut s, step).unwrap();
     }
     let mut flash = s.release();
-    let image = rewrite_versions(&flash, 3);
+    let image = rewrite_versions(&flash, 4);
     flash.edit(|b| b.copy_from_slice(&image));
     let mut s = store(flash);
     assert_eq!(
         block_on(s.load()).err(),
-        Some(StoreError::UnsupportedVersion(3))
+        Some(StoreError::UnsupportedVersion(4))
     );
     assert_eq!(s.flash().bytes(), &image[..], "refused, not rewritten");
     assert_eq!(
@@ -323,7 +323,7 @@ fn s_st_3_a_newer_format_is_refused_untouched_until_a_factory_reset() {
     assert_eq!(canon(&loaded.snapshot), canon(&Snapshot::default()));
 }
 
-/// A copy of the image in which every state item written as version 2 says
+/// A copy of the image in which every state item written as version 3 says
 /// `version` instead, with its checksum fixed: what a newer firmware would
 /// leave. Uses sequential-storage itself to rewrite the items.
 fn rewrite_versions(flash: &TestFlash, version: u8) -> Vec<u8> {

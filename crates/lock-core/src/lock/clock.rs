@@ -19,11 +19,17 @@ pub const CLOCK_MAX_STEP_BACK: Duration = Duration::from_mins(5);
 pub const WATCHED_ENDS: usize = 16;
 
 /// How much wall-clock time passes between two [`Change::ClockMark`]s while
-/// the clock runs. After a restart the clock can be set back at most this
-/// much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got: the bound on
-/// reviving something that expired just before a power cut, for one small
-/// flash write per quarter hour.
-pub const CLOCK_MARK_INTERVAL: Duration = Duration::from_mins(15);
+/// the clock runs: the hourly wake ([`Timer::Hourly`](crate::Timer::Hourly))
+/// writes it, at whole hours. After a restart the clock can be set back at
+/// most this much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got;
+/// nothing that expires is revived by it, as every window end the lock knows
+/// of is marked when the clock passes it (S-VC-3). One small flash write an
+/// hour, in the wake that reads the battery (R-NRG-1).
+pub const CLOCK_MARK_INTERVAL: Duration = Duration::from_hours(1);
+
+/// The hourly wake comes at least this long after the last one (at the
+/// first whole hour of the clock past it).
+const HOURLY_MIN_GAP: Duration = Duration::from_mins(30);
 
 /// The wall clock in RAM. Its mark on flash is part of the stored state.
 #[derive(Debug, Clone, Default)]
@@ -148,10 +154,11 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// When the furthest the clock has reached will be past the next
-    /// window end the lock knows of (a validity period's, an offline
-    /// visitor code window's, a watched one) or [`CLOCK_MARK_INTERVAL`]
-    /// past the mark on flash, whichever comes first (at once if there is
-    /// no mark). `None` without a clock, or without a store to write to.
+    /// window end the lock knows of after the mark on flash (a validity
+    /// period's, an offline visitor code window's, a watched one); at once
+    /// if there is no mark. The hourly wake marks the clock in between.
+    /// `None` without a clock, without a store to write to, or with no
+    /// window to come.
     pub(super) fn clock_mark_due(&self) -> Option<Instant> {
         let (at, value) = self.wall.high?;
         if self.storage_fault {
@@ -160,11 +167,47 @@ impl<V: VisitorCodes> Lock<V> {
         let Some(mark) = self.stored.clock_mark else {
             return Some(at);
         };
-        let interval = mark.saturating_add(CLOCK_MARK_INTERVAL);
-        let due = self
-            .next_window_end(mark)
-            .map_or(interval, |end| end.min(interval));
+        let due = self.next_window_end(mark)?;
         Some(at.saturating_add(Duration::from_secs(due.0.saturating_sub(value.0))))
+    }
+
+    /// [`Timer::Hourly`](crate::Timer::Hourly)'s deadline: with a clock the
+    /// first whole hour of the furthest it has reached that comes at least
+    /// [`HOURLY_MIN_GAP`] after the last run, else an hour after it. So a
+    /// window end on a whole hour (an offline visitor code's) is marked in
+    /// the same wake. `None` before the boot event.
+    pub(super) fn hourly_due(&self) -> Option<Instant> {
+        let last = self.timers.hourly_last()?;
+        let Some((at, value)) = self.wall.high else {
+            return Some(last.saturating_add(CLOCK_MARK_INTERVAL));
+        };
+        const HOUR_MS: i128 = CLOCK_MARK_INTERVAL.millis() as i128;
+        let at_ms = i128::from(at.millis());
+        let value_ms = i128::from(value.0) * 1000;
+        let earliest = i128::from(last.millis()) + i128::from(HOURLY_MIN_GAP.millis());
+        // The clock as it runs on from `at`, also before it (`at` may come
+        // after the last run: set since).
+        let wall = value_ms + (earliest - at_ms);
+        let whole_hour = wall.div_euclid(HOUR_MS) * HOUR_MS
+            + if wall.rem_euclid(HOUR_MS) == 0 {
+                0
+            } else {
+                HOUR_MS
+            };
+        let due = at_ms + (whole_hour - value_ms);
+        Some(Instant::from_millis(
+            u64::try_from(due.max(earliest)).unwrap_or(u64::MAX),
+        ))
+    }
+
+    /// The hourly wake (R-NRG-1): the battery reading and the clock's mark,
+    /// in one.
+    pub(super) fn hourly(&mut self, now: Instant, out: &mut Actions) {
+        self.timers.hourly_ran(now);
+        out.push(Action::MeasureBattery);
+        if let Some(clock) = self.clock(now) {
+            self.mark_clock(clock.reached, out);
+        }
     }
 
     /// The first moment after `after` at which a time-bounded credential

@@ -165,6 +165,8 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     pub(super) fn boot(&mut self, now: Instant, set_held: bool, out: &mut Actions) {
+        // The runtime read the battery as it started: the next in an hour.
+        self.timers.hourly_ran(now);
         if self.locked_out(now) {
             self.alarms.set(AlarmKind::SystemLocked, true);
         }

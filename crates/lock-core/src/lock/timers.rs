@@ -9,10 +9,10 @@ use crate::visitor::VisitorCodes;
 
 use super::Lock;
 
-/// A deadline of the lock. When several fall due in one call they are
-/// handled in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timer {
+/// A deadline of the lock ([`Lock::next_timer`]). When several fall due
+/// in one call they are handled in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
     /// The keypad goes dark.
     Keypad,
     /// A lockout ends; kept by the failure counts, which are stored.
@@ -25,14 +25,22 @@ pub(crate) enum Timer {
     Bolt,
     /// The countdown lock throws the bolt.
     AutoLock,
-    /// The wall clock's progress is due on flash; derived from the clock
-    /// and the windows the lock knows of.
+    /// The wall clock's progress is due on flash: it has none yet, or a
+    /// window the lock knows of ends; derived from the clock and the
+    /// windows.
     ClockMark,
+    /// R-NRG-1: the hourly wake, the lock's only periodic one: the battery
+    /// reading ([`Action::MeasureBattery`]) and the clock's mark, batched.
+    /// With a wall clock at whole hours of it (where offline visitor code
+    /// windows end, so their marks come in the same wake), the first one at
+    /// least half an hour after the last; without one an hour after the
+    /// last (or the boot).
+    Hourly,
 }
 
 impl Timer {
     /// Every timer, in the order they are handled.
-    pub(crate) const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::Keypad,
         Timer::Lockout,
         Timer::Tamper,
@@ -40,12 +48,27 @@ impl Timer {
         Timer::Bolt,
         Timer::AutoLock,
         Timer::ClockMark,
+        Timer::Hourly,
     ];
+
+    /// The timer's name, for logs and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Timer::Keypad => "keypad",
+            Timer::Lockout => "lockout",
+            Timer::Tamper => "tamper",
+            Timer::Pairing => "pairing",
+            Timer::Bolt => "bolt",
+            Timer::AutoLock => "auto-lock",
+            Timer::ClockMark => "clock-mark",
+            Timer::Hourly => "hourly",
+        }
+    }
 }
 
-/// The deadlines kept in RAM. [`Timer::Lockout`] and [`Timer::ClockMark`]
-/// are derived from the state they belong to, so they cannot disagree with
-/// it; setting them here does nothing.
+/// The deadlines kept in RAM. [`Timer::Lockout`], [`Timer::ClockMark`] and
+/// [`Timer::Hourly`] are derived from the state they belong to, so they
+/// cannot disagree with it; setting them here does nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timers {
     keypad: Option<Instant>,
@@ -53,6 +76,8 @@ pub(crate) struct Timers {
     pairing: Option<Instant>,
     bolt: Option<Instant>,
     auto_lock: Option<Instant>,
+    /// When [`Timer::Hourly`] last ran, or the boot; `None` before it.
+    hourly_last: Option<Instant>,
 }
 
 impl Timers {
@@ -68,7 +93,7 @@ impl Timers {
             Timer::Pairing => Some(&mut self.pairing),
             Timer::Bolt => Some(&mut self.bolt),
             Timer::AutoLock => Some(&mut self.auto_lock),
-            Timer::Lockout | Timer::ClockMark => None,
+            Timer::Lockout | Timer::ClockMark | Timer::Hourly => None,
         }
     }
 
@@ -80,7 +105,7 @@ impl Timers {
             Timer::Pairing => self.pairing,
             Timer::Bolt => self.bolt,
             Timer::AutoLock => self.auto_lock,
-            Timer::Lockout | Timer::ClockMark => None,
+            Timer::Lockout | Timer::ClockMark | Timer::Hourly => None,
         }
     }
 
@@ -100,9 +125,23 @@ impl Timers {
         self.slot(timer).and_then(Option::take).is_some()
     }
 
-    /// Stops every timer.
+    /// Stops every timer. The hourly wake runs on: it belongs to the
+    /// hardware (the battery) and the clock, not to what was stored.
     pub(crate) fn clear(&mut self) {
-        *self = Timers::default();
+        *self = Timers {
+            hourly_last: self.hourly_last,
+            ..Timers::default()
+        };
+    }
+
+    /// The hourly wake ran (or the lock booted) at `now`.
+    pub(crate) fn hourly_ran(&mut self, now: Instant) {
+        self.hourly_last = Some(now);
+    }
+
+    /// When the hourly wake last ran, or the boot.
+    pub(crate) fn hourly_last(&self) -> Option<Instant> {
+        self.hourly_last
     }
 }
 
@@ -112,6 +151,7 @@ impl<V: VisitorCodes> Lock<V> {
         match timer {
             Timer::Lockout => self.stored.attempts.deadline(),
             Timer::ClockMark => self.clock_mark_due(),
+            Timer::Hourly => self.hourly_due(),
             _ => self.timers.get(timer),
         }
     }
@@ -147,6 +187,7 @@ impl<V: VisitorCodes> Lock<V> {
                 self.lock_bolt(now, LockMethod::Countdown, out);
             }
             Timer::ClockMark => self.mark_clock_if_due(now, out),
+            Timer::Hourly => self.hourly(now, out),
         }
     }
 }

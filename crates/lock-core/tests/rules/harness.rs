@@ -140,6 +140,7 @@ pub fn config() -> Config {
         serial: 2026_0001,
         firmware: (1, 2, 3),
         verification_code: 482_071,
+        ..Config::default()
     }
 }
 

@@ -1,11 +1,11 @@
 //! S-VC-3, the wall clock a visitor code's window is judged by: how far it
-//! got is marked on flash every quarter hour and holds after a restart, and
+//! got is marked on flash every hour (R-NRG-1's hourly wake) and holds after a restart, and
 //! setting it back (after a restart or a power cut) never revives a used or
 //! expired code (with S-VC-1 for one-time codes).
 
 use lock_core::{
     Action, Actions, AppCommand, AppRequest, CLOCK_MARK_INTERVAL, Change, Config, Event, Instant,
-    Key, Link, Lock, Privilege, Timestamp,
+    Key, Link, Lock, Privilege, Timer, Timestamp,
 };
 
 use super::*;
@@ -117,7 +117,7 @@ fn s_vc_3_how_far_the_clock_got_is_on_flash_and_holds_it_after_a_restart() {
 }
 
 #[test]
-fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
+fn s_vc_3_r_nrg_1_the_running_clock_is_marked_in_the_hourly_wake_at_whole_hours() {
     let mut door = Door::new(&[]);
     let out = door.step(Event::App(AppRequest {
         pairing: 1,
@@ -126,29 +126,31 @@ fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
         command: AppCommand::SetClock(Timestamp(1_000_000)),
     }));
     assert_eq!(clock_marks(&out), [1_000_000], "written when set");
-    // Idle, the lock still wakes to write the mark: 15 minutes on.
-    let due = door
-        .lock
-        .next_deadline()
-        .expect("a deadline while the clock runs");
-    let set_at = door.t;
-    assert_eq!(
-        due.millis() - set_at,
-        CLOCK_MARK_INTERVAL.millis(),
-        "due a quarter hour after the setting"
-    );
+    // Idle, the lock wakes once an hour, at a whole hour of its clock, at
+    // least half an hour after the boot's reading: 1,000,800 is 13 minutes
+    // on, too soon; 1,004,400 it is.
+    let (due, timer) = door.lock.next_timer().expect("the hourly wake");
+    assert_eq!(timer, Timer::Hourly);
+    assert_eq!(door.lock.wall_clock(due), Some(Timestamp(1_004_400)));
     let out = door.lock.handle(due, Event::Tick);
-    assert_eq!(clock_marks(&out), [1_000_000 + CLOCK_MARK_INTERVAL.secs()]);
-    // Set back a little from the mark: allowed, and nothing is written
-    // (the mark only rises).
-    let mark = 1_000_000 + CLOCK_MARK_INTERVAL.secs();
+    assert_eq!(clock_marks(&out), [1_004_400]);
+    assert!(out.iter().any(|a| matches!(a, Action::MeasureBattery)));
+    // The next a whole hour later, and nothing between.
+    let (next, timer) = door.lock.next_timer().expect("the next hourly wake");
+    assert_eq!(
+        (next.millis() - due.millis(), timer),
+        (CLOCK_MARK_INTERVAL.millis(), Timer::Hourly)
+    );
+    // Set back a little from the mark: allowed, nothing is written (the
+    // mark only rises), and the hourly wake stays where it was: it follows
+    // the furthest the clock reached, which a step back does not move.
     let out = door.lock.handle(
         due,
         Event::App(AppRequest {
             pairing: 1,
             privilege: Privilege::Administrator,
             link: Link::Bluetooth,
-            command: AppCommand::SetClock(Timestamp(mark - 60)),
+            command: AppCommand::SetClock(Timestamp(1_004_400 - 60)),
         }),
     );
     assert!(
@@ -156,10 +158,7 @@ fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
             .any(|a| matches!(a, Action::Reply(lock_core::Reply::Done)))
     );
     assert!(clock_marks(&out).is_empty());
-    // The next mark is a quarter hour past the last one, on the furthest
-    // the clock has reached (a step back does not postpone it).
-    let next = door.lock.next_deadline().expect("the next mark");
-    assert_eq!(next.millis() - due.millis(), CLOCK_MARK_INTERVAL.millis());
+    assert_eq!(door.lock.next_deadline(), Some(next));
     assert!(
         clock_marks(
             &door
@@ -170,8 +169,20 @@ fn s_vc_3_the_running_clock_is_marked_every_quarter_hour() {
     );
     assert_eq!(
         clock_marks(&door.lock.handle(next, Event::Tick)),
-        [mark + CLOCK_MARK_INTERVAL.secs()]
+        [1_004_400 + CLOCK_MARK_INTERVAL.secs()]
     );
+}
+
+#[test]
+fn r_nrg_1_without_a_clock_the_hourly_wake_reads_the_battery_an_hour_after_the_last() {
+    let mut door = Door::new(&[]);
+    let boot = Instant::from_millis(300);
+    let (due, timer) = door.lock.next_timer().expect("the hourly wake");
+    assert_eq!((due, timer), (boot + CLOCK_MARK_INTERVAL, Timer::Hourly));
+    let out = door.lock.handle(due, Event::Tick);
+    assert!(out.iter().any(|a| matches!(a, Action::MeasureBattery)));
+    assert!(clock_marks(&out).is_empty(), "no clock, no mark");
+    assert_eq!(door.lock.next_deadline(), Some(due + CLOCK_MARK_INTERVAL));
 }
 
 #[test]

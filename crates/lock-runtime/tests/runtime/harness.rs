@@ -34,7 +34,7 @@ use lock_core::{
 };
 use lock_hal::{BoltPosition, ErrorKind, ErrorType, Key, KeyEvent, Press};
 use lock_runtime::{
-    App, AppContext, AppEvent, AppIdentity, LogPage, Runtime, StateStore, StoreErrorKind,
+    App, AppContext, AppEvent, AppIdentity, LogPage, Runtime, StateStore, StoreErrorKind, Wakes,
 };
 pub use lock_sim::world::{Body, MotorCall};
 use lock_sim::world::{Shared, SimFlash, World, act, hardware, until};
@@ -64,6 +64,7 @@ pub fn config() -> Config {
         serial: 2026_0001,
         firmware: (1, 2, 3),
         verification_code: 482_071,
+        ..Config::default()
     }
 }
 
@@ -339,6 +340,8 @@ pub struct Bench {
     pub disk: Disk,
     /// Every log record the store took, across power cycles.
     pub journal: Rc<RefCell<Vec<LogRecord>>>,
+    /// The runtime's clock wake-ups since its boot, by cause (R-NRG-1).
+    pub wakes: Rc<RefCell<Wakes>>,
     runtime: Option<Pin<Box<dyn Future<Output = ()>>>>,
     /// Where the current step's observations start.
     clips_mark: usize,
@@ -353,6 +356,7 @@ impl Bench {
             desk: Rc::new(RefCell::new(Desk::default())),
             disk: new_disk(),
             journal: Rc::new(RefCell::new(Vec::new())),
+            wakes: Rc::new(RefCell::new(Wakes::default())),
             runtime: None,
             clips_mark: 0,
             log_mark: 0,
@@ -384,9 +388,12 @@ impl Bench {
         };
         let hw = hardware(&world);
         let app = MockApp(world, self.desk.clone(), None);
+        let wakes = self.wakes.clone();
         self.runtime = Some(Box::pin(async move {
             let mut runtime = Runtime::new(hw, store, app, config());
-            runtime.run().await;
+            runtime
+                .run_with(|view| wakes.borrow_mut().clone_from(view.wakes()))
+                .await;
         }));
         self.settle();
     }

@@ -18,6 +18,7 @@ pub fn config() -> Config {
         serial: 2026_0002,
         firmware: (1, 0, 0),
         verification_code: 314_159,
+        ..Config::default()
     }
 }
 
