@@ -81,11 +81,15 @@ pub mod gatt;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+use core::cell::RefCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::Poll;
 
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
+use embassy_sync::waitqueue::MultiWakerRegistration;
 use lock_hal::{ErrorKind, ErrorType, Received, Transport};
 pub use lock_proto::{FrameBuf, MAX_FRAME};
 
@@ -116,9 +120,15 @@ pub struct BleLink {
     end: Signal<NoopRawMutex, u32>,
     /// R-NRG-3: whether the lock wants the radio to listen.
     listening: AtomicBool,
-    /// Raised at each change of `listening`, for the server to look again.
-    listening_changed: Signal<NoopRawMutex, ()>,
+    /// Whoever waits for `listening` to change (the GATT server, a board's
+    /// radio power task): each is woken at every change.
+    listeners: BlockingMutex<NoopRawMutex, RefCell<MultiWakerRegistration<LISTENERS>>>,
 }
+
+/// Tasks that may wait on [`BleLink::until_listening`] or
+/// [`BleLink::until_quiet`] at once (more still work: a full list wakes
+/// everyone, and each waits again).
+const LISTENERS: usize = 4;
 
 impl Default for BleLink {
     fn default() -> Self {
@@ -134,7 +144,7 @@ impl BleLink {
             outgoing: Channel::new(),
             end: Signal::new(),
             listening: AtomicBool::new(true),
-            listening_changed: Signal::new(),
+            listeners: BlockingMutex::new(RefCell::new(MultiWakerRegistration::new())),
         }
     }
 
@@ -145,7 +155,7 @@ impl BleLink {
     }
 
     /// The GATT server's side: returns once the lock wants the radio to
-    /// listen (at once if it does). One server waits at a time.
+    /// listen (at once if it does). Any number of tasks may wait.
     pub async fn until_listening(&self) {
         self.until_listening_is(true).await;
     }
@@ -153,15 +163,20 @@ impl BleLink {
     /// The GATT server's side: returns once the lock wants the radio quiet
     /// (at once if it does): the server stops advertising. A connection
     /// already up is not ended by it; the lock asks for quiet only with no
-    /// link. One server waits at a time.
+    /// link. Any number of tasks may wait.
     pub async fn until_quiet(&self) {
         self.until_listening_is(false).await;
     }
 
     async fn until_listening_is(&self, wanted: bool) {
-        while self.listening() != wanted {
-            self.listening_changed.wait().await;
-        }
+        core::future::poll_fn(|cx| {
+            if self.listening() == wanted {
+                return Poll::Ready(());
+            }
+            self.listeners.lock(|l| l.borrow_mut().register(cx.waker()));
+            Poll::Pending
+        })
+        .await;
     }
 
     fn set_listening(&self, on: bool) {
@@ -169,7 +184,7 @@ impl BleLink {
         // the link is used from one executor only.
         if self.listening() != on {
             self.listening.store(on, Ordering::Relaxed);
-            self.listening_changed.signal(());
+            self.listeners.lock(|l| l.borrow_mut().wake());
         }
     }
 

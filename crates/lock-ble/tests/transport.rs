@@ -320,3 +320,39 @@ fn r_nrg_3_the_server_advertises_only_while_the_lock_wants_the_radio_to_listen()
     assert_eq!(poll_once(listening.as_mut()), Poll::Ready(()));
     assert_eq!(poll_once(pin!(link.until_listening())), Poll::Ready(()));
 }
+
+/// A waker that notes it was woken.
+struct Noted(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for Noted {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn r_nrg_3_every_task_waiting_on_the_listening_switch_is_woken() {
+    // The GATT server and a board's radio power task both wait: a change
+    // wakes both, not only the last to wait.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Waker};
+    let link = BleLink::new();
+    let mut transport = BleTransport::new(&link);
+    let noted: Vec<Arc<Noted>> = (0..2)
+        .map(|_| Arc::new(Noted(AtomicBool::new(false))))
+        .collect();
+    let mut server = pin!(link.until_quiet());
+    let mut power = pin!(link.until_quiet());
+    for (task, n) in [server.as_mut(), power.as_mut()].into_iter().zip(&noted) {
+        let waker = Waker::from(n.clone());
+        assert!(task.poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    transport.listen(false);
+    assert!(
+        noted.iter().all(|n| n.0.load(Ordering::Relaxed)),
+        "a waiter was not woken"
+    );
+    assert_eq!(poll_once(server.as_mut()), Poll::Ready(()));
+    assert_eq!(poll_once(power.as_mut()), Poll::Ready(()));
+}
