@@ -14,6 +14,7 @@
 
 extern crate alloc;
 
+pub mod energy;
 pub mod scenario;
 pub mod sim;
 pub mod timing;
