@@ -561,11 +561,11 @@ fn rows(days: &[Day; 3]) -> Vec<(String, [String; 3])> {
         days.each_ref().map(|d| ma(d.average_na())),
     ));
     out.push((
-        format!("life on 4 AA, {} mAh (d)", thousands(u128::from(AA_MAH))),
+        format!("days on 4 AA ({} mAh)", thousands(u128::from(AA_MAH))),
         days.each_ref().map(|d| tenths(d.life_tenths(AA_MAH))),
     ));
     out.push((
-        format!("life on pack, {} mAh (d)", thousands(u128::from(PACK_MAH))),
+        format!("days on pack ({} mAh)", thousands(u128::from(PACK_MAH))),
         days.each_ref().map(|d| tenths(d.life_tenths(PACK_MAH))),
     ));
     out.push((
