@@ -310,8 +310,10 @@ impl Account {
             // The lock ended the link (S-PR-7), or the power went.
             self.link_until = None;
         } else if is_up && !was_up {
-            // `app connect`: a phone opened a link.
-            self.link_until = Some(now.saturating_add(LINK_IDLE_MS));
+            // `app connect`: a phone opened a link (its frames may already
+            // have set a later end).
+            let end = now.saturating_add(LINK_IDLE_MS);
+            self.link_until = Some(self.link_until.map_or(end, |u| u.max(end)));
         }
         self.seen = obs;
         self.update_idle();
