@@ -659,3 +659,52 @@ fn capitalised(text: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_nrg_2_an_idle_day_with_the_radio_off_costs_the_sum_of_the_floors() {
+        // STM32L476: STOP 2, the controller asleep, the keypad, finger,
+        // voice and driver in standby, the regulator; the watchdog's pets
+        // and the hourly reading add a few nA.
+        let floors = 1_400 + 5_000 + 10_000 + 2_000 + 3_000 + 1_600 + 5_000;
+        let day = Day::of(&STM32L476, &Times::idle(DAY_MS, false), false);
+        let avg = day.average_na();
+        assert!((floors..floors + 200).contains(&avg), "{avg} nA");
+        // 2,500 mAh / (28.05 µA × 24 h) ≈ 3,713 days.
+        let life = day.life_tenths(AA_MAH);
+        assert!((37_000..37_200).contains(&life), "{life}");
+        assert_eq!(day.dominant(), Part::Keypad);
+    }
+
+    #[test]
+    fn r_nrg_2_a_short_run_gets_the_rest_of_the_day_idle() {
+        let hour = Times::idle(3_600_000, true);
+        let day = Day::of(&PICO_W, &hour, true);
+        let whole = Day::of(&PICO_W, &Times::idle(DAY_MS, true), true);
+        assert_eq!(day, whole);
+        // Listening all day on the Pico W: its SLEEP floor dominates.
+        assert_eq!(whole.dominant(), Part::Processor);
+    }
+
+    #[test]
+    fn radio_figures_scale_with_the_event_rate() {
+        assert_eq!(scaled(93_000, 1_000, 160), 581_250);
+        assert_eq!(ESP32C3.advertising_na, 2_456_250);
+        assert_eq!(STM32L476.run_na, 4_800_000);
+        // A wake-up: 11,400 instructions at 1.3 cycles, 48 MHz, + 4 µs.
+        assert_eq!(STM32L476.wake_us(), 4 + 309);
+    }
+
+    #[test]
+    fn numbers_print_with_separators_and_fixed_decimals() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(mah(UAH * 1_234_567), "1,234.567");
+        assert_eq!(ma(18_947_400), "18.947");
+        assert_eq!(tenths(1_114), "111.4");
+        assert_eq!(secs(86_389_250), "86,389.2 s");
+        assert_eq!(span(86_416_000), "24 h 00 min 16 s");
+    }
+}
