@@ -70,7 +70,7 @@ pub struct Observed {
     /// The face, palm and finger modules are at work (searching or
     /// capturing).
     pub modules: [bool; 3],
-    /// When the clip playing ends (a moment past: none plays).
+    /// When the clip playing ends (0, or a moment past: none plays).
     pub voice_until: u64,
     /// The siren sounds.
     pub siren: bool,
@@ -292,6 +292,13 @@ impl Account {
 
     /// The parts at `now` are as `obs` says.
     pub fn observe(&mut self, now: u64, obs: Observed) {
+        if obs == self.seen {
+            // Nothing changed: the present states run on, and are counted
+            // when something next happens (cheap, as the runner shows the
+            // account every settle; qemu-mps2 counts the runner's
+            // instructions with the runtime's).
+            return;
+        }
         self.advance(now);
         let now = self.at;
         if obs.voice_until > now {

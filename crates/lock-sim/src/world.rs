@@ -415,7 +415,7 @@ impl World {
             voice_until: if self.playing_clip.is_some() {
                 self.playing_until
             } else {
-                self.now
+                0
             },
             siren: self.siren,
             link: self.radio_link_up,
