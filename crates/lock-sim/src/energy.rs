@@ -1,9 +1,10 @@
 //! The energy account (R-NRG-2): how long each simulated part spends in
 //! each of its power states, in simulated time.
 //!
-//! The [`crate::world::World`] holds one [`Account`] and shows it what the
-//! parts are doing ([`Observed`]) every time the runner settles and before
-//! time moves ([`crate::world::World::energy_sync`]). Time stands still
+//! The [`crate::world::World`] holds one [`Account`] when a run asks for it
+//! ([`crate::world::World::count_energy`], as `lock-sim energy` does) and
+//! shows it what the parts are doing ([`Observed`]) every time the runner
+//! settles and before time moves ([`crate::world::World::energy_sync`]). Time stands still
 //! while the runner polls the runtime, so a state seen at the end of a
 //! settle is the state from that moment until the next; states that end by
 //! themselves (a clip's end, a phone closing its link, the radio going

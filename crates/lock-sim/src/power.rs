@@ -439,7 +439,11 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
     })?;
     let (_, sectors) = flash_layout();
     let mut sim = Sim::unpowered(SimFlash::new(sectors));
-    sim.world.borrow_mut().radio_awake_only = setting == Setting::AwakeOnly;
+    {
+        let mut w = sim.world.borrow_mut();
+        w.radio_awake_only = setting == Setting::AwakeOnly;
+        w.count_energy();
+    }
     sim.boot().map_err(|e| Outcome::Error {
         line: None,
         message: e.0,
@@ -451,8 +455,14 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
     let mut w = sim.world.borrow_mut();
     w.energy_sync();
     let now = w.now;
-    let times = w.energy.times_at(now);
-    let listening = setting == Setting::Always && w.energy.radio().up();
+    let Some(account) = w.energy.as_ref() else {
+        return Err(Outcome::Error {
+            line: None,
+            message: "no energy account was kept".into(),
+        });
+    };
+    let times = account.times_at(now);
+    let listening = setting == Setting::Always && account.radio().up();
     Ok(Run {
         setting,
         times,

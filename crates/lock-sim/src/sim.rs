@@ -244,10 +244,10 @@ impl Sim {
                 // nothing to do is no wake-up (a real board would not have
                 // run it).
                 let mut w = self.world.borrow_mut();
-                w.energy_sync();
                 if ran || w.progress != start {
-                    let now = w.now;
-                    w.energy.wake(now);
+                    w.energy_note(crate::energy::Account::wake);
+                } else {
+                    w.energy_sync();
                 }
                 return Ok(());
             }
@@ -495,8 +495,7 @@ impl Sim {
                 challenge,
             }),
             AppAction::Connect => self.input(|w| {
-                let now = w.now;
-                w.energy.phone_frame(now);
+                w.energy_note(crate::energy::Account::phone_frame);
                 w.radio_connect = true;
                 w.radio_out.clear();
             }),
@@ -754,8 +753,7 @@ impl Sim {
     fn radio(&mut self, frame: &[u8], remote: bool) -> Result<Vec<Vec<u8>>, SimError> {
         let frame = frame.to_vec();
         self.input(move |w| {
-            let now = w.now;
-            w.energy.phone_frame(now);
+            w.energy_note(crate::energy::Account::phone_frame);
             w.radio_in.push_back((frame, remote));
         })?;
         let mut w = self.world.borrow_mut();

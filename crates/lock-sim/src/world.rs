@@ -274,8 +274,11 @@ pub struct World {
     /// The simulated entropy source's state (deterministic, so scenarios
     /// repeat exactly; a real board uses its TRNG).
     pub entropy: u64,
-    /// How long each part spent in each power state (R-NRG-2).
-    pub energy: energy::Account,
+    /// How long each part spent in each power state (R-NRG-2), when a run
+    /// asks for it ([`World::count_energy`]); `None` otherwise, so that
+    /// runs that do not ask pay nothing for it (qemu-mps2 counts the
+    /// runner's instructions with the runtime's).
+    pub energy: Option<energy::Account>,
 
     /// Every log record the store accepted, in order.
     pub log: Vec<LogRecord>,
@@ -340,7 +343,7 @@ impl World {
             radio_listening: true,
             radio_awake_only: false,
             entropy: 0x5eed_10c4_d00d_2026,
-            energy: energy::Account::new(),
+            energy: None,
             log: Vec::new(),
             view: View::default(),
         }
@@ -424,13 +427,35 @@ impl World {
         }
     }
 
-    /// Shows the energy account what the parts are doing now. The runner
-    /// calls it whenever it has settled and before time moves
-    /// ([`World::advance_to`]): time stands still while the runtime is
-    /// polled, so every state is seen at the moment it began.
+    /// Starts the energy account now, every part counted from its present
+    /// state: before the lock boots, for a whole run.
+    pub fn count_energy(&mut self) {
+        self.energy = Some(energy::Account::new());
+        self.energy_sync();
+    }
+
+    /// Shows the energy account, if one is kept, what the parts are doing
+    /// now. The runner calls it whenever it has settled and before time
+    /// moves ([`World::advance_to`]): time stands still while the runtime
+    /// is polled, so every state is seen at the moment it began.
     pub fn energy_sync(&mut self) {
-        let obs = self.energy_observed();
-        self.energy.observe(self.now, obs);
+        if self.energy.is_some() {
+            let obs = self.energy_observed();
+            let now = self.now;
+            if let Some(account) = self.energy.as_mut() {
+                account.observe(now, obs);
+            }
+        }
+    }
+
+    /// Tells the energy account, if one is kept, of something that happened
+    /// now (a wake-up, a flash write, a phone's frame), the parts seen first.
+    pub fn energy_note(&mut self, f: impl FnOnce(&mut energy::Account, u64)) {
+        self.energy_sync();
+        let now = self.now;
+        if let Some(account) = self.energy.as_mut() {
+            f(account, now);
+        }
     }
 
     /// R-NRG-3: the radio starts or stops listening now (what a transport's
@@ -489,9 +514,7 @@ impl World {
             m.searching_until = None;
             m.busy = false;
         }
-        let now = self.now;
-        self.energy.power_lost(now);
-        self.energy_sync();
+        self.energy_note(energy::Account::power_lost);
     }
 }
 
@@ -1283,9 +1306,7 @@ impl SimStore {
 /// processor stays awake for the write).
 fn flash_written(world: &Shared) {
     if let Ok(mut w) = world.try_borrow_mut() {
-        w.energy_sync();
-        let now = w.now;
-        w.energy.flash_write(now);
+        w.energy_note(energy::Account::flash_write);
     }
 }
 

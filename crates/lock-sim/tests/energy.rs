@@ -17,7 +17,7 @@ use lock_sim::energy::{DAY_MS, QUIET_AFTER_MS, Times};
 use lock_sim::power::{self, BOARDS, Day, Part, Setting};
 use lock_sim::scenario::parse_step;
 use lock_sim::sim::Sim;
-use lock_sim::world::TRAVEL_MS;
+use lock_sim::world::{SimFlash, TRAVEL_MS, flash_layout};
 
 /// First start: right-opening door, administrator 001 with passcode 482915.
 const FIRST_START: [&str; 4] = [
@@ -31,8 +31,13 @@ fn day_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/day-in-the-life.lock")
 }
 
+/// A factory-fresh lock keeping an energy account from power-up, after
+/// `steps`.
 fn sim_after(steps: &[&str]) -> Sim {
-    let mut sim = Sim::new().unwrap();
+    let (_, sectors) = flash_layout();
+    let mut sim = Sim::unpowered(SimFlash::new(sectors));
+    sim.world.borrow_mut().count_energy();
+    sim.boot().unwrap();
     for step in steps {
         sim.act(&parse_step(step).unwrap()).unwrap();
     }
@@ -43,7 +48,7 @@ fn times(sim: &Sim) -> Times {
     let mut w = sim.world.borrow_mut();
     w.energy_sync();
     let now = w.now;
-    w.energy.times_at(now)
+    w.energy.as_ref().unwrap().times_at(now)
 }
 
 /// `lock-sim ARGS…` from the repository's root.
@@ -210,4 +215,11 @@ fn r_nrg_2_a_failing_scenario_is_reported_and_gives_no_figures() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(":2: unknown step `fly`"));
     // No file at all: usage.
     assert_eq!(lock_sim(&["energy"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_run_that_does_not_ask_keeps_no_account() {
+    let mut sim = Sim::new().unwrap();
+    sim.act(&parse_step("keys ok 1").unwrap()).unwrap();
+    assert!(sim.world.borrow().energy.is_none());
 }
