@@ -86,7 +86,7 @@ fn r_nrg_2_an_unlock_runs_the_motor_for_the_bolt_travel() {
 }
 
 #[test]
-fn r_nrg_2_an_idle_hour_costs_the_floor_and_the_hourly_battery_reading() {
+fn r_nrg_1_r_nrg_2_an_idle_hour_costs_the_floor_and_the_hourly_battery_reading() {
     let mut steps = FIRST_START.to_vec();
     // The keypad goes dark and every prompt ends.
     steps.push("wait 5m");
@@ -124,7 +124,7 @@ fn r_nrg_2_an_idle_hour_costs_the_floor_and_the_hourly_battery_reading() {
 }
 
 #[test]
-fn r_nrg_2_the_day_adds_up_and_each_setting_says_what_dominates() {
+fn r_nrg_2_r_nrg_3_the_day_adds_up_and_each_setting_says_what_dominates() {
     let text = std::fs::read_to_string(day_file()).unwrap();
     let [always, awake_only] = power::run_both(&text).unwrap();
     for run in [&always, &awake_only] {
@@ -222,4 +222,28 @@ fn a_run_that_does_not_ask_keeps_no_account() {
     let mut sim = Sim::new().unwrap();
     sim.act(&parse_step("keys ok 1").unwrap()).unwrap();
     assert!(sim.world.borrow().energy.is_none());
+}
+
+#[test]
+fn r_nrg_2_a_radio_told_not_to_listen_is_off_until_a_power_cut() {
+    let mut steps = FIRST_START.to_vec();
+    steps.push("wait 5m");
+    let mut sim = sim_after(&steps);
+    let before = times(&sim);
+    // What the runtime's `Transport::listen(false)` does to the radio.
+    sim.world.borrow_mut().set_radio_listening(false);
+    sim.act(&parse_step("wait 1h").unwrap()).unwrap();
+    let quiet = times(&sim);
+    assert_eq!(quiet.radio_off_ms - before.radio_off_ms, 3_600_000);
+    assert_eq!(quiet.radio_advertising_ms, before.radio_advertising_ms);
+    // A lock starts listening.
+    sim.act(&parse_step("power-cycle").unwrap()).unwrap();
+    assert!(sim.world.borrow().radio_listening);
+    sim.act(&parse_step("wait 1h").unwrap()).unwrap();
+    let after = times(&sim);
+    assert_eq!(after.radio_off_ms, quiet.radio_off_ms);
+    assert_eq!(
+        after.radio_advertising_ms - quiet.radio_advertising_ms,
+        3_600_000
+    );
 }
