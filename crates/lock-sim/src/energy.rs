@@ -225,8 +225,9 @@ enum Voice {
     Standby { until: u64 },
 }
 
-/// The account: the state of every part since [`Account::at`], and the
-/// time spent in each state before.
+/// R-NRG-2: the account of the time each part spends in each power state:
+/// the state of every part since [`Account::at`], and the time spent in
+/// each state before.
 #[derive(Debug, Clone)]
 pub struct Account {
     at: u64,
@@ -552,7 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn r_nrg_2_awake_only_quiets_the_radio_a_minute_after_the_lock_went_idle() {
+    fn r_nrg_2_r_nrg_3_awake_only_quiets_the_radio_a_minute_after_the_lock_went_idle() {
         let awake_only = Observed {
             awake_only: true,
             ..obs()

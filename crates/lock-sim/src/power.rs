@@ -291,7 +291,8 @@ fn q_us(na: u64, us: u64) -> u128 {
     u128::from(na).saturating_mul(u128::from(us))
 }
 
-/// Each part's charge over `t` on `board`, nA·µs, in [`Part::ALL`]'s order.
+/// R-NRG-2: each part's charge over `t` on `board` (time in each state ×
+/// that state's current), nA·µs, in [`Part::ALL`]'s order.
 pub fn charges(board: &Board, t: &Times) -> [u128; 11] {
     let total = t.total_ms;
     let up_ms = t.radio_up_ms();
@@ -470,7 +471,8 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
     })
 }
 
-/// Runs `text` with both radio settings.
+/// R-NRG-3: runs `text` with both radio settings, so that each board states
+/// its battery life for both.
 pub fn run_both(text: &str) -> Result<[Run; 2], Outcome> {
     Ok([run(text, Setting::Always)?, run(text, Setting::AwakeOnly)?])
 }
