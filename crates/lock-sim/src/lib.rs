@@ -14,6 +14,8 @@
 
 extern crate alloc;
 
+pub mod energy;
+pub mod power;
 pub mod scenario;
 pub mod sim;
 pub mod timing;

@@ -4,18 +4,26 @@
 //! `lock-sim run FILE…`: runs scenario files (SPEC.md §8), each from a
 //! factory-fresh lock, and prints `PASS file` or `FAIL file:line: …` per
 //! file. Exits non-zero if any file failed.
+//!
+//! `lock-sim energy FILE [--markdown]`: runs one scenario with its energy
+//! account, twice (the radio always listening, and listening only while
+//! the lock is awake and a minute after: R-NRG-3), and prints each board's
+//! day and battery life (R-NRG-2) as plain text, or as Markdown. Exits
+//! non-zero, naming the failure, if the scenario does not pass.
 
 use std::process::ExitCode;
 
 use lock_sim::sim::{Outcome, run_text};
 
 const USAGE: &str = "usage: lock-sim [--fresh] [--flash FILE]   (the interactive lock)
-       lock-sim run FILE…                   (run scenario files, SPEC.md §8)";
+       lock-sim run FILE…                   (run scenario files, SPEC.md §8)
+       lock-sim energy FILE [--markdown]    (a day's energy, R-NRG-2)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
         Some((cmd, files)) if cmd == "run" && !files.is_empty() => run(files),
+        Some((cmd, rest)) if cmd == "energy" => energy(rest),
         Some((cmd, _)) if cmd == "-h" || cmd == "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -76,5 +84,47 @@ fn run(files: &[String]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn energy(args: &[String]) -> ExitCode {
+    let mut markdown = false;
+    let mut file = None;
+    for arg in args {
+        match arg.as_str() {
+            "--markdown" => markdown = true,
+            _ if file.is_none() && !arg.starts_with("--") => file = Some(arg.as_str()),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match std::fs::read_to_string(file) {
+        Ok(text) => lock_sim::power::run_both(&text),
+        Err(e) => Err(Outcome::Error {
+            line: None,
+            message: format!("cannot read: {e}"),
+        }),
+    };
+    match result {
+        Ok(runs) => {
+            let out = if markdown {
+                lock_sim::power::render_markdown(file, &runs)
+            } else {
+                lock_sim::power::render_text(file, &runs)
+            };
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(outcome) => {
+            eprintln!("{}", outcome.report(file));
+            eprintln!("lock-sim energy: the scenario must pass to be measured");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -225,6 +225,8 @@ impl Sim {
         let woken = Arc::new(Woken(AtomicBool::new(false)));
         let waker = Waker::from(woken.clone());
         let mut cx = Context::from_waker(&waker);
+        let start = self.world.borrow().progress;
+        let mut ran = false;
         for _ in 0..100_000 {
             let before = {
                 let mut w = self.world.borrow_mut();
@@ -235,7 +237,19 @@ impl Sim {
             if let Poll::Ready(()) = runtime.as_mut().poll(&mut cx) {
                 return Err(SimError("the runtime stopped".into()));
             }
-            if self.world.borrow().progress == before && !woken.0.load(Ordering::Relaxed) {
+            let woke_itself = woken.0.load(Ordering::Relaxed);
+            ran |= woke_itself;
+            if self.world.borrow().progress == before && !woke_itself {
+                // One wake-up of the processor: an input came or a timer
+                // fired and the runtime did something; a poll that found
+                // nothing to do is no wake-up (a real board would not have
+                // run it).
+                let mut w = self.world.borrow_mut();
+                if ran || w.progress != start {
+                    w.energy_note(crate::energy::Account::wake);
+                } else {
+                    w.energy_sync();
+                }
                 return Ok(());
             }
         }
@@ -482,6 +496,7 @@ impl Sim {
                 challenge,
             }),
             AppAction::Connect => self.input(|w| {
+                w.energy_note(crate::energy::Account::phone_frame);
                 w.radio_connect = true;
                 w.radio_out.clear();
             }),
@@ -738,7 +753,10 @@ impl Sim {
     /// One frame over the radio; what the lock sent back meanwhile.
     fn radio(&mut self, frame: &[u8], remote: bool) -> Result<Vec<Vec<u8>>, SimError> {
         let frame = frame.to_vec();
-        self.input(move |w| w.radio_in.push_back((frame, remote)))?;
+        self.input(move |w| {
+            w.energy_note(crate::energy::Account::phone_frame);
+            w.radio_in.push_back((frame, remote));
+        })?;
         let mut w = self.world.borrow_mut();
         // A stalled phone takes nothing: the lock's frames wait (S-PR-7).
         if w.radio_stalled {
@@ -1223,15 +1241,24 @@ impl Outcome {
 
 /// Runs parsed steps on a factory-fresh lock.
 pub fn run_steps(lines: &[Line]) -> Outcome {
-    let mut sim = match Sim::new() {
-        Ok(sim) => sim,
-        Err(e) => {
-            return Outcome::Error {
-                line: None,
-                message: e.0,
-            };
-        }
-    };
+    match Sim::new() {
+        Ok(mut sim) => sim.run_steps(lines),
+        Err(e) => Outcome::Error {
+            line: None,
+            message: e.0,
+        },
+    }
+}
+
+impl Sim {
+    /// Runs parsed steps on this lock, as [`run_steps`] does on a
+    /// factory-fresh one (`lock-sim energy` sets up the world first).
+    pub fn run_steps(&mut self, lines: &[Line]) -> Outcome {
+        run_lines(self, lines)
+    }
+}
+
+fn run_lines(sim: &mut Sim, lines: &[Line]) -> Outcome {
     for line in lines {
         if let Step::Expect(expectation) = &line.step {
             if let Err(seen) = sim.check(expectation) {

@@ -33,6 +33,7 @@ use lock_hal::{
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
 use lock_store::mock_flash::SharedMockFlash;
 
+use crate::energy::{self, MotorState, Observed};
 use crate::timing;
 
 /// How long the simulated lock body takes from one end to the other.
@@ -258,9 +259,26 @@ pub struct World {
     /// lock's frames wait in a queue of [`STALLED_QUEUE`], and any more are
     /// dropped, as lock-ble's `BleTransport` does.
     pub radio_stalled: bool,
+    /// R-NRG-3: the radio listens (advertises and takes new links). With
+    /// it off and no link up, the radio is off. A lock starts listening,
+    /// and does again after a power cut; the runtime switches it through
+    /// its transport ([`World::set_radio_listening`]).
+    pub radio_listening: bool,
+    /// R-NRG-3's "listen only while awake and a minute after", as the energy
+    /// account alone applies it: the radio counts as off once the lock has
+    /// been idle (keypad dark, no motor, no module working, no link) for
+    /// [`energy::QUIET_AFTER_MS`]. It changes nothing the runtime sees; it
+    /// gives `lock-sim energy` the figure before the runtime drives
+    /// [`World::radio_listening`] itself.
+    pub radio_awake_only: bool,
     /// The simulated entropy source's state (deterministic, so scenarios
     /// repeat exactly; a real board uses its TRNG).
     pub entropy: u64,
+    /// How long each part spent in each power state (R-NRG-2), when a run
+    /// asks for it ([`World::count_energy`]); `None` otherwise, so that
+    /// runs that do not ask pay nothing for it (qemu-mps2 counts the
+    /// runner's instructions with the runtime's).
+    pub energy: Option<energy::Account>,
 
     /// Every log record the store accepted, in order.
     pub log: Vec<LogRecord>,
@@ -322,7 +340,10 @@ impl World {
             radio_connect: false,
             radio_link_up: None,
             radio_stalled: false,
+            radio_listening: true,
+            radio_awake_only: false,
             entropy: 0x5eed_10c4_d00d_2026,
+            energy: None,
             log: Vec::new(),
             view: View::default(),
         }
@@ -381,8 +402,73 @@ impl World {
         .min()
     }
 
+    /// What the parts are doing now, for the energy account.
+    pub fn energy_observed(&self) -> Observed {
+        let motor = if self.motor_on {
+            MotorState::Running
+        } else if self.motor.last() == Some(&MotorCall::Brake) {
+            MotorState::Braking
+        } else {
+            MotorState::Off
+        };
+        Observed {
+            backlight_keys: self.backlight.count_ones(),
+            motor,
+            modules: self.modules.each_ref().map(|m| m.busy),
+            voice_until: if self.playing_clip.is_some() {
+                self.playing_until
+            } else {
+                0
+            },
+            siren: self.siren,
+            link: self.radio_link_up,
+            listening: self.radio_listening,
+            awake_only: self.radio_awake_only,
+        }
+    }
+
+    /// Starts the energy account now, every part counted from its present
+    /// state: before the lock boots, for a whole run.
+    pub fn count_energy(&mut self) {
+        self.energy = Some(energy::Account::new());
+        self.energy_sync();
+    }
+
+    /// Shows the energy account, if one is kept, what the parts are doing
+    /// now. The runner calls it whenever it has settled and before time
+    /// moves ([`World::advance_to`]): time stands still while the runtime
+    /// is polled, so every state is seen at the moment it began.
+    pub fn energy_sync(&mut self) {
+        if self.energy.is_some() {
+            let obs = self.energy_observed();
+            let now = self.now;
+            if let Some(account) = self.energy.as_mut() {
+                account.observe(now, obs);
+            }
+        }
+    }
+
+    /// Tells the energy account, if one is kept, of something that happened
+    /// now (a wake-up, a flash write, a phone's frame), the parts seen first.
+    pub fn energy_note(&mut self, f: impl FnOnce(&mut energy::Account, u64)) {
+        self.energy_sync();
+        let now = self.now;
+        if let Some(account) = self.energy.as_mut() {
+            f(account, now);
+        }
+    }
+
+    /// R-NRG-3: the radio starts or stops listening now (what a transport's
+    /// `listen` does to the simulated radio).
+    pub fn set_radio_listening(&mut self, on: bool) {
+        self.energy_sync();
+        self.radio_listening = on;
+        self.energy_sync();
+    }
+
     /// Moves time to `t` (never back), with what happens by then.
     pub fn advance_to(&mut self, t: u64) {
+        self.energy_sync();
         self.now = self.now.max(t);
         if let Some((at, position)) = self.arrival
             && at <= self.now
@@ -401,6 +487,7 @@ impl World {
     /// Power goes: moving parts stop, outputs go dark, queued inputs are
     /// lost. The flash, the modules' templates and the physical state stay.
     pub fn power_lost(&mut self) {
+        self.energy_sync();
         self.arrival = None;
         self.stall_at = None;
         self.stalled = false;
@@ -416,6 +503,8 @@ impl World {
         self.radio_connect = false;
         self.radio_link_up = None;
         self.radio_stalled = false;
+        // A lock starts listening.
+        self.radio_listening = true;
         self.wakeup = None;
         self.playing_until = self.now;
         self.playing_clip = None;
@@ -425,6 +514,7 @@ impl World {
             m.searching_until = None;
             m.busy = false;
         }
+        self.energy_note(energy::Account::power_lost);
     }
 }
 
@@ -908,7 +998,13 @@ impl SimModule {
         .await;
         if failing {
             // The module's own timeout passes before the driver gives up.
-            act(&self.0, |w| w.now = w.now.saturating_add(MODULE_TIMEOUT_MS)).await;
+            act(&self.0, |w| {
+                // Counted busy until the time out.
+                w.energy_sync();
+                w.now = w.now.saturating_add(MODULE_TIMEOUT_MS);
+                w.energy_sync();
+            })
+            .await;
             return Err(ErrorKind::Timeout);
         }
         let taken = if sample {
@@ -1206,6 +1302,14 @@ impl SimStore {
     }
 }
 
+/// The store writes a change to flash: the energy account counts it (the
+/// processor stays awake for the write).
+fn flash_written(world: &Shared) {
+    if let Ok(mut w) = world.try_borrow_mut() {
+        w.energy_note(energy::Account::flash_write);
+    }
+}
+
 fn kind_of<E>(e: &lock_store::StoreError<E>) -> StoreErrorKind {
     use lock_store::StoreError as E;
     match e {
@@ -1250,6 +1354,7 @@ impl StateStore for SimStore {
     }
 
     async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {
+        flash_written(&self.world);
         self.store.apply(change).await.map_err(|e| kind_of(&e))
     }
 
@@ -1285,6 +1390,7 @@ impl StateStore for SimStore {
         slot: u8,
         record: Option<&[u8]>,
     ) -> Result<(), StoreErrorKind> {
+        flash_written(&self.world);
         self.store
             .write_app(slot, record)
             .await
@@ -1292,6 +1398,7 @@ impl StateStore for SimStore {
     }
 
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), StoreErrorKind> {
+        flash_written(&self.world);
         self.store
             .append_log(record)
             .await
