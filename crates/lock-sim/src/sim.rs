@@ -101,6 +101,9 @@ pub struct Sim {
     phones: BTreeMap<String, SimPhone>,
     /// The phones' entropy (deterministic, like the lock's).
     phone_entropy: PhoneEntropy,
+    /// The lock's configuration ([`config`]; the energy report changes
+    /// how its radio listens).
+    pub config: Config,
     /// What the lock answered each `app` step, named ([`response_name`]).
     replies: Vec<String>,
     /// Replies before the most recent `app` step.
@@ -180,6 +183,7 @@ impl Sim {
             last_logged: 0..0,
             phones: BTreeMap::new(),
             phone_entropy: PhoneEntropy(0x0070_4f4e_4553),
+            config: config(),
             replies: Vec::new(),
             replies_mark: 0,
         }
@@ -192,8 +196,9 @@ impl Sim {
             .map_err(|e| SimError(format!("flash layout: {e}")))?;
         let hw = hardware(&world);
         let app = app(&world);
+        let lock_config = self.config;
         let fut = async move {
-            let mut runtime = Runtime::new(hw, store, app, config());
+            let mut runtime = Runtime::new(hw, store, app, lock_config);
             runtime
                 .run_with(|view| publish(&world, view.lock(), pairings(view.app())))
                 .await;

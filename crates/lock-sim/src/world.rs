@@ -903,6 +903,10 @@ impl lock_hal::Transport for SimRadio {
             w.radio_in.clear();
         });
     }
+    /// R-NRG-3: the runtime lets the radio go quiet or listen again.
+    fn listen(&mut self, on: bool) {
+        self.0.borrow_mut().set_radio_listening(on);
+    }
 }
 
 impl lock_hal::Entropy for SimEntropy {
