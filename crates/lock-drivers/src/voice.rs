@@ -23,6 +23,20 @@
 //! the first wait after [`Voice::play`] first waits up to
 //! `start_timeout_ms` for it to become active.
 //!
+//! **Idle draw and sleep.** `PERIPHERALS.md` documents no sleep or standby
+//! command for either module, nor that either sleeps by itself, and
+//! `ENERGY.md` §4 has no measured idle figure for either (**[N/F]**). The
+//! same vendors' siblings: the JQ8400 manual gives a sleeping mode "as low
+//! as 600 µA", woken by a command it does not name here; the WT2003H sleeps
+//! by itself after 5 s idle (≤3 µA deep sleep, 4–5 mA in normal standby)
+//! and wakes on `FE` plus ≥100 ms. The drivers send nothing between clips
+//! (the WT588F data line idles high, the JQ8900 UART stays silent), so a
+//! module that does sleep by itself is let to; whether a WT588F then needs
+//! a wake byte before a play, as the WT2003H does, is to verify on
+//! hardware. They have no power switch:
+//! a module's boot time after power on is not documented, nor whether it
+//! keeps its volume across a power cycle.
+//!
 //! **Choices on details marked *verify* or left open:**
 //! - JQ8900 BUSY is taken as high while playing (the vendor's sample code
 //!   waits while it reads high); WT588F BUSY as low while playing. Both are

@@ -634,6 +634,484 @@ fn a_failing_wakeup_pin_is_a_bus_error() {
 }
 
 // ---------------------------------------------------------------------------
+// A module whose main supply the driver switches (issue #20).
+
+mod power {
+    use super::*;
+
+    use std::cell::RefCell;
+    use std::convert::Infallible;
+    use std::rc::Rc;
+
+    use embedded_hal::digital::{self, OutputPin};
+    use lock_drivers::fingerprint::PowerSwitch;
+    use proptest::prelude::*;
+
+    /// Each level the switch was set to (true = on), with how many UART
+    /// steps were still to play then.
+    type Levels = Rc<RefCell<Vec<(bool, usize)>>>;
+
+    /// The switch's pin (active high), noting when it changes against the
+    /// UART script: so a test sees power go on before the first byte and
+    /// off after the last.
+    struct EnablePin {
+        uart: ScriptedUart,
+        levels: Levels,
+    }
+
+    impl digital::ErrorType for EnablePin {
+        type Error = Infallible;
+    }
+
+    impl OutputPin for EnablePin {
+        fn set_low(&mut self) -> Result<(), Infallible> {
+            self.levels
+                .borrow_mut()
+                .push((false, self.uart.steps_left()));
+            Ok(())
+        }
+        fn set_high(&mut self) -> Result<(), Infallible> {
+            self.levels
+                .borrow_mut()
+                .push((true, self.uart.steps_left()));
+            Ok(())
+        }
+    }
+
+    type Switched = Fingerprint<ScriptedUart, ManualClock, EnablePin>;
+
+    const BOOT: &str = "55";
+
+    /// A switched driver on a scripted UART; the UART's clone (for `done`),
+    /// the clock and the pin's record.
+    fn switched(script: &[Uart]) -> (Switched, ScriptedUart, ManualClock, Levels) {
+        let uart = ScriptedUart::new(script);
+        let clock = ManualClock::new();
+        let levels = Levels::default();
+        let pin = EnablePin {
+            uart: uart.clone(),
+            levels: levels.clone(),
+        };
+        let config = Config {
+            present_timeout_ms: 300,
+            lift_timeout_ms: 300,
+            ..Config::default()
+        };
+        let fp = Fingerprint::with_power(
+            uart.clone(),
+            clock.clone(),
+            config,
+            PowerSwitch::active_high(pin),
+        )
+        .unwrap();
+        (fp, uart, clock, levels)
+    }
+
+    /// A switched driver on an embedded-hal-mock pin.
+    fn on_mock_pin(
+        script: &[Uart],
+        pin: &[Pin],
+        switch: fn(PinMock) -> PowerSwitch<PinMock>,
+    ) -> Fingerprint<ScriptedUart, ManualClock, PinMock> {
+        let uart = ScriptedUart::new(script);
+        Fingerprint::with_power(
+            uart,
+            ManualClock::new(),
+            Config::default(),
+            switch(PinMock::new(pin)),
+        )
+        .unwrap()
+    }
+
+    fn finish_on_mock_pin(fp: Fingerprint<ScriptedUart, ManualClock, PinMock>) {
+        let (mut uart, _, switch) = fp.release_all();
+        uart.done();
+        switch.unwrap().release().done();
+    }
+
+    fn broken() -> MockError {
+        MockError::Io(std::io::ErrorKind::Other)
+    }
+
+    fn identify_hit() -> Vec<Uart> {
+        vec![
+            r(BOOT),
+            w(GEN_IMG),
+            r(ACK_OK),
+            w(IMG2TZ_1),
+            r(ACK_OK),
+            w(SEARCH_1_0_200),
+            r(ACK_HIT_5_SCORE_100),
+        ]
+    }
+
+    #[test]
+    fn power_goes_on_before_the_first_byte_and_off_after_identify() {
+        let script = identify_hit();
+        let (mut fp, mut uart, _, levels) = switched(&script);
+        assert!(!fp.is_powered());
+        assert_eq!(run(fp.identify()), Ok(Identification::Match(TemplateId(5))));
+        assert!(!fp.is_powered());
+        let all = script.len();
+        assert_eq!(
+            *levels.borrow(),
+            [(false, all), (true, all), (false, 0)],
+            "off at construction, on before the boot byte, off after the answer"
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn a_boot_byte_after_noise_and_in_pieces_is_found() {
+        let mut script = identify_hit();
+        script[0] = r("00 FF EF 01 55");
+        let uart = ScriptedUart::new(&script).in_chunks_of(1);
+        let levels = Levels::default();
+        let pin = EnablePin {
+            uart: uart.clone(),
+            levels: levels.clone(),
+        };
+        let mut fp = Fingerprint::with_power(
+            uart.clone(),
+            ManualClock::new(),
+            Config::default(),
+            PowerSwitch::active_high(pin),
+        )
+        .unwrap();
+        assert_eq!(run(fp.identify()), Ok(Identification::Match(TemplateId(5))));
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        let (mut uart, ..) = fp.release_all();
+        uart.done();
+    }
+
+    #[test]
+    fn no_boot_byte_in_time_is_a_timeout_and_the_module_is_switched_off() {
+        // The module stays silent: nothing is sent to it.
+        let (mut fp, mut uart, clock, levels) = switched(&[]);
+        let error = run(fp.identify()).unwrap_err();
+        assert_eq!(error, Error::BootTimeout);
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert_eq!(clock.now(), 500, "the default boot timeout");
+        assert!(!fp.is_powered());
+        assert_eq!(*levels.borrow(), [(false, 0), (true, 0), (false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn a_uart_error_while_booting_is_an_error_and_the_module_is_switched_off() {
+        let (mut fp, mut uart, _, levels) =
+            switched(&[Uart::ReadError(embedded_io::ErrorKind::InvalidData)]);
+        assert_eq!(
+            run(fp.clear()),
+            Err(Error::Uart(embedded_io::ErrorKind::InvalidData))
+        );
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        uart.done();
+    }
+
+    #[test]
+    fn a_silent_module_mid_identify_is_switched_off() {
+        // Booted, GenImg sent, no answer: a fault never leaves it on.
+        let (mut fp, mut uart, clock, levels) = switched(&[r(BOOT), w(GEN_IMG)]);
+        assert_eq!(run(fp.identify()), Err(Error::Timeout));
+        assert_eq!(clock.now(), 2_000);
+        assert!(!fp.is_powered());
+        assert_eq!(*levels.borrow(), [(false, 2), (true, 2), (false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn a_module_error_mid_identify_is_switched_off() {
+        let (mut fp, mut uart, _, levels) = switched(&[
+            r(BOOT),
+            w(GEN_IMG),
+            r(ACK_OK),
+            w(IMG2TZ_1),
+            r("EF 01 FF FF FF FF 07 00 03 00 00 0B"),
+        ]);
+        assert_eq!(run(fp.identify()), Err(Error::Frame(wire::Error::Checksum)));
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        uart.done();
+    }
+
+    #[test]
+    fn power_stays_on_across_enrollment_steps_and_goes_off_when_enrolled() {
+        let mut script = vec![r(BOOT)];
+        script.extend(through_merge());
+        script.extend([
+            w(SEARCH_1_0_200),
+            r(ACK_SEARCH_MISS),
+            w(STORE_1_5),
+            r(ACK_OK),
+        ]);
+        let (mut fp, mut uart, _, levels) = switched(&script);
+        run(fp.begin_enroll(TemplateId(5))).unwrap();
+        assert!(fp.is_powered(), "on from begin_enroll");
+        assert_eq!(
+            run(fp.enroll_step()),
+            Ok(EnrollStatus::Next(EnrollStep::Lift))
+        );
+        assert!(fp.is_powered(), "buffer 1 must survive until the merge");
+        assert_eq!(
+            run(fp.enroll_step()),
+            Ok(EnrollStatus::Next(EnrollStep::Present))
+        );
+        assert!(fp.is_powered());
+        assert_eq!(
+            run(fp.enroll_step()),
+            Ok(EnrollStatus::Enrolled(TemplateId(5)))
+        );
+        assert!(!fp.is_powered());
+        let all = script.len();
+        assert_eq!(
+            *levels.borrow(),
+            [(false, all), (true, all), (false, 0)],
+            "switched on once, off after the last step"
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn cancel_switches_the_module_off() {
+        let (mut fp, mut uart, _, levels) =
+            switched(&[r(BOOT), w(GEN_IMG), r(ACK_OK), w(IMG2TZ_1), r(ACK_OK)]);
+        run(fp.begin_enroll(TemplateId(5))).unwrap();
+        run(fp.enroll_step()).unwrap();
+        assert!(fp.is_powered());
+        run(fp.cancel_enroll()).unwrap();
+        assert!(!fp.is_powered());
+        assert_eq!(*levels.borrow(), [(false, 5), (true, 5), (false, 0)]);
+        // Cancelling again, or a step now, switches nothing.
+        run(fp.cancel_enroll()).unwrap();
+        assert_eq!(run(fp.enroll_step()), Err(Error::NotEnrolling));
+        assert_eq!(levels.borrow().len(), 3);
+        uart.done();
+    }
+
+    #[test]
+    fn a_refused_enrollment_switches_the_module_off() {
+        let mut script = vec![r(BOOT)];
+        script.extend(through_merge());
+        script.pop();
+        script.push(r(ACK_MISMATCH));
+        let (mut fp, mut uart, _, levels) = switched(&script);
+        assert_eq!(
+            enroll_switched(&mut fp),
+            EnrollStatus::Refused(EnrollRefusal::BadCapture)
+        );
+        assert!(!fp.is_powered());
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        uart.done();
+    }
+
+    fn enroll_switched(fp: &mut Switched) -> EnrollStatus {
+        run(fp.begin_enroll(TemplateId(5))).unwrap();
+        run(fp.enroll_step()).unwrap();
+        run(fp.enroll_step()).unwrap();
+        run(fp.enroll_step()).unwrap()
+    }
+
+    #[test]
+    fn an_enrollment_error_switches_the_module_off() {
+        // The first capture's Img2Tz fails on the UART.
+        let (mut fp, mut uart, _, levels) = switched(&[
+            r(BOOT),
+            w(GEN_IMG),
+            r(ACK_OK),
+            w(IMG2TZ_1),
+            Uart::ReadError(embedded_io::ErrorKind::Other),
+        ]);
+        run(fp.begin_enroll(TemplateId(5))).unwrap();
+        assert_eq!(
+            run(fp.enroll_step()),
+            Err(Error::Uart(embedded_io::ErrorKind::Other))
+        );
+        assert!(!fp.is_enrolling());
+        assert!(!fp.is_powered());
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        uart.done();
+    }
+
+    #[test]
+    fn a_page_outside_the_library_never_switches_the_module_on() {
+        let (mut fp, mut uart, _, levels) = switched(&[]);
+        assert_eq!(
+            run(fp.begin_enroll(TemplateId(200))),
+            Err(Error::TemplateRange)
+        );
+        assert_eq!(*levels.borrow(), [(false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn delete_and_clear_each_switch_the_module_on_and_off() {
+        let (mut fp, mut uart, _, levels) = switched(&[
+            r(BOOT),
+            w(DELETE_5_1),
+            r(ACK_OK),
+            r(BOOT),
+            w(EMPTY),
+            r(ACK_OK),
+        ]);
+        run(fp.delete(TemplateId(5))).unwrap();
+        run(fp.clear()).unwrap();
+        assert_eq!(
+            *levels.borrow(),
+            [(false, 6), (true, 6), (false, 3), (true, 3), (false, 0)]
+        );
+        uart.done();
+    }
+
+    #[test]
+    fn verify_password_switches_the_module_on_and_off() {
+        let (mut fp, mut uart, _, levels) =
+            switched(&[r(BOOT), w(VFY_PWD_0), r(ACK_WRONG_PASSWORD)]);
+        assert_eq!(run(fp.verify_password()), Err(Error::WrongPassword));
+        assert_eq!(*levels.borrow(), [(false, 3), (true, 3), (false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn power_up_holds_the_module_on_until_power_down() {
+        let (mut fp, mut uart, _, levels) = switched(&[
+            r(BOOT),
+            w(AURA_BREATHE_RED),
+            r(ACK_OK),
+            w(HANDSHAKE),
+            r(ACK_OK),
+        ]);
+        run(fp.power_up()).unwrap();
+        let aura = Aura {
+            control: 0x01,
+            speed: 0xAA,
+            colour: 0x01,
+            count: 5,
+        };
+        run(fp.aura(aura)).unwrap();
+        run(fp.handshake()).unwrap();
+        assert!(fp.is_powered(), "held: the handshake leaves it on");
+        run(fp.power_down()).unwrap();
+        assert!(!fp.is_powered());
+        assert_eq!(*levels.borrow(), [(false, 5), (true, 5), (false, 0)]);
+        uart.done();
+    }
+
+    #[test]
+    fn an_active_low_switch_drives_its_pin_low_for_on() {
+        let fp = on_mock_pin(
+            &[r(BOOT), w(EMPTY), r(ACK_OK)],
+            &[
+                Pin::set(State::High),
+                Pin::set(State::Low),
+                Pin::set(State::High),
+            ],
+            PowerSwitch::active_low,
+        );
+        let mut fp = fp;
+        run(fp.clear()).unwrap();
+        finish_on_mock_pin(fp);
+    }
+
+    #[test]
+    fn a_switch_that_cannot_switch_on_is_a_bus_error_and_nothing_is_sent() {
+        let mut fp = on_mock_pin(
+            &[],
+            &[
+                Pin::set(State::Low),
+                Pin::set(State::High).with_error(broken()),
+                // Driven off all the same.
+                Pin::set(State::Low),
+            ],
+            PowerSwitch::active_high,
+        );
+        let error = run(fp.begin_enroll(TemplateId(5))).unwrap_err();
+        assert_eq!(error, Error::Power(digital::ErrorKind::Other));
+        assert_eq!(error.kind(), ErrorKind::Bus);
+        assert!(!fp.is_enrolling());
+        assert!(!fp.is_powered());
+        finish_on_mock_pin(fp);
+    }
+
+    #[test]
+    fn a_switch_that_cannot_switch_off_after_a_good_operation_is_a_bus_error() {
+        let mut fp = on_mock_pin(
+            &[r(BOOT), w(DELETE_5_1), r(ACK_OK)],
+            &[
+                Pin::set(State::Low),
+                Pin::set(State::High),
+                Pin::set(State::Low).with_error(broken()),
+            ],
+            PowerSwitch::active_high,
+        );
+        assert_eq!(
+            run(fp.delete(TemplateId(5))),
+            Err(Error::Power(digital::ErrorKind::Other))
+        );
+        finish_on_mock_pin(fp);
+    }
+
+    #[test]
+    fn an_operation_error_wins_over_a_switch_that_cannot_switch_off() {
+        let mut fp = on_mock_pin(
+            &[r(BOOT), w(EMPTY), r(ACK_FULL)],
+            &[
+                Pin::set(State::Low),
+                Pin::set(State::High),
+                Pin::set(State::Low).with_error(broken()),
+            ],
+            PowerSwitch::active_high,
+        );
+        assert_eq!(run(fp.clear()), Err(Error::Module(Code::LIBRARY_FULL)));
+        finish_on_mock_pin(fp);
+    }
+
+    #[test]
+    fn a_switch_that_cannot_start_off_fails_construction() {
+        let mut pin = PinMock::new(&[Pin::set(State::Low).with_error(broken())]);
+        let result = Fingerprint::with_power(
+            ScriptedUart::new(&[]),
+            ManualClock::new(),
+            Config::default(),
+            PowerSwitch::active_high(pin.clone()),
+        );
+        assert_eq!(result.err().map(|error| error.kind()), Some(ErrorKind::Bus));
+        pin.done();
+    }
+
+    proptest! {
+        /// Whatever noise comes before the boot byte (or instead of it) and
+        /// whatever comes in reply, nothing panics and the module ends
+        /// switched off.
+        #[test]
+        fn garbage_from_a_switched_module_never_panics_and_ends_off(
+            noise in proptest::collection::vec(any::<u8>().prop_filter("not 55", |b| *b != 0x55), 0..64),
+            booted in any::<bool>(),
+            reply in proptest::collection::vec(any::<u8>(), 0..64),
+            chunk in 1usize..8,
+        ) {
+            let mut boot = noise;
+            if booted {
+                boot.push(0x55);
+            }
+            let uart = ScriptedUart::new(&[Uart::Read(boot), w(GEN_IMG), Uart::Read(reply)])
+                .in_chunks_of(chunk);
+            let levels = Levels::default();
+            let pin = EnablePin { uart: uart.clone(), levels: levels.clone() };
+            let mut fp = Fingerprint::with_power(
+                uart,
+                ManualClock::new(),
+                Config::default(),
+                PowerSwitch::active_high(pin),
+            )
+            .unwrap();
+            let _ = run(fp.identify());
+            prop_assert!(!fp.is_powered());
+            prop_assert_eq!(levels.borrow().last().map(|level| level.0), Some(false));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Properties.
 
 mod properties {
