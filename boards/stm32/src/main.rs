@@ -144,14 +144,17 @@ const HCI_SLOTS: usize = 4;
 
 /// The independent watchdog (README.md, Watchdog), on the LSI (32 kHz
 /// nominal), resets the chip when it is not petted for
-/// `WATCHDOG_TIMEOUT_US`; `parts::pet_watchdog`, joined with the lock, pets
-/// it every `WATCHDOG_FEED`, above `min_stop_pause` so that STOP still comes
-/// between pets. The 3 s between the two is how long one poll may keep the
-/// executor: the store's flash work blocks it, and a factory reset erases up
-/// to the region's 56 pages in one go (about 1.2 s at 22 ms a page, 1.4 s
-/// at the datasheet's 24.5 ms).
-const WATCHDOG_TIMEOUT_US: u32 = 4_000_000;
-const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+/// `WATCHDOG_TIMEOUT_US`: the longest the IWDG allows (prescaler /256,
+/// reload 4095: 4096 × 256 / 32 kHz = 32.768 s; 30.8 s at the LSI's 34 kHz
+/// maximum). `parts::pet_watchdog`, joined with the lock, pets it every
+/// `WATCHDOG_FEED`, about half of that, so that idle costs one wake-up
+/// every 16 s (R-NRG-1 counts the watchdog apart). The at least 14.8 s
+/// between a pet and the timeout is how long one poll may keep the
+/// executor: the store's flash work blocks it, and a factory reset erases
+/// up to the region's 56 pages in one go (about 1.2 s at 22 ms a page,
+/// 1.4 s at the datasheet's 24.5 ms).
+const WATCHDOG_TIMEOUT_US: u32 = 32_768_000;
+const WATCHDOG_FEED: Duration = Duration::from_secs(16);
 
 /// The UARTs' buffers, in statics so the UART types are `'static` like the
 /// chip's peripherals.
