@@ -3,16 +3,17 @@
 //! in `boards/stm32/README.md`; the lock's behaviour is lock-core's, run by
 //! lock-runtime.
 //!
-//! Everything runs in one task, joined: the watchdog's feeder, the runtime
-//! and the BLE host (over an external HCI controller on USART3). Each waits
-//! on an interrupt or a timer alarm, so when none has anything to do
-//! embassy-stm32's executor sleeps until an EXTI line (keypad IRQ,
-//! fingerprint WAKEUP, buttons, switches), a UART, a DMA transfer or the
-//! next deadline (the feeder's, every second) wakes it: in STOP 2 when
-//! nothing holds the chip awake, in Sleep (WFI) otherwise. The HCI link's
-//! receive ring holds it awake for as long as the BLE host listens
-//! (README.md, Low power). The independent watchdog resets the chip when
-//! that task stops being polled (README.md, Watchdog).
+//! Everything runs in one task, joined: the watchdog's feeder, the runtime,
+//! the BLE host (over an external HCI controller on USART3) and the three
+//! UART links' runners (`link::serve`), which build each UART only while
+//! there is traffic. Each waits on an interrupt or a timer alarm, so when
+//! none has anything to do embassy-stm32's executor sleeps until an EXTI
+//! line (keypad IRQ, fingerprint WAKEUP, buttons, switches, the BLE
+//! controller's BT_HOST_WAKE), a UART or DMA transfer under way, or the
+//! next deadline (the feeder's, every 16 s) wakes it: in STOP 2 when nothing
+//! holds the chip awake, which is the idle case, in Sleep (WFI) otherwise
+//! (README.md, Energy). The independent watchdog resets the chip when that
+//! task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
