@@ -53,9 +53,12 @@ pub struct Port<const RX: usize, const TX: usize> {
     mode: Signal<NoopRawMutex, ()>,
     /// Reads waiting for bytes (they keep a module's link up).
     reading: Cell<u8>,
-    /// The runner holds bytes it has taken from the UART or the transmit
-    /// pipe and not yet delivered.
-    busy: Cell<bool>,
+    /// The runner holds bytes it has taken from the UART and not yet put
+    /// into the receive pipe.
+    rx_busy: Cell<bool>,
+    /// The runner holds bytes it has taken from the transmit pipe and not
+    /// yet sent.
+    tx_busy: Cell<bool>,
     /// Whether a waiting read needs the link up and the chip awake: a
     /// module's reply comes only after a command, so a read that waits
     /// for one is work in progress; the HCI host reads all the time, and
@@ -90,7 +93,8 @@ impl<const RX: usize, const TX: usize> Port<RX, TX> {
             sent: Signal::new(),
             mode: Signal::new(),
             reading: Cell::new(0),
-            busy: Cell::new(false),
+            rx_busy: Cell::new(false),
+            tx_busy: Cell::new(false),
             reads_want_link,
             sleeps: Cell::new(sleeps),
         }
@@ -112,7 +116,8 @@ impl<const RX: usize, const TX: usize> Port<RX, TX> {
     fn wanted(&self) -> bool {
         !self.sleeps.get()
             || !self.tx.is_empty()
-            || self.busy.get()
+            || self.rx_busy.get()
+            || self.tx_busy.get()
             || (self.reads_want_link && self.reading.get() > 0)
     }
 }
@@ -183,6 +188,12 @@ impl<const RX: usize, const TX: usize> Write for PortIo<'_, RX, TX> {
             return Ok(0);
         }
         let _awake = self.guard();
+        if self.port.reads_want_link {
+            // A module's command starts a new exchange: a receive error
+            // left from the last one (nobody was reading) is not this
+            // one's.
+            self.port.error.reset();
+        }
         // Before a write that may wait for room, so that the link comes up
         // to make it.
         self.port.want.signal(());
@@ -193,7 +204,7 @@ impl<const RX: usize, const TX: usize> Write for PortIo<'_, RX, TX> {
 
     async fn flush(&mut self) -> Result<(), usart::Error> {
         let _awake = self.guard();
-        while !self.port.tx.is_empty() || self.port.busy.get() {
+        while !self.port.tx.is_empty() || self.port.tx_busy.get() {
             self.port.sent.wait().await;
         }
         Ok(())
@@ -343,11 +354,11 @@ where
         loop {
             match rx.read(&mut chunk).await {
                 Ok(read) => {
-                    port.busy.set(true);
+                    port.rx_busy.set(true);
                     port.rx
                         .write_all(chunk.get(..read).unwrap_or_default())
                         .await;
-                    port.busy.set(false);
+                    port.rx_busy.set(false);
                     last.set(Instant::now());
                 }
                 Err(error) => {
@@ -362,11 +373,11 @@ where
         let mut chunk = [0u8; CHUNK];
         loop {
             let taken = port.tx.read(&mut chunk).await;
-            port.busy.set(true);
+            port.tx_busy.set(true);
             Timer::at(ready_at).await;
             let sent = tx.write_all(chunk.get(..taken).unwrap_or_default()).await;
             let flushed = tx.flush().await;
-            port.busy.set(false);
+            port.tx_busy.set(false);
             last.set(Instant::now());
             port.sent.signal(());
             if let Err(error) = sent.and(flushed) {
