@@ -3,21 +3,24 @@
 //! in `boards/stm32/README.md`; the lock's behaviour is lock-core's, run by
 //! lock-runtime.
 //!
-//! Everything runs in one task, joined: the watchdog's feeder, the runtime
-//! and the BLE host (over an external HCI controller on USART3). Each waits
-//! on an interrupt or a timer alarm, so when none has anything to do
-//! embassy-stm32's executor sleeps until an EXTI line (keypad IRQ,
-//! fingerprint WAKEUP, buttons, switches), a UART, a DMA transfer or the
-//! next deadline (the feeder's, every second) wakes it: in STOP 2 when
-//! nothing holds the chip awake, in Sleep (WFI) otherwise. The HCI link's
-//! receive ring holds it awake for as long as the BLE host listens
-//! (README.md, Low power). The independent watchdog resets the chip when
-//! that task stops being polled (README.md, Watchdog).
+//! Everything runs in one task, joined: the watchdog's feeder, the runtime,
+//! the BLE host (over an external HCI controller on USART3) and the three
+//! UART links' runners (`link::serve`), which build each UART only while
+//! there is traffic. Each waits on an interrupt or a timer alarm, so when
+//! none has anything to do embassy-stm32's executor sleeps until an EXTI
+//! line (keypad IRQ, fingerprint WAKEUP, buttons, switches, the BLE
+//! controller's BT_HOST_WAKE), a UART or DMA transfer under way, or the
+//! next deadline (the feeder's, every 16 s) wakes it: in STOP 2 when nothing
+//! holds the chip awake, which is the idle case, in Sleep (WFI) otherwise
+//! (README.md, Energy). The independent watchdog resets the chip when that
+//! task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
 
 mod ecc;
+mod hci;
+mod link;
 mod parts;
 mod security;
 
@@ -32,16 +35,14 @@ use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_stm32::adc::{Adc, VREF_CALIB_MV};
 use embassy_stm32::exti::{self, ExtiInput};
 use embassy_stm32::flash::{Blocking, Flash};
-use embassy_stm32::gpio::{Level, Output, OutputType, Pull, Speed};
+use embassy_stm32::gpio::{Level, Output, Pull, Speed};
 use embassy_stm32::i2c::{self, I2c};
 use embassy_stm32::mode::Async;
-use embassy_stm32::peripherals::{self, PC0, PC1, TIM3};
+use embassy_stm32::peripherals::{self, PA0, PA1, PA9, PA10, PC0, PC1, UART4, USART1};
 use embassy_stm32::rcc::{LsConfig, MSIRange, Sysclk, mux};
-use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::rng;
 use embassy_stm32::time::Hertz;
-use embassy_stm32::timer::low_level::CountingMode;
-use embassy_stm32::timer::simple_pwm::{PwmPin, SimplePwm, SimplePwmChannel};
-use embassy_stm32::usart::{self, BufferedUart, RingBufferedUartRx, Uart, UartTx};
+use embassy_stm32::usart;
 use embassy_stm32::wdg::IndependentWatchdog;
 use embassy_stm32::{Peri, bind_interrupts, dma, interrupt};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
@@ -50,7 +51,7 @@ use embassy_time::{Delay, Duration};
 use embedded_storage::nor_flash::NorFlash;
 use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
-use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
+use lock_drivers::body::{EndSwitches, HBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
@@ -64,9 +65,11 @@ use lock_hal::Absent;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
 use panic_probe as _;
-use static_cell::ConstStaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::ecc::StoreFlash;
+use crate::hci::HciUart;
+use crate::link::{HciWake, Port, PortIo, Silent};
 use crate::parts::{AdcInput, ChipEntropy, ModuleUart, SharedAdc};
 
 bind_interrupts!(struct Irqs {
@@ -93,10 +96,6 @@ const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at PC1, which reads
 /// 2048 at the 3.0 V the ADC inputs are normalised to (`AdcInput`).
 const STALL_RAW: u16 = 2_048;
-
-/// Motor PWM: 20 kHz (above hearing), driven at full duty.
-const MOTOR_PWM: Hertz = Hertz::khz(20);
-const MOTOR_DUTY_PERCENT: u8 = 100;
 
 /// The lock's flash region: the last 112 KiB of bank 2, kept out of the
 /// linker's reach by `memory.x`: 48 KiB state, 64 KiB log, as on the
@@ -128,28 +127,35 @@ const _: () = assert!(
 );
 
 /// UART buffers: the longest module reply (an EF 01 data packet, 139 bytes)
-/// fits the receive side with room to spare.
+/// fits the receive side with room to spare. The UART's own buffers and
+/// the port's pipes (`link::Port`) have the same sizes.
 const MODULE_RX: usize = 256;
 const MODULE_TX: usize = 64;
-/// The HCI link's DMA ring: several full ACL packets of the default packet
-/// pool's 512-byte MTU at 1 Mbit/s while the host is busy elsewhere.
-const HCI_RX: usize = 2048;
-/// The HCI link: the Zephyr `hci_uart` sample's default, H:4 with RTS/CTS.
-const HCI_BAUD: u32 = 1_000_000;
+/// The HCI link's DMA ring: what arrives between two polls of the link's
+/// runner, which moves it into the port's receive pipe (`HCI_PIPE_RX`).
+const HCI_RX: usize = 1024;
+/// The HCI port's pipes: several full ACL packets of the default packet
+/// pool's 512-byte MTU at 1 Mbit/s while the host is busy elsewhere; a
+/// command or an ACL packet out.
+const HCI_PIPE_RX: usize = 2048;
+const HCI_PIPE_TX: usize = 512;
 
 /// Commands the BLE host may have outstanding at the controller.
 const HCI_SLOTS: usize = 4;
 
 /// The independent watchdog (README.md, Watchdog), on the LSI (32 kHz
 /// nominal), resets the chip when it is not petted for
-/// `WATCHDOG_TIMEOUT_US`; `parts::pet_watchdog`, joined with the lock, pets
-/// it every `WATCHDOG_FEED`, above `min_stop_pause` so that STOP still comes
-/// between pets. The 3 s between the two is how long one poll may keep the
-/// executor: the store's flash work blocks it, and a factory reset erases up
-/// to the region's 56 pages in one go (about 1.2 s at 22 ms a page, 1.4 s
-/// at the datasheet's 24.5 ms).
-const WATCHDOG_TIMEOUT_US: u32 = 4_000_000;
-const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+/// `WATCHDOG_TIMEOUT_US`: the longest the IWDG allows (prescaler /256,
+/// reload 4095: 4096 × 256 / 32 kHz = 32.768 s; 30.8 s at the LSI's 34 kHz
+/// maximum). `parts::pet_watchdog`, joined with the lock, pets it every
+/// `WATCHDOG_FEED`, about half of that, so that idle costs one wake-up
+/// every 16 s (R-NRG-1 counts the watchdog apart). The at least 14.8 s
+/// between a pet and the timeout is how long one poll may keep the
+/// executor: the store's flash work blocks it, and a factory reset erases
+/// up to the region's 56 pages in one go (about 1.2 s at 22 ms a page,
+/// 1.4 s at the datasheet's 24.5 ms).
+const WATCHDOG_TIMEOUT_US: u32 = 32_768_000;
+const WATCHDOG_FEED: Duration = Duration::from_secs(16);
 
 /// The UARTs' buffers, in statics so the UART types are `'static` like the
 /// chip's peripherals.
@@ -159,16 +165,27 @@ static FACE_RX: ConstStaticCell<[u8; MODULE_RX]> = ConstStaticCell::new([0; MODU
 static FACE_TX: ConstStaticCell<[u8; MODULE_TX]> = ConstStaticCell::new([0; MODULE_TX]);
 static HCI_RING: ConstStaticCell<[u8; HCI_RX]> = ConstStaticCell::new([0; HCI_RX]);
 
+/// The UARTs' ports: what the drivers and the BLE host read and write while
+/// the UARTs themselves exist only during traffic (`link`).
+/// Filled at start-up (`StaticCell`, in `.bss`), not from a constant
+/// image in flash.
+static FINGER_PORT: StaticCell<FingerPort> = StaticCell::new();
+static FACE_PORT: StaticCell<FacePort> = StaticCell::new();
+static HCI_PORT: StaticCell<HciPort> = StaticCell::new();
+
 // ----- the board's part types -----------------------------------------------
 
 type Exti = ExtiInput<'static, Async>;
 type I2cBus = I2c<'static, embassy_stm32::mode::Blocking, i2c::Master>;
-type Pwm = SimplePwmChannel<'static, TIM3>;
-type Module = SharedModule<ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
+type FingerPort = Port<MODULE_RX, MODULE_TX>;
+type FacePort = Port<MODULE_RX, MODULE_TX>;
+type HciPort = Port<HCI_PIPE_RX, HCI_PIPE_TX>;
+type ModuleIo = PortIo<'static, MODULE_RX, MODULE_TX>;
+type HciIo = PortIo<'static, HCI_PIPE_RX, HCI_PIPE_TX>;
+type Module = SharedModule<ModuleIo, EmbassyClock, Plain, Output<'static>>;
 type StoreNor<'a> =
     BlockingAsync<StoreFlash<BlockingPartition<'a, NoopRawMutex, Flash<'static, Blocking>>>>;
-type HciTransport =
-    SerialTransport<NoopRawMutex, RingBufferedUartRx<'static>, UartTx<'static, Async>>;
+type HciTransport = SerialTransport<NoopRawMutex, HciIo, HciIo>;
 
 /// The Nucleo-L476RG with the lock's modules (README.md's pin table).
 struct NucleoL476<'a>(PhantomData<&'a ()>);
@@ -176,15 +193,15 @@ struct NucleoL476<'a>(PhantomData<&'a ()>);
 impl<'a> Board for NucleoL476<'a> {
     type Keypad = Bs8116a<I2cBus, Exti, EmbassyClock>;
     type Backlight = GpioBacklight<Output<'static>, 4>;
-    type Face = SharedFace<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
-    type Palm = SharedPalm<'a, ModuleUart<'static>, EmbassyClock, Plain, Output<'static>>;
-    type Finger = Fingerprint<ModuleUart<'static>, EmbassyClock>;
+    type Face = SharedFace<'a, ModuleIo, EmbassyClock, Plain, Output<'static>>;
+    type Palm = SharedPalm<'a, ModuleIo, EmbassyClock, Plain, Output<'static>>;
+    type Finger = Fingerprint<ModuleIo, EmbassyClock>;
     // The face+palm module cannot tell that someone stands before it (and
     // is off between operations): the lock searches on a touch.
     type FaceSensor = Absent;
     type PalmSensor = Absent;
     type FingerSensor = Wakeup<Exti>;
-    type Motor = PwmHBridge<Pwm, Pwm>;
+    type Motor = HBridge<Output<'static>, Output<'static>>;
     type BoltSensor = EndSwitches<Exti, Exti>;
     type StallSensor = ShuntStall<AdcInput<'a, Peri<'static, PC1>>, EmbassyClock>;
     type DoorSensor = GpioContact<Exti, EmbassyClock>;
@@ -215,10 +232,10 @@ struct Pins {
     i2c: I2cBus,
     keypad_irq: Exti,
     backlights: [Output<'static>; 4],
-    finger_uart: ModuleUart<'static>,
+    finger_uart: ModuleIo,
     finger_wakeup: Exti,
-    in1: Pwm,
-    in2: Pwm,
+    in1: Output<'static>,
+    in2: Output<'static>,
     bolt_locked: Exti,
     bolt_unlocked: Exti,
     battery: Peri<'static, PC0>,
@@ -286,7 +303,7 @@ fn wire<'a>(
         face_sensor: Absent,
         palm_sensor: Absent,
         finger_sensor: Wakeup::new(pins.finger_wakeup),
-        motor: PwmHBridge::new(pins.in1, pins.in2, MOTOR_DUTY_PERCENT),
+        motor: HBridge::new(pins.in1, pins.in2),
         bolt: EndSwitches::new(pins.bolt_locked, pins.bolt_unlocked, true),
         stall: ShuntStall::new(AdcInput::new(adc, pins.shunt, vrefint()), clock, STALL_RAW),
         door: GpioContact::new(pins.door, clock, SwitchConfig::OPENS_HIGH),
@@ -378,62 +395,63 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // reading corrected through VREFINT.
     let adc: SharedAdc = BlockingMutex::new(RefCell::new(Adc::new(p.ADC1)));
 
-    // TIM3 at 20 kHz on PA6 / PA7 for the bridge inputs. Neither pin has a
-    // pull-up at reset (unlike PA15 / PB4, JTAG's), so the bridge's
-    // pull-downs keep the motor coasting until the timer drives them, and
-    // from here on both are driven low (duty 0: coast).
-    let pwm = SimplePwm::new(
-        p.TIM3,
-        Some(PwmPin::new(p.PA6, OutputType::PushPull)),
-        Some(PwmPin::new(p.PA7, OutputType::PushPull)),
-        None,
-        None,
-        MOTOR_PWM,
-        CountingMode::EdgeAlignedUp,
-    );
-    let mut channels = pwm.split();
-    channels.ch1.enable();
-    channels.ch2.enable();
+    // The bridge inputs PA6 / PA7 as plain outputs, both low (coast). The
+    // motor runs at full duty, so a timer (TIM3's PWM, which embassy-stm32
+    // counts against STOP for as long as it lives) would only switch
+    // levels. Neither pin has a pull-up at reset (unlike PA15 / PB4,
+    // JTAG's), so the bridge's pull-downs keep the motor coasting until
+    // they are driven.
+    let in1 = Output::new(p.PA6, Level::Low, Speed::Low);
+    let in2 = Output::new(p.PA7, Level::Low, Speed::Low);
 
     // The modules' UARTs: USART1 (PA9 TX, PA10 RX) for the fingerprint at
-    // 57600, UART4 (PA0 TX, PA1 RX) for the face module at 115200.
-    let (Some(finger_rx), Some(finger_tx), Some(face_rx), Some(face_tx), Some(hci_ring)) = (
+    // 57600, UART4 (PA0 TX, PA1 RX) for the face module at 115200, each
+    // built only while its module is spoken to (`link`).
+    let (
+        Some(finger_rx),
+        Some(finger_tx),
+        Some(face_rx),
+        Some(face_tx),
+        Some(hci_ring),
+        Some(finger_port),
+        Some(face_port),
+        Some(hci_port),
+    ) = (
         FINGER_RX.try_take(),
         FINGER_TX.try_take(),
         FACE_RX.try_take(),
         FACE_TX.try_take(),
         HCI_RING.try_take(),
-    ) else {
+        FINGER_PORT.try_init(Port::module()),
+        FACE_PORT.try_init(Port::module()),
+        HCI_PORT.try_init(Port::hci()),
+    )
+    else {
         halt("the UART buffers are taken").await
     };
-    // Receive lines idle high: a module switched off (or absent) must not
-    // read as a stream of zero bytes.
-    let mut uart_config = usart::Config::default();
-    uart_config.rx_pull = Pull::Up;
-    uart_config.baudrate = 57_600;
-    let Ok(finger_uart) = BufferedUart::new(
-        p.USART1,
-        p.PA10,
-        p.PA9,
-        finger_tx,
-        finger_rx,
-        Irqs,
-        uart_config,
-    ) else {
-        halt("USART1").await
+    let (finger_port, face_port, hci_port): (
+        &'static FingerPort,
+        &'static FacePort,
+        &'static HciPort,
+    ) = (finger_port, face_port, hci_port);
+    let finger_uart: ModuleUart<USART1, PA10, PA9> = ModuleUart {
+        usart: p.USART1,
+        rx: p.PA10,
+        tx: p.PA9,
+        rx_buf: finger_rx,
+        tx_buf: finger_tx,
+        baudrate: 57_600,
     };
-    uart_config.baudrate = 115_200;
-    let Ok(face_uart) =
-        BufferedUart::new(p.UART4, p.PA1, p.PA0, face_tx, face_rx, Irqs, uart_config)
-    else {
-        halt("UART4").await
+    let face_uart: ModuleUart<UART4, PA1, PA0> = ModuleUart {
+        usart: p.UART4,
+        rx: p.PA1,
+        tx: p.PA0,
+        rx_buf: face_rx,
+        tx_buf: face_tx,
+        baudrate: 115_200,
     };
     let face: Module = SharedModule::new(FaceModule::new(
-        Face::new(
-            ModuleUart::new(face_uart),
-            EmbassyClock,
-            face::Config::default(),
-        ),
+        Face::new(face_port.io(), EmbassyClock, face::Config::default()),
         Output::new(p.PC9, Level::Low, Speed::Low),
     ));
 
@@ -453,26 +471,33 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
 
     // BLE: the app's link, over lock-proto frames, through an HCI
-    // controller on USART3 (PC10 TX, PC11 RX, PB14 RTS, PB13 CTS).
-    // Without a controller, CTS reads "not clear" and RX idles: BLE stays
-    // down and the lock runs on.
-    let mut hci_config = usart::Config::default();
-    hci_config.baudrate = HCI_BAUD;
-    hci_config.rx_pull = Pull::Up;
-    hci_config.cts_pull = Pull::Up;
-    let Ok(hci_uart) = Uart::new_with_rtscts(
-        p.USART3, p.PC11, p.PC10, p.PB14, p.PB13, p.DMA1_CH2, p.DMA1_CH3, Irqs, hci_config,
-    ) else {
-        halt("USART3").await
+    // controller on USART3 (PC10 TX, PC11 RX, PB14 RTS, PB13 CTS), with
+    // the controller's wake lines (PB12 BT_HOST_WAKE on EXTI12, PB11
+    // BT_DEV_WAKE). The UART exists only while there is traffic once the
+    // controller has taken its sleep mode (`hci::enable_sleep`; README.md,
+    // Energy). Without a controller, CTS reads "not clear" and RX idles:
+    // BLE stays down and the lock runs on.
+    let hci_uart = HciUart {
+        usart: p.USART3,
+        rx: p.PC11,
+        tx: p.PC10,
+        rts: p.PB14,
+        cts: p.PB13,
+        tx_dma: p.DMA1_CH2,
+        rx_dma: p.DMA1_CH3,
+        ring: hci_ring,
     };
-    let (hci_tx, hci_rx) = hci_uart.split();
-    let transport: HciTransport = SerialTransport::new(hci_rx.into_ring_buffered(hci_ring), hci_tx);
+    let hci_wake = HciWake::new(
+        ExtiInput::new(p.PB12, p.EXTI12, Pull::Up, Irqs),
+        Output::new(p.PB11, Level::High, Speed::Low),
+    );
+    let transport: HciTransport = SerialTransport::new(hci_port.io(), hci_port.io());
     let controller: ExternalController<_, HCI_SLOTS> = ExternalController::new(transport);
     let unique = unique();
     let link = BleLink::new();
     // The app protocol (lock-proto) over the BLE link, keys and challenges
     // from the RNG.
-    let mut entropy = ChipEntropy::new(Rng::new(p.RNG, Irqs));
+    let mut entropy = ChipEntropy::new(p.RNG);
     // S-PR-8: the seed of this boot's advertising addresses, fresh from the
     // RNG; without it no radio (never an address made of the chip).
     let mut seed = [0u8; 32];
@@ -488,10 +513,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             Output::new(p.PC12, Level::Low, Speed::Low),
             Output::new(p.PD2, Level::Low, Speed::Low),
         ],
-        finger_uart: ModuleUart::new(finger_uart),
+        finger_uart: finger_port.io(),
         finger_wakeup: ExtiInput::new(p.PA4, p.EXTI4, Pull::Up, Irqs),
-        in1: channels.ch1,
-        in2: channels.ch2,
+        in1,
+        in2,
         bolt_locked: ExtiInput::new(p.PC5, p.EXTI5, Pull::Up, Irqs),
         bolt_unlocked: ExtiInput::new(p.PC6, p.EXTI6, Pull::Up, Irqs),
         battery: p.PC0,
@@ -528,14 +553,22 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     embassy_futures::join::join3(
         parts::pet_watchdog(&mut watchdog, WATCHDOG_FEED),
         runtime.run(),
-        async {
-            if seeded {
-                lock_ble::gatt::run(controller, seed, &link).await;
-            } else {
-                warn!("ble: the RNG gave no address seed; no app link");
-                match lock_ble::discard(link.outgoing()).await {}
-            }
-        },
+        embassy_futures::join::join4(
+            async {
+                if seeded {
+                    hci::enable_sleep(&controller, hci_port).await;
+                    lock_ble::gatt::run(controller, seed, &link).await;
+                } else {
+                    warn!("ble: the RNG gave no address seed; no app link");
+                    // No host: nothing needs the HCI link up.
+                    hci_port.set_sleeps(true);
+                    match lock_ble::discard(link.outgoing()).await {}
+                }
+            },
+            link::serve(hci_port, hci_uart, hci_wake),
+            link::serve(finger_port, finger_uart, Silent),
+            link::serve(face_port, face_uart, Silent),
+        ),
     )
     .await;
     halt("the lock stopped").await

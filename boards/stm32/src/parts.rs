@@ -7,16 +7,19 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use embassy_stm32::adc::{Adc, AdcChannel, SampleTime, VREF_CALIB_MV, VrefInt};
+use embassy_stm32::gpio::Pull;
 use embassy_stm32::peripherals::{ADC1, IWDG, RNG};
-use embassy_stm32::rcc::{StopMode, WakeGuard};
 use embassy_stm32::rng::Rng;
-use embassy_stm32::usart::{self, BufferedUart};
+use embassy_stm32::usart::{self, BufferedUart, BufferedUartRx, BufferedUartTx};
 use embassy_stm32::wdg::IndependentWatchdog;
+use embassy_stm32::{Peri, interrupt};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Duration, Timer};
 use lock_drivers::battery::{RawAdc, stm32_vdda_mv};
 use lock_hal::{Entropy, ErrorKind, ErrorType};
+
+use crate::link;
 
 /// Polls of the RNG's status a fill may take before it is called a
 /// timeout. A 32-bit word takes about 46 cycles of the RNG's 48 MHz clock;
@@ -35,28 +38,35 @@ const RNG_POLLS: u32 = 100_000;
 /// would instead retry for ever. The driver restarts the RNG after a seed
 /// error, whose checks then run again: the next fill gets words only from
 /// a source that passes them.
-pub struct ChipEntropy<'d> {
-    rng: Rng<'d, RNG>,
+///
+/// The driver exists only during a fill: embassy-stm32 0.6's `Rng::new`
+/// enables the RNG with a STOP 1 refcount that only its `Drop` releases,
+/// so an `Rng` kept for the lock's lifetime would keep the chip out of STOP
+/// for ever. Each fill starts the RNG afresh (reset, first word discarded,
+/// its checks run) and switches it off after.
+pub struct ChipEntropy {
+    rng: Peri<'static, RNG>,
 }
 
-impl<'d> ChipEntropy<'d> {
-    /// The RNG, reset and checked by `Rng::new`.
-    pub fn new(rng: Rng<'d, RNG>) -> Self {
+impl ChipEntropy {
+    /// The RNG peripheral, switched on for each fill.
+    pub fn new(rng: Peri<'static, RNG>) -> Self {
         ChipEntropy { rng }
     }
 }
 
-impl ErrorType for ChipEntropy<'_> {
+impl ErrorType for ChipEntropy {
     type Error = ErrorKind;
 }
 
-impl Entropy for ChipEntropy<'_> {
+impl Entropy for ChipEntropy {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), ErrorKind> {
+        let mut rng = Rng::new(self.rng.reborrow(), crate::Irqs);
         // The driver's checked fill is async (it sleeps on the RNG's
         // interrupt between words); here it is polled in place, since the
         // next word is at most a few microseconds away.
         let result = {
-            let mut fill = pin!(self.rng.async_fill_bytes(buf));
+            let mut fill = pin!(rng.async_fill_bytes(buf));
             let mut context = Context::from_waker(Waker::noop());
             let mut result = Err(ErrorKind::Timeout);
             for _ in 0..RNG_POLLS {
@@ -125,50 +135,49 @@ impl<P: AdcChannel<ADC1>> RawAdc for AdcInput<'_, P> {
     }
 }
 
-/// A module's UART (interrupt-driven, buffered) that keeps the chip out of
-/// STOP while a transfer is under way.
+/// A module's UART (interrupt-driven, buffered), built only while the
+/// module is spoken to ([`link::serve`]).
 ///
-/// In STOP the USART has no clock: a reply arriving then would be lost, and
-/// a command in the transmit buffer would stall. The drivers wait for a
-/// reply with a timeout of a second or more, long enough for the executor
-/// to choose STOP, so every read, write and flush holds a [`WakeGuard`]
-/// (embassy-stm32's own DMA transfers hold one the same way). Between
-/// operations nothing is read and the chip may stop.
-pub struct ModuleUart<'d> {
-    uart: BufferedUart<'d>,
+/// embassy-stm32 0.6's `BufferedUart` holds a STOP 1 refcount for as long
+/// as it lives (it enables its USART with `enable_and_reset`), so one kept
+/// for the lock's lifetime would keep the chip out of STOP for ever. The
+/// drivers hold a [`link::PortIo`] instead, whose reads and writes hold a
+/// `WakeGuard` while they wait (README.md, Energy).
+pub struct ModuleUart<T: usart::Instance, R: usart::RxPin<T>, X: usart::TxPin<T>> {
+    pub usart: Peri<'static, T>,
+    pub rx: Peri<'static, R>,
+    pub tx: Peri<'static, X>,
+    pub rx_buf: &'static mut [u8],
+    pub tx_buf: &'static mut [u8],
+    pub baudrate: u32,
 }
 
-impl<'d> ModuleUart<'d> {
-    /// The buffered UART the module is on.
-    pub fn new(uart: BufferedUart<'d>) -> Self {
-        ModuleUart { uart }
-    }
-}
+impl<T, R, X> link::Opener for ModuleUart<T, R, X>
+where
+    T: usart::Instance,
+    R: usart::RxPin<T>,
+    X: usart::TxPin<T>,
+    crate::Irqs: interrupt::typelevel::Binding<T::Interrupt, usart::BufferedInterruptHandler<T>>,
+{
+    type Tx<'a> = BufferedUartTx<'a>;
+    type Rx<'a> = BufferedUartRx<'a>;
 
-fn awake() -> WakeGuard {
-    WakeGuard::new(StopMode::Stop1)
-}
-
-impl embedded_io_async::ErrorType for ModuleUart<'_> {
-    type Error = usart::Error;
-}
-
-impl embedded_io_async::Read for ModuleUart<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, usart::Error> {
-        let _awake = awake();
-        embedded_io_async::Read::read(&mut self.uart, buf).await
-    }
-}
-
-impl embedded_io_async::Write for ModuleUart<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, usart::Error> {
-        let _awake = awake();
-        embedded_io_async::Write::write(&mut self.uart, buf).await
-    }
-
-    async fn flush(&mut self) -> Result<(), usart::Error> {
-        let _awake = awake();
-        embedded_io_async::Write::flush(&mut self.uart).await
+    fn open(&mut self) -> Result<(Self::Tx<'_>, Self::Rx<'_>), usart::ConfigError> {
+        // Receive lines idle high: a module switched off (or absent) must
+        // not read as a stream of zero bytes.
+        let mut config = usart::Config::default();
+        config.rx_pull = Pull::Up;
+        config.baudrate = self.baudrate;
+        let uart = BufferedUart::new(
+            self.usart.reborrow(),
+            self.rx.reborrow(),
+            self.tx.reborrow(),
+            &mut *self.tx_buf,
+            &mut *self.rx_buf,
+            crate::Irqs,
+            config,
+        )?;
+        Ok(uart.split())
     }
 }
 
