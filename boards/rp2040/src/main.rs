@@ -8,7 +8,7 @@
 //! interrupt or a timer alarm, so when none has anything to do the executor
 //! sleeps the core (WFE) until the keypad IRQ, a switch, the fingerprint
 //! module's WAKEUP, a UART, the radio or the next deadline (the feeder's,
-//! every second) wakes it. The watchdog resets the chip when that task
+//! every 4 s) wakes it. The watchdog resets the chip when that task
 //! stops being polled (README.md, Watchdog).
 
 #![no_std]
@@ -103,16 +103,18 @@ const UART_RX: usize = 256;
 const UART_TX: usize = 64;
 
 /// The watchdog (README.md, Watchdog) resets the chip when it is not fed
-/// for `WATCHDOG_TIMEOUT`, near the RP2040's longest (8.39 s: a 24-bit
-/// count of 1 µs ticks, two a tick by erratum RP2040-E1, which embassy-rp
-/// allows for and panics beyond: checked here). `parts::feed_watchdog`,
-/// joined with the lock, feeds it every `WATCHDOG_FEED`. The 7 s between
-/// the two is how long one poll may keep the executor: the store's flash
-/// work blocks it, and a factory reset erases up to the region's 28 sectors
-/// in one go (about 1.3 s at the W25Q16JV's typical 45 ms a sector).
-const WATCHDOG_TIMEOUT: Duration = Duration::from_secs(8);
-const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+/// for `WATCHDOG_TIMEOUT`, just under the RP2040's longest (8.388607 s: a
+/// 24-bit count of 1 µs ticks, two a tick by erratum RP2040-E1, which
+/// embassy-rp allows for and panics beyond: checked here).
+/// `parts::feed_watchdog`, joined with the lock, feeds it every
+/// `WATCHDOG_FEED`, about half of it, so that feeding wakes the core as
+/// seldom as the chip allows. The 4.3 s between the two is how long one
+/// poll may keep the executor: the store's flash work blocks it, one sector
+/// erase at a time (45 ms typical, 400 ms at worst on the W25Q16JV).
+const WATCHDOG_TIMEOUT: Duration = Duration::from_millis(8_300);
+const WATCHDOG_FEED: Duration = Duration::from_secs(4);
 const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() <= 0xFF_FFFF / 2);
+const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micros());
 
 /// How long the CYW43439 may take to start, from power-up to BLE (its
 /// firmware download and Wi-Fi's CLM load take well under a second).
