@@ -6,10 +6,11 @@
 //! Everything runs in one task, joined: the watchdog's feeder, the
 //! CYW43439's runner, the lock's runtime and the BLE host. Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do the executor
-//! sleeps the core (WFE) until the keypad IRQ, a switch, the fingerprint
-//! module's WAKEUP, a UART, the radio or the next deadline (the feeder's,
-//! every 4 s) wakes it. The watchdog resets the chip when that task
-//! stops being polled (README.md, Watchdog).
+//! sleeps the core (WFE, in the chip's SLEEP state with the unused clocks
+//! gated: `parts::gate_clocks_in_sleep`) until the keypad IRQ, a switch,
+//! the fingerprint module's WAKEUP, a UART, the radio or the next deadline
+//! (the feeder's, every 4 s) wakes it. The watchdog resets the chip when
+//! that task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
@@ -24,10 +25,11 @@ use core::pin::pin;
 
 use aligned::{A4, Aligned};
 use bt_hci::controller::ExternalController;
-use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
+use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, OVERCLOCK_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
 use embassy_futures::select::{Either, select};
 use embassy_rp::adc::{self, Adc};
+use embassy_rp::clocks::{ClockConfig, clk_sys_freq};
 use embassy_rp::flash::{self, Flash};
 use embassy_rp::gpio::{Input, Level, Output, Pull};
 use embassy_rp::i2c::{self, I2c};
@@ -115,6 +117,15 @@ const WATCHDOG_TIMEOUT: Duration = Duration::from_millis(8_300);
 const WATCHDOG_FEED: Duration = Duration::from_secs(4);
 const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() <= 0xFF_FFFF / 2);
 const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micros());
+
+/// The system clock (README.md, Energy): 48 MHz from the crystal's PLL
+/// instead of embassy-rp's 125 MHz. Every block on `clk_sys` (the core,
+/// the bus, PIO0, DMA, the UARTs through `clk_peri`) draws in proportion
+/// to it (RP2040 datasheet Table 635, µA/MHz). The drivers take their
+/// timing from `clk_sys_freq()` (UART baud, I2C, the motor's PWM period,
+/// cyw43-pio's program choice), the TIMER and the watchdog count the 1 µs
+/// tick from the 12 MHz crystal, and the ADC has its own 48 MHz clock.
+const CLK_SYS_HZ: u32 = 48_000_000;
 
 /// How long the CYW43439 may take to start, from power-up to BLE (its
 /// firmware download and Wi-Fi's CLM load take well under a second).
@@ -295,7 +306,11 @@ fn uart_config(baudrate: u32) -> uart::Config {
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
-    let p = embassy_rp::init(Default::default());
+    // 48 MHz, or embassy-rp's 125 MHz if no PLL setting from the 12 MHz
+    // crystal makes it; the radio's divider follows what was set.
+    let clocks =
+        ClockConfig::system_freq(CLK_SYS_HZ).unwrap_or_else(|_| ClockConfig::crystal(12_000_000));
+    let p = embassy_rp::init(embassy_rp::config::Config::new(clocks));
     // The watchdog, armed before anything that could panic or hang (the
     // radio's start-up among them); why the chip last started is read
     // first, for the security report. Fed from here on only by the joined
@@ -304,6 +319,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let last_reset = watchdog.reset_reason();
     watchdog.start(WATCHDOG_TIMEOUT);
     info!("open door lock on Raspberry Pi Pico W");
+    info!("board: clk_sys {=u32} MHz", clk_sys_freq() / 1_000_000);
+    // SLEEP instead of a plain `wfe` at full clocks (README.md, Energy).
+    match cortex_m::Peripherals::take() {
+        Some(mut core) => parts::gate_clocks_in_sleep(&mut core.SCB),
+        None => warn!("board: the core's peripherals were taken; idle at full clocks"),
+    }
 
     // The flash: the board's unique id (the lock's serial number and BLE
     // address), the chip's id for the security report, then the store.
@@ -360,7 +381,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
 
     // The motor: PWM slice 0, 20 kHz from the system clock, both outputs
     // low until the runtime drives them.
-    let Some(top) = embassy_rp::clocks::clk_sys_freq()
+    let Some(top) = clk_sys_freq()
         .checked_div(MOTOR_PWM_HZ)
         .and_then(|cycles| cycles.checked_sub(1))
         .and_then(|top| u16::try_from(top).ok())
@@ -374,10 +395,21 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // The radio: the CYW43439 on PIO0 (PWR 23, DIO 24, CS 25, CLK 29).
     let gate: WlGate = Mutex::new(());
     let mut pio = Pio::new(p.PIO0, Irqs);
+    // gSPI clock: PIO0 at clk_sys / divider, the bus at half of that. At
+    // 48 MHz, divider 1: PIO0 at 48 MHz (cyw43-pio's low-speed program,
+    // the one it runs at 44.3 MHz with its RM2 divider at 133 MHz), gSPI
+    // at 24 MHz, under the CYW43439's 50 MHz. At 125 MHz, cyw43-pio's
+    // default divider 2 (31.25 MHz gSPI).
+    let radio_divider = if clk_sys_freq() <= CLK_SYS_HZ {
+        // Divider 1 (the constant's name is for 133 MHz parts).
+        OVERCLOCK_CLOCK_DIVIDER
+    } else {
+        DEFAULT_CLOCK_DIVIDER
+    };
     let spi = PioSpi::new(
         &mut pio.common,
         pio.sm0,
-        DEFAULT_CLOCK_DIVIDER,
+        radio_divider,
         pio.irq0,
         Output::new(p.PIN_25, Level::High),
         p.PIN_24,
