@@ -8,7 +8,7 @@
 //! interrupt or a timer alarm, so when none has anything to do esp-rtos's
 //! idle hook halts the core (WFI) until the keypad IRQ, the expander's INT
 //! (fingerprint WAKEUP, buttons, switches), a UART, the radio or the next
-//! deadline (the feeder's, every second) wakes it. The RTC watchdog resets
+//! deadline (the feeder's, every 2.5 h) wakes it. The RTC watchdog resets
 //! the chip when that task stops being polled (README.md, Watchdog).
 
 #![no_std]
@@ -112,12 +112,21 @@ const HEAP_BYTES: usize = 72 * 1024;
 
 /// The RTC watchdog (README.md, Watchdog) resets the chip when it is not
 /// fed for `WATCHDOG_TIMEOUT`; `parts::feed_watchdog`, joined with the
-/// lock, feeds it every `WATCHDOG_FEED`. The 7 s between the two is how
-/// long one poll may keep the executor: the store's flash work blocks it,
-/// and a factory reset erases up to the partition's 28 sectors in one go
-/// (about 1.3 s at SPI NOR's typical 45 ms a sector).
-const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(8);
-const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(1);
+/// lock, feeds it every `WATCHDOG_FEED`, half of it, so that feeding wakes
+/// the core as seldom as the watchdog allows. esp-hal 1.2's
+/// `Rwdt::set_timeout` converts the time into ticks of the RC slow clock
+/// (about 136 kHz) and keeps the low 32 bits, so the longest it can set is
+/// 2^32 ticks, about 8.8 h; 5 h stays under that for any slow clock up to
+/// `SLOW_CLOCK_BOUND_HZ` (checked here). Between a feed and the timeout one
+/// poll may keep the executor 2.5 h; the longest it does is one sector
+/// erase (45 ms typical, 400 ms at worst).
+const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(5 * 3600);
+const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(5 * 3600 / 2);
+/// The RC slow clock, with room above its nominal 136 kHz (ESP32-C3
+/// Technical Reference Manual, Reset and Clock: RC_SLOW_CLK).
+const SLOW_CLOCK_BOUND_HZ: u64 = 200_000;
+const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() * SLOW_CLOCK_BOUND_HZ / 1_000_000 < 1 << 32);
+const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micros());
 
 // ----- the board's part types -----------------------------------------------
 
