@@ -6,7 +6,8 @@
 //! Everything runs in one task, joined: the watchdog's feeder, the runtime,
 //! the BLE host and the I/O expander's interrupt follower. Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do esp-rtos's
-//! idle hook halts the core (WFI) until the keypad IRQ, the expander's INT
+//! idle hook halts the core (WFI; light sleep once no `WakeLock` is held,
+//! README.md, Energy) until the keypad IRQ, the expander's INT
 //! (fingerprint WAKEUP, buttons, switches), a UART, the radio or the next
 //! deadline (the feeder's, every 2.5 h) wakes it. The RTC watchdog resets
 //! the chip when that task stops being polled (README.md, Watchdog).
@@ -106,6 +107,14 @@ const STORE: StoreConfig = StoreConfig {
     state: 0..0xC000,
     log: 0xC000..0x1C000,
 };
+
+/// The CPU clock: 80 MHz, the lowest esp-radio starts at (it panics below
+/// 80 MHz: `esp-radio` 1.0.0-beta.1, `lib.rs`, `init`). The ESP32-C3
+/// Series Datasheet v2.4, Table 5-8, gives modem-sleep currents of 13 mA
+/// idle and 17 mA running at 80 MHz against 16 mA and 23 mA at 160 MHz.
+/// The APB clock, which the UARTs, I2C and the motor's LEDC count, is
+/// 80 MHz at either.
+const CPU_CLOCK: CpuClock = CpuClock::_80MHz;
 
 /// The radio's heap (BOARDS.md: 72 KiB).
 const HEAP_BYTES: usize = 72 * 1024;
@@ -306,7 +315,8 @@ fn uart(
 #[esp_rtos::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
     esp_println::logger::init_logger_from_env();
-    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
+    // 80 MHz, the lowest clock esp-radio takes (README.md, Energy).
+    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CPU_CLOCK));
     // The RTC watchdog (esp_hal::init turns every watchdog off), armed
     // before anything that could panic or hang: its own RC clock, stage 0
     // resets the whole chip. Fed from here on only by the joined feeder.
@@ -316,7 +326,18 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     rtc.rwdt.feed();
     esp_alloc::heap_allocator!(size: HEAP_BYTES);
     let timg0 = TimerGroup::new(peripherals.TIMG0);
-    esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
+    // esp-rtos's automatic light sleep: when nothing is due for at least
+    // 1 ms and no `WakeLock` is held, the idle hook puts the chip in light
+    // sleep until the next timer or a listening pin; otherwise `wfi`. The
+    // radio (from its start to its stop) and each UART (for its whole
+    // life) hold a `WakeLock`, so with BLE up, or the modules' UARTs
+    // built, the hook always takes `wfi` (README.md, Energy).
+    let sleep = esp_rtos::sleep::configure(peripherals.LPWR);
+    esp_rtos::start_with_idle_hook(
+        timg0.timer0,
+        peripherals.FROM_CPU_INTR0,
+        sleep.light_sleep_hook,
+    );
     info!("open door lock on ESP32-C3-DevKitM-1");
     security::report();
 
