@@ -17,6 +17,7 @@
 
 mod expander;
 mod parts;
+mod radio;
 mod security;
 
 use core::cell::RefCell;
@@ -42,7 +43,6 @@ use esp_hal::time::Rate;
 use esp_hal::timer::timg::TimerGroup;
 use esp_hal::uart::{self, Uart};
 use esp_hal::{Async, Blocking};
-use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
 use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
@@ -57,8 +57,7 @@ use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
-use log::{error, info, warn};
-use trouble_host::prelude::ExternalController;
+use log::{error, info};
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
 use crate::parts::{AdcInput, ChipEntropy, SharedAdc};
@@ -425,16 +424,6 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         halt("the `lock` partition is smaller than 96 KiB").await
     };
 
-    // BLE: the app's link, over lock-proto frames. A controller that does
-    // not start leaves the lock running without the app (`lock_ble::discard`
-    // takes what it would send) rather than restarting it over and over.
-    let controller = match BleConnector::new(peripherals.BT, Default::default()) {
-        Ok(connector) => Some(ExternalController::<_, 1>::new(connector)),
-        Err(error) => {
-            warn!("board: the BLE controller did not start ({error:?}); no app link");
-            None
-        }
-    };
     let mut address = [0u8; 6];
     address.copy_from_slice(
         efuse::interface_mac_address(InterfaceMacAddress::Bluetooth)
@@ -442,13 +431,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             .get(..6)
             .unwrap_or(&[0; 6]),
     );
+    // BLE: the app's link, over lock-proto frames, on a controller that
+    // runs only while the lock listens (`radio`, R-NRG-3). The app protocol
+    // (lock-proto) takes keys and challenges from the chip's RNG, whose
+    // entropy source is the radio.
     let link = BleLink::new();
-    // The app protocol (lock-proto) over the BLE link, keys and challenges
-    // from the chip's RNG.
-    // S-PR-8: the seed of this boot's advertising addresses, fresh from the
-    // RNG; without it no radio (never an address made of the chip).
-    let mut seed = [0u8; 32];
-    let seeded = lock_hal::Entropy::fill(&mut ChipEntropy, &mut seed).is_ok();
+    let mut bt = peripherals.BT;
     let app = ProtoApp::new(BleTransport::new(&link), ChipEntropy);
 
     let buses = Buses {
@@ -483,22 +471,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
     // The feeder first, so that it feeds before the runtime's first poll
-    // (the boot's blocking store work).
+    // (the boot's blocking store work); then the radio, whose first poll
+    // starts the controller, so that the RNG has its entropy source before
+    // the runtime's first draw (`radio::run`).
     embassy_futures::join::join4(
         parts::feed_watchdog(&mut rtc.rwdt, WATCHDOG_FEED),
+        radio::run(&mut bt, &link),
         runtime.run(),
-        async {
-            match controller {
-                Some(controller) if seeded => {
-                    lock_ble::gatt::run(controller, seed, &link).await;
-                }
-                Some(_) => {
-                    warn!("ble: the RNG gave no address seed; no app link");
-                    match lock_ble::discard(link.outgoing()).await {}
-                }
-                None => match lock_ble::discard(link.outgoing()).await {},
-            }
-        },
         expander.watch(expander_int),
     )
     .await;
