@@ -81,15 +81,20 @@ mod pin {
     pub const DIVIDER_ENABLE: u8 = 10;
     pub const LIGHT_DIGITS: u8 = 11;
     pub const LIGHT_BACK_OK: u8 = 12;
-    pub const LIGHT_HOME: u8 = 13;
-    pub const LIGHT_BELL: u8 = 14;
+    /// Home and bell, one group: P16 went to the fingerprint module's supply.
+    pub const LIGHT_HOME_BELL: u8 = 13;
+    // P16 (14): the fingerprint module's main supply enable, reserved for
+    // lock-drivers' power gate and not wired yet (README.md, pin table).
+    // `Expander::new` makes it an output driven low, like every pin that is
+    // not an input.
     pub const SIREN: u8 = 15;
     /// P00–P10 are inputs.
     pub const INPUTS: u16 = 0x01FF;
 }
 
-/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
-const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order):
+/// the digits, ↩ and ✓, home and bell together.
+const LIGHT_GROUPS: [u16; 3] = [0x03FF, 0x0C00, 0x3000];
 
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO1; ADC1 at
 /// 11 dB reads 4095 at about 2500 mV.
@@ -150,7 +155,7 @@ struct DevKitM1<'a>(PhantomData<&'a ()>);
 
 impl<'a> Board for DevKitM1<'a> {
     type Keypad = Bs8116a<SharedI2c<'a>, Input<'static>, EmbassyClock>;
-    type Backlight = GpioBacklight<Out<'a>, 4>;
+    type Backlight = GpioBacklight<Out<'a>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Finger = Fingerprint<Uart<'static, Async>, EmbassyClock>;
@@ -230,8 +235,7 @@ fn wire<'a>(
         [
             output(pin::LIGHT_DIGITS)?,
             output(pin::LIGHT_BACK_OK)?,
-            output(pin::LIGHT_HOME)?,
-            output(pin::LIGHT_BELL)?,
+            output(pin::LIGHT_HOME_BELL)?,
         ],
         LIGHT_GROUPS,
         false,

@@ -76,8 +76,10 @@ static BT_FIRMWARE: Aligned<A4, [u8; cyw43_firmware::CYW43_43439A0_BTFW.len()]> 
 
 // ----- the pin table (README.md) --------------------------------------------
 
-/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
-const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order):
+/// the digits, ↩ and ✓, home and bell together (GP15 went to the
+/// fingerprint module's supply).
+const LIGHT_GROUPS: [u16; 3] = [0x03FF, 0x0C00, 0x3000];
 
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO26; the ADC
 /// reads 4095 at 3.3 V.
@@ -141,7 +143,7 @@ struct PicoW<'a>(PhantomData<&'a ()>);
 
 impl<'a> Board for PicoW<'a> {
     type Keypad = Bs8116a<I2c<'static, I2C0, i2c::Blocking>, Input<'static>, EmbassyClock>;
-    type Backlight = GpioBacklight<Output<'static>, 4>;
+    type Backlight = GpioBacklight<Output<'static>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Finger = Fingerprint<BufferedUart, EmbassyClock>;
@@ -193,7 +195,7 @@ struct Pins {
     i2c: I2c<'static, I2C0, i2c::Blocking>,
     voice_busy: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_10>,
     siren: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_11>,
-    lights: [Output<'static>; 4],
+    lights: [Output<'static>; 3],
     motor: Pwm<'static>,
     bolt_locked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_18>,
     bolt_unlocked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_19>,
@@ -454,8 +456,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             Output::new(p.PIN_12, Level::Low),
             Output::new(p.PIN_13, Level::Low),
             Output::new(p.PIN_14, Level::Low),
-            Output::new(p.PIN_15, Level::Low),
         ],
+        // GP15: the fingerprint module's main supply enable, reserved for
+        // lock-drivers' power gate and not wired yet (README.md, pin
+        // table); it keeps its reset state, an input with its pull-down.
         motor,
         bolt_locked: p.PIN_18,
         bolt_unlocked: p.PIN_19,
