@@ -51,10 +51,13 @@ pub async fn run(bt: &mut BT<'static>, link: &BleLink) -> ! {
         let controller = ExternalController::<_, 1>::new(connector);
         // lock-ble's server stops advertising on quiet itself; here the
         // whole controller goes. The lock asks for quiet only with no phone
-        // connected (lock-ble's contract).
+        // connected (lock-ble's contract). `until_quiet` comes first: the
+        // link's change signal is taken by the first waiter polled, and the
+        // server waits on it too, inside; polled first, this one sees every
+        // change (both are in this task, so one wake polls both).
         select(
-            lock_ble::gatt::run(controller, seed, link),
             link.until_quiet(),
+            lock_ble::gatt::run(controller, seed, link),
         )
         .await;
         info!("radio: off until the lock listens again (R-NRG-3)");
