@@ -29,7 +29,7 @@ use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, OVERCLOCK_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
 use embassy_futures::select::{Either, select};
 use embassy_rp::adc::{self, Adc};
-use embassy_rp::clocks::{ClockConfig, clk_sys_freq};
+use embassy_rp::clocks::{ClockConfig, PllConfig, clk_sys_freq};
 use embassy_rp::flash::{self, Flash};
 use embassy_rp::gpio::{Input, Level, Output, Pull};
 use embassy_rp::i2c::{self, I2c};
@@ -128,6 +128,25 @@ const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micro
 /// cyw43-pio's program choice), the TIMER and the watchdog count the 1 µs
 /// tick from the 12 MHz crystal, and the ADC has its own 48 MHz clock.
 const CLK_SYS_HZ: u32 = 48_000_000;
+/// The Pico W's crystal.
+const CRYSTAL_HZ: u32 = 12_000_000;
+/// `CLK_SYS_HZ` from the crystal through the system PLL with its VCO at
+/// 768 MHz (× 64), near the bottom of its 750–1600 MHz range, then ÷ 4 ÷ 4.
+/// The RP2040 datasheet's PLL calculator (§2.18.2, `vcocalc.py --low-vco`)
+/// takes a low VCO because it "reduces power consumption, at the cost of
+/// increased jitter"; embassy-rp's `ClockConfig::system_freq` would take
+/// the highest (1440 MHz ÷ 6 ÷ 5).
+const SYS_PLL: PllConfig = PllConfig {
+    refdiv: 1,
+    fbdiv: 64,
+    post_div1: 4,
+    post_div2: 4,
+};
+const _: () = {
+    let vco = CRYSTAL_HZ as u64 / SYS_PLL.refdiv as u64 * SYS_PLL.fbdiv as u64;
+    assert!(vco >= 750_000_000 && vco <= 1_600_000_000);
+    assert!(vco / (SYS_PLL.post_div1 as u64 * SYS_PLL.post_div2 as u64) == CLK_SYS_HZ as u64);
+};
 
 /// How long the CYW43439 may take to start, from power-up to BLE (its
 /// firmware download and Wi-Fi's CLM load take well under a second).
@@ -308,10 +327,12 @@ fn uart_config(baudrate: u32) -> uart::Config {
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
-    // 48 MHz, or embassy-rp's 125 MHz if no PLL setting from the 12 MHz
-    // crystal makes it; the radio's divider follows what was set.
-    let clocks =
-        ClockConfig::system_freq(CLK_SYS_HZ).unwrap_or_else(|_| ClockConfig::crystal(12_000_000));
+    // embassy-rp's crystal set-up with the system PLL at `SYS_PLL`
+    // (48 MHz); the radio's divider follows what was set.
+    let mut clocks = ClockConfig::crystal(CRYSTAL_HZ);
+    if let Some(xosc) = clocks.xosc.as_mut() {
+        xosc.sys_pll = Some(SYS_PLL);
+    }
     let p = embassy_rp::init(embassy_rp::config::Config::new(clocks));
     // The watchdog, armed before anything that could panic or hang (the
     // radio's start-up among them); why the chip last started is read
