@@ -289,7 +289,7 @@ impl RawAdc for VsysAdc<'_> {
 /// The clocks the chip keeps while both cores sleep (README.md, Energy).
 /// With the core's SLEEPDEEP bit set, the executor's `wfe` puts the chip in
 /// the RP2040's SLEEP state, where only the clocks enabled in
-/// `CLOCKS.SLEEP_EN0/1` run (RP2040 datasheet §2.15.3.5, §2.11.2); core 1,
+/// `CLOCKS.SLEEP_EN0/1` run (RP2040 datasheet §2.11.2, SLEEP state; §2.15, Clocks); core 1,
 /// never started, waits in the boot ROM. An interrupt wakes the core and the
 /// `WAKE_EN` clocks (all, the reset value) come back before it runs.
 ///
