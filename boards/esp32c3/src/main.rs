@@ -6,9 +6,10 @@
 //! Everything runs in one task, joined: the watchdog's feeder, the runtime,
 //! the BLE host and the I/O expander's interrupt follower. Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do esp-rtos's
-//! idle hook halts the core (WFI) until the keypad IRQ, the expander's INT
+//! idle hook halts the core (WFI; light sleep once no `WakeLock` is held,
+//! README.md, Energy) until the keypad IRQ, the expander's INT
 //! (fingerprint WAKEUP, buttons, switches), a UART, the radio or the next
-//! deadline (the feeder's, every second) wakes it. The RTC watchdog resets
+//! deadline (the feeder's, every 2.5 h) wakes it. The RTC watchdog resets
 //! the chip when that task stops being polled (README.md, Watchdog).
 
 #![no_std]
@@ -16,6 +17,7 @@
 
 mod expander;
 mod parts;
+mod radio;
 mod security;
 
 use core::cell::RefCell;
@@ -41,7 +43,6 @@ use esp_hal::time::Rate;
 use esp_hal::timer::timg::TimerGroup;
 use esp_hal::uart::{self, Uart};
 use esp_hal::{Async, Blocking};
-use esp_radio::ble::controller::BleConnector;
 use esp_storage::FlashStorage;
 use lock_ble::{BleLink, BleTransport};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
@@ -56,8 +57,7 @@ use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
-use log::{error, info, warn};
-use trouble_host::prelude::ExternalController;
+use log::{error, info};
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
 use crate::parts::{AdcInput, ChipEntropy, SharedAdc};
@@ -81,15 +81,20 @@ mod pin {
     pub const DIVIDER_ENABLE: u8 = 10;
     pub const LIGHT_DIGITS: u8 = 11;
     pub const LIGHT_BACK_OK: u8 = 12;
-    pub const LIGHT_HOME: u8 = 13;
-    pub const LIGHT_BELL: u8 = 14;
+    /// Home and bell, one group: P16 went to the fingerprint module's supply.
+    pub const LIGHT_HOME_BELL: u8 = 13;
+    // P16 (14): the fingerprint module's main supply enable, reserved for
+    // lock-drivers' power gate and not wired yet (README.md, pin table).
+    // `Expander::new` makes it an output driven low, like every pin that is
+    // not an input.
     pub const SIREN: u8 = 15;
     /// P00–P10 are inputs.
     pub const INPUTS: u16 = 0x01FF;
 }
 
-/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
-const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order):
+/// the digits, ↩ and ✓, home and bell together.
+const LIGHT_GROUPS: [u16; 3] = [0x03FF, 0x0C00, 0x3000];
 
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO1; ADC1 at
 /// 11 dB reads 4095 at about 2500 mV.
@@ -107,17 +112,34 @@ const STORE: StoreConfig = StoreConfig {
     log: 0xC000..0x1C000,
 };
 
+/// The CPU clock: 80 MHz, the lowest esp-radio starts at (it panics below
+/// 80 MHz: `esp-radio` 1.0.0-beta.1, `lib.rs`, `init`). The ESP32-C3
+/// Series Datasheet v2.4, Table 5-8, gives modem-sleep currents of 13 mA
+/// idle and 17 mA running at 80 MHz against 16 mA and 23 mA at 160 MHz.
+/// The APB clock, which the UARTs, I2C and the motor's LEDC count, is
+/// 80 MHz at either.
+const CPU_CLOCK: CpuClock = CpuClock::_80MHz;
+
 /// The radio's heap (BOARDS.md: 72 KiB).
 const HEAP_BYTES: usize = 72 * 1024;
 
 /// The RTC watchdog (README.md, Watchdog) resets the chip when it is not
 /// fed for `WATCHDOG_TIMEOUT`; `parts::feed_watchdog`, joined with the
-/// lock, feeds it every `WATCHDOG_FEED`. The 7 s between the two is how
-/// long one poll may keep the executor: the store's flash work blocks it,
-/// and a factory reset erases up to the partition's 28 sectors in one go
-/// (about 1.3 s at SPI NOR's typical 45 ms a sector).
-const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(8);
-const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(1);
+/// lock, feeds it every `WATCHDOG_FEED`, half of it, so that feeding wakes
+/// the core as seldom as the watchdog allows. esp-hal 1.2's
+/// `Rwdt::set_timeout` converts the time into ticks of the RC slow clock
+/// (about 136 kHz) and keeps the low 32 bits, so the longest it can set is
+/// 2^32 ticks, about 8.8 h; 5 h stays under that for any slow clock up to
+/// `SLOW_CLOCK_BOUND_HZ` (checked here). Between a feed and the timeout one
+/// poll may keep the executor 2.5 h; the longest it does is one sector
+/// erase (45 ms typical, 400 ms at worst).
+const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(5 * 3600);
+const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(5 * 3600 / 2);
+/// The RC slow clock, with room above its nominal 136 kHz (ESP32-C3
+/// Technical Reference Manual, Reset and Clock: RC_SLOW_CLK).
+const SLOW_CLOCK_BOUND_HZ: u64 = 200_000;
+const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() * SLOW_CLOCK_BOUND_HZ / 1_000_000 < 1 << 32);
+const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micros());
 
 // ----- the board's part types -----------------------------------------------
 
@@ -133,7 +155,7 @@ struct DevKitM1<'a>(PhantomData<&'a ()>);
 
 impl<'a> Board for DevKitM1<'a> {
     type Keypad = Bs8116a<SharedI2c<'a>, Input<'static>, EmbassyClock>;
-    type Backlight = GpioBacklight<Out<'a>, 4>;
+    type Backlight = GpioBacklight<Out<'a>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Finger = Fingerprint<Uart<'static, Async>, EmbassyClock>;
@@ -213,8 +235,7 @@ fn wire<'a>(
         [
             output(pin::LIGHT_DIGITS)?,
             output(pin::LIGHT_BACK_OK)?,
-            output(pin::LIGHT_HOME)?,
-            output(pin::LIGHT_BELL)?,
+            output(pin::LIGHT_HOME_BELL)?,
         ],
         LIGHT_GROUPS,
         false,
@@ -297,7 +318,8 @@ fn uart(
 #[esp_rtos::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
     esp_println::logger::init_logger_from_env();
-    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
+    // 80 MHz, the lowest clock esp-radio takes (README.md, Energy).
+    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CPU_CLOCK));
     // The RTC watchdog (esp_hal::init turns every watchdog off), armed
     // before anything that could panic or hang: its own RC clock, stage 0
     // resets the whole chip. Fed from here on only by the joined feeder.
@@ -307,7 +329,18 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     rtc.rwdt.feed();
     esp_alloc::heap_allocator!(size: HEAP_BYTES);
     let timg0 = TimerGroup::new(peripherals.TIMG0);
-    esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
+    // esp-rtos's automatic light sleep: when nothing is due for at least
+    // 1 ms and no `WakeLock` is held, the idle hook puts the chip in light
+    // sleep until the next timer or a listening pin; otherwise `wfi`. The
+    // radio (from its start to its stop) and each UART (for its whole
+    // life) hold a `WakeLock`, so with BLE up, or the modules' UARTs
+    // built, the hook always takes `wfi` (README.md, Energy).
+    let sleep = esp_rtos::sleep::configure(peripherals.LPWR);
+    esp_rtos::start_with_idle_hook(
+        timg0.timer0,
+        peripherals.FROM_CPU_INTR0,
+        sleep.light_sleep_hook,
+    );
     info!("open door lock on ESP32-C3-DevKitM-1");
     security::report();
 
@@ -395,16 +428,6 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         halt("the `lock` partition is smaller than 96 KiB").await
     };
 
-    // BLE: the app's link, over lock-proto frames. A controller that does
-    // not start leaves the lock running without the app (`lock_ble::discard`
-    // takes what it would send) rather than restarting it over and over.
-    let controller = match BleConnector::new(peripherals.BT, Default::default()) {
-        Ok(connector) => Some(ExternalController::<_, 1>::new(connector)),
-        Err(error) => {
-            warn!("board: the BLE controller did not start ({error:?}); no app link");
-            None
-        }
-    };
     let mut address = [0u8; 6];
     address.copy_from_slice(
         efuse::interface_mac_address(InterfaceMacAddress::Bluetooth)
@@ -412,13 +435,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             .get(..6)
             .unwrap_or(&[0; 6]),
     );
+    // BLE: the app's link, over lock-proto frames, on a controller that
+    // runs only while the lock listens (`radio`, R-NRG-3). The app protocol
+    // (lock-proto) takes keys and challenges from the chip's RNG, whose
+    // entropy source is the radio.
     let link = BleLink::new();
-    // The app protocol (lock-proto) over the BLE link, keys and challenges
-    // from the chip's RNG.
-    // S-PR-8: the seed of this boot's advertising addresses, fresh from the
-    // RNG; without it no radio (never an address made of the chip).
-    let mut seed = [0u8; 32];
-    let seeded = lock_hal::Entropy::fill(&mut ChipEntropy, &mut seed).is_ok();
+    let mut bt = peripherals.BT;
     let app = ProtoApp::new(BleTransport::new(&link), ChipEntropy);
 
     let buses = Buses {
@@ -453,22 +475,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let mut runtime = Runtime::new(hardware, store, app, config);
     info!("board: wired; the lock starts");
     // The feeder first, so that it feeds before the runtime's first poll
-    // (the boot's blocking store work).
+    // (the boot's blocking store work); then the radio, whose first poll
+    // starts the controller, so that the RNG has its entropy source before
+    // the runtime's first draw (`radio::run`).
     embassy_futures::join::join4(
         parts::feed_watchdog(&mut rtc.rwdt, WATCHDOG_FEED),
+        radio::run(&mut bt, &link),
         runtime.run(),
-        async {
-            match controller {
-                Some(controller) if seeded => {
-                    lock_ble::gatt::run(controller, seed, &link).await;
-                }
-                Some(_) => {
-                    warn!("ble: the RNG gave no address seed; no app link");
-                    match lock_ble::discard(link.outgoing()).await {}
-                }
-                None => match lock_ble::discard(link.outgoing()).await {},
-            }
-        },
         expander.watch(expander_int),
     )
     .await;

@@ -14,13 +14,21 @@
 //!
 //! S-PR-8, as lock-ble's server: the service UUID and flags only, from an
 //! address of lock-ble's `AddressRotation` (fresh each boot, changed after
-//! `ADDRESS_ROTATION_SECS` of advertising and after each connection).
+//! `ADDRESS_ROTATION_SECS` of advertising and after each connection), every
+//! `ADVERTISING_INTERVAL_US`.
+//!
+//! R-NRG-3, as lock-ble's server: it advertises only while the lock wants
+//! the radio to listen (`BleLink::until_listening`) and stops advertising
+//! when the lock wants quiet (`BleLink::until_quiet`); a connection that is
+//! up runs on (the lock asks for quiet only without one). The CYW43439
+//! stays powered: cyw43 0.7 starts it only once, with its firmware
+//! download (README.md, Energy).
 
 use bt_hci::cmd::le::LeSetRandomAddr;
 use embassy_futures::select::{Either, select, select3};
 use lock_ble::{
-    ADDRESS_ROTATION_SECS, AddressRotation, BleLink, FrameBuf, FrameQueue, NAME, SERVICE_UUID_LE,
-    discard, discarding, notification_len,
+    ADDRESS_ROTATION_SECS, ADVERTISING_INTERVAL_US, AddressRotation, BleLink, FrameBuf, FrameQueue,
+    NAME, SERVICE_UUID_LE, discard, discarding, notification_len,
 };
 use trouble_host::att::{AttClient, AttReq};
 use trouble_host::prelude::*;
@@ -106,13 +114,19 @@ pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
         let mut number: u32 = 0;
         loop {
             // Frames the lock sends while no phone listens are dropped.
+            // R-NRG-3: quiet until the lock wants the radio to listen.
+            discarding(outgoing, link.until_listening()).await;
             // S-PR-8: advertising stops after ADDRESS_ROTATION_SECS for a
-            // new address (dropping the advertiser disables it).
+            // new address, R-NRG-3 when the lock wants quiet (dropping the
+            // advertiser disables it).
             let advertised = discarding(
                 outgoing,
                 select(
                     advertise(&mut peripheral, &server),
-                    embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                    select(
+                        embassy_time::Timer::after_secs(ADDRESS_ROTATION_SECS),
+                        link.until_quiet(),
+                    ),
                 ),
             )
             .await;
@@ -134,7 +148,8 @@ pub async fn run<C: Controller>(controller: C, seed: [u8; 32], link: &BleLink) {
                     embassy_time::Timer::after_secs(1).await;
                     continue;
                 }
-                Either::Second(()) => {}
+                // Rotation time, or quiet (R-NRG-3).
+                Either::Second(_) => {}
             }
             // A connection showed the address to whoever listened; a long
             // advertisement too.
@@ -201,10 +216,16 @@ async fn advertise<'values, 'server, C: Controller>(
     )
     .map_err(|_| AdvertiseError::Encoding)?;
     // S-PR-8: no name in the scan response: the service UUID is all a
-    // phone needs to find a lock.
+    // phone needs to find a lock. lock-ble's interval, as its own server.
+    let interval = embassy_time::Duration::from_micros(ADVERTISING_INTERVAL_US);
+    let parameters = AdvertisementParameters {
+        interval_min: interval,
+        interval_max: interval,
+        ..AdvertisementParameters::default()
+    };
     let advertiser = peripheral
         .advertise(
-            &AdvertisementParameters::default(),
+            &parameters,
             Advertisement::ConnectableScannableUndirected {
                 adv_data: adv_data.get(..adv_len).unwrap_or(&[]),
                 scan_data: &[],

@@ -6,10 +6,11 @@
 //! Everything runs in one task, joined: the watchdog's feeder, the
 //! CYW43439's runner, the lock's runtime and the BLE host. Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do the executor
-//! sleeps the core (WFE) until the keypad IRQ, a switch, the fingerprint
-//! module's WAKEUP, a UART, the radio or the next deadline (the feeder's,
-//! every second) wakes it. The watchdog resets the chip when that task
-//! stops being polled (README.md, Watchdog).
+//! sleeps the core (WFE, in the chip's SLEEP state with the unused clocks
+//! gated: `parts::gate_clocks_in_sleep`) until the keypad IRQ, a switch,
+//! the fingerprint module's WAKEUP, a UART, the radio or the next deadline
+//! (the feeder's, every 4 s) wakes it. The watchdog resets the chip when
+//! that task stops being polled (README.md, Watchdog).
 
 #![no_std]
 #![no_main]
@@ -24,10 +25,11 @@ use core::pin::pin;
 
 use aligned::{A4, Aligned};
 use bt_hci::controller::ExternalController;
-use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
+use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, OVERCLOCK_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
 use embassy_futures::select::{Either, select};
 use embassy_rp::adc::{self, Adc};
+use embassy_rp::clocks::{ClockConfig, PllConfig, clk_sys_freq};
 use embassy_rp::flash::{self, Flash};
 use embassy_rp::gpio::{Input, Level, Output, Pull};
 use embassy_rp::i2c::{self, I2c};
@@ -74,8 +76,10 @@ static BT_FIRMWARE: Aligned<A4, [u8; cyw43_firmware::CYW43_43439A0_BTFW.len()]> 
 
 // ----- the pin table (README.md) --------------------------------------------
 
-/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order).
-const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
+/// Which keys each backlight output lights (bit 0 is `0`, lock-hal's order):
+/// the digits, ↩ and ✓, home and bell together (GP15 went to the
+/// fingerprint module's supply).
+const LIGHT_GROUPS: [u16; 3] = [0x03FF, 0x0C00, 0x3000];
 
 /// Stall: 1.5 A through 0.1 Ω, amplified ×10, is 1.5 V at GPIO26; the ADC
 /// reads 4095 at 3.3 V.
@@ -103,16 +107,46 @@ const UART_RX: usize = 256;
 const UART_TX: usize = 64;
 
 /// The watchdog (README.md, Watchdog) resets the chip when it is not fed
-/// for `WATCHDOG_TIMEOUT`, near the RP2040's longest (8.39 s: a 24-bit
-/// count of 1 µs ticks, two a tick by erratum RP2040-E1, which embassy-rp
-/// allows for and panics beyond: checked here). `parts::feed_watchdog`,
-/// joined with the lock, feeds it every `WATCHDOG_FEED`. The 7 s between
-/// the two is how long one poll may keep the executor: the store's flash
-/// work blocks it, and a factory reset erases up to the region's 28 sectors
-/// in one go (about 1.3 s at the W25Q16JV's typical 45 ms a sector).
-const WATCHDOG_TIMEOUT: Duration = Duration::from_secs(8);
-const WATCHDOG_FEED: Duration = Duration::from_secs(1);
+/// for `WATCHDOG_TIMEOUT`, just under the RP2040's longest (8.388607 s: a
+/// 24-bit count of 1 µs ticks, two a tick by erratum RP2040-E1, which
+/// embassy-rp allows for and panics beyond: checked here).
+/// `parts::feed_watchdog`, joined with the lock, feeds it every
+/// `WATCHDOG_FEED`, about half of it, so that feeding wakes the core as
+/// seldom as the chip allows. The 4.3 s between the two is how long one
+/// poll may keep the executor: the store's flash work blocks it, one sector
+/// erase at a time (45 ms typical, 400 ms at worst on the W25Q16JV).
+const WATCHDOG_TIMEOUT: Duration = Duration::from_millis(8_300);
+const WATCHDOG_FEED: Duration = Duration::from_secs(4);
 const _: () = assert!(WATCHDOG_TIMEOUT.as_micros() <= 0xFF_FFFF / 2);
+const _: () = assert!(WATCHDOG_FEED.as_micros() * 2 <= WATCHDOG_TIMEOUT.as_micros());
+
+/// The system clock (README.md, Energy): 48 MHz from the crystal's PLL
+/// instead of embassy-rp's 125 MHz. Every block on `clk_sys` (the core,
+/// the bus, PIO0, DMA, the UARTs through `clk_peri`) draws in proportion
+/// to it (RP2040 datasheet Table 635, µA/MHz). The drivers take their
+/// timing from `clk_sys_freq()` (UART baud, I2C, the motor's PWM period,
+/// cyw43-pio's program choice), the TIMER and the watchdog count the 1 µs
+/// tick from the 12 MHz crystal, and the ADC has its own 48 MHz clock.
+const CLK_SYS_HZ: u32 = 48_000_000;
+/// The Pico W's crystal.
+const CRYSTAL_HZ: u32 = 12_000_000;
+/// `CLK_SYS_HZ` from the crystal through the system PLL with its VCO at
+/// 768 MHz (× 64), near the bottom of its 750–1600 MHz range, then ÷ 4 ÷ 4.
+/// The RP2040 datasheet's PLL calculator (§2.18.2, `vcocalc.py --low-vco`)
+/// takes a low VCO because it "reduces power consumption, at the cost of
+/// increased jitter"; embassy-rp's `ClockConfig::system_freq` would take
+/// the highest (1440 MHz ÷ 6 ÷ 5).
+const SYS_PLL: PllConfig = PllConfig {
+    refdiv: 1,
+    fbdiv: 64,
+    post_div1: 4,
+    post_div2: 4,
+};
+const _: () = {
+    let vco = CRYSTAL_HZ as u64 / SYS_PLL.refdiv as u64 * SYS_PLL.fbdiv as u64;
+    assert!(vco >= 750_000_000 && vco <= 1_600_000_000);
+    assert!(vco / (SYS_PLL.post_div1 as u64 * SYS_PLL.post_div2 as u64) == CLK_SYS_HZ as u64);
+};
 
 /// How long the CYW43439 may take to start, from power-up to BLE (its
 /// firmware download and Wi-Fi's CLM load take well under a second).
@@ -128,7 +162,7 @@ struct PicoW<'a>(PhantomData<&'a ()>);
 
 impl<'a> Board for PicoW<'a> {
     type Keypad = Bs8116a<I2c<'static, I2C0, i2c::Blocking>, Input<'static>, EmbassyClock>;
-    type Backlight = GpioBacklight<Output<'static>, 4>;
+    type Backlight = GpioBacklight<Output<'static>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Finger = Fingerprint<BufferedUart, EmbassyClock>;
@@ -180,7 +214,7 @@ struct Pins {
     i2c: I2c<'static, I2C0, i2c::Blocking>,
     voice_busy: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_10>,
     siren: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_11>,
-    lights: [Output<'static>; 4],
+    lights: [Output<'static>; 3],
     motor: Pwm<'static>,
     bolt_locked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_18>,
     bolt_unlocked: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_19>,
@@ -293,7 +327,13 @@ fn uart_config(baudrate: u32) -> uart::Config {
 
 #[embassy_executor::main]
 async fn main(_spawner: embassy_executor::Spawner) -> ! {
-    let p = embassy_rp::init(Default::default());
+    // embassy-rp's crystal set-up with the system PLL at `SYS_PLL`
+    // (48 MHz); the radio's divider follows what was set.
+    let mut clocks = ClockConfig::crystal(CRYSTAL_HZ);
+    if let Some(xosc) = clocks.xosc.as_mut() {
+        xosc.sys_pll = Some(SYS_PLL);
+    }
+    let p = embassy_rp::init(embassy_rp::config::Config::new(clocks));
     // The watchdog, armed before anything that could panic or hang (the
     // radio's start-up among them); why the chip last started is read
     // first, for the security report. Fed from here on only by the joined
@@ -302,6 +342,12 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let last_reset = watchdog.reset_reason();
     watchdog.start(WATCHDOG_TIMEOUT);
     info!("open door lock on Raspberry Pi Pico W");
+    info!("board: clk_sys {=u32} MHz", clk_sys_freq() / 1_000_000);
+    // SLEEP instead of a plain `wfe` at full clocks (README.md, Energy).
+    match cortex_m::Peripherals::take() {
+        Some(mut core) => parts::gate_clocks_in_sleep(&mut core.SCB),
+        None => warn!("board: the core's peripherals were taken; idle at full clocks"),
+    }
 
     // The flash: the board's unique id (the lock's serial number and BLE
     // address), the chip's id for the security report, then the store.
@@ -358,7 +404,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
 
     // The motor: PWM slice 0, 20 kHz from the system clock, both outputs
     // low until the runtime drives them.
-    let Some(top) = embassy_rp::clocks::clk_sys_freq()
+    let Some(top) = clk_sys_freq()
         .checked_div(MOTOR_PWM_HZ)
         .and_then(|cycles| cycles.checked_sub(1))
         .and_then(|top| u16::try_from(top).ok())
@@ -372,10 +418,21 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // The radio: the CYW43439 on PIO0 (PWR 23, DIO 24, CS 25, CLK 29).
     let gate: WlGate = Mutex::new(());
     let mut pio = Pio::new(p.PIO0, Irqs);
+    // gSPI clock: PIO0 at clk_sys / divider, the bus at half of that. At
+    // 48 MHz, divider 1: PIO0 at 48 MHz (cyw43-pio's low-speed program,
+    // the one it runs at 44.3 MHz with its RM2 divider at 133 MHz), gSPI
+    // at 24 MHz, under the CYW43439's 50 MHz. At 125 MHz, cyw43-pio's
+    // default divider 2 (31.25 MHz gSPI).
+    let radio_divider = if clk_sys_freq() <= CLK_SYS_HZ {
+        // Divider 1 (the constant's name is for 133 MHz parts).
+        OVERCLOCK_CLOCK_DIVIDER
+    } else {
+        DEFAULT_CLOCK_DIVIDER
+    };
     let spi = PioSpi::new(
         &mut pio.common,
         pio.sm0,
-        DEFAULT_CLOCK_DIVIDER,
+        radio_divider,
         pio.irq0,
         Output::new(p.PIN_25, Level::High),
         p.PIN_24,
@@ -420,8 +477,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             Output::new(p.PIN_12, Level::Low),
             Output::new(p.PIN_13, Level::Low),
             Output::new(p.PIN_14, Level::Low),
-            Output::new(p.PIN_15, Level::Low),
         ],
+        // GP15: the fingerprint module's main supply enable, reserved for
+        // lock-drivers' power gate and not wired yet (README.md, pin
+        // table); it keeps its reset state, an input with its pull-down.
         motor,
         bolt_locked: p.PIN_18,
         bolt_unlocked: p.PIN_19,

@@ -1,6 +1,6 @@
 //! Thin adapters from embassy-rp, cyw43 and embassy types to the traits the
 //! runtime and the drivers take, where no implementation exists already,
-//! and the watchdog's feeder.
+//! the clocks gated in sleep, and the watchdog's feeder.
 
 use core::cell::RefCell;
 
@@ -284,6 +284,53 @@ impl RawAdc for VsysAdc<'_> {
             reading
         })
     }
+}
+
+/// The clocks the chip keeps while both cores sleep (README.md, Energy).
+/// With the core's SLEEPDEEP bit set, the executor's `wfe` puts the chip in
+/// the RP2040's SLEEP state, where only the clocks enabled in
+/// `CLOCKS.SLEEP_EN0/1` run (RP2040 datasheet §2.11.2, SLEEP state; §2.15, Clocks); core 1,
+/// never started, waits in the boot ROM. An interrupt wakes the core and the
+/// `WAKE_EN` clocks (all, the reset value) come back before it runs.
+///
+/// Gated in sleep: what only the awake core touches or nothing uses. The
+/// ADC (blocking conversions), I2C0 (blocking transfers to the keypad),
+/// I2C1, SPI0/1, PIO1, USB and the RTC (unused), the XIP cache and its
+/// flash interface (code runs only while awake; cyw43's DMA reads RAM
+/// buffers), the ROM, the ring oscillator's and TBMAN's and SYSINFO's
+/// registers.
+///
+/// Kept: PIO0 and DMA (cyw43's gSPI transfers run while the core waits on
+/// them, and PIO0 raises the CYW43439's host interrupt), the four SRAM
+/// banks and the bus fabric they use, IO and pads (GPIO edges), the
+/// TIMER (embassy-time's alarms), the WATCHDOG, both UARTs (the modules'
+/// bytes arrive while the core sleeps), PWM (the motor's outputs hold
+/// while the core sleeps between stall samples), SIO, JTAG (the debug
+/// probe), and the clock, PLL, crystal, reset and regulator blocks.
+pub fn gate_clocks_in_sleep(scb: &mut cortex_m::peripheral::SCB) {
+    pac::CLOCKS.sleep_en0().modify(|w| {
+        w.set_clk_sys_adc(false);
+        w.set_clk_adc_adc(false);
+        w.set_clk_sys_i2c0(false);
+        w.set_clk_sys_i2c1(false);
+        w.set_clk_sys_pio1(false);
+        w.set_clk_sys_rom(false);
+        w.set_clk_sys_rosc(false);
+        w.set_clk_sys_rtc(false);
+        w.set_clk_rtc_rtc(false);
+        w.set_clk_sys_spi0(false);
+        w.set_clk_peri_spi0(false);
+        w.set_clk_sys_spi1(false);
+        w.set_clk_peri_spi1(false);
+    });
+    pac::CLOCKS.sleep_en1().modify(|w| {
+        w.set_clk_sys_sysinfo(false);
+        w.set_clk_sys_tbman(false);
+        w.set_clk_sys_usbctrl(false);
+        w.set_clk_usb_usbctrl(false);
+        w.set_clk_sys_xip(false);
+    });
+    scb.set_sleepdeep();
 }
 
 /// Feeds the watchdog (`timeout` again) every `period` for as long as the
