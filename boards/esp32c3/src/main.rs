@@ -9,7 +9,7 @@
 //! idle hook halts the core (WFI; light sleep once no `WakeLock` is held,
 //! README.md, Energy) until the keypad IRQ, the expander's INT
 //! (fingerprint WAKEUP, buttons, switches), a UART, the radio or the next
-//! deadline (the feeder's, every 2.5 h) wakes it. The RTC watchdog resets
+//! deadline (the feeder's, every 30 s) wakes it. The RTC watchdog resets
 //! the chip when that task stops being polled (README.md, Watchdog).
 
 #![no_std]
@@ -50,7 +50,7 @@ use lock_drivers::body::{EndSwitches, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
+use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
@@ -83,10 +83,9 @@ mod pin {
     pub const LIGHT_BACK_OK: u8 = 12;
     /// Home and bell, one group: P16 went to the fingerprint module's supply.
     pub const LIGHT_HOME_BELL: u8 = 13;
-    // P16 (14): the fingerprint module's main supply enable, reserved for
-    // lock-drivers' power gate and not wired yet (README.md, pin table).
-    // `Expander::new` makes it an output driven low, like every pin that is
-    // not an input.
+    /// P16: the fingerprint module's main supply enable (`Expander::new`
+    /// drives it low, off, like every pin that is not an input).
+    pub const FINGER_POWER: u8 = 14;
     pub const SIREN: u8 = 15;
     /// P00–P10 are inputs.
     pub const INPUTS: u16 = 0x01FF;
@@ -125,16 +124,15 @@ const HEAP_BYTES: usize = 72 * 1024;
 
 /// The RTC watchdog (README.md, Watchdog) resets the chip when it is not
 /// fed for `WATCHDOG_TIMEOUT`; `parts::feed_watchdog`, joined with the
-/// lock, feeds it every `WATCHDOG_FEED`, half of it, so that feeding wakes
-/// the core as seldom as the watchdog allows. esp-hal 1.2's
-/// `Rwdt::set_timeout` converts the time into ticks of the RC slow clock
-/// (about 136 kHz) and keeps the low 32 bits, so the longest it can set is
-/// 2^32 ticks, about 8.8 h; 5 h stays under that for any slow clock up to
-/// `SLOW_CLOCK_BOUND_HZ` (checked here). Between a feed and the timeout one
-/// poll may keep the executor 2.5 h; the longest it does is one sector
-/// erase (45 ms typical, 400 ms at worst).
-const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(5 * 3600);
-const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(5 * 3600 / 2);
+/// lock, feeds it every `WATCHDOG_FEED`, half of it. A minute, not the
+/// ~8.8 h esp-hal 1.2 could set (2^32 RC slow-clock ticks): a panic spins
+/// in esp-backtrace until the watchdog fires, and a lock dead for hours is
+/// worse than two wake-ups a minute on a chip that cannot light-sleep with
+/// its radio or module UARTs up anyway (README.md, Energy). Between a feed
+/// and the timeout one poll may keep the executor 30 s; the longest it
+/// does is one sector erase (45 ms typical, 400 ms at worst).
+const WATCHDOG_TIMEOUT: esp_hal::time::Duration = esp_hal::time::Duration::from_secs(60);
+const WATCHDOG_FEED: embassy_time::Duration = embassy_time::Duration::from_secs(30);
 /// The RC slow clock, with room above its nominal 136 kHz (ESP32-C3
 /// Technical Reference Manual, Reset and Clock: RC_SLOW_CLK).
 const SLOW_CLOCK_BOUND_HZ: u64 = 200_000;
@@ -158,7 +156,7 @@ impl<'a> Board for DevKitM1<'a> {
     type Backlight = GpioBacklight<Out<'a>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Out<'a>>;
-    type Finger = Fingerprint<Uart<'static, Async>, EmbassyClock>;
+    type Finger = Fingerprint<Uart<'static, Async>, EmbassyClock, Out<'a>>;
     // The face+palm module cannot tell that someone stands before it (and
     // is off between operations): the lock searches on a touch.
     type FaceSensor = Absent;
@@ -279,7 +277,15 @@ fn wire<'a>(
         backlight,
         face: SharedFace(buses.face),
         palm: SharedPalm(buses.face),
-        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        // The R503's main supply through a load switch, on only while it
+        // works (its touch supply stays on for WAKEUP).
+        finger: Fingerprint::with_power(
+            pins.finger_uart,
+            clock,
+            fingerprint::Config::default(),
+            PowerSwitch::active_high(output(pin::FINGER_POWER)?),
+        )
+        .map_err(|_| "the fingerprint power pin")?,
         face_sensor: Absent,
         palm_sensor: Absent,
         finger_sensor: Wakeup::new(input(pin::FINGER_WAKEUP)?),
@@ -468,6 +474,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         serial: address
             .iter()
             .fold(0u64, |serial, &byte| serial << 8 | u64::from(byte)),
+        // R-NRG-3: this chip's BLE cannot sleep (README.md, Energy): the
+        // radio listens while the lock is awake and a minute after, unless
+        // an administrator chooses always.
+        radio: lock_core::RadioListening::WhileAwake,
         // Firmware 0.1.0; the verification code comes from the app side
         // once it has started.
         ..lock_core::Config::default()

@@ -48,7 +48,7 @@ use lock_drivers::body::{EndSwitches, NoPin, PwmHBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
+use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
@@ -165,7 +165,7 @@ impl<'a> Board for PicoW<'a> {
     type Backlight = GpioBacklight<Output<'static>, 3>;
     type Face = SharedFace<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, FaceUart, EmbassyClock, Plain, Output<'static>>;
-    type Finger = Fingerprint<BufferedUart, EmbassyClock>;
+    type Finger = Fingerprint<BufferedUart, EmbassyClock, Output<'static>>;
     // The face+palm module cannot tell that someone stands before it (and
     // is off between operations): the lock searches on a touch.
     type FaceSensor = Absent;
@@ -208,6 +208,7 @@ struct Shared<'a> {
 /// The chip's pins and peripherals the parts take.
 struct Pins {
     finger_uart: BufferedUart,
+    finger_power: Output<'static>,
     finger_wakeup: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_2>,
     keypad_irq: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_3>,
     voice_data: embassy_rp::Peri<'static, embassy_rp::peripherals::PIN_7>,
@@ -275,7 +276,15 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
         backlight: GpioBacklight::grouped(pins.lights, LIGHT_GROUPS, false),
         face: SharedFace(shared.face),
         palm: SharedPalm(shared.face),
-        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        // The R503's main supply through a load switch, on only while it
+        // works (its touch supply stays on for WAKEUP).
+        finger: Fingerprint::with_power(
+            pins.finger_uart,
+            clock,
+            fingerprint::Config::default(),
+            PowerSwitch::active_high(pins.finger_power),
+        )
+        .map_err(|_| "the fingerprint power pin")?,
         face_sensor: Absent,
         palm_sensor: Absent,
         finger_sensor: Wakeup::new(Input::new(pins.finger_wakeup, Pull::Up)),
@@ -467,6 +476,8 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     };
     let pins = Pins {
         finger_uart,
+        // GP15: the fingerprint module's main supply enable, off.
+        finger_power: Output::new(p.PIN_15, Level::Low),
         finger_wakeup: p.PIN_2,
         keypad_irq: p.PIN_3,
         voice_data: p.PIN_7,
@@ -478,9 +489,6 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             Output::new(p.PIN_13, Level::Low),
             Output::new(p.PIN_14, Level::Low),
         ],
-        // GP15: the fingerprint module's main supply enable, reserved for
-        // lock-drivers' power gate and not wired yet (README.md, pin
-        // table); it keeps its reset state, an input with its pull-down.
         motor,
         bolt_locked: p.PIN_18,
         bolt_unlocked: p.PIN_19,

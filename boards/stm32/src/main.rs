@@ -55,7 +55,7 @@ use lock_drivers::body::{EndSwitches, HBridge, ShuntStall};
 use lock_drivers::clock::EmbassyClock;
 use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPalm};
 use lock_drivers::face::{self, Face, Plain};
-use lock_drivers::fingerprint::{self, Fingerprint, Wakeup};
+use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
 use lock_drivers::switch::{
     GpioButton, GpioContact, GpioSiren, GpioTrigger, GpioUsbSense, SwitchConfig,
@@ -195,7 +195,7 @@ impl<'a> Board for NucleoL476<'a> {
     type Backlight = GpioBacklight<Output<'static>, 4>;
     type Face = SharedFace<'a, ModuleIo, EmbassyClock, Plain, Output<'static>>;
     type Palm = SharedPalm<'a, ModuleIo, EmbassyClock, Plain, Output<'static>>;
-    type Finger = Fingerprint<ModuleIo, EmbassyClock>;
+    type Finger = Fingerprint<ModuleIo, EmbassyClock, Output<'static>>;
     // The face+palm module cannot tell that someone stands before it (and
     // is off between operations): the lock searches on a touch.
     type FaceSensor = Absent;
@@ -233,6 +233,7 @@ struct Pins {
     keypad_irq: Exti,
     backlights: [Output<'static>; 4],
     finger_uart: ModuleIo,
+    finger_power: Output<'static>,
     finger_wakeup: Exti,
     in1: Output<'static>,
     in2: Output<'static>,
@@ -299,7 +300,15 @@ fn wire<'a>(
         backlight: GpioBacklight::grouped(pins.backlights, LIGHT_GROUPS, false),
         face: SharedFace(face),
         palm: SharedPalm(face),
-        finger: Fingerprint::new(pins.finger_uart, clock, fingerprint::Config::default()),
+        // The R503's main supply through a load switch, on only while it
+        // works (its touch supply stays on for WAKEUP).
+        finger: Fingerprint::with_power(
+            pins.finger_uart,
+            clock,
+            fingerprint::Config::default(),
+            PowerSwitch::active_high(pins.finger_power),
+        )
+        .map_err(|_| "the fingerprint power pin")?,
         face_sensor: Absent,
         palm_sensor: Absent,
         finger_sensor: Wakeup::new(pins.finger_wakeup),
@@ -514,6 +523,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
             Output::new(p.PD2, Level::Low, Speed::Low),
         ],
         finger_uart: finger_port.io(),
+        finger_power: Output::new(p.PB5, Level::Low, Speed::Low),
         finger_wakeup: ExtiInput::new(p.PA4, p.EXTI4, Pull::Up, Irqs),
         in1,
         in2,
