@@ -4,7 +4,7 @@
 #
 #   bash scripts/check.sh
 #
-# Stages: setup, fmt, clippy, test, scenarios, scenarios in QEMU, no_std
+# Stages: setup, fmt, clippy, test, scenarios, energy, scenarios in QEMU, no_std
 # builds, traceability (rule → code → test, ~15 s), fuzz, size report,
 # boards, docs.
 # Stops at the first failure with a non-zero exit. Needs only rustup and a
@@ -192,6 +192,9 @@ run cargo test --all-features 2>&1 | tee "$test_log"
 # ---------------------------------------------------------------------------
 stage "scenarios: the simulator runs scenarios/*.lock (SPEC.md §8)"
 run cargo run -q -p lock-sim -- run scenarios/*.lock
+
+stage "energy: each board's battery life for a day of use (R-NRG-2, ~5 s)"
+run bash scripts/energy.sh --check
 
 stage "qemu: the scenarios on a Cortex-M3, stack and instructions per step"
 # Installs qemu-system-arm from Debian when missing; fails if QEMU and the

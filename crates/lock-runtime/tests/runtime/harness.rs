@@ -118,6 +118,10 @@ impl ErrorType for MockApp {
 impl App for MockApp {
     type VisitorCodes = NoVisitorCodes;
 
+    fn listen(&mut self, on: bool) {
+        self.0.borrow_mut().set_radio_listening(on);
+    }
+
     async fn start<S: StateStore>(
         &mut self,
         _store: &mut S,
