@@ -7,8 +7,10 @@
 //! settles and before time moves ([`crate::world::World::energy_sync`]). Time stands still
 //! while the runner polls the runtime, so a state seen at the end of a
 //! settle is the state from that moment until the next; states that end by
-//! themselves (a clip's end, a phone closing its link, the radio going
-//! quiet a minute after the lock went idle) are ended at their own moment.
+//! themselves (a clip's end, a phone closing its link) are ended at their
+//! own moment. The radio listens or not as the runtime last told the
+//! simulated transport (R-NRG-3's `Transport::listen`); the account takes
+//! that from the world and adds only the links.
 //!
 //! The account holds times and counts only; [`crate::power`] turns them
 //! into charge with each board's currents.
@@ -17,10 +19,6 @@
 /// ends it first (S-PR-7) or the power goes: an estimate of an app that
 /// disconnects once its request is answered and the person looks away.
 pub const LINK_IDLE_MS: u64 = 10_000;
-
-/// R-NRG-3's second setting: the radio goes quiet this long after the lock
-/// went idle (keypad dark, no motor, no module working, no link).
-pub const QUIET_AFTER_MS: u64 = 60_000;
 
 /// The voice module stays in its normal standby this long after a clip
 /// before it sleeps: the WT2003H's automatic deep sleep after 5 s idle,
@@ -77,11 +75,9 @@ pub struct Observed {
     pub siren: bool,
     /// The world's link: up, ended by the lock, none.
     pub link: Option<bool>,
-    /// The radio listens (`World::radio_listening`).
+    /// The radio listens (`World::radio_listening`: what the runtime last
+    /// told the transport, R-NRG-3).
     pub listening: bool,
-    /// R-NRG-3's "listen only while awake and a minute after", applied by
-    /// the account itself (`World::radio_awake_only`).
-    pub awake_only: bool,
 }
 
 impl Default for Observed {
@@ -94,7 +90,6 @@ impl Default for Observed {
             siren: false,
             link: None,
             listening: true,
-            awake_only: false,
         }
     }
 }
@@ -235,11 +230,6 @@ pub struct Account {
     voice: Voice,
     /// A phone's link is up until then (extended by each of its frames).
     link_until: Option<u64>,
-    /// The lock has been idle since then.
-    idle_since: Option<u64>,
-    /// The radio went quiet (awake-only setting) and stays so until the
-    /// lock is next active.
-    quiet: bool,
     times: Times,
 }
 
@@ -257,8 +247,6 @@ impl Account {
             seen: Observed::default(),
             voice: Voice::Sleep,
             link_until: None,
-            idle_since: Some(0),
-            quiet: false,
             times: Times::default(),
         }
     }
@@ -285,7 +273,7 @@ impl Account {
     pub fn radio(&self) -> RadioState {
         if self.link_until.is_some() {
             RadioState::Connected
-        } else if !self.seen.listening || self.quiet {
+        } else if !self.seen.listening {
             RadioState::Off
         } else {
             RadioState::Advertising
@@ -325,7 +313,6 @@ impl Account {
             self.link_until = Some(self.link_until.map_or(end, |u| u.max(end)));
         }
         self.seen = obs;
-        self.update_idle();
     }
 
     /// A phone sent a frame now: its link is up until [`LINK_IDLE_MS`]
@@ -333,14 +320,12 @@ impl Account {
     pub fn phone_frame(&mut self, now: u64) {
         self.advance(now);
         self.link_until = Some(self.at.saturating_add(LINK_IDLE_MS));
-        self.update_idle();
     }
 
     /// Power went: every link ends.
     pub fn power_lost(&mut self, now: u64) {
         self.advance(now);
         self.link_until = None;
-        self.update_idle();
     }
 
     /// The runtime was polled now because an input came or its timer fired.
@@ -357,32 +342,6 @@ impl Account {
         self.times.flash_writes.add(up, 1);
     }
 
-    fn idle(&self) -> bool {
-        self.seen.backlight_keys == 0
-            && self.seen.motor == MotorState::Off
-            && !self.seen.modules.iter().any(|m| *m)
-            && self.link_until.is_none()
-    }
-
-    fn update_idle(&mut self) {
-        if self.idle() {
-            if self.idle_since.is_none() {
-                self.idle_since = Some(self.at);
-            }
-        } else {
-            self.idle_since = None;
-            self.quiet = false;
-        }
-    }
-
-    /// When the radio goes quiet, if it is to.
-    fn quiet_at(&self) -> Option<u64> {
-        if !self.seen.awake_only || self.quiet {
-            return None;
-        }
-        self.idle_since.map(|s| s.saturating_add(QUIET_AFTER_MS))
-    }
-
     /// Counts the present states up to `to` (never back), ending the states
     /// that end by themselves on the way.
     fn advance(&mut self, to: u64) {
@@ -392,10 +351,7 @@ impl Account {
                 Voice::Playing { until } | Voice::Standby { until } => Some(until),
                 Voice::Sleep => None,
             };
-            let next = [voice_end, self.link_until, self.quiet_at()]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = [voice_end, self.link_until].into_iter().flatten().min();
             let Some(t) = next.filter(|t| *t <= to) else {
                 break;
             };
@@ -413,10 +369,6 @@ impl Account {
             }
             if self.link_until.is_some_and(|u| u <= t) {
                 self.link_until = None;
-                self.update_idle();
-            }
-            if self.quiet_at().is_some_and(|q| q <= t) {
-                self.quiet = true;
             }
         }
         self.count(to.saturating_sub(self.at));
@@ -553,44 +505,25 @@ mod tests {
     }
 
     #[test]
-    fn r_nrg_2_r_nrg_3_awake_only_quiets_the_radio_a_minute_after_the_lock_went_idle() {
-        let awake_only = Observed {
-            awake_only: true,
+    fn r_nrg_2_r_nrg_3_the_radio_is_off_while_told_not_to_listen_unless_linked() {
+        let quiet = Observed {
+            listening: false,
             ..obs()
         };
         let mut a = Account::new();
-        a.observe(
-            0,
-            Observed {
-                backlight_keys: 14,
-                ..awake_only
-            },
-        );
-        a.observe(20_000, awake_only);
+        a.observe(20_000, quiet);
+        assert_eq!(a.radio(), RadioState::Off);
+        // A phone's frame over a link still up: connected, quiet or not.
+        a.phone_frame(100_000);
+        assert_eq!(a.radio(), RadioState::Connected);
+        // Told to listen again (the runtime's next input).
+        a.observe(200_000, obs());
         assert_eq!(a.radio(), RadioState::Advertising);
         let t = a.times_at(3_600_000);
-        assert_eq!(t.radio_advertising_ms, 20_000 + QUIET_AFTER_MS);
-        assert_eq!(t.radio_off_ms, 3_600_000 - 80_000);
-        assert_eq!(t.keypad_awake_ms, 20_000);
-        assert_eq!(t.backlight_key_ms, 14 * 20_000);
-        // A touch wakes it: it listens again at once.
-        a.observe(
-            3_600_000,
-            Observed {
-                backlight_keys: 1,
-                ..awake_only
-            },
-        );
-        assert_eq!(a.radio(), RadioState::Advertising);
-        // The radio told not to listen (R-NRG-3's real switch): off.
-        a.observe(
-            3_700_000,
-            Observed {
-                listening: false,
-                ..obs()
-            },
-        );
-        assert_eq!(a.radio(), RadioState::Off);
+        assert_eq!(t.radio_advertising_ms, 20_000 + 3_400_000);
+        assert_eq!(t.radio_connected_ms, LINK_IDLE_MS);
+        assert_eq!(t.radio_off_ms, 80_000 + 90_000);
+        assert_eq!(t.total_ms, 3_600_000);
     }
 
     #[test]

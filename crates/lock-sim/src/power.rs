@@ -17,12 +17,14 @@
 //! × its efficiency; that gain is not counted, so the figures lean long on
 //! current and short on life. A run of a day or longer is scaled to 24 h;
 //! a shorter run has the rest of the day added as idle time (everything at
-//! rest, the radio as the setting leaves it idle, the battery read hourly).
+//! rest, the radio as the runtime left it, the battery read hourly).
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
+
+use lock_core::RadioListening;
 
 use crate::energy::{DAY_MS, Times};
 use crate::scenario;
@@ -78,14 +80,15 @@ pub const CYCLES_PER_10_INSTRUCTIONS: u64 = 13;
 /// Awake time a change written to flash costs: [N/F], assumed 1 ms (a
 /// record programmed, a page erase now and then).
 pub const FLASH_WRITE_US: u64 = 1_000;
-/// Instructions a watchdog pet runs (one a second on every board): [N/F],
-/// assumed 200.
+/// Instructions a watchdog pet runs (each board at its own period,
+/// [`Board::pet_every_ms`]): [N/F], assumed 200.
 pub const WATCHDOG_INSTRUCTIONS: u64 = 200;
-/// The advertising interval the lock uses: trouble-host 0.7's default
-/// `AdvertisementParameters` (160 ms), which lock-ble keeps [P].
-pub const ADVERTISING_INTERVAL_MS: u64 = 160;
-/// The connection interval a phone picks for a session: assumed 30 ms.
-pub const CONNECTION_INTERVAL_MS: u64 = 30;
+/// The advertising interval the lock uses, µs: lock-ble's
+/// [`lock_ble::ADVERTISING_INTERVAL_US`] (1022.5 ms), which its GATT server
+/// and the Pico W's pass to trouble-host [P].
+pub const ADVERTISING_INTERVAL_US: u64 = lock_ble::ADVERTISING_INTERVAL_US;
+/// The connection interval a phone picks for a session, µs: assumed 30 ms.
+pub const CONNECTION_INTERVAL_US: u64 = 30_000;
 
 /// 4 AA alkaline cells: 2,500 mAh at a lock's drain (the issue's figure).
 pub const AA_MAH: u64 = 2_500;
@@ -93,10 +96,12 @@ pub const AA_MAH: u64 = 2_500;
 /// 4,200 mAh, as face-recognition locks ship.
 pub const PACK_MAH: u64 = 4_200;
 
-/// A radio figure cited at one interval, scaled to another by event rate
-/// (an upper bound: the part's floor between events does not grow).
-const fn scaled(na: u64, cited_ms: u64, used_ms: u64) -> u64 {
-    na.saturating_mul(cited_ms) / used_ms
+/// A radio figure `na` cited at one interval (µs), moved to another: the
+/// part's floor between events (`floor_na`, the radio-off figure) stays,
+/// the rest scales with the event rate.
+const fn scaled(na: u64, floor_na: u64, cited_us: u64, used_us: u64) -> u64 {
+    let events = na.saturating_sub(floor_na);
+    floor_na.saturating_add(events.saturating_mul(cited_us) / used_us)
 }
 
 /// One board's processor and radio figures.
@@ -114,6 +119,11 @@ pub struct Board {
     pub clock_mhz: u64,
     /// From its sleep to running code, µs.
     pub wake_latency_us: u64,
+    /// How often its watchdog is fed, ms.
+    pub pet_every_ms: u64,
+    /// The host's extra awake time when a wake-up has to bring its HCI
+    /// link to the radio controller back up, µs (0: no such link).
+    pub hci_wake_us: u64,
     /// The radio advertising (on top of the processor).
     pub advertising_na: u64,
     /// The radio connected.
@@ -125,10 +135,12 @@ pub struct Board {
 }
 
 impl Board {
-    /// Awake time of one wake-up: its latency and its instructions.
+    /// Awake time of one wake-up: its latency, its instructions and the
+    /// HCI link's wake.
     pub fn wake_us(&self) -> u64 {
         self.wake_latency_us
             .saturating_add(cycles_us(INSTRUCTIONS_PER_WAKE, self.clock_mhz))
+            .saturating_add(self.hci_wake_us)
     }
 
     /// Awake time of one watchdog pet.
@@ -143,34 +155,53 @@ fn cycles_us(instructions: u64, mhz: u64) -> u64 {
     cycles.div_ceil(mhz.max(1))
 }
 
-/// ESP32-C3 (boards/esp32c3): esp-radio runs BLE without modem sleep, so
-/// with the radio up the core idles in WFI at modem-sleep current; with
-/// the radio off it can light-sleep (not enabled today: its README).
+/// ESP32-C3 (boards/esp32c3) at 80 MHz. Automatic light sleep is enabled
+/// (esp-rtos's idle hook) but never reached with today's drivers:
+/// esp-radio holds a wake lock while BLE is up, and esp-hal 1.2's `UartRx`
+/// holds one for its whole life while lock-drivers' finger and face
+/// drivers keep their UARTs. So the core idles in WFI at modem-sleep
+/// current with the radio quiet too; quiet saves only the radio's share.
 pub const ESP32C3: Board = Board {
     name: "ESP32-C3",
-    // Modem-sleep, CPU running, 160 MHz: 23 mA [P] (CpuClock::max()).
-    run_na: 23 * MA,
-    // Modem-sleep, CPU idle, 160 MHz: 16 mA [P].
-    sleep_radio_up_na: 16 * MA,
-    // Light-sleep: 130 µA [P].
-    sleep_radio_off_na: 130 * UA,
-    clock_mhz: 160,
-    // Light-sleep exit: [N/F], assumed 1 ms.
-    wake_latency_us: 1_000,
-    // No C3 BLE figure [N/F]: ~1.5 ms of radio a 160 ms event at the 262 mA
-    // the ESP-IDF NimBLE power-save example gives as its maximum [calc].
-    advertising_na: 262 * MA * 3 / 2 / ADVERTISING_INTERVAL_MS,
+    // Modem-sleep, CPU running, 80 MHz: 17 mA [P].
+    run_na: 17 * MA,
+    // Modem-sleep, CPU idle (WFI), 80 MHz: 13 mA [P].
+    sleep_radio_up_na: 13 * MA,
+    // The same: the UARTs' wake locks keep it out of light sleep.
+    sleep_radio_off_na: 13 * MA,
+    clock_mhz: 80,
+    // WFI exit: [N/F], assumed 1 µs.
+    wake_latency_us: 1,
+    // Fed every 30 s (boards/esp32c3).
+    pet_every_ms: 30_000,
+    hci_wake_us: 0,
+    // No C3 BLE figure [N/F]: ~1.5 ms of radio an advertising event at the
+    // 262 mA the ESP-IDF NimBLE power-save example gives as its maximum,
+    // at 1022.5 ms [calc].
+    advertising_na: scaled(262 * MA * 3 / 2, 0, 1_000, ADVERTISING_INTERVAL_US),
     // The same, ~1 ms a 30 ms connection event [calc].
-    connected_na: 262 * MA / CONNECTION_INTERVAL_MS,
+    connected_na: scaled(262 * MA, 0, 1_000, CONNECTION_INTERVAL_US),
     // BLE torn down: its cost is the processor's.
     radio_off_na: 0,
     // A lock board's own low-Iq LDO: [N/F], assumed 5 µA.
     regulator_na: 5 * UA,
 };
 
-/// STM32L476 (boards/stm32) with a CYW20819-class HCI controller whose
-/// host-wake line lets the host stay in STOP 2 (today the HCI ring keeps it
-/// in Sleep: its README, Low power).
+/// What-if, not in the tables: the ESP32-C3 with its module UARTs built
+/// per operation, so that with the radio quiet nothing holds a wake lock
+/// and it light-sleeps (130 µA [P], exit assumed 1 ms [N/F]).
+pub const ESP32C3_LIGHT_SLEEP: Board = Board {
+    name: "ESP32-C3 (light sleep)",
+    sleep_radio_off_na: 130 * UA,
+    wake_latency_us: 1_000,
+    ..ESP32C3
+};
+
+/// STM32L476 (boards/stm32) in STOP 2 when idle, with a CYW20819-class HCI
+/// controller: the host drops the HCI link while idle and the controller
+/// wakes it by its host-wake line; the controller advertises on its own,
+/// so advertising events do not wake the host. Module UARTs, RNG and PWM
+/// are built per use.
 pub const STM32L476: Board = Board {
     name: "STM32L476",
     // 100 µA/MHz at 48 MHz (MSI) [P, calc].
@@ -181,36 +212,47 @@ pub const STM32L476: Board = Board {
     clock_mhz: 48,
     // Stop wake-up: 4 µs [P].
     wake_latency_us: 4,
+    // IWDG at 32.8 s, petted every 16 s (boards/stm32).
+    pet_every_ms: 16_000,
+    // The HCI link back up on a wake-up (UART rebuilt, the controller's
+    // wake handshake): [N/F], assumed 2 ms, charged to every wake-up.
+    hci_wake_us: 2_000,
     // CYW20819 [N/F]; the CYW20820-based Ezurio IF820 measured 290 µA
-    // advertising at 250 ms [S], scaled to 160 ms [calc].
-    advertising_na: scaled(290 * UA, 250, ADVERTISING_INTERVAL_MS),
-    // The IF820 connected at 500 ms: 77 µA [S], scaled to 30 ms [calc].
-    connected_na: scaled(77 * UA, 500, CONNECTION_INTERVAL_MS),
+    // advertising at 250 ms [S], moved to 1022.5 ms [calc].
+    advertising_na: scaled(290 * UA, 5 * UA, 250_000, ADVERTISING_INTERVAL_US),
+    // The IF820 connected at 500 ms: 77 µA [S], moved to 30 ms [calc].
+    connected_na: scaled(77 * UA, 5 * UA, 500_000, CONNECTION_INTERVAL_US),
     // Controller asleep, host-wake armed: [N/F], assumed 5 µA.
     radio_off_na: 5 * UA,
     // As the ESP32-C3's: [N/F], assumed 5 µA.
     regulator_na: 5 * UA,
 };
 
-/// Raspberry Pi Pico W (boards/rp2040), the RP2040 in SLEEP with the
-/// clocks cyw43 needs (today it idles in WFE at full clocks: its README),
-/// the CYW43439 in its own power save.
+/// Raspberry Pi Pico W (boards/rp2040): clk_sys at 48 MHz, idling in
+/// SLEEP with the unused clocks gated; the CYW43439 in its own power save.
+/// With the radio quiet it only stops advertising (cyw43 0.7 cannot power
+/// the chip down).
 pub const PICO_W: Board = Board {
     name: "Pico W",
-    // Running code at 125 MHz: [N/F], assumed 20 mA (the Pico board idles
+    // Running code at 48 MHz: [N/F], assumed 10 mA (the Pico board idles
     // at 8.7 mA in BOOTSEL [P]).
-    run_na: 20 * MA,
+    run_na: 10 * MA,
     // Pico board in SLEEP, VBUS 5 V: 1.3 mA [P] (its buck-boost included).
     sleep_radio_up_na: 1_300 * UA,
     sleep_radio_off_na: 1_300 * UA,
-    clock_mhz: 125,
+    clock_mhz: 48,
     // SLEEP exit: [N/F], assumed 10 µs.
     wake_latency_us: 10,
-    // CYW43439 advertising at 1 s: ~93 µA [S], scaled to 160 ms [calc].
-    advertising_na: scaled(93 * UA, 1_000, ADVERTISING_INTERVAL_MS),
-    // Connected at 1 s: ~71 µA [S], scaled to 30 ms [calc].
-    connected_na: scaled(71 * UA, 1_000, CONNECTION_INTERVAL_MS),
-    // CYW43439 with BLE quiet: [N/F], assumed 10 µA.
+    // Fed every 4 s (boards/rp2040).
+    pet_every_ms: 4_000,
+    // cyw43's bus is driven from the RP2040 awake; counted in its wake-up.
+    hci_wake_us: 0,
+    // CYW43439 advertising at 1 s: ~93 µA [S], moved to 1022.5 ms [calc].
+    advertising_na: scaled(93 * UA, 10 * UA, 1_000_000, ADVERTISING_INTERVAL_US),
+    // Connected at 1 s: ~71 µA [S], moved to 30 ms [calc].
+    connected_na: scaled(71 * UA, 10 * UA, 1_000_000, CONNECTION_INTERVAL_US),
+    // CYW43439 powered, BLE quiet, in its own power save: [N/F], assumed
+    // 10 µA.
     radio_off_na: 10 * UA,
     // In the board's SLEEP figure.
     regulator_na: 0,
@@ -305,7 +347,7 @@ pub fn charges(board: &Board, t: &Times) -> [u128; 11] {
             .saturating_mul(1_000)
             .saturating_add(wakes.saturating_mul(board.wake_us()))
             .saturating_add(writes.saturating_mul(FLASH_WRITE_US))
-            .saturating_add((span_ms / 1_000).saturating_mul(board.pet_us()))
+            .saturating_add((span_ms / board.pet_every_ms.max(1)).saturating_mul(board.pet_us()))
             .min(span_ms.saturating_mul(1_000))
     };
     let awake_up = awake_us(t.held_ms.up, t.wakes.up, t.flash_writes.up, up_ms);
@@ -405,8 +447,9 @@ impl Day {
 pub enum Setting {
     /// The radio always listens (the scenario as it runs).
     Always,
-    /// The radio listens only while the lock is awake and a minute after.
-    AwakeOnly,
+    /// The radio listens only while the lock is awake and
+    /// `lock_runtime::RADIO_LINGER` after.
+    WhileAwake,
 }
 
 impl Setting {
@@ -414,7 +457,7 @@ impl Setting {
     pub fn title(self) -> &'static str {
         match self {
             Setting::Always => "radio always listening",
-            Setting::AwakeOnly => "radio listening only while awake and a minute after",
+            Setting::WhileAwake => "radio listening only while awake and a minute after",
         }
     }
 }
@@ -426,8 +469,8 @@ pub struct Run {
     pub setting: Setting,
     /// The account's times over the run.
     pub times: Times,
-    /// The radio still listens at the end (a shorter run's rest of the
-    /// day is idle with the radio so).
+    /// The radio still listens at the end, as the runtime left it (a
+    /// shorter run's rest of the day is idle with the radio so).
     pub listening: bool,
 }
 
@@ -440,11 +483,11 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
     })?;
     let (_, sectors) = flash_layout();
     let mut sim = Sim::unpowered(SimFlash::new(sectors));
-    {
-        let mut w = sim.world.borrow_mut();
-        w.radio_awake_only = setting == Setting::AwakeOnly;
-        w.count_energy();
-    }
+    sim.config.radio = match setting {
+        Setting::Always => RadioListening::Always,
+        Setting::WhileAwake => RadioListening::WhileAwake,
+    };
+    sim.world.borrow_mut().count_energy();
     sim.boot().map_err(|e| Outcome::Error {
         line: None,
         message: e.0,
@@ -463,7 +506,7 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
         });
     };
     let times = account.times_at(now);
-    let listening = setting == Setting::Always && account.radio().up();
+    let listening = w.radio_listening;
     Ok(Run {
         setting,
         times,
@@ -474,7 +517,7 @@ pub fn run(text: &str, setting: Setting) -> Result<Run, Outcome> {
 /// R-NRG-3: runs `text` with both radio settings, so that each board states
 /// its battery life for both.
 pub fn run_both(text: &str) -> Result<[Run; 2], Outcome> {
-    Ok([run(text, Setting::Always)?, run(text, Setting::AwakeOnly)?])
+    Ok([run(text, Setting::Always)?, run(text, Setting::WhileAwake)?])
 }
 
 // ----- the report ---------------------------------------------------------------
@@ -591,6 +634,26 @@ fn days(run: &Run) -> [Day; 3] {
     BOARDS.map(|b| Day::of(&b, &run.times, run.listening))
 }
 
+/// The what-if beside the radio-quiet table: the ESP32-C3 if its UARTs
+/// were built per operation ([`ESP32C3_LIGHT_SLEEP`]), in two lines.
+fn what_if(run: &Run) -> Option<[String; 2]> {
+    if run.setting != Setting::WhileAwake {
+        return None;
+    }
+    let day = Day::of(&ESP32C3_LIGHT_SLEEP, &run.times, run.listening);
+    Some([
+        String::from(
+            "What-if, not in the table: the ESP32-C3, its module UARTs built \
+             per operation",
+        ),
+        format!(
+            "(light sleep, 130 uA, when quiet): {} mAh a day, {} days on 4 AA.",
+            mah(day.total()),
+            tenths(day.life_tenths(AA_MAH)),
+        ),
+    ])
+}
+
 fn how_scaled(t: &Times) -> String {
     if t.total_ms >= DAY_MS {
         format!(
@@ -630,6 +693,10 @@ pub fn render_text(file: &str, runs: &[Run]) -> String {
         for (label, [a, b, c]) in rows(&days(run)) {
             let _ = writeln!(s, "{label:<LABEL$}{a:>COLUMN$}{b:>COLUMN$}{c:>COLUMN$}");
         }
+        if let Some([first, second]) = what_if(run) {
+            let _ = writeln!(s, "{first}");
+            let _ = writeln!(s, "{second}");
+        }
     }
     s
 }
@@ -660,6 +727,10 @@ pub fn render_markdown(file: &str, runs: &[Run]) -> String {
         for (label, [a, b, c]) in rows(&days(run)) {
             let _ = writeln!(s, "| {label} | {a} | {b} | {c} |");
         }
+        if let Some([first, second]) = what_if(run) {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "{first} {second}");
+        }
     }
     s
 }
@@ -680,7 +751,7 @@ mod tests {
     fn r_nrg_2_an_idle_day_with_the_radio_off_costs_the_sum_of_the_floors() {
         // STM32L476: STOP 2, the controller asleep, the keypad, finger,
         // voice and driver in standby, the regulator; the watchdog's pets
-        // and the hourly reading add a few nA.
+        // every 16 s and the hourly reading add a few nA.
         let floors = 1_400 + 5_000 + 10_000 + 2_000 + 3_000 + 1_600 + 5_000;
         let day = Day::of(&STM32L476, &Times::idle(DAY_MS, false), false);
         let avg = day.average_na();
@@ -703,11 +774,25 @@ mod tests {
 
     #[test]
     fn radio_figures_scale_with_the_event_rate() {
-        assert_eq!(scaled(93_000, 1_000, 160), 581_250);
-        assert_eq!(ESP32C3.advertising_na, 2_456_250);
+        // The floor stays; the events' share follows their rate.
+        assert_eq!(scaled(93_000, 10_000, 1_000_000, 1_022_500), 91_173);
+        assert_eq!(scaled(77_000, 5_000, 500_000, 30_000), 1_205_000);
+        assert_eq!(ESP32C3.advertising_na, 384_352);
+        assert_eq!(STM32L476.advertising_na, 74_682);
         assert_eq!(STM32L476.run_na, 4_800_000);
-        // A wake-up: 11,400 instructions at 1.3 cycles, 48 MHz, + 4 µs.
-        assert_eq!(STM32L476.wake_us(), 4 + 309);
+        // A wake-up: 11,400 instructions at 1.3 cycles, 48 MHz, + 4 µs,
+        // + the HCI link's 2 ms.
+        assert_eq!(STM32L476.wake_us(), 4 + 309 + 2_000);
+        // The what-if differs from the ESP32-C3 only in its quiet sleep.
+        assert_eq!(
+            Board {
+                name: ESP32C3.name,
+                sleep_radio_off_na: ESP32C3.sleep_radio_off_na,
+                wake_latency_us: ESP32C3.wake_latency_us,
+                ..ESP32C3_LIGHT_SLEEP
+            },
+            ESP32C3
+        );
     }
 
     #[test]

@@ -264,13 +264,6 @@ pub struct World {
     /// and does again after a power cut; the runtime switches it through
     /// its transport ([`World::set_radio_listening`]).
     pub radio_listening: bool,
-    /// R-NRG-3's "listen only while awake and a minute after", as the energy
-    /// account alone applies it: the radio counts as off once the lock has
-    /// been idle (keypad dark, no motor, no module working, no link) for
-    /// [`energy::QUIET_AFTER_MS`]. It changes nothing the runtime sees; it
-    /// gives `lock-sim energy` the figure before the runtime drives
-    /// [`World::radio_listening`] itself.
-    pub radio_awake_only: bool,
     /// The simulated entropy source's state (deterministic, so scenarios
     /// repeat exactly; a real board uses its TRNG).
     pub entropy: u64,
@@ -341,7 +334,6 @@ impl World {
             radio_link_up: None,
             radio_stalled: false,
             radio_listening: true,
-            radio_awake_only: false,
             entropy: 0x5eed_10c4_d00d_2026,
             energy: None,
             log: Vec::new(),
@@ -423,7 +415,6 @@ impl World {
             siren: self.siren,
             link: self.radio_link_up,
             listening: self.radio_listening,
-            awake_only: self.radio_awake_only,
         }
     }
 
