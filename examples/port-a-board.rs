@@ -21,7 +21,7 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::Poll;
 
-use lock_core::Config;
+use lock_core::{Config, RadioListening};
 use lock_hal::{
     Absent, Backlight, Battery, BoltPosition, BoltSensor, Clock, ErrorType, Key, KeyEvent, Keypad,
     Motor, MotorDirection, Voice,
@@ -339,6 +339,9 @@ fn main() {
         serial: 2026_0001,
         firmware: (0, 1, 0),
         verification_code: 0,
+        // R-NRG-3: this board has no radio; with one that cannot sleep,
+        // `RadioListening::WhileAwake`.
+        radio: RadioListening::Always,
     };
     let mut runtime = Runtime::new(hw, store, NoApp, lock);
     let mut booted = false;

@@ -466,7 +466,7 @@ pub enum Action {
     /// ([`Event::PairingCode`](crate::Event::PairingCode)): the app protocol
     /// may now store the pairing.
     ConfirmPairing,
-    /// R-NRG-1: read the battery and tell the lock
+    /// Read the battery and tell the lock
     /// ([`Event::Battery`](crate::Event::Battery)). Asked at the hourly wake
     /// ([`Timer::Hourly`](crate::Timer::Hourly)), with the clock's mark in
     /// the same wake, so an idle hour wakes the processor once.

@@ -66,7 +66,7 @@ pub struct Config {
     /// The verification code the app shows when pairing, derived by the
     /// protocol layer from the lock's identity key.
     pub verification_code: u32,
-    /// R-NRG-3: how the radio listens until an administrator chooses
+    /// How the radio listens until an administrator chooses
     /// ([`Setting::Radio`](crate::Setting::Radio)): the board's default,
     /// for what its radio costs while the lock sleeps. Default: always.
     pub radio: RadioListening,
@@ -217,8 +217,7 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// The next deadline and whose it is (the first in [`Timer::ALL`]'s
-    /// order when several fall due at once): what a wake-up is for
-    /// (R-NRG-1).
+    /// order when several fall due at once): what a wake-up is for.
     pub fn next_timer(&self) -> Option<(Instant, Timer)> {
         Timer::ALL
             .into_iter()

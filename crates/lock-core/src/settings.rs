@@ -67,12 +67,12 @@ pub struct Settings {
     pub lockout_protection: bool,
     /// Low-battery threshold in percent. Default 10.
     pub low_battery_percent: u8,
-    /// R-NRG-3: how the radio listens; `None` until changed: the board's
+    /// How the radio listens; `None` until changed: the board's
     /// default ([`Config::radio`](crate::Config::radio)).
     pub radio: Option<RadioListening>,
 }
 
-/// R-NRG-3: how the radio listens.
+/// How the radio listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum RadioListening {
@@ -125,7 +125,7 @@ pub enum Setting {
     LockoutProtection(bool),
     /// Low-battery threshold, 5 % to 50 %.
     LowBatteryPercent(u8),
-    /// R-NRG-3: how the radio listens.
+    /// How the radio listens.
     Radio(RadioListening),
 }
 

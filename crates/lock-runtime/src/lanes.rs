@@ -133,13 +133,6 @@ impl<C: Clock> Links<C> {
         sent
     }
 
-    /// Whether a module works on a sample or has one queued.
-    pub(crate) fn modules_busy(&self) -> bool {
-        [&self.face, &self.palm, &self.finger]
-            .iter()
-            .any(|link| link.busy.get())
-    }
-
     fn module(&self, kind: BiometricKind) -> &ModuleLink {
         match kind {
             BiometricKind::Face => &self.face,

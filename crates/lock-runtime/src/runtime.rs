@@ -506,14 +506,16 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
 
     /// R-NRG-3: with the radio set to listen while the lock is awake, it
     /// goes quiet [`RADIO_LINGER`] after the lock went idle (keypad dark,
-    /// motor still, no module at work) and listens again at the next
-    /// input (`woke`: a touch, a button, a sensor, a frame over a link
-    /// still up). Set to listen always, it listens.
+    /// motor still) and listens again at the next input (`woke`: a touch,
+    /// a button, a sensor, a module's answer, a frame over a link still
+    /// up). A module still searching does not hold it: a search ends with
+    /// no input when it finds no one (the loop would never look again),
+    /// and the longest, the face's 10 s, is well inside the linger. Set to
+    /// listen always, it listens.
     fn radio(&mut self, woke: bool) {
         let now = self.now();
         let while_awake = self.lock.radio_listening() == RadioListening::WhileAwake;
-        let idle =
-            self.lock.keypad().is_none() && self.motor.is_none() && !self.links.modules_busy();
+        let idle = self.lock.keypad().is_none() && self.motor.is_none();
         let radio = &mut self.core.radio;
         if radio.quiet && (woke || !while_awake) {
             radio.quiet = false;

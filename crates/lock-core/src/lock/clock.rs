@@ -23,8 +23,8 @@ pub const WATCHED_ENDS: usize = 16;
 /// writes it, at whole hours. After a restart the clock can be set back at
 /// most this much (plus [`CLOCK_MAX_STEP_BACK`]) behind where it had got;
 /// nothing that expires is revived by it, as every window end the lock knows
-/// of is marked when the clock passes it (S-VC-3). One small flash write an
-/// hour, in the wake that reads the battery (R-NRG-1).
+/// of is marked when the clock passes it. One small flash write an hour, in
+/// the wake that reads the battery.
 pub const CLOCK_MARK_INTERVAL: Duration = Duration::from_hours(1);
 
 /// The hourly wake comes at least this long after the last one (at the

@@ -167,7 +167,7 @@ impl<V: VisitorCodes> Lock<V> {
         self.log(now, out, LogEntry::FactoryReset);
         self.end_pairing(out);
         let alarms = self.alarms;
-        // S-VC-3: how far the clock has got outlives a reset — the running
+        // How far the clock has got outlives a reset — the running
         // clock's reach or, with no clock since a restart, the mark on
         // flash. Erased with the rest, it goes back on flash at once, or a
         // reset and a step back would revive a window already passed.

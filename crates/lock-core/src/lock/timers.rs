@@ -29,7 +29,7 @@ pub enum Timer {
     /// window the lock knows of ends; derived from the clock and the
     /// windows.
     ClockMark,
-    /// R-NRG-1: the hourly wake, the lock's only periodic one: the battery
+    /// The hourly wake, the lock's only periodic one: the battery
     /// reading ([`Action::MeasureBattery`]) and the clock's mark, batched.
     /// With a wall clock at whole hours of it (where offline visitor code
     /// windows end, so their marks come in the same wake), the first one at
