@@ -733,6 +733,55 @@ mod shared_module {
         uart.done();
     }
 
+    /// A clock that never reaches a deadline: an operation waiting on the
+    /// module stays pending, as one the lock drops half-way would be.
+    #[derive(Clone, Copy)]
+    struct Frozen;
+
+    impl lock_hal::Clock for Frozen {
+        fn now_ms(&self) -> u64 {
+            0
+        }
+        async fn wait_until(&self, _at_ms: u64) {
+            core::future::pending::<()>().await;
+        }
+    }
+
+    #[test]
+    fn r_nrg_2_a_search_dropped_half_way_is_stopped_with_powerdown_and_switched_off() {
+        let uart = ScriptedUart::new(&[
+            r(NOTE_READY),
+            w(VERIFY_0_10),
+            w(POWERDOWN),
+            r(REPLY_POWERDOWN_OK),
+        ]);
+        let levels = Levels::default();
+        let enable = EnablePin {
+            uart: uart.clone(),
+            levels: levels.clone(),
+        };
+        let face = Face::new(uart.clone(), Frozen, Config::default());
+        let module = SharedModule::new(FaceModule::new(face, enable));
+        {
+            // The search runs (the module looks for 10 s) and is dropped.
+            let mut side = SharedFace(&module);
+            let mut search = core::pin::pin!(side.identify());
+            assert!(embassy_futures::poll_once(search.as_mut()).is_pending());
+        }
+        assert_eq!(*levels.borrow(), [(true, 4)], "on, searching");
+        run(SharedFace(&module).stop()).unwrap();
+        assert_eq!(
+            levels.borrow().last(),
+            Some(&(false, 0)),
+            "POWERDOWN, then off"
+        );
+        // At rest, a stop does nothing.
+        run(SharedPalm(&module).stop()).unwrap();
+        assert_eq!(levels.borrow().len(), 2);
+        let mut uart = uart;
+        uart.done();
+    }
+
     #[test]
     fn both_sides_identify_with_verify() {
         let (module, mut uart, _, _) = module(

@@ -820,6 +820,50 @@ mod power {
         uart.done();
     }
 
+    /// A clock that never reaches a deadline: an operation waiting on the
+    /// module stays pending, as one the lock drops half-way would be.
+    #[derive(Clone, Copy)]
+    struct Frozen;
+
+    impl lock_hal::Clock for Frozen {
+        fn now_ms(&self) -> u64 {
+            0
+        }
+        async fn wait_until(&self, _at_ms: u64) {
+            core::future::pending::<()>().await;
+        }
+    }
+
+    #[test]
+    fn r_nrg_2_an_identification_dropped_half_way_is_switched_off_by_stop() {
+        let uart = ScriptedUart::new(&[r(BOOT), w(GEN_IMG)]);
+        let levels = Levels::default();
+        let pin = EnablePin {
+            uart: uart.clone(),
+            levels: levels.clone(),
+        };
+        let mut fp = Fingerprint::with_power(
+            uart.clone(),
+            Frozen,
+            Config::default(),
+            PowerSwitch::active_high(pin),
+        )
+        .unwrap();
+        {
+            let mut search = core::pin::pin!(fp.identify());
+            assert!(embassy_futures::poll_once(search.as_mut()).is_pending());
+        }
+        assert!(fp.is_powered(), "left on by the drop");
+        run(fp.stop()).unwrap();
+        assert!(!fp.is_powered());
+        assert_eq!(levels.borrow().last(), Some(&(false, 0)));
+        // At rest, a stop switches nothing.
+        run(fp.stop()).unwrap();
+        assert_eq!(levels.borrow().len(), 3);
+        let mut uart = uart;
+        uart.done();
+    }
+
     #[test]
     fn a_module_error_mid_identify_is_switched_off() {
         let (mut fp, mut uart, _, levels) = switched(&[

@@ -113,6 +113,18 @@ pub trait Biometric: ErrorType {
 
     /// Deletes every template (factory reset).
     async fn clear(&mut self) -> Result<(), Self::Error>;
+
+    /// Puts the module back at rest after an [`Biometric::identify`] whose
+    /// future was dropped before it ended: the lock stops a search nobody
+    /// needs any more (a passcode is being typed, the door opened), so a
+    /// face module does not look at an empty doorstep for the rest of its
+    /// timeout at hundreds of milliamps (R-NRG-2). Powers the module down
+    /// if the driver powers it per operation, or ends the search. Called
+    /// at rest, it does nothing. The default does nothing, for a module
+    /// that a dropped operation leaves at rest.
+    async fn stop(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// How a biometric module tells that a sample is presented: a finger on the
@@ -155,6 +167,9 @@ impl<T: Biometric + ?Sized> Biometric for &mut T {
     }
     async fn clear(&mut self) -> Result<(), Self::Error> {
         T::clear(self).await
+    }
+    async fn stop(&mut self) -> Result<(), Self::Error> {
+        T::stop(self).await
     }
 }
 

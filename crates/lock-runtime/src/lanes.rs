@@ -79,6 +79,8 @@ struct ModuleLink {
     /// The module works on a sample, or an identification is queued for it:
     /// a second one would only repeat it.
     busy: Cell<bool>,
+    /// The control loop no longer needs the identification under way.
+    stop: Signal<NoopRawMutex, ()>,
 }
 
 impl ModuleLink {
@@ -86,6 +88,7 @@ impl ModuleLink {
         ModuleLink {
             orders: Channel::new(),
             busy: Cell::new(false),
+            stop: Signal::new(),
         }
     }
 }
@@ -131,6 +134,17 @@ impl<C: Clock> Links<C> {
             link.busy.set(true);
         }
         sent
+    }
+
+    /// Stops the identification `kind`'s module is at, if any (R-NRG-2: a
+    /// face search nobody needs costs hundreds of milliamps): its lane
+    /// drops it and puts the module at rest ([`Biometric::stop`]). One
+    /// asked for and not begun yet is dropped too.
+    pub(crate) fn stop_search(&self, kind: BiometricKind) {
+        let link = self.module(kind);
+        if link.busy.get() {
+            link.stop.signal(());
+        }
     }
 
     fn module(&self, kind: BiometricKind) -> &ModuleLink {
@@ -299,7 +313,26 @@ where
                     enroll_event(kind, status)
                 } else {
                     lingering = P::FITTED;
-                    identify_event(kind, module.identify().await.map_err(|e| e.kind()))
+                    let stopped = race!(
+                        identified = async { Some(module.identify().await) },
+                        stop = async {
+                            link.stop.wait().await;
+                            None
+                        },
+                    )
+                    .await;
+                    // A stop that came as the search ended is for no one.
+                    link.stop.reset();
+                    match stopped {
+                        Some(result) => identify_event(kind, result.map_err(|e| e.kind())),
+                        None => {
+                            // Dropped half-way: the module back at rest.
+                            if let Err(e) = module.stop().await {
+                                warn!("module not stopped: {:?}", e.kind());
+                            }
+                            None
+                        }
+                    }
                 };
                 link.busy.set(false);
                 if matches!(event, Some(BiometricEvent::Fault { .. })) {

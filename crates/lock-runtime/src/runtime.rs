@@ -504,6 +504,16 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         self.radio(woke);
     }
 
+    /// R-NRG-2: the face and palm searches a touch began stop when someone
+    /// types or the door opens, so the module does not look at an empty
+    /// doorstep for the rest of its timeout at hundreds of milliamps. (A
+    /// finger search ends as the finger lifts.)
+    fn stop_searches(&self) {
+        for kind in [BiometricKind::Face, BiometricKind::Palm] {
+            self.links.stop_search(kind);
+        }
+    }
+
     /// R-NRG-3: with the radio set to listen while the lock is awake, it
     /// goes quiet [`RADIO_LINGER`] after the lock went idle (keypad dark,
     /// motor still) and listens again at the next input (`woke`: a touch,
@@ -856,7 +866,12 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                 woke_keypad = self.lock.keypad().is_none();
                 match event {
                     KeyEvent::Touch => Event::Touch,
-                    KeyEvent::Press(k) => Event::Key(map::key(k)),
+                    KeyEvent::Press(k) => {
+                        // Someone types: the search a touch began is not
+                        // needed any more.
+                        self.stop_searches();
+                        Event::Key(map::key(k))
+                    }
                     KeyEvent::Hold(k) => Event::KeyHeld(map::key(k)),
                 }
             }),
@@ -1061,7 +1076,13 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                     }
                 }
                 Action::Log(record) => self.append_log(&record).await,
-                Action::DriveBolt { to, motor } => self.drive(to, motor),
+                Action::DriveBolt { to, motor } => {
+                    if to == BoltPosition::Unlocked {
+                        // The door opens: nobody is left to look for.
+                        self.stop_searches();
+                    }
+                    self.drive(to, motor);
+                }
                 Action::StopMotor => self.stop_motor(),
                 Action::Prompt(p) => {
                     // The batch's first prompt cuts what still plays; the

@@ -1047,7 +1047,10 @@ struct Busy(Shared, BiometricKind);
 impl Drop for Busy {
     fn drop(&mut self) {
         if let Ok(mut w) = self.0.try_borrow_mut() {
-            w.module_mut(self.1).busy = false;
+            // Also a search dropped half-way (the lock stopped it).
+            let m = w.module_mut(self.1);
+            m.busy = false;
+            m.searching_until = None;
         }
     }
 }

@@ -738,6 +738,12 @@ where
     async fn clear(&mut self) -> Result<(), Error> {
         self.delete_all().await
     }
+
+    /// RESET ends a VERIFY the module may still be running for an
+    /// identification dropped half-way (and, at rest, does nothing more).
+    async fn stop(&mut self) -> Result<(), Error> {
+        self.reset().await
+    }
 }
 
 /// The palm side of a combined module ([`Face::palm`]). Face and palm users

@@ -85,13 +85,20 @@ const BOOT_MS: u32 = 2_000;
 pub struct FaceModule<U, C, E, P> {
     face: Face<U, C, E>,
     enable: P,
+    /// The switch is on: an operation runs, or one was dropped half-way
+    /// (until [`Biometric::stop`]).
+    on: bool,
 }
 
 impl<U, C, E, P> FaceModule<U, C, E, P> {
     /// The driver and the module's power switch (an output driven high to
     /// power the module; it should start low).
     pub fn new(face: Face<U, C, E>, enable: P) -> Self {
-        FaceModule { face, enable }
+        FaceModule {
+            face,
+            enable,
+            on: false,
+        }
     }
 
     /// Gives the driver and the switch back.
@@ -177,7 +184,7 @@ where
     P: OutputPin,
 {
     let mut module = module.lock().await;
-    let FaceModule { face, enable } = &mut *module;
+    let FaceModule { face, enable, on } = &mut *module;
     // What the driver decides alone needs no power: a begin with nothing
     // to abandon only records the side, a step of a side not enrolling is
     // refused.
@@ -191,6 +198,7 @@ where
         _ => {}
     }
     enable.set_high().map_err(power)?;
+    *on = true;
     let outcome = match face.wait_until_ready(BOOT_MS).await {
         Ok(()) => match (side, operation) {
             (Side::Face, Operation::Identify) => face.identify().await.map(Outcome::Identified),
@@ -208,13 +216,47 @@ where
         },
         Err(error) => Err(error),
     };
-    // Power goes off whatever happened; a module that did not answer
-    // POWERDOWN is cut all the same.
-    let _ = face.power_down().await;
-    let off = enable.set_low().map_err(power);
+    // Power goes off whatever happened.
+    let off = switch_off(face, enable, on).await;
     let outcome = outcome.map_err(Error::Module)?;
     off?;
     Ok(outcome)
+}
+
+/// POWERDOWN, then the switch off; a module that did not answer POWERDOWN
+/// is cut all the same.
+async fn switch_off<U, C, E, P>(
+    face: &mut Face<U, C, E>,
+    enable: &mut P,
+    on: &mut bool,
+) -> Result<(), Error>
+where
+    U: Read + Write,
+    C: Clock,
+    E: Encryption,
+    P: OutputPin,
+{
+    let _ = face.power_down().await;
+    enable.set_low().map_err(power)?;
+    *on = false;
+    Ok(())
+}
+
+/// Switches the module off after an operation dropped half-way; nothing
+/// if it is off.
+async fn stop<U, C, E, P>(module: &SharedModule<U, C, E, P>) -> Result<(), Error>
+where
+    U: Read + Write,
+    C: Clock,
+    E: Encryption,
+    P: OutputPin,
+{
+    let mut module = module.lock().await;
+    let FaceModule { face, enable, on } = &mut *module;
+    if *on {
+        switch_off(face, enable, on).await?;
+    }
+    Ok(())
 }
 
 /// Begins an enrollment on `side`.
@@ -278,6 +320,11 @@ macro_rules! module_side {
             }
             async fn clear(&mut self) -> Result<(), Error> {
                 run(self.0, $side, Operation::Clear).await.map(|_| ())
+            }
+            /// An operation dropped half-way left the module on: POWERDOWN
+            /// and off.
+            async fn stop(&mut self) -> Result<(), Error> {
+                stop(self.0).await
             }
         }
     };

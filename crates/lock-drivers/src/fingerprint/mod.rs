@@ -769,6 +769,16 @@ where
         self.rest(result)
     }
 
+    /// An identification dropped half-way leaves a switched module on:
+    /// it goes off (not during an enrollment, nor while held on by
+    /// [`Fingerprint::power_up`]).
+    async fn stop(&mut self) -> Result<(), Error> {
+        if self.is_powered() && self.enrollment.is_none() && !self.held {
+            return self.switch_off();
+        }
+        Ok(())
+    }
+
     /// Records the page; sends nothing (the first capture overwrites the
     /// module's buffers, which abandons any enrollment under way). A
     /// switched module is switched on here and stays on until the

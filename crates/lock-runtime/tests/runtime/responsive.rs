@@ -92,7 +92,7 @@ fn r_rsp_1_every_key_typed_during_a_long_announcement_is_taken() {
 }
 
 #[test]
-fn r_rsp_1_r_rsp_2_a_code_typed_during_a_face_search_opens_at_its_ok() {
+fn r_rsp_1_r_rsp_2_r_nrg_2_a_code_typed_during_a_face_search_stops_it_and_opens_at_its_ok() {
     let mut b = Bench::installed();
     {
         let mut w = b.world.borrow_mut();
@@ -105,10 +105,20 @@ fn r_rsp_1_r_rsp_2_a_code_typed_during_a_face_search_opens_at_its_ok() {
     b.touch();
     b.keys(&format!("{ADMIN_CODE} ok"));
     let ok_at = now(&b) - super::harness::PACE;
-    assert!(
-        b.world.borrow().modules[0].searching_until.is_some(),
-        "the code was typed during the search"
-    );
+    {
+        // A search began at the touch, and the first key stopped it
+        // (R-NRG-2: nobody needs it now; the module goes back to rest).
+        let w = b.world.borrow();
+        let face = &w.modules[0];
+        assert!(
+            face.calls.iter().any(|c| c == "identify"),
+            "no search began"
+        );
+        assert!(
+            face.searching_until.is_none() && !face.busy,
+            "the search runs on"
+        );
+    }
     every_key_taken(&b, from);
     let (at, _) = drive_after(&b, ok_at).expect("the code opened during the search");
     assert!(at - ok_at <= WITHIN_MS, "opened {} ms after ✓", at - ok_at);
