@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{ManualClock, ScriptedUart, Uart, hex, run};
+use common::{EnablePin, Levels, ManualClock, ScriptedUart, Uart, hex, run};
 use lock_drivers::face::wire::{
     self, Command, Enrollment, FaceState, Frame, FrameReader, Message, Repr, ResultCode,
     SealedReader, direction,
@@ -618,46 +618,11 @@ fn the_encryption_hook_seals_and_opens_every_message() {
 mod shared_module {
     use super::*;
 
-    use std::cell::RefCell;
-    use std::convert::Infallible;
-    use std::rc::Rc;
-
-    use embedded_hal::digital::{self, OutputPin};
+    use embedded_hal::digital;
     use embedded_hal_mock::eh1::MockError;
     use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
     use lock_drivers::face::Plain;
     use lock_drivers::face::shared::{self, FaceModule, SharedFace, SharedModule, SharedPalm};
-
-    /// Each level the enable pin was set to (high = powered), with how many
-    /// UART steps were still to play then.
-    type Levels = Rc<RefCell<Vec<(bool, usize)>>>;
-
-    /// The module's enable pin, noting when it changes against the UART
-    /// script: so a test sees power go on before the first byte and off
-    /// after the last.
-    struct EnablePin {
-        uart: ScriptedUart,
-        levels: Levels,
-    }
-
-    impl digital::ErrorType for EnablePin {
-        type Error = Infallible;
-    }
-
-    impl OutputPin for EnablePin {
-        fn set_low(&mut self) -> Result<(), Infallible> {
-            self.levels
-                .borrow_mut()
-                .push((false, self.uart.steps_left()));
-            Ok(())
-        }
-        fn set_high(&mut self) -> Result<(), Infallible> {
-            self.levels
-                .borrow_mut()
-                .push((true, self.uart.steps_left()));
-            Ok(())
-        }
-    }
 
     /// A module on a scripted UART and the pin above; the UART's clone (for
     /// `done`), the clock and the pin's record.
@@ -733,20 +698,6 @@ mod shared_module {
         uart.done();
     }
 
-    /// A clock that never reaches a deadline: an operation waiting on the
-    /// module stays pending, as one the lock drops half-way would be.
-    #[derive(Clone, Copy)]
-    struct Frozen;
-
-    impl lock_hal::Clock for Frozen {
-        fn now_ms(&self) -> u64 {
-            0
-        }
-        async fn wait_until(&self, _at_ms: u64) {
-            core::future::pending::<()>().await;
-        }
-    }
-
     #[test]
     fn r_nrg_2_a_search_dropped_half_way_is_stopped_with_powerdown_and_switched_off() {
         let uart = ScriptedUart::new(&[
@@ -760,7 +711,7 @@ mod shared_module {
             uart: uart.clone(),
             levels: levels.clone(),
         };
-        let face = Face::new(uart.clone(), Frozen, Config::default());
+        let face = Face::new(uart.clone(), common::Frozen, Config::default());
         let module = SharedModule::new(FaceModule::new(face, enable));
         {
             // The search runs (the module looks for 10 s) and is dropped.

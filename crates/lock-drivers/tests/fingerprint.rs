@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{ManualClock, ScriptedUart, Uart, hex, run};
+use common::{EnablePin, Levels, ManualClock, ScriptedUart, Uart, hex, run};
 use embedded_hal_mock::eh1::MockError;
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use lock_drivers::fingerprint::wire::{
@@ -639,44 +639,9 @@ fn a_failing_wakeup_pin_is_a_bus_error() {
 mod power {
     use super::*;
 
-    use std::cell::RefCell;
-    use std::convert::Infallible;
-    use std::rc::Rc;
-
-    use embedded_hal::digital::{self, OutputPin};
+    use embedded_hal::digital;
     use lock_drivers::fingerprint::PowerSwitch;
     use proptest::prelude::*;
-
-    /// Each level the switch was set to (true = on), with how many UART
-    /// steps were still to play then.
-    type Levels = Rc<RefCell<Vec<(bool, usize)>>>;
-
-    /// The switch's pin (active high), noting when it changes against the
-    /// UART script: so a test sees power go on before the first byte and
-    /// off after the last.
-    struct EnablePin {
-        uart: ScriptedUart,
-        levels: Levels,
-    }
-
-    impl digital::ErrorType for EnablePin {
-        type Error = Infallible;
-    }
-
-    impl OutputPin for EnablePin {
-        fn set_low(&mut self) -> Result<(), Infallible> {
-            self.levels
-                .borrow_mut()
-                .push((false, self.uart.steps_left()));
-            Ok(())
-        }
-        fn set_high(&mut self) -> Result<(), Infallible> {
-            self.levels
-                .borrow_mut()
-                .push((true, self.uart.steps_left()));
-            Ok(())
-        }
-    }
 
     type Switched = Fingerprint<ScriptedUart, ManualClock, EnablePin>;
 
@@ -820,20 +785,6 @@ mod power {
         uart.done();
     }
 
-    /// A clock that never reaches a deadline: an operation waiting on the
-    /// module stays pending, as one the lock drops half-way would be.
-    #[derive(Clone, Copy)]
-    struct Frozen;
-
-    impl lock_hal::Clock for Frozen {
-        fn now_ms(&self) -> u64 {
-            0
-        }
-        async fn wait_until(&self, _at_ms: u64) {
-            core::future::pending::<()>().await;
-        }
-    }
-
     #[test]
     fn r_nrg_2_an_identification_dropped_half_way_is_switched_off_by_stop() {
         let uart = ScriptedUart::new(&[r(BOOT), w(GEN_IMG)]);
@@ -844,7 +795,7 @@ mod power {
         };
         let mut fp = Fingerprint::with_power(
             uart.clone(),
-            Frozen,
+            common::Frozen,
             Config::default(),
             PowerSwitch::active_high(pin),
         )

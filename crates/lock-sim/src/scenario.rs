@@ -10,8 +10,8 @@ use alloc::{format, vec};
 use core::fmt;
 
 use lock_core::{
-    AlarmKind, AppCommand, Duration, Key, Name, Passcode, PersonNumber, Privilege, Role, Setting,
-    Timestamp, Validity, WeeklySchedule,
+    AlarmKind, AppCommand, Duration, Key, Name, Passcode, PersonNumber, Privilege, RadioListening,
+    Role, Setting, Timestamp, Validity, WeeklySchedule,
 };
 
 /// The phone an `app` step uses when it names none.
@@ -482,6 +482,12 @@ fn parse_command(args: &[&str]) -> Result<AppCommand, String> {
         ["setting", "low-battery", v] => AppCommand::Configure(Setting::LowBatteryPercent(
             v.parse()
                 .map_err(|_| format!("`{v}` is not a percentage"))?,
+        )),
+        ["setting", "radio", v] => AppCommand::Configure(Setting::Radio(
+            [RadioListening::Always, RadioListening::WhileAwake]
+                .into_iter()
+                .find(|r| r.name() == *v)
+                .ok_or_else(|| format!("`{v}` is not `always` or `while-awake`"))?,
         )),
         _ => return Err(format!("unknown app command `{}`", args.join(" "))),
     })

@@ -221,3 +221,50 @@ impl Clock for ManualClock {
         }
     }
 }
+
+/// A clock that never reaches a deadline: an operation waiting on the
+/// module stays pending, as one the lock drops half-way would be.
+#[derive(Debug, Clone, Copy)]
+pub struct Frozen;
+
+impl Clock for Frozen {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+
+    async fn wait_until(&self, _at_ms: u64) {
+        pending::<()>().await;
+    }
+}
+
+/// Each level a power switch was set to (true = high), with how many UART
+/// steps were still to play then.
+pub type Levels = Rc<RefCell<Vec<(bool, usize)>>>;
+
+/// A module's power-switch pin, noting when it changes against the UART
+/// script: so a test sees power go on before the first byte and off after
+/// the last.
+pub struct EnablePin {
+    pub uart: ScriptedUart,
+    pub levels: Levels,
+}
+
+impl embedded_hal::digital::ErrorType for EnablePin {
+    type Error = Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for EnablePin {
+    fn set_low(&mut self) -> Result<(), Infallible> {
+        self.levels
+            .borrow_mut()
+            .push((false, self.uart.steps_left()));
+        Ok(())
+    }
+
+    fn set_high(&mut self) -> Result<(), Infallible> {
+        self.levels
+            .borrow_mut()
+            .push((true, self.uart.steps_left()));
+        Ok(())
+    }
+}
