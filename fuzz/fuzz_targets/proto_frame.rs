@@ -316,6 +316,7 @@ impl Harness {
             serial: 1,
             firmware: (0, 1, 0),
             verification_code: protocol.identity_code(),
+            ..Config::default()
         };
         let lock = Lock::with_visitor_codes(config, protocol.visitor_code_verifier());
         let mut h = Harness {

@@ -7,8 +7,8 @@
 
 use lock_core::{
     AttemptRecord, BiometricKind, Change, DoorDirection, Instant, LockoutCause, LogEntry,
-    LogRecord, Method, Passcode, Person, PersonNumber, Refusal, Role, Settings, Snapshot,
-    TemplateId, Timestamp, Validity, VisitorCodeUse, Volume,
+    LogRecord, Method, Passcode, Person, PersonNumber, RadioListening, Refusal, Role, Settings,
+    Snapshot, TemplateId, Timestamp, Validity, VisitorCodeUse, Volume,
 };
 use lock_store::mock_flash::MockFlash;
 use lock_store::{Store, StoreConfig};
@@ -115,6 +115,11 @@ pub fn settings(b: u8, secs: u16) -> Settings {
         remote_unlock: b & 0x20 != 0,
         lockout_protection: b & 0x40 != 0,
         low_battery_percent: b % 60,
+        radio: [
+            None,
+            Some(RadioListening::Always),
+            Some(RadioListening::WhileAwake),
+        ][usize::from(secs % 3)],
     }
 }
 
