@@ -4,8 +4,8 @@
 //!
 //! Every current here is an estimate from datasheets and other cited
 //! sources, or an assumption where none was found; `docs/ENERGY.md` lists
-//! each figure with its source and marking ([P] primary, [S] secondary,
-//! [N/F] not found, so assumed; [calc] arithmetic). Keep the two together.
+//! each figure with its source and marking (\[P\] primary, \[S\] secondary,
+//! \[N/F\] not found, so assumed; \[calc\] arithmetic). Keep the two together.
 //! Nothing here was measured on hardware.
 //!
 //! Method. Each part's charge is the time in each of its states times that
@@ -38,37 +38,37 @@ const MA: u64 = 1_000_000;
 /// nA in a µA.
 const UA: u64 = 1_000;
 
-/// BS8116A-3 touch keypad, awake (scanning fast, keypad lit): [N/F],
+/// BS8116A-3 touch keypad, awake (scanning fast, keypad lit): \[N/F\],
 /// assumed 1 mA.
 pub const KEYPAD_AWAKE_NA: u64 = MA;
-/// BS8116A-3 in its low-power auto-wake mode: [N/F], assumed 10 µA.
+/// BS8116A-3 in its low-power auto-wake mode: \[N/F\], assumed 10 µA.
 pub const KEYPAD_STANDBY_NA: u64 = 10 * UA;
 /// One lit key's backlight LED: assumed 2 mA (a small SMD LED dimmed).
 pub const LED_NA: u64 = 2 * MA;
-/// R503 fingerprint module working (DC 3.3 V): 20 mA [P].
+/// R503 fingerprint module working (DC 3.3 V): 20 mA \[P\].
 pub const FINGER_WORKING_NA: u64 = 20 * MA;
-/// R503 in touch standby, main supply cut by its driver: 2 µA [P].
+/// R503 in touch standby, main supply cut by its driver: 2 µA \[P\].
 pub const FINGER_STANDBY_NA: u64 = 2 * UA;
-/// FM225-class face module working: ≤ 400 mA [S] (DFRobot SEN0625, 5 V),
+/// FM225-class face module working: ≤ 400 mA \[S\] (DFRobot SEN0625, 5 V),
 /// taken at its bound; power-gated (0) when not working.
 pub const FACE_WORKING_NA: u64 = 400 * MA;
 /// Palm vein runs on the combined face+palm module (PERIPHERALS.md): the
 /// face module's figure.
 pub const PALM_WORKING_NA: u64 = FACE_WORKING_NA;
-/// WT588F playing, speaker driven: [N/F], assumed 60 mA.
+/// WT588F playing, speaker driven: \[N/F\], assumed 60 mA.
 pub const VOICE_PLAYING_NA: u64 = 60 * MA;
-/// WT588F standby after a clip: [N/F]; the WT2003H's normal standby,
-/// 4–5 mA [S], taken at 4.5 mA.
+/// WT588F standby after a clip: \[N/F\]; the WT2003H's normal standby,
+/// 4–5 mA \[S\], taken at 4.5 mA.
 pub const VOICE_STANDBY_NA: u64 = 4_500 * UA;
-/// WT588F asleep: [N/F]; the WT2003H's deep sleep, ≤ 3 µA [S].
+/// WT588F asleep: \[N/F\]; the WT2003H's deep sleep, ≤ 3 µA \[S\].
 pub const VOICE_SLEEP_NA: u64 = 3 * UA;
-/// The lock motor (370 + worm gear) running: 0.6 A [S].
+/// The lock motor (370 + worm gear) running: 0.6 A \[S\].
 pub const MOTOR_RUNNING_NA: u64 = 600 * MA;
-/// DRV8833 awake (nSLEEP high), running or braking: [N/F], assumed 2 mA.
+/// DRV8833 awake (nSLEEP high), running or braking: \[N/F\], assumed 2 mA.
 pub const DRIVER_AWAKE_NA: u64 = 2 * MA;
-/// DRV8833 asleep (nSLEEP low): 1.6 µA [S].
+/// DRV8833 asleep (nSLEEP low): 1.6 µA \[S\].
 pub const DRIVER_SLEEP_NA: u64 = 1_600;
-/// The siren sounding: [N/F], assumed 100 mA.
+/// The siren sounding: \[N/F\], assumed 100 mA.
 pub const SIREN_NA: u64 = 100 * MA;
 
 /// Instructions the runtime runs for one wake-up: a key press through the
@@ -77,15 +77,15 @@ pub const SIREN_NA: u64 = 100 * MA;
 pub const INSTRUCTIONS_PER_WAKE: u64 = 11_400;
 /// Cycles per ten instructions: 1.3 a instruction (qemu-mps2 README).
 pub const CYCLES_PER_10_INSTRUCTIONS: u64 = 13;
-/// Awake time a change written to flash costs: [N/F], assumed 1 ms (a
+/// Awake time a change written to flash costs: \[N/F\], assumed 1 ms (a
 /// record programmed, a page erase now and then).
 pub const FLASH_WRITE_US: u64 = 1_000;
 /// Instructions a watchdog pet runs (each board at its own period,
-/// [`Board::pet_every_ms`]): [N/F], assumed 200.
+/// [`Board::pet_every_ms`]): \[N/F\], assumed 200.
 pub const WATCHDOG_INSTRUCTIONS: u64 = 200;
 /// The advertising interval the lock uses, µs: lock-ble's
 /// [`lock_ble::ADVERTISING_INTERVAL_US`] (1022.5 ms), which its GATT server
-/// and the Pico W's pass to trouble-host [P].
+/// and the Pico W's pass to trouble-host \[P\].
 pub const ADVERTISING_INTERVAL_US: u64 = lock_ble::ADVERTISING_INTERVAL_US;
 /// The connection interval a phone picks for a session, µs: assumed 30 ms.
 pub const CONNECTION_INTERVAL_US: u64 = 30_000;
@@ -189,7 +189,7 @@ pub const ESP32C3: Board = Board {
 
 /// What-if, not in the tables: the ESP32-C3 with its module UARTs built
 /// per operation, so that with the radio quiet nothing holds a wake lock
-/// and it light-sleeps (130 µA [P], exit assumed 1 ms [N/F]).
+/// and it light-sleeps (130 µA \[P\], exit assumed 1 ms \[N/F\]).
 pub const ESP32C3_LIGHT_SLEEP: Board = Board {
     name: "ESP32-C3 (light sleep)",
     sleep_radio_off_na: 130 * UA,
