@@ -181,23 +181,26 @@ impl<V: VisitorCodes> Lock<V> {
         let Some((at, value)) = self.wall.high else {
             return Some(last.saturating_add(CLOCK_MARK_INTERVAL));
         };
-        const HOUR_MS: i128 = CLOCK_MARK_INTERVAL.millis() as i128;
-        let at_ms = i128::from(at.millis());
-        let value_ms = i128::from(value.0) * 1000;
-        let earliest = i128::from(last.millis()) + i128::from(HOURLY_MIN_GAP.millis());
+        // In u64 milliseconds, saturating (no i128: a Cortex-M runs its
+        // division in software, on every wake).
+        let hour = CLOCK_MARK_INTERVAL.millis();
+        let at = at.millis();
+        let value = value.0.saturating_mul(1000);
+        let earliest = last.millis().saturating_add(HOURLY_MIN_GAP.millis());
         // The clock as it runs on from `at`, also before it (`at` may come
         // after the last run: set since).
-        let wall = value_ms + (earliest - at_ms);
-        let whole_hour = wall.div_euclid(HOUR_MS) * HOUR_MS
-            + if wall.rem_euclid(HOUR_MS) == 0 {
-                0
-            } else {
-                HOUR_MS
-            };
-        let due = at_ms + (whole_hour - value_ms);
-        Some(Instant::from_millis(
-            u64::try_from(due.max(earliest)).unwrap_or(u64::MAX),
-        ))
+        let wall = if earliest >= at {
+            value.saturating_add(earliest - at)
+        } else {
+            value.saturating_sub(at - earliest)
+        };
+        let whole_hour = wall.div_ceil(hour).saturating_mul(hour);
+        let due = if whole_hour >= value {
+            at.saturating_add(whole_hour - value)
+        } else {
+            at.saturating_sub(value - whole_hour)
+        };
+        Some(Instant::from_millis(due.max(earliest)))
     }
 
     /// The hourly wake (R-NRG-1): the battery reading and the clock's mark,
