@@ -321,8 +321,6 @@ where
                         },
                     )
                     .await;
-                    // A stop that came as the search ended is for no one.
-                    link.stop.reset();
                     match stopped {
                         Some(result) => identify_event(kind, result.map_err(|e| e.kind())),
                         None => {
@@ -335,6 +333,10 @@ where
                     }
                 };
                 link.busy.set(false);
+                // A stop that came as the search ended, or during an
+                // enrolment step (which is not stopped), is for no one: left
+                // standing it would end the next search at once.
+                link.stop.reset();
                 if matches!(event, Some(BiometricEvent::Fault { .. })) {
                     // A module that stops answering is left alone for a
                     // while, so a stuck sample line cannot keep it in
