@@ -88,16 +88,20 @@ fn refused_clock(door: &mut Door, secs: u64) -> bool {
     })
 }
 
+/// A window code whose window (10,000–20,000) ends long before the clock
+/// these tests take it to (50,000).
+const ENDED_WINDOW: FakeCode = FakeCode {
+    digits: "1357924680",
+    id: 11,
+    from: 10_000,
+    until: 20_000,
+    one_time: false,
+};
+
 #[test]
 fn s_vc_3_how_far_the_clock_got_is_on_flash_and_holds_it_after_a_restart() {
     // A window code that ended long before the power cut.
-    let window = FakeCode {
-        digits: "1357924680",
-        id: 11,
-        from: 10_000,
-        until: 20_000,
-        one_time: false,
-    };
+    let window = ENDED_WINDOW;
     let fake = Fake {
         codes: vec![window],
     };
@@ -229,13 +233,7 @@ fn s_vc_3_a_factory_reset_while_the_clock_runs_writes_its_mark_again() {
 /// had already ended.
 #[test]
 fn s_vc_3_a_factory_reset_after_a_restart_keeps_how_far_the_clock_got() {
-    let window = FakeCode {
-        digits: "1357924680",
-        id: 11,
-        from: 10_000,
-        until: 20_000,
-        one_time: false,
-    };
+    let window = ENDED_WINDOW;
     let mut door = Door::new(&[window]);
     door.set_clock(50_000);
     door.power_cycle(Fake {

@@ -454,16 +454,7 @@ where
                     return Ok(());
                 }
             }
-            let read = before(&mut self.clock, deadline, self.uart.read(&mut self.rx)).await;
-            match read {
-                None => return Err(Error::BootTimeout),
-                Some(Err(error)) => return Err(Error::Uart(error.kind())),
-                Some(Ok(0)) => return Err(Error::Closed),
-                Some(Ok(n)) => {
-                    self.rx_start = 0;
-                    self.rx_end = n.min(self.rx.len());
-                }
-            }
+            self.refill(deadline, Error::BootTimeout).await?;
         }
     }
 
@@ -511,6 +502,21 @@ where
         self.read_ack(deadline).await
     }
 
+    /// Refills the receive buffer with what the UART gives before
+    /// `deadline`; `late` is the error a deadline that passes first gives.
+    async fn refill(&mut self, deadline: u64, late: Error) -> Result<(), Error> {
+        match before(&mut self.clock, deadline, self.uart.read(&mut self.rx)).await {
+            None => Err(late),
+            Some(Err(error)) => Err(Error::Uart(error.kind())),
+            Some(Ok(0)) => Err(Error::Closed),
+            Some(Ok(n)) => {
+                self.rx_start = 0;
+                self.rx_end = n.min(self.rx.len());
+                Ok(())
+            }
+        }
+    }
+
     async fn read_ack(&mut self, deadline: u64) -> Result<Reply, Error> {
         loop {
             while let Some(&byte) = self
@@ -533,16 +539,7 @@ where
                     });
                 }
             }
-            let read = before(&mut self.clock, deadline, self.uart.read(&mut self.rx)).await;
-            match read {
-                None => return Err(Error::Timeout),
-                Some(Err(error)) => return Err(Error::Uart(error.kind())),
-                Some(Ok(0)) => return Err(Error::Closed),
-                Some(Ok(n)) => {
-                    self.rx_start = 0;
-                    self.rx_end = n.min(self.rx.len());
-                }
-            }
+            self.refill(deadline, Error::Timeout).await?;
         }
     }
 
