@@ -6,7 +6,7 @@ use crate::event::EnrollFailure;
 use crate::event::{AlarmKind, BoltPosition, DoorState, EnrollStep, Key};
 use crate::log::LogRecord;
 use crate::passcode::PasscodeError;
-use crate::person::{BiometricKind, Person, PersonNumber, TemplateId};
+use crate::person::{BiometricKind, Modules, Person, PersonNumber, TemplateId};
 use crate::settings::{MotorDirection, Settings};
 use crate::time::Timestamp;
 use crate::visitor::VisitorCodeUse;
@@ -193,8 +193,9 @@ pub enum Prompt {
     Menu,
     /// The new person's number.
     PersonNumber(PersonNumber),
-    /// "1 face, 2 palm, 3 fingerprint, 4 passcode".
-    ChooseCredential,
+    /// "1 face, 2 palm, 3 fingerprint, 4 passcode": the fitted modules'
+    /// choices, each with its number, and the passcode.
+    ChooseCredential(Modules),
     /// A step of a biometric enrollment.
     Enroll(BiometricKind, EnrollStep),
     /// "Enter the person's number, then ✓".

@@ -146,11 +146,11 @@ pub enum BoltReport {
     Reached(BoltPosition),
     /// The motor stalled (over-current): a jam.
     Stalled,
-    /// The end position did not come within the body's travel time: a jam.
-    TimedOut,
-    /// At boot the bolt is at neither end (power was cut while it moved):
-    /// a jam too, and the bolt is not driven until the next verified unlock
-    /// or lock.
+    /// The bolt is at no switch. With switches at both ends, sent only at
+    /// boot: the bolt is between them (power was cut while it moved), a jam
+    /// too, and it is not driven until the next verified unlock or lock.
+    /// With one switch, sent whenever the bolt leaves it: the bolt is taken
+    /// to be at the other end ([`BoltSwitches`](crate::BoltSwitches)).
     Between,
 }
 

@@ -28,13 +28,13 @@ pub use event::{
     DoorState, EnrollFailure, EnrollStep, Event, Key, Link, Privilege,
 };
 pub use lock::{
-    BOLT_TRAVEL_LIMIT, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
+    BoltBody, BoltSwitches, CAMERA_MIN_BATTERY, CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, Config,
     KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, Timer, WATCHED_ENDS,
 };
 pub use log::{Actor, LogEntry, LogRecord};
 pub use passcode::{Entry, Passcode, PasscodeError};
 pub use person::{
-    BiometricKind, Name, NameError, PEOPLE_CAPACITY, People, Person, PersonNumber, Role,
+    BiometricKind, Modules, Name, NameError, PEOPLE_CAPACITY, People, Person, PersonNumber, Role,
     TEMPLATES_PER_PERSON, TemplateId,
 };
 pub use settings::{DoorDirection, MotorDirection, RadioListening, Setting, Settings, Volume};

@@ -34,7 +34,7 @@ use crate::action::{Action, Actions, Alarms, BoltState, KeyMask, LockMethod, Pro
 use crate::attempts::Lockout;
 use crate::event::{AlarmKind, DoorState, Event};
 use crate::log::{LogEntry, LogRecord};
-use crate::person::People;
+use crate::person::{Modules, People};
 use crate::settings::{RadioListening, Settings};
 use crate::snapshot::{RestoreError, Snapshot};
 use crate::time::{Instant, Timestamp, WallClock};
@@ -45,7 +45,7 @@ use crate::{action::Method, person::PersonNumber};
 
 pub use alarms::{CAMERA_MIN_BATTERY, TAMPER_ALARM};
 pub use app::PAIRING_WINDOW;
-pub use body::BOLT_TRAVEL_LIMIT;
+pub use body::{BoltBody, BoltSwitches};
 pub use clock::{CLOCK_MARK_INTERVAL, CLOCK_MAX_STEP_BACK, WATCHED_ENDS};
 pub use keypad::KEYPAD_TIMEOUT;
 
@@ -70,6 +70,11 @@ pub struct Config {
     /// ([`Setting::Radio`](crate::Setting::Radio)): the board's default,
     /// for what its radio costs while the lock sleeps. Default: always.
     pub radio: RadioListening,
+    /// The lock body: its switches and travel limit. Default: both
+    /// switches, 6 s.
+    pub bolt: BoltBody,
+    /// The biometric modules fitted. Default: all three.
+    pub modules: Modules,
 }
 
 impl Default for Config {
@@ -79,6 +84,8 @@ impl Default for Config {
             firmware: (0, 1, 0),
             verification_code: 0,
             radio: RadioListening::Always,
+            bolt: BoltBody::default(),
+            modules: Modules::ALL,
         }
     }
 }

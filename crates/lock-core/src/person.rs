@@ -112,6 +112,55 @@ pub enum BiometricKind {
     Finger,
 }
 
+/// The biometric modules a lock has fitted (R-MNU-4): the menu offers only
+/// these, and the lock asks nothing of one it does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Modules {
+    /// A 3D face module.
+    pub face: bool,
+    /// A palm-vein module.
+    pub palm: bool,
+    /// A fingerprint module.
+    pub finger: bool,
+}
+
+impl Modules {
+    /// All three.
+    pub const ALL: Modules = Modules {
+        face: true,
+        palm: true,
+        finger: true,
+    };
+
+    /// None: a passcode-only lock.
+    pub const NONE: Modules = Modules {
+        face: false,
+        palm: false,
+        finger: false,
+    };
+
+    /// Whether a module of `kind` is fitted.
+    pub const fn has(self, kind: BiometricKind) -> bool {
+        match kind {
+            BiometricKind::Face => self.face,
+            BiometricKind::Palm => self.palm,
+            BiometricKind::Finger => self.finger,
+        }
+    }
+
+    /// The fitted kinds, in the menu's order.
+    pub fn fitted(self) -> impl Iterator<Item = BiometricKind> {
+        BiometricKind::ALL.into_iter().filter(move |k| self.has(*k))
+    }
+}
+
+impl Default for Modules {
+    fn default() -> Self {
+        Modules::ALL
+    }
+}
+
 impl BiometricKind {
     /// All three kinds, in the menu's order.
     pub const ALL: [BiometricKind; 3] = [

@@ -12,10 +12,65 @@ use crate::visitor::VisitorCodes;
 use super::Lock;
 use super::timers::Timer;
 
-/// If the lock body has not reported an end position this long after a drive
-/// began, the lock stops the motor itself and calls it a jam. The body's own
-/// travel timeout should be shorter; this is the backstop.
-pub const BOLT_TRAVEL_LIMIT: Duration = Duration::from_secs(8);
+/// Which ends of the bolt's travel have a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoltSwitches {
+    /// A switch at each end: the lock always knows where the bolt is.
+    Both,
+    /// Only thrown is switched: not there reads as retracted.
+    LockedOnly,
+    /// Only retracted is switched: not there reads as thrown.
+    UnlockedOnly,
+    /// None: the lock knows the bolt from its own runs, a run to the end
+    /// lasting the whole travel limit.
+    None,
+}
+
+impl BoltSwitches {
+    /// Whether `end` has a switch.
+    pub const fn at(self, end: BoltPosition) -> bool {
+        match (self, end) {
+            (BoltSwitches::Both, BoltPosition::Locked | BoltPosition::Unlocked) => true,
+            (BoltSwitches::LockedOnly, BoltPosition::Locked) => true,
+            (BoltSwitches::UnlockedOnly, BoltPosition::Unlocked) => true,
+            _ => false,
+        }
+    }
+
+    /// With one switch, the end without it: where a bolt that is not at the
+    /// switch is taken to be.
+    const fn other_end(self) -> Option<BoltPosition> {
+        match self {
+            BoltSwitches::LockedOnly => Some(BoltPosition::Unlocked),
+            BoltSwitches::UnlockedOnly => Some(BoltPosition::Locked),
+            BoltSwitches::Both | BoltSwitches::None => None,
+        }
+    }
+}
+
+/// The lock body as the lock must know it (R-LCK-3): which ends have a
+/// switch and how long the bolt may take to travel. The one bound on a
+/// bolt movement: the runtime stops the motor when the lock says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BoltBody {
+    /// The end switches there are.
+    pub switches: BoltSwitches,
+    /// Longest a movement may take: reaching a switch sooner ends it; then
+    /// the motor stops, as a jam towards a switched end and as arrival
+    /// towards one without. A gear motor slows as the battery sags: leave
+    /// room for that (about 1.5 times the travel at full charge).
+    pub travel_limit: Duration,
+}
+
+impl Default for BoltBody {
+    /// Switches at both ends, 6 s of travel.
+    fn default() -> Self {
+        BoltBody {
+            switches: BoltSwitches::Both,
+            travel_limit: Duration::from_secs(6),
+        }
+    }
+}
 
 /// What the lock knows of its body.
 #[derive(Debug, Clone)]
@@ -130,13 +185,33 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     fn drive(&mut self, now: Instant, to: BoltPosition, out: &mut Actions) {
+        let body = self.config.bolt;
+        if self.body.bolt == BoltState::At(to) && body.switches.other_end() == Some(to) {
+            // Already there, as the one switch says, and no switch would
+            // tell it got there: a run would push the whole travel limit of
+            // stall current into the end stop.
+            return;
+        }
         let motor = self
             .stored
             .settings
             .motor_direction(to == BoltPosition::Unlocked);
         out.push(Action::DriveBolt { to, motor });
         self.body.bolt = BoltState::Moving(to);
-        self.timers.set(Timer::Bolt, now + BOLT_TRAVEL_LIMIT);
+        self.timers.set(Timer::Bolt, now + body.travel_limit);
+    }
+
+    /// The travel limit passed without a report: arrival at an end without
+    /// a switch, a jam otherwise (R-LCK-3).
+    pub(super) fn travel_ended(&mut self, now: Instant, out: &mut Actions) {
+        match self.body.bolt {
+            BoltState::Moving(to) if !self.config.bolt.switches.at(to) => {
+                self.timers.cancel(Timer::Bolt);
+                out.push(Action::StopMotor);
+                self.arrived(now, to, out);
+            }
+            _ => self.jammed(now, out),
+        }
     }
 
     /// Throws the bolt, unless the door is open.
@@ -167,39 +242,48 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// R-LCK-3: the lock body's report. The motor is not left powered: it
-    /// stops at the end position, on a stall or timeout (a jam), and a bolt
-    /// found between positions stays put until someone verified asks.
+    /// stops at the end position, on a stall or at the travel limit, and a
+    /// bolt found between positions stays put until someone verified asks.
+    /// With one switch, "not at it" is the other end: a bolt leaving the
+    /// switch by hand has been turned there.
     pub(super) fn bolt_report(&mut self, now: Instant, report: BoltReport, out: &mut Actions) {
         match report {
             BoltReport::Reached(position) => {
                 if self.timers.cancel(Timer::Bolt) {
                     out.push(Action::StopMotor);
                 }
-                let expected = matches!(self.body.bolt, BoltState::Moving(p) if p == position);
-                let moved = !expected && self.body.bolt != BoltState::At(position);
-                if moved && position == BoltPosition::Locked {
-                    self.log(now, out, LogEntry::Locked(LockMethod::Manual));
-                    self.body.locked();
-                    self.timers.cancel(Timer::AutoLock);
-                }
-                if moved && position == BoltPosition::Unlocked {
-                    // Unlocked by hand or by the key counts down too.
-                    self.start_countdown(now);
-                }
-                self.body.bolt = BoltState::At(position);
-                self.set_alarm(now, out, AlarmKind::Jam, false);
+                self.arrived(now, position, out);
             }
-            BoltReport::Stalled | BoltReport::TimedOut => {
+            BoltReport::Stalled => {
                 if matches!(self.body.bolt, BoltState::Moving(_)) {
                     self.jammed(now, out);
                 }
             }
-            BoltReport::Between => {
-                if !matches!(self.body.bolt, BoltState::Moving(_)) {
-                    self.stuck(now, out);
-                }
-            }
+            BoltReport::Between => match self.config.bolt.switches.other_end() {
+                // Leaving the switch is how a run to the other end starts.
+                Some(_) if matches!(self.body.bolt, BoltState::Moving(_)) => {}
+                Some(other) => self.arrived(now, other, out),
+                None if matches!(self.body.bolt, BoltState::Moving(_)) => {}
+                None => self.stuck(now, out),
+            },
         }
+    }
+
+    /// The bolt is at `position`, driven there or moved by hand or key.
+    fn arrived(&mut self, now: Instant, position: BoltPosition, out: &mut Actions) {
+        let expected = matches!(self.body.bolt, BoltState::Moving(p) if p == position);
+        let moved = !expected && self.body.bolt != BoltState::At(position);
+        if moved && position == BoltPosition::Locked {
+            self.log(now, out, LogEntry::Locked(LockMethod::Manual));
+            self.body.locked();
+            self.timers.cancel(Timer::AutoLock);
+        }
+        if moved && position == BoltPosition::Unlocked {
+            // Unlocked by hand or by the key counts down too.
+            self.start_countdown(now);
+        }
+        self.body.bolt = BoltState::At(position);
+        self.set_alarm(now, out, AlarmKind::Jam, false);
     }
 
     /// R-LCK-1: the door sensor. A door opened from inside offers ✓ outside

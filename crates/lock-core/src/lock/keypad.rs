@@ -208,7 +208,7 @@ impl<V: VisitorCodes> Lock<V> {
             Mode::DoorDirection { .. } => self.prompt(out, Prompt::DoorDirection),
             Mode::FirstStart => self.prompt(out, Prompt::CreateAdministrator),
             Mode::Idle if !self.stored.people.is_empty() && !self.storage_fault => {
-                out.push(Action::Module(ModuleCommand::Identify(BiometricKind::Face)));
+                self.search_face(out);
             }
             _ => {}
         }
@@ -450,6 +450,14 @@ impl<V: VisitorCodes> Lock<V> {
         self.keypad.entry.clear();
         self.wake(now);
         self.prompt(out, Prompt::VerifyAdministrator);
-        out.push(Action::Module(ModuleCommand::Identify(BiometricKind::Face)));
+        self.search_face(out);
+    }
+
+    /// A face search, when a face module is fitted: a face needs no touch
+    /// of its own, so the keypad waking starts one.
+    fn search_face(&self, out: &mut Actions) {
+        if self.config.modules.face {
+            out.push(Action::Module(ModuleCommand::Identify(BiometricKind::Face)));
+        }
     }
 }

@@ -62,7 +62,7 @@ impl<V: VisitorCodes> Lock<V> {
             } => {
                 if key == Key::Back {
                     out.push(Action::Module(ModuleCommand::CancelEnroll(kind)));
-                    self.prompt(out, Prompt::ChooseCredential);
+                    self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                     Some(Screen::Credential { draft, stored })
                 } else {
                     Some(Screen::Enrolling {
@@ -108,7 +108,7 @@ impl<V: VisitorCodes> Lock<V> {
                     number,
                     then: KeyMask::ENTRY,
                 }));
-                self.prompt(out, Prompt::ChooseCredential);
+                self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                 Some(Screen::Credential {
                     draft: Person::new(number, role),
                     stored: false,
@@ -143,7 +143,7 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// R-MNU-4: the new person's credentials, one after another: `1` face,
-    /// `2` palm, `3` finger, `4` passcode; ↩ back to the menu (before any
+    /// `2` palm, `3` finger (each only if fitted), `4` passcode; ↩ back to the menu (before any
     /// credential, nobody is stored).
     fn credential_key(
         &mut self,
@@ -166,7 +166,7 @@ impl<V: VisitorCodes> Lock<V> {
                 };
                 if let Some(reason) = full {
                     self.prompt(out, Prompt::Failure(reason));
-                    self.prompt(out, Prompt::ChooseCredential);
+                    self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                     return Some(Screen::Credential { draft, stored });
                 }
                 self.keypad.entry.clear();
@@ -183,9 +183,14 @@ impl<V: VisitorCodes> Lock<V> {
             }
             _ => return Some(Screen::Credential { draft, stored }),
         };
+        if !self.config.modules.has(kind) {
+            // Not fitted: the choices again, with what there is.
+            self.prompt(out, Prompt::ChooseCredential(self.config.modules));
+            return Some(Screen::Credential { draft, stored });
+        }
         if let Err(e) = self.stored.people.can_add_template(Some(&draft), kind) {
             self.prompt(out, Prompt::Failure(refusal_of(e)));
-            self.prompt(out, Prompt::ChooseCredential);
+            self.prompt(out, Prompt::ChooseCredential(self.config.modules));
             return Some(Screen::Credential { draft, stored });
         }
         out.push(Action::Module(ModuleCommand::Enroll {
@@ -221,7 +226,7 @@ impl<V: VisitorCodes> Lock<V> {
                 });
             }
             Dialogue::Cancelled | Dialogue::Refused => {
-                self.prompt(out, Prompt::ChooseCredential);
+                self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                 return Some(Screen::Credential { draft, stored });
             }
             Dialogue::Confirmed(code) => code,
@@ -241,7 +246,7 @@ impl<V: VisitorCodes> Lock<V> {
         match stored_now {
             Ok(updated) => {
                 self.prompt(out, Prompt::Success);
-                self.prompt(out, Prompt::ChooseCredential);
+                self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                 Some(Screen::Credential {
                     draft: updated,
                     stored: true,
@@ -249,7 +254,7 @@ impl<V: VisitorCodes> Lock<V> {
             }
             Err(reason) => {
                 self.prompt(out, Prompt::Failure(reason));
-                self.prompt(out, Prompt::ChooseCredential);
+                self.prompt(out, Prompt::ChooseCredential(self.config.modules));
                 Some(Screen::Credential { draft, stored })
             }
         }
@@ -396,7 +401,7 @@ impl<V: VisitorCodes> Lock<V> {
             }
             Err(reason) => self.prompt(out, Prompt::Failure(reason)),
         }
-        self.prompt(out, Prompt::ChooseCredential);
+        self.prompt(out, Prompt::ChooseCredential(self.config.modules));
         self.enter(Mode::Menu {
             admin,
             screen: Screen::Credential { draft, stored },

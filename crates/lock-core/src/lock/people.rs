@@ -161,7 +161,7 @@ impl<V: VisitorCodes> Lock<V> {
     /// USB power, bolt, door, the wall clock, a tamper alarm's siren) stays.
     pub(super) fn factory_reset(&mut self, now: Instant, out: &mut Actions) {
         out.push(Action::Persist(Change::FactoryReset));
-        for kind in BiometricKind::ALL {
+        for kind in self.config.modules.fitted() {
             out.push(Action::Module(ModuleCommand::Clear(kind)));
         }
         self.log(now, out, LogEntry::FactoryReset);

@@ -181,7 +181,7 @@ impl<V: VisitorCodes> Lock<V> {
                 self.set_alarm(now, out, AlarmKind::Tamper, false);
             }
             Timer::Pairing => self.end_pairing(out),
-            Timer::Bolt => self.jammed(now, out),
+            Timer::Bolt => self.travel_ended(now, out),
             Timer::AutoLock => {
                 self.timers.cancel(Timer::AutoLock);
                 self.lock_bolt(now, LockMethod::Countdown, out);

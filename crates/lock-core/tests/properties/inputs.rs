@@ -202,7 +202,7 @@ fn bolt_report() -> impl Strategy<Value = BoltReport> {
         3 => Just(BoltReport::Reached(BoltPosition::Locked)),
         3 => Just(BoltReport::Reached(BoltPosition::Unlocked)),
         1 => Just(BoltReport::Stalled),
-        1 => Just(BoltReport::TimedOut),
+        1 => Just(BoltReport::Between),
     ]
 }
 

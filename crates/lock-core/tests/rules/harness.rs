@@ -225,14 +225,14 @@ pub fn nth_code(i: u16) -> String {
 }
 
 impl Bench {
-    fn with_lock(lock: Lock, flash: Snapshot) -> Bench {
+    fn with_lock(lock: Lock, config: Config, flash: Snapshot) -> Bench {
         let mut modules = HashMap::new();
         for kind in BiometricKind::ALL {
             modules.insert(kind, Module::default());
         }
         Bench {
             lock,
-            config: config(),
+            config,
             now: Instant::ZERO,
             flash,
             journal: Vec::new(),
@@ -245,7 +245,12 @@ impl Bench {
 
     /// A factory-fresh lock, booted: it asks for the door direction.
     pub fn fresh() -> Bench {
-        let mut b = Bench::with_lock(Lock::new(config()), Snapshot::default());
+        Bench::fresh_with(config())
+    }
+
+    /// A factory-fresh lock of another body or other modules, booted.
+    pub fn fresh_with(config: Config) -> Bench {
+        let mut b = Bench::with_lock(Lock::new(config), config, Snapshot::default());
         b.send(Event::Boot { set_held: false });
         b
     }
@@ -253,7 +258,12 @@ impl Bench {
     /// A fresh lock after first start: right-opening, administrator 001 with
     /// [`ADMIN_CODE`], menu left, keypad dark.
     pub fn set_up() -> Bench {
-        let mut b = Bench::fresh();
+        Bench::set_up_with(config())
+    }
+
+    /// [`Bench::set_up`] for a lock of another body or other modules.
+    pub fn set_up_with(config: Config) -> Bench {
+        let mut b = Bench::fresh_with(config);
         b.first_start(DoorDirection::Right, ADMIN_CODE);
         b
     }
@@ -263,7 +273,7 @@ impl Bench {
     /// `face#0`, … (see [`template_name`]).
     pub fn restored(snapshot: Snapshot) -> Bench {
         let lock = Lock::restore(config(), &snapshot, Instant::ZERO).unwrap();
-        let mut b = Bench::with_lock(lock, snapshot.clone());
+        let mut b = Bench::with_lock(lock, config(), snapshot.clone());
         for p in snapshot.people.iter() {
             for (kind, t) in p.all_templates() {
                 b.module(kind).templates.push((template_name(kind, t), t));

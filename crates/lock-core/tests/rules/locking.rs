@@ -2,9 +2,9 @@
 //! the bolt motor and jams, leaving-home mode.
 
 use lock_core::{
-    Action, AlarmKind, AppCommand, BOLT_TRAVEL_LIMIT, BoltPosition, BoltReport, BoltState, Change,
-    Event, Key, Link, LockMethod, LogEntry, Notice, Privilege, Prompt, Refusal, Reply, Role,
-    Setting,
+    Action, AlarmKind, AppCommand, BoltBody, BoltPosition, BoltReport, BoltState, BoltSwitches,
+    Change, Config, Event, Key, Link, LockMethod, LogEntry, Notice, Privilege, Prompt, Refusal,
+    Reply, Role, Setting,
 };
 
 use crate::harness::*;
@@ -173,7 +173,7 @@ fn r_lck_3_motor_stopped_at_the_end_position() {
         .expect("motor stopped when the sensor reported");
     assert!(stop > drive);
     assert!(!b.lock.alarms().contains(AlarmKind::Jam));
-    b.wait(times(BOLT_TRAVEL_LIMIT, 2));
+    b.wait(times(TRAVEL_LIMIT, 2));
     assert_not_saw!(b, Action::StopMotor);
     assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Unlocked));
 }
@@ -197,31 +197,97 @@ fn r_lck_3_stall_is_a_jam() {
     press!(b, &format!("{ADMIN_CODE} ok"));
     assert_jammed(&b);
     // Nothing left running: no second stop, no later jam.
-    b.wait(times(BOLT_TRAVEL_LIMIT, 2));
+    b.wait(times(TRAVEL_LIMIT, 2));
     assert_not_saw!(b, Action::StopMotor);
 }
 
-#[test]
-fn r_lck_3_body_timeout_is_a_jam() {
-    let mut b = Bench::set_up();
-    b.body = Body::Silent;
-    b.event(Event::LockButton);
-    assert_eq!(b.lock.bolt(), BoltState::Moving(BoltPosition::Locked));
-    b.event(Event::Bolt(BoltReport::TimedOut));
-    assert_jammed(&b);
-}
+/// The default body's travel limit.
+const TRAVEL_LIMIT: lock_core::Duration = lock_core::Duration::from_secs(6);
 
 #[test]
-fn r_lck_3_no_report_at_all_stops_the_motor_at_the_backstop() {
+fn r_lck_3_no_report_by_the_travel_limit_is_a_jam() {
     let mut b = Bench::set_up();
     b.body = Body::Silent;
     unlock_with_admin_code(&mut b);
     assert_not_saw!(b, Action::StopMotor);
-    b.wait(just_before(BOLT_TRAVEL_LIMIT));
+    assert_eq!(BoltBody::default().travel_limit, TRAVEL_LIMIT);
+    b.wait(just_before(TRAVEL_LIMIT));
     assert_not_saw!(b, Action::StopMotor);
     assert_eq!(b.lock.bolt(), BoltState::Moving(BoltPosition::Unlocked));
     b.wait(millis(1));
     assert_jammed(&b);
+}
+
+/// A body with `switches` and a bolt that travels in under a second.
+fn quick_body(switches: BoltSwitches) -> Config {
+    Config {
+        bolt: BoltBody {
+            switches,
+            travel_limit: millis(1200),
+        },
+        ..config()
+    }
+}
+
+#[test]
+fn r_lck_3_the_travel_limit_is_the_bodys_own() {
+    let mut b = Bench::set_up_with(quick_body(BoltSwitches::Both));
+    b.body = Body::Silent;
+    b.event(Event::LockButton);
+    b.wait(just_before(millis(1200)));
+    assert_not_saw!(b, Action::StopMotor);
+    b.wait(millis(1));
+    assert_jammed(&b);
+}
+
+#[test]
+fn r_lck_3_towards_an_end_without_a_switch_the_limit_is_arrival() {
+    let mut b = Bench::set_up_with(quick_body(BoltSwitches::LockedOnly));
+    b.body = Body::Silent;
+    unlock_with_admin_code(&mut b);
+    // Leaving the locked switch is how the run starts, not a jam.
+    b.event(Event::Bolt(BoltReport::Between));
+    b.wait(just_before(millis(1200)));
+    assert_not_saw!(b, Action::StopMotor);
+    b.wait(millis(1));
+    assert_saw!(b, Action::StopMotor);
+    assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Unlocked));
+    assert!(!b.lock.alarms().contains(AlarmKind::Jam));
+    // Unlocking again does not push into the end stop: it is there.
+    unlock_with_admin_code(&mut b);
+    assert!(!b.drove(BoltPosition::Unlocked));
+    // Towards the switch, the switch ends the run; the limit would be a jam.
+    b.event(Event::LockButton);
+    assert!(b.drove(BoltPosition::Locked));
+    b.wait(millis(1200));
+    assert_jammed(&b);
+}
+
+#[test]
+fn r_lck_3_with_one_switch_not_at_it_is_the_other_end() {
+    let mut b = Bench::set_up_with(quick_body(BoltSwitches::LockedOnly));
+    assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Locked));
+    // Turned off the switch by hand: unlocked, no jam.
+    b.event(Event::Bolt(BoltReport::Between));
+    assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Unlocked));
+    assert!(!b.lock.alarms().contains(AlarmKind::Jam));
+    b.event(Event::Bolt(BoltReport::Reached(BoltPosition::Locked)));
+    assert!(b.logs().contains(&LogEntry::Locked(LockMethod::Manual)));
+
+    // A body switched only when retracted: off the switch, locked.
+    let mut b = Bench::set_up_with(quick_body(BoltSwitches::UnlockedOnly));
+    b.event(Event::Bolt(BoltReport::Reached(BoltPosition::Unlocked)));
+    b.event(Event::Bolt(BoltReport::Between));
+    assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Locked));
+    assert!(!b.lock.alarms().contains(AlarmKind::Jam));
+}
+
+#[test]
+fn r_lck_3_with_switches_at_both_ends_between_is_a_jam() {
+    let mut b = Bench::set_up();
+    b.event(Event::Bolt(BoltReport::Between));
+    assert_eq!(b.lock.bolt(), BoltState::Jammed);
+    assert!(b.lock.alarms().contains(AlarmKind::Jam));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use lock_core::{
     Action, Backlight, BiometricEvent, BiometricKind, BoltPosition, Change, EnrollFailure,
-    EnrollStep, Event, LogEntry, ModuleCommand, PasscodeError, Prompt, Refusal, Role,
+    EnrollStep, Event, LogEntry, ModuleCommand, Modules, PasscodeError, Prompt, Refusal, Role,
 };
 
 use crate::harness::*;
@@ -18,7 +18,7 @@ fn r_mnu_4_number_announced_then_credentials_one_after_another() {
     press!(b, "2");
     assert_prompted!(b, Prompt::PersonNumber(n(2)));
     assert_saw!(b, Action::Keypad(Backlight::Spell { number, .. }) if *number == n(2));
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
 
     press!(b, "3");
     assert_saw!(
@@ -41,7 +41,7 @@ fn r_mnu_4_number_announced_then_credentials_one_after_another() {
     }
     b.finger("bea");
     assert_prompted!(b, Prompt::Success);
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     assert!(b.logs().contains(&LogEntry::UserAdded {
         person: n(2),
         role: Role::User,
@@ -53,7 +53,7 @@ fn r_mnu_4_number_announced_then_credentials_one_after_another() {
     );
 
     b.menu_credential(Cred::Code("730418"));
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     assert!(b.logs().contains(&LogEntry::CredentialAdded {
         person: n(2),
         kind: None,
@@ -141,7 +141,7 @@ fn r_mnu_4_after_a_refused_or_failed_credential_back_to_the_choice() {
         b,
         Prompt::Failure(Refusal::Passcode(PasscodeError::TooWeak))
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     press!(b, "3");
     b.event(Event::Biometric(BiometricEvent::EnrollFailed {
         kind: BiometricKind::Finger,
@@ -151,14 +151,14 @@ fn r_mnu_4_after_a_refused_or_failed_credential_back_to_the_choice() {
         b,
         Prompt::Failure(Refusal::Enroll(EnrollFailure::BadCapture))
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     press!(b, "1");
     press!(b, "back");
     assert_saw!(
         b,
         Action::Module(ModuleCommand::CancelEnroll(BiometricKind::Face))
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     assert_eq!(b.lock.people().len(), 1, "nothing stored so far");
     b.menu_credential(Cred::Finger("dan"));
     assert_prompted!(b, Prompt::Success);
@@ -235,5 +235,59 @@ fn r_mnu_4_enrolled_report_from_another_module_is_deleted_there() {
     assert!(
         b.module_enrolling(BiometricKind::Finger),
         "the finger enrolment goes on"
+    );
+}
+
+#[test]
+fn r_mnu_4_a_lock_offers_only_the_modules_it_has() {
+    let finger_only = Modules {
+        finger: true,
+        ..Modules::NONE
+    };
+    let mut b = Bench::set_up_with(lock_core::Config {
+        modules: finger_only,
+        ..config()
+    });
+    b.open_menu();
+    press!(b, "2");
+    assert_prompted!(b, Prompt::ChooseCredential(finger_only));
+    // No face or palm module: their numbers are not taken, and the lock
+    // asks nothing of a module it does not have.
+    for absent in ["1", "2"] {
+        press!(b, absent);
+        assert_not_saw!(b, Action::Module(_));
+        assert_prompted!(b, Prompt::ChooseCredential(finger_only));
+    }
+    press!(b, "3");
+    assert_saw!(
+        b,
+        Action::Module(ModuleCommand::Enroll {
+            kind: BiometricKind::Finger,
+            ..
+        })
+    );
+    b.finger("bea");
+    assert_prompted!(b, Prompt::ChooseCredential(finger_only));
+    press!(b, "4");
+    assert_prompted!(b, Prompt::EnterPasscode);
+}
+
+#[test]
+fn r_mnu_4_without_a_face_module_a_touch_starts_no_face_search() {
+    let config = lock_core::Config {
+        modules: Modules {
+            face: false,
+            ..Modules::ALL
+        },
+        ..config()
+    };
+    let mut b = Bench::set_up_with(config);
+    b.event(Event::Touch);
+    assert_not_saw!(b, Action::Module(_));
+    let mut b = Bench::set_up();
+    b.event(Event::Touch);
+    assert_saw!(
+        b,
+        Action::Module(ModuleCommand::Identify(BiometricKind::Face))
     );
 }

@@ -2,8 +2,8 @@
 
 use lock_core::internals::ENTRY_MAX_DIGITS;
 use lock_core::{
-    Action, AlarmKind, AppCommand, BoltPosition, Event, LogEntry, Method, Notice, PasscodeError,
-    Prompt, Refusal, Reply, Role,
+    Action, AlarmKind, AppCommand, BoltPosition, Event, LogEntry, Method, Modules, Notice,
+    PasscodeError, Prompt, Refusal, Reply, Role,
 };
 
 use crate::harness::*;
@@ -20,7 +20,7 @@ fn refused_at_first_entry(b: &Bench, why: PasscodeError) {
         "refused at once, not asked again:\n{}",
         b.describe()
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
 }
 
 fn opens(b: &mut Bench, c: &str) -> bool {
@@ -108,7 +108,7 @@ fn r_pin_3_entered_twice_and_a_differing_second_entry_refuses() {
         b,
         Prompt::Failure(Refusal::Passcode(PasscodeError::Mismatch))
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     assert!(!b.saw(|a| matches!(a, Action::Persist(_))));
     press!(b, "back back");
     assert_eq!(b.lock.people().len(), 1);

@@ -5,7 +5,7 @@
 use lock_core::internals::{FACES_PER_PERSON, FINGERS_PER_PERSON, PALMS_PER_PERSON};
 use lock_core::{
     Action, AppCommand, BiometricEvent, BiometricKind, BoltPosition, EnrollFailure, Event,
-    LogEntry, Method, ModuleCommand, Person, Prompt, Refusal, Reply, Role, TemplateId,
+    LogEntry, Method, ModuleCommand, Modules, Person, Prompt, Refusal, Reply, Role, TemplateId,
 };
 
 use crate::harness::*;
@@ -52,7 +52,7 @@ fn r_usr_3_per_person_at_most_3_faces_2_palms_5_fingers() {
             "{kind:?}: {refused:?}"
         );
         assert!(
-            refused.contains(&Prompt::ChooseCredential),
+            refused.contains(&Prompt::ChooseCredential(Modules::ALL)),
             "back at the credential choice"
         );
     }
@@ -140,7 +140,7 @@ fn r_usr_3_fifty_passcodes_in_the_lock() {
     press!(b, "4");
     assert_prompted!(b, Prompt::Failure(Refusal::CredentialStoreFull));
     assert!(!b.prompted(Prompt::EnterPasscode));
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     // Another credential kind is still fine for the same new person.
     b.menu_credential(Cred::Finger("new"));
     assert_prompted!(b, Prompt::Success);
@@ -182,7 +182,7 @@ fn r_usr_7_duplicate_fingerprint_refused_nothing_stored() {
         b,
         Prompt::Failure(Refusal::Enroll(EnrollFailure::Duplicate))
     );
-    assert_prompted!(b, Prompt::ChooseCredential);
+    assert_prompted!(b, Prompt::ChooseCredential(Modules::ALL));
     assert!(!b.saw(|a| matches!(a, Action::Persist(_))));
     press!(b, "back back");
     assert_eq!(format!("{:?}", b.lock.snapshot()), before, "nothing stored");
