@@ -23,8 +23,8 @@ use std::task::Poll;
 
 use lock_core::{Config, RadioListening};
 use lock_hal::{
-    Absent, Backlight, Battery, BoltPosition, BoltSensor, Clock, ErrorType, Key, KeyEvent, Keypad,
-    Motor, MotorDirection, Voice,
+    Absent, Backlight, Battery, BoltEnd, BoltPosition, BoltSensor, Clock, ErrorType, Key, KeyEvent,
+    Keypad, Motor, MotorDirection, Voice,
 };
 use lock_runtime::{Board, Hardware, NoApp, Runtime};
 use lock_store::mock_flash::MockFlash;
@@ -98,7 +98,7 @@ impl ErrorType for Bridge {
     type Error = Infallible;
 }
 impl Motor for Bridge {
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), Infallible> {
+    fn drive(&mut self, direction: MotorDirection, _toward: BoltEnd) -> Result<(), Infallible> {
         say(&self.0, format_args!("motor    drive {direction:?}"));
         let mut door = self.0.borrow_mut();
         let to = match direction {
@@ -342,6 +342,7 @@ fn main() {
         // R-NRG-3: this board has no radio; with one that cannot sleep,
         // `RadioListening::WhileAwake`.
         radio: RadioListening::Always,
+        ..Config::default()
     };
     let mut runtime = Runtime::new(hw, store, NoApp, lock);
     let mut booted = false;

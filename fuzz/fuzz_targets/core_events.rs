@@ -102,11 +102,10 @@ fn event(op: u8, arg: u8) -> Event {
             },
             _ => BiometricEvent::Fault { kind: kind(arg) },
         }),
-        15 => Event::Bolt(match arg % 5 {
+        15 => Event::Bolt(match arg % 4 {
             0 => BoltReport::Reached(BoltPosition::Locked),
             1 => BoltReport::Reached(BoltPosition::Unlocked),
             2 => BoltReport::Stalled,
-            3 => BoltReport::TimedOut,
             _ => BoltReport::Between,
         }),
         16 => Event::Door(if arg % 2 == 0 {

@@ -24,23 +24,21 @@
 //! **Protocol source.** The DRV8833 / DRV8870 datasheets' input truth table,
 //! as written out in the project's `PERIPHERALS.md`.
 //!
-//! **Movement.** [`LockBody::drive_to`] powers the motor, then stops at the
-//! first of: the end switch of the target reads active (reached), the
-//! over-current input fires after the start-up blanking (a stall: a jam), or
-//! the travel timeout passes. It then brakes for [`TravelConfig::brake_ms`]
-//! and coasts — the order `PERIPHERALS.md` asks for (R-LCK-3). Which
-//! direction throws the bolt depends on the door's hand; the lock core
-//! chooses it (R-UNL-3) and the body only applies it, with
-//! [`HBridge::swap_polarity`] for a motor wired the other way round. A DC
-//! gear motor's travel time grows as the battery sags: the timeout
-//! (default 5 s, below the core's 8 s backstop) leaves room for that.
+//! **Movement.** The lock times the bolt, not the driver: the runtime powers
+//! the motor ([`Motor::drive`]), stops it at the end switch, on a stall
+//! (after its inrush blanking) or at the body's travel limit in the lock's
+//! configuration, then brakes and coasts — the order `PERIPHERALS.md` asks
+//! for (R-LCK-3). Which direction throws the bolt depends on the door's
+//! hand; the lock core chooses it (R-UNL-3) and the bridge only applies it,
+//! with [`HBridge::swap_polarity`] for a motor wired the other way round.
+//! A body with a switch at one end only reads through [`EndSwitch`].
 
-use embassy_futures::select::{Either, Either3, select, select3};
+use embassy_futures::select::{Either, select};
 use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal::pwm::SetDutyCycle;
 use embedded_hal_async::digital::Wait;
 use lock_hal::{
-    BoltPosition, BoltSensor, Clock, Error as HalError, ErrorKind, ErrorType, Motor,
+    BoltEnd, BoltPosition, BoltSensor, Clock, Error as HalError, ErrorKind, ErrorType, Motor,
     MotorDirection, StallSensor,
 };
 
@@ -139,7 +137,7 @@ impl<A, B, S> ErrorType for HBridge<A, B, S> {
 }
 
 impl<A: OutputPin, B: OutputPin, S: OutputPin> Motor for HBridge<A, B, S> {
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), Error> {
+    fn drive(&mut self, direction: MotorDirection, _toward: BoltEnd) -> Result<(), Error> {
         self.sleep.set_high().map_err(pin)?;
         // The pin going low first, so a reversal passes through coast, never
         // through brake.
@@ -211,7 +209,7 @@ impl<A, B> ErrorType for PwmHBridge<A, B> {
 }
 
 impl<A: SetDutyCycle, B: SetDutyCycle> Motor for PwmHBridge<A, B> {
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), Error> {
+    fn drive(&mut self, direction: MotorDirection, _toward: BoltEnd) -> Result<(), Error> {
         let duty = self.duty_percent;
         if (direction == MotorDirection::Forward) != self.swapped {
             self.in2.set_duty_cycle_fully_off().map_err(pwm)?;
@@ -315,6 +313,76 @@ impl<L: InputPin + Wait, U: InputPin + Wait> BoltSensor for EndSwitches<L, U> {
     }
 }
 
+/// One end switch, for a body switched at one end only (its other end is
+/// reached by the lock's travel limit): reads that end, or
+/// [`BoltPosition::Between`] when the bolt is off it, which the lock takes
+/// as the other end. Declare the body as such in the lock's configuration
+/// (`lock_core::BoltSwitches::LockedOnly` or `UnlockedOnly`).
+pub struct EndSwitch<P> {
+    pin: P,
+    at: BoltPosition,
+    active_low: bool,
+}
+
+impl<P: InputPin + Wait> EndSwitch<P> {
+    /// The switch closed when the bolt is thrown.
+    pub fn locked(pin: P, active_low: bool) -> Self {
+        EndSwitch {
+            pin,
+            at: BoltPosition::Locked,
+            active_low,
+        }
+    }
+
+    /// The switch closed when the bolt is retracted.
+    pub fn unlocked(pin: P, active_low: bool) -> Self {
+        EndSwitch {
+            pin,
+            at: BoltPosition::Unlocked,
+            active_low,
+        }
+    }
+
+    /// Gives the pin back.
+    pub fn release(self) -> P {
+        self.pin
+    }
+
+    fn read(&mut self) -> Result<(bool, BoltPosition), Error> {
+        let high = self.pin.is_high().map_err(pin)?;
+        let closed = high != self.active_low;
+        Ok((
+            high,
+            if closed {
+                self.at
+            } else {
+                BoltPosition::Between
+            },
+        ))
+    }
+}
+
+impl<P> ErrorType for EndSwitch<P> {
+    type Error = Error;
+}
+
+impl<P: InputPin + Wait> BoltSensor for EndSwitch<P> {
+    fn position(&mut self) -> Result<BoltPosition, Error> {
+        Ok(self.read()?.1)
+    }
+
+    /// As [`EndSwitches`]: by level, not debounced.
+    async fn wait_for_change(&mut self, last: BoltPosition) -> Result<BoltPosition, Error> {
+        loop {
+            let (high, position) = self.read()?;
+            if position != last {
+                return Ok(position);
+            }
+            wait_for_other_level(&mut self.pin, high).await?;
+        }
+    }
+}
+
 /// The over-current comparator output.
 pub struct OverCurrent<P> {
     input: P,
@@ -413,190 +481,5 @@ impl<A: RawAdc, C: Clock> StallSensor for ShuntStall<A, C> {
             let next = self.clock.now_ms().saturating_add(Self::PERIOD_MS);
             self.clock.wait_until(next).await;
         }
-    }
-}
-
-/// How a movement ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Travel {
-    /// The end switch of the target reads active.
-    Reached(BoltPosition),
-    /// The over-current input fired: the bolt is jammed.
-    Stalled,
-    /// The target was not reached within the travel timeout: a jam.
-    TimedOut,
-}
-
-/// Which part failed during a movement, and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum TravelError {
-    /// The motor (bridge) failed.
-    #[error("motor: {0:?}")]
-    Motor(ErrorKind),
-    /// The bolt sensor failed.
-    #[error("bolt sensor: {0:?}")]
-    Sensor(ErrorKind),
-    /// The stall sensor failed.
-    #[error("stall sensor: {0:?}")]
-    Stall(ErrorKind),
-}
-
-impl HalError for TravelError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            TravelError::Motor(kind) | TravelError::Sensor(kind) | TravelError::Stall(kind) => {
-                *kind
-            }
-        }
-    }
-}
-
-/// Timing of a movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct TravelConfig {
-    /// The longest a movement may take before it is a jam.
-    pub travel_timeout_ms: u32,
-    /// The over-current input is ignored this long after the start: a DC
-    /// motor's start-up current exceeds the stall threshold.
-    pub inrush_blank_ms: u32,
-    /// How long the motor brakes before it coasts.
-    pub brake_ms: u32,
-}
-
-impl Default for TravelConfig {
-    fn default() -> TravelConfig {
-        TravelConfig {
-            travel_timeout_ms: 5_000,
-            inrush_blank_ms: 100,
-            brake_ms: 100,
-        }
-    }
-}
-
-/// A motor, its end switches, its over-current input and the clock: drives
-/// the bolt to an end and stops it.
-pub struct LockBody<M, B, S, C> {
-    motor: M,
-    sensor: B,
-    stall: S,
-    clock: C,
-    config: TravelConfig,
-}
-
-impl<M, B, S, C> LockBody<M, B, S, C>
-where
-    M: Motor,
-    B: BoltSensor,
-    S: StallSensor,
-    C: Clock,
-{
-    /// Takes the parts.
-    pub fn new(motor: M, sensor: B, stall: S, clock: C, config: TravelConfig) -> Self {
-        LockBody {
-            motor,
-            sensor,
-            stall,
-            clock,
-            config,
-        }
-    }
-
-    /// Gives the parts back.
-    pub fn release(self) -> (M, B, S, C) {
-        (self.motor, self.sensor, self.stall, self.clock)
-    }
-
-    /// The bolt sensor, to watch for the bolt turned by hand between
-    /// movements.
-    pub fn sensor_mut(&mut self) -> &mut B {
-        &mut self.sensor
-    }
-
-    /// Drives the motor in `direction` until the bolt reaches `to`, stalls
-    /// or runs out of time; then brakes and coasts, also after an error
-    /// (R-LCK-3). The direction is the core's, from the door's hand (R-UNL-3). Not
-    /// cancel-safe (dropping it would leave the motor running); bounded by
-    /// the travel timeout and the brake time.
-    pub async fn drive_to(
-        &mut self,
-        to: BoltPosition,
-        direction: MotorDirection,
-    ) -> Result<Travel, TravelError> {
-        let started = self.clock.now_ms();
-        let deadline = started.saturating_add(u64::from(self.config.travel_timeout_ms));
-        let blank_until = started.saturating_add(u64::from(self.config.inrush_blank_ms));
-        let outcome = match self.motor.drive(direction) {
-            Ok(()) => self.run(to, deadline, blank_until).await,
-            Err(error) => Err(TravelError::Motor(error.kind())),
-        };
-        let stopped = self.stop().await;
-        let travel = outcome?;
-        stopped?;
-        Ok(travel)
-    }
-
-    async fn run(
-        &mut self,
-        to: BoltPosition,
-        deadline: u64,
-        blank_until: u64,
-    ) -> Result<Travel, TravelError> {
-        let sensor = |error: B::Error| TravelError::Sensor(error.kind());
-        loop {
-            let position = self.sensor.position().map_err(sensor)?;
-            if position == to {
-                return Ok(Travel::Reached(position));
-            }
-            let now = self.clock.now_ms();
-            if now >= deadline {
-                return Ok(Travel::TimedOut);
-            }
-            if now < blank_until {
-                let until = blank_until.min(deadline);
-                if let Either::First(result) = select(
-                    self.sensor.wait_for_change(position),
-                    self.clock.wait_until(until),
-                )
-                .await
-                {
-                    result.map_err(sensor)?;
-                }
-                continue;
-            }
-            match select3(
-                self.sensor.wait_for_change(position),
-                self.stall.wait_for_stall(),
-                self.clock.wait_until(deadline),
-            )
-            .await
-            {
-                Either3::First(result) => {
-                    result.map_err(sensor)?;
-                }
-                Either3::Second(result) => {
-                    result.map_err(|error| TravelError::Stall(error.kind()))?;
-                    return Ok(Travel::Stalled);
-                }
-                Either3::Third(()) => return Ok(Travel::TimedOut),
-            }
-        }
-    }
-
-    /// Brake, wait, coast.
-    async fn stop(&mut self) -> Result<(), TravelError> {
-        let motor = |error: M::Error| TravelError::Motor(error.kind());
-        let braked = self.motor.brake().map_err(motor);
-        let until = self
-            .clock
-            .now_ms()
-            .saturating_add(u64::from(self.config.brake_ms));
-        self.clock.wait_until(until).await;
-        // Coast even if braking failed: an unpowered motor is the safe state.
-        let coasted = self.motor.coast().map_err(motor);
-        braked.and(coasted)
     }
 }

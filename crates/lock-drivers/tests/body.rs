@@ -14,18 +14,16 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::future::pending;
 
 use common::{ManualClock, run};
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use embedded_hal_mock::eh1::pwm::{Mock as PwmMock, Transaction as Pwm};
 use lock_drivers::battery::RawAdc;
 use lock_drivers::body::{
-    EndSwitches, Error, HBridge, LockBody, OverCurrent, PwmHBridge, ShuntStall, Travel,
-    TravelConfig, TravelError,
+    EndSwitch, EndSwitches, Error, HBridge, OverCurrent, PwmHBridge, ShuntStall,
 };
 use lock_hal::{
-    BoltPosition, BoltSensor, Error as _, ErrorKind, ErrorType, Motor, MotorDirection, StallSensor,
+    BoltEnd, BoltPosition, BoltSensor, Error as _, ErrorKind, Motor, MotorDirection, StallSensor,
 };
 
 use State::{High, Low};
@@ -47,8 +45,12 @@ fn bridge_truth_table_coast_first_on_every_change() {
     let in1 = pins(&[Pin::set(High), Pin::set(Low), Pin::set(High), Pin::set(Low)]);
     let in2 = pins(&[Pin::set(Low), Pin::set(High), Pin::set(High), Pin::set(Low)]);
     let mut bridge = HBridge::new(in1, in2);
-    bridge.drive(MotorDirection::Forward).unwrap();
-    bridge.drive(MotorDirection::Reverse).unwrap();
+    bridge
+        .drive(MotorDirection::Forward, BoltEnd::Locked)
+        .unwrap();
+    bridge
+        .drive(MotorDirection::Reverse, BoltEnd::Unlocked)
+        .unwrap();
     bridge.brake().unwrap();
     bridge.coast().unwrap();
     let (in1, in2, _) = bridge.release();
@@ -61,7 +63,9 @@ fn bridge_wakes_to_drive_and_sleeps_when_coasting() {
     let in2 = pins(&[Pin::set(Low), Pin::set(Low)]);
     let sleep = pins(&[Pin::set(High), Pin::set(Low)]);
     let mut bridge = HBridge::with_sleep(in1, in2, sleep);
-    bridge.drive(MotorDirection::Forward).unwrap();
+    bridge
+        .drive(MotorDirection::Forward, BoltEnd::Locked)
+        .unwrap();
     bridge.coast().unwrap();
     let (in1, in2, sleep) = bridge.release();
     done([in1, in2, sleep].into_iter());
@@ -72,7 +76,9 @@ fn swapped_polarity_turns_forward_into_0_1() {
     let in1 = pins(&[Pin::set(Low)]);
     let in2 = pins(&[Pin::set(High)]);
     let mut bridge = HBridge::new(in1, in2).swap_polarity(true);
-    bridge.drive(MotorDirection::Forward).unwrap();
+    bridge
+        .drive(MotorDirection::Forward, BoltEnd::Locked)
+        .unwrap();
     let (in1, in2, _) = bridge.release();
     done([in1, in2].into_iter());
 }
@@ -93,7 +99,9 @@ fn pwm_bridge_drives_at_its_duty_brakes_full_and_coasts_off() {
         Pwm::set_duty_cycle(0),
     ]);
     let mut bridge = PwmHBridge::new(in1, in2, 80);
-    bridge.drive(MotorDirection::Forward).unwrap();
+    bridge
+        .drive(MotorDirection::Forward, BoltEnd::Locked)
+        .unwrap();
     bridge.brake().unwrap();
     bridge.coast().unwrap();
     let (mut in1, mut in2) = bridge.release();
@@ -221,151 +229,30 @@ fn an_adc_failure_ends_the_wait_with_its_kind() {
 }
 
 #[test]
-fn r_lck_3_a_shunt_stall_is_read_only_after_the_inrush_blanking_and_is_a_jam() {
-    // The inrush reads over the threshold but is not read at all: the
-    // shunt is first read at 100 ms, a stall at 110 ms, then 100 ms of
-    // braking.
-    let in1 = pins(&[Pin::set(Low), Pin::set(High), Pin::set(Low)]);
-    let in2 = pins(&[Pin::set(High), Pin::set(High), Pin::set(Low)]);
-    let clock = ManualClock::new();
-    let stall = shunt_on(&clock, &[Ok(STALL_RAW); 3]);
-    let mut body = LockBody::new(
-        HBridge::new(in1, in2),
-        ScriptedBolt {
-            now: BoltPosition::Locked,
-            next: VecDeque::new(),
-        },
-        stall,
-        clock.clone(),
-        TravelConfig::default(),
+fn r_lck_3_one_end_switch_reads_its_end_or_off_it() {
+    // Locked only, active low: closed (low) is locked, open is "between",
+    // which the lock takes as unlocked.
+    let mut sensor = EndSwitch::locked(
+        pins(&[
+            Pin::get(Low),
+            Pin::get(High),
+            Pin::get(Low),
+            Pin::wait_for_state(High),
+            Pin::get(High),
+        ]),
+        true,
     );
+    assert_eq!(sensor.position(), Ok(BoltPosition::Locked));
+    assert_eq!(sensor.position(), Ok(BoltPosition::Between));
     assert_eq!(
-        run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)),
-        Ok(Travel::Stalled)
+        run(sensor.wait_for_change(BoltPosition::Locked)),
+        Ok(BoltPosition::Between)
     );
-    assert_eq!(clock.now(), 210);
-    let (bridge, _, stall, _) = body.release();
-    taken_at(stall, &[100, 105, 110]);
-    let (in1, in2, _) = bridge.release();
-    done([in1, in2].into_iter());
-}
+    sensor.release().done();
 
-// ---------------------------------------------------------------------------
-// Movements, with the real bridge on mock pins and scripted sensors.
-
-/// A bolt that moves through scripted positions, one per wait; silent when
-/// the script is out.
-struct ScriptedBolt {
-    now: BoltPosition,
-    next: VecDeque<Result<BoltPosition, ErrorKind>>,
-}
-
-impl ErrorType for ScriptedBolt {
-    type Error = ErrorKind;
-}
-
-impl BoltSensor for ScriptedBolt {
-    fn position(&mut self) -> Result<BoltPosition, ErrorKind> {
-        Ok(self.now)
-    }
-    async fn wait_for_change(&mut self, _last: BoltPosition) -> Result<BoltPosition, ErrorKind> {
-        match self.next.pop_front() {
-            Some(next) => {
-                self.now = next?;
-                Ok(self.now)
-            }
-            None => pending().await,
-        }
-    }
-}
-
-/// An over-current input that fires as soon as it is listened to, or never.
-struct Stall(bool);
-
-impl ErrorType for Stall {
-    type Error = ErrorKind;
-}
-
-impl StallSensor for Stall {
-    async fn wait_for_stall(&mut self) -> Result<(), ErrorKind> {
-        if self.0 { Ok(()) } else { pending().await }
-    }
-}
-
-type Body = LockBody<HBridge<PinMock, PinMock>, ScriptedBolt, Stall, ManualClock>;
-
-/// A body driving in reverse, then braking and coasting.
-fn body(
-    from: BoltPosition,
-    moves: Vec<Result<BoltPosition, ErrorKind>>,
-    stall: bool,
-) -> (Body, ManualClock) {
-    let in1 = pins(&[Pin::set(Low), Pin::set(High), Pin::set(Low)]);
-    let in2 = pins(&[Pin::set(High), Pin::set(High), Pin::set(Low)]);
-    let clock = ManualClock::new();
-    let body = LockBody::new(
-        HBridge::new(in1, in2),
-        ScriptedBolt {
-            now: from,
-            next: moves.into(),
-        },
-        Stall(stall),
-        clock.clone(),
-        TravelConfig::default(),
-    );
-    (body, clock)
-}
-
-fn finish(body: Body) {
-    let (bridge, _, _, _) = body.release();
-    let (in1, in2, _) = bridge.release();
-    done([in1, in2].into_iter());
-}
-
-#[test]
-fn r_lck_3_reaching_the_end_switch_stops_brakes_then_coasts() {
-    let (mut body, clock) = body(
-        BoltPosition::Locked,
-        vec![Ok(BoltPosition::Between), Ok(BoltPosition::Unlocked)],
-        false,
-    );
-    assert_eq!(
-        run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)),
-        Ok(Travel::Reached(BoltPosition::Unlocked))
-    );
-    assert_eq!(clock.now(), 100, "reached at once, then 100 ms of braking");
-    finish(body);
-}
-
-#[test]
-fn r_lck_3_a_stall_after_the_inrush_blanking_is_a_jam() {
-    // The comparator fires from the start (inrush), but is only heard after
-    // 100 ms of blanking; then 100 ms of braking.
-    let (mut body, clock) = body(BoltPosition::Locked, vec![Ok(BoltPosition::Between)], true);
-    assert_eq!(
-        run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)),
-        Ok(Travel::Stalled)
-    );
-    assert_eq!(clock.now(), 200);
-    finish(body);
-}
-
-#[test]
-fn r_lck_3_no_end_position_within_the_travel_time_is_a_timeout() {
-    let (mut body, clock) = body(BoltPosition::Locked, vec![], false);
-    assert_eq!(
-        run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)),
-        Ok(Travel::TimedOut)
-    );
-    assert_eq!(clock.now(), 5_100);
-    finish(body);
-}
-
-#[test]
-fn a_sensor_failure_still_stops_the_motor() {
-    let (mut body, _) = body(BoltPosition::Locked, vec![Err(ErrorKind::Bus)], false);
-    let error = run(body.drive_to(BoltPosition::Unlocked, MotorDirection::Reverse)).unwrap_err();
-    assert_eq!(error, TravelError::Sensor(ErrorKind::Bus));
-    assert_eq!(error.kind(), ErrorKind::Bus);
-    finish(body);
+    // Unlocked only, active high.
+    let mut sensor = EndSwitch::unlocked(pins(&[Pin::get(High), Pin::get(Low)]), false);
+    assert_eq!(sensor.position(), Ok(BoltPosition::Unlocked));
+    assert_eq!(sensor.position(), Ok(BoltPosition::Between));
+    sensor.release().done();
 }

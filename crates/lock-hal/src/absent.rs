@@ -4,9 +4,9 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use crate::{
-    Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
-    Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport,
-    TriggerSensor, UsbPower, Voice, WallClock,
+    Backlight, Biometric, BoltPosition, BoltSensor, Button, ContactSensor, EnrollRefusal,
+    EnrollStatus, ErrorType, Identification, Press, Received, SampleSensor, Siren, StallSensor,
+    TemplateId, Transport, TriggerSensor, UsbPower, Voice, WallClock,
 };
 
 /// A part the board does not have: a sensor that never changes, a module
@@ -25,6 +25,17 @@ impl ContactSensor for Absent {
         Ok(false)
     }
     async fn wait_for_change(&mut self, _last_open: bool) -> Result<bool, Infallible> {
+        pending().await
+    }
+}
+
+impl BoltSensor for Absent {
+    /// At no switch: a body without switches (the lock knows its bolt from
+    /// its own runs, and does not ask).
+    fn position(&mut self) -> Result<BoltPosition, Infallible> {
+        Ok(BoltPosition::Between)
+    }
+    async fn wait_for_change(&mut self, _last: BoltPosition) -> Result<BoltPosition, Infallible> {
         pending().await
     }
 }

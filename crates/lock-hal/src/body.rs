@@ -15,14 +15,33 @@ pub enum MotorDirection {
     Reverse,
 }
 
+/// An end of the bolt's travel: where a movement goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BoltEnd {
+    /// Thrown.
+    Locked,
+    /// Retracted.
+    Unlocked,
+}
+
 /// The bolt motor, through an H-bridge.
 ///
 /// Every method is quick and non-blocking (it sets pins or PWM duty) and must
 /// not fail silently: a bridge that cannot be driven returns an error.
+///
+/// The body is timed by the lock, not by the board: the lock's
+/// configuration (`lock_core::BoltBody`) says which ends have a switch and
+/// how long a movement may take, and the runtime stops the motor at the
+/// switch, on a stall, or at that limit (towards an end without a switch,
+/// the limit is how the bolt arrives).
 pub trait Motor: ErrorType {
-    /// Powers the motor in `direction` until [`Motor::brake`] or
-    /// [`Motor::coast`]. The runtime bounds the run with its own timeout.
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), Self::Error>;
+    /// Powers the motor in `direction`, moving the bolt `toward` an end,
+    /// until [`Motor::brake`] or [`Motor::coast`]. The direction is the
+    /// lock's, from the door's hand; `toward` is for a body that cares
+    /// (more torque to throw than to retract, say). The runtime bounds the
+    /// run.
+    fn drive(&mut self, direction: MotorDirection, toward: BoltEnd) -> Result<(), Self::Error>;
 
     /// Shorts the windings: the motor stops fast.
     fn brake(&mut self) -> Result<(), Self::Error>;
@@ -44,7 +63,11 @@ pub enum BoltPosition {
     Between,
 }
 
-/// The bolt's end switches.
+/// The bolt's end switches: both, or one, as the lock's configuration
+/// (`lock_core::BoltBody`) declares. A body with one switch reports that
+/// end or [`BoltPosition::Between`] ("not at the switch"), which the lock
+/// reads as the other end. A body with none needs no sensor: pass
+/// [`Absent`](crate::Absent), which the runtime never asks.
 pub trait BoltSensor: ErrorType {
     /// Where the bolt is now.
     fn position(&mut self) -> Result<BoltPosition, Self::Error>;
@@ -81,8 +104,8 @@ pub trait TriggerSensor: ErrorType {
 }
 
 impl<T: Motor + ?Sized> Motor for &mut T {
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), Self::Error> {
-        T::drive(self, direction)
+    fn drive(&mut self, direction: MotorDirection, toward: BoltEnd) -> Result<(), Self::Error> {
+        T::drive(self, direction, toward)
     }
     fn brake(&mut self) -> Result<(), Self::Error> {
         T::brake(self)

@@ -20,7 +20,8 @@ pub use biometric::{
     Biometric, EnrollRefusal, EnrollStatus, EnrollStep, Identification, SampleSensor, TemplateId,
 };
 pub use body::{
-    BoltPosition, BoltSensor, ContactSensor, Motor, MotorDirection, StallSensor, TriggerSensor,
+    BoltEnd, BoltPosition, BoltSensor, ContactSensor, Motor, MotorDirection, StallSensor,
+    TriggerSensor,
 };
 pub use error::{Error, ErrorKind, ErrorType};
 pub use health::{

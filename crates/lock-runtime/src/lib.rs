@@ -31,7 +31,7 @@ pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
 #[cfg(feature = "lock-proto")]
 pub use proto::{ProtoApp, ProtoAppError};
 pub use runtime::{
-    BRAKE_TIME, Boot, BootFault, LOAD_ATTEMPTS, RADIO_LINGER, Runtime, STORE_RETRIES, TRAVEL_LIMIT,
+    BRAKE_TIME, Boot, BootFault, INRUSH_BLANK, LOAD_ATTEMPTS, RADIO_LINGER, Runtime, STORE_RETRIES,
     View,
 };
 pub use store::{

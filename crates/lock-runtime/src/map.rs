@@ -44,6 +44,14 @@ pub(crate) fn motor(direction: MotorDirection) -> hal::MotorDirection {
     }
 }
 
+/// Where a movement goes, for the motor.
+pub(crate) fn bolt_end(to: BoltPosition) -> hal::BoltEnd {
+    match to {
+        BoltPosition::Locked => hal::BoltEnd::Locked,
+        BoltPosition::Unlocked => hal::BoltEnd::Unlocked,
+    }
+}
+
 /// The end position the switches report, if at one.
 pub(crate) fn bolt(position: hal::BoltPosition) -> Option<BoltPosition> {
     match position {

@@ -70,7 +70,7 @@ pub fn clips(prompt: &Prompt) -> Clips {
         Prompt::EnterPasscodeAgain => push(&mut out, 23),
         Prompt::VerifyAdministrator => push(&mut out, 24),
         Prompt::Menu => push(&mut out, 25),
-        Prompt::ChooseCredential => push(&mut out, 26),
+        Prompt::ChooseCredential(_) => push(&mut out, 26),
         Prompt::EnterPersonNumber => push(&mut out, 27),
         Prompt::SettingsMenu => push(&mut out, 28),
         Prompt::Success => push(&mut out, 29),

@@ -7,7 +7,7 @@ use embassy_futures::join::join;
 use heapless::Deque;
 use lock_core::{
     Action, Actions, Backlight as BacklightAction, BiometricEvent, BiometricKind, BoltPosition,
-    BoltReport, Change, Config, DoorState, Duration, Event, Instant, Lock, LogRecord,
+    BoltReport, BoltSwitches, Change, Config, DoorState, Duration, Event, Instant, Lock, LogRecord,
     ModuleCommand, MotorDirection, RadioListening, RestoreError,
 };
 use lock_hal::{
@@ -25,12 +25,9 @@ use crate::prompt;
 use crate::store::{StateStore, StoreError as _, StoreErrorKind};
 use crate::wakes::{WakeCause, Wakes};
 
-/// The runtime's own bound on one bolt movement: it stops the motor and
-/// reports [`BoltReport::TimedOut`] when the end switch has not answered by
-/// then. Shorter than lock-core's backstop
-/// ([`BOLT_TRAVEL_LIMIT`](lock_core::BOLT_TRAVEL_LIMIT), 8 s), so the body's
-/// timeout is what normally ends a stuck movement.
-pub const TRAVEL_LIMIT: Duration = Duration::from_secs(6);
+/// The motor's stall input is not heard this long after a run starts: a DC
+/// motor's start-up current exceeds the stall threshold.
+pub const INRUSH_BLANK: Duration = Duration::from_millis(100);
 /// R-NRG-3: how long the radio listens on after the lock went idle, when
 /// it is set to listen only while the lock is awake.
 pub const RADIO_LINGER: Duration = Duration::from_secs(60);
@@ -107,8 +104,9 @@ enum Input {
 /// The motor's state.
 #[derive(Debug, Clone, Copy)]
 enum MotorState {
-    /// Driving the bolt; given up on at `until`.
-    Running { until: Instant },
+    /// Driving the bolt (the core's travel limit bounds it); a stall is
+    /// heard from `blank_until`.
+    Running { blank_until: Instant },
     /// Braked; left unpowered at `until` (R-LCK-3).
     Braking { until: Instant },
 }
@@ -204,7 +202,7 @@ impl<B: Board> LaneParts<B> {
 /// the motor runs), the keypad, the module lanes' answers, the door
 /// contact, the tamper switch, the key cylinder, SET, the inside lock button,
 /// USB power, the [`App`], and the clock until the earliest of the core's
-/// [`Lock::next_deadline`], the motor's [`TRAVEL_LIMIT`] or brake, the next
+/// [`Lock::next_deadline`], the motor's inrush blanking or brake, the next
 /// backlight frame, the next battery measurement and the end of an input's
 /// back-off. What fired becomes an [`Event`]; the actions it returns run in
 /// order, each [`Action::Persist`] and [`Action::Log`] written before the next
@@ -645,8 +643,14 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         self.pending.clear();
         self.set_volume();
         self.queue(Event::Boot { set_held });
-        match self.hw.bolt.position() {
-            Ok(position) => {
+        // A body without switches has nothing to read.
+        let bolt = match self.config.bolt.switches {
+            BoltSwitches::None => None,
+            _ => Some(self.hw.bolt.position()),
+        };
+        match bolt {
+            None => {}
+            Some(Ok(position)) => {
                 self.bolt_last = position;
                 // R-LCK-3: between the ends at boot, power was cut while it
                 // moved: the core raises the jam alarm.
@@ -654,7 +658,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                     map::bolt(position).map_or(BoltReport::Between, BoltReport::Reached),
                 ));
             }
-            Err(e) => warn!("bolt sensor unreadable at boot: {:?}", e.kind()),
+            Some(Err(e)) => warn!("bolt sensor unreadable at boot: {:?}", e.kind()),
         }
         match self.hw.door.is_open() {
             Ok(open) => {
@@ -687,10 +691,12 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             .filter_map(|b| b.quiet_until)
             .filter(|t| *t > now.millis())
             .map(|t| (Instant::from_millis(t), WakeCause::Retry));
-        let motor = self.motor.map(|m| match m {
-            MotorState::Running { until } | MotorState::Braking { until } => {
-                (until, WakeCause::Motor)
+        let motor = self.motor.and_then(|m| match m {
+            // The stall input opens then.
+            MotorState::Running { blank_until } => {
+                (blank_until > now).then_some((blank_until, WakeCause::Motor))
             }
+            MotorState::Braking { until } => Some((until, WakeCause::Motor)),
         });
         [
             self.lock
@@ -717,6 +723,11 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         matches!(self.motor, Some(MotorState::Running { .. }))
     }
 
+    /// Whether a stall would be heard: the motor runs, past its inrush.
+    fn stall_heard(&self, now: Instant) -> bool {
+        matches!(self.motor, Some(MotorState::Running { blank_until }) if now >= blank_until)
+    }
+
     async fn wait_for_input(&mut self) -> Input {
         let now = self.now();
         let wake = self.wake_at(now);
@@ -724,7 +735,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         let open = [
             on(Source::Keypad),
             on(Source::Bolt),
-            on(Source::Stall) && self.motor_running(),
+            on(Source::Stall) && self.stall_heard(now),
             on(Source::Door),
             on(Source::Tamper),
             on(Source::KeyCylinder),
@@ -879,7 +890,13 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             Input::Module(kind, Report::Done(ok)) => self.owed_done(kind, ok).await,
             Input::Bolt(r) => self.note(Source::Bolt, r).and_then(|position| {
                 self.bolt_last = position;
-                map::bolt(position).map(|at| Event::Bolt(BoltReport::Reached(at)))
+                match map::bolt(position) {
+                    Some(at) => Some(Event::Bolt(BoltReport::Reached(at))),
+                    // With switches at both ends, between them is on the way
+                    // (by motor or by hand); with one, off it is the other end.
+                    None if self.config.bolt.switches == BoltSwitches::Both => None,
+                    None => Some(Event::Bolt(BoltReport::Between)),
+                }
             }),
             Input::Stall(r) => {
                 if self.note(Source::Stall, r).is_some() && self.motor_running() {
@@ -988,11 +1005,6 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     async fn timers(&mut self) {
         let now = self.now();
         match self.motor {
-            Some(MotorState::Running { until }) if now >= until => {
-                warn!("bolt travel timed out");
-                self.stop_motor();
-                self.feed(Event::Bolt(BoltReport::TimedOut)).await;
-            }
             Some(MotorState::Braking { until }) if now >= until => {
                 self.motor = None;
                 self.coast();
@@ -1220,17 +1232,21 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     }
 
     /// Starts a bolt movement (R-UNL-2), bounded by the end switch, the
-    /// stall input and [`TRAVEL_LIMIT`] (R-LCK-3).
+    /// stall input and the core's travel limit (R-LCK-3).
     fn drive(&mut self, to: BoltPosition, direction: MotorDirection) {
         let now = self.now();
-        if let Err(e) = self.hw.motor.drive(map::motor(direction)) {
+        if let Err(e) = self
+            .hw
+            .motor
+            .drive(map::motor(direction), map::bolt_end(to))
+        {
             error!("motor failed: {:?}", e.kind());
             self.coast();
             self.queue(Event::Bolt(BoltReport::Stalled));
             return;
         }
         self.motor = Some(MotorState::Running {
-            until: now + TRAVEL_LIMIT,
+            blank_until: now + INRUSH_BLANK,
         });
         // Driven towards where it already is, the switch will not change:
         // report the end position now.

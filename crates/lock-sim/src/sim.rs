@@ -1072,7 +1072,7 @@ fn simple_prompt(clip: u16) -> Option<String> {
         Prompt::EnterPasscodeAgain,
         Prompt::VerifyAdministrator,
         Prompt::Menu,
-        Prompt::ChooseCredential,
+        Prompt::ChooseCredential(lock_core::Modules::ALL),
         Prompt::EnterPersonNumber,
         Prompt::SettingsMenu,
         Prompt::Success,
@@ -1089,7 +1089,10 @@ fn simple_prompt(clip: u16) -> Option<String> {
     ];
     all.iter()
         .find(|p| lock_runtime::prompt::clips(p).as_slice() == [clip])
-        .map(|p| kebab(&format!("{p:?}")))
+        .map(|p| match p {
+            Prompt::ChooseCredential(_) => "choose-credential".to_string(),
+            p => kebab(&format!("{p:?}")),
+        })
 }
 
 fn enroll_prompt(clip: u16) -> Option<String> {

@@ -25,10 +25,12 @@ use core::cell::RefCell;
 use core::future::poll_fn;
 use core::task::Poll;
 
-use lock_core::{AlarmKind, Alarms, BiometricKind, Change, LogRecord, ModuleCommand, Snapshot};
+use lock_core::{
+    AlarmKind, Alarms, BiometricKind, BoltSwitches, Change, LogRecord, ModuleCommand, Snapshot,
+};
 use lock_hal::{
-    BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType, Identification,
-    KeyEvent, MotorDirection, Press, Received, TemplateId,
+    BoltEnd, BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType,
+    Identification, KeyEvent, MotorDirection, Press, Received, TemplateId,
 };
 use lock_runtime::{Board, Hardware, LOG_PAGE, LogPage, ProtoApp, StateStore, StoreErrorKind};
 use lock_store::mock_flash::SharedMockFlash;
@@ -198,6 +200,8 @@ pub struct World {
     pub jammed: bool,
     /// How the body answers when not jammed.
     pub body: Body,
+    /// Which ends have a switch: what the bolt sensor can read.
+    pub switches: BoltSwitches,
     /// The motor is powered.
     pub motor_on: bool,
     /// Every motor call, in order.
@@ -307,6 +311,7 @@ impl World {
             stalled: false,
             jammed: false,
             body: Body::Working,
+            switches: BoltSwitches::Both,
             motor_on: false,
             motor: Vec::new(),
             motor_times: Vec::new(),
@@ -650,7 +655,7 @@ impl lock_hal::Backlight for SimBacklight {
 }
 
 impl lock_hal::Motor for SimMotor {
-    fn drive(&mut self, direction: MotorDirection) -> Result<(), ErrorKind> {
+    fn drive(&mut self, direction: MotorDirection, _toward: BoltEnd) -> Result<(), ErrorKind> {
         op(&self.0, |w| {
             w.record_motor(MotorCall::Drive(direction));
             let forward_unlocks = !w.mirrored;
@@ -703,12 +708,32 @@ impl lock_hal::Motor for SimMotor {
     }
 }
 
+impl World {
+    /// What the bolt's switches read: where the bolt is, at an end that has
+    /// a switch; between otherwise.
+    pub fn bolt_reading(&self) -> BoltPosition {
+        match self.bolt {
+            BoltPosition::Locked if self.switches.at(lock_core::BoltPosition::Locked) => {
+                BoltPosition::Locked
+            }
+            BoltPosition::Unlocked if self.switches.at(lock_core::BoltPosition::Unlocked) => {
+                BoltPosition::Unlocked
+            }
+            _ => BoltPosition::Between,
+        }
+    }
+}
+
 impl lock_hal::BoltSensor for SimBolt {
     fn position(&mut self) -> Result<BoltPosition, ErrorKind> {
-        Ok(self.0.borrow().bolt)
+        Ok(self.0.borrow().bolt_reading())
     }
     async fn wait_for_change(&mut self, last: BoltPosition) -> Result<BoltPosition, ErrorKind> {
-        Ok(until(&self.0, |w| (w.bolt != last).then_some(w.bolt)).await)
+        Ok(until(&self.0, |w| {
+            let now = w.bolt_reading();
+            (now != last).then_some(now)
+        })
+        .await)
     }
 }
 

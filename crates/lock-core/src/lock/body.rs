@@ -29,12 +29,12 @@ pub enum BoltSwitches {
 impl BoltSwitches {
     /// Whether `end` has a switch.
     pub const fn at(self, end: BoltPosition) -> bool {
-        match (self, end) {
-            (BoltSwitches::Both, BoltPosition::Locked | BoltPosition::Unlocked) => true,
-            (BoltSwitches::LockedOnly, BoltPosition::Locked) => true,
-            (BoltSwitches::UnlockedOnly, BoltPosition::Unlocked) => true,
-            _ => false,
-        }
+        matches!(
+            (self, end),
+            (BoltSwitches::Both, _)
+                | (BoltSwitches::LockedOnly, BoltPosition::Locked)
+                | (BoltSwitches::UnlockedOnly, BoltPosition::Unlocked)
+        )
     }
 
     /// With one switch, the end without it: where a bolt that is not at the

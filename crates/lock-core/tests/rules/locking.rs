@@ -254,7 +254,8 @@ fn r_lck_3_towards_an_end_without_a_switch_the_limit_is_arrival() {
     assert_eq!(b.lock.bolt(), BoltState::At(BoltPosition::Unlocked));
     assert!(!b.lock.alarms().contains(AlarmKind::Jam));
     // Unlocking again does not push into the end stop: it is there.
-    unlock_with_admin_code(&mut b);
+    press!(b, &format!("{ADMIN_CODE} ok"));
+    assert_prompted!(b, Prompt::Unlocked);
     assert!(!b.drove(BoltPosition::Unlocked));
     // Towards the switch, the switch ends the run; the limit would be a jam.
     b.event(Event::LockButton);

@@ -68,6 +68,18 @@ pub fn config() -> Config {
     }
 }
 
+/// The lock's configuration for the body the world has: its switches, and
+/// the default travel limit.
+fn config_for(world: &World) -> Config {
+    Config {
+        bolt: lock_core::BoltBody {
+            switches: world.switches,
+            ..lock_core::BoltBody::default()
+        },
+        ..config()
+    }
+}
+
 /// The world these tests start from: lock-sim's, with clips that take
 /// [`CLIP`], modules that take [`CAPTURES`] and answer at once unless a test
 /// gives them a search time, and a battery at 80 %.
@@ -372,7 +384,15 @@ impl Bench {
     /// A lock through first start: right-opening door, administrator 001
     /// with [`ADMIN_CODE`], the menu left.
     pub fn installed() -> Bench {
+        Bench::installed_with(|_| {})
+    }
+
+    /// [`Bench::installed`] on a world `setup` changed first (another lock
+    /// body, say): the lock is configured for it.
+    pub fn installed_with(setup: impl FnOnce(&mut World)) -> Bench {
         let mut b = Bench::new();
+        setup(&mut b.world.borrow_mut());
+        b.power_cycle();
         b.keys("ok 1");
         b.keys(&format!("ok {ADMIN_CODE} ok {ADMIN_CODE} ok"));
         b.keys("back");
@@ -391,10 +411,11 @@ impl Bench {
             journal: self.journal.clone(),
         };
         let hw = hardware(&world);
+        let config = config_for(&world.borrow());
         let app = MockApp(world, self.desk.clone(), None);
         let wakes = self.wakes.clone();
         self.runtime = Some(Box::pin(async move {
-            let mut runtime = Runtime::new(hw, store, app, config());
+            let mut runtime = Runtime::new(hw, store, app, config);
             runtime
                 .run_with(|view| wakes.borrow_mut().clone_from(view.wakes()))
                 .await;
