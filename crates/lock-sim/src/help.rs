@@ -23,6 +23,7 @@ pub const GROUPS: &[Group] = &[
         title: "this terminal",
         steps: false,
         entries: &[
+            ("the » line", "what the lock waits for now: do as it says"),
             (
                 "0-9 Enter Backspace",
                 "on an empty line: press 0–9, ✓, ↩ at the lock",

@@ -9,7 +9,7 @@
 //! name back into its prompt.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -88,7 +88,9 @@ pub fn meaning(prompt: &Prompt) -> Meaning {
             format!("new person {n}"),
             "their number; the credential choice follows",
         ),
-        // `{ .. }`: the choice may come to carry which modules are fitted.
+        // `{ .. }`: the choice is to carry which modules are fitted; the
+        // text does not depend on it, so this arm need not change then.
+        #[allow(clippy::unneeded_struct_pattern)]
         Prompt::ChooseCredential { .. } => m(
             "choose a credential",
             "1 face, 2 palm, 3 fingerprint, 4 passcode; ↩ menu",
@@ -143,7 +145,7 @@ pub fn meaning(prompt: &Prompt) -> Meaning {
 
 fn enroll(kind: BiometricKind, step: EnrollStep) -> Meaning {
     let what = sample(kind);
-    let then = format!("{} presents it; ↩ cancels", present(kind));
+    let then = format!("{} (any name) presents it; ↩ cancels", present(kind));
     match step {
         EnrollStep::Present => m(format!("enrol: present the {what}"), then),
         EnrollStep::Lift => m(
@@ -363,9 +365,14 @@ pub fn prompt_named(name: &str) -> Option<Prompt> {
 }
 
 /// What the prompt called `name` means ([`meaning`]); a name no prompt
-/// has (a clip the table gained since) is shown as it is.
+/// has (a clip the table gained since, a number cut short before its
+/// digits) is shown in words as it is.
 pub fn meaning_of(name: &str) -> Meaning {
-    prompt_named(name).map_or_else(|| m(name.to_string(), String::new()), |p| meaning(&p))
+    prompt_named(name).map_or_else(
+        // A number cut short has no value to say: its name in words.
+        || m(name.trim_end_matches(':').replace('-', " "), String::new()),
+        |p| meaning(&p),
+    )
 }
 
 #[cfg(test)]
@@ -420,7 +427,7 @@ mod tests {
             "failed: passcode too weak"
         );
         assert_eq!(meaning_of("person-number:002").says, "new person 002");
-        assert_eq!(meaning_of("clip-99").to_string(), "clip-99");
-        assert_eq!(meaning_of("person-number:").to_string(), "person-number:");
+        assert_eq!(meaning_of("clip-99").to_string(), "clip 99");
+        assert_eq!(meaning_of("person-number:").to_string(), "person number");
     }
 }
