@@ -31,6 +31,7 @@ pub const GROUPS: &[Group] = &[
             ("a letter first", "types a step; Enter runs it"),
             ("? or help", "this help; Esc closes it, PgDn/Space pages"),
             ("PgUp / PgDn", "page the event log back and forth"),
+            ("Esc on a typed line", "clears the line"),
             (
                 "Esc, Ctrl-C, quit",
                 "leave (the lock keeps its state in its file)",

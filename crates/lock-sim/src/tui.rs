@@ -145,18 +145,7 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     // The header shows the energy used since this start.
     sim.world.borrow_mut().count_energy();
     sim.boot()?;
-    let mut app = App {
-        base_ms: sim.now_ms(),
-        sim,
-        input: String::new(),
-        status: WELCOME.into(),
-        started: StdInstant::now(),
-        path: options.flash.clone(),
-        help: None,
-        log_back: 0,
-        log_rows: 1,
-        typed: 0,
-    };
+    let mut app = App::new(sim, options.flash.clone());
     let mut terminal = ratatui::try_init()?;
     let result = app.main_loop(&mut terminal);
     ratatui::restore();
@@ -164,7 +153,32 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
+/// What the terminal does after a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Goes on.
+    Go,
+    /// Quits.
+    Quit,
+}
+
 impl App {
+    /// The terminal lock on a booted `sim`, saving to `path`.
+    fn new(sim: Sim, path: PathBuf) -> App {
+        App {
+            base_ms: sim.now_ms(),
+            sim,
+            input: String::new(),
+            status: WELCOME.into(),
+            started: StdInstant::now(),
+            path,
+            help: None,
+            log_back: 0,
+            log_rows: 1,
+            typed: 0,
+        }
+    }
+
     fn main_loop(
         &mut self,
         terminal: &mut DefaultTerminal,
@@ -181,56 +195,71 @@ impl App {
             if key.kind != KeyEventKind::Press {
                 continue;
             }
-            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            if self.on_key(key.code, key.modifiers)? == Flow::Quit {
                 return Ok(());
             }
-            if let Some(page) = self.help {
-                // The help is open: it takes the keys until Esc.
-                self.help = match key.code {
-                    KeyCode::Esc | KeyCode::Char('q' | '?') => None,
-                    KeyCode::PageDown | KeyCode::Down | KeyCode::Char(' ') | KeyCode::Enter => {
-                        Some(page.saturating_add(1))
-                    }
-                    KeyCode::PageUp | KeyCode::Up => Some(page.saturating_sub(1)),
-                    _ => Some(page),
-                };
-                continue;
-            }
-            let empty = self.input.is_empty();
-            match key.code {
-                KeyCode::Esc => return Ok(()),
-                KeyCode::PageUp => {
-                    self.log_back = self.log_back.saturating_add(self.log_rows);
-                }
-                KeyCode::PageDown => {
-                    self.log_back = self.log_back.saturating_sub(self.log_rows);
-                }
-                KeyCode::Enter if empty => self.press(Key::Ok)?,
-                KeyCode::Backspace if empty => self.press(Key::Back)?,
-                KeyCode::Char(c) if empty && c.is_ascii_digit() => {
-                    let digit = c.to_digit(10).and_then(|d| u8::try_from(d).ok());
-                    if let Some(d) = digit {
-                        self.press(Key::Digit(d))?;
-                    }
-                }
-                KeyCode::Char('?') if empty => self.help = Some(0),
-                // Between keypad presses (`482915 ok` pasted).
-                KeyCode::Char(' ') if empty => {}
-                KeyCode::Enter => {
-                    let line = std::mem::take(&mut self.input);
-                    if matches!(line.trim(), "quit" | "exit" | "q") {
-                        return Ok(());
-                    }
-                    self.command(line.trim());
-                    save(&self.sim, &self.path)?;
-                }
-                KeyCode::Backspace => {
-                    self.input.pop();
-                }
-                KeyCode::Char(c) => self.input.push(c),
-                _ => {}
-            }
         }
+    }
+
+    /// One key of the terminal: the help's while it is open; else the
+    /// lock's keypad on an empty line, or the line being typed.
+    fn on_key(
+        &mut self,
+        code: KeyCode,
+        modifiers: KeyModifiers,
+    ) -> Result<Flow, Box<dyn std::error::Error>> {
+        if code == KeyCode::Char('c') && modifiers.contains(KeyModifiers::CONTROL) {
+            return Ok(Flow::Quit);
+        }
+        if let Some(page) = self.help {
+            // The help is open: it takes the keys until Esc.
+            self.help = match code {
+                KeyCode::Esc | KeyCode::Char('q' | '?') => None,
+                KeyCode::PageDown | KeyCode::Down | KeyCode::Char(' ') | KeyCode::Enter => {
+                    Some(page.saturating_add(1))
+                }
+                KeyCode::PageUp | KeyCode::Up => Some(page.saturating_sub(1)),
+                _ => Some(page),
+            };
+            return Ok(Flow::Go);
+        }
+        let empty = self.input.is_empty();
+        match code {
+            KeyCode::Esc if empty => return Ok(Flow::Quit),
+            // Esc on a typed line takes the line back, not the lock away.
+            KeyCode::Esc => self.input.clear(),
+            KeyCode::PageUp => {
+                self.log_back = self.log_back.saturating_add(self.log_rows);
+            }
+            KeyCode::PageDown => {
+                self.log_back = self.log_back.saturating_sub(self.log_rows);
+            }
+            KeyCode::Enter if empty => self.press(Key::Ok)?,
+            KeyCode::Backspace if empty => self.press(Key::Back)?,
+            KeyCode::Char(c) if empty && c.is_ascii_digit() => {
+                let digit = c.to_digit(10).and_then(|d| u8::try_from(d).ok());
+                if let Some(d) = digit {
+                    self.press(Key::Digit(d))?;
+                }
+            }
+            KeyCode::Char('?') if empty => self.help = Some(0),
+            // Between keypad presses (`482915 ok` pasted).
+            KeyCode::Char(' ') if empty => {}
+            KeyCode::Enter => {
+                let line = std::mem::take(&mut self.input);
+                if matches!(line.trim(), "quit" | "exit" | "q") {
+                    return Ok(Flow::Quit);
+                }
+                self.command(line.trim());
+                save(&self.sim, &self.path)?;
+            }
+            KeyCode::Backspace => {
+                self.input.pop();
+            }
+            KeyCode::Char(c) => self.input.push(c),
+            _ => {}
+        }
+        Ok(Flow::Go)
     }
 
     /// A key of the lock pressed from the terminal's keypad mode. A dark
@@ -639,4 +668,178 @@ fn group_prompts(clips: &[(u64, u16)]) -> Vec<(u64, String)> {
         out.push((at.unwrap_or(0), p));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::world::SimFlash;
+
+    /// A fresh terminal lock counting its energy, saving beside the test.
+    fn fresh(name: &str) -> App {
+        let dir = std::env::temp_dir().join(format!("lock-sim-tui-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (_, sectors) = flash_layout();
+        let mut sim = Sim::unpowered(SimFlash::new(sectors));
+        sim.world.borrow_mut().count_energy();
+        sim.boot().unwrap();
+        App::new(sim, dir.join("lock.flash"))
+    }
+
+    /// The screen as text, 80×24.
+    fn screen(app: &mut App) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| app.draw(f)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let mut text = String::new();
+        for y in 0..buffer.area.height {
+            for x in 0..buffer.area.width {
+                text.push_str(buffer[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Flow {
+        app.on_key(code, KeyModifiers::NONE).unwrap()
+    }
+
+    /// Types `text` key by key.
+    fn type_keys(app: &mut App, text: &str) {
+        for c in text.chars() {
+            key(app, KeyCode::Char(c));
+        }
+    }
+
+    /// Types a line and Enter.
+    fn type_line(app: &mut App, line: &str) {
+        type_keys(app, line);
+        key(app, KeyCode::Enter);
+    }
+
+    #[test]
+    fn the_first_screen_says_where_to_start() {
+        let mut app = fresh("first");
+        let s = screen(&mut app);
+        assert!(s.contains("press ? for help"), "{s}");
+        assert!(
+            s.contains("» door direction — ✓, then 1 right-opening or 2 left-opening"),
+            "{s}"
+        );
+        assert!(s.contains("mAh (ESP32-C3)"), "{s}");
+        assert!(s.contains("PgUp/PgDn: log"), "{s}");
+        assert!(FOOTER.chars().count() <= 80);
+    }
+
+    #[test]
+    fn the_keypad_takes_digits_enter_and_backspace() {
+        let mut app = fresh("keypad");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('1'));
+        key(&mut app, KeyCode::Enter);
+        let s = screen(&mut app);
+        assert!(s.contains("door-direction: right"), "{s}");
+        assert!(s.contains("» enter a passcode"), "{s}");
+        // Dots up to the lock's 16 digits, however many are typed.
+        type_keys(&mut app, "48291");
+        assert!(screen(&mut app).contains(" ●●●●● "));
+        type_keys(&mut app, "12345678901234567890");
+        let s = screen(&mut app);
+        assert_eq!(s.matches('●').count(), 16, "{s}");
+        // ↩ clears the entry.
+        key(&mut app, KeyCode::Backspace);
+        let s = screen(&mut app);
+        assert_eq!(s.matches('●').count(), 0, "{s}");
+        // A letter first starts a command line; Esc clears it, and only
+        // then quits.
+        type_keys(&mut app, "wait 1s");
+        assert!(screen(&mut app).contains("> wait 1s_"));
+        assert_eq!(key(&mut app, KeyCode::Esc), Flow::Go);
+        assert!(screen(&mut app).contains("> _"));
+        assert_eq!(key(&mut app, KeyCode::Esc), Flow::Quit);
+    }
+
+    #[test]
+    fn the_help_pages_and_closes() {
+        let mut app = fresh("help");
+        key(&mut app, KeyCode::Char('?'));
+        let s = screen(&mut app);
+        assert!(s.contains("help 1/3"), "{s}");
+        assert!(!s.contains("rear / body"), "{s}");
+        for _ in 0..5 {
+            key(&mut app, KeyCode::PageDown);
+        }
+        let s = screen(&mut app);
+        assert!(
+            s.contains("help 3/3") && s.contains("expect bolt unlocked"),
+            "{s}"
+        );
+        key(&mut app, KeyCode::PageUp);
+        assert!(screen(&mut app).contains("help 2/3"));
+        // The help takes the keys: a digit presses nothing.
+        key(&mut app, KeyCode::Char('1'));
+        assert_eq!(key(&mut app, KeyCode::Esc), Flow::Go);
+        let s = screen(&mut app);
+        assert!(
+            s.contains("rear / body") && !s.contains("door-direction: right"),
+            "{s}"
+        );
+        type_line(&mut app, "help");
+        assert!(screen(&mut app).contains("help 1/3"));
+    }
+
+    #[test]
+    fn the_event_log_pages() {
+        let mut app = fresh("log");
+        type_line(&mut app, "ok 1");
+        type_line(&mut app, "ok 482915 ok 482915 ok");
+        type_line(&mut app, "back");
+        for _ in 0..4 {
+            type_line(&mut app, "wait 30s");
+            type_line(&mut app, "touch");
+            type_line(&mut app, "482915 ok");
+            type_line(&mut app, "wait 5s");
+            type_line(&mut app, "lock-button");
+        }
+        let s = screen(&mut app);
+        assert!(s.contains("older (PgUp)"), "{s}");
+        assert!(!s.contains("door-direction: right"), "{s}");
+        key(&mut app, KeyCode::PageUp);
+        key(&mut app, KeyCode::PageUp);
+        let s = screen(&mut app);
+        assert!(s.contains("newer below (PgDn)"), "{s}");
+        assert!(s.contains("door-direction: right"), "{s}");
+        key(&mut app, KeyCode::PageDown);
+        key(&mut app, KeyCode::PageDown);
+        assert!(screen(&mut app).contains("older (PgUp)"));
+    }
+
+    #[test]
+    fn a_bad_step_is_a_message_not_a_panic() {
+        let mut app = fresh("bad");
+        for line in [
+            "frobnicate",
+            "keys",
+            "wait forever",
+            "battery 300",
+            "app",
+            "expect",
+            "☃",
+        ] {
+            type_line(&mut app, line);
+            let s = screen(&mut app);
+            assert!(
+                s.contains("not a step") && s.contains("? for help"),
+                "{line}: {s}"
+            );
+        }
+        type_line(&mut app, "expect bolt unlocked");
+        assert!(screen(&mut app).contains("does not hold"));
+    }
 }
