@@ -368,6 +368,10 @@ pub fn prompt_named(name: &str) -> Option<Prompt> {
 /// has (a clip the table gained since, a number cut short before its
 /// digits) is shown in words as it is.
 pub fn meaning_of(name: &str) -> Meaning {
+    if name == "failure:" {
+        // The failure sound, its reason cut off by what came next.
+        return m("failed", "the event log says why");
+    }
     prompt_named(name).map_or_else(
         // A number cut short has no value to say: its name in words.
         || m(name.trim_end_matches(':').replace('-', " "), String::new()),
@@ -429,5 +433,6 @@ mod tests {
         assert_eq!(meaning_of("person-number:002").says, "new person 002");
         assert_eq!(meaning_of("clip-99").to_string(), "clip 99");
         assert_eq!(meaning_of("person-number:").to_string(), "person number");
+        assert_eq!(meaning_of("failure:").says, "failed");
     }
 }

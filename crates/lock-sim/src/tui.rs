@@ -105,6 +105,10 @@ const WELCOME: &str = "press ? for help; the » line says what the lock waits fo
 /// panel shows no more dots.
 const ENTRY_MAX_DIGITS: usize = 16;
 
+/// Clips the voice panel names, newest last: more than its lines of
+/// prompts take.
+const RECENT_CLIPS: usize = 64;
+
 /// How long the keypad stays awake after a key (R-MNU-1: about 20 s).
 const AWAKE_MS: u64 = 20_000;
 
@@ -367,7 +371,7 @@ impl App {
 
         let usb = if w.usb { " · USB" } else { "" };
         let header = format!(
-            " simulated {}   battery {}%{usb}   used {} mAh ({})   ? help",
+            " simulated {}  battery {}%{usb}  used {} mAh ({})  ? help",
             clock(w.now),
             w.battery,
             used_mah(&w),
@@ -486,7 +490,10 @@ impl App {
         let playing = w.playing();
         let height = usize::from(voice.height.saturating_sub(2))
             .saturating_sub(usize::from(playing.is_some()));
-        let prompts = group_prompts(&w.clips);
+        // The newest clips are enough for a panel of prompts (naming all of
+        // a long session's every frame would slow the terminal).
+        let recent = w.clips.len().saturating_sub(RECENT_CLIPS);
+        let prompts = group_prompts(w.clips.get(recent..).unwrap_or_default());
         let start = prompts.len().saturating_sub(height);
         let newest = prompts.len().saturating_sub(1);
         let mut prompt_lines: Vec<Line<'_>> = prompts
