@@ -1,7 +1,8 @@
 //! The lock simulator: simulated hardware behind the real `lock-hal` traits
 //! ([`world`]), running the real `lock-runtime` with `lock-core` and
 //! `lock-store` ([`sim`]), driven by scenario files ([`scenario`], SPEC.md
-//! §8), and an interactive lock in the terminal ([`tui`]).
+//! §8), and an interactive lock in the terminal ([`tui`], with its
+//! [`help`] and the prompts' [`meaning`]s).
 //! `cargo run -p lock-sim -- run FILE…` runs scenarios; `cargo run -p
 //! lock-sim` starts the interactive lock.
 //!
@@ -15,6 +16,8 @@
 extern crate alloc;
 
 pub mod energy;
+pub mod help;
+pub mod meaning;
 pub mod power;
 pub mod scenario;
 pub mod sim;
