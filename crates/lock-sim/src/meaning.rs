@@ -88,13 +88,20 @@ pub fn meaning(prompt: &Prompt) -> Meaning {
             format!("new person {n}"),
             "their number; the credential choice follows",
         ),
-        // `{ .. }`: the choice is to carry which modules are fitted; the
-        // text does not depend on it, so this arm need not change then.
-        #[allow(clippy::unneeded_struct_pattern)]
-        Prompt::ChooseCredential { .. } => m(
-            "choose a credential",
-            "1 face, 2 palm, 3 fingerprint, 4 passcode; ↩ menu",
-        ),
+        Prompt::ChooseCredential(modules) => {
+            let mut choices = String::new();
+            for (kind, choice) in [
+                (BiometricKind::Face, "1 face, "),
+                (BiometricKind::Palm, "2 palm, "),
+                (BiometricKind::Finger, "3 fingerprint, "),
+            ] {
+                if modules.has(kind) {
+                    choices.push_str(choice);
+                }
+            }
+            choices.push_str("4 passcode; ↩ menu");
+            m("choose a credential", choices)
+        }
         Prompt::Enroll(kind, step) => enroll(*kind, *step),
         Prompt::EnterPersonNumber => m(
             "enter a person number",
@@ -225,7 +232,7 @@ pub fn catalogue() -> Vec<Prompt> {
         Prompt::EnterPasscodeAgain,
         Prompt::VerifyAdministrator,
         Prompt::Menu,
-        Prompt::ChooseCredential,
+        Prompt::ChooseCredential(lock_core::Modules::ALL),
         Prompt::EnterPersonNumber,
         Prompt::SettingsMenu,
         Prompt::Success,
