@@ -312,7 +312,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                 protocol.encode_people(from, &page, more)
             }
             Query::Log { before } => {
-                let page = store.read_log(before).await.map_err(store_error)?;
+                let page = store.log_page(before).await.map_err(store_error)?;
                 let records: heapless::Vec<LoggedRecord, LOG_PAGE> = page
                     .iter()
                     .map(|&(seq, record)| LoggedRecord { seq, record })

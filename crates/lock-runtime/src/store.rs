@@ -48,7 +48,7 @@ pub const APP_SLOTS: u8 = 34;
 /// The largest app record, in bytes.
 pub const APP_RECORD_MAX: usize = 128;
 
-/// Log records one [`StateStore::read_log`] returns at most.
+/// Log records one [`StateStore::log_page`] returns at most.
 pub const LOG_PAGE: usize = 8;
 
 /// One page of the event log: sequence numbers with their records, newest
@@ -81,10 +81,11 @@ pub trait StateStore {
     /// when full.
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error>;
 
-    /// The newest [`LOG_PAGE`] log records with sequence numbers below
-    /// `before` (all for `None`), newest first (R-APP-6: the app reads the
-    /// log through this).
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error>;
+    /// One page of the log: the newest [`LOG_PAGE`] records with sequence
+    /// numbers below `before` (all for `None`), newest first (R-APP-6: the
+    /// app reads the log through this). Named apart from lock-store's
+    /// `Store::read_log`, which fills a page of any size.
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error>;
 
     /// Reads app record `slot` (`0..APP_SLOTS`) into `buf`, returning its
     /// length, or `None` for an empty slot. App records belong to the app
@@ -156,8 +157,8 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
     async fn append_log(&mut self, record: &LogRecord) -> Result<(), Self::Error> {
         T::append_log(self, record).await
     }
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
-        T::read_log(self, before).await
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+        T::log_page(self, before).await
     }
     async fn read_app_record(
         &mut self,
@@ -279,7 +280,7 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
         let mut page = LogPage::new();
         for entry in self
             .log
@@ -385,7 +386,7 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
             .map(|_seq| ())
     }
 
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, Self::Error> {
         let logged = lock_store::Store::read_log::<LOG_PAGE>(self, before).await?;
         Ok(logged.iter().map(|l| (l.seq, l.record)).collect())
     }

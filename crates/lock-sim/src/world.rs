@@ -1381,7 +1381,7 @@ impl StateStore for SimStore {
         self.store.apply(change).await.map_err(|e| kind_of(&e))
     }
 
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, StoreErrorKind> {
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, StoreErrorKind> {
         let page = self
             .store
             .read_log::<LOG_PAGE>(before)

@@ -277,8 +277,8 @@ impl StateStore for TestStore {
         Ok(())
     }
 
-    async fn read_log(&mut self, before: Option<u32>) -> Result<LogPage, TestStoreError> {
-        StateStore::read_log(&mut self.inner, before)
+    async fn log_page(&mut self, before: Option<u32>) -> Result<LogPage, TestStoreError> {
+        StateStore::log_page(&mut self.inner, before)
             .await
             .map_err(TestStoreError::Store)
     }
