@@ -103,6 +103,15 @@ pub trait Biometric: ErrorType {
     /// end. The module counts its own captures and poses. Called without an
     /// enrollment under way it refuses with [`EnrollRefusal::BadCapture`] or
     /// an error of its own. Bounded by the module's timeout.
+    ///
+    /// After a step answered [`EnrollStep::Lift`], the next step waits for
+    /// the sample to go (the finger lifted: a fingerprint module reads "no
+    /// finger"), bounded by the module's lift timeout
+    /// ([`EnrollRefusal::Timeout`] when it stays), and answers
+    /// [`EnrollStep::Present`]; the step after that captures again. The
+    /// runtime only calls `enroll_step` again and prompts with each answer,
+    /// so the order of lifts and captures is the module's (lock-drivers'
+    /// `Fingerprint` lifts once, between its two captures).
     async fn enroll_step(&mut self) -> Result<EnrollStatus, Self::Error>;
 
     /// Abandons an enrollment in progress, discarding partial captures.
