@@ -29,7 +29,7 @@ pub use health::{
     NON_BINARY_WINDOW, NoiseSource, STARTUP_SAMPLES,
 };
 pub use input::{Battery, Button, Clock, Entropy, Press, Received, Transport, UsbPower, WallClock};
-pub use keypad::{Backlight, Key, KeyEvent, Keypad};
+pub use keypad::{Backlight, Function, Gesture, Key, KeyEvent, Keypad, Layout};
 pub use output::{Siren, Voice};
 
 /// Flash is `embedded-storage-async`'s [`NorFlash`](embedded_storage_async::nor_flash::NorFlash):

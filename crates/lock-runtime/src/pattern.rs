@@ -12,6 +12,12 @@ pub const SPELL_DIGIT: Duration = Duration::from_millis(600);
 /// The dark gap between spelled digits, so `0 0 1` reads as three.
 pub const SPELL_GAP: Duration = Duration::from_millis(200);
 
+/// On a single-LED keypad, each blink of a counted digit: on this long,
+/// then off as long.
+pub const COUNT_BLINK: Duration = Duration::from_millis(250);
+/// On a single-LED keypad, the dark gap after each counted digit.
+pub const COUNT_GAP: Duration = Duration::from_millis(1000);
+
 /// A pattern under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pattern {
@@ -24,18 +30,37 @@ pub(crate) struct Pattern {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Blink(u16),
-    FlashTwice { then: u16 },
-    Spell { digits: [u8; 3], then: u16 },
+    FlashTwice {
+        then: u16,
+    },
+    Spell {
+        digits: [u8; 3],
+        then: u16,
+    },
+    /// A number on one LED: each digit as that many blinks (`0` as ten).
+    Count {
+        digits: [u8; 3],
+        then: u16,
+    },
 }
 
 /// What to show now for a backlight action: a steady mask, or the first frame
 /// of a pattern that then needs [`Pattern::advance`] at `next_at`.
-pub(crate) fn start(backlight: Backlight, now: Instant) -> (u16, Option<Pattern>) {
+/// `single_led`: the keypad has one LED, so a spelled number is counted.
+pub(crate) fn start(
+    backlight: Backlight,
+    now: Instant,
+    single_led: bool,
+) -> (u16, Option<Pattern>) {
     let shape = match backlight {
         Backlight::Off => return (0, None),
         Backlight::Steady(mask) => return (mask.0, None),
         Backlight::Blink(mask) => Shape::Blink(mask.0),
         Backlight::FlashTwice { then } => Shape::FlashTwice { then: then.0 },
+        Backlight::Spell { number, then } if single_led => Shape::Count {
+            digits: number.digits(),
+            then: then.0,
+        },
         Backlight::Spell { number, then } => Shape::Spell {
             digits: number.digits(),
             then: then.0,
@@ -88,13 +113,34 @@ impl Pattern {
                     (0, SPELL_GAP)
                 })
             }
+            Shape::Count { digits, .. } => {
+                // Frames run digit after digit, two per blink (on, off);
+                // the last off of a digit is the longer gap.
+                let mut n = n;
+                for d in digits {
+                    let blinks = if d == 0 { 10 } else { d };
+                    let frames = blinks * 2;
+                    if n < frames {
+                        let last = n == frames - 1;
+                        return Some(match (lit, last) {
+                            (true, _) => (KeyMask::ALL.0, COUNT_BLINK),
+                            (false, false) => (0, COUNT_BLINK),
+                            (false, true) => (0, COUNT_GAP),
+                        });
+                    }
+                    n -= frames;
+                }
+                None
+            }
         }
     }
 
     fn final_mask(&self) -> u16 {
         match self.shape {
             Shape::Blink(mask) => mask,
-            Shape::FlashTwice { then } | Shape::Spell { then, .. } => then,
+            Shape::FlashTwice { then } | Shape::Spell { then, .. } | Shape::Count { then, .. } => {
+                then
+            }
         }
     }
 }
@@ -105,12 +151,16 @@ mod tests {
     use lock_core::PersonNumber;
 
     fn run(backlight: Backlight) -> Vec<(u64, u16)> {
-        let (mask, mut pattern) = start(backlight, Instant::ZERO);
+        run_on(backlight, false)
+    }
+
+    fn run_on(backlight: Backlight, single_led: bool) -> Vec<(u64, u16)> {
+        let (mask, mut pattern) = start(backlight, Instant::ZERO, single_led);
         let mut seen = vec![(0, mask)];
         let mut guard = 0;
         while let Some(p) = pattern {
             guard += 1;
-            if guard > 20 {
+            if guard > 80 {
                 break;
             }
             let (mask, next) = p.advance(p.next_at);
@@ -155,7 +205,31 @@ mod tests {
             ]
         );
         let blink = run(Backlight::Blink(KeyMask::of(Key::Digit(0))));
-        assert_eq!(blink.len(), 21);
+        assert_eq!(blink.len(), 81);
         assert_eq!(&blink[..3], &[(0, 1), (500, 0), (1000, 1)]);
+    }
+
+    #[test]
+    fn one_led_counts_each_digit_in_blinks_zero_as_ten() {
+        // Person 012 on one LED: ten blinks, a gap, one, a gap, two.
+        let number = PersonNumber::new(12).unwrap();
+        let seen = run_on(
+            Backlight::Spell {
+                number,
+                then: KeyMask::ENTRY,
+            },
+            true,
+        );
+        let on = |frames: &[(u64, u16)]| frames.iter().filter(|(_, m)| *m != 0).count();
+        assert_eq!(on(&seen[..seen.len() - 1]), 10 + 1 + 2);
+        assert_eq!(seen.last().map(|f| f.1), Some(KeyMask::ENTRY.0));
+        // The first digit's ten blinks end with the long gap.
+        assert_eq!(seen[19], (19 * 250, 0));
+        assert_eq!(seen[20], (19 * 250 + 1000, KeyMask::ALL.0));
+        // Two per-key patterns are unchanged on one LED.
+        assert_eq!(
+            run_on(Backlight::FlashTwice { then: KeyMask::ALL }, true),
+            run(Backlight::FlashTwice { then: KeyMask::ALL })
+        );
     }
 }

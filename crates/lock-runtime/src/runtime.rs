@@ -12,8 +12,8 @@ use lock_core::{
 };
 use lock_hal::{
     Backlight as _, Battery as _, BoltSensor as _, Button as _, Clock as _, ContactSensor as _,
-    Error as _, ErrorKind, KeyEvent, Keypad as _, Motor as _, Press, Siren as _, StallSensor as _,
-    TriggerSensor as _, UsbPower as _,
+    Error as _, ErrorKind, Function, Gesture, Key as HalKey, KeyEvent, Keypad as _, Motor as _,
+    Press, Siren as _, StallSensor as _, TriggerSensor as _, UsbPower as _,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
@@ -851,6 +851,39 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         .await
     }
 
+    /// What the core hears of a keypad event, through the keypad's
+    /// [`Layout`](lock_hal::Layout): a gesture mapped to SET, leaving-home
+    /// or the bell is that function; a key the lock has no function for is
+    /// nothing; a printed key pressed on a dark keypad wakes it and counts.
+    fn key_event(&mut self, event: KeyEvent) -> Option<Event> {
+        let layout = <B::Keypad as lock_hal::Keypad>::LAYOUT;
+        let gesture = match event {
+            KeyEvent::Touch => return Some(Event::Touch),
+            KeyEvent::Press(k) => Gesture::Press(k),
+            KeyEvent::Hold(k) => Gesture::Hold(k),
+        };
+        let event = match (layout.function(gesture), gesture) {
+            (Some(Function::Set), _) => return Some(Event::Set),
+            (Some(Function::Home), _) => Event::Key(lock_core::Key::Home),
+            (Some(Function::Bell), _) => Event::Key(lock_core::Key::Bell),
+            // Not where this keypad has those functions.
+            (None, Gesture::Press(HalKey::Home | HalKey::Bell)) => return None,
+            (None, Gesture::Press(k)) => Event::Key(map::key(k)),
+            (None, Gesture::Hold(k)) => Event::KeyHeld(map::key(k)),
+        };
+        if let Event::Key(_) = event {
+            // Someone types: the search a touch began is not needed any more.
+            self.stop_searches();
+            if layout.mechanical && self.lock.keypad().is_none() {
+                // A printed key can be aimed at in the dark: it wakes the
+                // keypad (this touch) and then counts (queued after it).
+                self.queue(event);
+                return Some(Event::Touch);
+            }
+        }
+        Some(event)
+    }
+
     /// Records that `source` answered (`Ok`) or failed, and says which.
     fn note<T>(&mut self, source: Source, result: Result<T, ErrorKind>) -> Option<T> {
         let now = self.now();
@@ -873,18 +906,9 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         // single await point, where one per input cost flash on the boards.
         let mut woke_keypad = false;
         let event = match input {
-            Input::Keypad(r) => self.note(Source::Keypad, r).map(|event| {
+            Input::Keypad(r) => self.note(Source::Keypad, r).and_then(|event| {
                 woke_keypad = self.lock.keypad().is_none();
-                match event {
-                    KeyEvent::Touch => Event::Touch,
-                    KeyEvent::Press(k) => {
-                        // Someone types: the search a touch began is not
-                        // needed any more.
-                        self.stop_searches();
-                        Event::Key(map::key(k))
-                    }
-                    KeyEvent::Hold(k) => Event::KeyHeld(map::key(k)),
-                }
+                self.key_event(event)
             }),
             Input::Module(_, Report::Event(event)) => Some(Event::Biometric(event)),
             Input::Module(kind, Report::Done(ok)) => self.owed_done(kind, ok).await,
@@ -1286,7 +1310,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     }
 
     fn show(&mut self, backlight: BacklightAction) {
-        let (mask, pattern) = pattern::start(backlight, self.now());
+        let single_led = <B::Backlight as lock_hal::Backlight>::SINGLE_LED;
+        let (mask, pattern) = pattern::start(backlight, self.now(), single_led);
         self.pattern = pattern;
         self.set_backlight(mask);
     }
