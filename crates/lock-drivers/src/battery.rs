@@ -9,7 +9,8 @@
 //!
 //! **Source.** The conversion rules and the vector of the project's
 //! `PERIPHERALS.md` (C3: raw 2867 × 2500 / 4095 × 2 = 3500 mV) and the chips'
-//! reference manuals for their full scales.
+//! reference manuals for their full scales; any other ADC and divider is a
+//! [`Chip::Any`] (its full scale and resolution) and a [`Divider`] ratio.
 //!
 //! **Pieces.** Pure conversions ([`millivolts`], [`stm32_vdda_mv`],
 //! [`percent`] over a [`DischargeCurve`]); a trait for one ADC reading,
@@ -28,7 +29,8 @@ pub trait RawAdc {
     /// The ADC's error.
     type Error: lock_hal::Error;
 
-    /// Converts once; returns the raw 12-bit value (0–4095).
+    /// Converts once; returns the raw value (0 to the [`Chip::max_raw`] of
+    /// the gauge's chip: 4095 for a 12-bit ADC).
     async fn read_raw(&mut self) -> Result<u16, Self::Error>;
 }
 
@@ -54,15 +56,32 @@ pub enum Chip {
         /// VDDA in millivolts.
         vdda_mv: u16,
     },
+    /// Any other ADC: `max_raw` (1023 for 10 bits, 65535 for 16) reads
+    /// `full_scale_mv` at the pin.
+    Any {
+        /// Millivolts at the pin for `max_raw`.
+        full_scale_mv: u16,
+        /// The highest raw value (at least 1).
+        max_raw: u16,
+    },
 }
 
 impl Chip {
-    /// Millivolts at full scale (raw 4095).
+    /// Millivolts at full scale ([`Chip::max_raw`]).
     pub fn full_scale_mv(self) -> u32 {
         match self {
             Chip::Esp32c3 => 2_500,
             Chip::Rp2040 => 3_300,
             Chip::Stm32 { vdda_mv } => u32::from(vdda_mv),
+            Chip::Any { full_scale_mv, .. } => u32::from(full_scale_mv),
+        }
+    }
+
+    /// The raw value at full scale: 4095 for the 12-bit ADCs named here.
+    pub fn max_raw(self) -> u16 {
+        match self {
+            Chip::Esp32c3 | Chip::Rp2040 | Chip::Stm32 { .. } => 4095,
+            Chip::Any { max_raw, .. } => max_raw.max(1),
         }
     }
 }
@@ -92,11 +111,13 @@ impl Divider {
 }
 
 /// The battery's millivolts for a raw reading: raw × full scale × ratio /
-/// 4095, rounded down once. A raw value above 4095 is taken as 4095.
+/// max raw, rounded down once. A raw value above the chip's
+/// [`Chip::max_raw`] is taken as it.
 pub fn millivolts(chip: Chip, raw: u16, divider: Divider) -> u32 {
-    let raw = u64::from(raw.min(4095));
+    let max = chip.max_raw();
+    let raw = u64::from(raw.min(max));
     let numerator = raw * u64::from(chip.full_scale_mv()) * u64::from(divider.numerator);
-    let denominator = 4095 * u64::from(divider.denominator.max(1));
+    let denominator = u64::from(max) * u64::from(divider.denominator.max(1));
     u32::try_from(numerator / denominator).unwrap_or(u32::MAX)
 }
 

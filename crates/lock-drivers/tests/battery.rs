@@ -23,6 +23,36 @@ use lock_drivers::battery::{
 use lock_hal::{Battery, Error as _, ErrorKind};
 
 #[test]
+fn any_adc_any_divider_any_full_scale() {
+    // A 10-bit ADC on a 1.8 V reference behind a 10 k / 4.7 k divider
+    // (battery = pin × 14.7 / 4.7): half scale is 900 mV at the pin.
+    let chip = Chip::Any {
+        full_scale_mv: 1_800,
+        max_raw: 1023,
+    };
+    let divider = Divider {
+        numerator: 147,
+        denominator: 47,
+    };
+    assert_eq!(millivolts(chip, 1023, divider), 1_800 * 147 / 47);
+    assert_eq!(
+        millivolts(chip, 512, divider),
+        512 * 1_800 * 147 / (1023 * 47)
+    );
+    // Above the resolution is full scale; a zero resolution cannot divide
+    // by zero.
+    assert_eq!(
+        millivolts(chip, 4095, divider),
+        millivolts(chip, 1023, divider)
+    );
+    let broken = Chip::Any {
+        full_scale_mv: 1_800,
+        max_raw: 0,
+    };
+    assert_eq!(millivolts(broken, 7, Divider::HALF), 3_600);
+}
+
+#[test]
 fn esp32c3_vector_from_peripherals_md() {
     // C3 raw 2867 × 2500 / 4095 × 2 = 3500 mV.
     assert_eq!(millivolts(Chip::Esp32c3, 2867, Divider::HALF), 3500);
