@@ -112,7 +112,7 @@ pub enum BiometricKind {
     Finger,
 }
 
-/// The biometric modules a lock has fitted (R-MNU-4): the menu offers only
+/// The biometric modules a lock has fitted: the menu offers only
 /// these, and the lock asks nothing of one it does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

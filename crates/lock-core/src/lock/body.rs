@@ -48,7 +48,7 @@ impl BoltSwitches {
     }
 }
 
-/// The lock body as the lock must know it (R-LCK-3): which ends have a
+/// The lock body as the lock must know it: which ends have a
 /// switch and how long the bolt may take to travel. The one bound on a
 /// bolt movement: the runtime stops the motor when the lock says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,7 +202,7 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// The travel limit passed without a report: arrival at an end without
-    /// a switch, a jam otherwise (R-LCK-3).
+    /// a switch, a jam otherwise ([`Lock::bolt_report`] has the rule).
     pub(super) fn travel_ended(&mut self, now: Instant, out: &mut Actions) {
         match self.body.bolt {
             BoltState::Moving(to) if !self.config.bolt.switches.at(to) => {
