@@ -37,7 +37,8 @@ enum Shape {
         digits: [u8; 3],
         then: u16,
     },
-    /// A number on one LED: each digit as that many blinks (`0` as ten).
+    /// A number on one LED: each digit as that many blinks (`0` as ten),
+    /// leading zeros left out.
     Count {
         digits: [u8; 3],
         then: u16,
@@ -115,9 +116,15 @@ impl Pattern {
             }
             Shape::Count { digits, .. } => {
                 // Frames run digit after digit, two per blink (on, off);
-                // the last off of a digit is the longer gap.
+                // the last off of a digit is the longer gap. Leading zeros
+                // are not counted (`002` is two blinks), as the buzzer
+                // counts a person's number.
+                let first = digits
+                    .iter()
+                    .position(|d| *d != 0)
+                    .unwrap_or(digits.len() - 1);
                 let mut n = n;
-                for d in digits {
+                for &d in digits.get(first..).unwrap_or(&[]) {
                     let blinks = if d == 0 { 10 } else { d };
                     let frames = blinks * 2;
                     if n < frames {
@@ -211,8 +218,8 @@ mod tests {
 
     #[test]
     fn one_led_counts_each_digit_in_blinks_zero_as_ten() {
-        // Person 012 on one LED: ten blinks, a gap, one, a gap, two.
-        let number = PersonNumber::new(12).unwrap();
+        // Person 010 on one LED: one blink, a gap, then ten.
+        let number = PersonNumber::new(10).unwrap();
         let seen = run_on(
             Backlight::Spell {
                 number,
@@ -221,11 +228,20 @@ mod tests {
             true,
         );
         let on = |frames: &[(u64, u16)]| frames.iter().filter(|(_, m)| *m != 0).count();
-        assert_eq!(on(&seen[..seen.len() - 1]), 10 + 1 + 2);
+        assert_eq!(on(&seen[..seen.len() - 1]), 1 + 10);
         assert_eq!(seen.last().map(|f| f.1), Some(KeyMask::ENTRY.0));
-        // The first digit's ten blinks end with the long gap.
-        assert_eq!(seen[19], (19 * 250, 0));
-        assert_eq!(seen[20], (19 * 250 + 1000, KeyMask::ALL.0));
+        // The first digit's blink ends with the long gap.
+        assert_eq!(seen[1], (250, 0));
+        assert_eq!(seen[2], (250 + 1000, KeyMask::ALL.0));
+        // Person 002: two blinks, no leading zeros.
+        let two = run_on(
+            Backlight::Spell {
+                number: PersonNumber::new(2).unwrap(),
+                then: KeyMask::ENTRY,
+            },
+            true,
+        );
+        assert_eq!(on(&two[..two.len() - 1]), 2);
         // Two per-key patterns are unchanged on one LED.
         assert_eq!(
             run_on(Backlight::FlashTwice { then: KeyMask::ALL }, true),
