@@ -14,5 +14,6 @@ mod deadline;
 pub mod face;
 pub mod fingerprint;
 pub mod keypad;
+pub mod matrix;
 pub mod switch;
 pub mod voice;
