@@ -1,6 +1,6 @@
 //! The lock body: the bolt motor on a DRV8833 / DRV8870-class H-bridge, the
-//! bolt's end switches, the motor's over-current comparator or shunt, and
-//! [`LockBody`], which drives the bolt to an end and reports how it went.
+//! bolt's end switches (both, or one: [`EndSwitch`]), and the motor's
+//! over-current comparator or shunt.
 //!
 //! **Wiring.**
 //! - Bridge: IN1/IN2 to two GPIOs ([`HBridge`]) or two PWM channels
