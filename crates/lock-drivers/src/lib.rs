@@ -8,11 +8,13 @@
 
 pub mod battery;
 pub mod body;
+pub mod buzzer;
 #[cfg(feature = "embassy-time")]
 pub mod clock;
 mod deadline;
 pub mod face;
 pub mod fingerprint;
 pub mod keypad;
+pub mod prompts;
 pub mod switch;
 pub mod voice;

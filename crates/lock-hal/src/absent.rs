@@ -6,7 +6,7 @@ use core::future::pending;
 use crate::{
     Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
     Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport,
-    TriggerSensor, UsbPower, Voice, WallClock,
+    TriggerSensor, UsbPower, Voice, WallClock, Announcement, Sound,
 };
 
 /// A part the board does not have: a sensor that never changes, a module
@@ -104,6 +104,22 @@ impl Voice for Absent {
         Ok(())
     }
     async fn set_volume(&mut self, _level: u8) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// No sound at all: every announcement is silent.
+impl Sound for Absent {
+    async fn say(&mut self, _what: &Announcement) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn set_volume(&mut self, _level: u8) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn click(&mut self) -> Result<(), Infallible> {
         Ok(())
     }
 }
