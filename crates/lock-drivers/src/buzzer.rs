@@ -35,7 +35,7 @@
 //! | doorbell chime | two long |
 //! | leaving-home mode | one long, one short |
 //! | bolt jammed | one 1.2 s beep |
-//! | a number | a 600 ms pause, then each digit counted in 150 ms beeps 150 ms apart (0 is ten beeps), 700 ms between digits; a person number without its leading zeros (7 is seven beeps, 12 is one then two); the firmware version's parts 1.2 s apart |
+//! | a number | a 600 ms pause, then each digit counted in 150 ms beeps 150 ms apart (0 is ten beeps), 700 ms between digits; a person number without its leading zeros (7 is seven beeps, 12 is one then two); the firmware version's parts 1.2 s apart (instead of the 600 ms pause) |
 //!
 //! **The alarm.** The siren is the runtime's other output ([`Siren`]), set
 //! from the control loop while the buzzer plays in the sound lane. One
@@ -147,17 +147,11 @@ fn rest(out: &mut Pattern, ms: u16) {
     let _ = out.push(Phrase::Rest(ms));
 }
 
-/// A number: a pause, then each digit counted (0 as ten), digits apart.
-fn number(out: &mut Pattern, n: u64) {
+/// A number: a pause of `lead_ms`, then each digit counted (0 as ten),
+/// digits apart.
+fn number(out: &mut Pattern, n: u64, lead_ms: u16) {
     for (i, d) in decimal_digits(n).into_iter().enumerate() {
-        rest(
-            out,
-            if i == 0 {
-                BEFORE_NUMBER_MS
-            } else {
-                BETWEEN_DIGITS_MS
-            },
-        );
+        rest(out, if i == 0 { lead_ms } else { BETWEEN_DIGITS_MS });
         let count = if d == 0 { 10 } else { d };
         beeps(out, count, COUNT_MS, COUNT_MS);
     }
@@ -204,15 +198,15 @@ pub fn pattern(what: &Announcement) -> Pattern {
             beeps(&mut out, 1, SHORT_MS, GAP_MS);
         }
         Announcement::Jammed => beeps(&mut out, 1, JAMMED_MS, GAP_MS),
-        Announcement::PersonNumber(n) => number(&mut out, u64::from(n)),
-        Announcement::SerialNumber(n) => number(&mut out, n),
-        Announcement::VerificationCode(n) => number(&mut out, u64::from(n)),
+        Announcement::PersonNumber(n) => number(&mut out, u64::from(n), BEFORE_NUMBER_MS),
+        Announcement::SerialNumber(n) => number(&mut out, n, BEFORE_NUMBER_MS),
+        Announcement::VerificationCode(n) => {
+            number(&mut out, u64::from(n), BEFORE_NUMBER_MS);
+        }
         Announcement::FirmwareVersion(major, minor, patch) => {
-            number(&mut out, u64::from(major));
-            rest(&mut out, BETWEEN_PARTS_MS);
-            number(&mut out, u64::from(minor));
-            rest(&mut out, BETWEEN_PARTS_MS);
-            number(&mut out, u64::from(patch));
+            number(&mut out, u64::from(major), BEFORE_NUMBER_MS);
+            number(&mut out, u64::from(minor), BETWEEN_PARTS_MS);
+            number(&mut out, u64::from(patch), BETWEEN_PARTS_MS);
         }
         // The cues that ask (`Announcement::asks`): "your turn".
         Announcement::DoorDirection
@@ -415,7 +409,10 @@ impl<P: SetDutyCycle> pwm::ErrorType for PiezoSound<'_, P> {
 
 impl<P: SetDutyCycle> SetDutyCycle for PiezoSound<'_, P> {
     fn max_duty_cycle(&self) -> u16 {
-        self.0.pwm.try_borrow().map_or(1, |pwm| pwm.max_duty_cycle())
+        self.0
+            .pwm
+            .try_borrow()
+            .map_or(1, |pwm| pwm.max_duty_cycle())
     }
 
     fn set_duty_cycle(&mut self, duty: u16) -> Result<(), PiezoError> {

@@ -4,9 +4,9 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use crate::{
-    Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus, ErrorType,
-    Identification, Press, Received, SampleSensor, Siren, StallSensor, TemplateId, Transport,
-    TriggerSensor, UsbPower, Voice, WallClock, Announcement, Sound,
+    Announcement, Backlight, Biometric, Button, ContactSensor, EnrollRefusal, EnrollStatus,
+    ErrorType, Identification, Press, Received, SampleSensor, Siren, Sound, StallSensor,
+    TemplateId, Transport, TriggerSensor, UsbPower, Voice, WallClock,
 };
 
 /// A part the board does not have: a sensor that never changes, a module

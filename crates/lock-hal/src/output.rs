@@ -181,9 +181,7 @@ impl Reason {
             )
             | Reason::NoSuchPerson
             | Reason::OutOfRange => RefusalClass::BadEntry,
-            Reason::StorageFault | Reason::Enroll(EnrollReason::ModuleFault) => {
-                RefusalClass::Fault
-            }
+            Reason::StorageFault | Reason::Enroll(EnrollReason::ModuleFault) => RefusalClass::Fault,
         }
     }
 }
