@@ -34,8 +34,8 @@ use lock_core::{
     AppCommand, AppRequest, BiometricKind, EnrollFailure, EnrollStep, Link, LogEntry, Method,
     PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
 };
+use lock_drivers::prompts::FAILURE;
 use lock_hal::{BoltPosition, MotorDirection};
-use lock_runtime::prompt::FAILURE;
 
 fn n(x: u8) -> PersonNumber {
     PersonNumber::new(x).unwrap()
@@ -396,7 +396,7 @@ fn r_lck_3_a_silent_body_is_stopped_at_the_runtimes_travel_limit() {
         .borrow()
         .clips
         .iter()
-        .find(|(_, c)| *c == lock_runtime::prompt::clips(&Prompt::Jammed)[0])
+        .find(|(_, c)| *c == lock_sim::world::prompt_clips(&Prompt::Jammed)[0])
         .map(|(t, _)| *t)
         .unwrap();
     // The runtime's own limit (6 s), before the core's backstop (8 s).
