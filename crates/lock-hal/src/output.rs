@@ -116,8 +116,10 @@ pub enum RefusalClass {
     /// The credential was not recognised ([`Reason::NoMatch`]).
     NotRecognised,
     /// Recognised or well-formed, but not allowed now: a lockout, a
-    /// validity period, a privilege, the door open, a low battery, a rule
-    /// about the last administrator, a lock not set up.
+    /// validity period, a privilege, remote unlock switched off, the door
+    /// open, a low battery, an alarm whose cause lasts, a clock moved back,
+    /// a rule about the last administrator or the only person, a lock not
+    /// set up.
     NotAllowed,
     /// Something is full: the people, a credential store, the person's
     /// credentials, a module's store.

@@ -34,8 +34,8 @@ pub const INPUT_BACKOFF_MAX: Duration = Duration::from_mins(10);
 /// template) and an identification or enrolment step behind it. A full queue
 /// is a fault the runtime handles (see `Control::order`).
 pub(crate) const ORDER_QUEUE: usize = 16;
-/// Announcements waiting to be played: a whole batch (system information
-/// is four) fits.
+/// Announcements waiting to be played: a whole batch (the longest, system
+/// information, is a few) fits.
 pub(crate) const ANNOUNCEMENT_QUEUE: usize = 16;
 /// Answers waiting for the control loop. A lane that finds the queue full
 /// waits: the control loop takes one per step.
