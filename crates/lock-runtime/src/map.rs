@@ -179,3 +179,47 @@ fn enroll_reason(failure: EnrollFailure) -> hal::EnrollReason {
         EnrollFailure::ModuleFault => E::ModuleFault,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lock_core::PersonNumber;
+
+    #[test]
+    fn a_prompt_keeps_its_number_and_its_reason() {
+        let seven = PersonNumber::new(7).unwrap();
+        assert_eq!(
+            announcement(&Prompt::PersonNumber(seven)),
+            hal::Announcement::PersonNumber(7)
+        );
+        assert_eq!(
+            announcement(&Prompt::FirmwareVersion(1, 12, 0)),
+            hal::Announcement::FirmwareVersion(1, 12, 0)
+        );
+        let weak = announcement(&Prompt::Failure(Refusal::Passcode(PasscodeError::TooWeak)));
+        assert_eq!(
+            weak,
+            hal::Announcement::Failure(hal::Reason::Passcode(hal::PasscodeReason::TooWeak))
+        );
+        let fault = announcement(&Prompt::Failure(Refusal::Enroll(
+            EnrollFailure::ModuleFault,
+        )));
+        let hal::Announcement::Failure(reason) = fault else {
+            panic!("{fault:?}");
+        };
+        assert_eq!(reason.class(), hal::RefusalClass::Fault);
+        assert_eq!(
+            announcement(&Prompt::Enroll(BiometricKind::Palm, EnrollStep::Lift)),
+            hal::Announcement::Enroll(hal::Modality::Palm, hal::EnrollStep::Lift)
+        );
+        // Until the core says which modules are fitted, all three are offered.
+        assert_eq!(
+            announcement(&Prompt::ChooseCredential),
+            hal::Announcement::ChooseCredential {
+                face: true,
+                palm: true,
+                finger: true
+            }
+        );
+    }
+}
