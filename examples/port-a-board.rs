@@ -1,6 +1,7 @@
 //! The least a new board implements to run the lock: a keypad with its
 //! backlights, the bolt motor and its end switches, a battery gauge, a voice
-//! module and a clock. Every other part is `lock_hal::Absent` (no face or
+//! module (its clips played by `lock_drivers::prompts::VoicePrompts`) and a
+//! clock. Every other part is `lock_hal::Absent` (no face or
 //! palm module, no fingerprint and no sensor telling a sample is presented,
 //! no door or tamper sensor, no buttons, no radio), and the state lives in
 //! `lock-store` on a flash partition.
@@ -22,6 +23,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use lock_core::{Config, RadioListening};
+use lock_drivers::prompts::VoicePrompts;
 use lock_hal::{
     Absent, Backlight, Battery, BoltEnd, BoltPosition, BoltSensor, Clock, ErrorType, Key, KeyEvent,
     Keypad, Motor, MotorDirection, Voice,
@@ -157,8 +159,10 @@ impl Battery for Gauge {
     }
 }
 
-/// A voice module playing numbered clips (a JQ8900 on a UART); the clip
-/// table is `lock_runtime::prompt`'s.
+/// A voice module playing numbered clips (a JQ8900 on a UART). The board's
+/// sound is `VoicePrompts` over it, which plays each announcement as the
+/// clips of `lock_drivers::prompts`' table. A lock with a piezo instead
+/// takes `lock_drivers::buzzer::Buzzer` on a PWM channel.
 struct Speaker(Shared);
 impl ErrorType for Speaker {
     type Error = Infallible;
@@ -177,6 +181,21 @@ impl Voice for Speaker {
     async fn set_volume(&mut self, level: u8) -> Result<(), Infallible> {
         say(&self.0, format_args!("voice    volume {level}"));
         Ok(())
+    }
+}
+
+/// `VoicePrompts` gives up on a clip whose end never comes after a delay.
+/// On a board: embassy-time's `Delay`; here the simulated clock's.
+impl embedded_hal_async::delay::DelayNs for SimClock {
+    async fn delay_ns(&mut self, ns: u32) {
+        let at = self
+            .now_ms()
+            .saturating_add(u64::from(ns.div_ceil(1_000_000)));
+        self.wait_until(at).await;
+    }
+    async fn delay_ms(&mut self, ms: u32) {
+        let at = self.now_ms().saturating_add(u64::from(ms));
+        self.wait_until(at).await;
     }
 }
 
@@ -257,7 +276,7 @@ impl Board for ExampleBoard {
     type LockButton = Absent;
     type Battery = Gauge;
     type UsbPower = Absent;
-    type Voice = Speaker;
+    type Sound = VoicePrompts<Speaker, SimClock>;
     type Siren = Absent;
     type Clock = SimClock;
 }
@@ -319,7 +338,7 @@ fn main() {
         lock_button: Absent,
         battery: Gauge(door.clone()),
         usb_power: Absent,
-        voice: Speaker(door.clone()),
+        sound: VoicePrompts::new(Speaker(door.clone()), SimClock(door.clone())),
         siren: Absent,
         clock: SimClock(door.clone()),
     };

@@ -52,6 +52,7 @@ use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPal
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::prompts::VoicePrompts;
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
@@ -172,7 +173,8 @@ impl<'a> Board for DevKitM1<'a> {
     type LockButton = GpioButton<In<'a>, EmbassyClock>;
     type Battery = DividerBattery<'a, AdcInput<'a, GPIO0<'static>>, Out<'a>, Delay>;
     type UsbPower = Absent;
-    type Voice = Wt588f<Output<'static>, In<'a>, Delay>;
+    // The WT588F's clips, played by lock-drivers' clip table.
+    type Sound = VoicePrompts<Wt588f<Output<'static>, In<'a>, Delay>, Delay>;
     type Siren = GpioSiren<Out<'a>>;
     type Clock = EmbassyClock;
 }
@@ -299,7 +301,7 @@ fn wire<'a>(
         lock_button: GpioButton::new(input(pin::LOCK_BUTTON)?, clock, SwitchConfig::CLOSED_LOW),
         battery,
         usb_power: Absent,
-        voice,
+        sound: VoicePrompts::new(voice, Delay),
         siren: GpioSiren::new(output(pin::SIREN)?, false),
         clock,
     })

@@ -50,6 +50,7 @@ use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPal
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::prompts::VoicePrompts;
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
@@ -181,7 +182,8 @@ impl<'a> Board for PicoW<'a> {
     type LockButton = GpioButton<Input<'static>, EmbassyClock>;
     type Battery = DividerBattery<'a, VsysAdc<'a>, NoPin, Delay>;
     type UsbPower = Absent;
-    type Voice = Wt588f<Output<'static>, Input<'static>, Delay>;
+    // The WT588F's clips, played by lock-drivers' clip table.
+    type Sound = VoicePrompts<Wt588f<Output<'static>, Input<'static>, Delay>, Delay>;
     type Siren = GpioSiren<Output<'static>>;
     type Clock = EmbassyClock;
 }
@@ -322,7 +324,7 @@ fn wire<'a>(shared: &Shared<'a>, pins: Pins) -> Result<Hardware<PicoW<'a>>, &'st
         ),
         battery,
         usb_power: Absent,
-        voice,
+        sound: VoicePrompts::new(voice, Delay),
         siren: GpioSiren::new(Output::new(pins.siren, Level::Low), false),
         clock,
     })

@@ -57,6 +57,7 @@ use lock_drivers::face::shared::{FaceModule, SharedFace, SharedModule, SharedPal
 use lock_drivers::face::{self, Face, Plain};
 use lock_drivers::fingerprint::{self, Fingerprint, PowerSwitch, Wakeup};
 use lock_drivers::keypad::{self, Bs8116a, GpioBacklight};
+use lock_drivers::prompts::VoicePrompts;
 use lock_drivers::switch::{
     GpioButton, GpioContact, GpioSiren, GpioTrigger, GpioUsbSense, SwitchConfig,
 };
@@ -211,7 +212,8 @@ impl<'a> Board for NucleoL476<'a> {
     type LockButton = GpioButton<Exti, EmbassyClock>;
     type Battery = DividerBattery<'a, AdcInput<'a, Peri<'static, PC0>>, Output<'static>, Delay>;
     type UsbPower = GpioUsbSense<Exti, EmbassyClock>;
-    type Voice = Wt588f<Output<'static>, Exti, Delay>;
+    // The WT588F's clips, played by lock-drivers' clip table.
+    type Sound = VoicePrompts<Wt588f<Output<'static>, Exti, Delay>, Delay>;
     type Siren = GpioSiren<Output<'static>>;
     type Clock = EmbassyClock;
 }
@@ -322,7 +324,7 @@ fn wire<'a>(
         lock_button: GpioButton::new(pins.lock_button, clock, SwitchConfig::CLOSED_LOW),
         battery,
         usb_power: GpioUsbSense::new(pins.usb_sense, clock, SwitchConfig::OPENS_HIGH),
-        voice,
+        sound: VoicePrompts::new(voice, Delay),
         siren: GpioSiren::new(pins.siren, false),
         clock,
     })

@@ -8,6 +8,7 @@
 
 pub mod battery;
 pub mod body;
+pub mod buzzer;
 #[cfg(feature = "embassy-time")]
 pub mod clock;
 mod deadline;
@@ -15,5 +16,6 @@ pub mod face;
 pub mod fingerprint;
 pub mod keypad;
 pub mod matrix;
+pub mod prompts;
 pub mod switch;
 pub mod voice;

@@ -4,9 +4,9 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use crate::{
-    Backlight, Biometric, BoltPosition, BoltSensor, Button, ContactSensor, EnrollRefusal,
-    EnrollStatus, ErrorType, Identification, Press, Received, SampleSensor, Siren, StallSensor,
-    TemplateId, Transport, TriggerSensor, UsbPower, Voice, WallClock,
+    Announcement, Backlight, Biometric, BoltPosition, BoltSensor, Button, ContactSensor,
+    EnrollRefusal, EnrollStatus, ErrorType, Identification, Press, Received, SampleSensor, Siren,
+    Sound, StallSensor, TemplateId, Transport, TriggerSensor, UsbPower, Voice, WallClock,
 };
 
 /// A part the board does not have: a sensor that never changes, a module
@@ -115,6 +115,22 @@ impl Voice for Absent {
         Ok(())
     }
     async fn set_volume(&mut self, _level: u8) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// No sound at all: every announcement is silent.
+impl Sound for Absent {
+    async fn say(&mut self, _what: &Announcement) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn set_volume(&mut self, _level: u8) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn click(&mut self) -> Result<(), Infallible> {
         Ok(())
     }
 }

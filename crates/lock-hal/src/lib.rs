@@ -30,7 +30,9 @@ pub use health::{
 };
 pub use input::{Battery, Button, Clock, Entropy, Press, Received, Transport, UsbPower, WallClock};
 pub use keypad::{Backlight, Function, Gesture, Key, KeyEvent, Keypad, Layout};
-pub use output::{Siren, Voice};
+pub use output::{
+    Announcement, EnrollReason, Modality, PasscodeReason, Reason, RefusalClass, Siren, Sound, Voice,
+};
 
 /// Flash is `embedded-storage-async`'s [`NorFlash`](embedded_storage_async::nor_flash::NorFlash):
 /// every board's HAL implements it already (esp-storage, embassy-stm32,

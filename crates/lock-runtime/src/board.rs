@@ -47,8 +47,10 @@ pub trait Board {
     type Battery: lock_hal::Battery;
     /// The USB-C supply at the front (R-ALM-4).
     type UsbPower: lock_hal::UsbPower;
-    /// The voice module.
-    type Voice: lock_hal::Voice;
+    /// The sound: a voice module (lock-drivers' `VoicePrompts` over its
+    /// driver), a buzzer (lock-drivers' `Buzzer`), or
+    /// [`lock_hal::Absent`].
+    type Sound: lock_hal::Sound;
     /// The siren.
     type Siren: lock_hal::Siren;
     /// The monotonic clock and its timer.
@@ -80,7 +82,7 @@ pub struct Hardware<B: Board> {
     pub lock_button: B::LockButton,
     pub battery: B::Battery,
     pub usb_power: B::UsbPower,
-    pub voice: B::Voice,
+    pub sound: B::Sound,
     pub siren: B::Siren,
     pub clock: B::Clock,
 }

@@ -1,6 +1,6 @@
-//! The lanes: each slow device (the face, palm and finger modules, the voice)
-//! runs as a future of its own, joined beside the control loop, so a 10 s
-//! face search or a 30-clip announcement never makes the lock deaf (R-RSP-1)
+//! The lanes: each slow device (the face, palm and finger modules, the
+//! sound) runs as a future of its own, joined beside the control loop, so a
+//! 10 s face search or a 30-clip announcement never makes the lock deaf (R-RSP-1)
 //! and a slow method never delays a fast one (R-RSP-2).
 //!
 //! The control loop hands a lane work through a bounded channel and never
@@ -17,14 +17,12 @@ use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use lock_core::{BiometricEvent, BiometricKind, Duration, TemplateId};
 use lock_hal::{
-    Biometric, Clock, EnrollStatus, Error as _, ErrorKind, Identification, SampleSensor, Voice,
+    Announcement, Biometric, Clock, EnrollStatus, Error as _, ErrorKind, Identification,
+    SampleSensor, Sound,
 };
 
 use crate::map;
 
-/// The longest the voice lane waits for one clip to end before it plays the
-/// next clip of the same batch.
-pub const CLIP_LIMIT: Duration = Duration::from_secs(10);
 /// After an input fails, the runtime stops listening to it for this long,
 /// doubling with every further failure up to [`INPUT_BACKOFF_MAX`]: a broken
 /// sensor must not spin the loop or fill the log.
@@ -36,9 +34,9 @@ pub const INPUT_BACKOFF_MAX: Duration = Duration::from_mins(10);
 /// template) and an identification or enrolment step behind it. A full queue
 /// is a fault the runtime handles (see `Control::order`).
 pub(crate) const ORDER_QUEUE: usize = 16;
-/// Clips waiting to be played: a whole batch (system information is about
-/// 30 clips) fits.
-pub(crate) const CLIP_QUEUE: usize = 64;
+/// Announcements waiting to be played: a whole batch (the longest, system
+/// information, is a few) fits.
+pub(crate) const ANNOUNCEMENT_QUEUE: usize = 16;
 /// Answers waiting for the control loop. A lane that finds the queue full
 /// waits: the control loop takes one per step.
 const REPORT_QUEUE: usize = 4;
@@ -100,10 +98,12 @@ pub(crate) struct Links<C> {
     palm: ModuleLink,
     finger: ModuleLink,
     pub(crate) reports: Channel<NoopRawMutex, (BiometricKind, Report), REPORT_QUEUE>,
-    clips: Channel<NoopRawMutex, u16, CLIP_QUEUE>,
-    /// A new batch of prompts: the clip playing now is cut.
+    announcements: Channel<NoopRawMutex, Announcement, ANNOUNCEMENT_QUEUE>,
+    /// A new batch of prompts: the announcement playing now is cut.
     cut: Signal<NoopRawMutex, ()>,
     volume: Signal<NoopRawMutex, u8>,
+    /// A key press the lock took.
+    click: Signal<NoopRawMutex, ()>,
 }
 
 impl<C: Clock> Links<C> {
@@ -114,9 +114,10 @@ impl<C: Clock> Links<C> {
             palm: ModuleLink::new(),
             finger: ModuleLink::new(),
             reports: Channel::new(),
-            clips: Channel::new(),
+            announcements: Channel::new(),
             cut: Signal::new(),
             volume: Signal::new(),
+            click: Signal::new(),
         }
     }
 
@@ -164,14 +165,20 @@ impl<C: Clock> Links<C> {
     /// Starts a new batch of speech: what plays now and what is queued is
     /// cut, so a new prompt is heard at once.
     pub(crate) fn cut(&self) {
-        self.clips.clear();
+        self.announcements.clear();
         self.cut.signal(());
     }
 
-    /// Queues a clip after the ones already queued; `false` when the queue is
-    /// full (the clip is not heard).
-    pub(crate) fn say(&self, clip: u16) -> bool {
-        self.clips.try_send(clip).is_ok()
+    /// Queues an announcement after the ones already queued; `false` when
+    /// the queue is full (it is not heard).
+    pub(crate) fn say(&self, what: Announcement) -> bool {
+        self.announcements.try_send(what).is_ok()
+    }
+
+    /// Asks for a key click. Not queued: clicks asked for while one is
+    /// due are one click.
+    pub(crate) fn click(&self) {
+        self.click.signal(());
     }
 
     pub(crate) fn set_volume(&self, level: u8) {
@@ -460,63 +467,68 @@ fn enroll_event(
     })
 }
 
-/// What woke the voice lane.
-enum VoiceWake {
+/// What woke the sound lane.
+enum SoundWake {
     Cut,
     Volume(u8),
-    Done,
-    Clip(u16),
+    Click,
+    Say(Announcement),
 }
 
-/// The voice's lane: plays the queued clips one after the other, each
-/// after the one before it has ended (bounded by [`CLIP_LIMIT`]), so a
-/// failure sound is not cut off by the reason that follows it; a new batch
-/// ([`Links::cut`]) starts at once over what was playing.
-pub(crate) async fn voice_lane<V: Voice, C: Clock>(voice: &mut V, links: &Links<C>) -> ! {
-    // When the clip playing now is given up on, if one plays.
-    let mut playing_until: Option<u64> = None;
+/// The sound's lane: plays the queued announcements one after the other
+/// ([`Sound::say`] returns when one has ended), so a failure is not cut off
+/// by the one that follows it; a new batch ([`Links::cut`]) drops the one
+/// playing, stops the sound and starts at once. A volume change or a key
+/// click waits for the announcement playing to end or be cut (the volume
+/// changes in the same batch as a prompt, which cuts); clicks asked for
+/// during an announcement are not heard (the announcement answers the
+/// key).
+pub(crate) async fn sound_lane<S: Sound, C: Clock>(sound: &mut S, links: &Links<C>) -> ! {
     loop {
         let wake = race!(
             cut = async {
                 links.cut.wait().await;
-                VoiceWake::Cut
+                SoundWake::Cut
             },
-            volume = async { VoiceWake::Volume(links.volume.wait().await) },
-            done = async {
-                let Some(limit) = playing_until else {
-                    return pending().await;
-                };
-                let ended = race!(
-                    done = async { voice.wait_until_done().await.map_err(|e| e.kind()) },
-                    limit = async {
-                        links.clock.wait_until(limit).await;
-                        Ok(())
-                    },
-                )
-                .await;
-                if let Err(e) = ended {
-                    warn!("voice failed: {:?}", e);
-                }
-                VoiceWake::Done
+            volume = async { SoundWake::Volume(links.volume.wait().await) },
+            click = async {
+                links.click.wait().await;
+                SoundWake::Click
             },
-            clip = async {
-                VoiceWake::Clip(gate(playing_until.is_none(), links.clips.receive()).await)
-            },
+            next = async { SoundWake::Say(links.announcements.receive().await) },
         )
         .await;
         match wake {
-            // The next clip (the new batch's first) plays over this one.
-            VoiceWake::Cut | VoiceWake::Done => playing_until = None,
-            VoiceWake::Volume(level) => {
-                if let Err(e) = voice.set_volume(level).await {
-                    warn!("voice volume failed: {:?}", e.kind());
+            // Nothing plays between announcements: nothing to cut.
+            SoundWake::Cut => {}
+            SoundWake::Volume(level) => {
+                if let Err(e) = sound.set_volume(level).await {
+                    warn!("sound volume failed: {:?}", e.kind());
                 }
             }
-            VoiceWake::Clip(clip) => {
-                if let Err(e) = voice.play(clip).await {
-                    warn!("voice failed: {:?}", e.kind());
+            SoundWake::Click => {
+                if let Err(e) = sound.click().await {
+                    warn!("key click failed: {:?}", e.kind());
                 }
-                playing_until = Some(links.now_ms().saturating_add(CLIP_LIMIT.millis()));
+            }
+            SoundWake::Say(what) => {
+                let cut = race!(
+                    said = async {
+                        if let Err(e) = sound.say(&what).await {
+                            warn!("sound failed: {:?}", e.kind());
+                        }
+                        false
+                    },
+                    cut = async {
+                        links.cut.wait().await;
+                        true
+                    },
+                )
+                .await;
+                if cut && let Err(e) = sound.stop().await {
+                    warn!("sound stop failed: {:?}", e.kind());
+                }
+                links.click.reset();
             }
         }
     }

@@ -16,7 +16,6 @@ mod lanes;
 mod link;
 mod map;
 mod pattern;
-pub mod prompt;
 #[cfg(feature = "lock-proto")]
 mod proto;
 mod runtime;
@@ -25,8 +24,9 @@ mod wakes;
 
 pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
 pub use board::{Board, Hardware};
-pub use lanes::{CLIP_LIMIT, INPUT_BACKOFF_FIRST, INPUT_BACKOFF_MAX};
+pub use lanes::{INPUT_BACKOFF_FIRST, INPUT_BACKOFF_MAX};
 pub use link::{FrameVerdict, LINK_AUTH_TIMEOUT, LINK_PAIRING_GRACE, LinkGuard, LinkState};
+pub use map::announcement;
 pub use pattern::{BLINK_HALF_PERIOD, FLASH, SPELL_DIGIT, SPELL_GAP};
 #[cfg(feature = "lock-proto")]
 pub use proto::{ProtoApp, ProtoAppError};

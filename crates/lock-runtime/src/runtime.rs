@@ -21,7 +21,6 @@ use crate::board::{Board, Hardware};
 use crate::lanes::{self, Backoff, Links, Order, Report, gate, race};
 use crate::map;
 use crate::pattern::{self, Pattern};
-use crate::prompt;
 use crate::store::{StateStore, StoreError as _, StoreErrorKind};
 use crate::wakes::{WakeCause, Wakes};
 
@@ -151,7 +150,7 @@ struct LaneParts<B: Board> {
     face_sensor: B::FaceSensor,
     palm_sensor: B::PalmSensor,
     finger_sensor: B::FingerSensor,
-    voice: B::Voice,
+    sound: B::Sound,
 }
 
 impl<B: Board> LaneParts<B> {
@@ -164,13 +163,13 @@ impl<B: Board> LaneParts<B> {
             face_sensor,
             palm_sensor,
             finger_sensor,
-            voice,
+            sound,
         } = self;
         embassy_futures::join::join4(
             lanes::module_lane(BiometricKind::Face, face, face_sensor, links),
             lanes::module_lane(BiometricKind::Palm, palm, palm_sensor, links),
             lanes::module_lane(BiometricKind::Finger, finger, finger_sensor, links),
-            lanes::voice_lane(voice, links),
+            lanes::sound_lane(sound, links),
         )
         .await;
     }
@@ -183,13 +182,13 @@ impl<B: Board> LaneParts<B> {
 ///
 /// # Lanes
 ///
-/// The face, palm and finger modules and the voice each run as a future of
+/// The face, palm and finger modules and the sound each run as a future of
 /// their own, joined beside the control loop ([`Runtime::run`] joins them;
 /// still no executor and no heap). The control loop hands them work through
 /// bounded channels and never waits for it: a module's answer (a match, an
 /// enrolment step, a fault) is one more input of the loop's select, and the
-/// voice plays a batch's clips one after the other by itself. So while a
-/// face searches for 10 s or the lock reads out system information, every
+/// sound plays a batch's announcements one after the other by itself. So
+/// while a face searches for 10 s or the lock reads out system information, every
 /// key, button, sensor, app frame and deadline is still taken (R-RSP-1), and
 /// a passcode opens at its ✓ whatever a module is doing (R-RSP-2). The
 /// control loop only ever awaits the store (and the app side, whose work is
@@ -299,7 +298,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
             lock_button,
             battery,
             usb_power,
-            voice,
+            sound,
             siren,
             clock,
         } = hw;
@@ -343,7 +342,7 @@ impl<B: Board, S: StateStore, A: App> Runtime<B, S, A> {
                 face_sensor,
                 palm_sensor,
                 finger_sensor,
-                voice,
+                sound,
             },
             links: Links::new(clock),
         }
@@ -874,6 +873,9 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         if let Event::Key(_) = event {
             // Someone types: the search a touch began is not needed any more.
             self.stop_searches();
+            // The key was taken: a click says so (a signal to the sound
+            // lane, never waited for).
+            self.links.click();
             if layout.mechanical && self.lock.keypad().is_none() {
                 // A printed key can be aimed at in the dark: it wakes the
                 // keypad (this touch) and then counts (queued after it).
@@ -1087,7 +1089,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     }
 
     /// Executes one batch in order. Nothing here waits for a slow device:
-    /// module work and clips go to their lanes.
+    /// module work and announcements go to their lanes.
     async fn execute(&mut self, actions: &Actions) {
         let mut speaking = false;
         let mut owes_module_work = false;
@@ -1122,15 +1124,13 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                 Action::StopMotor => self.stop_motor(),
                 Action::Prompt(p) => {
                     // The batch's first prompt cuts what still plays; the
-                    // rest follow it, each clip after the one before.
+                    // rest follow it, each after the one before.
                     if !speaking {
                         self.links.cut();
                         speaking = true;
                     }
-                    for clip in prompt::clips(&p) {
-                        if !self.links.say(clip) {
-                            warn!("voice queue full: a clip was dropped");
-                        }
+                    if !self.links.say(map::announcement(&p)) {
+                        warn!("sound queue full: a prompt was dropped");
                     }
                 }
                 Action::Keypad(backlight) => self.show(backlight),

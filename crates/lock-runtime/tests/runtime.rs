@@ -34,8 +34,8 @@ use lock_core::{
     AppCommand, AppRequest, BiometricKind, BoltSwitches, EnrollFailure, EnrollStep, Link, LogEntry,
     Method, PersonNumber, Privilege, Prompt, Refusal, Reply, Role, TemplateId,
 };
+use lock_drivers::prompts::FAILURE;
 use lock_hal::{BoltPosition, MotorDirection};
-use lock_runtime::prompt::FAILURE;
 
 fn n(x: u8) -> PersonNumber {
     PersonNumber::new(x).unwrap()
@@ -382,7 +382,7 @@ fn r_lck_3_a_stall_stops_the_motor_and_is_a_jam() {
 
 /// When the jam was announced, in ms after `since`.
 fn jam_heard_after(b: &Bench, since: u64) -> u64 {
-    let jammed = lock_runtime::prompt::clips(&Prompt::Jammed)[0];
+    let jammed = lock_sim::world::prompt_clips(&Prompt::Jammed)[0];
     b.world
         .borrow()
         .clips

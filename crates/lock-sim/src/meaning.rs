@@ -405,7 +405,7 @@ mod tests {
             Prompt::VerificationCode(482_071),
         ]);
         for p in valued {
-            let clips = lock_runtime::prompt::clips(&p);
+            let clips = crate::world::prompt_clips(&p);
             let names = decode_clips(clips.as_slice());
             assert_eq!(names, [prompt_name(&p)], "{p:?}");
             assert_eq!(prompt_named(&names[0]), Some(p), "{p:?}");

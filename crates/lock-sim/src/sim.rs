@@ -26,6 +26,7 @@ use lock_core::{
     AppCommand, BiometricKind, Config, DoorDirection, Duration, Key, Lock, PersonNumber, Prompt,
     Refusal, Reply, VisitorCodes,
 };
+use lock_drivers::prompts::{FAILURE, POINT};
 use lock_hal::{BoltPosition, KeyEvent, Press};
 use lock_proto::{
     FromLock, Phone, PhonePairing, Request, Response, VisitorCodeBook, VisitorCodeSpec,
@@ -34,7 +35,8 @@ use lock_runtime::Runtime;
 
 use crate::scenario::{AppAction, AppStep, Expectation, Line, Reader, Step};
 use crate::world::{
-    Shared, SimApp, SimFlash, SimStore, View, World, app, flash_layout, hardware, splitmix_fill,
+    Shared, SimApp, SimFlash, SimStore, View, World, app, flash_layout, hardware, prompt_clips,
+    splitmix_fill,
 };
 
 /// Pairings and keys the lock's app side holds.
@@ -1059,7 +1061,7 @@ fn refusal_for_clip(clip: u16) -> Option<String> {
         Refusal::Enroll(F::ModuleFault),
     ];
     all.iter()
-        .find(|r| lock_runtime::prompt::clips(&Prompt::Failure(**r)).get(1) == Some(&clip))
+        .find(|r| prompt_clips(&Prompt::Failure(**r)).get(1) == Some(&clip))
         .map(refusal_name)
 }
 
@@ -1088,7 +1090,7 @@ fn simple_prompt(clip: u16) -> Option<String> {
         Prompt::Jammed,
     ];
     all.iter()
-        .find(|p| lock_runtime::prompt::clips(p).as_slice() == [clip])
+        .find(|p| prompt_clips(p).as_slice() == [clip])
         .map(|p| match p {
             Prompt::ChooseCredential(_) => "choose-credential".to_string(),
             p => kebab(&format!("{p:?}")),
@@ -1110,7 +1112,7 @@ fn enroll_prompt(clip: u16) -> Option<String> {
     ];
     for kind in BiometricKind::ALL {
         for step in steps {
-            if lock_runtime::prompt::clips(&Prompt::Enroll(kind, step)).as_slice() == [clip] {
+            if prompt_clips(&Prompt::Enroll(kind, step)).as_slice() == [clip] {
                 return Some(format!(
                     "enroll:{}-{}",
                     kebab(&format!("{kind:?}")),
@@ -1136,10 +1138,10 @@ pub fn clip_name(clip: u16) -> String {
     if let Some(d) = digit_of(clip) {
         return format!("digit {d}");
     }
-    if clip == lock_runtime::prompt::POINT {
+    if clip == POINT {
         return "point".into();
     }
-    if clip == lock_runtime::prompt::FAILURE {
+    if clip == FAILURE {
         return "failure sound".into();
     }
     if let Some(reason) = refusal_for_clip(clip) {
@@ -1172,7 +1174,7 @@ pub fn decode_clips(clips: &[u16]) -> Vec<String> {
             while let Some(&c) = clips.get(i) {
                 if let Some(d) = digit_of(c) {
                     value.push(d);
-                } else if c == lock_runtime::prompt::POINT {
+                } else if c == POINT {
                     value.push('.');
                 } else {
                     break;
@@ -1180,7 +1182,7 @@ pub fn decode_clips(clips: &[u16]) -> Vec<String> {
                 i = i.saturating_add(1);
             }
             out.push(format!("{name}:{value}"));
-        } else if clip == lock_runtime::prompt::FAILURE {
+        } else if clip == FAILURE {
             let reason = clips.get(i).and_then(|&c| refusal_for_clip(c));
             if reason.is_some() {
                 i = i.saturating_add(1);
@@ -1317,7 +1319,7 @@ mod tests {
     use lock_core::PasscodeError;
 
     fn named(prompt: Prompt) -> Vec<String> {
-        decode_clips(&lock_runtime::prompt::clips(&prompt))
+        decode_clips(&prompt_clips(&prompt))
     }
 
     #[test]
@@ -1344,8 +1346,8 @@ mod tests {
             ["enroll:finger-present"]
         );
         // A batch of several prompts, and a clip no prompt uses.
-        let mut clips = lock_runtime::prompt::clips(&Prompt::Success).to_vec();
-        clips.extend(lock_runtime::prompt::clips(&Prompt::Menu).iter());
+        let mut clips = prompt_clips(&Prompt::Success).to_vec();
+        clips.extend(prompt_clips(&Prompt::Menu).iter());
         clips.push(999);
         assert_eq!(decode_clips(&clips), ["success", "menu", "clip-999"]);
         // One at a time, as the terminal lock shows the clip playing.

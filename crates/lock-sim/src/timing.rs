@@ -90,8 +90,8 @@ pub const fn clip_ms(clip: u16) -> u64 {
     }
 }
 
-/// The length of a clip lock-runtime's prompt table uses, `None` for any
-/// other number.
+/// The length of a clip lock-drivers' clip table (`prompts`) uses, `None`
+/// for any other number.
 pub const fn known_clip_ms(clip: u16) -> Option<u64> {
     Some(match clip {
         // The digits "zero" to "nine", and "point".
@@ -136,6 +136,9 @@ pub const fn known_clip_ms(clip: u16) -> Option<u64> {
         // "verification code", each before its digits.
         40 | 41 => 900,
         42 | 43 => 1_100,
+        // One credential choice each, when not all three modules are
+        // fitted: "1 face", "2 palm", "3 fingerprint", "4 passcode".
+        44..=47 => 800,
         // Enrolment steps of the three kinds, in EnrollStep order: "present
         // your face (palm, finger)", "lift your finger", then the head
         // poses and "closer" / "further".
@@ -155,10 +158,10 @@ mod tests {
 
     #[test]
     fn every_clip_a_prompt_can_play_has_a_length_of_its_own() {
-        // Clips lock-runtime's table uses (prompt.rs): none falls through
+        // Clips lock-drivers' table uses (prompts.rs): none falls through
         // to the unknown length.
         let used = (1..=11)
-            .chain(20..=43)
+            .chain(20..=47)
             .chain(50..=58)
             .chain(60..=68)
             .chain(70..=78)

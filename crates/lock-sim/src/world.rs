@@ -28,6 +28,7 @@ use core::task::Poll;
 use lock_core::{
     AlarmKind, Alarms, BiometricKind, BoltSwitches, Change, LogRecord, ModuleCommand, Snapshot,
 };
+use lock_drivers::prompts::{Clips, VoicePrompts, clips};
 use lock_hal::{
     BoltEnd, BoltPosition, EnrollRefusal, EnrollStatus, EnrollStep, ErrorKind, ErrorType,
     Identification, KeyEvent, MotorDirection, Press, Received, TemplateId,
@@ -241,6 +242,8 @@ pub struct World {
     pub playing_until: u64,
     /// The voice volume.
     pub volume: Option<u8>,
+    /// Every key click the runtime asked the sound for, with when.
+    pub clicks: Vec<u64>,
     /// The siren sounds.
     pub siren: bool,
     /// Every siren switch, with when.
@@ -326,6 +329,7 @@ impl World {
             measurements: 0,
             usb: false,
             clips: Vec::new(),
+            clicks: Vec::new(),
             clip_ms: None,
             playing_clip: None,
             playing_until: 0,
@@ -621,7 +625,8 @@ part!(
     SimBattery,
     /// USB-C power at the front.
     SimUsb,
-    /// The voice module (plays instantly: prompts are recorded as clips).
+    /// The voice module (plays each clip for its length; clips are
+    /// recorded). The board's sound is [`SimSound`] over it.
     SimVoice,
     /// The siren.
     SimSiren,
@@ -959,6 +964,20 @@ pub fn app(w: &Shared) -> SimApp {
 #[derive(Clone, Debug)]
 pub struct SimClock(pub Shared);
 
+/// The clock's delay, in whole milliseconds (rounded up): what the
+/// board's [`SimSound`] gives up on a clip with.
+impl embedded_hal_async::delay::DelayNs for SimClock {
+    async fn delay_ns(&mut self, ns: u32) {
+        let ms = u64::from(ns.div_ceil(1_000_000));
+        let at = lock_hal::Clock::now_ms(self).saturating_add(ms);
+        lock_hal::Clock::wait_until(self, at).await;
+    }
+    async fn delay_ms(&mut self, ms: u32) {
+        let at = lock_hal::Clock::now_ms(self).saturating_add(u64::from(ms));
+        lock_hal::Clock::wait_until(self, at).await;
+    }
+}
+
 impl lock_hal::Clock for SimClock {
     fn now_ms(&self) -> u64 {
         self.0.borrow().now
@@ -1199,6 +1218,55 @@ impl lock_hal::SampleSensor for SimSensor {
     }
 }
 
+/// The board's sound: lock-drivers' voice clip table played on the
+/// simulated voice module, so the world records the clips a real module
+/// would play; and the key clicks, which a voice module does not play,
+/// noted in [`World::clicks`].
+pub struct SimSound {
+    voice: VoicePrompts<SimVoice, SimClock>,
+    world: Shared,
+}
+
+impl SimSound {
+    /// The sound of `w`'s voice module.
+    pub fn new(w: &Shared) -> SimSound {
+        SimSound {
+            voice: VoicePrompts::new(SimVoice(w.clone()), SimClock(w.clone())),
+            world: w.clone(),
+        }
+    }
+}
+
+impl ErrorType for SimSound {
+    type Error = ErrorKind;
+}
+
+impl lock_hal::Sound for SimSound {
+    async fn say(&mut self, what: &lock_hal::Announcement) -> Result<(), ErrorKind> {
+        self.voice.say(what).await
+    }
+    async fn stop(&mut self) -> Result<(), ErrorKind> {
+        self.voice.stop().await
+    }
+    async fn set_volume(&mut self, level: u8) -> Result<(), ErrorKind> {
+        self.voice.set_volume(level).await
+    }
+    async fn click(&mut self) -> Result<(), ErrorKind> {
+        act(&self.world, |w| {
+            let now = w.now;
+            w.clicks.push(now);
+        })
+        .await;
+        self.voice.click().await
+    }
+}
+
+/// The clips the simulated board plays for the core's `prompt`: the
+/// runtime's announcement of it, through lock-drivers' clip table.
+pub fn prompt_clips(prompt: &lock_core::Prompt) -> Clips {
+    clips(&lock_runtime::announcement(prompt))
+}
+
 /// The simulated board: every part a [`World`] view.
 #[derive(Debug)]
 pub struct SimBoard;
@@ -1222,7 +1290,7 @@ impl Board for SimBoard {
     type LockButton = SimLockButton;
     type Battery = SimBattery;
     type UsbPower = SimUsb;
-    type Voice = SimVoice;
+    type Sound = SimSound;
     type Siren = SimSiren;
     type Clock = SimClock;
 }
@@ -1248,7 +1316,7 @@ pub fn hardware(w: &Shared) -> Hardware<SimBoard> {
         lock_button: SimLockButton(w.clone()),
         battery: SimBattery(w.clone()),
         usb_power: SimUsb(w.clone()),
-        voice: SimVoice(w.clone()),
+        sound: SimSound::new(w),
         siren: SimSiren(w.clone()),
         clock: SimClock(w.clone()),
     }

@@ -590,7 +590,7 @@ impl Bench {
 
     /// Whether the clips of `prompt` were played, in a row, in this step.
     pub fn heard(&self, prompt: Prompt) -> bool {
-        let want = lock_runtime::prompt::clips(&prompt);
+        let want = lock_sim::world::prompt_clips(&prompt);
         let w = self.world.borrow();
         let played: Vec<u16> = w.clips[self.clips_mark..].iter().map(|(_, c)| *c).collect();
         played.windows(want.len()).any(|win| win == want.as_slice())

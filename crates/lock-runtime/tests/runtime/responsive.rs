@@ -392,3 +392,34 @@ fn r_lko_1_a_finger_left_on_the_sensor_is_one_failed_attempt() {
     b.wait(secs(10));
     assert_eq!(failures(&b), 2, "{}", b.describe());
 }
+
+#[test]
+fn r_rsp_1_each_key_the_lock_takes_clicks_at_once_unless_a_prompt_plays() {
+    let mut b = Bench::installed();
+    b.touch();
+    b.wait(secs(2));
+    let quiet = b.world.borrow().clicks.len();
+    // Typing a passcode: no prompt plays, each digit clicks as it is taken.
+    b.keys("13579");
+    {
+        let w = b.world.borrow();
+        let clicks = &w.clicks[quiet..];
+        let pressed = &w.keys_pressed[w.keys_pressed.len() - 5..];
+        assert_eq!(clicks.len(), 5, "{}", b.describe());
+        for (p, c) in pressed.iter().zip(clicks) {
+            assert!(
+                c - p <= WITHIN_MS,
+                "a key pressed at {p} ms clicked at {c} ms"
+            );
+        }
+    }
+    // ✓ clicks, then its failure plays; a key during the failure is taken
+    // (R-RSP-1) but not clicked: the announcement answers it.
+    b.world.borrow_mut().clip_ms = Some(2_000);
+    b.keys("2 ok");
+    let before = b.world.borrow().clicks.len();
+    let from = presses(&b);
+    b.keys("4");
+    every_key_taken(&b, from);
+    assert_eq!(b.world.borrow().clicks.len(), before, "{}", b.describe());
+}
