@@ -556,3 +556,52 @@ fn s_st_2_module_work_left_by_a_power_cut_is_done_at_boot_before_any_credential(
     b.finger("alice");
     assert_eq!(b.bolt(), BoltPosition::Locked);
 }
+
+// ----- a printed 4×3 keypad (lock-hal `Layout::MATRIX_12`) -------------------
+
+/// A lock through first start on a board whose keypad is printed.
+fn printed_installed() -> Bench {
+    let mut b = Bench::new();
+    b.printed = true;
+    b.power_cycle();
+    b.keys("ok 1");
+    b.keys(&format!("ok {ADMIN_CODE} ok {ADMIN_CODE} ok"));
+    b.keys("back");
+    b.wait(secs(25));
+    b
+}
+
+#[test]
+fn r_mnu_1_a_printed_key_on_a_dark_keypad_wakes_it_and_counts() {
+    // Printed keys can be aimed at in the dark: the first digit counts.
+    let mut b = printed_installed();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert!(b.heard(Prompt::Unlocked), "{}", b.describe());
+    // On a touch pad the first contact only wakes it: five digits are left,
+    // too few to check.
+    let mut b = Bench::installed();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(2));
+    assert!(!b.heard(Prompt::Unlocked), "{}", b.describe());
+}
+
+#[test]
+fn r_mnu_3_holding_back_on_a_printed_keypad_is_set() {
+    let mut b = printed_installed();
+    b.hold(lock_hal::Key::Back);
+    assert!(b.heard(Prompt::VerifyAdministrator), "{}", b.describe());
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    assert!(b.heard(Prompt::Menu), "{}", b.describe());
+}
+
+#[test]
+fn r_lck_4_holding_ok_on_a_printed_keypad_is_leaving_home() {
+    let mut b = printed_installed();
+    b.keys(&format!("{ADMIN_CODE} ok"));
+    b.wait(secs(10));
+    b.hold(lock_hal::Key::Ok);
+    b.wait(secs(3));
+    assert!(b.heard(Prompt::LeavingHome), "{}", b.describe());
+    assert_eq!(b.bolt(), BoltPosition::Locked);
+}

@@ -32,12 +32,13 @@ use lock_core::{
     AppRequest, Change, Config, Duration, LogEntry, LogRecord, ModuleCommand, NoVisitorCodes,
     Notice, Prompt, Reply, Snapshot,
 };
-use lock_hal::{BoltPosition, ErrorKind, ErrorType, Key, KeyEvent, Press};
+use lock_hal::{BoltPosition, ErrorKind, ErrorType, Key, KeyEvent, Layout, Press};
 use lock_runtime::{
-    App, AppContext, AppEvent, AppIdentity, LogPage, Runtime, StateStore, StoreErrorKind, Wakes,
+    App, AppContext, AppEvent, AppIdentity, Board, Hardware, LogPage, Runtime, StateStore,
+    StoreErrorKind, Wakes,
 };
 pub use lock_sim::world::{Body, MotorCall};
-use lock_sim::world::{Shared, SimFlash, World, act, hardware, until};
+use lock_sim::world::{Shared, SimBoard, SimFlash, SimKeypad, World, act, hardware, until};
 use lock_store::StoreConfig;
 use lock_store::mock_flash::MockFlashError;
 
@@ -359,6 +360,9 @@ pub struct Bench {
     /// The runtime's clock wake-ups since its boot, by cause (R-NRG-1).
     pub wakes: Rc<RefCell<Wakes>>,
     runtime: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// The board has a 4×3 printed keypad ([`PrintedBoard`]) instead of the
+    /// touch keypad.
+    pub printed: bool,
     /// Where the current step's observations start.
     clips_mark: usize,
     log_mark: usize,
@@ -374,6 +378,7 @@ impl Bench {
             journal: Rc::new(RefCell::new(Vec::new())),
             wakes: Rc::new(RefCell::new(Wakes::default())),
             runtime: None,
+            printed: false,
             clips_mark: 0,
             log_mark: 0,
         };
@@ -414,12 +419,21 @@ impl Bench {
         let config = config_for(&world.borrow());
         let app = MockApp(world, self.desk.clone(), None);
         let wakes = self.wakes.clone();
-        self.runtime = Some(Box::pin(async move {
-            let mut runtime = Runtime::new(hw, store, app, config);
-            runtime
-                .run_with(|view| wakes.borrow_mut().clone_from(view.wakes()))
-                .await;
-        }));
+        self.runtime = Some(if self.printed {
+            Box::pin(async move {
+                let mut runtime = Runtime::new(printed(hw), store, app, config);
+                runtime
+                    .run_with(|view| wakes.borrow_mut().clone_from(view.wakes()))
+                    .await;
+            })
+        } else {
+            Box::pin(async move {
+                let mut runtime = Runtime::new(hw, store, app, config);
+                runtime
+                    .run_with(|view| wakes.borrow_mut().clone_from(view.wakes()))
+                    .await;
+            })
+        });
         self.settle();
     }
 
@@ -549,6 +563,13 @@ impl Bench {
         }
     }
 
+    /// A key held for the keypad's hold time.
+    pub fn hold(&mut self, key: Key) {
+        self.mark();
+        self.world.borrow_mut().keys.push_back(KeyEvent::Hold(key));
+        self.wait(millis(PACE));
+    }
+
     /// A short press of the inside lock button.
     pub fn press_lock_button(&mut self) {
         self.mark();
@@ -672,5 +693,73 @@ impl std::task::Wake for Woken {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// lock-sim's keypad as a 4×3 printed one ([`Layout::MATRIX_12`]: keys count
+/// in the dark, holding ↩ is SET, holding ✓ leaving-home, no bell).
+pub struct PrintedKeys(SimKeypad);
+
+impl ErrorType for PrintedKeys {
+    type Error = ErrorKind;
+}
+
+impl lock_hal::Keypad for PrintedKeys {
+    const LAYOUT: Layout = Layout::MATRIX_12;
+    async fn wait_for_event(&mut self) -> Result<KeyEvent, ErrorKind> {
+        self.0.wait_for_event().await
+    }
+}
+
+/// lock-sim's board with [`PrintedKeys`].
+pub struct PrintedBoard;
+
+impl Board for PrintedBoard {
+    type Keypad = PrintedKeys;
+    type Backlight = <SimBoard as Board>::Backlight;
+    type Face = <SimBoard as Board>::Face;
+    type Palm = <SimBoard as Board>::Palm;
+    type Finger = <SimBoard as Board>::Finger;
+    type FaceSensor = <SimBoard as Board>::FaceSensor;
+    type PalmSensor = <SimBoard as Board>::PalmSensor;
+    type FingerSensor = <SimBoard as Board>::FingerSensor;
+    type Motor = <SimBoard as Board>::Motor;
+    type BoltSensor = <SimBoard as Board>::BoltSensor;
+    type StallSensor = <SimBoard as Board>::StallSensor;
+    type DoorSensor = <SimBoard as Board>::DoorSensor;
+    type Tamper = <SimBoard as Board>::Tamper;
+    type KeyCylinder = <SimBoard as Board>::KeyCylinder;
+    type SetButton = <SimBoard as Board>::SetButton;
+    type LockButton = <SimBoard as Board>::LockButton;
+    type Battery = <SimBoard as Board>::Battery;
+    type UsbPower = <SimBoard as Board>::UsbPower;
+    type Sound = <SimBoard as Board>::Sound;
+    type Siren = <SimBoard as Board>::Siren;
+    type Clock = <SimBoard as Board>::Clock;
+}
+
+fn printed(hw: Hardware<SimBoard>) -> Hardware<PrintedBoard> {
+    Hardware {
+        keypad: PrintedKeys(hw.keypad),
+        backlight: hw.backlight,
+        face: hw.face,
+        palm: hw.palm,
+        finger: hw.finger,
+        face_sensor: hw.face_sensor,
+        palm_sensor: hw.palm_sensor,
+        finger_sensor: hw.finger_sensor,
+        motor: hw.motor,
+        bolt: hw.bolt,
+        stall: hw.stall,
+        door: hw.door,
+        tamper: hw.tamper,
+        key_cylinder: hw.key_cylinder,
+        set_button: hw.set_button,
+        lock_button: hw.lock_button,
+        battery: hw.battery,
+        usb_power: hw.usb_power,
+        sound: hw.sound,
+        siren: hw.siren,
+        clock: hw.clock,
     }
 }
