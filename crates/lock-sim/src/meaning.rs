@@ -223,70 +223,8 @@ fn failure(reason: &Refusal) -> Meaning {
 /// Every prompt that carries no value, each failure and each enrolment
 /// step: what [`meaning_of`] looks names up in.
 pub fn catalogue() -> Vec<Prompt> {
-    use EnrollFailure as F;
-    use PasscodeError as P;
-    let mut all = Vec::from([
-        Prompt::DoorDirection,
-        Prompt::CreateAdministrator,
-        Prompt::EnterPasscode,
-        Prompt::EnterPasscodeAgain,
-        Prompt::VerifyAdministrator,
-        Prompt::Menu,
-        Prompt::ChooseCredential(lock_core::Modules::ALL),
-        Prompt::EnterPersonNumber,
-        Prompt::SettingsMenu,
-        Prompt::Success,
-        Prompt::Unlocked,
-        Prompt::Locked,
-        Prompt::SystemLocked,
-        Prompt::PairingMode,
-        Prompt::FactoryResetConfirm,
-        Prompt::FactoryReset,
-        Prompt::LowBattery,
-        Prompt::Chime,
-        Prompt::LeavingHome,
-        Prompt::Jammed,
-    ]);
-    let refusals = [
-        Refusal::NoMatch,
-        Refusal::OutsideValidity,
-        Refusal::SystemLocked,
-        Refusal::NotAdministrator,
-        Refusal::NotPermitted,
-        Refusal::RemoteUnlockDisabled,
-        Refusal::BatteryTooLow,
-        Refusal::PeopleFull,
-        Refusal::CredentialStoreFull,
-        Refusal::PersonCredentialsFull,
-        Refusal::NoSuchPerson,
-        Refusal::LastAdministrator,
-        Refusal::OnlyPerson,
-        Refusal::OutOfRange,
-        Refusal::DoorOpen,
-        Refusal::CauseActive,
-        Refusal::ClockBackwards,
-        Refusal::StorageFault,
-        Refusal::NotSetUp,
-    ];
-    let passcode = [
-        P::TooShort,
-        P::TooLong,
-        P::NotADigit,
-        P::TooWeak,
-        P::Overlaps,
-        P::Mismatch,
-        P::Full,
-    ];
-    let enrolment = [
-        F::Duplicate,
-        F::BadCapture,
-        F::Timeout,
-        F::ModuleFull,
-        F::ModuleFault,
-    ];
-    all.extend(refusals.map(Prompt::Failure));
-    all.extend(passcode.map(|e| Prompt::Failure(Refusal::Passcode(e))));
-    all.extend(enrolment.map(|e| Prompt::Failure(Refusal::Enroll(e))));
+    let mut all = Vec::from(crate::sim::SIMPLE_PROMPTS);
+    all.extend(crate::sim::REFUSALS.map(Prompt::Failure));
     let steps = [
         EnrollStep::Present,
         EnrollStep::Lift,

@@ -1022,12 +1022,11 @@ pub fn reply_name(r: &Reply) -> String {
     }
 }
 
-/// Every refusal a failure prompt can carry, to name the clip after the
-/// failure sound.
-fn refusal_for_clip(clip: u16) -> Option<String> {
+/// Every refusal a failure prompt can carry.
+pub const REFUSALS: [Refusal; 31] = {
     use lock_core::EnrollFailure as F;
     use lock_core::PasscodeError as P;
-    let all = [
+    [
         Refusal::NoMatch,
         Refusal::OutsideValidity,
         Refusal::SystemLocked,
@@ -1059,7 +1058,37 @@ fn refusal_for_clip(clip: u16) -> Option<String> {
         Refusal::Enroll(F::Timeout),
         Refusal::Enroll(F::ModuleFull),
         Refusal::Enroll(F::ModuleFault),
-    ];
+    ]
+};
+
+/// The prompts that carry no value (the credential choice with every
+/// module fitted).
+pub const SIMPLE_PROMPTS: [Prompt; 20] = [
+    Prompt::DoorDirection,
+    Prompt::CreateAdministrator,
+    Prompt::EnterPasscode,
+    Prompt::EnterPasscodeAgain,
+    Prompt::VerifyAdministrator,
+    Prompt::Menu,
+    Prompt::ChooseCredential(lock_core::Modules::ALL),
+    Prompt::EnterPersonNumber,
+    Prompt::SettingsMenu,
+    Prompt::Success,
+    Prompt::Unlocked,
+    Prompt::Locked,
+    Prompt::SystemLocked,
+    Prompt::PairingMode,
+    Prompt::FactoryResetConfirm,
+    Prompt::FactoryReset,
+    Prompt::LowBattery,
+    Prompt::Chime,
+    Prompt::LeavingHome,
+    Prompt::Jammed,
+];
+
+/// The refusal a failure prompt's second clip says.
+fn refusal_for_clip(clip: u16) -> Option<String> {
+    let all = REFUSALS;
     all.iter()
         .find(|r| prompt_clips(&Prompt::Failure(**r)).get(1) == Some(&clip))
         .map(refusal_name)
@@ -1067,28 +1096,7 @@ fn refusal_for_clip(clip: u16) -> Option<String> {
 
 /// The prompts without a value, by their clip.
 fn simple_prompt(clip: u16) -> Option<String> {
-    let all = [
-        Prompt::DoorDirection,
-        Prompt::CreateAdministrator,
-        Prompt::EnterPasscode,
-        Prompt::EnterPasscodeAgain,
-        Prompt::VerifyAdministrator,
-        Prompt::Menu,
-        Prompt::ChooseCredential(lock_core::Modules::ALL),
-        Prompt::EnterPersonNumber,
-        Prompt::SettingsMenu,
-        Prompt::Success,
-        Prompt::Unlocked,
-        Prompt::Locked,
-        Prompt::SystemLocked,
-        Prompt::PairingMode,
-        Prompt::FactoryResetConfirm,
-        Prompt::FactoryReset,
-        Prompt::LowBattery,
-        Prompt::Chime,
-        Prompt::LeavingHome,
-        Prompt::Jammed,
-    ];
+    let all = SIMPLE_PROMPTS;
     all.iter()
         .find(|p| prompt_clips(p).as_slice() == [clip])
         .map(|p| match p {
