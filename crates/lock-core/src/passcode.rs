@@ -3,12 +3,15 @@
 //! against.
 //!
 //! The search accepts an entry when a stored code occurs in it as one
-//! contiguous run. It always visits every slot, every offset and every digit,
-//! and combines the results with [`subtle`]'s constant-time operations, so its
-//! running time does not depend on how much of a guess was right. Codes are
-//! kept in padded fixed-length buffers for the same reason.
+//! contiguous run. It always visits every slot and every offset, comparing
+//! all of a code's digits at once, and combines the results with
+//! [`subtle`]'s constant-time operations, so its running time does not
+//! depend on how much of a guess was right. Codes are kept in padded
+//! fixed-length buffers for the same reason: each digit in four bits of one
+//! `u64` (a code in 40 bits, an entry in all 64), so that testing a code at
+//! one offset is a shift, an XOR and a mask.
 
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::person::PersonNumber;
@@ -159,6 +162,22 @@ impl Passcode {
     pub fn overlaps(&self, other: &Passcode) -> bool {
         contains(self.digits(), other.digits()) || contains(other.digits(), self.digits())
     }
+
+    /// The digits packed into nibbles, digit `i` in bits `4i..4i + 4`, zero
+    /// past the code's end; all ten positions visited, whatever the length.
+    fn packed(&self) -> u64 {
+        pack(&self.digits, self.len, 0)
+    }
+
+    /// The code back from its packed form (the table keeps codes packed).
+    fn unpack(packed: u64, len: u8) -> Passcode {
+        let mut digits = [0u8; PASSCODE_MAX_DIGITS];
+        for (i, d) in (0u32..).zip(digits.iter_mut()) {
+            let [low, ..] = (packed >> (i * NIBBLE)).to_le_bytes();
+            *d = low & 0xF;
+        }
+        Passcode { digits, len }
+    }
 }
 
 /// A passcode's digits on the wire and on flash; decoding checks the length and
@@ -188,14 +207,60 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The last offset at which a shortest code can start in a full entry.
 const LAST_OFFSET: u8 = 10;
 const _: () = assert!(LAST_OFFSET as usize == ENTRY_MAX_DIGITS - PASSCODE_MIN_DIGITS);
-/// Stands for positions past the entry's end; never equal to a digit.
-const PAD: [u8; PASSCODE_MAX_DIGITS] = [0xFF; PASSCODE_MAX_DIGITS];
+// A whole entry fits one `u64` in nibbles, and so does a code.
+const _: () = assert!(ENTRY_MAX_DIGITS * NIBBLE as usize == u64::BITS as usize);
+const _: () = assert!(PASSCODE_MAX_DIGITS <= ENTRY_MAX_DIGITS);
 
 /// `0xFF` when `i < len`, else `0`, without a branch: the borrow of `i - len`
 /// fills the high byte exactly when `i < len` (both are below 256).
 const fn mask_below(i: u8, len: u8) -> u8 {
     let [_, high] = (i as u16).wrapping_sub(len as u16).to_le_bytes();
     high
+}
+
+/// Bits per digit in the packed form.
+const NIBBLE: u32 = 4;
+/// The nibble that stands for a position past the entry's end; never a digit.
+const NIBBLE_PAD: u8 = 0xF;
+
+/// Digit `i` of `digits` (the whole fixed buffer) in bits `4i..4i + 4`;
+/// positions at or past `len` hold `pad` instead. Every position is visited,
+/// without a branch on `len` or on a digit.
+fn pack(digits: &[u8], len: u8, pad: u8) -> u64 {
+    let mut packed = 0u64;
+    for (i, &d) in (0u8..).zip(digits) {
+        let typed = mask_below(i, len);
+        let nibble = ((d & typed) | (pad & !typed)) & 0xF;
+        packed |= u64::from(nibble) << (u32::from(i) * NIBBLE);
+    }
+    packed
+}
+
+/// The bits of a packed code's first `len` digits (`len` at most 10:
+/// [`PASSCODE_MAX_DIGITS`]); none for an empty slot.
+fn code_mask(len: u8) -> u64 {
+    !u64::MAX.wrapping_shl(u32::from(len) * NIBBLE)
+}
+
+/// The entry seen from each offset a code can start at: window `k` holds
+/// the entry's digits `k..` in its low nibbles and the pad nibble in every
+/// position past the entry's end, so a code that would run past what was
+/// typed cannot match there (a digit is never the pad).
+type Windows = [u64; LAST_OFFSET as usize + 1];
+
+/// Whether the packed `code` of `len` digits occurs at any offset: for each
+/// window the masked XOR is zero exactly when every digit agrees. Every
+/// window is visited; the per-offset result is folded in without a branch
+/// (`x | -x` has its top bit set exactly when `x` is not zero), and only the
+/// final one goes through `subtle`.
+fn occurs(windows: &Windows, code: u64, len: u8) -> Choice {
+    let mask = code_mask(len);
+    let mut found = 0u64;
+    for &window in windows {
+        let diff = (window ^ code) & mask;
+        found |= !(diff | diff.wrapping_neg()) >> 63;
+    }
+    found.ct_eq(&1)
 }
 
 /// What is typed at the keypad before ✓: at most 16 digits, further ones
@@ -300,27 +365,29 @@ impl Entry {
     }
 
     /// Whether `code` occurs in this entry as one contiguous run, in constant
-    /// time for a given code length: every offset and digit is visited.
+    /// time: every offset is visited and all of the code's digits compared
+    /// at each, whatever the code's length.
     ///
-    /// The inner loop is branch-free arithmetic (XOR the digits, mask the
-    /// positions past the code's end, OR the differences together); only the
-    /// per-offset result goes through `subtle`. That keeps the search cheap on
-    /// a Cortex-M0+ while its running time still depends on nothing secret.
+    /// Both are packed into nibbles first ([`Entry::windows`]); each offset
+    /// is then branch-free arithmetic on one `u64` (XOR, mask the positions
+    /// past the code's end, test for zero), and only the final result goes
+    /// through `subtle`. That keeps the search cheap on a Cortex-M while its
+    /// running time still depends on nothing secret.
     pub fn contains_ct(&self, code: &Passcode) -> Choice {
-        let mut found = Choice::from(0);
-        // Offsets and positions are public loop bounds, not secrets.
-        for (offset, start) in (0u8..=LAST_OFFSET).zip(0usize..) {
-            // The run must lie wholly inside what was typed.
-            let end = u16::from(offset) + u16::from(code.len);
-            let fits = !end.ct_gt(&u16::from(self.len));
-            let typed = self.digits.iter().skip(start).chain(PAD.iter());
-            let mut diff = 0u8;
-            for ((i, &c), &t) in (0u8..).zip(code.digits.iter()).zip(typed) {
-                diff |= (t ^ c) & mask_below(i, code.len);
-            }
-            found |= fits & diff.ct_eq(&0);
+        occurs(&self.windows(), code.packed(), code.len)
+    }
+
+    /// The entry packed into nibbles and seen from every offset a code can
+    /// start at ([`Windows`]); computed once per search, whatever the entry.
+    fn windows(&self) -> Windows {
+        let packed = pack(&self.digits, self.len, NIBBLE_PAD);
+        let mut windows = [0u64; LAST_OFFSET as usize + 1];
+        for (k, window) in (0u32..).zip(windows.iter_mut()) {
+            let shift = k * NIBBLE;
+            // The positions shifted in from above lie past the entry's end.
+            *window = (packed >> shift) | !(u64::MAX >> shift);
         }
-        found
+        windows
     }
 }
 
@@ -351,7 +418,12 @@ pub struct PasscodeMatch {
 struct Slot {
     /// 1 when in use; a byte rather than a `Choice` so the table can be `const`.
     used: u8,
-    code: Passcode,
+    /// The code packed ([`Passcode::packed`]), low word first: packed when
+    /// stored, not at every search; two `u32`s rather than a `u64` keep the
+    /// slot 4-byte aligned, 12 bytes (a `Passcode` was 11 of its 14).
+    code: [u32; 2],
+    /// How many digits the code has.
+    len: u8,
     owner: u8,
     /// 1 for a duress code.
     duress: u8,
@@ -360,13 +432,34 @@ struct Slot {
 impl Slot {
     const EMPTY: Slot = Slot {
         used: 0,
-        code: Passcode {
-            digits: [0; PASSCODE_MAX_DIGITS],
-            len: 0,
-        },
+        code: [0; 2],
+        len: 0,
         owner: 0,
         duress: 0,
     };
+
+    /// The stored code, packed.
+    fn packed(&self) -> u64 {
+        let [low, high] = self.code;
+        u64::from(low) | (u64::from(high) << 32)
+    }
+
+    /// The stored code, unpacked (for the overlap rule, which is no secret
+    /// comparison).
+    fn passcode(&self) -> Passcode {
+        Passcode::unpack(self.packed(), self.len)
+    }
+
+    /// Whether the stored code occurs in the entry seen through `windows`.
+    fn occurs_in(&self, windows: &Windows) -> Choice {
+        occurs(windows, self.packed(), self.len)
+    }
+
+    /// Overwrites the code (volatile writes: not optimised away).
+    fn wipe(&mut self) {
+        self.code.zeroize();
+        self.len.zeroize();
+    }
 }
 
 /// Every stored passcode of the lock in fixed slots, searched in constant time.
@@ -416,7 +509,7 @@ impl PasscodeTable {
     pub fn overlaps(&self, code: &Passcode) -> bool {
         self.slots
             .iter()
-            .any(|s| s.used == 1 && s.code.overlaps(code))
+            .any(|s| s.used == 1 && s.passcode().overlaps(code))
     }
 
     /// Stores `code` for `owner`. The caller has checked the rules
@@ -434,9 +527,14 @@ impl PasscodeTable {
             .enumerate()
             .find(|(_, s)| s.used == 0)
             .ok_or(PasscodeError::Full)?;
+        let [a, b, c, d, e, f, g, h] = code.packed().to_le_bytes();
         *slot = Slot {
             used: 1,
-            code,
+            code: [
+                u32::from_le_bytes([a, b, c, d]),
+                u32::from_le_bytes([e, f, g, h]),
+            ],
+            len: code.len,
             owner: owner.get(),
             duress: u8::from(kind == PasscodeKind::Duress),
         };
@@ -448,7 +546,7 @@ impl PasscodeTable {
         for slot in self.slots.iter_mut() {
             if slot.used == 1 && slot.owner == owner.get() {
                 // Volatile writes (not optimised away), then the empty slot.
-                slot.code.zeroize();
+                slot.wipe();
                 *slot = Slot::EMPTY;
             }
         }
@@ -457,7 +555,7 @@ impl PasscodeTable {
     /// Forgets everything, overwriting every slot.
     pub fn clear(&mut self) {
         for slot in &mut self.slots {
-            slot.code.zeroize();
+            slot.wipe();
             *slot = Slot::EMPTY;
         }
     }
@@ -490,14 +588,16 @@ impl PasscodeTable {
         let mut owner = 0u8;
         let mut duress = 0u8;
         let mut len = 0u8;
+        // The entry is packed once; each slot's code was packed when stored.
+        let windows = entry.windows();
         for (i, slot) in (0u8..).zip(self.slots.iter()) {
             let admitted = PersonNumber::new(slot.owner).is_some_and(&admit);
-            let hit = Choice::from(slot.used & u8::from(admitted)) & entry.contains_ct(&slot.code);
+            let hit = Choice::from(slot.used & u8::from(admitted)) & slot.occurs_in(&windows);
             found |= hit;
             index.conditional_assign(&i, hit);
             owner.conditional_assign(&slot.owner, hit);
             duress.conditional_assign(&slot.duress, hit);
-            len.conditional_assign(&slot.code.len, hit);
+            len.conditional_assign(&slot.len, hit);
         }
         if !bool::from(found) {
             return None;
@@ -520,7 +620,7 @@ impl PasscodeTable {
         self.slots.get(m.slot).is_some_and(|slot| {
             let ok = Choice::from(slot.used & 1)
                 & slot.owner.ct_eq(&m.owner.get())
-                & entry.contains_ct(&slot.code);
+                & slot.occurs_in(&entry.windows());
             bool::from(ok)
         })
     }

@@ -173,6 +173,40 @@ proptest! {
         }
     }
 
+    /// R-PIN-4, S-BF-4: the packed, branch-free search agrees with the plain
+    /// substring search for any entry (empty to past 16 digits) and any
+    /// code, including codes planted at any offset, running past the end,
+    /// and stored-then-unpacked codes.
+    #[test]
+    fn r_pin_4_packed_search_agrees_with_plain_contains(
+        typed in prop::collection::vec(0u8..10, 0..20),
+        digits in prop::collection::vec(0u8..10, 6..=10),
+        plant in prop::option::of(0usize..20),
+    ) {
+        let mut typed = typed;
+        if let Some(at) = plant {
+            // Overwrite from `at` with the code, so it often occurs.
+            for (slot, &d) in typed.iter_mut().skip(at).zip(&digits) {
+                *slot = d;
+            }
+        }
+        let c = Passcode::new(&digits).unwrap();
+        let e = Entry::from_digits(&typed);
+        let expected = naive_contains(&typed, c.digits());
+        prop_assert_eq!(bool::from(e.contains_ct(&c)), expected);
+        let unpacked = Passcode::unpack(c.packed(), c.len);
+        prop_assert_eq!(unpacked.digits(), c.digits());
+        let mut t = PasscodeTable::new();
+        t.insert(c, person(7), PasscodeKind::Normal).unwrap();
+        let got = t.find(&e);
+        prop_assert_eq!(got.is_some(), expected);
+        if let Some(m) = got {
+            prop_assert_eq!((m.owner, m.slot, m.len), (person(7), 0, c.len()));
+            prop_assert!(t.confirm(&e, &m));
+        }
+        prop_assert!(t.overlaps(&c));
+    }
+
     #[test]
     fn r_pin_5_overlap_is_substring_either_way(
         a in prop::collection::vec(0u8..10, 6..=10),
