@@ -168,16 +168,6 @@ impl Passcode {
     fn packed(&self) -> u64 {
         pack(&self.digits, self.len, 0)
     }
-
-    /// The code back from its packed form (the table keeps codes packed).
-    fn unpack(packed: u64, len: u8) -> Passcode {
-        let mut digits = [0u8; PASSCODE_MAX_DIGITS];
-        for (i, d) in (0u32..).zip(digits.iter_mut()) {
-            let [low, ..] = (packed >> (i * NIBBLE)).to_le_bytes();
-            *d = low & 0xF;
-        }
-        Passcode { digits, len }
-    }
 }
 
 /// A passcode's digits on the wire and on flash; decoding checks the length and
@@ -243,6 +233,24 @@ fn pack<const N: usize>(digits: &[u8; N], len: u8, pad: u8) -> u64 {
 /// [`PASSCODE_MAX_DIGITS`]); none for an empty slot.
 fn code_mask(len: u8) -> u64 {
     !u64::MAX.wrapping_shl(u32::from(len) * NIBBLE)
+}
+
+/// Whether the packed `needle` of `needle_len` digits occurs in the packed
+/// `haystack` of `haystack_len`: at each offset where it fits, one masked
+/// XOR. Stops at the first hit; for the overlap rule, not for secrets.
+fn packed_contains(haystack: u64, haystack_len: u8, needle: u64, needle_len: u8) -> bool {
+    let Some(last) = haystack_len.checked_sub(needle_len) else {
+        return false;
+    };
+    let mask = code_mask(needle_len);
+    let mut window = haystack;
+    for _ in 0..=last {
+        if (window ^ needle) & mask == 0 {
+            return true;
+        }
+        window >>= NIBBLE;
+    }
+    false
 }
 
 /// The entry seen from each offset a code can start at: window `k` holds
@@ -462,10 +470,12 @@ impl Slot {
         u64::from(low) | (u64::from(high) << 32)
     }
 
-    /// The stored code, unpacked (for the overlap rule, which is no secret
-    /// comparison).
-    fn passcode(&self) -> Passcode {
-        Passcode::unpack(self.packed(), self.len)
+    /// Whether either of the stored code and the packed `code` of `len`
+    /// digits occurs in the other (the overlap rule, R-PIN-5: no secret
+    /// comparison, so it may stop early).
+    fn overlaps(&self, code: u64, len: u8) -> bool {
+        let stored = self.packed();
+        packed_contains(stored, self.len, code, len) || packed_contains(code, len, stored, self.len)
     }
 
     /// 1 when the stored code occurs in the entry seen through `windows`,
@@ -526,9 +536,10 @@ impl PasscodeTable {
 
     /// Whether `code` contains, or is contained in, any stored code.
     pub fn overlaps(&self, code: &Passcode) -> bool {
+        let packed = code.packed();
         self.slots
             .iter()
-            .any(|s| s.used == 1 && s.passcode().overlaps(code))
+            .any(|s| s.used == 1 && s.overlaps(packed, code.len))
     }
 
     /// Stores `code` for `owner`. The caller has checked the rules
