@@ -471,8 +471,8 @@ impl Slot {
     }
 
     /// Whether either of the stored code and the packed `code` of `len`
-    /// digits occurs in the other (the overlap rule, R-PIN-5: no secret
-    /// comparison, so it may stop early).
+    /// digits occurs in the other (the overlap rule: no secret comparison,
+    /// so it may stop early).
     fn overlaps(&self, code: u64, len: u8) -> bool {
         let stored = self.packed();
         packed_contains(stored, self.len, code, len) || packed_contains(code, len, stored, self.len)

@@ -173,11 +173,11 @@ proptest! {
         }
     }
 
-    /// R-PIN-4, S-BF-4: the packed, branch-free search agrees with the plain
-    /// substring search for any entry (empty to past 16 digits) and any
-    /// code, including codes planted at any offset and running past the end.
+    /// The packed, branch-free search agrees with the plain substring
+    /// search for any entry (empty to past 16 digits) and any code,
+    /// including codes planted at any offset and running past the end.
     #[test]
-    fn r_pin_4_packed_search_agrees_with_plain_contains(
+    fn packed_search_agrees_with_plain_contains(
         typed in prop::collection::vec(0u8..10, 0..20),
         digits in prop::collection::vec(0u8..10, 6..=10),
         plant in prop::option::of(0usize..20),
