@@ -399,7 +399,17 @@ impl Entry {
     /// through `subtle`. That keeps the search cheap on a Cortex-M while its
     /// running time still depends on nothing secret.
     pub fn contains_ct(&self, code: &Passcode) -> Choice {
-        Choice::from(occurs(&self.windows(), code.packed(), code.len))
+        let packed = code.packed();
+        Choice::from(self.with_windows(|windows| occurs(windows, packed, code.len)))
+    }
+
+    /// `search` on the entry's [`Windows`], which are wiped afterwards
+    /// (S-ST-6 wipes an entry; its packed copy on the stack goes too).
+    fn with_windows<T>(&self, search: impl FnOnce(&Windows) -> T) -> T {
+        let mut windows = self.windows();
+        let found = search(&windows);
+        windows.zeroize();
+        found
     }
 
     /// The entry packed into nibbles and seen from every offset a code can
@@ -619,22 +629,23 @@ impl PasscodeTable {
         let mut duress = 0u8;
         let mut len = 0u8;
         // The entry is packed once; each slot's code was packed when stored.
-        let windows = entry.windows();
-        for (i, slot) in (0u8..).zip(self.slots.iter()) {
-            let admitted = PersonNumber::new(slot.owner).is_some_and(&admit);
-            // Every slot is searched, used or not, admitted or not: the
-            // barrier keeps the optimiser from skipping the search where the
-            // gate below is 0. Each factor is 0 or 1, combined as bytes: one
-            // `Choice` (one more barrier) per slot, for the selection.
-            let occurs = core::hint::black_box(slot.occurs_in(&windows));
-            let bit = slot.used & u8::from(admitted) & occurs;
-            let hit = Choice::from(bit);
-            found |= bit;
-            index.conditional_assign(&i, hit);
-            owner.conditional_assign(&slot.owner, hit);
-            duress.conditional_assign(&slot.duress, hit);
-            len.conditional_assign(&slot.len, hit);
-        }
+        entry.with_windows(|windows| {
+            for (i, slot) in (0u8..).zip(self.slots.iter()) {
+                let admitted = PersonNumber::new(slot.owner).is_some_and(&admit);
+                // Every slot is searched, used or not, admitted or not: the
+                // barrier keeps the optimiser from skipping the search where the
+                // gate below is 0. Each factor is 0 or 1, combined as bytes: one
+                // `Choice` (one more barrier) per slot, for the selection.
+                let occurs = core::hint::black_box(slot.occurs_in(windows));
+                let bit = slot.used & u8::from(admitted) & occurs;
+                let hit = Choice::from(bit);
+                found |= bit;
+                index.conditional_assign(&i, hit);
+                owner.conditional_assign(&slot.owner, hit);
+                duress.conditional_assign(&slot.duress, hit);
+                len.conditional_assign(&slot.len, hit);
+            }
+        });
         if !bool::from(Choice::from(found)) {
             return None;
         }
@@ -656,7 +667,7 @@ impl PasscodeTable {
         self.slots.get(m.slot).is_some_and(|slot| {
             let ok = Choice::from(slot.used & 1)
                 & slot.owner.ct_eq(&m.owner.get())
-                & Choice::from(slot.occurs_in(&entry.windows()));
+                & Choice::from(entry.with_windows(|windows| slot.occurs_in(windows)));
             bool::from(ok)
         })
     }
