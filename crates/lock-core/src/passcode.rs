@@ -403,8 +403,9 @@ impl Entry {
         Choice::from(self.with_windows(|windows| occurs(windows, packed, code.len)))
     }
 
-    /// `search` on the entry's [`Windows`], which are wiped afterwards
-    /// (S-ST-6 wipes an entry; its packed copy on the stack goes too).
+    /// `search` on the entry's [`Windows`], which are wiped afterwards: an
+    /// entry is wiped when done with (`impl Drop for Entry`), and so is its
+    /// packed copy on the stack.
     fn with_windows<T>(&self, search: impl FnOnce(&Windows) -> T) -> T {
         let mut windows = self.windows();
         let found = search(&windows);
