@@ -6,7 +6,9 @@
 //!
 //! - *core*: `Lock::handle` / `Lock::restore` alone, set up as the host's
 //!   `cargo bench -p lock-core` does (50 passcodes stored; a 16-digit entry
-//!   that matches none).
+//!   that matches none, and one holding the 50th code at its end), and the
+//!   passcode search alone on the same table (`PasscodeTable::find_among`,
+//!   which a ✓ runs twice; `Entry::contains_ct`; the second check).
 //! - *step*: a whole scenario step through lock-sim's runner on a lock whose
 //!   store is full (100 people; 50 passcodes, 50 faces, 50 palms, 50
 //!   fingerprints; the log wrapped): the runtime, the core, the store on the
@@ -23,9 +25,10 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::hint::black_box;
 
+use lock_core::internals::{PasscodeKind, PasscodeTable};
 use lock_core::{
-    AppCommand, AppRequest, Config, DoorDirection, Event, Instant, Key, Link, Lock, Passcode,
-    Person, PersonNumber, Privilege, Role, Setting, Settings, Snapshot,
+    AppCommand, AppRequest, Config, DoorDirection, Entry, Event, Instant, Key, Link, Lock,
+    Passcode, Person, PersonNumber, Privilege, Role, Setting, Settings, Snapshot,
 };
 use lock_sim::scenario::{Expectation, parse_step};
 use lock_sim::sim::Sim;
@@ -85,6 +88,10 @@ fn code(i: u8) -> Option<Passcode> {
 /// A 16-digit entry that contains none of them.
 const MISS: [u8; 16] = [5; 16];
 
+/// A 16-digit entry holding the last slot's code (`497391`) at its end, the
+/// last offset; none of the others.
+const MATCH: [u8; 16] = [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 9, 7, 3, 9, 1];
+
 /// The host benchmark's lock: 50 people with a passcode each, booted,
 /// lockout protection off (the figure is the check, not the lockout).
 fn core_lock() -> Result<Lock, String> {
@@ -121,13 +128,62 @@ fn core_lock() -> Result<Lock, String> {
     Ok(lock)
 }
 
+/// The search alone, on the host benchmark's table: what `Lock::handle`
+/// does twice per ✓ (the codes within their validity, then the others).
+fn search_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
+    let mut table = PasscodeTable::new();
+    for i in 0..50u8 {
+        let owner = PersonNumber::new(i.saturating_add(1)).ok_or("person number")?;
+        table
+            .insert(code(i).ok_or("passcode")?, owner, PasscodeKind::Normal)
+            .map_err(|e| format!("insert: {e:?}"))?;
+    }
+    let miss = Entry::from_digits(&MISS);
+    let hit = Entry::from_digits(&MATCH);
+    let admit = |n: PersonNumber| black_box(n.get()) > 0;
+    let found = o.row(
+        rows,
+        "passcode search, core (`PasscodeTable::find_among`, 16 digits matching none of 50 codes)",
+        || black_box(table.find_among(black_box(&miss), admit)),
+    );
+    if found.is_some() {
+        return Err("the search found a code in the missing entry".into());
+    }
+    let found = o.row(
+        rows,
+        "passcode search, core (`PasscodeTable::find_among`, 16 digits holding the 50th code at their end)",
+        || black_box(table.find_among(black_box(&hit), admit)),
+    );
+    let m = found.ok_or("the search missed the code")?;
+    let last = code(49).ok_or("passcode")?;
+    o.row(
+        rows,
+        "passcode search, core (`Entry::contains_ct`, one code, 16 digits)",
+        || black_box(black_box(&hit).contains_ct(black_box(&last))),
+    );
+    let confirmed = o.row(
+        rows,
+        "passcode search, core (`PasscodeTable::confirm`, the second check)",
+        || black_box(table.confirm(black_box(&hit), &m)),
+    );
+    if !confirmed {
+        return Err("the second check refused the match".into());
+    }
+    Ok(())
+}
+
 fn core_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
+    search_rows(o, rows)?;
     let t = Instant::from_secs(1);
     let mut awake = core_lock()?;
     awake.handle(t, Event::Touch);
     let mut typed = awake.clone();
     for d in MISS {
         typed.handle(t, Event::Key(Key::Digit(d)));
+    }
+    let mut typed_match = awake.clone();
+    for d in MATCH {
+        typed_match.handle(t, Event::Key(Key::Digit(d)));
     }
 
     let mut lock = awake.clone();
@@ -138,6 +194,12 @@ fn core_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
     o.row(
         rows,
         "passcode check, core (`Lock::handle`, ✓ after 16 digits, 50 codes)",
+        || black_box(lock.handle(t, Event::Key(Key::Ok))),
+    );
+    let mut lock = typed_match.clone();
+    o.row(
+        rows,
+        "passcode check, core (`Lock::handle`, ✓ after 16 digits holding the 50th code, 50 codes: unlock)",
         || black_box(lock.handle(t, Event::Key(Key::Ok))),
     );
     Ok(())

@@ -173,6 +173,37 @@ proptest! {
         }
     }
 
+    /// The packed, branch-free search agrees with the plain substring
+    /// search for any entry (empty to past 16 digits) and any code,
+    /// including codes planted at any offset and running past the end.
+    #[test]
+    fn packed_search_agrees_with_plain_contains(
+        typed in prop::collection::vec(0u8..10, 0..20),
+        digits in prop::collection::vec(0u8..10, 6..=10),
+        plant in prop::option::of(0usize..20),
+    ) {
+        let mut typed = typed;
+        if let Some(at) = plant {
+            // Overwrite from `at` with the code, so it often occurs.
+            for (slot, &d) in typed.iter_mut().skip(at).zip(&digits) {
+                *slot = d;
+            }
+        }
+        let c = Passcode::new(&digits).unwrap();
+        let e = Entry::from_digits(&typed);
+        let expected = naive_contains(&typed, c.digits());
+        prop_assert_eq!(bool::from(e.contains_ct(&c)), expected);
+        let mut t = PasscodeTable::new();
+        t.insert(c, person(7), PasscodeKind::Normal).unwrap();
+        let got = t.find(&e);
+        prop_assert_eq!(got.is_some(), expected);
+        if let Some(m) = got {
+            prop_assert_eq!((m.owner, m.slot, m.len), (person(7), 0, c.len()));
+            prop_assert!(t.confirm(&e, &m));
+        }
+        prop_assert!(t.overlaps(&c));
+    }
+
     #[test]
     fn r_pin_5_overlap_is_substring_either_way(
         a in prop::collection::vec(0u8..10, 6..=10),
@@ -180,5 +211,9 @@ proptest! {
     ) {
         let (pa, pb) = (Passcode::new(&a).unwrap(), Passcode::new(&b).unwrap());
         prop_assert_eq!(pa.overlaps(&pb), contains(&a, &b) || contains(&b, &a));
+        // The table's overlap rule works on packed codes.
+        let mut t = PasscodeTable::new();
+        t.insert(pa, person(1), PasscodeKind::Normal).unwrap();
+        prop_assert_eq!(t.overlaps(&pb), pa.overlaps(&pb));
     }
 }
