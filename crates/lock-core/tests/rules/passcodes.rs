@@ -305,7 +305,7 @@ fn near_miss(c: &str, right: usize, shift: u32) -> String {
 fn r_pin_6_search_visits_every_slot_first_and_last_slot_alike() {
     // Timing cannot be measured reliably in a test. What makes R-PIN-6 hold is
     // in passcode.rs: `PasscodeTable::find` compares the entry against all 50
-    // slots, used or not, with `Entry::contains_ct` at every offset and digit,
+    // slots, used or not, at every offset (a packed comparison of all the code's digits),
     // and picks the match with `subtle`'s conditional selection, no early
     // exit. Here we check what a test can: a code in the first slot and one in
     // the last are found alike, at the start and at the end of a full entry,
