@@ -393,7 +393,7 @@ impl Entry {
     /// time: every offset is visited and all of the code's digits compared
     /// at each, whatever the code's length.
     ///
-    /// Both are packed into nibbles first ([`Entry::windows`]); each offset
+    /// Both are packed into nibbles first (`Entry::windows`); each offset
     /// is then branch-free arithmetic on one `u64` (XOR, mask the positions
     /// past the code's end, test for zero), and only the final result goes
     /// through `subtle`. That keeps the search cheap on a Cortex-M while its
