@@ -242,22 +242,6 @@ pub fn catalogue() -> Vec<Prompt> {
     all
 }
 
-/// `CamelCase` to `kebab-case`, as prompt names are written.
-fn kebab(ident: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in ident.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A prompt's name as scenarios and the terminal lock write it (crate
 /// README, Names): `door-direction`, `failure:too-weak`,
 /// `enroll:finger-present`, `person-number:002`.
@@ -266,8 +250,8 @@ pub fn prompt_name(prompt: &Prompt) -> String {
         Prompt::Failure(r) => format!("failure:{}", crate::sim::refusal_name(r)),
         Prompt::Enroll(kind, step) => format!(
             "enroll:{}-{}",
-            kebab(&format!("{kind:?}")),
-            kebab(&format!("{step:?}"))
+            crate::sim::kebab(&format!("{kind:?}")),
+            crate::sim::kebab(&format!("{step:?}"))
         ),
         Prompt::PersonNumber(n) => format!("person-number:{n}"),
         Prompt::SerialNumber(s) => format!("serial-number:{s}"),
@@ -280,7 +264,7 @@ pub fn prompt_name(prompt: &Prompt) -> String {
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .next()
                 .unwrap_or_default();
-            kebab(variant)
+            crate::sim::kebab(variant)
         }
     }
 }

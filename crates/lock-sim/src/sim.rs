@@ -900,8 +900,8 @@ pub fn bolt_name(b: BoltPosition) -> &'static str {
     }
 }
 
-/// `CamelCase` to `kebab-case`.
-fn kebab(ident: &str) -> String {
+/// `CamelCase` to `kebab-case`, as prompt names are written.
+pub(crate) fn kebab(ident: &str) -> String {
     let mut out = String::new();
     for (i, c) in ident.chars().enumerate() {
         if c.is_ascii_uppercase() {
