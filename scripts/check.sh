@@ -177,7 +177,12 @@ for entry in "${TARGET_PACKAGES[@]}"; do
     package="${entry%%:*}"
     target="${entry#*:}"
     stage "clippy: $package for $target"
-    run cargo clippy -p "$package" --target "$target" -- -D warnings
+    features=()
+    # The size probe's builds are its features (the whole lock is one).
+    if [ "$package" = lock-size-probe ]; then
+        features=(--all-features)
+    fi
+    run cargo clippy -p "$package" --target "$target" "${features[@]}" -- -D warnings
 done
 
 # ---------------------------------------------------------------------------
