@@ -159,7 +159,7 @@ printf '  %-22s %22s %22s\n' "the lock's own crates" "$(thousands "$(lock_own "$
     "$(thousands "$(lock_own "$m4_crates")")"
 echo
 
-echo "Budgets (issue 22; release, the workspace's opt-level \"s\")"
+echo "Budgets (issue 22; release, fat LTO, opt-level \"z\" where the lock is instantiated, as the M0+ board builds it)"
 echo
 printf '  %-58s %10s %10s  %s\n' "what" "bytes" "budget" "verdict"
 printf '  %-58s %10s %10s  %s\n' "----" "-----" "------" "-------"
