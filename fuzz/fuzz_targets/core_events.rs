@@ -37,14 +37,14 @@ use lock_core::internals::{
     PALMS_PER_PERSON, PASSCODE_CAPACITY,
 };
 use lock_core::{
-    Action, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind, BoltPosition, BoltReport,
-    Change, Config, DoorState, Duration, EnrollFailure, EnrollStep, Event, Instant, Key, Link,
-    Lock, LogEntry, Method, Passcode, PersonNumber, Privilege, Setting, Snapshot, TemplateId,
-    Timestamp, Validity,
+    Action, AlarmKind, AppChange, AppCommand, AppRequest, BiometricEvent, BiometricKind,
+    BoltPosition, BoltReport, Change, Config, DoorState, Duration, EnrollFailure, EnrollStep,
+    Event, Instant, Key, Link, Lock, LogEntry, Method, Passcode, PersonNumber, Privilege, Setting,
+    Snapshot, TemplateId, Timestamp, Validity,
 };
-use lock_proto::{VisitorCodeBook, VisitorCodeVerifier};
 use lock_proto::VisitorCodeSpec;
 use lock_proto::visitor::{HOUR, Profile, code_id};
+use lock_proto::{VisitorCodeBook, VisitorCodeVerifier};
 
 fn kind(b: u8) -> BiometricKind {
     BiometricKind::ALL[usize::from(b % 3)]

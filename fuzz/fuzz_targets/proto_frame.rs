@@ -78,7 +78,7 @@ use lock_proto::message::{Challenge, Query};
 use lock_proto::{
     ComparedPairing, FrameBuf, FrameError, FrameKind, FromLock, Identity, OUTPUTS_CAPACITY, Output,
     PairingRecord, Phone, PhonePairing, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol,
-    Request, Response, VisitorCodeVerifier,
+    Request, Response, UpdateState, UpdateStep, VisitorCodeVerifier,
 };
 
 const WALL: u64 = 1_800_000_000;
@@ -122,6 +122,9 @@ struct Handset {
     challenge: Option<(Challenge, u64)>,
     /// The one before (a stale challenge to try).
     stale: Option<Challenge>,
+    /// The challenge an update answer carried, taken up once the frame
+    /// that earned it is checked.
+    next: Option<(Challenge, u64)>,
 }
 
 /// A frame a phone sealed, as it left the phone.
@@ -252,6 +255,8 @@ struct Seen {
     /// An `Output::Request`, with its command.
     requested: Option<AppCommand>,
     queried: bool,
+    /// An `Output::Update`.
+    updated: bool,
     changes: Vec<AppChange>,
     persists: usize,
 }
@@ -497,7 +502,7 @@ impl Harness {
             _ => hs.stale,
         };
         let given = challenge.unwrap_or([0; 16]);
-        match kind % 10 {
+        match kind % 11 {
             0 => Request::Challenge,
             1 => Request::ConfirmPairing,
             2 | 3 => Request::Command {
@@ -527,8 +532,23 @@ impl Harness {
                 after: PersonNumber::new(a % 8),
                 challenge: given,
             },
-            _ => Request::ReadLog {
+            9 => Request::ReadLog {
                 before: (a & 1 == 1).then_some(u32::from(c)),
+                challenge: given,
+            },
+            _ => Request::Update {
+                step: match a % 5 {
+                    0 => UpdateStep::Begin {
+                        header: heapless::Vec::from_slice(&[c; 8]).unwrap_or_default(),
+                    },
+                    1 => UpdateStep::Status,
+                    2 => UpdateStep::Chunk {
+                        offset: u32::from(c) * 64,
+                        bytes: heapless::Vec::from_slice(&[d; 64]).unwrap_or_default(),
+                    },
+                    3 => UpdateStep::Finish,
+                    _ => UpdateStep::Cancel,
+                },
                 challenge: given,
             },
         }
@@ -637,6 +657,7 @@ impl Harness {
         let bytes = frame.as_ref().map(|(bytes, _)| *bytes);
         let from = frame.and_then(|(_, from)| from);
         let mut queries = Vec::new();
+        let mut updates = Vec::new();
         for output in outputs {
             match output {
                 Output::Persist(change) => {
@@ -700,6 +721,24 @@ impl Harness {
                     queries.push((id, query));
                     seen.queried = true;
                 }
+                Output::Update { from: id, step } => {
+                    let (sealed, rec) = from.clone().expect("an update output from a sealed frame");
+                    assert_eq!(id, rec.id);
+                    assert_eq!(
+                        rec.privilege,
+                        Privilege::Administrator,
+                        "S-UP-4: an update step from a {:?}",
+                        rec.privilege
+                    );
+                    match &sealed {
+                        Some(Request::Update { step: sealed, .. }) => {
+                            assert_eq!(*sealed, step, "not the step sealed")
+                        }
+                        other => panic!("{other:?} became the update step {step:?}"),
+                    }
+                    updates.push(id);
+                    seen.updated = true;
+                }
                 Output::Changed(change) => {
                     self.changed(change, bytes, from.as_ref());
                     seen.changes.push(change);
@@ -732,6 +771,28 @@ impl Harness {
             }
         }
         self.check_issuers();
+        // The runtime answers an update step with where its receiver is
+        // (here: idle) and a fresh challenge; the phone must open it.
+        for id in updates {
+            let Ok(answer) = self.protocol.encode_update(
+                Instant::from_millis(self.now),
+                id,
+                UpdateState::Idle,
+                &mut self.rng,
+            ) else {
+                assert!(self.rng.fail, "an update answer not encoded with entropy");
+                continue;
+            };
+            let now_held = self.protocol.snapshot();
+            for o in &answer {
+                match o {
+                    Output::Send(frame) => {
+                        self.open(frame, &now_held);
+                    }
+                    other => panic!("an answer to an update output {other:?}"),
+                }
+            }
+        }
         // The runtime answers a query with a page (empty here: the people
         // and the log are the lock's); the phone must open it.
         for (id, query) in queries {
@@ -878,9 +939,9 @@ impl Harness {
                 .copied()
                 .unwrap_or_else(|| self.persisted_received(rec.id))
         });
-        let fresh = match (opened, ram) {
+        let fresh = match (&opened, ram) {
             (Some((counter, _)), Some(ram)) => {
-                counter > ram && counter - ram <= lock_proto::MAX_COUNTER_STEP
+                *counter > ram && counter - ram <= lock_proto::MAX_COUNTER_STEP
             }
             _ => false,
         };
@@ -890,7 +951,7 @@ impl Harness {
         // S-PR-5: the pairing's own budget decides a challenge or Status,
         // whatever other pairings asked.
         let mut budget_says = None;
-        if let (true, Some(rec), Some((_, Some(request)))) = (fresh, &held, opened) {
+        if let (true, Some(rec), Some((_, Some(request)))) = (fresh, &held, opened.clone()) {
             let budgeted = match request {
                 Request::Challenge => true,
                 Request::Command {
@@ -925,8 +986,8 @@ impl Harness {
             );
         }
         // An authentic, fresh frame moves the counter in RAM, taken or not.
-        if let (true, Some(rec), Some((counter, _))) = (fresh, &held, opened) {
-            self.accepted.insert((rec.id, rec.key), counter);
+        if let (true, Some(rec), Some((counter, _))) = (fresh, &held, &opened) {
+            self.accepted.insert((rec.id, rec.key), *counter);
         }
         // (a) S-BF-1: a sealed frame for no pairing the lock holds or is
         // pairing, or one not sealed under its pairing's key, is refused
@@ -1023,7 +1084,7 @@ impl Harness {
 
         // What the lock answered, and its challenge bookkeeping (S-PR-3).
         if let Some((request, rec)) = &from {
-            let request = *request;
+            let request = request.clone();
             let hs = self
                 .handsets
                 .iter()
@@ -1035,6 +1096,7 @@ impl Harness {
             assert!(
                 seen.requested.is_some()
                     || seen.queried
+                    || seen.updated
                     || !seen.responses.is_empty()
                     || request.is_none(),
                 "{request:?} from pairing {} went unanswered",
@@ -1073,6 +1135,7 @@ impl Harness {
                 );
                 let acted = matches!(seen.requested, Some(c) if !matches!(c, AppCommand::Status))
                     || seen.queried
+                    || seen.updated
                     || !seen.changes.is_empty()
                     || seen.responses.iter().any(|r| {
                         matches!(
@@ -1127,6 +1190,13 @@ impl Harness {
                     let h = &mut self.handsets[hs];
                     h.stale = h.challenge.take().map(|(c, _)| c).or(h.stale);
                 }
+            }
+        }
+        // An update answer's challenge is the next one (S-UP-4).
+        for h in &mut self.handsets {
+            if let Some(next) = h.next.take() {
+                h.stale = h.challenge.map(|(c, _)| c).or(h.stale);
+                h.challenge = Some(next);
             }
         }
         self.check_persisted();
@@ -1254,6 +1324,9 @@ impl Harness {
                     Response::Challenge { challenge, .. } => {
                         hs.stale = hs.challenge.map(|(c, _)| c).or(hs.stale);
                         hs.challenge = Some((*challenge, now));
+                    }
+                    Response::Update { challenge, .. } => {
+                        hs.next = Some((*challenge, now));
                     }
                     Response::VisitorSecret { lock_id, secret } => {
                         // S-VC-5: only to an administrator's pairing the
@@ -1450,6 +1523,7 @@ fn handset(id: u16, key: [u8; 32]) -> Handset {
         sent: 0,
         challenge: None,
         stale: None,
+        next: None,
     }
 }
 
@@ -1558,6 +1632,7 @@ fuzz_target!(|data: &[u8]| {
                                 sent: 1,
                                 challenge: None,
                                 stale: None,
+                                next: None,
                             });
                             let i = h.handsets.len() - 1;
                             h.confirming = Some(i);

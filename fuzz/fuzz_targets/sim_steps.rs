@@ -51,7 +51,9 @@ const KEYS: [Key; 14] = [
     Key::Digit(7),
 ];
 
-const WAITS_MS: [u64; 8] = [200, 1_000, 5_000, 20_000, 60_000, 180_000, 600_000, 3_600_000];
+const WAITS_MS: [u64; 8] = [
+    200, 1_000, 5_000, 20_000, 60_000, 180_000, 600_000, 3_600_000,
+];
 
 fn step(kind: u8, arg: u8) -> Step {
     let key = KEYS[usize::from(arg) % KEYS.len()];

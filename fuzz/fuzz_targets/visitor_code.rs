@@ -157,7 +157,10 @@ struct Lock {
 
 impl Lock {
     fn book(&self, issuer: u16) -> Option<&VisitorCodeBook> {
-        self.books.iter().find(|(p, _)| *p == issuer).map(|(_, b)| b)
+        self.books
+            .iter()
+            .find(|(p, _)| *p == issuer)
+            .map(|(_, b)| b)
     }
 }
 
@@ -168,7 +171,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Soundness: `m` is a real code of an issuer in `entry`, open at `t`, not
 /// used up.
 fn check_sound(lock: &Lock, entry: &Entry, t: u64, used: &[VisitorCodeUse], m: &VisitorCodeMatch) {
-    assert_ne!(m.code.id, CLOCK_FLOOR_ID, "a code named as the clock's floor");
+    assert_ne!(
+        m.code.id, CLOCK_FLOOR_ID,
+        "a code named as the clock's floor"
+    );
     let (issuer, spec) = spec_of(m.code.id);
     assert_eq!(
         code_id(issuer, spec.profile, spec.start_hour, spec.sequence),

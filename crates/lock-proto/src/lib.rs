@@ -13,7 +13,7 @@ pub mod wire;
 
 pub use message::{
     LOG_PAGE, LoggedRecord, PEOPLE_PAGE, PairingInfo, PersonInfo, ProtoRefusal, Query, Request,
-    Response,
+    Response, UPDATE_CHUNK, UpdateRefusal, UpdateState, UpdateStep,
 };
 pub use phone::{ComparedPairing, FromLock, Phone, PhonePairing, SavedPhone};
 pub use protocol::{

@@ -43,7 +43,10 @@ pub struct PairNonce {
 }
 
 /// A request, phone → lock, sealed.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+// No heap to box into: an update chunk travels by value, once, like a
+// frame (a request is decoded from one).
+#[allow(clippy::large_enum_variant)]
 pub enum Request {
     /// Ask for a challenge; every request but this one, `ConfirmPairing` and
     /// `Command(Status)` must carry a fresh one.
@@ -105,6 +108,96 @@ pub enum Request {
         /// The challenge it answers.
         challenge: Challenge,
     },
+    /// One step of a firmware update (administrator; S-UP-4). The answer,
+    /// [`Response::Update`], carries the challenge for the next step, so
+    /// an image goes in one round trip a chunk.
+    Update {
+        /// The step.
+        step: UpdateStep,
+        /// The challenge it answers.
+        challenge: Challenge,
+    },
+}
+
+/// Image bytes one [`UpdateStep`] carries at most: a sealed body holds a
+/// request of up to [`MAX_BODY`] bytes, and a chunk's step, offset and
+/// challenge take the rest.
+pub const UPDATE_CHUNK: usize = 384;
+
+/// One step of a firmware update, as an administrator's phone sends them.
+/// The image's bytes are not lock-proto's business: the runtime hands them
+/// to the update receiver, which checks the image (S-UP-1, S-UP-2) before
+/// anything marks it for boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpdateStep {
+    /// Start an update: the image's header. An update already under way
+    /// with the same header goes on where it was (the answer says where);
+    /// another header starts afresh.
+    Begin {
+        /// The header's bytes.
+        header: heapless::Vec<u8, UPDATE_CHUNK>,
+    },
+    /// Where the update is: after a dropped link, the phone asks and goes
+    /// on from the offset the lock has.
+    Status,
+    /// Image bytes at `offset`, which must be where the lock is.
+    Chunk {
+        /// Where in the image these bytes go.
+        offset: u32,
+        /// The bytes.
+        bytes: heapless::Vec<u8, UPDATE_CHUNK>,
+    },
+    /// Every byte is sent: check the image and mark it for the next boot.
+    Finish,
+    /// Drop the update under way.
+    Cancel,
+}
+
+/// Where a firmware update is, as the lock answers each [`UpdateStep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpdateState {
+    /// No update under way.
+    Idle,
+    /// Receiving: the lock has the image's bytes up to `have`.
+    Receiving {
+        /// The offset of the next byte the lock takes.
+        have: u32,
+        /// The image's length.
+        length: u32,
+    },
+    /// Checked and marked: the lock runs it after its next restart, and
+    /// goes back to the running image unless the new one confirms itself.
+    Ready,
+    /// The step was refused; the update under way, if any, is unchanged
+    /// unless the refusal says otherwise.
+    Refused(UpdateRefusal),
+}
+
+/// Why an update step was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UpdateRefusal {
+    /// This lock takes no firmware updates (its board has no update slot).
+    Unsupported,
+    /// The header is not an image's header.
+    Malformed,
+    /// The image is for another board.
+    WrongBoard,
+    /// The image's security version is below the running one's (S-UP-2).
+    Downgrade,
+    /// The image does not fit the lock's update slot.
+    TooLarge,
+    /// A chunk not at the offset the lock has (the answer says which).
+    WrongOffset,
+    /// No update under way (a chunk or `Finish` before `Begin`).
+    NotStarted,
+    /// `Finish` before every byte came.
+    Incomplete,
+    /// The image's bytes do not match its digest: the update is dropped.
+    BadDigest,
+    /// The signature is not the maker's (S-UP-1): the update is dropped.
+    BadSignature,
+    /// The update slot's flash failed.
+    Flash,
 }
 
 /// People a [`Response::People`] page holds at most.
@@ -182,15 +275,16 @@ pub enum Query {
 impl Request {
     /// The challenge the request carries, if any.
     pub fn challenge(&self) -> Option<Challenge> {
-        match *self {
+        match self {
             Request::Challenge | Request::ConfirmPairing => None,
-            Request::Command { challenge, .. } => challenge,
+            Request::Command { challenge, .. } => *challenge,
             Request::ListPairings { challenge }
             | Request::RevokePairing { challenge, .. }
             | Request::IssueKey { challenge, .. }
             | Request::VisitorSecret { challenge }
             | Request::ListPeople { challenge, .. }
-            | Request::ReadLog { challenge, .. } => Some(challenge),
+            | Request::ReadLog { challenge, .. }
+            | Request::Update { challenge, .. } => Some(*challenge),
         }
     }
 }
@@ -293,6 +387,15 @@ pub enum Response {
         records: heapless::Vec<LoggedRecord, LOG_PAGE>,
         /// Older records follow: ask again before the last one.
         more: bool,
+    },
+    /// Where the firmware update is, and the challenge for its next step.
+    Update {
+        /// Where it is.
+        state: UpdateState,
+        /// The challenge for the next step.
+        challenge: Challenge,
+        /// How long it stays valid, in milliseconds.
+        valid_ms: u32,
     },
 }
 

@@ -12,7 +12,7 @@ use crate::FrameError;
 use crate::crypto::{self, Direction, FrameKeys};
 use crate::message::{
     self, Challenge, LoggedRecord, PairHello, PairNonce, PairOffer, PairingInfo, PersonInfo,
-    ProtoRefusal, Query, Request, Response,
+    ProtoRefusal, Query, Request, Response, UpdateState, UpdateStep,
 };
 use crate::state::{
     Identity, MAX_PAIRINGS, PairingRecord, ProtoChange, ProtoSnapshot, pairing_slot,
@@ -126,6 +126,15 @@ pub enum Output {
         from: u16,
         /// What it asks.
         query: Query,
+    },
+    /// An administrator's firmware update step (S-UP-4): carry it out with
+    /// the board's update receiver, then answer with
+    /// [`Protocol::encode_update`]`(from, …)`.
+    Update {
+        /// The pairing it came from.
+        from: u16,
+        /// The step.
+        step: UpdateStep,
     },
 }
 
@@ -626,6 +635,51 @@ impl Protocol {
         Ok(out)
     }
 
+    /// Encodes where a firmware update is for the [`Output::Update`] that
+    /// came `from` a pairing, with a fresh challenge for its next step: the
+    /// phone sends the next chunk without asking for one, so an image is
+    /// not held to [`CHALLENGES_PER_MINUTE`]. Each challenge still answers
+    /// one authenticated request of this pairing, and only one is
+    /// outstanding per pairing (S-PR-3).
+    pub fn encode_update<R: Entropy>(
+        &mut self,
+        now: Instant,
+        from: u16,
+        state: UpdateState,
+        rng: &mut R,
+    ) -> Result<Outputs, FrameError> {
+        let mut out = Outputs::new();
+        let (challenge, valid_ms) = self
+            .issue_challenge(now, from, rng)
+            .map_err(|_| FrameError::Malformed)?;
+        let response = Response::Update {
+            state,
+            challenge,
+            valid_ms,
+        };
+        self.respond(from, &response, &mut out)?;
+        Ok(out)
+    }
+
+    /// A fresh challenge for pairing `id`, replacing any it had, and how
+    /// long it stays valid in milliseconds.
+    fn issue_challenge<R: Entropy>(
+        &mut self,
+        now: Instant,
+        id: u16,
+        rng: &mut R,
+    ) -> Result<(Challenge, u32), EntropyError> {
+        let challenge: Challenge = random(rng)?;
+        self.challenges.retain(|c| c.pairing != id);
+        let _ = self.challenges.push(Outstanding {
+            pairing: id,
+            challenge,
+            expires: now + CHALLENGE_VALIDITY,
+        });
+        let valid_ms = u32::try_from(CHALLENGE_VALIDITY.millis()).unwrap_or(u32::MAX);
+        Ok((challenge, valid_ms))
+    }
+
     /// Encodes a notice for one pairing ([`Protocol::notice_recipients`]).
     pub fn encode_notice(&mut self, to: u16, notice: Notice) -> Result<Outputs, FrameError> {
         let mut out = Outputs::new();
@@ -1099,7 +1153,9 @@ impl Protocol {
             | Request::IssueKey { .. }
             | Request::VisitorSecret { .. }
             | Request::ListPeople { .. }
-            | Request::ReadLog { .. } => Privilege::Administrator,
+            | Request::ReadLog { .. }
+            // S-UP-4: only an administrator updates the firmware.
+            | Request::Update { .. } => Privilege::Administrator,
         };
         if privilege < needed {
             return Err(ProtoRefusal::NotPermitted);
@@ -1125,14 +1181,9 @@ impl Protocol {
             }
         }
         if let Request::Challenge = request {
-            let challenge: Challenge = random(rng).map_err(|_| ProtoRefusal::RateLimited)?;
-            self.challenges.retain(|c| c.pairing != id);
-            let _ = self.challenges.push(Outstanding {
-                pairing: id,
-                challenge,
-                expires: now + CHALLENGE_VALIDITY,
-            });
-            let valid_ms = u32::try_from(CHALLENGE_VALIDITY.millis()).unwrap_or(u32::MAX);
+            let (challenge, valid_ms) = self
+                .issue_challenge(now, id, rng)
+                .map_err(|_| ProtoRefusal::RateLimited)?;
             self.respond(
                 id,
                 &Response::Challenge {
@@ -1230,6 +1281,16 @@ impl Protocol {
                         query: Query::Log { before },
                     },
                 );
+                Ok(None)
+            }
+            Request::Update { step, .. } => {
+                // Starting one (an erase of the update slot) and finishing
+                // one (a mark for boot) spend the pairing's write budget
+                // (S-PR-6); chunks and status are held to one a challenge.
+                if matches!(step, UpdateStep::Begin { .. } | UpdateStep::Finish) {
+                    self.acts(now, id, out)?;
+                }
+                push(out, Output::Update { from: id, step });
                 Ok(None)
             }
             Request::IssueKey {

@@ -22,8 +22,8 @@ use lock_proto::wire::VERSION;
 use lock_proto::{
     Frame, FrameBuf, FrameError, FrameKind, FromLock, Identity, LOG_PAGE, LoggedRecord,
     MAX_COUNTER_STEP, Output, PEOPLE_PAGE, PersonInfo, Phone, PhonePairing, ProtoChange,
-    ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, VisitorCodeBook,
-    VisitorCodeVerifier,
+    ProtoRefusal, ProtoSnapshot, Protocol, Query, Request, Response, SavedPhone, UpdateState,
+    UpdateStep, VisitorCodeBook, VisitorCodeVerifier,
 };
 
 #[path = "protocol/wear.rs"]
@@ -223,6 +223,22 @@ impl Bench {
                             self.proto.encode_log(from, &records, more).unwrap()
                         }
                     };
+                    self.run(out);
+                }
+                Output::Update { from, step } => {
+                    // What a board's update receiver would answer, kept to
+                    // where the steps got (S-UP-4 is the protocol's part).
+                    let state = match step {
+                        UpdateStep::Chunk { offset, bytes } => UpdateState::Receiving {
+                            have: offset + u32::try_from(bytes.len()).unwrap(),
+                            length: 1 << 20,
+                        },
+                        _ => UpdateState::Idle,
+                    };
+                    let out = self
+                        .proto
+                        .encode_update(self.at(), from, state, &mut self.rng)
+                        .unwrap();
                     self.run(out);
                 }
                 Output::Request { from, request } => {
@@ -2117,4 +2133,115 @@ fn s_vc_5_a_reused_pairing_id_never_gets_an_old_secret_back() {
     b.set_clock(&mut alice, u64::from(START) * HOUR_SECS + 60);
     assert!(!opens(&mut b, &bobs, START, 0));
     assert!(opens(&mut b, &carols, START, 0));
+}
+
+fn update_step(
+    b: &mut Bench,
+    phone: &mut Phone,
+    step: UpdateStep,
+    challenge: Challenge,
+) -> Response {
+    let f = phone.request(&Request::Update { step, challenge }).unwrap();
+    b.ask(phone, Link::Bluetooth, &f)
+}
+
+fn chunk(offset: u32) -> UpdateStep {
+    UpdateStep::Chunk {
+        offset,
+        bytes: heapless::Vec::from_slice(&[0xA5; lock_proto::UPDATE_CHUNK]).unwrap(),
+    }
+}
+
+#[test]
+fn s_up_4_only_an_administrator_starts_an_update() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let ch = b.challenge(&mut admin, Link::Bluetooth);
+    let header = heapless::Vec::from_slice(&[1, 2, 3]).unwrap();
+    let answer = update_step(&mut b, &mut admin, UpdateStep::Begin { header }, ch);
+    assert!(
+        matches!(
+            answer,
+            Response::Update {
+                state: UpdateState::Idle,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+    let mut user = issue(&mut b, &mut admin, Privilege::User, Validity::ALWAYS);
+    b.set_clock(&mut admin, 1_000_000);
+    let window = Validity {
+        from: Some(Timestamp(1_000_000)),
+        until: Some(Timestamp(1_000_000 + 3_600)),
+    };
+    let mut visitor = issue(&mut b, &mut admin, Privilege::Visitor, window);
+    for phone in [&mut user, &mut visitor] {
+        b.wait_ms(7_000);
+        let ch = b.challenge(phone, Link::Bluetooth);
+        let header = heapless::Vec::from_slice(&[1, 2, 3]).unwrap();
+        let answer = update_step(&mut b, phone, UpdateStep::Begin { header }, ch);
+        assert!(
+            matches!(answer, Response::Refused(ProtoRefusal::NotPermitted)),
+            "{answer:?}"
+        );
+    }
+}
+
+#[test]
+fn s_up_4_an_update_step_needs_a_fresh_challenge() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    // None asked for: refused.
+    let answer = update_step(&mut b, &mut admin, UpdateStep::Status, [0; 16]);
+    assert!(
+        matches!(answer, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{answer:?}"
+    );
+    // One used already: refused.
+    let ch = b.challenge(&mut admin, Link::Bluetooth);
+    let answer = update_step(&mut b, &mut admin, UpdateStep::Status, ch);
+    assert!(matches!(answer, Response::Update { .. }), "{answer:?}");
+    let answer = update_step(&mut b, &mut admin, UpdateStep::Status, ch);
+    assert!(
+        matches!(answer, Response::Refused(ProtoRefusal::NoFreshChallenge)),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn s_up_4_each_update_answer_carries_the_next_steps_challenge() {
+    let mut b = Bench::new();
+    let mut admin = b.pair();
+    let mut ch = b.challenge(&mut admin, Link::Bluetooth);
+    let step = lock_proto::UPDATE_CHUNK as u32;
+    // Far more steps than S-PR-5's challenges a minute, back to back.
+    let steps = u32::from(lock_proto::CHALLENGES_PER_MINUTE) * 3;
+    let mut replay = None;
+    for n in 0..steps {
+        let f = admin
+            .request(&Request::Update {
+                step: chunk(n * step),
+                challenge: ch,
+            })
+            .unwrap();
+        match b.ask(&mut admin, Link::Bluetooth, &f) {
+            Response::Update {
+                state: UpdateState::Receiving { have, .. },
+                challenge,
+                ..
+            } => {
+                assert_eq!(have, (n + 1) * step);
+                ch = challenge;
+            }
+            other => panic!("step {n}: {other:?}"),
+        }
+        replay = Some(f);
+    }
+    // A step heard again is dropped before dispatch (its counter is spent;
+    // its challenge too).
+    assert_eq!(
+        b.receive(Link::Bluetooth, &replay.unwrap()),
+        Err(FrameError::Replay)
+    );
 }

@@ -6,7 +6,7 @@ use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
     BOOT_SLOT, FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE,
     PersonInfo, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol, Query, RECORD_MAX,
-    VisitorCodeVerifier, boot_record, read_boot_record,
+    UpdateRefusal, UpdateState, VisitorCodeVerifier, boot_record, read_boot_record,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
@@ -96,6 +96,8 @@ pub struct ProtoApp<T, E> {
     /// The lock's visitor-code verifier is out of date (S-VC-5): the
     /// protocol's issuers changed, or its records were read again.
     visitor_codes_changed: bool,
+    /// When the frame being handled came.
+    now: lock_core::Instant,
 }
 
 impl<T: Transport, E: Entropy> ProtoApp<T, E> {
@@ -115,6 +117,7 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
             outputs: Outputs::new(),
             boot: 0,
             visitor_codes_changed: false,
+            now: lock_core::Instant::ZERO,
         }
     }
 
@@ -233,6 +236,25 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                     // The answer (counter reservations and frames) is carried
                     // out next, then what followed the query.
                     let answer = self.answer(from, query, people, store).await?;
+                    let rest = self.outputs.get(next..).unwrap_or_default();
+                    let mut outputs = answer;
+                    outputs
+                        .extend_from_slice(rest)
+                        .map_err(|_| ProtoAppError::Encode)?;
+                    self.outputs = outputs;
+                    next = 0;
+                }
+                Output::Update { from, .. } => {
+                    // S-UP-4: the step passed the protocol's checks (an
+                    // administrator's, freshly challenged); this lock has
+                    // no update slot, so it refuses it, and the answer
+                    // carries the next challenge as every update answer
+                    // does.
+                    let state = UpdateState::Refused(UpdateRefusal::Unsupported);
+                    let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
+                    let answer = protocol
+                        .encode_update(self.now, from, state, &mut self.entropy)
+                        .map_err(|_| ProtoAppError::Encode)?;
                     let rest = self.outputs.get(next..).unwrap_or_default();
                     let mut outputs = answer;
                     outputs
@@ -442,6 +464,7 @@ impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
             Some(Received::Frame(n)) => n,
         };
         self.ready(store).await?;
+        self.now = cx.now;
         let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
         let bytes = self.frame.get(..n).ok_or(ProtoAppError::Records)?;
         let link = if self.transport.last_was_remote() {

@@ -995,8 +995,8 @@ fn actor(by: &lock_core::Actor) -> String {
 }
 
 /// A response's name: a reply's ([`reply_name`]), `paired`, `key-issued`,
-/// `pairings`, `visitor-secret`, `challenge`, or `refused:REASON` for the
-/// protocol's own refusals.
+/// `pairings`, `visitor-secret`, `challenge`, `refused:REASON` for the
+/// protocol's own refusals, or an update's ([`update_state_name`]).
 pub fn response_name(r: &Response) -> String {
     match r {
         Response::Reply(reply) => reply_name(reply),
@@ -1009,6 +1009,19 @@ pub fn response_name(r: &Response) -> String {
         Response::Refused(why) => format!("refused:{}", kebab(&format!("{why:?}"))),
         Response::People { people, .. } => format!("people:{}", people.len()),
         Response::Log { records, .. } => format!("log:{}", records.len()),
+        Response::Update { state, .. } => update_state_name(state),
+    }
+}
+
+/// An update answer's name: `update:idle`, `update:receiving:HAVE`,
+/// `update:ready`, `update:refused:REASON`.
+pub fn update_state_name(state: &lock_proto::UpdateState) -> String {
+    use lock_proto::UpdateState as U;
+    match state {
+        U::Idle => "update:idle".into(),
+        U::Receiving { have, .. } => format!("update:receiving:{have}"),
+        U::Ready => "update:ready".into(),
+        U::Refused(why) => format!("update:refused:{}", kebab(&format!("{why:?}"))),
     }
 }
 
