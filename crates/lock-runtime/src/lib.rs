@@ -20,6 +20,8 @@ mod pattern;
 mod proto;
 mod runtime;
 mod store;
+#[cfg(feature = "lock-proto")]
+mod update;
 mod wakes;
 
 pub use app::{App, AppContext, AppEvent, AppIdentity, NoApp};
@@ -38,4 +40,6 @@ pub use store::{
     APP_RECORD_MAX, APP_SLOTS, LOG_PAGE, LogPage, MEMORY_LOG_CAPACITY, MemoryStore,
     MemoryStoreError, StateStore, StoreError, StoreErrorKind,
 };
+#[cfg(feature = "lock-proto")]
+pub use update::{NoUpdates, Updater};
 pub use wakes::{WakeCause, Wakes};

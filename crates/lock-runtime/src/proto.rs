@@ -6,12 +6,13 @@ use lock_hal::{Entropy, ErrorKind, ErrorType, Received, Transport};
 use lock_proto::{
     BOOT_SLOT, FrameError, LOG_PAGE, LoggedRecord, MAX_FRAME, Output, Outputs, PEOPLE_PAGE,
     PersonInfo, ProtoChange, ProtoRefusal, ProtoSnapshot, Protocol, Query, RECORD_MAX,
-    UpdateRefusal, UpdateState, VisitorCodeVerifier, boot_record, read_boot_record,
+    VisitorCodeVerifier, boot_record, read_boot_record,
 };
 
 use crate::app::{App, AppContext, AppEvent, AppIdentity};
 use crate::link::{FrameVerdict, LINK_PAIRING_GRACE, LinkGuard};
 use crate::store::{APP_RECORD_MAX, StateStore, StoreError, StoreErrorKind};
+use crate::update::{NoUpdates, Updater};
 
 const _: () = assert!(RECORD_MAX <= APP_RECORD_MAX);
 const _: () = assert!(lock_proto::APP_SLOTS_USED <= crate::store::APP_SLOTS);
@@ -74,9 +75,11 @@ fn store_error<E: StoreError>(e: E) -> ProtoAppError {
 /// open gives it the pairing exchange's time. Sending never waits on the
 /// link: a frame the transport cannot take is lost, as in the air, and what
 /// follows it still happens.
-pub struct ProtoApp<T, E> {
+pub struct ProtoApp<T, E, U = NoUpdates> {
     transport: T,
     entropy: E,
+    /// The board's end of a firmware update (S-UP-4).
+    updater: U,
     protocol: Option<Protocol>,
     /// The store's records must be read again before the next frame.
     reload: bool,
@@ -104,10 +107,20 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
     /// The app side over `transport` (which says whether a frame came from
     /// the door or from afar, [`Transport::last_was_remote`]), drawing keys
     /// and challenges from `entropy`. Dormant until the runtime starts it.
+    /// It takes no firmware updates ([`NoUpdates`]).
     pub fn new(transport: T, entropy: E) -> ProtoApp<T, E> {
+        ProtoApp::with_updater(transport, entropy, NoUpdates)
+    }
+}
+
+impl<T: Transport, E: Entropy, U: Updater> ProtoApp<T, E, U> {
+    /// [`ProtoApp::new`] for a board that takes firmware updates: an
+    /// administrator's update steps go to `updater` (S-UP-4).
+    pub fn with_updater(transport: T, entropy: E, updater: U) -> ProtoApp<T, E, U> {
         ProtoApp {
             transport,
             entropy,
+            updater,
             protocol: None,
             reload: false,
             frame: [0; MAX_FRAME],
@@ -244,13 +257,13 @@ impl<T: Transport, E: Entropy> ProtoApp<T, E> {
                     self.outputs = outputs;
                     next = 0;
                 }
-                Output::Update { from, .. } => {
+                Output::Update { from, ref step } => {
                     // S-UP-4: the step passed the protocol's checks (an
-                    // administrator's, freshly challenged); this lock has
-                    // no update slot, so it refuses it, and the answer
-                    // carries the next challenge as every update answer
-                    // does.
-                    let state = UpdateState::Refused(UpdateRefusal::Unsupported);
+                    // administrator's, freshly challenged): the board's
+                    // receiver carries it out, and the answer carries the
+                    // next step's challenge.
+                    let step = step.clone();
+                    let state = self.updater.step(&step).await;
                     let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
                     let answer = protocol
                         .encode_update(self.now, from, state, &mut self.entropy)
@@ -390,11 +403,11 @@ async fn write<S: StateStore>(store: &mut S, change: &ProtoChange) -> Result<(),
     Ok(())
 }
 
-impl<T: Transport, E: Entropy> ErrorType for ProtoApp<T, E> {
+impl<T: Transport, E: Entropy, U: Updater> ErrorType for ProtoApp<T, E, U> {
     type Error = ProtoAppError;
 }
 
-impl<T: Transport, E: Entropy> App for ProtoApp<T, E> {
+impl<T: Transport, E: Entropy, U: Updater> App for ProtoApp<T, E, U> {
     type VisitorCodes = VisitorCodeVerifier;
 
     async fn start<S: StateStore>(
