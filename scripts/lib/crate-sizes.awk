@@ -49,6 +49,9 @@ function crate_of_symbol(sym,    s, n, rest, g) {
     # unmangled is the start-up code (`__stext`, `main`, the handlers).
     if (sym ~ /^_R/) return "core"
     if (sym ~ /^(__aeabi|__udiv|__div|__mod|__umod|__clz|__ctz|__mul|__ashl|__ashr|__lshr|__popcount|mem)/) return "core"
+    # The machine outliner's shared sequences (opt-level "z" on ARMv7-M):
+    # code of several functions, of no one crate.
+    if (sym ~ /^OUTLINED_FUNCTION_/) return "(outlined)"
     if (sym !~ /^_ZN/) return "cortex-m-rt"
     # `_ZN` then length-prefixed segments: the first one names the crate,
     # or is `<T as Trait>` / `impl T`, whose type's path names it.
@@ -62,6 +65,9 @@ function crate_of_symbol(sym,    s, n, rest, g) {
     sub(/^(\$RF\$|\$BP\$|mut\$u20\$|\$u5b\$)+/, "", s)
     n = index(s, "..")
     if (n > 0) s = substr(s, 1, n - 1)
+    # `<T as Trait>` of a type parameter, `<[T; N] as Trait>`: the crate is
+    # in the generics, as for the library's own generics below.
+    if (s !~ /^[a-z_][a-z0-9_]*$/) s = "core"
     if (s == "compiler_builtins" || s == "alloc") s = "core"
     # Generic code of the library for a crate's type (the drop glue of a
     # lock-runtime future, `Option<lock_core::Person>::clone`) is that
