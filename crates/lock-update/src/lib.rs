@@ -61,6 +61,9 @@ mod image;
 mod receiver;
 mod slots;
 
+/// The error kind [`BootSlots`] and [`UpdateError::Flash`] carry
+/// (embedded-storage's), re-exported so an implementer needs no other crate.
+pub use embedded_storage_async::nor_flash::NorFlashErrorKind;
 pub use error::UpdateError;
 pub use image::{
     BOARD_ID_LEN, BoardId, DIGEST_LEN, FORMAT_VERSION, HEADER_LEN, Header, MAGIC, MANIFEST_LEN,
