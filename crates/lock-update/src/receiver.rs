@@ -158,10 +158,11 @@ impl<F: NorFlash> Receiver<F> {
 
     /// Ends the transfer: every byte arrived, the digest of what was
     /// received and of what the staging flash holds is the signed one, the
-    /// signature verifies again (a second, independent check, S-HW-1's
-    /// habit), and the boot loader has nothing unconfirmed; then marks the
-    /// image for a trial boot at the next reset. `Truncated` leaves the
-    /// transfer open (send the rest); any other error ends it.
+    /// signature verifies again (a second, independent check against a
+    /// glitched first one), and the boot loader has nothing unconfirmed;
+    /// then marks the image for a trial boot at the next reset.
+    /// `Truncated` leaves the transfer open (send the rest); any other error
+    /// ends it.
     pub async fn finish<S: BootSlots>(
         &mut self,
         staging: &mut F,
