@@ -45,7 +45,9 @@ enum Stage {
 ///
 /// After a power cut the transfer begins again from offset 0: the staging
 /// area is not marked, so the old image still boots.
-#[derive(Debug, Clone)]
+// Not `Clone`: two receivers on one staging area would program the same
+// words twice.
+#[derive(Debug)]
 pub struct Receiver<F> {
     header: Header,
     manifest: [u8; MANIFEST_LEN],

@@ -65,6 +65,13 @@ mod embassy {
     /// the [`Receiver`](crate::Receiver) writes is embassy-boot's DFU
     /// partition, cut to the ACTIVE partition's size (the DFU partition's
     /// last page is the swap's scratch page).
+    ///
+    /// embassy-boot's `FirmwareUpdater` is not used: the receiver writes
+    /// the DFU partition itself, so it checks the signed header before the
+    /// first erase, and refuses while an image is on trial as
+    /// `write_firmware` does; and `FirmwareUpdater::mark_updated` is
+    /// compiled out as soon as any crate enables embassy-boot's signature
+    /// features, while `FirmwareState::mark_updated` is always there.
     pub struct EmbassyBoot<'d, STATE: NorFlash> {
         state: FirmwareState<'d, STATE>,
     }
@@ -72,7 +79,10 @@ mod embassy {
     impl<'d, STATE: NorFlash> EmbassyBoot<'d, STATE> {
         /// Over the STATE partition, with a work buffer of exactly
         /// `max(STATE::WRITE_SIZE, STATE::READ_SIZE)` bytes (embassy-boot
-        /// asserts it; `None` here instead of a panic).
+        /// asserts it; `None` here instead of a panic), aligned as the
+        /// flash driver needs (`embassy_boot::AlignedBuffer` is). A
+        /// blocking STATE partition goes through embassy-embedded-hal's
+        /// `BlockingAsync`.
         pub fn new(state: STATE, aligned: &'d mut [u8]) -> Option<Self> {
             if aligned.len() != STATE::WRITE_SIZE.max(STATE::READ_SIZE) {
                 return None;
