@@ -14,8 +14,9 @@ pub enum UpdateError {
     /// not a lock firmware image.
     #[error("not a lock firmware image (bad magic or short manifest)")]
     BadMagic,
-    /// A format version this firmware does not read.
-    #[error("image format version {0} is not supported")]
+    /// A format version this firmware does not read, or version 1 with
+    /// reserved bytes that are not zero (a later format's fields).
+    #[error("image format version {0} (or its reserved fields) is not supported")]
     UnsupportedFormat(u16),
     /// The Ed25519 signature over the header does not verify with the
     /// built-in key (unsigned, signed by another key, or a changed header).
