@@ -192,6 +192,9 @@ pub enum UpdateRefusal {
     NotStarted,
     /// `Finish` before every byte came.
     Incomplete,
+    /// An image is marked or on trial already: the next reset decides it
+    /// first.
+    Pending,
     /// The image's bytes do not match its digest: the update is dropped.
     BadDigest,
     /// The signature is not the maker's (S-UP-1): the update is dropped.

@@ -40,6 +40,8 @@ pub use store::{
     APP_RECORD_MAX, APP_SLOTS, LOG_PAGE, LogPage, MEMORY_LOG_CAPACITY, MemoryStore,
     MemoryStoreError, StateStore, StoreError, StoreErrorKind,
 };
+#[cfg(feature = "lock-update")]
+pub use update::SlotUpdater;
 #[cfg(feature = "lock-proto")]
 pub use update::{NoUpdates, Updater};
 pub use wakes::{WakeCause, Wakes};

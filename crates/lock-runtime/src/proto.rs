@@ -416,6 +416,9 @@ impl<T: Transport, E: Entropy, U: Updater> App for ProtoApp<T, E, U> {
     ) -> Result<AppIdentity<VisitorCodeVerifier>, ProtoAppError> {
         self.count_boot(store).await?;
         self.load(store).await?;
+        // The lock restored its state and the app side its records: a new
+        // image on trial has passed its self-check (S-UP-3).
+        self.updater.booted().await;
         self.identity()
     }
 

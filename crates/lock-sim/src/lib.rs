@@ -16,6 +16,7 @@
 extern crate alloc;
 
 pub mod energy;
+pub mod firmware;
 pub mod help;
 pub mod meaning;
 pub mod power;

@@ -78,6 +78,21 @@ pub enum AppAction {
     /// authenticates in time (S-PR-7). Until an `app connect`, frames come
     /// over no link the lock could end.
     Connect,
+    /// `app [as PHONE] update IMAGE [until N%]`: the phone sends a firmware
+    /// image (S-UP-4): its signed manifest, then chunks, each answer
+    /// carrying the next step's challenge, then `Finish`; with `until N%`
+    /// it stops once N % of the image is sent, as a dropped link would. The
+    /// reply is the lock's last answer (`update:ready`,
+    /// `update:receiving:BYTES`, `update:refused:REASON`, or the protocol's
+    /// own refusal). IMAGE is one the simulator makes and signs with its
+    /// TEST maker key (`firmware::image`): `v2`, `v0`, `broken`, `forged`,
+    /// `unsigned`, `foreign`, `corrupt`.
+    Update {
+        /// The image's name.
+        image: String,
+        /// Stop after this percentage of the image.
+        until: Option<u8>,
+    },
     /// `app [as PHONE] stall`: the phone on the link stops taking the
     /// lock's notifications; two frames wait for it, the lock drops any more
     /// (S-PR-7). The next `app connect` ends the stall.
@@ -145,6 +160,9 @@ pub enum Expectation {
         /// `true` for up.
         up: bool,
     },
+    /// *extra* `expect firmware vN`: the image the lock runs has security
+    /// counter N (S-UP-1…3).
+    Firmware(u32),
 }
 
 /// One step of a scenario.
@@ -347,6 +365,11 @@ fn parse_expect(args: &[&str]) -> Result<Expectation, String> {
             .map_err(|_| format!("`expect pairings` takes a number, not `{n}`")),
         ["link", "up"] => Ok(Expectation::Link { up: true }),
         ["link", "dropped"] => Ok(Expectation::Link { up: false }),
+        ["firmware", version] => version
+            .strip_prefix('v')
+            .and_then(|n| n.parse().ok())
+            .map(Expectation::Firmware)
+            .ok_or_else(|| format!("`expect firmware` takes vN, not `{version}`")),
         _ => Err(format!("unknown expectation `expect {}`", args.join(" "))),
     }
 }
@@ -362,6 +385,20 @@ fn parse_app(mut args: &[&str]) -> Result<AppStep, String> {
         ["replay"] => AppAction::Replay,
         ["connect"] => AppAction::Connect,
         ["stall"] => AppAction::Stall,
+        ["update", image] => AppAction::Update {
+            image: (*image).to_string(),
+            until: None,
+        },
+        ["update", image, "until", percent] => AppAction::Update {
+            image: (*image).to_string(),
+            until: Some(
+                percent
+                    .strip_suffix('%')
+                    .and_then(|p| p.parse::<u8>().ok())
+                    .filter(|p| *p <= 100)
+                    .ok_or_else(|| format!("`until` takes a percentage, not `{percent}`"))?,
+            ),
+        },
         ["list-people"] => AppAction::ListPeople,
         ["read-log"] => AppAction::ReadLog,
         ["forge", command @ ..] => AppAction::Forge(parse_command(command)?),

@@ -29,19 +29,43 @@ use lock_core::{
 use lock_drivers::prompts::{FAILURE, POINT};
 use lock_hal::{BoltPosition, KeyEvent, Press};
 use lock_proto::{
-    FromLock, Phone, PhonePairing, Request, Response, VisitorCodeBook, VisitorCodeSpec,
+    FromLock, Phone, PhonePairing, Request, Response, UPDATE_CHUNK, UpdateState, UpdateStep,
+    VisitorCodeBook, VisitorCodeSpec,
 };
-use lock_runtime::Runtime;
+use lock_runtime::{ProtoApp, Runtime, SlotUpdater, Updater};
+use lock_update::EmbassyBoot;
+
+use crate::firmware::{Firmware, Partition, Running};
 
 use crate::scenario::{AppAction, AppStep, Expectation, Line, Reader, Step};
 use crate::world::{
-    Shared, SimApp, SimFlash, SimStore, View, World, app, flash_layout, hardware, prompt_clips,
-    splitmix_fill,
+    Shared, SimEntropy, SimFlash, SimRadio, SimStore, View, World, flash_layout, hardware,
+    prompt_clips, splitmix_fill,
 };
 
 /// Pairings and keys the lock's app side holds.
-fn pairings(app: &SimApp) -> usize {
+fn pairings<U: Updater>(app: &ProtoApp<SimRadio, SimEntropy, U>) -> usize {
     app.protocol().map_or(0, |p| p.pairings().count())
+}
+
+/// The simulated lock's end of a firmware update: lock-update's receiver
+/// over its program flash. A broken image never confirms itself: it fails
+/// its self-check (`firmware::image("broken")`).
+struct SimUpdater<'a> {
+    slots: SlotUpdater<Partition, EmbassyBoot<'a, Partition>>,
+    broken: bool,
+}
+
+impl Updater for SimUpdater<'_> {
+    async fn step(&mut self, step: &UpdateStep) -> UpdateState {
+        self.slots.step(step).await
+    }
+
+    async fn booted(&mut self) {
+        if !self.broken {
+            self.slots.booted().await;
+        }
+    }
 }
 
 /// How long a key press (and any other action of a person) takes.
@@ -110,6 +134,10 @@ pub struct Sim {
     replies: Vec<String>,
     /// Replies before the most recent `app` step.
     replies_mark: usize,
+    /// The lock's program flash: its image slots and boot loader.
+    firmware: Firmware,
+    /// The image that runs since the last boot.
+    running: Option<Running>,
 }
 
 /// A phone of a scenario.
@@ -188,18 +216,38 @@ impl Sim {
             config: config(),
             replies: Vec::new(),
             replies_mark: 0,
+            firmware: Firmware::new(),
+            running: None,
         }
     }
 
     /// Power comes up: a new runtime on the same flash.
     pub fn boot(&mut self) -> Result<(), SimError> {
         let world = self.world.clone();
+        // The boot loader first: it swaps in a marked image or rolls back
+        // one that never confirmed itself.
+        let running = self.firmware.boot().map_err(SimError)?;
+        self.running = Some(running);
+        let verifier = Firmware::verifier(running)
+            .ok_or_else(|| SimError("the simulated board's id".into()))?;
+        let (staging, state) = (self.firmware.staging(), self.firmware.state());
         let store = SimStore::new(self.flash.clone(), world.clone())
             .map_err(|e| SimError(format!("flash layout: {e}")))?;
         let hw = hardware(&world);
-        let app = app(&world);
         let lock_config = self.config;
         let fut = async move {
+            // embassy-boot's STATE work buffer, one word, lives as long as
+            // the lock runs.
+            let mut aligned = [0u8; 4];
+            let Some(slots) = EmbassyBoot::new(state, &mut aligned) else {
+                return;
+            };
+            let updater = SimUpdater {
+                slots: SlotUpdater::new(verifier, staging, slots),
+                broken: running.broken,
+            };
+            let app =
+                ProtoApp::with_updater(SimRadio(world.clone()), SimEntropy(world.clone()), updater);
             let mut runtime = Runtime::new(hw, store, app, lock_config);
             runtime
                 .run_with(|view| publish(&world, view.lock(), pairings(view.app())))
@@ -508,6 +556,7 @@ impl Sim {
                 w.radio_out.clear();
             }),
             AppAction::Stall => self.input(|w| w.radio_stalled = true),
+            AppAction::Update { image, until } => self.update(name, image, *until),
             AppAction::Replay => {
                 let frame = self
                     .phones
@@ -519,6 +568,73 @@ impl Sim {
                 Ok(())
             }
         }
+    }
+
+    /// A firmware image from the phone (S-UP-4): the manifest, the chunks,
+    /// `Finish`, each step answering the challenge the last answer carried.
+    /// Stops at the first answer that is not "receiving", or once `until`
+    /// percent of the image is sent.
+    fn update(&mut self, name: &str, image: &str, until: Option<u8>) -> Result<(), SimError> {
+        let bytes = crate::firmware::image(image).map_err(SimError)?;
+        let (manifest, payload) = bytes.split_at(lock_update::MANIFEST_LEN.min(bytes.len()));
+        let stop = until.map_or(payload.len(), |p| payload.len() * usize::from(p) / 100);
+        let Some(mut challenge) = self.challenge(name)? else {
+            return Ok(());
+        };
+        let header = heapless::Vec::from_slice(manifest)
+            .map_err(|_| SimError("the manifest does not fit a step".into()))?;
+        let mut state = self.update_step(name, UpdateStep::Begin { header }, &mut challenge)?;
+        while let Some(UpdateState::Receiving { have, .. }) = state {
+            let have = have as usize;
+            let step = if have < stop {
+                let end = (have + UPDATE_CHUNK).min(payload.len());
+                let bytes = heapless::Vec::from_slice(payload.get(have..end).unwrap_or_default())
+                    .map_err(|_| SimError("a chunk does not fit a step".into()))?;
+                UpdateStep::Chunk {
+                    offset: u32::try_from(have).unwrap_or(u32::MAX),
+                    bytes,
+                }
+            } else if until.is_none() {
+                UpdateStep::Finish
+            } else {
+                break;
+            };
+            state = self.update_step(name, step, &mut challenge)?;
+        }
+        Ok(())
+    }
+
+    /// One update step; where the lock says the update is, and the next
+    /// challenge in `challenge`. `None` if the protocol refused the step.
+    /// Only the last step's answer stays the step's reply.
+    fn update_step(
+        &mut self,
+        name: &str,
+        step: UpdateStep,
+        challenge: &mut lock_proto::message::Challenge,
+    ) -> Result<Option<UpdateState>, SimError> {
+        let frame = self.seal(
+            name,
+            &Request::Update {
+                step,
+                challenge: *challenge,
+            },
+        )?;
+        let responses = self.exchange(name, &frame, false)?;
+        self.replies.truncate(self.replies_mark);
+        self.record(&responses);
+        for response in responses {
+            if let Response::Update {
+                state,
+                challenge: next,
+                ..
+            } = response
+            {
+                *challenge = next;
+                return Ok(Some(state));
+            }
+        }
+        Ok(None)
     }
 
     /// Every page of a list (people or log records), one challenge a page;
@@ -869,6 +985,16 @@ impl Sim {
                 w.view.pairings == *n,
                 format!("pairings {}", w.view.pairings),
             ),
+            Expectation::Firmware(n) => {
+                let counter = self.running.map(|r| r.counter);
+                ok_or(
+                    counter == Some(*n),
+                    format!(
+                        "firmware {}",
+                        counter.map_or("none".into(), |c| format!("v{c}"))
+                    ),
+                )
+            }
             Expectation::Link { up } => {
                 let seen = match w.radio_link_up {
                     Some(true) => "up",

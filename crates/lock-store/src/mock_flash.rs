@@ -528,3 +528,142 @@ impl<const WORD: usize, const SECTOR: usize> NorFlash for SharedMockFlash<WORD, 
         self.0.borrow_mut().write_now(offset, bytes)
     }
 }
+
+/// A window of a [`SharedMockFlash`]: one partition of it (the boot loader's
+/// ACTIVE, DFU and STATE side by side, or the store's region), offsets
+/// relative to its start, as embedded-storage's async and blocking
+/// `NorFlash` (embassy-boot's boot loader is blocking; the mock's
+/// operations finish at once). A cut counts the operations of every window
+/// on the flash.
+#[derive(Debug, Clone)]
+pub struct MockRegion<const WORD: usize, const SECTOR: usize> {
+    flash: SharedMockFlash<WORD, SECTOR>,
+    start: u32,
+    len: u32,
+    zero_overwrite: bool,
+}
+
+impl<const WORD: usize, const SECTOR: usize> MockRegion<WORD, SECTOR> {
+    /// The `len` bytes of `flash` from `start`.
+    pub fn new(flash: &SharedMockFlash<WORD, SECTOR>, start: u32, len: u32) -> Self {
+        MockRegion {
+            flash: flash.clone(),
+            start,
+            len,
+            zero_overwrite: false,
+        }
+    }
+
+    /// The same window, taking an all-zero word over a programmed one as
+    /// plain NOR takes it (bits only go from 1 to 0) and as the STM32L4
+    /// does despite its ECC (RM0351: no PROGERR for an all-zero double
+    /// word). embassy-boot's STATE partition relies on it: after a cut that
+    /// tore a progress word it writes the word again with zeros. Such a
+    /// write is not counted as an operation, so no cut falls in it.
+    pub fn allowing_zero_overwrite(self) -> Self {
+        MockRegion {
+            zero_overwrite: true,
+            ..self
+        }
+    }
+
+    fn at(&self, offset: u32, len: usize) -> Result<u32, MockFlashError> {
+        let end = u64::from(offset) + len as u64;
+        if end > u64::from(self.len) {
+            return Err(MockFlashError::OutOfBounds);
+        }
+        Ok(self.start + offset)
+    }
+
+    fn read_now(&self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
+        let at = self.at(offset, bytes.len())?;
+        self.flash.0.borrow_mut().read_now(at, bytes)
+    }
+
+    fn erase_now(&self, from: u32, to: u32) -> Result<(), MockFlashError> {
+        let at = self.at(from, to.saturating_sub(from) as usize)?;
+        self.flash
+            .0
+            .borrow_mut()
+            .erase_now(at, at + to.saturating_sub(from))
+    }
+
+    fn write_now(&self, offset: u32, bytes: &[u8]) -> Result<(), MockFlashError> {
+        let at = self.at(offset, bytes.len())?;
+        let mut flash = self.flash.0.borrow_mut();
+        match flash.write_now(at, bytes) {
+            Err(MockFlashError::NotErased { .. })
+                if self.zero_overwrite && bytes.iter().all(|&b| b == 0) =>
+            {
+                let start = at as usize;
+                flash.edit(|data| {
+                    if let Some(cells) = data.get_mut(start..start + bytes.len()) {
+                        cells.fill(0);
+                    }
+                });
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<const WORD: usize, const SECTOR: usize> ErrorType for MockRegion<WORD, SECTOR> {
+    type Error = MockFlashError;
+}
+
+impl<const WORD: usize, const SECTOR: usize> ReadNorFlash for MockRegion<WORD, SECTOR> {
+    const READ_SIZE: usize = 1;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.read_now(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.len as usize
+    }
+}
+
+impl<const WORD: usize, const SECTOR: usize> NorFlash for MockRegion<WORD, SECTOR> {
+    const WRITE_SIZE: usize = WORD;
+    const ERASE_SIZE: usize = SECTOR;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.erase_now(from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.write_now(offset, bytes)
+    }
+}
+
+// (embedded-storage-async's `ErrorType` is embedded-storage's: one impl
+// serves both.)
+impl<const WORD: usize, const SECTOR: usize> embedded_storage::nor_flash::ReadNorFlash
+    for MockRegion<WORD, SECTOR>
+{
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        self.read_now(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.len as usize
+    }
+}
+
+impl<const WORD: usize, const SECTOR: usize> embedded_storage::nor_flash::NorFlash
+    for MockRegion<WORD, SECTOR>
+{
+    const WRITE_SIZE: usize = WORD;
+    const ERASE_SIZE: usize = SECTOR;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.erase_now(from, to)
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.write_now(offset, bytes)
+    }
+}

@@ -10,8 +10,7 @@
 
 use embassy_boot::{BootError, BootLoader, BootLoaderConfig, State};
 use embassy_futures::block_on;
-use embedded_storage_async::nor_flash as asynch;
-use lock_store::mock_flash::{MockFlashError, SharedMockFlash};
+use lock_store::mock_flash::{MockRegion, SharedMockFlash};
 use lock_update::{
     BoardId, EmbassyBoot, Header, MANIFEST_LEN, Receiver, UpdateError, Verifier, Version,
 };
@@ -76,98 +75,12 @@ pub const ACTIVE: (u32, u32) = (PAGE as u32, 4 * PAGE as u32);
 pub const DFU: (u32, u32) = (5 * PAGE as u32, 5 * PAGE as u32);
 pub const SECTORS: usize = 10;
 
-/// A window of a shared mock flash, as async and as blocking NorFlash
-/// (embassy-boot's BootLoader is blocking; the mock's operations finish at
-/// once, so `block_on` just runs them).
-#[derive(Clone)]
-pub struct Region {
-    pub flash: Flash,
-    pub start: u32,
-    pub len: u32,
-    /// Programming a programmed word again with all zeros is allowed, as
-    /// plain NOR allows (bits only go 1 to 0) and as the STM32L4 allows
-    /// despite its ECC (RM0351: no PROGERR for an all-zero double word).
-    /// embassy-boot's boot loader relies on it (see `boot`).
-    pub zero_overwrite: bool,
-}
+/// A window of the shared mock flash, as async and as blocking NorFlash
+/// (embassy-boot's BootLoader is blocking).
+pub type Region = MockRegion<WORD, PAGE>;
 
 pub fn region(flash: &Flash, (start, len): (u32, u32)) -> Region {
-    Region {
-        flash: flash.clone(),
-        start,
-        len,
-        zero_overwrite: false,
-    }
-}
-
-impl Region {
-    fn at(&self, offset: u32, len: usize) -> Result<u32, MockFlashError> {
-        if u64::from(offset) + len as u64 > u64::from(self.len) {
-            return Err(MockFlashError::OutOfBounds);
-        }
-        Ok(self.start + offset)
-    }
-}
-
-impl asynch::ErrorType for Region {
-    type Error = MockFlashError;
-}
-
-impl asynch::ReadNorFlash for Region {
-    const READ_SIZE: usize = 1;
-    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
-        let at = self.at(offset, bytes.len())?;
-        asynch::ReadNorFlash::read(&mut self.flash, at, bytes).await
-    }
-    fn capacity(&self) -> usize {
-        self.len as usize
-    }
-}
-
-impl asynch::NorFlash for Region {
-    const WRITE_SIZE: usize = WORD;
-    const ERASE_SIZE: usize = PAGE;
-    async fn erase(&mut self, from: u32, to: u32) -> Result<(), MockFlashError> {
-        let at = self.at(from, to.saturating_sub(from) as usize)?;
-        asynch::NorFlash::erase(&mut self.flash, at, at + (to - from)).await
-    }
-    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), MockFlashError> {
-        let at = self.at(offset, bytes.len())?;
-        match asynch::NorFlash::write(&mut self.flash, at, bytes).await {
-            Err(MockFlashError::NotErased { .. })
-                if self.zero_overwrite && bytes.iter().all(|&b| b == 0) =>
-            {
-                // Counted as no operation: the cut tests cut the others.
-                self.flash
-                    .0
-                    .borrow_mut()
-                    .edit(|b| b[at as usize..][..bytes.len()].fill(0));
-                Ok(())
-            }
-            other => other,
-        }
-    }
-}
-
-impl embedded_storage::nor_flash::ReadNorFlash for Region {
-    const READ_SIZE: usize = 1;
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), MockFlashError> {
-        block_on(asynch::ReadNorFlash::read(self, offset, bytes))
-    }
-    fn capacity(&self) -> usize {
-        self.len as usize
-    }
-}
-
-impl embedded_storage::nor_flash::NorFlash for Region {
-    const WRITE_SIZE: usize = WORD;
-    const ERASE_SIZE: usize = PAGE;
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), MockFlashError> {
-        block_on(asynch::NorFlash::erase(self, from, to))
-    }
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), MockFlashError> {
-        block_on(asynch::NorFlash::write(self, offset, bytes))
-    }
+    MockRegion::new(flash, start, len)
 }
 
 /// A lock's flash: `old` programmed into ACTIVE (as a programmer would),
@@ -229,9 +142,12 @@ fn boot_on(flash: &Flash, zero_overwrite: bool) -> Result<State, BootError> {
     let mut loader = BootLoader::new(BootLoaderConfig {
         active: region(flash, ACTIVE),
         dfu: region(flash, DFU),
-        state: Region {
-            zero_overwrite,
-            ..region(flash, STATE)
+        // STATE takes an all-zero word over a programmed one, as plain NOR
+        // and the STM32L4 do (`MockRegion::allowing_zero_overwrite`).
+        state: if zero_overwrite {
+            region(flash, STATE).allowing_zero_overwrite()
+        } else {
+            region(flash, STATE)
         },
     });
     let mut buf = [0u8; 256];
