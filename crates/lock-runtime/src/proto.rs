@@ -249,31 +249,21 @@ impl<T: Transport, E: Entropy, U: Updater> ProtoApp<T, E, U> {
                     // The answer (counter reservations and frames) is carried
                     // out next, then what followed the query.
                     let answer = self.answer(from, query, people, store).await?;
-                    let rest = self.outputs.get(next..).unwrap_or_default();
-                    let mut outputs = answer;
-                    outputs
-                        .extend_from_slice(rest)
-                        .map_err(|_| ProtoAppError::Encode)?;
-                    self.outputs = outputs;
+                    self.answer_next(answer, next)?;
                     next = 0;
                 }
                 Output::Update { from, ref step } => {
                     // S-UP-4: the step passed the protocol's checks (an
                     // administrator's, freshly challenged): the board's
-                    // receiver carries it out, and the answer carries the
-                    // next step's challenge.
+                    // receiver carries it out, and the answer, carrying the
+                    // next step's challenge, goes out next.
                     let step = step.clone();
                     let state = self.updater.step(&step).await;
                     let protocol = self.protocol.as_mut().ok_or(ProtoAppError::Dormant)?;
                     let answer = protocol
                         .encode_update(self.now, from, state, &mut self.entropy)
                         .map_err(|_| ProtoAppError::Encode)?;
-                    let rest = self.outputs.get(next..).unwrap_or_default();
-                    let mut outputs = answer;
-                    outputs
-                        .extend_from_slice(rest)
-                        .map_err(|_| ProtoAppError::Encode)?;
-                    self.outputs = outputs;
+                    self.answer_next(answer, next)?;
                     next = 0;
                 }
                 Output::Request { from, request } => {
@@ -287,6 +277,18 @@ impl<T: Transport, E: Entropy, U: Updater> ProtoApp<T, E, U> {
         }
         self.outputs.clear();
         Ok(event)
+    }
+
+    /// Puts `answer` before the outputs from `next` on, to be carried out
+    /// from the start.
+    fn answer_next(&mut self, answer: Outputs, next: usize) -> Result<(), ProtoAppError> {
+        let rest = self.outputs.get(next..).unwrap_or_default();
+        let mut outputs = answer;
+        outputs
+            .extend_from_slice(rest)
+            .map_err(|_| ProtoAppError::Encode)?;
+        self.outputs = outputs;
+        Ok(())
     }
 
     /// Persists or sends output `n`.
