@@ -135,6 +135,7 @@ pub enum UpdateStep {
     /// another header starts afresh.
     Begin {
         /// The header's bytes.
+        #[serde(with = "bytes")]
         header: heapless::Vec<u8, UPDATE_CHUNK>,
     },
     /// Where the update is: after a dropped link, the phone asks and goes
@@ -145,12 +146,46 @@ pub enum UpdateStep {
         /// Where in the image these bytes go.
         offset: u32,
         /// The bytes.
+        #[serde(with = "bytes")]
         bytes: heapless::Vec<u8, UPDATE_CHUNK>,
     },
     /// Every byte is sent: check the image and mark it for the next boot.
     Finish,
     /// Drop the update under way.
     Cancel,
+}
+
+/// A byte vector as serde's bytes rather than a sequence of `u8`: the same
+/// postcard encoding (a varint length, then the bytes), decoded with one
+/// copy instead of one call a byte.
+mod bytes {
+    use core::fmt;
+
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        v: &heapless::Vec<u8, N>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<heapless::Vec<u8, N>, D::Error> {
+        struct Bytes<const N: usize>;
+        impl<const N: usize> Visitor<'_> for Bytes<N> {
+            type Value = heapless::Vec<u8, N>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "at most {N} bytes")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                heapless::Vec::from_slice(v).map_err(|_| E::invalid_length(v.len(), &self))
+            }
+        }
+        d.deserialize_bytes(Bytes::<N>)
+    }
 }
 
 /// Where a firmware update is, as the lock answers each [`UpdateStep`].

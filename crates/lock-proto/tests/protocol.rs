@@ -2245,3 +2245,22 @@ fn s_up_4_each_update_answer_carries_the_next_steps_challenge() {
         Err(FrameError::Replay)
     );
 }
+
+#[test]
+fn an_update_chunk_is_its_offset_its_length_then_its_bytes() {
+    // The README's encoding: `2` Chunk { u32 offset, bytes }, postcard
+    // varints, the bytes raw (as a sequence of u8 would be).
+    let step = UpdateStep::Chunk {
+        offset: 300,
+        bytes: heapless::Vec::from_slice(&[7, 8, 9]).unwrap(),
+    };
+    let mut buf = [0u8; lock_proto::wire::MAX_BODY];
+    let n = lock_proto::message::encode(&step, &mut buf).unwrap();
+    assert_eq!(buf[..n], [2, 0xAC, 0x02, 3, 7, 8, 9]);
+    let back: UpdateStep = lock_proto::message::decode(&buf[..n]).unwrap();
+    assert_eq!(back, step);
+    // More bytes than a chunk holds: malformed, not truncated.
+    let mut long = vec![2, 0, 0x81, 0x03];
+    long.extend(std::iter::repeat_n(0u8, 385));
+    assert!(lock_proto::message::decode::<UpdateStep>(&long).is_err());
+}
