@@ -120,6 +120,10 @@ pub const GROUPS: &[Group] = &[
                 "open a new radio link (`app stall` stalls it)",
             ),
             ("app list-people", "the people (`app read-log`: the log)"),
+            (
+                "app update v2",
+                "send a signed image; it runs after `power-cycle`",
+            ),
         ],
     },
     Group {
