@@ -449,17 +449,16 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             false
         });
         let now = self.now();
-        // Neither the snapshot nor the restored lock (each the size of the
-        // whole lock) is held across an await, so the boot future carries
-        // neither.
+        // The snapshot (the size of the whole lock) is not held across an
+        // await, so the boot future does not carry it; the lock is restored
+        // where it lives, not built on the stack and moved in.
         let restored = match self.load().await {
-            Ok(snapshot) => match Lock::restore_with(self.config, None, &snapshot, now) {
-                Ok(lock) => {
-                    self.lock = lock;
-                    Ok(())
-                }
-                Err(e) => Err(BootFault::Restore(e)),
-            },
+            Ok(snapshot) => {
+                let config = self.config;
+                self.lock
+                    .restore_in_place(config, None, &snapshot, now)
+                    .map_err(BootFault::Restore)
+            }
             Err(kind) => Err(BootFault::Store(kind)),
         };
         let outcome = match restored {
@@ -479,7 +478,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                         error!("store unreadable: fail-secure ({:?})", kind);
                     }
                 }
-                self.lock = Lock::fail_secure_with(self.config, None);
+                let config = self.config;
+                self.lock.fail_secure_in_place(config, None);
                 Boot::FailSecure(fault)
             }
         };
@@ -1233,7 +1233,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     async fn storage_failed(&mut self) {
         error!("a change could not be stored: restarting fail-secure");
         self.make_outputs_safe();
-        self.lock = Lock::fail_secure_with(self.config, None);
+        let config = self.config;
+        self.lock.fail_secure_in_place(config, None);
         self.start_core(false).await;
     }
 
