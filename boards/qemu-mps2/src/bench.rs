@@ -292,7 +292,13 @@ fn step_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
         "boot restore, store (`Store::load`, full store)",
         || embassy_futures::block_on(store.load()),
     );
-    let snapshot = loaded.map_err(|e| format!("load: {e:?}"))?.snapshot;
+    let mut snapshot = loaded.map_err(|e| format!("load: {e:?}"))?.snapshot;
+    let loaded = o.row(
+        rows,
+        "boot restore, store (`Store::load_into`, full store)",
+        || embassy_futures::block_on(store.load_into(&mut snapshot)),
+    );
+    loaded.map_err(|e| format!("load_into: {e:?}"))?;
     let read = o.row(
         rows,
         "boot restore, app records (`Store::for_each_app`, one pass, full store)",

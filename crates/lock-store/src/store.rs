@@ -440,11 +440,22 @@ impl<F: NorFlash> Store<F> {
     /// [`StoreError::UnsupportedVersion`] the flash is left untouched.
     pub async fn load(&mut self) -> Result<Loaded, F> {
         let mut snapshot = Snapshot::default();
-        self.read_back(Some(&mut snapshot)).await?;
+        self.load_into(&mut snapshot).await?;
         Ok(Loaded {
             snapshot,
             module_work: self.intent.module_work.clone(),
         })
+    }
+
+    /// [`Store::load`] into a snapshot the caller owns: what it held is
+    /// replaced record by record, and the module work is
+    /// [`Store::module_work`]. Neither this call's future nor its result
+    /// holds a [`Snapshot`] (about 12 KB), so a firmware that keeps one
+    /// where the lock's boot can reach it loads without one on its stack.
+    /// On an error the snapshot's content is unspecified: do not restore
+    /// from it.
+    pub async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), F> {
+        self.read_back(Some(snapshot)).await
     }
 
     /// Reads the flash again as [`Store::load`] does, finishing what a power
