@@ -28,7 +28,7 @@ use core::hint::black_box;
 use lock_core::internals::{PasscodeKind, PasscodeTable};
 use lock_core::{
     AppCommand, AppRequest, Config, DoorDirection, Entry, Event, Instant, Key, Link, Lock,
-    Passcode, Person, PersonNumber, Privilege, Role, Setting, Settings, Snapshot,
+    NoVisitorCodes, Passcode, Person, PersonNumber, Privilege, Role, Setting, Settings, Snapshot,
 };
 use lock_sim::scenario::{Expectation, parse_step};
 use lock_sim::sim::Sim;
@@ -292,7 +292,13 @@ fn step_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
         "boot restore, store (`Store::load`, full store)",
         || embassy_futures::block_on(store.load()),
     );
-    let snapshot = loaded.map_err(|e| format!("load: {e:?}"))?.snapshot;
+    let mut snapshot = loaded.map_err(|e| format!("load: {e:?}"))?.snapshot;
+    let loaded = o.row(
+        rows,
+        "boot restore, store (`Store::load_into`, full store)",
+        || embassy_futures::block_on(store.load_into(&mut snapshot)),
+    );
+    loaded.map_err(|e| format!("load_into: {e:?}"))?;
     let read = o.row(
         rows,
         "boot restore, app records (`Store::for_each_app`, one pass, full store)",
@@ -313,7 +319,20 @@ fn step_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
         "boot restore, core (`Lock::restore`, full store)",
         || Lock::restore(lock_sim::sim::config(), &snapshot, Instant::ZERO).map(black_box),
     );
-    restored.map_err(|e| format!("restore: {e:?}"))?;
+    let mut lock = restored.map_err(|e| format!("restore: {e:?}"))?;
+    let restored = o.row(
+        rows,
+        "boot restore, core (`Lock::restore_in_place`, full store)",
+        || {
+            lock.restore_in_place(
+                lock_sim::sim::config(),
+                NoVisitorCodes,
+                &snapshot,
+                Instant::ZERO,
+            )
+        },
+    );
+    restored.map_err(|e| format!("restore in place: {e:?}"))?;
     let booted = o.row(
         rows,
         "boot restore, step (`power-cycle`: load, restore, boot, full store)",

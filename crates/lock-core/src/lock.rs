@@ -179,13 +179,103 @@ impl<V: VisitorCodes> Lock<V> {
         snapshot: &Snapshot,
         now: Instant,
     ) -> Result<Lock<V>, RestoreError> {
-        let mut lock = Lock::with_visitor_codes(config, visitor_codes);
-        lock.stored.restore(snapshot, now)?;
-        lock.body.leaving_home = snapshot.armed.leaving_home;
-        lock.alarms.set(AlarmKind::Duress, snapshot.armed.duress);
-        lock.alarms
-            .set(AlarmKind::Intrusion, snapshot.armed.intrusion);
+        // As `with_visitor_codes` builds it, but for the stored state's
+        // frame (`Stored::new_apart`).
+        let mut lock = Lock {
+            config,
+            visitor_codes,
+            stored: Stored::new_apart(),
+            storage_fault: false,
+            timers: Timers::new(),
+            wall: Wall::new(),
+            keypad: Keypad::new(),
+            body: Body::new(),
+            alarms: Alarms::default(),
+            battery: 100,
+            usb_power: false,
+            #[cfg(any(test, feature = "fault-injection"))]
+            forced_first_check: None,
+        };
+        lock.restore_stored(snapshot, now)?;
         Ok(lock)
+    }
+
+    /// [`Lock::restore_with`] into this lock, in place: what it held is
+    /// forgotten. No lock-sized value is built on the stack (a `Lock` is
+    /// about 13 KB), so a firmware that keeps its lock in a static restores
+    /// it with this at boot. On error the lock is as
+    /// [`Lock::fail_secure_with`] makes one, and the error says why.
+    pub fn restore_in_place(
+        &mut self,
+        config: Config,
+        visitor_codes: V,
+        snapshot: &Snapshot,
+        now: Instant,
+    ) -> Result<(), RestoreError> {
+        self.renew(config, visitor_codes);
+        let restored = self.restore_stored(snapshot, now);
+        if restored.is_err() {
+            self.stored.reset();
+            self.body = Body::new();
+            self.alarms = Alarms::default();
+            self.storage_fault = true;
+        }
+        restored
+    }
+
+    /// [`Lock::fail_secure_with`] into this lock, in place (see
+    /// [`Lock::restore_in_place`]).
+    pub fn fail_secure_in_place(&mut self, config: Config, visitor_codes: V) {
+        self.renew(config, visitor_codes);
+        self.storage_fault = true;
+    }
+
+    /// The stored state and what [`Armed`](crate::Armed) says, taken from
+    /// `snapshot` into a factory-fresh lock. Not inlined: its frame stays
+    /// its own instead of joining a caller's that holds a whole `Lock`.
+    #[inline(never)]
+    fn restore_stored(&mut self, snapshot: &Snapshot, now: Instant) -> Result<(), RestoreError> {
+        self.stored.restore(snapshot, now)?;
+        self.body.leaving_home = snapshot.armed.leaving_home;
+        self.alarms.set(AlarmKind::Duress, snapshot.armed.duress);
+        self.alarms
+            .set(AlarmKind::Intrusion, snapshot.armed.intrusion);
+        Ok(())
+    }
+
+    /// Back to what [`Lock::with_visitor_codes`] builds, in place.
+    /// Exhaustive, so a new field cannot be forgotten here.
+    fn renew(&mut self, config: Config, visitor_codes: V) {
+        let Lock {
+            config: my_config,
+            visitor_codes: my_visitor_codes,
+            stored,
+            storage_fault,
+            timers,
+            wall,
+            keypad,
+            body,
+            alarms,
+            battery,
+            usb_power,
+            #[cfg(any(test, feature = "fault-injection"))]
+            forced_first_check,
+        } = self;
+        *my_config = config;
+        *my_visitor_codes = visitor_codes;
+        stored.reset();
+        *storage_fault = false;
+        *timers = Timers::new();
+        *wall = Wall::new();
+        *keypad = Keypad::new();
+        *body = Body::new();
+        *alarms = Alarms::default();
+        *battery = 100;
+        *usb_power = false;
+        #[cfg(any(test, feature = "fault-injection"))]
+        {
+            *forced_first_check = None;
+        }
     }
 
     /// A lock whose stored state could not be read: it opens for no

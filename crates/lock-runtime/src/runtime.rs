@@ -8,7 +8,7 @@ use heapless::Deque;
 use lock_core::{
     Action, Actions, Backlight as BacklightAction, BiometricEvent, BiometricKind, BoltPosition,
     BoltReport, BoltSwitches, Change, Config, DoorState, Duration, Event, Instant, Lock, LogRecord,
-    ModuleCommand, MotorDirection, RadioListening, RestoreError,
+    ModuleCommand, MotorDirection, RadioListening, RestoreError, Snapshot,
 };
 use lock_hal::{
     Backlight as _, Battery as _, BoltSensor as _, Button as _, Clock as _, ContactSensor as _,
@@ -449,18 +449,23 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
             false
         });
         let now = self.now();
-        // Neither the snapshot nor the restored lock (each the size of the
-        // whole lock) is held across an await, so the boot future carries
-        // neither.
-        let restored = match self.load().await {
-            Ok(snapshot) => match Lock::restore_with(self.config, None, &snapshot, now) {
-                Ok(lock) => {
-                    self.lock = lock;
-                    Ok(())
+        // One snapshot (the size of the whole lock), which the store fills
+        // in place, kept in the boot future rather than moved through the
+        // stack, and only while loading (its own block: the future's
+        // layout then shares its bytes with the later awaits' futures).
+        // The lock is restored where it lives, not built on the stack and
+        // moved in.
+        let restored = {
+            let mut snapshot = Snapshot::default();
+            match self.load(&mut snapshot).await {
+                Ok(()) => {
+                    let config = self.config;
+                    self.lock
+                        .restore_in_place(config, None, &snapshot, now)
+                        .map_err(BootFault::Restore)
                 }
-                Err(e) => Err(BootFault::Restore(e)),
-            },
-            Err(kind) => Err(BootFault::Store(kind)),
+                Err(kind) => Err(BootFault::Store(kind)),
+            }
         };
         let outcome = match restored {
             Ok(()) => {
@@ -479,7 +484,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                         error!("store unreadable: fail-secure ({:?})", kind);
                     }
                 }
-                self.lock = Lock::fail_secure_with(self.config, None);
+                let config = self.config;
+                self.lock.fail_secure_in_place(config, None);
                 Boot::FailSecure(fault)
             }
         };
@@ -538,11 +544,11 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
 
     // ----- boot ------------------------------------------------------------
 
-    async fn load(&mut self) -> Result<lock_core::Snapshot, StoreErrorKind> {
+    async fn load(&mut self, snapshot: &mut Snapshot) -> Result<(), StoreErrorKind> {
         let mut last = StoreErrorKind::Other;
         for _ in 0..LOAD_ATTEMPTS {
-            match self.store.load().await {
-                Ok(snapshot) => return Ok(snapshot),
+            match self.store.load_into(snapshot).await {
+                Ok(()) => return Ok(()),
                 Err(e) if e.kind() == StoreErrorKind::Corrupted => {
                     return Err(StoreErrorKind::Corrupted);
                 }
@@ -1233,7 +1239,8 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     async fn storage_failed(&mut self) {
         error!("a change could not be stored: restarting fail-secure");
         self.make_outputs_safe();
-        self.lock = Lock::fail_secure_with(self.config, None);
+        let config = self.config;
+        self.lock.fail_secure_in_place(config, None);
         self.start_core(false).await;
     }
 

@@ -73,6 +73,16 @@ pub trait StateStore {
     /// (a new lock, or after a factory reset) gives [`Snapshot::default`].
     async fn load(&mut self) -> Result<Snapshot, Self::Error>;
 
+    /// [`StateStore::load`] into a snapshot the caller owns, replacing what
+    /// it held. A store that decodes record by record (lock-store's) fills
+    /// it in place, so no second snapshot (about 12 KB) is built on the
+    /// stack or kept in this call's future; the default goes through
+    /// [`StateStore::load`]. On an error its content is unspecified.
+    async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), Self::Error> {
+        *snapshot = self.load().await?;
+        Ok(())
+    }
+
     /// Makes one change durable: when this returns `Ok`, a power cut at any
     /// later moment finds it on flash.
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error>;
@@ -150,6 +160,9 @@ impl<T: StateStore + ?Sized> StateStore for &mut T {
     type Error = T::Error;
     async fn load(&mut self) -> Result<Snapshot, Self::Error> {
         T::load(self).await
+    }
+    async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), Self::Error> {
+        T::load_into(self, snapshot).await
     }
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {
         T::apply(self, change).await
@@ -374,6 +387,10 @@ impl<F: lock_hal::nor_flash::NorFlash> StateStore for lock_store::Store<F> {
 
     async fn load(&mut self) -> Result<Snapshot, Self::Error> {
         Ok(lock_store::Store::load(self).await?.snapshot)
+    }
+
+    async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), Self::Error> {
+        lock_store::Store::load_into(self, snapshot).await
     }
 
     async fn apply(&mut self, change: &Change) -> Result<(), Self::Error> {

@@ -1415,8 +1415,19 @@ impl StateStore for SimStore {
     type Error = StoreErrorKind;
 
     async fn load(&mut self) -> Result<Snapshot, StoreErrorKind> {
-        let loaded = self.store.load().await.map_err(|e| kind_of(&e))?;
-        let commands: Vec<ModuleCommand> = loaded.module_work.commands().collect();
+        let mut snapshot = Snapshot::default();
+        self.load_into(&mut snapshot).await?;
+        Ok(snapshot)
+    }
+
+    // The runtime's boot path: lock-store fills the runtime's snapshot in
+    // place, as on a board.
+    async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), StoreErrorKind> {
+        self.store
+            .load_into(snapshot)
+            .await
+            .map_err(|e| kind_of(&e))?;
+        let commands: Vec<ModuleCommand> = self.store.module_work().commands().collect();
         if !commands.is_empty() {
             {
                 let mut w = self.world.borrow_mut();
@@ -1441,7 +1452,7 @@ impl StateStore for SimStore {
                 .await
                 .map_err(|e| kind_of(&e))?;
         }
-        Ok(loaded.snapshot)
+        Ok(())
     }
 
     async fn apply(&mut self, change: &Change) -> Result<(), StoreErrorKind> {

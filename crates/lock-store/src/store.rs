@@ -289,6 +289,31 @@ struct StateScan {
     digest: u32,
 }
 
+impl StateScan {
+    /// Back to [`StateScan::default`] in place: a scan is filled where the
+    /// load's future keeps it, not returned through the stack (it is about
+    /// 1.3 KB, and each move left a copy in the poll's frame). Exhaustive,
+    /// so a new field cannot be forgotten here.
+    fn reset(&mut self) {
+        let StateScan {
+            format,
+            intent,
+            any_items,
+            corrupted,
+            wseqs,
+            newest,
+            digest,
+        } = self;
+        *format = None;
+        *intent = None;
+        *any_items = false;
+        *corrupted = false;
+        *wseqs = [0; KEYS];
+        *newest = Stamp::default();
+        *digest = 0;
+    }
+}
+
 impl Default for StateScan {
     fn default() -> Self {
         StateScan {
@@ -440,11 +465,22 @@ impl<F: NorFlash> Store<F> {
     /// [`StoreError::UnsupportedVersion`] the flash is left untouched.
     pub async fn load(&mut self) -> Result<Loaded, F> {
         let mut snapshot = Snapshot::default();
-        self.read_back(Some(&mut snapshot)).await?;
+        self.load_into(&mut snapshot).await?;
         Ok(Loaded {
             snapshot,
             module_work: self.intent.module_work.clone(),
         })
+    }
+
+    /// [`Store::load`] into a snapshot the caller owns: what it held is
+    /// replaced record by record, and the module work is
+    /// [`Store::module_work`]. Neither this call's future nor its result
+    /// holds a [`Snapshot`] (about 12 KB), so a firmware that keeps one
+    /// where the lock's boot can reach it loads without one on its stack.
+    /// On an error the snapshot's content is unspecified: do not restore
+    /// from it.
+    pub async fn load_into(&mut self, snapshot: &mut Snapshot) -> Result<(), F> {
+        self.read_back(Some(snapshot)).await
     }
 
     /// Reads the flash again as [`Store::load`] does, finishing what a power
@@ -495,7 +531,8 @@ impl<F: NorFlash> Store<F> {
             Err(StoreError::Corrupted) => None,
             Err(e) => return Err(e),
         };
-        let state = self.scan_state(snapshot.as_deref_mut()).await?;
+        let mut state = StateScan::default();
+        self.scan_state(snapshot.as_deref_mut(), &mut state).await?;
         self.generation = state
             .format
             .map_or(0, |f| f.generation)
@@ -548,7 +585,7 @@ impl<F: NorFlash> Store<F> {
             digest: state.digest,
         };
         self.wseqs = state.wseqs;
-        self.intent = state.intent.unwrap_or_default();
+        self.intent = state.intent.take().unwrap_or_default();
         // S-ST-2: a deletion whose intent was written but whose record was not.
         if let Some(n) = self.intent.delete_person
             && self.fetch_person(n).await?.is_some()
@@ -560,8 +597,9 @@ impl<F: NorFlash> Store<F> {
             // The write may have made sequential-storage repair a damaged
             // page and drop records the scan counted: what this load returns
             // must be what the next one finds (S-ST-3).
-            let again = self.scan_state(None).await?;
-            if again.corrupted || again.newest != self.stamp || again.wseqs != self.wseqs {
+            // The first scan is no longer needed: the second one reuses it.
+            self.scan_state(None, &mut state).await?;
+            if state.corrupted || state.newest != self.stamp || state.wseqs != self.wseqs {
                 return Err(StoreError::Corrupted);
             }
         }
@@ -871,9 +909,15 @@ impl<F: NorFlash> Store<F> {
         }
     }
 
-    async fn scan_state(&mut self, mut snapshot: Option<&mut Snapshot>) -> Result<StateScan, F> {
+    /// One pass over the state map into `scan`, building `snapshot` if
+    /// given one.
+    async fn scan_state(
+        &mut self,
+        mut snapshot: Option<&mut Snapshot>,
+        scan: &mut StateScan,
+    ) -> Result<(), F> {
         clear(snapshot.as_deref_mut());
-        let mut scan = StateScan::default();
+        scan.reset();
         let mut broken = KeySet::default();
         let (mut map, buf) = self.map()?;
         // sequential-storage 8.0.2's `fetch_all_items` does not repair what
@@ -902,7 +946,7 @@ impl<F: NorFlash> Store<F> {
             }
             Err(_) => {
                 scan.corrupted = true;
-                return Ok(scan);
+                return Ok(());
             }
         };
         loop {
@@ -983,7 +1027,7 @@ impl<F: NorFlash> Store<F> {
         if let Some(snapshot) = snapshot {
             snapshot.people.sort_unstable_by_key(|p| p.number);
         }
-        Ok(scan)
+        Ok(())
     }
 
     /// Whether every byte of `range` reads erased.

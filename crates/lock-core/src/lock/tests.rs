@@ -148,3 +148,46 @@ fn s_st_6_an_entry_wipes_itself_when_dropped_and_when_cleared() {
     entry.clear();
     assert_eq!(entry.buffer(), (&[0; crate::passcode::ENTRY_MAX_DIGITS], 0));
 }
+
+/// S-ST-3: restoring in place gives the lock `Lock::restore` builds, from
+/// whatever the lock held before; a snapshot it refuses leaves it as
+/// `Lock::fail_secure` makes one.
+#[test]
+fn s_st_3_restoring_in_place_equals_restoring_anew() {
+    let (source, mut t) = set_up();
+    let mut snapshot = source.snapshot();
+    snapshot.armed.leaving_home = true;
+    snapshot.armed.duress = true;
+    snapshot.attempts.since_success = 7;
+    let now = at(5_000);
+    let anew = Lock::restore(Config::default(), &snapshot, now).unwrap();
+
+    // A lock in the middle of something: awake, in the menu, an alarm on.
+    let (mut lock, _) = set_up();
+    keys(&mut lock, &mut t, "135790k");
+    lock.handle(at(t), Event::Tamper);
+    lock.handle(at(t), Event::Battery(3));
+    lock.restore_in_place(Config::default(), NoVisitorCodes, &snapshot, now)
+        .unwrap();
+    assert_eq!(format!("{lock:?}"), format!("{anew:?}"));
+
+    let mut refused = snapshot.clone();
+    refused.settings.auto_lock_secs = 0;
+    refused.settings.auto_lock = true;
+    let err = Lock::restore(Config::default(), &refused, now).unwrap_err();
+    assert_eq!(
+        lock.restore_in_place(Config::default(), NoVisitorCodes, &refused, now),
+        Err(err)
+    );
+    assert_eq!(
+        format!("{lock:?}"),
+        format!("{:?}", Lock::fail_secure(Config::default()))
+    );
+    lock.restore_in_place(Config::default(), NoVisitorCodes, &snapshot, now)
+        .unwrap();
+    lock.fail_secure_in_place(Config::default(), NoVisitorCodes);
+    assert_eq!(
+        format!("{lock:?}"),
+        format!("{:?}", Lock::fail_secure(Config::default()))
+    );
+}
