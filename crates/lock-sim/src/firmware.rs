@@ -209,6 +209,9 @@ impl Firmware {
 
     /// Power-up: embassy-boot's boot loader swaps in a marked image or
     /// rolls back one that did not confirm itself, then says what runs.
+    /// Never inlined, so the boot loader's frames are not in the
+    /// simulator's other steps.
+    #[inline(never)]
     pub fn boot(&self) -> Result<Running, String> {
         let mut loader = BootLoader::new(BootLoaderConfig {
             active: self.partition(ACTIVE),

@@ -573,7 +573,10 @@ impl Sim {
     /// A firmware image from the phone (S-UP-4): the manifest, the chunks,
     /// `Finish`, each step answering the challenge the last answer carried.
     /// Stops at the first answer that is not "receiving", or once `until`
-    /// percent of the image is sent.
+    /// percent of the image is sent. Never inlined: making and signing the
+    /// image takes frames no other step needs (the QEMU bench measures the
+    /// stack of every step).
+    #[inline(never)]
     fn update(&mut self, name: &str, image: &str, until: Option<u8>) -> Result<(), SimError> {
         let bytes = crate::firmware::image(image).map_err(SimError)?;
         let (manifest, payload) = bytes.split_at(lock_update::MANIFEST_LEN.min(bytes.len()));

@@ -239,6 +239,12 @@ impl Verifier {
     /// Checks a manifest (the image's first [`MANIFEST_LEN`] bytes) in this
     /// order: magic and format, then the signature (nothing unsigned is
     /// looked at further), then board and security counter.
+    ///
+    /// Never inlined: the signature check's frame (point decompression and
+    /// a double scalar multiplication) then exists only while it runs,
+    /// instead of in the frame of every poll of the runtime it is called
+    /// from.
+    #[inline(never)]
     pub fn check_manifest(&self, manifest: &[u8]) -> Result<Header, UpdateError> {
         let header = Header::parse(manifest)?;
         self.check_signature(manifest)?;
