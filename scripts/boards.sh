@@ -19,6 +19,7 @@ BOARDS=(
     "lock-stm32:thumbv7em-none-eabihf"
     "lock-stm32-boot:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
+    "lock-rp2040-boot:thumbv6m-none-eabi"
 )
 
 # Sections worth reading: code and constants in flash, initialised and

@@ -38,6 +38,7 @@ TARGET_PACKAGES=(
     "lock-stm32:thumbv7em-none-eabihf"
     "lock-stm32-boot:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
+    "lock-rp2040-boot:thumbv6m-none-eabi"
     "qemu-mps2:thumbv7m-none-eabi"
 )
 
