@@ -17,7 +17,9 @@ set -euo pipefail
 BOARDS=(
     "lock-esp32c3:riscv32imc-unknown-none-elf"
     "lock-stm32:thumbv7em-none-eabihf"
+    "lock-stm32-boot:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
+    "lock-rp2040-boot:thumbv6m-none-eabi"
 )
 
 # Sections worth reading: code and constants in flash, initialised and

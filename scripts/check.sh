@@ -36,7 +36,9 @@ TARGET_PACKAGES=(
     "lock-size-probe:thumbv6m-none-eabi"
     "lock-esp32c3:riscv32imc-unknown-none-elf"
     "lock-stm32:thumbv7em-none-eabihf"
+    "lock-stm32-boot:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
+    "lock-rp2040-boot:thumbv6m-none-eabi"
     "qemu-mps2:thumbv7m-none-eabi"
 )
 

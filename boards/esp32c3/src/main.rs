@@ -16,6 +16,7 @@
 #![no_main]
 
 mod expander;
+mod ota;
 mod parts;
 mod radio;
 mod security;
@@ -23,6 +24,7 @@ mod security;
 use core::cell::RefCell;
 use core::marker::PhantomData;
 
+use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_embedded_hal::shared_bus::blocking::i2c::I2cDevice;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -56,9 +58,11 @@ use lock_drivers::prompts::VoicePrompts;
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
-use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
+use lock_proto::{UpdateRefusal, UpdateState, UpdateStep};
+use lock_runtime::{Board, Hardware, ProtoApp, Runtime, SlotUpdater, Updater};
 use lock_store::{BlockingAsync, Store, StoreConfig};
-use log::{error, info};
+use lock_update::{BoardId, Verifier};
+use log::{error, info, warn};
 
 use crate::expander::{Expander, ExpanderInput, ExpanderOutput};
 use crate::parts::{AdcInput, ChipEntropy, SharedAdc};
@@ -111,6 +115,45 @@ const STORE: StoreConfig = StoreConfig {
     state: 0..0xC000,
     log: 0xC000..0x1C000,
 };
+/// The SPI flash's erase sector: partitions of it must be aligned to it.
+const SECTOR: u32 = 4096;
+
+/// Firmware updates (README.md, Firmware updates): the board an image must
+/// be signed for (`lock-sign sign --board esp32c3-devkitm`).
+const BOARD_ID: Option<BoardId> = BoardId::new("esp32c3-devkitm");
+/// This firmware's security counter: an update signed with a lower one is
+/// refused (S-UP-2). A maker raises it with each release that fixes a
+/// security bug, and signs that release with the same number (`lock-sign
+/// sign --counter`).
+const SECURITY_COUNTER: u32 = 1;
+
+// `MAKER_PUBLIC_KEY`: the maker's Ed25519 public key, built in by build.rs
+// from `LOCK_MAKER_PUBLIC_KEY` (all zeros, refusing every image, without
+// it). Never a secret key: that stays with the maker (`lock-sign keygen`).
+include!(concat!(env!("OUT_DIR"), "/maker_key.rs"));
+
+/// A partition of the shared SPI flash, as lock-store and lock-update take it.
+type FlashPart<'a, 'd> = BlockingAsync<BlockingPartition<'a, NoopRawMutex, FlashStorage<'d>>>;
+
+/// The board's end of an update: lock-update's receiver over the OTA
+/// partition the lock does not run from, or nothing when the partition
+/// table has no OTA partitions (every step refused).
+struct EspUpdater<'a, 'd>(Option<SlotUpdater<FlashPart<'a, 'd>, ota::EspOta<'a, 'd>>>);
+
+impl Updater for EspUpdater<'_, '_> {
+    async fn step(&mut self, step: &UpdateStep) -> UpdateState {
+        match &mut self.0 {
+            Some(updater) => updater.step(step).await,
+            None => UpdateState::Refused(UpdateRefusal::Unsupported),
+        }
+    }
+
+    async fn booted(&mut self) {
+        if let Some(updater) = &mut self.0 {
+            updater.booted().await;
+        }
+    }
+}
 
 /// The CPU clock: 80 MHz, the lowest esp-radio starts at (it panics below
 /// 80 MHz: `esp-radio` 1.0.0-beta.1, `lib.rs`, `init`). The ESP32-C3
@@ -428,11 +471,23 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let Some(partition) = partition else {
         halt("no `lock` partition: flash with partitions.csv").await
     };
-    let mut region = partition.as_flash_region(&mut flash);
-    let Ok(nor) = region.as_nor_flash() else {
+    let (lock_offset, lock_len) = (partition.offset(), partition.len());
+    if partition
+        .as_flash_region(&mut flash)
+        .as_nor_flash()
+        .is_err()
+    {
         halt("the `lock` partition is encrypted: lock-store needs 4-byte writes").await
-    };
-    let Ok(store) = Store::new(BlockingAsync::new(nor), STORE) else {
+    }
+    if !lock_offset.is_multiple_of(SECTOR) || !lock_len.is_multiple_of(SECTOR) {
+        halt("the `lock` partition is not sector-aligned").await
+    }
+    // One flash for the store, the update's staging partition and
+    // `otadata`, each taking it for one operation at a time.
+    let flash: ota::SharedFlash<'_> = BlockingMutex::new(RefCell::new(flash));
+    let region: FlashPart<'_, '_> =
+        BlockingAsync::new(BlockingPartition::new(&flash, lock_offset, lock_len));
+    let Ok(store) = Store::new(region, STORE) else {
         halt("the `lock` partition is smaller than 96 KiB").await
     };
 
@@ -449,7 +504,34 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // entropy source is the radio.
     let link = BleLink::new();
     let mut bt = peripherals.BT;
-    let app = ProtoApp::new(BleTransport::new(&link), ChipEntropy);
+    // Firmware updates: an administrator's signed image into the OTA
+    // partition the lock does not run from, selected in `otadata` for the
+    // ESP-IDF boot loader to boot at the next reset; the new image
+    // confirms itself once the lock has restored its state (`ota`).
+    let Some(board_id) = BOARD_ID else {
+        halt("the board id is not a valid one").await
+    };
+    if MAKER_PUBLIC_KEY == [0; 32] {
+        warn!("update: no maker key built in (LOCK_MAKER_PUBLIC_KEY); every image is refused");
+    }
+    let updates = match ota::EspOta::new(&flash) {
+        Some((slots, staging))
+            if staging.offset.is_multiple_of(SECTOR) && staging.len.is_multiple_of(SECTOR) =>
+        {
+            let staging: FlashPart<'_, '_> =
+                BlockingAsync::new(BlockingPartition::new(&flash, staging.offset, staging.len));
+            Some(SlotUpdater::new(
+                Verifier::new(MAKER_PUBLIC_KEY, board_id, SECURITY_COUNTER),
+                staging,
+                slots,
+            ))
+        }
+        _ => {
+            warn!("update: no ota_0, ota_1 and otadata partitions to boot from; updates refused");
+            None
+        }
+    };
+    let app = ProtoApp::with_updater(BleTransport::new(&link), ChipEntropy, EspUpdater(updates));
 
     let buses = Buses {
         i2c: &i2c,

@@ -16,6 +16,7 @@
 #![no_main]
 
 mod ble;
+mod layout;
 mod parts;
 mod security;
 
@@ -27,6 +28,7 @@ use aligned::{A4, Aligned};
 use bt_hci::controller::ExternalController;
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, OVERCLOCK_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
+use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_futures::select::{Either, select};
 use embassy_rp::adc::{self, Adc};
 use embassy_rp::clocks::{ClockConfig, PllConfig, clk_sys_freq};
@@ -41,6 +43,8 @@ use embassy_rp::watchdog::Watchdog;
 use embassy_rp::{bind_interrupts, dma};
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::mutex::Mutex;
+use embassy_sync_08::blocking_mutex::Mutex as FlashMutex;
+use embassy_sync_08::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Delay, Duration, Instant, with_deadline};
 use lock_ble::{BleLink, BleTransport, FrameQueue};
 use lock_drivers::battery::{self, Chip, Divider, DividerBattery, LI_ION_1S};
@@ -54,8 +58,10 @@ use lock_drivers::prompts::VoicePrompts;
 use lock_drivers::switch::{GpioButton, GpioContact, GpioSiren, GpioTrigger, SwitchConfig};
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
+use lock_runtime::SlotUpdater;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
+use lock_update::{BoardId, EmbassyBoot, Verifier};
 use {defmt_rtt as _, panic_probe as _};
 
 use crate::parts::{PinAdc, RadioStart, RoscEntropy, SharedAdc, VsysAdc, WlBus, WlGate};
@@ -92,15 +98,36 @@ const MOTOR_DUTY_PERCENT: u8 = 100;
 
 /// The Pico W's W25Q16JV.
 const FLASH_SIZE: usize = 2 * 1024 * 1024;
-/// The lock's 112 KiB at the end of the flash, kept out of FLASH in
-/// `memory.x`: 48 KiB state (lock-store needs 32 KiB on this flash; the
-/// rest spreads the wear), 64 KiB log.
-const STORE_BASE: u32 = 0x1E_4000;
+/// The lock's 112 KiB at the end of the flash (`layout::LOCK_REGION_START`,
+/// offsets 0x1E4000..0x200000, where they were before the boot loader),
+/// kept out of FLASH in `memory.x` and out of the boot loader's partitions
+/// by `layout`: 48 KiB state (lock-store needs 32 KiB on this flash; the
+/// rest spreads the wear), 64 KiB log. Offsets within that region.
 const STORE: StoreConfig = StoreConfig {
-    state: STORE_BASE..STORE_BASE + 0xC000,
-    log: STORE_BASE + 0xC000..STORE_BASE + 0x1C000,
+    state: 0..0xC000,
+    log: 0xC000..0x1C000,
 };
-const _: () = assert!(FLASH_SIZE == 0x20_0000 && STORE_BASE + 0x1C000 == 0x20_0000);
+const _: () = assert!(FLASH_SIZE == layout::FLASH_SIZE as usize);
+const _: () = assert!(STORE.log.end == layout::LOCK_REGION_SIZE);
+
+/// Firmware updates (README.md, Firmware updates): the board an image must
+/// be signed for (`lock-sign sign --board pico-w`).
+const BOARD_ID: Option<BoardId> = BoardId::new("pico-w");
+/// This firmware's security counter: an update signed with a lower one is
+/// refused (S-UP-2). A maker raises it with each release that fixes a
+/// security bug, and signs that release with the same number (`lock-sign
+/// sign --counter`).
+const SECURITY_COUNTER: u32 = 1;
+
+// `MAKER_PUBLIC_KEY`: the maker's Ed25519 public key, built in by build.rs
+// from `LOCK_MAKER_PUBLIC_KEY` (all zeros, refusing every image, without
+// it). Never a secret key: that stays with the maker (`lock-sign keygen`).
+include!(concat!(env!("OUT_DIR"), "/maker_key.rs"));
+
+/// The flash, shared by the store, the update's staging area and STATE.
+type ChipFlash = Flash<'static, embassy_rp::peripherals::FLASH, flash::Blocking, FLASH_SIZE>;
+/// One partition of it, as lock-store and lock-update take it.
+type FlashPart<'a> = BlockingAsync<BlockingPartition<'a, NoopRawMutex, ChipFlash>>;
 
 /// UART buffers: the longest module reply (an EF AA VERIFY reply, a
 /// fingerprint ack) with room to spare.
@@ -368,7 +395,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         warn!("board: the flash gave no unique id; serial number 0");
     }
     security::report(flash.blocking_jedec_id().ok(), last_reset);
-    let Ok(store) = Store::new(BlockingAsync::new(flash), STORE) else {
+    let flash: FlashMutex<NoopRawMutex, RefCell<ChipFlash>> = FlashMutex::new(RefCell::new(flash));
+    let region: FlashPart<'_> = BlockingAsync::new(BlockingPartition::new(
+        &flash,
+        layout::LOCK_REGION_START,
+        layout::LOCK_REGION_SIZE,
+    ));
+    let Ok(store) = Store::new(region, STORE) else {
         halt("the lock's flash region does not fit lock-store").await
     };
 
@@ -469,7 +502,36 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // flash's id).
     let mut seed = [0u8; 32];
     let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
-    let app = ProtoApp::new(BleTransport::new(&ble_link), entropy);
+    // Firmware updates: an administrator's signed image into DFU, marked in
+    // STATE for boards/rp2040-boot to swap in at the next reset; the new
+    // image confirms itself once the lock has restored its state.
+    let Some(board_id) = BOARD_ID else {
+        halt("the board id is not a valid one").await
+    };
+    if MAKER_PUBLIC_KEY == [0; 32] {
+        warn!("update: no maker key built in (LOCK_MAKER_PUBLIC_KEY); every image is refused");
+    }
+    // embassy-boot's STATE work buffer: one programming unit (a byte here).
+    let mut state_word = [0u8; 1];
+    let staging: FlashPart<'_> = BlockingAsync::new(BlockingPartition::new(
+        &flash,
+        layout::DFU_START,
+        layout::ACTIVE_SIZE,
+    ));
+    let state: FlashPart<'_> = BlockingAsync::new(BlockingPartition::new(
+        &flash,
+        layout::STATE_START,
+        layout::STATE_SIZE,
+    ));
+    let Some(slots) = EmbassyBoot::new(state, &mut state_word) else {
+        halt("embassy-boot's STATE work buffer").await
+    };
+    let updates = SlotUpdater::new(
+        Verifier::new(MAKER_PUBLIC_KEY, board_id, SECURITY_COUNTER),
+        staging,
+        slots,
+    );
+    let app = ProtoApp::with_updater(BleTransport::new(&ble_link), entropy, updates);
 
     let shared = Shared {
         adc: &adc,

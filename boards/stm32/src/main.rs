@@ -20,6 +20,7 @@
 
 mod ecc;
 mod hci;
+mod layout;
 mod link;
 mod parts;
 mod security;
@@ -63,13 +64,18 @@ use lock_drivers::switch::{
 };
 use lock_drivers::voice::{Wt588f, Wt588fConfig};
 use lock_hal::Absent;
+use lock_runtime::SlotUpdater;
 use lock_runtime::{Board, Hardware, ProtoApp, Runtime};
 use lock_store::{BlockingAsync, Store, StoreConfig};
+use lock_update::{BoardId, EmbassyBoot, Verifier};
 use panic_probe as _;
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::ecc::StoreFlash;
 use crate::hci::HciUart;
+use crate::layout::{
+    ACTIVE_SIZE, DFU_START, LOCK_REGION_SIZE, LOCK_REGION_START, STATE_SIZE, STATE_START,
+};
 use crate::link::{HciWake, Port, PortIo, Silent};
 use crate::parts::{AdcInput, ChipEntropy, ModuleUart, SharedAdc};
 
@@ -98,13 +104,13 @@ const LIGHT_GROUPS: [u16; 4] = [0x03FF, 0x0C00, 0x1000, 0x2000];
 /// 2048 at the 3.0 V the ADC inputs are normalised to (`AdcInput`).
 const STALL_RAW: u16 = 2_048;
 
-/// The lock's flash region: the last 112 KiB of bank 2, kept out of the
-/// linker's reach by `memory.x`: 48 KiB state, 64 KiB log, as on the
-/// ESP32-C3; 24 and 32 of the L4's 2 KiB pages. The state needs 28 KiB
-/// (checked below); the rest spreads the wear over more pages, which the
-/// L4's 10,000-cycle flash needs more than SPI NOR does (README.md, Flash).
-const LOCK_REGION_START: u32 = 0x000E_4000;
-const LOCK_REGION_SIZE: u32 = 0x0001_C000;
+/// The lock's flash region (`layout::LOCK_REGION_START`): the last
+/// 112 KiB of bank 2, kept out of the linker's reach by `memory.x` and out
+/// of the boot loader's partitions by `layout`: 48 KiB state, 64 KiB log,
+/// as on the ESP32-C3; 24 and 32 of the L4's 2 KiB pages. The state needs
+/// 28 KiB (checked below); the rest spreads the wear over more pages, which
+/// the L4's 10,000-cycle flash needs more than SPI NOR does (README.md,
+/// Flash).
 const STORE: StoreConfig = StoreConfig {
     state: 0..0xC000,
     log: 0xC000..0x1C000,
@@ -116,16 +122,32 @@ const PAGE: u32 = <Flash<'static, Blocking> as NorFlash>::ERASE_SIZE as u32;
 const _: () = assert!(LOCK_REGION_START.is_multiple_of(PAGE));
 const _: () = assert!(LOCK_REGION_SIZE.is_multiple_of(PAGE));
 const _: () = assert!(LOCK_REGION_START + LOCK_REGION_SIZE == 1024 * 1024);
+const _: () = assert!(PAGE == layout::PAGE);
 const _: () = assert!(STORE.log.end == LOCK_REGION_SIZE);
 const _: () = assert!(
     STORE.state.end - STORE.state.start >= StoreConfig::min_state_bytes::<StoreNor<'static>>()
 );
 const _: () =
     assert!(STORE.log.end - STORE.log.start >= StoreConfig::min_log_bytes::<StoreNor<'static>>());
-const _: () = assert!(
-    LOCK_REGION_START >= 512 * 1024,
-    "the region must be in bank 2"
-);
+
+/// Firmware updates (README.md, Firmware updates): the board an image must
+/// be signed for (`lock-sign sign --board nucleo-l476rg`).
+const BOARD_ID: Option<BoardId> = BoardId::new("nucleo-l476rg");
+/// This firmware's security counter: an update signed with a lower one is
+/// refused (S-UP-2). A maker raises it with each release that fixes a
+/// security bug, and signs that release with the same number (`lock-sign
+/// sign --counter`).
+const SECURITY_COUNTER: u32 = 1;
+
+// `MAKER_PUBLIC_KEY`: the maker's Ed25519 public key, built in by build.rs
+// from `LOCK_MAKER_PUBLIC_KEY` (all zeros, refusing every image, without
+// it). Never a secret key: that stays with the maker (`lock-sign keygen`).
+include!(concat!(env!("OUT_DIR"), "/maker_key.rs"));
+
+/// embassy-boot's work buffer for STATE: one double word, aligned as the
+/// flash driver writes it.
+#[repr(C, align(8))]
+struct StateWord([u8; 8]);
 
 /// UART buffers: the longest module reply (an EF 01 data packet, 139 bytes)
 /// fits the receive side with room to spare. The UART's own buffers and
@@ -186,6 +208,11 @@ type HciIo = PortIo<'static, HCI_PIPE_RX, HCI_PIPE_TX>;
 type Module = SharedModule<ModuleIo, EmbassyClock, Plain, Output<'static>>;
 type StoreNor<'a> =
     BlockingAsync<StoreFlash<BlockingPartition<'a, NoopRawMutex, Flash<'static, Blocking>>>>;
+/// The update's staging area (embassy-boot's DFU partition cut to ACTIVE's
+/// size: its last page is the swap's) and embassy-boot's STATE, through the
+/// same ECC-aware wrapper as the store.
+type SlotNor<'a> = StoreNor<'a>;
+type Updates<'a, 's> = SlotUpdater<SlotNor<'a>, EmbassyBoot<'s, SlotNor<'a>>>;
 type HciTransport = SerialTransport<NoopRawMutex, HciIo, HciIo>;
 
 /// The Nucleo-L476RG with the lock's modules (README.md's pin table).
@@ -513,7 +540,35 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // RNG; without it no radio (never an address made of the chip).
     let mut seed = [0u8; 32];
     let seeded = lock_hal::Entropy::fill(&mut entropy, &mut seed).is_ok();
-    let app = ProtoApp::new(BleTransport::new(&link), entropy);
+    // Firmware updates: an administrator's signed image into DFU, marked in
+    // STATE for boards/stm32-boot to swap in at the next reset; the new
+    // image confirms itself once the lock has restored its state.
+    let Some(board_id) = BOARD_ID else {
+        halt("the board id is not a valid one").await
+    };
+    if MAKER_PUBLIC_KEY == [0; 32] {
+        warn!("update: no maker key built in (LOCK_MAKER_PUBLIC_KEY); every image is refused");
+    }
+    let mut state_word = StateWord([0; 8]);
+    let staging: SlotNor<'_> = BlockingAsync::new(StoreFlash::new(BlockingPartition::new(
+        &flash,
+        DFU_START,
+        ACTIVE_SIZE,
+    )));
+    let state: SlotNor<'_> = BlockingAsync::new(StoreFlash::new(BlockingPartition::new(
+        &flash,
+        STATE_START,
+        STATE_SIZE,
+    )));
+    let Some(slots) = EmbassyBoot::new(state, &mut state_word.0) else {
+        halt("embassy-boot's STATE work buffer").await
+    };
+    let updates: Updates<'_, '_> = SlotUpdater::new(
+        Verifier::new(MAKER_PUBLIC_KEY, board_id, SECURITY_COUNTER),
+        staging,
+        slots,
+    );
+    let app = ProtoApp::with_updater(BleTransport::new(&link), entropy, updates);
 
     let pins = Pins {
         i2c,
