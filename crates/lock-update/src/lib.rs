@@ -42,8 +42,8 @@
 //! rollback enabled in its build it marks a `New` image `PendingVerify`
 //! on its first boot and `Aborted` (rolled back) on the next unless the app
 //! set it `Valid`. esp-bootloader-esp-idf's `ota` / `ota_updater` modules
-//! (partition table, `OtaImageState`) map onto [`BootSlots`] like this (not
-//! written yet; check the names against the version the board uses):
+//! (partition table, `OtaImageState`) map onto [`BootSlots`] like this
+//! (`boards/esp32c3/src/ota.rs` implements it):
 //!
 //! - the staging flash: the next OTA app partition (esp-storage through the
 //!   partition's region, wrapped in `BlockingAsync`);
