@@ -393,7 +393,9 @@ pub fn run() -> i32 {
     );
     future_sizes();
     let mut rows = Vec::new();
-    let result = core_rows(&o, &mut rows).and_then(|()| step_rows(&o, &mut rows));
+    let result = core_rows(&o, &mut rows)
+        .and_then(|()| update_rows(&o, &mut rows))
+        .and_then(|()| step_rows(&o, &mut rows));
     println!("| step | instructions | stack (bytes) |");
     println!("|---|---:|---:|");
     for row in &rows {
@@ -411,6 +413,38 @@ pub fn run() -> i32 {
             1
         }
     }
+}
+
+/// A firmware update's two bursts of work (S-UP-1…4, issue 23), each in
+/// one step of the control loop: `Begin` checks the manifest's Ed25519
+/// signature; `Finish` hashes the staged payload as read back from flash
+/// (SHA-512) and checks the signature again. The simulator's 12 KiB image:
+/// a board's payload is about 50 times longer, and its read-back hash with
+/// it.
+fn update_rows(o: &Overhead, rows: &mut Vec<Row>) -> Result<(), String> {
+    use lock_sim::firmware::{Firmware, Running, image};
+    let image = image("v2")?;
+    let (manifest, payload) = image.split_at(lock_update::MANIFEST_LEN);
+    let verifier = Firmware::verifier(Running {
+        counter: 1,
+        broken: false,
+    })
+    .ok_or("no verifier")?;
+    let checked = o.row(
+        rows,
+        "update, `Begin` (`Verifier::check_manifest`: Ed25519 `verify_strict` of the manifest)",
+        || black_box(verifier.check_manifest(black_box(manifest))),
+    );
+    checked.map_err(|e| format!("the manifest was refused: {e}"))?;
+    let digest = o.row(
+        rows,
+        "update, `Finish`'s hash (`payload_digest`: SHA-512 of a 12 KiB payload)",
+        || black_box(lock_update::payload_digest(black_box(payload))),
+    );
+    if digest.len() != lock_update::DIGEST_LEN {
+        return Err("no digest".into());
+    }
+    Ok(())
 }
 
 /// `1234567` as `1,234,567`.
