@@ -206,6 +206,15 @@ pub enum UpdateState {
     /// The step was refused; the update under way, if any, is unchanged
     /// unless the refusal says otherwise.
     Refused(UpdateRefusal),
+    /// Every byte came: the lock reads the staged image back and checks it
+    /// a slice at a time, so it keeps taking its inputs meanwhile. Send
+    /// `Finish` again.
+    Checking {
+        /// Bytes of the image checked so far.
+        checked: u32,
+        /// The image's length.
+        length: u32,
+    },
 }
 
 /// Why an update step was refused.

@@ -587,8 +587,16 @@ impl Sim {
         let header = heapless::Vec::from_slice(manifest)
             .map_err(|_| SimError("the manifest does not fit a step".into()))?;
         let mut state = self.update_step(name, UpdateStep::Begin { header }, &mut challenge)?;
-        while let Some(UpdateState::Receiving { have, .. }) = state {
-            let have = have as usize;
+        loop {
+            let have = match state {
+                Some(UpdateState::Receiving { have, .. }) => have as usize,
+                // The lock checks the staged image a slice a step.
+                Some(UpdateState::Checking { .. }) => {
+                    state = self.update_step(name, UpdateStep::Finish, &mut challenge)?;
+                    continue;
+                }
+                _ => break,
+            };
             let step = if have < stop {
                 let end = (have + UPDATE_CHUNK).min(payload.len());
                 let bytes = heapless::Vec::from_slice(payload.get(have..end).unwrap_or_default())
@@ -1143,13 +1151,14 @@ pub fn response_name(r: &Response) -> String {
 }
 
 /// An update answer's name: `update:idle`, `update:receiving:HAVE`,
-/// `update:ready`, `update:refused:REASON`.
+/// `update:checking:CHECKED`, `update:ready`, `update:refused:REASON`.
 pub fn update_state_name(state: &lock_proto::UpdateState) -> String {
     use lock_proto::UpdateState as U;
     match state {
         U::Idle => "update:idle".into(),
         U::Receiving { have, .. } => format!("update:receiving:{have}"),
         U::Ready => "update:ready".into(),
+        U::Checking { checked, .. } => format!("update:checking:{checked}"),
         U::Refused(why) => format!("update:refused:{}", kebab(&format!("{why:?}"))),
     }
 }

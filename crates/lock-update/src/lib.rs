@@ -71,7 +71,7 @@ pub use image::{
 };
 #[cfg(feature = "sign")]
 pub use image::{public_key, sign_manifest};
-pub use receiver::{MAX_WRITE_SIZE, Receiver};
+pub use receiver::{Finished, MAX_WRITE_SIZE, Receiver};
 #[cfg(feature = "embassy-boot")]
 pub use slots::EmbassyBoot;
 pub use slots::{BootSlots, BootState, confirm};

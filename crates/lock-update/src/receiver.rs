@@ -20,8 +20,21 @@ const READ_BACK: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Receiving,
+    /// Every byte arrived and matched as received: the staged bytes are
+    /// being read back and hashed, this far.
+    Checking(u32),
     /// Marked for boot, or failed: a new transfer begins anew.
     Ended,
+}
+
+/// Where [`Receiver::finish_step`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Still reading the staged image back: this many bytes of it checked;
+    /// call again.
+    Checking(u32),
+    /// Every check passed and the image is marked for boot.
+    Marked(Header),
 }
 
 /// One transfer of one image into the staging area of flash `F`.
@@ -42,6 +55,7 @@ enum Stage {
 ///    before its first write;
 /// 3. [`Receiver::finish`]: length, digest (as received and as read back),
 ///    signature again and the boot loader's state; only then the mark.
+///    [`Receiver::finish_step`] does the same a bounded slice at a time.
 ///
 /// After a power cut the transfer begins again from offset 0: the staging
 /// area is not marked, so the old image still boots.
@@ -53,6 +67,8 @@ pub struct Receiver<F> {
     manifest: [u8; MANIFEST_LEN],
     verifier: Verifier,
     hasher: Sha512,
+    /// The digest of the staged bytes as read back, while checking.
+    read_back: Sha512,
     /// Payload bytes taken.
     received: u32,
     /// Bytes programmed (whole words).
@@ -105,6 +121,7 @@ impl<F: NorFlash> Receiver<F> {
             manifest: kept,
             verifier: *verifier,
             hasher: Sha512::new(),
+            read_back: Sha512::new(),
             received: 0,
             written: 0,
             erased: 0,
@@ -170,22 +187,56 @@ impl<F: NorFlash> Receiver<F> {
         staging: &mut F,
         slots: &mut S,
     ) -> Result<Header, UpdateError> {
-        if self.stage != Stage::Receiving {
-            return Err(UpdateError::Ended);
+        loop {
+            if let Finished::Marked(header) = self.finish_step(staging, slots, u32::MAX).await? {
+                return Ok(header);
+            }
         }
-        if self.received < self.header.payload_len {
-            return Err(UpdateError::Truncated {
-                received: self.received,
-                expected: self.header.payload_len,
-            });
-        }
+    }
+
+    /// [`Receiver::finish`] a slice at a time, so a lock keeps taking its
+    /// inputs between slices (R-RSP-1): each call reads back and hashes at
+    /// most `budget` bytes of the staged image (a whole image is seconds of
+    /// SHA-512 on a small core) and returns [`Finished::Checking`] until it
+    /// has read all of it; the call that reads the last bytes also checks
+    /// the signature again and marks. `Truncated` leaves the transfer open;
+    /// any other error ends it.
+    pub async fn finish_step<S: BootSlots>(
+        &mut self,
+        staging: &mut F,
+        slots: &mut S,
+        budget: u32,
+    ) -> Result<Finished, UpdateError> {
+        let len = self.header.payload_len;
+        let at = match self.stage {
+            Stage::Ended => return Err(UpdateError::Ended),
+            Stage::Checking(at) => at,
+            Stage::Receiving => {
+                if self.received < len {
+                    return Err(UpdateError::Truncated {
+                        received: self.received,
+                        expected: len,
+                    });
+                }
+                self.stage = Stage::Ended;
+                self.flush(staging).await?;
+                let received: [u8; 64] = self.hasher.clone().finalize().into();
+                if received != self.header.digest {
+                    return Err(UpdateError::BadDigest);
+                }
+                self.read_back = Sha512::new();
+                0
+            }
+        };
         self.stage = Stage::Ended;
-        self.flush(staging).await?;
-        let received: [u8; 64] = self.hasher.clone().finalize().into();
-        if received != self.header.digest {
-            return Err(UpdateError::BadDigest);
+        let end = at.saturating_add(budget.max(to_u32(READ_BACK))).min(len);
+        self.read_back_range(staging, at, end).await?;
+        if end < len {
+            self.stage = Stage::Checking(end);
+            return Ok(Finished::Checking(end));
         }
-        if self.read_back_digest(staging).await? != self.header.digest {
+        let staged: [u8; 64] = self.read_back.clone().finalize().into();
+        if staged != self.header.digest {
             return Err(UpdateError::BadDigest);
         }
         // Parsed again from the kept bytes, not taken from `self.header`.
@@ -197,7 +248,16 @@ impl<F: NorFlash> Receiver<F> {
             return Err(UpdateError::NotConfirmed);
         }
         slots.mark_updated().await.map_err(UpdateError::Flash)?;
-        Ok(self.header)
+        Ok(Finished::Marked(self.header))
+    }
+
+    /// How far [`Receiver::finish_step`] has read the staged image back, if
+    /// it has begun.
+    pub fn checked(&self) -> Option<u32> {
+        match self.stage {
+            Stage::Checking(at) => Some(at),
+            _ => None,
+        }
     }
 
     /// Buffers `data` into whole flash words and programs them.
@@ -267,14 +327,17 @@ impl<F: NorFlash> Receiver<F> {
         Ok(())
     }
 
-    /// The SHA-512 of the payload as the staging flash holds it.
-    async fn read_back_digest(&self, staging: &mut F) -> Result<[u8; 64], UpdateError> {
-        let mut hasher = Sha512::new();
+    /// Hashes the staged payload's bytes `[at, end)` as the flash holds
+    /// them into the read-back digest.
+    async fn read_back_range(
+        &mut self,
+        staging: &mut F,
+        mut at: u32,
+        end: u32,
+    ) -> Result<(), UpdateError> {
         let mut buf = [0u8; READ_BACK];
-        let mut at = 0u32;
-        let len = self.header.payload_len;
-        while at < len {
-            let n = (len - at).min(to_u32(READ_BACK));
+        while at < end {
+            let n = (end - at).min(to_u32(READ_BACK));
             // Reads are whole READ_SIZE units; the tail is padding (written,
             // so inside the staging area).
             let padded = usize::try_from(n)
@@ -283,10 +346,11 @@ impl<F: NorFlash> Receiver<F> {
                 * F::READ_SIZE;
             let chunk = buf.get_mut(..padded).ok_or(UpdateError::BadDigest)?;
             staging.read(at, chunk).await.map_err(flash_err)?;
-            hasher.update(chunk.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]));
+            self.read_back
+                .update(chunk.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]));
             at += n;
         }
-        Ok(hasher.finalize().into())
+        Ok(())
     }
 }
 

@@ -119,3 +119,50 @@ fn a_staging_area_written_before_is_erased_sector_by_sector() {
     let again = send(first, &firmware(2, 6000), &[100, 1000], &[]);
     assert_eq!(staged(&again, 6000), &firmware(2, 6000)[..]);
 }
+
+/// `finish_step` reads the staged image back a slice at a time (R-RSP-1:
+/// the lock takes its inputs between slices), marks only after the last
+/// slice, and refuses a byte that changed on the flash before its slice
+/// was read (S-UP-1).
+#[test]
+fn s_up_1_finish_in_slices_reads_every_staged_byte_before_marking() {
+    use lock_update::Finished;
+    let payload = firmware(3, 7000);
+    let img = image(5, &payload);
+    let verifier = Verifier::new(lock_update::public_key(&TEST_SECRET), board(), 5);
+    for tamper in [false, true] {
+        let mut flash = Stm32l4Flash::new(5);
+        let mut slots = RamSlots::default();
+        let result = block_on(async {
+            let mut rx = Receiver::begin(&verifier, &img[..MANIFEST_LEN], &flash, &mut slots)
+                .await
+                .unwrap();
+            rx.chunk(&mut flash, 0, &payload).await.unwrap();
+            let mut checked = Vec::new();
+            loop {
+                match rx.finish_step(&mut flash, &mut slots, 1000).await {
+                    Ok(Finished::Checking(at)) => {
+                        assert!(!slots.marked, "marked before every byte was read back");
+                        assert_eq!(rx.checked(), Some(at));
+                        checked.push(at);
+                        if tamper && at == 3000 {
+                            // A byte not read back yet changes on the flash.
+                            flash.edit(|b| b[6500] ^= 0x10);
+                        }
+                    }
+                    Ok(Finished::Marked(header)) => return Ok((header, checked)),
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        if tamper {
+            assert_eq!(result.unwrap_err(), UpdateError::BadDigest);
+            assert!(!slots.marked);
+        } else {
+            let (header, checked) = result.unwrap();
+            assert_eq!(header.payload_len, 7000);
+            assert_eq!(checked, [1000, 2000, 3000, 4000, 5000, 6000]);
+            assert!(slots.marked);
+        }
+    }
+}
