@@ -25,8 +25,9 @@ NO_STD_CRATES=(
     "lock-proto"
     "lock-drivers:defmt embassy-time"
     "lock-store:blocking defmt"
-    "lock-runtime:defmt log lock-proto"
+    "lock-runtime:defmt log lock-proto lock-update"
     "lock-ble:defmt"
+    "lock-update:embassy-boot"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 
