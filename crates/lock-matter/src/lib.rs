@@ -21,4 +21,7 @@
 //! fuzz target build in seconds and a board without Matter never compiles
 //! the stack.
 
+pub mod bridge;
 pub mod map;
+
+pub use bridge::{Answer, Bridge, LockView, MatterApp, Request, UserRecord};
