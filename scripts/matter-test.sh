@@ -162,7 +162,7 @@ fi
 t=$(now)
 status=0
 unshare --net --mount -- "$0" --inside-netns \
-    -p no:cacheprovider --basetemp="$PWD/target/matter-test-tmp" \
+    --basetemp="$PWD/target/matter-test-tmp" \
     "${PYTEST_ARGS[@]}" || status=$?
 took tests "$t"
 exit "$status"
