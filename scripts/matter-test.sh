@@ -21,6 +21,9 @@
 # testing the lock: a way to check the harness itself with any Matter device
 # that prints `matter: commissioning open discriminator=D passcode=P …` and
 # binds its mDNS to the interface named by $MDNS_IFACE.
+#
+# MATTER_TEST_SIM=path skips the build and runs the lock's tests against that
+# binary (a prebuilt lock-sim, or any stand-in honouring its contract).
 set -Eeuo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -84,7 +87,7 @@ for arg in "$@"; do
     case "$arg" in
         --setup-only) SETUP_ONLY=1 ;;
         -h | --help)
-            sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) PYTEST_ARGS+=("$arg") ;;
@@ -140,6 +143,11 @@ if [ -n "${MATTER_TEST_DEVICE_CMD:-}" ]; then
     say "smoke test against: $MATTER_TEST_DEVICE_CMD"
     export MATTER_TEST_DEVICE_CMD
     PYTEST_ARGS=(tests/matter/test_smoke.py "${PYTEST_ARGS[@]}")
+elif [ -n "${MATTER_TEST_SIM:-}" ]; then
+    # A prebuilt simulator (or a stand-in that honours its contract).
+    say "simulator (prebuilt): $MATTER_TEST_SIM"
+    export MATTER_TEST_SIM
+    PYTEST_ARGS=(tests/matter/test_door_lock.py "${PYTEST_ARGS[@]}")
 else
     if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
         PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
