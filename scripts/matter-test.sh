@@ -75,6 +75,8 @@ if [ "${1:-}" = "--inside-netns" ]; then
         exit 1
     fi
     export MATTER_TEST_IFACE="$IFACE"
+    # No __pycache__ beside the tests (pytest would write its rewritten asserts).
+    export PYTHONDONTWRITEBYTECODE=1
     exec "$VENV/bin/python" -m pytest "$@"
 fi
 
