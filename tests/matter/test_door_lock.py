@@ -97,6 +97,17 @@ def attr(ctrl, node, a):
     return ctrl.read(node, EP, a)
 
 
+def remote_unlock(lock, on: bool) -> None:
+    """R-APP-2 as the owner does it (scenario 36): the phone pairs once in
+    pairing mode (SET held, ✓ at the keypad; pairing mode ends with it),
+    then switches the setting. Run after the commissioning: pairing mode
+    also opens a commissioning window, and the phone's pairing closes it."""
+    if not getattr(lock, "phone_paired", False):
+        lock.step("set-hold", "app pair", "keys ok", "expect reply paired")
+        lock.phone_paired = True
+    lock.step(f"app setting remote-unlock {'on' if on else 'off'}", "expect reply done")
+
+
 def users(lock) -> int:
     """How many people the lock stores (asked with `expect users N`)."""
     for n in range(0, 12):
@@ -359,7 +370,7 @@ def test_tc_drlk_2_11_fingerprint_and_pin_on_one_person(commissioned, controller
 def test_tc_drlk_2_3_unlock_with_pin_when_remote_unlock_on(commissioned, controller):
     """TC-DRLK-2.3, R-MTR-3, R-APP-2: UnlockDoor with a person's PIN opens."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     unlock(controller, node, ADMIN_PASSCODE)
     lock.step("wait 2s", "expect bolt unlocked")
     assert attr(controller, node, DL.Attributes.LockState) == E.DlLockState.kUnlocked
@@ -380,7 +391,8 @@ def test_r_app_2_unlock_refused_when_remote_unlock_off(commissioned, controller)
     lock, node = commissioned
     with pytest.raises(InteractionModelError):
         unlock(controller, node, ADMIN_PASSCODE)
-    lock.step("matter remote-unlock on", "matter remote-unlock off")
+    remote_unlock(lock, True)
+    remote_unlock(lock, False)
     with pytest.raises(InteractionModelError):
         unlock(controller, node, ADMIN_PASSCODE)
     lock.step("wait 2s", "expect bolt locked")
@@ -389,7 +401,7 @@ def test_r_app_2_unlock_refused_when_remote_unlock_off(commissioned, controller)
 def test_tc_drlk_2_2_lock_door_needs_a_timed_request(commissioned, controller):
     """TC-DRLK-2.2, R-MTR-3: LockDoor/UnlockDoor without a timed request."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     with pytest.raises(InteractionModelError) as e:
         lock_door(controller, node, timed_ms=None)
     assert e.value.status == Status.NeedsTimedInteraction
@@ -402,7 +414,7 @@ def test_tc_drlk_2_2_lock_door_needs_a_timed_request(commissioned, controller):
 def test_tc_drlk_2_2_wrong_pin_limit_locks_out(commissioned, controller):
     """TC-DRLK-2.2, R-MTR-3, R-LKO-1, R-ALM-2: five wrong PINs lock the system."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     for _ in range(5):
         with pytest.raises(InteractionModelError) as e:
             unlock(controller, node, WRONG_PIN)
@@ -426,7 +438,8 @@ def test_tc_drlk_2_2_wrong_pin_limit_locks_out(commissioned, controller):
 def test_r_lko_1_one_count_across_keypad_and_matter(commissioned, controller):
     """R-LKO-1, R-MTR-3: three keypad failures and two Matter failures make five."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on", "touch")
+    remote_unlock(lock, True)
+    lock.step("touch")
     for _ in range(3):
         lock.step(f"keys {WRONG_PIN} ok")
     lock.step("expect no-alarm")
