@@ -167,7 +167,7 @@ fn run(device: &Device) -> Result<(), Error> {
     });
     let mut respond = pin!(responder.run::<4, 4>());
     let mut im_job = pin!(im.run());
-    let mut follow = pin!(async {
+    let follow_lock = async || -> Result<(), Error> {
         let mut window = Window::default();
         loop {
             let plan = window.follow(
@@ -178,9 +178,7 @@ fn run(device: &Device) -> Result<(), Error> {
             if plan.close {
                 // rs-matter closes the window itself after a
                 // commissioning: then there is nothing to close.
-                if let Err(e) = im.close_comm_window() {
-                    return Err::<(), Error>(e);
-                }
+                im.close_comm_window()?;
             }
             if plan.say_closed {
                 println!("matter: commissioning closed");
@@ -203,7 +201,8 @@ fn run(device: &Device) -> Result<(), Error> {
             }
             async_io::Timer::after(FOLLOW_EVERY).await;
         }
-    });
+    };
+    let mut follow = pin!(follow_lock());
 
     println!("matter: ready");
     let all = select(
