@@ -9,6 +9,9 @@
 //! it meets the lock's thread only through the [`MatterBridge`] and an
 //! atomic count of power cycles.
 //!
+//! Endpoint 1 is a Door Lock (device type 0x000A) with Descriptor,
+//! Identify and lock-matter's Door Lock cluster handler.
+//!
 //! The device is rs-matter's test device (vendor 0xFFF1, its test device
 //! attestation, which chains to the public test PAA in tests/matter/paa):
 //! a development device, not a certified one. Its fabrics live in
@@ -23,6 +26,9 @@ use std::time::Duration;
 
 use embassy_futures::select::{select, select4};
 use rs_matter::crypto::{Crypto, default_crypto};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use lock_matter::cluster::DoorLockHandler;
+use rs_matter::dm::clusters::decl::door_lock;
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
 use rs_matter::dm::clusters::identify::{self, IdentifyHandler};
 use rs_matter::dm::devices::test::{DAC_PRIVKEY, TEST_DEV_ATT, TEST_DEV_DET};
@@ -124,6 +130,10 @@ fn run(device: &Device) -> Result<(), Error> {
         EthInteractionModelState::new(EthNetwork::new_default());
     let crypto = default_crypto(rand::rng(), DAC_PRIVKEY);
     let mut rand = crypto.rand()?;
+    // lock-matter's handler: reads from the lock's published view,
+    // commands to the lock's core over the bridge.
+    let door_lock =
+        DoorLockHandler::new(Dataver::new_rand(&mut rand), DOOR_LOCK_ENDPOINT, device.bridge);
     let data_model = (
         NODE,
         endpoints::EthSysHandlerBuilder::new()
@@ -136,6 +146,10 @@ fn run(device: &Device) -> Result<(), Error> {
             .chain(
                 |e, c| e == DOOR_LOCK_ENDPOINT && c == identify::CLUSTER.id,
                 Async(IdentifyHandler::new(Dataver::new_rand(&mut rand)).adapt()),
+            )
+            .chain(
+                |e, c| e == DOOR_LOCK_ENDPOINT && c == door_lock::FULL_CLUSTER.id,
+                door_lock::HandlerAsyncAdaptor(&door_lock),
             ),
     );
     let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &state);
@@ -278,7 +292,11 @@ const NODE: Node<'static> = Node {
         Endpoint::new(
             DOOR_LOCK_ENDPOINT,
             devices!(DEV_TYPE_DOOR_LOCK),
-            clusters!(desc::DescHandler::CLUSTER, identify::CLUSTER),
+            clusters!(
+                desc::DescHandler::CLUSTER,
+                identify::CLUSTER,
+                DoorLockHandler::<'static, CriticalSectionRawMutex>::CLUSTER
+            ),
         ),
     ],
 };
