@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use embassy_futures::select::{select, select4};
-use rs_matter::crypto::{Crypto, default_crypto};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use lock_matter::cluster::DoorLockHandler;
+use rs_matter::crypto::{Crypto, default_crypto};
 use rs_matter::dm::clusters::decl::door_lock;
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
 use rs_matter::dm::clusters::identify::{self, IdentifyHandler};
@@ -126,14 +126,16 @@ fn run(device: &Device) -> Result<(), Error> {
     matter.startup(&kv)?;
 
     let buffers: MatterBuffers = MatterBuffers::new();
-    let state: EthInteractionModelState =
-        EthInteractionModelState::new(EthNetwork::new_default());
+    let state: EthInteractionModelState = EthInteractionModelState::new(EthNetwork::new_default());
     let crypto = default_crypto(rand::rng(), DAC_PRIVKEY);
     let mut rand = crypto.rand()?;
     // lock-matter's handler: reads from the lock's published view,
     // commands to the lock's core over the bridge.
-    let door_lock =
-        DoorLockHandler::new(Dataver::new_rand(&mut rand), DOOR_LOCK_ENDPOINT, device.bridge);
+    let door_lock = DoorLockHandler::new(
+        Dataver::new_rand(&mut rand),
+        DOOR_LOCK_ENDPOINT,
+        device.bridge,
+    );
     let data_model = (
         NODE,
         endpoints::EthSysHandlerBuilder::new()

@@ -259,7 +259,8 @@ impl Live {
         let end = start.saturating_add(d.millis());
         let now = self.sim.now_ms();
         if end > now {
-            self.sim.wait(Duration::from_millis(end.saturating_sub(now)))?;
+            self.sim
+                .wait(Duration::from_millis(end.saturating_sub(now)))?;
         }
         self.sim.end_step();
         Ok(())
