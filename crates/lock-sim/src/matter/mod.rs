@@ -9,6 +9,7 @@
 //! - Stdin is read on a thread of its own. Each line is a scenario step or
 //!   expect (SPEC §8) and gets exactly one `ok` or `fail: MESSAGE` on
 //!   stdout; a failed expect does not end the process; end of input does.
+//!   The flash (and `FILE.world`) is saved after every line.
 //! - Every log record the lock writes is printed as `log: …` (before the
 //!   answer to the step that wrote it); a fabric's read `matter fabric N`.
 //! - The Matter device ([`device`]) runs on a thread of its own and meets
@@ -123,6 +124,9 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
                 live.follow()?;
                 let answer = live.line(&line)?;
                 live.print_logs();
+                // Kept after every line, as the terminal lock does: a
+                // process that is killed loses no step.
+                save(&live.sim, flash_path)?;
                 println!("{answer}");
             }
             Err(RecvTimeoutError::Timeout) => live.follow()?,
