@@ -306,6 +306,28 @@ pub enum AppCommand {
     /// and the code must be a stored person's, exactly; a wrong one counts
     /// towards a lockout.
     UnlockWithPasscode(Passcode),
+    /// Give a stored person who has none a passcode (a Matter controller's
+    /// SetCredential for a person enrolled at the lock with a finger or a
+    /// face), under the passcode rules. Administrator.
+    AddPasscode {
+        /// Whose.
+        person: PersonNumber,
+        /// The code.
+        passcode: Passcode,
+    },
+    /// Remove one enrolled face, palm or finger from a person who keeps
+    /// another credential (a Matter controller's ClearCredential); the
+    /// module forgets it too. A person's last credential goes with the
+    /// person (`DeletePerson`): refused `OutOfRange`, as is a template that
+    /// is not theirs. Administrator.
+    RemoveTemplate {
+        /// Whose.
+        person: PersonNumber,
+        /// Which module.
+        kind: BiometricKind,
+        /// The module's template.
+        template: TemplateId,
+    },
 }
 
 /// An authenticated app command with the privilege it was authenticated for.

@@ -32,7 +32,7 @@ pub use lock::{
     KEYPAD_TIMEOUT, Lock, PAIRING_WINDOW, TAMPER_ALARM, Timer, WATCHED_ENDS,
 };
 pub use log::{Actor, LogEntry, LogRecord};
-pub use passcode::{Entry, Passcode, PasscodeError};
+pub use passcode::{Entry, PASSCODE_CAPACITY, Passcode, PasscodeError};
 pub use person::{
     BiometricKind, Modules, Name, NameError, PEOPLE_CAPACITY, People, Person, PersonNumber, Role,
     TEMPLATES_PER_PERSON, TemplateId,

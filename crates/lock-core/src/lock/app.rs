@@ -2,12 +2,12 @@
 //! what the app protocol changed on its own.
 
 use crate::action::{
-    Action, Actions, Backlight, KeyMask, LockMethod, Method, Prompt, Refusal, Reply,
+    Action, Actions, Backlight, KeyMask, LockMethod, Method, ModuleCommand, Prompt, Refusal, Reply,
 };
 use crate::event::{AppChange, AppCommand, AppRequest, DoorState, Key, Link, Privilege};
 use crate::log::{Actor, LogEntry};
 use crate::passcode::{Passcode, PasscodeError};
-use crate::person::{Person, PersonNumber, Role};
+use crate::person::{BiometricKind, Person, PersonNumber, Role, TemplateId};
 use crate::time::{Duration, Instant, Validity};
 use crate::visitor::VisitorCodes;
 
@@ -106,6 +106,14 @@ impl<V: VisitorCodes> Lock<V> {
             AppCommand::SetDuressPasscode { person, code } => {
                 self.set_duress_passcode(now, person, code, by, out)?;
             }
+            AppCommand::AddPasscode { person, passcode } => {
+                self.add_passcode(now, person, passcode, by, out)?;
+            }
+            AppCommand::RemoveTemplate {
+                person,
+                kind,
+                template,
+            } => self.remove_template(now, person, kind, template, by, out)?,
             AppCommand::Acknowledge(kind) => self.acknowledge(now, kind, out)?,
             AppCommand::SetClock(ts) => self.set_clock(now, ts, request.pairing, out)?,
             AppCommand::LiveVideo => self.camera_allowed()?,
@@ -170,6 +178,64 @@ impl<V: VisitorCodes> Lock<V> {
         person.validity = validity;
         self.store_person(now, person, false, None, by, out)?;
         Ok(number)
+    }
+
+    /// A passcode for a stored person without one (one each), under the
+    /// same rules as a new person's.
+    fn add_passcode(
+        &mut self,
+        now: Instant,
+        person: PersonNumber,
+        passcode: Passcode,
+        by: Actor,
+        out: &mut Actions,
+    ) -> Result<(), Refusal> {
+        let mut p = self
+            .stored
+            .people
+            .get(person)
+            .cloned()
+            .ok_or(Refusal::NoSuchPerson)?;
+        if p.passcode.is_some() {
+            return Err(Refusal::Passcode(PasscodeError::Full));
+        }
+        Passcode::new(passcode.digits())?;
+        passcode.check_strength()?;
+        self.new_passcode_is_free(&passcode)?;
+        p.passcode = Some(passcode);
+        self.store_person(now, p, true, None, by, out)
+    }
+
+    /// One of a person's faces, palms or fingers, when they keep another
+    /// credential: the record first, then the module.
+    fn remove_template(
+        &mut self,
+        now: Instant,
+        person: PersonNumber,
+        kind: BiometricKind,
+        template: TemplateId,
+        by: Actor,
+        out: &mut Actions,
+    ) -> Result<(), Refusal> {
+        let p = self
+            .stored
+            .people
+            .get(person)
+            .ok_or(Refusal::NoSuchPerson)?;
+        let others = usize::from(p.passcode.is_some()) + p.all_templates().count();
+        if !p.templates(kind).contains(&template) || others < 2 {
+            return Err(Refusal::OutOfRange);
+        }
+        self.change_person(now, person, by, out, |p| {
+            let keep = |t: &TemplateId| *t != template;
+            match kind {
+                BiometricKind::Face => p.faces.retain(keep),
+                BiometricKind::Palm => p.palms.retain(keep),
+                BiometricKind::Finger => p.fingers.retain(keep),
+            }
+        })?;
+        out.push(Action::Module(ModuleCommand::Delete { kind, template }));
+        Ok(())
     }
 
     /// A person's duress code, from the app: it must not overlap any other

@@ -5,8 +5,8 @@
 //! lock-matter's and tested there.
 
 use lock_core::{
-    AppCommand, BoltPosition, Link, LockoutCause, LogEntry, Method, Privilege, Prompt, Refusal,
-    Reply, Role, Setting, Validity,
+    AppCommand, BiometricKind, BoltPosition, Link, LockoutCause, LogEntry, Method, Privilege,
+    Prompt, Refusal, Reply, Role, Setting, Validity,
 };
 
 use crate::harness::*;
@@ -140,4 +140,82 @@ fn r_mtr_3_s_pr_4_a_visitor_key_cannot_unlock_with_a_code_from_afar() {
     );
     assert_eq!(reply, Reply::Refused(Refusal::NotPermitted));
     assert_eq!(b.lock.failures_since_success(), 0);
+}
+
+#[test]
+fn r_mtr_2_a_person_enrolled_at_the_lock_gets_one_passcode_from_afar() {
+    let mut b = Bench::set_up();
+    let kai = b.add_finger(Role::User, "kai");
+    let add = |code_text: &str| AppCommand::AddPasscode {
+        person: kai,
+        passcode: code(code_text),
+    };
+    // R-PIN-2 and R-PIN-5 first: nothing stored.
+    assert!(matches!(
+        b.admin_app(add("123456")),
+        Reply::Refused(Refusal::Passcode(_))
+    ));
+    assert!(matches!(
+        b.admin_app(add(&format!("{ADMIN_CODE}7"))),
+        Reply::Refused(Refusal::Passcode(_))
+    ));
+    assert_eq!(b.admin_app(add("730418")), Reply::Done);
+    assert!(b.logs().contains(&LogEntry::CredentialAdded {
+        person: kai,
+        kind: None,
+        by: Actor::Pairing(1),
+    }));
+    // One passcode each.
+    assert_eq!(
+        b.admin_app(add("640297")),
+        Reply::Refused(Refusal::Passcode(lock_core::PasscodeError::Full))
+    );
+    assert_eq!(
+        b.admin_app(AppCommand::AddPasscode {
+            person: n(9),
+            passcode: code("640297"),
+        }),
+        Reply::Refused(Refusal::NoSuchPerson)
+    );
+    press!(b, "730418 ok");
+    assert!(b.drove(BoltPosition::Unlocked));
+}
+
+#[test]
+fn r_mtr_2_one_finger_is_removed_and_the_module_forgets_it() {
+    let mut b = Bench::set_up();
+    let kai = b.add_person(Role::User, &[Cred::Finger("kai"), Cred::Face("kai")]);
+    let finger = b.template_of(BiometricKind::Finger, "kai").unwrap();
+    let face = b.template_of(BiometricKind::Face, "kai").unwrap();
+    let remove = |kind, template| AppCommand::RemoveTemplate {
+        person: kai,
+        kind,
+        template,
+    };
+    // Not theirs: refused, nothing changes.
+    assert_eq!(
+        b.admin_app(remove(BiometricKind::Finger, lock_core::TemplateId(999))),
+        Reply::Refused(Refusal::OutOfRange)
+    );
+    assert_eq!(
+        b.admin_app(remove(BiometricKind::Finger, finger)),
+        Reply::Done
+    );
+    assert!(
+        b.module_commands()
+            .contains(&lock_core::ModuleCommand::Delete {
+                kind: BiometricKind::Finger,
+                template: finger,
+            })
+    );
+    let stored = b.lock.people().get(kai).unwrap();
+    assert!(stored.fingers.is_empty());
+    assert_eq!(stored.faces.as_slice(), [face]);
+    // The last credential goes with the person, not alone.
+    assert_eq!(
+        b.admin_app(remove(BiometricKind::Face, face)),
+        Reply::Refused(Refusal::OutOfRange)
+    );
+    b.power_cycle();
+    assert!(b.lock.people().get(kai).unwrap().fingers.is_empty());
 }
