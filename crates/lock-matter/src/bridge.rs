@@ -26,8 +26,8 @@ use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use heapless::Deque;
 use lock_core::{
-    AlarmKind, AppCommand, AppRequest, Instant, Link, LogRecord, Name, Notice, PersonNumber,
-    Privilege, Reply, Volume,
+    AlarmKind, AppChange, AppCommand, AppRequest, Instant, Link, LogRecord, Name, Notice,
+    PersonNumber, Privilege, Reply, Volume,
 };
 use lock_hal::ErrorType;
 use lock_runtime::{App, AppContext, AppEvent, AppIdentity, StateStore};
@@ -120,6 +120,13 @@ pub enum Request {
     User(PersonNumber),
     /// Who holds a credential.
     Holder(Credential),
+    /// A controller completed commissioning on fabric `fabric` while
+    /// pairing mode was open: the lock logs the pairing and ends pairing
+    /// mode, as for a phone (R-MNU-7, R-MTR-1). Answered at once.
+    Commissioned {
+        /// The new fabric's index.
+        fabric: u8,
+    },
 }
 
 /// The lock's answer.
@@ -409,6 +416,12 @@ impl<M: RawMutex, A: App> App for MatterApp<'_, M, A> {
             Some(Request::User(number)) => {
                 self.bridge.answer(Answer::User(Self::user(cx, number)));
                 Ok(None)
+            }
+            Some(Request::Commissioned { fabric }) => {
+                self.bridge.answer(Answer::Reply(Reply::Done));
+                Ok(Some(AppEvent::Changed(AppChange::Paired {
+                    pairing: pairing_of_fabric(fabric),
+                })))
             }
             Some(Request::Holder(credential)) => {
                 let who = holder(cx.people.iter(), credential).map(|p| p.number);

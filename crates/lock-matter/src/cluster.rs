@@ -66,6 +66,8 @@ struct Pending {
     number: PersonNumber,
     name: Name,
     role: Role,
+    /// The fabric that set it up (CreatorFabricIndex).
+    fabric: u8,
 }
 
 /// The Door Lock cluster's handler over a [`Bridge`] to the lock.
@@ -458,7 +460,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
     }
 
     async fn number_of_pin_users_supported(&self, _ctx: impl ReadContext) -> Result<u16, Error> {
-        Ok(map::USERS_SUPPORTED)
+        Ok(map::PIN_USERS_SUPPORTED)
     }
 
     async fn max_pin_code_length(&self, _ctx: impl ReadContext) -> Result<u8, Error> {
@@ -666,6 +668,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
                     number,
                     name: name.unwrap_or_default(),
                     role: role.unwrap_or(Role::User),
+                    fabric: ctx.accessor()?.fab_idx()?.get(),
                 };
                 let pushed = self.pending.lock(|p| p.borrow_mut().push(user));
                 pushed.map_err(|_| refused(&ctx, DlStatus::ResourceExhausted))
@@ -760,8 +763,8 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
                 .credential_rule(Nullable::some(CredentialRuleEnum::Single))?
                 .credentials()?
                 .null()?
-                .creator_fabric_index(Nullable::none())?
-                .last_modified_fabric_index(Nullable::none())?
+                .creator_fabric_index(Nullable::some(user.fabric))?
+                .last_modified_fabric_index(Nullable::some(user.fabric))?
                 .next_user_index(Nullable::none())?
                 .end(),
             (None, None) => response
@@ -841,13 +844,31 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
         if let Some(n) = number
             && pending.is_none()
         {
-            // A stored person gets a second PIN only at the lock.
-            let status = if self.user(n).await?.is_some() {
-                DlStatus::Occupied
-            } else {
-                DlStatus::NotFound
+            // A stored person: a PIN if they have none (one each).
+            let Some(user) = self.user(n).await? else {
+                return answer(response, DlStatus::NotFound, None);
             };
-            return answer(response, status, None);
+            if user
+                .credentials
+                .iter()
+                .any(|c| c.kind == CredentialType::Pin)
+            {
+                return answer(response, DlStatus::Occupied, None);
+            }
+            let reply = self
+                .command(
+                    &ctx,
+                    Privilege::Administrator,
+                    AppCommand::AddPasscode {
+                        person: n,
+                        passcode: pin,
+                    },
+                )
+                .await?;
+            return match reply {
+                Reply::Refused(r) => answer(response, map::status_of(r), None),
+                _ => answer(response, DlStatus::Success, Some(map::user_index(n))),
+            };
         }
         let role = match (pending, user_type_value(request.user_type()?)?) {
             (Some(p), _) => p.role,
@@ -931,18 +952,25 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
         let Some(holder) = self.holder(c).await? else {
             return Ok(());
         };
-        let user = self.user(holder).await?;
-        if user.is_some_and(|u| u.credentials.len() > 1) {
-            // The core removes a person with all their credentials; one of
-            // several is removed at the lock.
-            return Err(ErrorCode::InvalidCommand.into());
-        }
+        let others = self
+            .user(holder)
+            .await?
+            .map_or(0, |u| u.credentials.len().saturating_sub(1));
+        let command = match (others, c.kind.biometric(), map::template_of_index(c.index)) {
+            // A person's last credential goes with the person (the lock
+            // stores no one without one).
+            (0, _, _) => AppCommand::DeletePerson(holder),
+            (_, Some(kind), Some(template)) => AppCommand::RemoveTemplate {
+                person: holder,
+                kind,
+                template,
+            },
+            // One PIN of a person who keeps other credentials is removed
+            // at the lock.
+            _ => return Err(ErrorCode::InvalidCommand.into()),
+        };
         let reply = self
-            .command(
-                &ctx,
-                Privilege::Administrator,
-                AppCommand::DeletePerson(holder),
-            )
+            .command(&ctx, Privilege::Administrator, command)
             .await?;
         done(&ctx, reply)
     }

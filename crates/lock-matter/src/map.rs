@@ -27,7 +27,7 @@ pub fn fabric_of_pairing(pairing: u16) -> Option<u8> {
     (1..=254).contains(&index).then_some(index)
 }
 
-/// SPEC §10: WrongCodeEntryLimit, the core's five failures (R-LKO-1).
+/// R-MTR-3: WrongCodeEntryLimit, the core's five failures (R-LKO-1).
 pub const WRONG_CODE_ENTRY_LIMIT: u8 = 5;
 /// SPEC §10: UserCodeTemporaryDisableTime, the core's first lockout, seconds.
 pub const USER_CODE_TEMPORARY_DISABLE_TIME: u8 = 180;
@@ -35,7 +35,14 @@ pub const USER_CODE_TEMPORARY_DISABLE_TIME: u8 = 180;
 pub const MIN_PIN_LENGTH: u8 = 6;
 /// See [`MIN_PIN_LENGTH`].
 pub const MAX_PIN_LENGTH: u8 = 10;
-/// NumberOfTotalUsersSupported and NumberOfPINUsersSupported (R-USR-3).
+/// NumberOfPINUsersSupported: the passcodes the lock stores (R-USR-3).
+pub const PIN_USERS_SUPPORTED: u16 = {
+    assert!(lock_core::PASSCODE_CAPACITY <= u16::MAX as usize);
+    #[allow(clippy::cast_possible_truncation)] // Checked just above.
+    let n = lock_core::PASSCODE_CAPACITY as u16;
+    n
+};
+/// NumberOfTotalUsersSupported: the people the lock stores (R-USR-3).
 pub const USERS_SUPPORTED: u16 = {
     assert!(lock_core::PEOPLE_CAPACITY <= u16::MAX as usize);
     #[allow(clippy::cast_possible_truncation)] // Checked just above.
@@ -65,7 +72,7 @@ pub enum LockState {
     Unlocked = 2,
 }
 
-/// SPEC §10: LockState from the bolt. A bolt on its way reads as where it
+/// R-MTR-4: LockState from the bolt. A bolt on its way reads as where it
 /// was not yet: not fully locked, so no controller shows a door locked
 /// before the bolt is home.
 pub const fn lock_state(bolt: BoltState) -> LockState {
@@ -291,7 +298,7 @@ pub enum DoorLockEvent {
     },
 }
 
-/// SPEC §10: the event a log record raises, if any. Settings, clock,
+/// R-MTR-5: the event a log record raises, if any. Settings, clock,
 /// pairings and lockout ends raise none (the attributes show them).
 pub fn event_of(entry: &LogEntry) -> Option<DoorLockEvent> {
     let user = |p: Option<PersonNumber>| p.map(user_index);
@@ -387,7 +394,7 @@ pub enum DlStatus {
     NotFound = 0x8B,
 }
 
-/// SPEC §10: the cluster status of one of the core's refusals.
+/// R-MTR-2: the cluster status of one of the core's refusals.
 pub const fn status_of(refusal: Refusal) -> DlStatus {
     match refusal {
         Refusal::Passcode(PasscodeError::Overlaps) => DlStatus::Duplicate,

@@ -312,3 +312,32 @@ fn a_request_the_core_had_taken_when_power_went_is_answered_restarted() {
     let (answer, ()) = block_on(join(asking, power_cut));
     assert!(matches!(answer, Answer::Restarted));
 }
+
+#[test]
+fn r_mtr_1_a_commissioning_is_a_pairing_and_ends_pairing_mode() {
+    let bridge = TestBridge::new();
+    let mut app = MatterApp::new(NoApp, &bridge);
+    let (mut lock, now) = lock();
+    let _ = lock.handle(now, Event::SetHeld);
+    assert!(lock.pairing());
+    let mut store = MemoryStore::new();
+    let lock_side = async {
+        app.wait().await.unwrap();
+        let cx = AppContext::of(&lock, now);
+        app.process(&cx, &mut store).await.unwrap()
+    };
+    let (answer, event) = block_on(join(
+        bridge.ask(Request::Commissioned { fabric: 2 }),
+        lock_side,
+    ));
+    assert!(matches!(answer, Answer::Reply(Reply::Done)));
+    let Some(AppEvent::Changed(change)) = event else {
+        panic!("{event:?}");
+    };
+    let actions = lock.handle(now, Event::AppChanged(change));
+    assert!(!lock.pairing(), "pairing mode ended");
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Log(r) if r.entry == LogEntry::Paired { pairing: lock_matter::map::pairing_of_fabric(2) }
+    )));
+}

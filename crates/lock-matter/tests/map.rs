@@ -24,6 +24,7 @@ fn r_mtr_2_user_indices_are_person_numbers_one_to_a_hundred() {
         assert_eq!(person_of_index(bad), Err(DlStatus::InvalidField), "{bad}");
     }
     assert_eq!(USERS_SUPPORTED, 100);
+    assert_eq!(PIN_USERS_SUPPORTED, 50);
 }
 
 #[test]

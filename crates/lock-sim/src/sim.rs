@@ -1151,7 +1151,7 @@ pub fn describe(entry: &lock_core::LogEntry) -> String {
         E::Locked(how) => format!("{kind} by {}", name(format!("{how:?}"))),
         E::SettingChanged { setting, by } => format!("{kind}: {setting:?} by {}", actor(by)),
         E::ClockSet { to, by } => format!("{kind}: {} by pairing {by}", to.0),
-        E::Paired { pairing } => format!("{kind}: pairing {pairing}"),
+        E::Paired { pairing } => format!("{kind}: {}", actor(&lock_core::Actor::Pairing(*pairing))),
         E::Unpaired { pairing, by } => format!("{kind}: pairing {pairing} by pairing {by}"),
         E::KeyIssued {
             pairing,

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use embassy_futures::select::{select, select4};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use lock_matter::Request;
 use lock_matter::cluster::DoorLockHandler;
 use rs_matter::crypto::{Crypto, default_crypto};
 use rs_matter::dm::clusters::decl::door_lock;
@@ -183,9 +184,21 @@ fn run(device: &Device) -> Result<(), Error> {
     });
     let mut respond = pin!(responder.run::<4, 4>());
     let mut im_job = pin!(im.run());
+    let fabrics = || -> Vec<u8> {
+        matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect())
+    };
     let follow_lock = async || -> Result<(), Error> {
         let mut window = Window::default();
+        let mut known = fabrics();
         loop {
+            // A fabric added since the last look completed commissioning:
+            // the lock logs it as a pairing, which ends pairing mode
+            // (R-MNU-7), as a phone's does.
+            let now = fabrics();
+            for &fabric in now.iter().filter(|f| !known.contains(f)) {
+                let _ = device.bridge.ask(Request::Commissioned { fabric }).await;
+            }
+            known = now;
             let plan = window.follow(
                 device.bridge.view().is_some_and(|v| v.pairing),
                 device.power_cycles.load(Ordering::Acquire),
@@ -206,6 +219,7 @@ fn run(device: &Device) -> Result<(), Error> {
                 matter.factory_reset(&kv)?;
                 im.factory_reset().await?;
                 wipe(&device.kv_dir);
+                known.clear();
                 println!("matter: fabrics removed");
             }
             if plan.open {
