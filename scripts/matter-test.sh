@@ -5,6 +5,7 @@
 #   bash scripts/matter-test.sh                 # install, build, run every test
 #   bash scripts/matter-test.sh -k commission   # pytest arguments pass through
 #   bash scripts/matter-test.sh --setup-only    # only install what it needs
+#   bash scripts/matter-test.sh --demo          # the README's walk-through: commission, read, add a PIN
 #
 # Runs as root on a fresh Debian machine: installs the two libnl packages the
 # CHIP wheel links against (only if missing), a venv in target/matter-venv
@@ -84,10 +85,12 @@ fi
 # Arguments.
 
 SETUP_ONLY=0
+DEMO=0
 PYTEST_ARGS=()
 for arg in "$@"; do
     case "$arg" in
         --setup-only) SETUP_ONLY=1 ;;
+        --demo) DEMO=1 ;;
         -h | --help)
             sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
@@ -168,6 +171,10 @@ fi
 # ---------------------------------------------------------------------------
 # Tests, in a network (and mount) namespace of their own. pytest's temporary
 # directories go under target/ so a failed test's transcripts survive.
+
+if [ "$DEMO" = 1 ]; then
+    exec unshare --net --mount -- "$0" --inside-netns --demo
+fi
 
 t=$(now)
 status=0

@@ -34,6 +34,7 @@
 #     (lines "ID #issue what remains"), or a pending id has both by now, or
 #     pending.txt names an id the spec does not have;
 #   - a test named after an id is not among `cargo test --all-features -- --list`
+#     (in two runs, scripts/lib/host-features.sh)
 #     (this builds the host tests);
 #   - lock-core: an id occurs more than once in lock-core's non-test sources
 #     (each id in lock-core lands on one implementing function).
@@ -415,7 +416,9 @@ section "every test named after a rule, or in the docs, exists (cargo test --lis
 # feature, as the test stage runs them. The docs (README.md, docs/, the crates'
 # and boards' READMEs) name tests in backticks, `r_…` / `s_…` or
 # `module::r_…`; each must be the tail of a listed test.
-listed="$(cargo test -q --all-features -- --list 2>/dev/null | sed -n 's/: test$//p' | sort -u)"
+# shellcheck source=lib/host-features.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/host-features.sh"
+listed="$(for_host_features cargo test -q -- --list 2>/dev/null | sed -n 's/: test$//p' | sort -u)"
 if [ -z "$listed" ]; then
     problem "cargo listed no tests"
 else
