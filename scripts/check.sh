@@ -28,6 +28,7 @@ NO_STD_CRATES=(
     "lock-runtime:defmt log lock-proto lock-update"
     "lock-ble:defmt"
     "lock-update:embassy-boot"
+    "lock-matter"
 )
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 

@@ -272,8 +272,9 @@ pub enum AppCommand {
     LiveVideo,
     /// Add a person with a passcode as their first credential (a person
     /// is stored with a credential), under the passcode rules;
-    /// faces, palms and fingers are enrolled at the lock. The lowest free
-    /// number is theirs: the reply names it. Administrator.
+    /// faces, palms and fingers are enrolled at the lock. The number asked
+    /// for (refused `OutOfRange` if taken), or the lowest free one: the
+    /// reply names it. Administrator.
     AddPerson {
         /// Administrator or user.
         role: Role,
@@ -281,6 +282,9 @@ pub enum AppCommand {
         passcode: Passcode,
         /// When their credentials open.
         validity: Validity,
+        /// The person's number (a Matter user index), or `None` for the
+        /// lowest free one.
+        number: Option<PersonNumber>,
     },
     /// Name a person. Administrator.
     NamePerson {
@@ -297,6 +301,11 @@ pub enum AppCommand {
         /// The hours.
         schedule: Option<WeeklySchedule>,
     },
+    /// Open the door with a person's passcode sent along (a Matter
+    /// controller's UnlockDoor with a PIN, SPEC §10): as [`AppCommand::Unlock`],
+    /// and the code must be a stored person's, exactly; a wrong one counts
+    /// towards a lockout.
+    UnlockWithPasscode(Passcode),
 }
 
 /// An authenticated app command with the privilege it was authenticated for.

@@ -31,6 +31,8 @@ mod app;
 mod locking;
 #[path = "rules/lockout.rs"]
 mod lockout;
+#[path = "rules/matter.rs"]
+mod matter;
 #[path = "rules/menu.rs"]
 mod menu;
 #[path = "rules/menu_people.rs"]

@@ -1404,6 +1404,7 @@ fn r_app_3_people_are_listed_in_pages_without_their_secrets() {
             &mut admin,
             Link::Bluetooth,
             AppCommand::AddPerson {
+                number: None,
                 role: lock_core::Role::User,
                 passcode: lock_core::Passcode::parse(&code).unwrap(),
                 validity: Validity::ALWAYS,
@@ -1671,6 +1672,7 @@ fn s_pr_8_unlock_status_and_admin_requests_have_one_length() {
     let longest = [
         Request::Command {
             command: AppCommand::AddPerson {
+                number: None,
                 role: lock_core::Role::Administrator,
                 passcode: lock_core::Passcode::new(&[9; 10]).unwrap(),
                 validity: Validity {

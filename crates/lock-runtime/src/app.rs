@@ -8,8 +8,8 @@ use core::convert::Infallible;
 use core::future::pending;
 
 use lock_core::{
-    AppChange, AppRequest, Instant, NoVisitorCodes, Notice, People, Reply, Timestamp, VisitorCodes,
-    WallClock,
+    AppChange, AppRequest, Instant, Lock, LogRecord, NoVisitorCodes, Notice, People, Reply,
+    Settings, Status, Timestamp, VisitorCodes, WallClock,
 };
 use lock_hal::ErrorType;
 
@@ -55,6 +55,29 @@ pub struct AppContext<'a> {
     pub clock: Option<WallClock>,
     /// The people, to list them (R-APP-3).
     pub people: &'a People,
+    /// Battery, bolt, door, alarms.
+    pub status: Status,
+    /// The lock's settings (remote unlock, volume, the countdown lock…).
+    pub settings: &'a Settings,
+    /// A lockout is running: every credential is refused unchecked.
+    pub locked_out: bool,
+    /// Pairing mode is open (R-MNU-7).
+    pub pairing: bool,
+}
+
+impl<'a> AppContext<'a> {
+    /// The lock as the app side sees it at `now`.
+    pub fn of<V: VisitorCodes>(lock: &'a Lock<V>, now: Instant) -> AppContext<'a> {
+        AppContext {
+            now,
+            clock: lock.clock(now),
+            people: lock.people(),
+            status: lock.status(),
+            settings: lock.settings(),
+            locked_out: lock.lockout(now).is_some(),
+            pairing: lock.pairing(),
+        }
+    }
 }
 
 /// The app protocol, as a hook the runtime calls.
@@ -102,6 +125,21 @@ pub trait App: ErrorType {
     /// radio (S-PR-7, R-RSP-1). The default does nothing.
     fn tick(&mut self, now: Instant) {
         let _ = now;
+    }
+
+    /// The lock after a step of the control loop (and after boot): an app
+    /// side that serves attributes (Matter's lock state, door state,
+    /// users) keeps what it needs. Returns at once; the default does
+    /// nothing.
+    fn observe(&mut self, cx: &AppContext<'_>) {
+        let _ = cx;
+    }
+
+    /// The lock wrote `record` to its event log (after it was stored):
+    /// an app side that reports events (Matter's) takes them from here.
+    /// Returns at once; the default does nothing.
+    fn logged(&mut self, record: &LogRecord) {
+        let _ = record;
     }
 
     /// R-NRG-3: the radio listens (`true`) or goes quiet; the runtime

@@ -494,6 +494,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         self.drain().await;
         // The radio starts listening; the lock is awake.
         self.radio(true);
+        self.observe();
     }
 
     /// Waits for the next input or timer and handles it with everything it
@@ -505,6 +506,15 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
         self.on_input(input).await;
         self.drain().await;
         self.radio(woke);
+        self.observe();
+    }
+
+    /// Shows the app side the lock as it is after a step ([`App::observe`]).
+    fn observe(&mut self) {
+        let now = self.now();
+        let core = &mut *self.core;
+        let cx = AppContext::of(&core.lock, now);
+        core.app.observe(&cx);
     }
 
     /// R-NRG-2: the face and palm searches a touch began stop when someone
@@ -1012,11 +1022,7 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
     async fn app_input(&mut self) -> Option<Event> {
         let now = self.now();
         let core = &mut *self.core;
-        let cx = AppContext {
-            now,
-            clock: core.lock.clock(now),
-            people: core.lock.people(),
-        };
+        let cx = AppContext::of(&core.lock, now);
         let processed = core.app.process(&cx, &mut core.store).await;
         // S-VC-5: a revoked phone's codes stop opening before the next key.
         if let Some(codes) = core.app.take_visitor_codes() {
@@ -1119,7 +1125,10 @@ impl<B: Board, S: StateStore, A: App> Control<'_, B, S, A> {
                         self.set_volume();
                     }
                 }
-                Action::Log(record) => self.append_log(&record).await,
+                Action::Log(record) => {
+                    self.append_log(&record).await;
+                    self.core.app.logged(&record);
+                }
                 Action::DriveBolt { to, motor } => {
                     if to == BoltPosition::Unlocked {
                         // The door opens: nobody is left to look for.

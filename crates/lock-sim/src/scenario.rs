@@ -467,6 +467,7 @@ fn parse_command(args: &[&str]) -> Result<AppCommand, String> {
             },
         },
         ["add", role, code] => AppCommand::AddPerson {
+            number: None,
             role: match *role {
                 "user" => Role::User,
                 "admin" | "administrator" => Role::Administrator,
@@ -741,6 +742,7 @@ expect event unlock
         assert!(matches!(
             command(0),
             AppCommand::AddPerson {
+                number: None,
                 role: Role::User,
                 ..
             }

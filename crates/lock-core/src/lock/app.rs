@@ -33,7 +33,9 @@ impl<V: VisitorCodes> Lock<V> {
     /// link only, never from afar.
     fn permitted(request: &AppRequest) -> Result<(), Refusal> {
         let needed = match request.command {
-            AppCommand::Unlock | AppCommand::Lock => Privilege::Visitor,
+            AppCommand::Unlock | AppCommand::UnlockWithPasscode(_) | AppCommand::Lock => {
+                Privilege::Visitor
+            }
             AppCommand::Status | AppCommand::LiveVideo => Privilege::User,
             _ => Privilege::Administrator,
         };
@@ -58,7 +60,10 @@ impl<V: VisitorCodes> Lock<V> {
         let by = Actor::Pairing(request.pairing);
         match request.command {
             AppCommand::Status => return Ok(Reply::Status(self.status())),
-            AppCommand::Unlock => self.remote_unlock(now, request.link, out)?,
+            AppCommand::Unlock => self.remote_unlock(now, request.link, None, out)?,
+            AppCommand::UnlockWithPasscode(code) => {
+                self.remote_unlock(now, request.link, Some(&code), out)?;
+            }
             AppCommand::Lock => {
                 if self.body.door == DoorState::Open {
                     return Err(Refusal::DoorOpen);
@@ -83,11 +88,12 @@ impl<V: VisitorCodes> Lock<V> {
                 self.change_person(now, person, by, out, |p| p.schedule = schedule)?;
             }
             AppCommand::AddPerson {
+                number,
                 role,
                 passcode,
                 validity,
             } => {
-                let number = self.add_person(now, role, passcode, validity, by, out)?;
+                let number = self.add_person(now, number, role, passcode, validity, by, out)?;
                 return Ok(Reply::PersonAdded(number));
             }
             AppCommand::DeletePerson(person) => {
@@ -108,11 +114,13 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// R-APP-2: an unlock from the app; from afar only when remote unlock
-    /// is enabled in the settings, and never during a lockout.
+    /// is enabled in the settings, and never during a lockout. With a
+    /// passcode (SPEC §10), the code is verified as a credential.
     fn remote_unlock(
         &mut self,
         now: Instant,
         link: Link,
+        code: Option<&Passcode>,
         out: &mut Actions,
     ) -> Result<(), Refusal> {
         if link == Link::Remote && !self.stored.settings.remote_unlock {
@@ -125,15 +133,20 @@ impl<V: VisitorCodes> Lock<V> {
             Link::Bluetooth => Method::BluetoothKey,
             Link::Remote => Method::Remote,
         };
-        self.unlock(now, None, method, out);
+        match code {
+            Some(code) => self.verify_sent_passcode(now, code, method, out)?,
+            None => self.unlock(now, None, method, out),
+        }
         Ok(())
     }
 
     /// R-APP-3: a person added from the app, with a passcode under the same
     /// rules as at the keypad; their biometrics are enrolled at the lock.
+    #[allow(clippy::too_many_arguments)]
     fn add_person(
         &mut self,
         now: Instant,
+        number: Option<PersonNumber>,
         role: Role,
         passcode: Passcode,
         validity: Validity,
@@ -143,11 +156,15 @@ impl<V: VisitorCodes> Lock<V> {
         Passcode::new(passcode.digits())?;
         passcode.check_strength()?;
         self.new_passcode_is_free(&passcode)?;
-        let number = self
-            .stored
-            .people
-            .lowest_free()
-            .ok_or(Refusal::PeopleFull)?;
+        let number = match number {
+            Some(n) if self.stored.people.get(n).is_some() => return Err(Refusal::OutOfRange),
+            Some(n) => n,
+            None => self
+                .stored
+                .people
+                .lowest_free()
+                .ok_or(Refusal::PeopleFull)?,
+        };
         let mut person = Person::new(number, role);
         person.passcode = Some(passcode);
         person.validity = validity;

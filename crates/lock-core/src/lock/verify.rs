@@ -5,7 +5,7 @@
 use crate::action::{Action, Actions, Change, Method, ModuleCommand, Notice, Prompt, Refusal};
 use crate::event::{AlarmKind, BiometricEvent, EnrollFailure};
 use crate::log::LogEntry;
-use crate::passcode::{Entry, PasscodeKind, PasscodeMatch};
+use crate::passcode::{Entry, Passcode, PasscodeKind, PasscodeMatch};
 use crate::person::{BiometricKind, PersonNumber, Role, TemplateId};
 use crate::time::{Instant, Timestamp};
 use crate::visitor::{VisitorCodeMatch, VisitorCodes, record_use};
@@ -71,7 +71,39 @@ impl<V: VisitorCodes> Lock<V> {
             evidence: Evidence::Passcode(m),
             duress: m.kind == PasscodeKind::Duress,
         });
-        self.verdict(now, grant, Method::Passcode, Some(entry), for_menu, out);
+        // The prompt and the log said what happened.
+        let _ = self.verdict(now, grant, Method::Passcode, Some(entry), for_menu, out);
+    }
+
+    /// SPEC §10, Matter: a passcode sent with an unlock from afar (a Matter
+    /// controller's UnlockDoor with a PIN). It must be a stored person's
+    /// code exactly: the extra digits allowed at the keypad guard against
+    /// someone watching the keypad and do not apply to a code that never
+    /// crossed it, and visitor codes are typed at the door only. A wrong
+    /// code is a failed verification like one at the keypad, towards the
+    /// same lockout: one count across channels.
+    pub(super) fn verify_sent_passcode(
+        &mut self,
+        now: Instant,
+        code: &Passcode,
+        method: Method,
+        out: &mut Actions,
+    ) -> Result<(), Refusal> {
+        let entry = Entry::from_digits(code.digits());
+        let clock = self.clock(now);
+        let people = &self.stored.people;
+        let admitted = |n| people.get(n).is_some_and(|p| p.admits(clock));
+        let exact = |m: &PasscodeMatch| m.len == entry.len();
+        let valid = self.stored.passcodes.find_among(&entry, admitted);
+        let expired = self.stored.passcodes.find_among(&entry, |n| !admitted(n));
+        let found = valid.filter(exact).or(expired.filter(exact));
+        let grant = found.map(|m| Grant {
+            person: m.owner,
+            method,
+            evidence: Evidence::Passcode(m),
+            duress: m.kind == PasscodeKind::Duress,
+        });
+        self.verdict(now, grant, method, Some(&entry), false, out)
     }
 
     /// S-VC-2: the visitor code in `entry`, if the clock is trusted: without
@@ -99,16 +131,17 @@ impl<V: VisitorCodes> Lock<V> {
 
     /// Refuses any credential without looking at it when the storage failed
     /// or a lockout is active: prompted, not logged (a flood cannot wear the
-    /// flash) and not counted. True when refused.
-    fn refused_unchecked(&self, now: Instant, out: &mut Actions) -> bool {
+    /// flash) and not counted. The refusal, if refused.
+    fn refused_unchecked(&self, now: Instant, out: &mut Actions) -> Result<(), Refusal> {
         if self.storage_fault {
             self.prompt(out, Prompt::Failure(Refusal::StorageFault));
+            Err(Refusal::StorageFault)
         } else if self.locked_out(now) {
             self.prompt(out, Prompt::SystemLocked);
+            Err(Refusal::SystemLocked)
         } else {
-            return false;
+            Ok(())
         }
-        true
     }
 
     /// R-APP-4: opens for an offline visitor code after the second check; a
@@ -122,7 +155,7 @@ impl<V: VisitorCodes> Lock<V> {
         entry: &Entry,
         out: &mut Actions,
     ) {
-        if self.refused_unchecked(now, out) {
+        if self.refused_unchecked(now, out).is_err() {
             return;
         }
         let first = GRANTED;
@@ -188,11 +221,11 @@ impl<V: VisitorCodes> Lock<V> {
                     // cut during a deletion): remove it, and count the attempt.
                     out.push(Action::Module(ModuleCommand::Delete { kind, template }));
                 }
-                self.verdict(now, grant, Method::from(kind), None, for_menu, out);
+                let _ = self.verdict(now, grant, Method::from(kind), None, for_menu, out);
             }
             BiometricEvent::NoMatch { kind } => {
                 if let Some(for_menu) = self.verifying() {
-                    self.verdict(now, None, Method::from(kind), None, for_menu, out);
+                    let _ = self.verdict(now, None, Method::from(kind), None, for_menu, out);
                 }
             }
             BiometricEvent::EnrollProgress { kind, step } => {
@@ -241,10 +274,8 @@ impl<V: VisitorCodes> Lock<V> {
         entry: Option<&Entry>,
         for_menu: bool,
         out: &mut Actions,
-    ) {
-        if self.refused_unchecked(now, out) {
-            return;
-        }
+    ) -> Result<(), Refusal> {
+        self.refused_unchecked(now, out)?;
         #[cfg(any(test, feature = "fault-injection"))]
         let grant = match self.forced_first_check.take() {
             Some((person, method)) => Some(Grant {
@@ -257,11 +288,11 @@ impl<V: VisitorCodes> Lock<V> {
         };
         let Some(grant) = grant else {
             self.fail(now, method, out);
-            return;
+            return Err(Refusal::NoMatch);
         };
         let Some(person) = self.stored.people.get(grant.person) else {
             self.fail(now, method, out);
-            return;
+            return Err(Refusal::NoMatch);
         };
         if !person.admits(self.clock(now)) {
             self.log(
@@ -274,18 +305,18 @@ impl<V: VisitorCodes> Lock<V> {
                 },
             );
             self.prompt(out, Prompt::Failure(Refusal::OutsideValidity));
-            return;
+            return Err(Refusal::OutsideValidity);
         }
         let role = person.role;
         let first = GRANTED;
         let second = self.confirm(now, &grant, entry);
         if first != GRANTED || second != GRANTED || (first ^ second) != 0 {
             self.fail(now, method, out);
-            return;
+            return Err(Refusal::NoMatch);
         }
         if for_menu && guesses_around(role, &grant, entry) {
             self.fail(now, method, out);
-            return;
+            return Err(Refusal::NoMatch);
         }
         if self
             .stored
@@ -304,13 +335,15 @@ impl<V: VisitorCodes> Lock<V> {
                 self.wake(now);
             } else {
                 self.prompt(out, Prompt::Failure(Refusal::NotAdministrator));
+                return Err(Refusal::NotAdministrator);
             }
-            return;
+            return Ok(());
         }
         self.unlock(now, Some(grant.person), grant.method, out);
         if grant.duress {
             self.raise_duress(now, out);
         }
+        Ok(())
     }
 
     /// R-PIN-7: a duress code opens like the person's own code, silently

@@ -16,6 +16,7 @@ const MONDAY: u64 = 1_799_020_800;
 fn r_app_3_add_person_with_a_passcode_takes_the_lowest_free_number() {
     let mut b = Bench::set_up();
     let reply = b.admin_app(AppCommand::AddPerson {
+        number: None,
         role: Role::User,
         passcode: code("730418"),
         validity: Validity::ALWAYS,
@@ -38,6 +39,7 @@ fn r_app_3_add_person_with_a_passcode_takes_the_lowest_free_number() {
 fn r_app_3_add_person_keeps_the_passcode_rules() {
     let mut b = Bench::set_up();
     let add = |code_text: &str| AppCommand::AddPerson {
+        number: None,
         role: Role::User,
         passcode: code(code_text),
         validity: Validity::ALWAYS,
@@ -61,6 +63,7 @@ fn r_app_3_s_pr_4_only_an_administrator_adds_names_and_schedules() {
     let mut b = Bench::set_up();
     for command in [
         AppCommand::AddPerson {
+            number: None,
             role: Role::Administrator,
             passcode: code("730418"),
             validity: Validity::ALWAYS,

@@ -68,6 +68,7 @@ fn hour_of(b: &mut Bench, phone: &mut Phone, attack: Attack) -> Vec<Written> {
                 let command = match (next_add, added) {
                     (false, Some(person)) => AppCommand::DeletePerson(person),
                     _ => AppCommand::AddPerson {
+                        number: None,
                         role: Role::User,
                         passcode: Passcode::parse(&format!("{:08}", 20_000_000 + n)).unwrap(),
                         validity: Validity::ALWAYS,

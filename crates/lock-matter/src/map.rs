@@ -1,0 +1,543 @@
+//! The Door Lock cluster's values and the lock's, both ways (SPEC.md §10).
+//!
+//! Every enum here carries the cluster's wire value (`as u8`), as the
+//! Matter 1.4 Door Lock cluster (revision 7+) numbers them, so the handler
+//! on a Matter stack converts by value and the mapping needs no stack to be
+//! tested. Only the values the lock produces or accepts are listed.
+
+use lock_core::{
+    Actor, AlarmKind, BiometricKind, BoltPosition, BoltState, DoorState, LockMethod, LogEntry,
+    Method, Passcode, PasscodeError, Person, PersonNumber, Refusal, Role, TemplateId,
+};
+
+/// A Matter fabric's commands reach the lock as this pairing number plus
+/// the fabric's index (1…254), so the log says which fabric did what and
+/// an event names it. The app protocol numbers its own pairings from 1
+/// upwards and never this high (its table holds a few dozen).
+pub const FABRIC_PAIRING_BASE: u16 = 0xFF00;
+
+/// The pairing number commands from fabric `fabric_index` carry.
+pub const fn pairing_of_fabric(fabric_index: u8) -> u16 {
+    FABRIC_PAIRING_BASE | fabric_index as u16
+}
+
+/// The fabric a pairing number stands for, if it is one.
+pub fn fabric_of_pairing(pairing: u16) -> Option<u8> {
+    let index = u8::try_from(pairing.checked_sub(FABRIC_PAIRING_BASE)?).ok()?;
+    (1..=254).contains(&index).then_some(index)
+}
+
+/// SPEC §10: WrongCodeEntryLimit, the core's five failures (R-LKO-1).
+pub const WRONG_CODE_ENTRY_LIMIT: u8 = 5;
+/// SPEC §10: UserCodeTemporaryDisableTime, the core's first lockout, seconds.
+pub const USER_CODE_TEMPORARY_DISABLE_TIME: u8 = 180;
+/// MinPINCodeLength and MaxPINCodeLength: R-PIN-1's 6 to 10 digits.
+pub const MIN_PIN_LENGTH: u8 = 6;
+/// See [`MIN_PIN_LENGTH`].
+pub const MAX_PIN_LENGTH: u8 = 10;
+/// NumberOfTotalUsersSupported and NumberOfPINUsersSupported (R-USR-3).
+pub const USERS_SUPPORTED: u16 = {
+    assert!(lock_core::PEOPLE_CAPACITY <= u16::MAX as usize);
+    #[allow(clippy::cast_possible_truncation)] // Checked just above.
+    let n = lock_core::PEOPLE_CAPACITY as u16;
+    n
+};
+
+/// LockState (`DlLockState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LockState {
+    /// The bolt is between its ends, or jammed.
+    NotFullyLocked = 0,
+    /// Thrown.
+    Locked = 1,
+    /// Retracted.
+    Unlocked = 2,
+}
+
+/// SPEC §10: LockState from the bolt. A bolt on its way reads as where it
+/// was not yet: not fully locked, so no controller shows a door locked
+/// before the bolt is home.
+pub const fn lock_state(bolt: BoltState) -> LockState {
+    match bolt {
+        BoltState::At(BoltPosition::Locked) => LockState::Locked,
+        BoltState::At(BoltPosition::Unlocked) => LockState::Unlocked,
+        BoltState::Moving(_) | BoltState::Jammed => LockState::NotFullyLocked,
+    }
+}
+
+/// DoorState (`DoorStateEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DoorStateValue {
+    /// Open.
+    Open = 0,
+    /// Closed.
+    Closed = 1,
+    /// Open while leaving-home mode was armed (the intrusion alarm).
+    ForcedOpen = 3,
+}
+
+/// SPEC §10: DoorState from the door sensor; an open door that raised the
+/// intrusion alarm reads as forced open while the alarm lasts.
+pub const fn door_state(door: DoorState, intrusion: bool) -> DoorStateValue {
+    match door {
+        DoorState::Closed => DoorStateValue::Closed,
+        DoorState::Open if intrusion => DoorStateValue::ForcedOpen,
+        DoorState::Open => DoorStateValue::Open,
+    }
+}
+
+/// The operation source of an event (`OperationSourceEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OperationSource {
+    /// Not known.
+    Unspecified = 0,
+    /// By hand: the mechanical key or the thumb turn.
+    Manual = 1,
+    /// The lock's own app over Bluetooth (not a Matter controller).
+    ProprietaryRemote = 2,
+    /// The keypad: a passcode or a visitor code.
+    Keypad = 3,
+    /// The lock itself: the countdown lock.
+    Auto = 4,
+    /// The inside locking button.
+    Button = 5,
+    /// From afar: a Matter controller, or the app through a hub.
+    Remote = 7,
+    /// A face, a palm or a finger.
+    Biometric = 9,
+}
+
+/// SPEC §10: where an unlock (or a failed one) came from.
+pub const fn unlock_source(method: Method) -> OperationSource {
+    match method {
+        Method::Face | Method::Palm | Method::Finger => OperationSource::Biometric,
+        Method::Passcode | Method::VisitorCode => OperationSource::Keypad,
+        Method::MechanicalKey => OperationSource::Manual,
+        Method::BluetoothKey => OperationSource::ProprietaryRemote,
+        Method::Remote => OperationSource::Remote,
+    }
+}
+
+/// SPEC §10: where a lock came from.
+pub const fn lock_source(method: LockMethod) -> OperationSource {
+    match method {
+        LockMethod::Keypad | LockMethod::LeavingHome => OperationSource::Keypad,
+        LockMethod::InsideButton => OperationSource::Button,
+        LockMethod::Countdown => OperationSource::Auto,
+        LockMethod::App => OperationSource::Remote,
+        LockMethod::Manual => OperationSource::Manual,
+    }
+}
+
+/// Where a change to the people came from: at the lock, from a Matter
+/// fabric, or from the lock's own app.
+pub fn change_source(by: Actor) -> (OperationSource, Option<u8>) {
+    match by {
+        Actor::Person(_) => (OperationSource::Keypad, None),
+        Actor::Pairing(p) => match fabric_of_pairing(p) {
+            Some(fabric) => (OperationSource::Remote, Some(fabric)),
+            None => (OperationSource::ProprietaryRemote, None),
+        },
+    }
+}
+
+/// LockOperationType (`LockOperationTypeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LockOperationType {
+    /// The bolt was thrown.
+    Lock = 0,
+    /// The bolt was retracted.
+    Unlock = 1,
+}
+
+/// OperationError (`OperationErrorEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OperationError {
+    /// Any other refusal.
+    Unspecified = 0,
+    /// A wrong passcode or an unknown face, palm or finger (R-LKO-1).
+    InvalidCredential = 1,
+    /// Refused unchecked: a lockout is running.
+    DisabledUserDenied = 2,
+    /// A person outside their validity period or weekly hours (R-USR-6).
+    Restricted = 3,
+    /// The battery is too low for what was asked.
+    InsufficientBattery = 4,
+}
+
+/// SPEC §10: the error a refused verification reports.
+pub const fn operation_error(reason: Refusal) -> OperationError {
+    match reason {
+        Refusal::NoMatch => OperationError::InvalidCredential,
+        Refusal::SystemLocked => OperationError::DisabledUserDenied,
+        Refusal::OutsideValidity => OperationError::Restricted,
+        Refusal::BatteryTooLow => OperationError::InsufficientBattery,
+        _ => OperationError::Unspecified,
+    }
+}
+
+/// DoorLockAlarm's code (`AlarmCodeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AlarmCode {
+    /// The bolt jammed.
+    LockJammed = 0,
+    /// The lock was reset to factory settings.
+    LockFactoryReset = 1,
+    /// The wrong-code limit was reached: a lockout began.
+    WrongCodeEntryLimit = 4,
+    /// The front panel was forced off (the tamper alarm).
+    FrontEscutcheonRemoved = 5,
+    /// The door opened while leaving-home mode was armed.
+    DoorForcedOpen = 6,
+    /// A duress passcode was used.
+    ForcedUser = 8,
+}
+
+/// SPEC §10: the alarm code of one of the lock's alarms. The low battery
+/// has none: it is the Power Source cluster's to report.
+pub const fn alarm_code(kind: AlarmKind) -> Option<AlarmCode> {
+    match kind {
+        AlarmKind::Jam => Some(AlarmCode::LockJammed),
+        AlarmKind::SystemLocked => Some(AlarmCode::WrongCodeEntryLimit),
+        AlarmKind::Tamper => Some(AlarmCode::FrontEscutcheonRemoved),
+        AlarmKind::Intrusion => Some(AlarmCode::DoorForcedOpen),
+        AlarmKind::Duress => Some(AlarmCode::ForcedUser),
+        AlarmKind::LowBattery => None,
+    }
+}
+
+/// LockUserChange's data type (`LockDataTypeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LockDataType {
+    /// A person (user index).
+    UserIndex = 2,
+    /// A passcode.
+    Pin = 6,
+    /// A fingerprint.
+    Fingerprint = 8,
+    /// A face.
+    Face = 10,
+    /// A palm (the cluster has no palm-vein type).
+    Unspecified = 0,
+}
+
+/// LockUserChange's operation (`DataOperationTypeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DataOperation {
+    /// Added.
+    Add = 0,
+    /// Cleared.
+    Clear = 1,
+    /// Changed.
+    Modify = 2,
+}
+
+/// A Door Lock event (SPEC §10), from one of the lock's log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoorLockEvent {
+    /// DoorLockAlarm.
+    Alarm(AlarmCode),
+    /// LockOperation: the bolt moved for someone.
+    Operation {
+        /// Locked or unlocked.
+        kind: LockOperationType,
+        /// How.
+        source: OperationSource,
+        /// Whose credential, if a person's.
+        user: Option<u16>,
+    },
+    /// LockOperationError: a verification was refused.
+    OperationError {
+        /// What was tried (an unlock: the lock checks credentials only to
+        /// open).
+        kind: LockOperationType,
+        /// How.
+        source: OperationSource,
+        /// Why it was refused.
+        error: OperationError,
+        /// Whose credential, if it was a person's (outside their hours).
+        user: Option<u16>,
+    },
+    /// LockUserChange.
+    UserChange {
+        /// What changed.
+        data: LockDataType,
+        /// Added, changed or cleared.
+        operation: DataOperation,
+        /// Who changed it: at the lock, a fabric, the lock's app.
+        source: OperationSource,
+        /// The fabric that changed it, if one did.
+        fabric: Option<u8>,
+        /// Whose.
+        user: u16,
+    },
+}
+
+/// SPEC §10: the event a log record raises, if any. Settings, clock,
+/// pairings and lockout ends raise none (the attributes show them).
+pub fn event_of(entry: &LogEntry) -> Option<DoorLockEvent> {
+    let user = |p: Option<PersonNumber>| p.map(user_index);
+    Some(match *entry {
+        LogEntry::Unlock { person, method } => DoorLockEvent::Operation {
+            kind: LockOperationType::Unlock,
+            source: unlock_source(method),
+            user: user(person),
+        },
+        LogEntry::Locked(method) => DoorLockEvent::Operation {
+            kind: LockOperationType::Lock,
+            source: lock_source(method),
+            user: None,
+        },
+        LogEntry::UnlockFailed {
+            person,
+            method,
+            reason,
+        } => DoorLockEvent::OperationError {
+            kind: LockOperationType::Unlock,
+            source: unlock_source(method),
+            error: operation_error(reason),
+            user: user(person),
+        },
+        LogEntry::Alarm(kind) => DoorLockEvent::Alarm(alarm_code(kind)?),
+        LogEntry::FactoryReset => DoorLockEvent::Alarm(AlarmCode::LockFactoryReset),
+        LogEntry::UserAdded { person, by, .. } => {
+            user_change(LockDataType::UserIndex, DataOperation::Add, person, by)
+        }
+        LogEntry::UserChanged { person, by } => {
+            user_change(LockDataType::UserIndex, DataOperation::Modify, person, by)
+        }
+        LogEntry::UserDeleted { person, by } => {
+            user_change(LockDataType::UserIndex, DataOperation::Clear, person, by)
+        }
+        LogEntry::CredentialAdded { person, kind, by } => {
+            let data = match kind {
+                None => LockDataType::Pin,
+                Some(BiometricKind::Finger) => LockDataType::Fingerprint,
+                Some(BiometricKind::Face) => LockDataType::Face,
+                Some(BiometricKind::Palm) => LockDataType::Unspecified,
+            };
+            user_change(data, DataOperation::Add, person, by)
+        }
+        LogEntry::Lockout { .. }
+        | LogEntry::LockoutEnded
+        | LogEntry::LockoutLifted
+        | LogEntry::SettingChanged { .. }
+        | LogEntry::ClockSet { .. }
+        | LogEntry::Paired { .. }
+        | LogEntry::Unpaired { .. }
+        | LogEntry::KeyIssued { .. }
+        | LogEntry::DoorDirection(_)
+        | LogEntry::ModuleFault(_) => return None,
+    })
+}
+
+fn user_change(
+    data: LockDataType,
+    operation: DataOperation,
+    person: PersonNumber,
+    by: Actor,
+) -> DoorLockEvent {
+    let (source, fabric) = change_source(by);
+    DoorLockEvent::UserChange {
+        data,
+        operation,
+        source,
+        fabric,
+        user: user_index(person),
+    }
+}
+
+/// A command's cluster status (`DlStatus`), in SetCredential's response
+/// and as the cluster-specific status of the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DlStatus {
+    /// Done.
+    Success = 0,
+    /// Refused for a reason the cluster has no status for.
+    Failure = 1,
+    /// The PIN is in use: it contains a stored code or is contained in one
+    /// (R-PIN-5).
+    Duplicate = 2,
+    /// The user index or credential slot is taken.
+    Occupied = 3,
+    /// A field is out of range, or the PIN breaks R-PIN-1 or 2.
+    InvalidField = 0x85,
+    /// The lock holds as many people or credentials as it can (R-USR-3).
+    ResourceExhausted = 0x89,
+    /// No such person or credential.
+    NotFound = 0x8B,
+}
+
+/// SPEC §10: the cluster status of one of the core's refusals.
+pub const fn status_of(refusal: Refusal) -> DlStatus {
+    match refusal {
+        Refusal::Passcode(PasscodeError::Overlaps) => DlStatus::Duplicate,
+        Refusal::Passcode(PasscodeError::Full)
+        | Refusal::PeopleFull
+        | Refusal::CredentialStoreFull
+        | Refusal::PersonCredentialsFull => DlStatus::ResourceExhausted,
+        Refusal::Passcode(_) => DlStatus::InvalidField,
+        Refusal::OutOfRange => DlStatus::Occupied,
+        Refusal::NoSuchPerson => DlStatus::NotFound,
+        _ => DlStatus::Failure,
+    }
+}
+
+/// SPEC §10: the user index of a person: their number.
+pub const fn user_index(person: PersonNumber) -> u16 {
+    person.get() as u16
+}
+
+/// SPEC §10: the person a user index names; out of 1…100 is InvalidField.
+pub fn person_of_index(index: u16) -> Result<PersonNumber, DlStatus> {
+    u8::try_from(index)
+        .ok()
+        .and_then(PersonNumber::new)
+        .ok_or(DlStatus::InvalidField)
+}
+
+/// A PIN from a command's octet string: ASCII digits, R-PIN-1's 6 to 10 of
+/// them. Anything else is InvalidField. Strength (R-PIN-2) and overlap
+/// (R-PIN-5) are the core's to judge when the PIN is stored.
+pub fn pin_of_octets(octets: &[u8]) -> Result<Passcode, DlStatus> {
+    let mut digits = [0u8; MAX_PIN_LENGTH as usize];
+    if octets.len() > digits.len() {
+        return Err(DlStatus::InvalidField);
+    }
+    for (d, &o) in digits.iter_mut().zip(octets) {
+        if !o.is_ascii_digit() {
+            return Err(DlStatus::InvalidField);
+        }
+        *d = o - b'0';
+    }
+    let digits = digits.get(..octets.len()).ok_or(DlStatus::InvalidField)?;
+    Passcode::new(digits).map_err(|_| DlStatus::InvalidField)
+}
+
+/// A user's type (`UserTypeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum UserType {
+    /// A user with no limits.
+    Unrestricted = 0,
+    /// Limited to a validity period (R-USR-6): the cluster's year-day
+    /// schedule.
+    YearDaySchedule = 1,
+    /// Limited to hours of the week (R-APP-3).
+    WeekDaySchedule = 2,
+    /// An administrator: may open the lock's menu (R-MNU-1).
+    Programming = 3,
+}
+
+/// SPEC §10: the user type a person reads back as.
+pub fn user_type(person: &Person) -> UserType {
+    match person.role {
+        Role::Administrator => UserType::Programming,
+        Role::User if person.schedule.is_some() => UserType::WeekDaySchedule,
+        Role::User if person.validity != lock_core::Validity::ALWAYS => UserType::YearDaySchedule,
+        Role::User => UserType::Unrestricted,
+    }
+}
+
+/// SPEC §10: the role a SetUser's user type asks for. The schedule types
+/// are set with their schedules; the others (non-access, forced,
+/// disposable, expiring, remote-only users) the lock does not have.
+pub const fn role_of_user_type(value: u8) -> Result<Role, DlStatus> {
+    match value {
+        0..=2 => Ok(Role::User),
+        3 => Ok(Role::Administrator),
+        _ => Err(DlStatus::InvalidField),
+    }
+}
+
+/// A credential's type (`CredentialTypeEnum`) as the lock holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CredentialType {
+    /// A passcode.
+    Pin = 1,
+    /// A fingerprint.
+    Fingerprint = 3,
+    /// A face.
+    Face = 5,
+}
+
+impl CredentialType {
+    /// The type of a command's credential, if the lock has it. RFID, finger
+    /// vein, Aliro and programming PINs it does not.
+    pub const fn of(value: u8) -> Option<CredentialType> {
+        match value {
+            1 => Some(CredentialType::Pin),
+            3 => Some(CredentialType::Fingerprint),
+            5 => Some(CredentialType::Face),
+            _ => None,
+        }
+    }
+
+    /// The biometric kind, for the enrolled types.
+    pub const fn biometric(self) -> Option<BiometricKind> {
+        match self {
+            CredentialType::Pin => None,
+            CredentialType::Fingerprint => Some(BiometricKind::Finger),
+            CredentialType::Face => Some(BiometricKind::Face),
+        }
+    }
+}
+
+/// One credential as GetUser lists it and GetCredentialStatus finds it: a
+/// PIN's index is its owner's person number (one passcode each); a face's
+/// or finger's is its module template number plus one (indices start at 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    /// Its type.
+    pub kind: CredentialType,
+    /// Its index.
+    pub index: u16,
+}
+
+/// SPEC §10: a person's credentials in the cluster's terms. Palms have no
+/// Matter credential type and are not listed; a duress code is not a
+/// credential the cluster can name apart from the PIN and is not listed.
+pub fn credentials(person: &Person) -> impl Iterator<Item = Credential> + '_ {
+    let pin = person.passcode.map(|_| Credential {
+        kind: CredentialType::Pin,
+        index: user_index(person.number),
+    });
+    let enrolled = |kind: CredentialType| {
+        let templates = kind.biometric().map_or(&[][..], |b| person.templates(b));
+        templates.iter().map(move |t| Credential {
+            kind,
+            index: t.0.saturating_add(1),
+        })
+    };
+    pin.into_iter()
+        .chain(enrolled(CredentialType::Fingerprint))
+        .chain(enrolled(CredentialType::Face))
+}
+
+/// The template a face's or finger's credential index names.
+pub const fn template_of_index(index: u16) -> Option<TemplateId> {
+    match index.checked_sub(1) {
+        Some(t) => Some(TemplateId(t)),
+        None => None,
+    }
+}
+
+/// The person holding a credential, if anyone does.
+pub fn holder<'p>(
+    people: impl IntoIterator<Item = &'p Person>,
+    credential: Credential,
+) -> Option<&'p Person> {
+    people
+        .into_iter()
+        .find(|p| credentials(p).any(|c| c == credential))
+}
