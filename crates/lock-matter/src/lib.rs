@@ -9,9 +9,13 @@
 //! plain functions over lock-core's types — user indices and person
 //! numbers, PINs from a command's octets, user and credential types,
 //! LockState and DoorState, each refusal's cluster status, and the event
-//! each log record raises. The rs-matter cluster handler that serves them
-//! over a fabric is not in this crate yet (issue 21's open work: the
-//! handler, the simulator's `--matter` device, the controller tests).
+//! each log record raises.
+//!
+//! [`bridge`]: [`Bridge`] and [`MatterApp`], between the Matter stack's
+//! tasks and lock-runtime's control loop.
+//!
+//! `cluster` (feature `rs-matter`): the Door Lock cluster handler on
+//! rs-matter 0.4.1, reading the bridge's view and asking the core.
 //!
 //! # Why not rs-matter's types here
 //!
@@ -22,6 +26,8 @@
 //! the stack.
 
 pub mod bridge;
+#[cfg(feature = "rs-matter")]
+pub mod cluster;
 pub mod map;
 
 pub use bridge::{Answer, Bridge, LockView, MatterApp, Request, UserRecord};

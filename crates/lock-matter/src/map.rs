@@ -43,6 +43,16 @@ pub const USERS_SUPPORTED: u16 = {
     n
 };
 
+/// SPEC §10: SoundVolume from the lock's volume (the cluster's values:
+/// 0 silent, 1 low, 2 high, 3 medium).
+pub const fn sound_volume(volume: lock_core::Volume) -> u8 {
+    match volume {
+        lock_core::Volume::Low => 1,
+        lock_core::Volume::Medium => 3,
+        lock_core::Volume::High => 2,
+    }
+}
+
 /// LockState (`DlLockState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
