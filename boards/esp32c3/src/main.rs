@@ -547,6 +547,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         }
     };
     let app = ProtoApp::with_updater(BleTransport::new(&link), ChipEntropy, EspUpdater(updates));
+    // With Matter, the runtime's app side also takes the Door Lock
+    // cluster's requests (lock-matter's `MatterApp`), over a bridge the
+    // cluster's handler shares: both run in this one task.
+    #[cfg(feature = "matter")]
+    let bridge = lock_matter::Bridge::<NoopRawMutex>::new();
+    #[cfg(feature = "matter")]
+    let app = lock_matter::MatterApp::new(app, &bridge);
 
     let buses = Buses {
         i2c: &i2c,
@@ -604,7 +611,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     );
     // Matter over Wi-Fi beside the lock (README.md, Matter over Wi-Fi).
     #[cfg(feature = "matter")]
-    embassy_futures::join::join(lock, matter::run(station)).await;
+    embassy_futures::join::join(lock, matter::run(station, &bridge)).await;
     #[cfg(not(feature = "matter"))]
     lock.await;
     halt("the lock stopped").await

@@ -14,8 +14,9 @@
 //! The node: endpoint 0 is rs-matter's root endpoint for a device on an
 //! IP network it is already on (`root_endpoint!(eth)`: the Wi-Fi
 //! credentials come from the build, not from the commissioner); endpoint
-//! 1 is a Door Lock (device type 0x000A) with Descriptor and Identify.
-//! The Door Lock cluster itself is not served yet (README.md).
+//! 1 is a Door Lock (device type 0x000A) with Descriptor, Identify and
+//! lock-matter's Door Lock cluster, which asks the lock's core over a
+//! `lock_matter::Bridge` to the runtime's app side (`MatterApp`).
 //!
 //! Without `LOCK_WIFI_SSID` or `LOCK_WIFI_PASSWORD` in the build, or when
 //! Wi-Fi does not start, `start` logs why and `run` stays pending: the
@@ -25,9 +26,10 @@ use core::fmt::Write as _;
 use core::net::{Ipv6Addr, SocketAddr};
 use core::pin::pin;
 
-use embassy_futures::select::{select, select4};
+use embassy_futures::select::{select, select3, select4};
 use embassy_net::udp::{PacketMetadata, RecvError, UdpSocket};
 use embassy_net::{Ipv6Cidr, StackResources, StaticConfigV6};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Duration, Timer};
 use esp_hal::peripherals::WIFI;
 use esp_hal::rng::Trng;
@@ -36,8 +38,11 @@ use esp_radio::wifi::{
     AuthenticationMethodConfig, Config as WifiConfig, ControllerConfig, Interface, PowerSaveMode,
     WifiController,
 };
+use lock_matter::Bridge;
+use lock_matter::cluster::DoorLockHandler;
 use log::{error, info, warn};
 use rs_matter::crypto::{Crypto as _, default_crypto};
+use rs_matter::dm::clusters::decl::door_lock;
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
 use rs_matter::dm::clusters::identify;
 use rs_matter::dm::devices::test::{DAC_PRIVKEY, TEST_DEV_ATT, TEST_DEV_COMM, TEST_DEV_DET};
@@ -75,6 +80,15 @@ const DEV_TYPE_DOOR_LOCK: DeviceType = DeviceType {
 /// The endpoint the lock is on.
 const LOCK_ENDPOINT: u16 = 1;
 
+/// The Door Lock cluster's handler (lock-matter), over the bridge to the
+/// runtime's app side; everything runs in `main`'s one task.
+type DoorLock<'a> = DoorLockHandler<'a, NoopRawMutex>;
+
+/// How often the lock's factory-reset count is looked at (R-MNU-9: the
+/// fabrics go with the people). Looked at, not waited for: the bridge's
+/// change signal has one waiter, the cluster handler's background task.
+const RESET_CHECK: Duration = Duration::from_secs(5);
+
 /// The node: the root endpoint of a device on an IP network it has joined
 /// by itself (the Ethernet flavour of Network Commissioning: the Wi-Fi
 /// credentials are the build's, README.md), and the lock's endpoint.
@@ -84,7 +98,11 @@ const NODE: Node<'static> = Node {
         Endpoint::new(
             LOCK_ENDPOINT,
             devices!(DEV_TYPE_DOOR_LOCK),
-            clusters!(desc::DescHandler::CLUSTER, identify::CLUSTER),
+            clusters!(
+                desc::DescHandler::CLUSTER,
+                identify::CLUSTER,
+                DoorLock::<'static>::CLUSTER
+            ),
         ),
     ],
 };
@@ -267,8 +285,10 @@ pub fn start(wifi: WIFI<'static>) -> Option<Station> {
 }
 
 /// Runs Matter over Wi-Fi for as long as the lock runs (module docs), on
-/// the station `start` gave, or stays pending without one.
-pub async fn run(station: Option<Station>) -> ! {
+/// the station `start` gave, or stays pending without one. The Door Lock
+/// cluster asks the lock over `bridge` (lock-matter's `MatterApp` is the
+/// runtime's app side).
+pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
     let Some(Station {
         mut controller,
         interface,
@@ -340,6 +360,7 @@ pub async fn run(station: Option<Station>) -> ! {
     let sys = EthSysHandlerBuilder::new().build(&mut rand);
     let descriptor = desc::DescHandler::new(Dataver::new_rand(&mut rand)).adapt();
     let identify = identify::IdentifyHandler::new(Dataver::new_rand(&mut rand)).adapt();
+    let door_lock = DoorLock::new(Dataver::new_rand(&mut rand), LOCK_ENDPOINT, bridge);
     let handler = sys
         .chain(
             |endpoint, cluster| {
@@ -350,6 +371,10 @@ pub async fn run(station: Option<Station>) -> ! {
         .chain(
             |endpoint, cluster| endpoint == LOCK_ENDPOINT && cluster == identify::CLUSTER.id,
             Async(identify),
+        )
+        .chain(
+            |endpoint, cluster| endpoint == LOCK_ENDPOINT && cluster == DoorLock::CLUSTER.id,
+            door_lock::HandlerAsyncAdaptor(door_lock),
         );
     let im = InteractionModel::new(&matter, &crypto, &buffers, (NODE, handler), &kv, &state);
     if let Err(why) = im.startup().await {
@@ -391,8 +416,33 @@ pub async fn run(station: Option<Station>) -> ! {
             Timer::after(MATTER_RETRY).await;
         }
     };
+    // R-MNU-9: a factory reset of the lock removes every fabric, and the
+    // lock is open for commissioning again.
+    let factory_resets = async {
+        let mut seen = bridge.factory_resets();
+        loop {
+            Timer::after(RESET_CHECK).await;
+            let now = bridge.factory_resets();
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            info!("matter: the lock was reset; its fabrics are removed");
+            if let Err(why) = matter.factory_reset(&kv) {
+                error!("matter: fabrics not removed ({why:?})");
+            }
+            if let Err(why) = im.factory_reset().await {
+                error!("matter: data model not reset ({why:?})");
+            }
+            if let Err(why) =
+                matter.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS, &crypto, &())
+            {
+                warn!("matter: the commissioning window did not open ({why:?})");
+            }
+        }
+    };
     let network = select(runner.run(), keep_joined(&mut controller));
     // Each of these runs forever; should one end, Matter is down.
-    let _ = select(network, matter_stack).await;
+    let _ = select3(network, matter_stack, factory_resets).await;
     down("the network stopped").await
 }
