@@ -389,8 +389,7 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
         if let Err(why) = matter.print_standard_qr_text(DiscoveryCapabilities::IP) {
             warn!("matter: no pairing code ({why:?})");
         }
-        if let Err(why) = matter.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS, &crypto, &())
-        {
+        if let Err(why) = im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS) {
             warn!("matter: the commissioning window did not open ({why:?})");
         }
     }
@@ -434,9 +433,7 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
             if let Err(why) = im.factory_reset().await {
                 error!("matter: data model not reset ({why:?})");
             }
-            if let Err(why) =
-                matter.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS, &crypto, &())
-            {
+            if let Err(why) = im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS) {
                 warn!("matter: the commissioning window did not open ({why:?})");
             }
         }
