@@ -58,6 +58,13 @@ def get_user(ctrl, node, index):
     return ctrl.command(node, EP, DL.Commands.GetUser(userIndex=index), timed_ms=None)
 
 
+def creds(user_response) -> list:
+    """A GetUserResponse's credentials: the field is nullable, and null
+    (a truthy NullValue in the CHIP wheel) when the user holds none."""
+    found = user_response.credentials
+    return [] if found in (None, NullValue) else list(found)
+
+
 def pin_credential(index):
     return DL.Structs.CredentialStruct(credentialType=E.CredentialTypeEnum.kPin, credentialIndex=index)
 
@@ -68,12 +75,16 @@ def credential_status(ctrl, node, index, kind=E.CredentialTypeEnum.kPin):
 
 
 def free_pin_index(ctrl, node) -> int:
-    """The first PIN credential index not in use (the lock's own numbering)."""
-    st = credential_status(ctrl, node, 1)
-    if not st.credentialExists:
-        return 1
-    assert st.nextCredentialIndex not in (None, NullValue), "no free PIN slot"
-    return st.nextCredentialIndex
+    """The first PIN credential index not in use (the lock's own numbering).
+
+    Found by asking each index: GetCredentialStatusResponse's
+    NextCredentialIndex names the next *occupied* slot of the type (Matter
+    Door Lock cluster, as the CHIP reference server fills it), never a free one.
+    """
+    for index in range(1, 51):
+        if not credential_status(ctrl, node, index).credentialExists:
+            return index
+    raise AssertionError("no free PIN slot")
 
 
 def set_pin(ctrl, node, user_index, pin: str, index=None):
@@ -95,6 +106,17 @@ def lock_door(ctrl, node, timed_ms=TIMED_MS):
 
 def attr(ctrl, node, a):
     return ctrl.read(node, EP, a)
+
+
+def remote_unlock(lock, on: bool) -> None:
+    """R-APP-2 as the owner does it (scenario 36): the phone pairs once in
+    pairing mode (SET held, ✓ at the keypad; pairing mode ends with it),
+    then switches the setting. Run after the commissioning: pairing mode
+    also opens a commissioning window, and the phone's pairing closes it."""
+    if not getattr(lock, "phone_paired", False):
+        lock.step("set-hold", "app pair", "keys ok", "expect reply paired")
+        lock.phone_paired = True
+    lock.step(f"app setting remote-unlock {'on' if on else 'off'}", "expect reply done")
 
 
 def users(lock) -> int:
@@ -268,7 +290,7 @@ def test_tc_drlk_2_9_set_pin_opens_at_the_keypad(commissioned, controller):
     assert matter_logs(lock, logs), f"no log entry naming matter: {lock.logs_since(logs)}"
 
     got = get_user(controller, node, 2)
-    kinds = [c.credentialType for c in (got.credentials or [])]
+    kinds = [c.credentialType for c in creds(got)]
     assert E.CredentialTypeEnum.kPin in kinds, got
 
     assert keypad_unlocks(lock, NEW_PIN)
@@ -289,7 +311,7 @@ def test_r_pin_1_r_pin_2_weak_or_bad_length_pins_refused(commissioned, controlle
         assert not credential_status(controller, node, index).credentialExists, pin
     assert users(lock) == before
     got = get_user(controller, node, 2)
-    assert not [c for c in (got.credentials or []) if c.credentialType == E.CredentialTypeEnum.kPin]
+    assert not [c for c in creds(got) if c.credentialType == E.CredentialTypeEnum.kPin]
     # Nothing opens at the keypad either (one failed verification, far from a lockout).
     assert not keypad_unlocks(lock, "123456")
 
@@ -305,7 +327,7 @@ def test_r_pin_5_containment_refused(commissioned, controller):
     set_user(controller, node, 3)
     rejected(lambda: set_pin(controller, node, 3, "48291507"))  # contains 829150
     got = get_user(controller, node, 3)
-    assert not (got.credentials or []), got
+    assert not creds(got), got
 
 
 def test_tc_drlk_2_9_get_credential_status(commissioned, controller):
@@ -313,7 +335,7 @@ def test_tc_drlk_2_9_get_credential_status(commissioned, controller):
     lock, node = commissioned
     admin = get_user(controller, node, 1)
     assert admin.userStatus == E.UserStatusEnum.kOccupiedEnabled
-    pins = [c for c in (admin.credentials or []) if c.credentialType == E.CredentialTypeEnum.kPin]
+    pins = [c for c in creds(admin) if c.credentialType == E.CredentialTypeEnum.kPin]
     assert len(pins) == 1, admin
 
     st = credential_status(controller, node, pins[0].credentialIndex)
@@ -322,10 +344,9 @@ def test_tc_drlk_2_9_get_credential_status(commissioned, controller):
     # The secret itself never reads back.
     assert st.credentialData in (None, NullValue)
 
-    free = credential_status(controller, node, st.nextCredentialIndex) \
-        if st.nextCredentialIndex not in (None, NullValue) else None
-    if free is not None:
-        assert free.credentialExists is False
+    # NextCredentialIndex, when given, names the next occupied PIN slot.
+    if st.nextCredentialIndex not in (None, NullValue):
+        assert credential_status(controller, node, st.nextCredentialIndex).credentialExists
 
 
 def test_tc_drlk_2_11_fingerprint_and_pin_on_one_person(commissioned, controller):
@@ -338,14 +359,14 @@ def test_tc_drlk_2_11_fingerprint_and_pin_on_one_person(commissioned, controller
     assert set_pin(controller, node, 2, NEW_PIN).status == E.DlStatus.kSuccess
 
     got = get_user(controller, node, 2)
-    creds = {c.credentialType: c.credentialIndex for c in (got.credentials or [])}
-    assert set(creds) == {E.CredentialTypeEnum.kFingerprint, E.CredentialTypeEnum.kPin}, got
-    finger = credential_status(controller, node, creds[E.CredentialTypeEnum.kFingerprint],
+    held = {c.credentialType: c.credentialIndex for c in creds(got)}
+    assert set(held) == {E.CredentialTypeEnum.kFingerprint, E.CredentialTypeEnum.kPin}, got
+    finger = credential_status(controller, node, held[E.CredentialTypeEnum.kFingerprint],
                                E.CredentialTypeEnum.kFingerprint)
     assert finger.credentialExists and finger.userIndex == 2, finger
 
     cred = DL.Structs.CredentialStruct(credentialType=E.CredentialTypeEnum.kFingerprint,
-                                       credentialIndex=creds[E.CredentialTypeEnum.kFingerprint])
+                                       credentialIndex=held[E.CredentialTypeEnum.kFingerprint])
     controller.command(node, EP, DL.Commands.ClearCredential(credential=cred), timed_ms=TIMED_MS)
     lock.step("finger alice", "expect event unlock-failed", "wait 2s", "expect bolt locked")
     assert users(lock) == 2
@@ -359,7 +380,7 @@ def test_tc_drlk_2_11_fingerprint_and_pin_on_one_person(commissioned, controller
 def test_tc_drlk_2_3_unlock_with_pin_when_remote_unlock_on(commissioned, controller):
     """TC-DRLK-2.3, R-MTR-3, R-APP-2: UnlockDoor with a person's PIN opens."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     unlock(controller, node, ADMIN_PASSCODE)
     lock.step("wait 2s", "expect bolt unlocked")
     assert attr(controller, node, DL.Attributes.LockState) == E.DlLockState.kUnlocked
@@ -380,7 +401,8 @@ def test_r_app_2_unlock_refused_when_remote_unlock_off(commissioned, controller)
     lock, node = commissioned
     with pytest.raises(InteractionModelError):
         unlock(controller, node, ADMIN_PASSCODE)
-    lock.step("matter remote-unlock on", "matter remote-unlock off")
+    remote_unlock(lock, True)
+    remote_unlock(lock, False)
     with pytest.raises(InteractionModelError):
         unlock(controller, node, ADMIN_PASSCODE)
     lock.step("wait 2s", "expect bolt locked")
@@ -389,7 +411,7 @@ def test_r_app_2_unlock_refused_when_remote_unlock_off(commissioned, controller)
 def test_tc_drlk_2_2_lock_door_needs_a_timed_request(commissioned, controller):
     """TC-DRLK-2.2, R-MTR-3: LockDoor/UnlockDoor without a timed request."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     with pytest.raises(InteractionModelError) as e:
         lock_door(controller, node, timed_ms=None)
     assert e.value.status == Status.NeedsTimedInteraction
@@ -402,7 +424,7 @@ def test_tc_drlk_2_2_lock_door_needs_a_timed_request(commissioned, controller):
 def test_tc_drlk_2_2_wrong_pin_limit_locks_out(commissioned, controller):
     """TC-DRLK-2.2, R-MTR-3, R-LKO-1, R-ALM-2: five wrong PINs lock the system."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on")
+    remote_unlock(lock, True)
     for _ in range(5):
         with pytest.raises(InteractionModelError) as e:
             unlock(controller, node, WRONG_PIN)
@@ -426,7 +448,8 @@ def test_tc_drlk_2_2_wrong_pin_limit_locks_out(commissioned, controller):
 def test_r_lko_1_one_count_across_keypad_and_matter(commissioned, controller):
     """R-LKO-1, R-MTR-3: three keypad failures and two Matter failures make five."""
     lock, node = commissioned
-    lock.step("matter remote-unlock on", "touch")
+    remote_unlock(lock, True)
+    lock.step("touch")
     for _ in range(3):
         lock.step(f"keys {WRONG_PIN} ok")
     lock.step("expect no-alarm")
@@ -450,7 +473,7 @@ def test_r_mtr_2_person_added_at_the_keypad_reads_back(commissioned, controller)
     assert users(lock) == 2
     got = get_user(controller, node, 2)
     assert got.userStatus == E.UserStatusEnum.kOccupiedEnabled, got
-    kinds = [c.credentialType for c in (got.credentials or [])]
+    kinds = [c.credentialType for c in creds(got)]
     assert kinds == [E.CredentialTypeEnum.kPin], got
 
     changes = [e.Data for e in controller.events(node, EP, DL.Events.LockUserChange)]

@@ -9,7 +9,9 @@
 //! Without the default `std` feature the scenario parser, the simulated
 //! world and the runner are `no_std` + `alloc`, so that a board (such as
 //! `boards/qemu-mps2`) runs the same scenarios on its own target; `std` adds
-//! the terminal lock and the file-backed flash.
+//! the terminal lock and the file-backed flash. `matter` adds `lock-sim
+//! matter` ([`matter`]): the lock in real time with an rs-matter Door Lock
+//! device beside it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -18,6 +20,8 @@ extern crate alloc;
 pub mod energy;
 pub mod firmware;
 pub mod help;
+#[cfg(feature = "matter")]
+pub mod matter;
 pub mod meaning;
 pub mod power;
 pub mod scenario;

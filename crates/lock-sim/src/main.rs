@@ -10,6 +10,11 @@
 //! the lock is awake and a minute after: R-NRG-3), and prints each board's
 //! day and battery life (R-NRG-2) as plain text, or as Markdown. Exits
 //! non-zero, naming the failure, if the scenario does not pass.
+//!
+//! `lock-sim matter [--iface IFACE] [--fresh] [--flash FILE]` (built with
+//! the `matter` feature): the lock in real time with a Matter Door Lock
+//! beside it, stepped from stdin (tests/matter/README.md). Without the
+//! feature it says so and exits 2.
 
 use std::process::ExitCode;
 
@@ -17,13 +22,16 @@ use lock_sim::sim::{Outcome, run_text};
 
 const USAGE: &str = "usage: lock-sim [--fresh] [--flash FILE]   (the interactive lock)
        lock-sim run FILE…                   (run scenario files, SPEC.md §8)
-       lock-sim energy FILE [--markdown]    (a day's energy, R-NRG-2)";
+       lock-sim energy FILE [--markdown]    (a day's energy, R-NRG-2)
+       lock-sim matter [--iface IFACE] [--fresh] [--flash FILE]
+                                            (the lock with a Matter Door Lock, SPEC §10)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
         Some((cmd, files)) if cmd == "run" && !files.is_empty() => run(files),
         Some((cmd, rest)) if cmd == "energy" => energy(rest),
+        Some((cmd, rest)) if cmd == "matter" => matter(rest),
         Some((cmd, _)) if cmd == "-h" || cmd == "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -127,4 +135,49 @@ fn energy(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "matter")]
+fn matter(args: &[String]) -> ExitCode {
+    let mut options = lock_sim::matter::Options {
+        iface: None,
+        fresh: false,
+        flash: lock_sim::tui::DEFAULT_FLASH.into(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match (arg.as_str(), it.clone().next()) {
+            ("--fresh", _) => options.fresh = true,
+            ("--iface", Some(iface)) => {
+                options.iface = Some(iface.clone());
+                it.next();
+            }
+            ("--flash", Some(path)) => {
+                options.flash = path.into();
+                it.next();
+            }
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // rs-matter's own log lines go to stderr (RUST_LOG, default warn);
+    // stdout is the step protocol.
+    env_logger::Builder::from_env(env_logger::Env::default().filter_or("RUST_LOG", "warn"))
+        .target(env_logger::Target::Stderr)
+        .init();
+    match lock_sim::matter::run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lock-sim matter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "matter"))]
+fn matter(_: &[String]) -> ExitCode {
+    eprintln!("lock-sim: built without Matter (cargo build -p lock-sim --features matter)");
+    ExitCode::from(2)
 }

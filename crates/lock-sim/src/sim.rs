@@ -138,7 +138,17 @@ pub struct Sim {
     firmware: Firmware,
     /// The image that runs since the last boot.
     running: Option<Running>,
+    /// The Matter device beside the lock (`lock-sim matter`): the runtime's
+    /// app side is then lock-matter's `MatterApp` over this bridge.
+    #[cfg(feature = "matter")]
+    matter: Option<&'static MatterBridge>,
 }
+
+/// The bridge between the simulated lock and its Matter device, shared by
+/// the lock's thread and Matter's.
+#[cfg(feature = "matter")]
+pub type MatterBridge =
+    lock_matter::Bridge<embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex>;
 
 /// A phone of a scenario.
 #[derive(Default)]
@@ -218,7 +228,17 @@ impl Sim {
             replies_mark: 0,
             firmware: Firmware::new(),
             running: None,
+            #[cfg(feature = "matter")]
+            matter: None,
         }
+    }
+
+    /// This lock with a Matter device beside it over `bridge`, from its
+    /// next [`Sim::boot`] on (call before the first).
+    #[cfg(feature = "matter")]
+    pub fn with_matter(mut self, bridge: &'static MatterBridge) -> Sim {
+        self.matter = Some(bridge);
+        self
     }
 
     /// Power comes up: a new runtime on the same flash.
@@ -235,6 +255,8 @@ impl Sim {
             .map_err(|e| SimError(format!("flash layout: {e}")))?;
         let hw = hardware(&world);
         let lock_config = self.config;
+        #[cfg(feature = "matter")]
+        let matter = self.matter;
         let fut = async move {
             // embassy-boot's STATE work buffer, one word, lives as long as
             // the lock runs.
@@ -248,6 +270,17 @@ impl Sim {
             };
             let app =
                 ProtoApp::with_updater(SimRadio(world.clone()), SimEntropy(world.clone()), updater);
+            #[cfg(feature = "matter")]
+            if let Some(bridge) = matter {
+                // The phone's protocol as before, the Door Lock handler's
+                // requests beside it.
+                let app = lock_matter::MatterApp::new(app, bridge);
+                let mut runtime = Runtime::new(hw, store, app, lock_config);
+                runtime
+                    .run_with(|view| publish(&world, view.lock(), pairings(view.app().inner())))
+                    .await;
+                return;
+            }
             let mut runtime = Runtime::new(hw, store, app, lock_config);
             runtime
                 .run_with(|view| publish(&world, view.lock(), pairings(view.app())))
@@ -344,23 +377,34 @@ impl Sim {
 
     /// Carries out one step that is not an `expect`.
     pub fn act(&mut self, step: &Step) -> Result<(), SimError> {
-        {
-            let w = self.world.borrow();
-            // A prompt of several clips is said over seconds: a `wait`
-            // lets the lock finish what the step before it began, so its
-            // clips count with that step's.
-            if !matches!(step, Step::Wait(_)) {
-                self.clips_mark = w.clips.len();
-            }
-            self.log_mark = w.log.len();
-        }
+        self.begin_step(step);
         self.act_inner(step)?;
+        self.end_step();
+        Ok(())
+    }
+
+    /// Where a step's prompts and log records start: [`Sim::act`] calls
+    /// it, and so does a runner that carries out a step itself (`lock-sim
+    /// matter` waits in real time), then [`Sim::end_step`].
+    pub fn begin_step(&mut self, step: &Step) {
+        let w = self.world.borrow();
+        // A prompt of several clips is said over seconds: a `wait`
+        // lets the lock finish what the step before it began, so its
+        // clips count with that step's.
+        if !matches!(step, Step::Wait(_)) {
+            self.clips_mark = w.clips.len();
+        }
+        self.log_mark = w.log.len();
+    }
+
+    /// The step begun with [`Sim::begin_step`] is over: its log records
+    /// are what `expect event` looks at, if it wrote any.
+    pub fn end_step(&mut self) {
         self.deliver_late_frames();
         let len = self.world.borrow().log.len();
         if len > self.log_mark {
             self.last_logged = self.log_mark..len;
         }
-        Ok(())
     }
 
     fn act_inner(&mut self, step: &Step) -> Result<(), SimError> {
@@ -1127,7 +1171,15 @@ pub fn describe(entry: &lock_core::LogEntry) -> String {
 fn actor(by: &lock_core::Actor) -> String {
     match by {
         lock_core::Actor::Person(n) => n.to_string(),
-        lock_core::Actor::Pairing(p) => format!("pairing {p}"),
+        lock_core::Actor::Pairing(p) => {
+            // A fabric's changes are made under a pairing number of their
+            // own (lock-matter's mapping): the log says which fabric.
+            #[cfg(feature = "matter")]
+            if let Some(fabric) = lock_matter::map::fabric_of_pairing(*p) {
+                return format!("matter fabric {fabric}");
+            }
+            format!("pairing {p}")
+        }
     }
 }
 

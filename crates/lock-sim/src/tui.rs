@@ -44,13 +44,13 @@ pub struct Options {
 /// What the biometric modules hold and where the bolt and door are: kept
 /// beside the flash image (`FILE.world`), since the modules have their own
 /// memory.
-fn world_path(flash: &Path) -> PathBuf {
+pub(crate) fn world_path(flash: &Path) -> PathBuf {
     let mut p = flash.as_os_str().to_owned();
     p.push(".world");
     PathBuf::from(p)
 }
 
-fn save(sim: &Sim, path: &Path) -> io::Result<()> {
+pub(crate) fn save(sim: &Sim, path: &Path) -> io::Result<()> {
     save_flash(&sim.flash, path)?;
     let w = sim.world.borrow();
     let mut text = String::new();
@@ -67,7 +67,7 @@ fn save(sim: &Sim, path: &Path) -> io::Result<()> {
     std::fs::write(world_path(path), text)
 }
 
-fn load_world(sim: &Sim, path: &Path) {
+pub(crate) fn load_world(sim: &Sim, path: &Path) {
     let Ok(text) = std::fs::read_to_string(world_path(path)) else {
         return;
     };

@@ -1,0 +1,394 @@
+//! The Matter device beside the simulated lock: rs-matter's transport on
+//! UDP `[::]:5540`, its built-in mDNS responder bound to one interface
+//! (IPv6 only), the interaction model and responder, and a task that
+//! follows the lock: the commissioning window is open exactly while the
+//! lock's pairing mode is (R-MTR-1, R-MNU-7), and a factory reset removes
+//! every fabric (R-MNU-9).
+//!
+//! Everything runs on one thread of its own (`futures_lite::block_on`);
+//! it meets the lock's thread only through the [`MatterBridge`] and an
+//! atomic count of power cycles.
+//!
+//! Endpoint 1 is a Door Lock (device type 0x000A) with Descriptor,
+//! Identify and lock-matter's Door Lock cluster handler.
+//!
+//! The device is rs-matter's test device (vendor 0xFFF1, its test device
+//! attestation, which chains to the public test PAA in tests/matter/paa):
+//! a development device, not a certified one. Its fabrics live in
+//! rs-matter's `DirKvBlobStore` beside the flash file; keeping them in
+//! lock-store with the rest of the lock's state is later work.
+
+use core::pin::pin;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use embassy_futures::select::{select, select4};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use lock_matter::cluster::DoorLockHandler;
+use rs_matter::crypto::{Crypto, default_crypto};
+use rs_matter::dm::clusters::decl::door_lock;
+use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
+use rs_matter::dm::clusters::identify::{self, IdentifyHandler};
+use rs_matter::dm::devices::test::{DAC_PRIVKEY, TEST_DEV_ATT, TEST_DEV_DET};
+use rs_matter::dm::endpoints;
+use rs_matter::dm::networks::SysNetifs;
+use rs_matter::dm::networks::eth::EthNetwork;
+use rs_matter::dm::{Async, Dataver, DeviceType, Endpoint, Node};
+use rs_matter::error::{Error, ErrorCode};
+use rs_matter::im::{EthInteractionModelState, InteractionModel};
+use rs_matter::pairing::DiscoveryCapabilities;
+use rs_matter::pairing::qr::{CommFlowType, NoOptionalData, QrPayload, no_optional_data};
+use rs_matter::persist::DirKvBlobStore;
+use rs_matter::respond::DefaultResponder;
+use rs_matter::sc::pase::MAX_COMM_WINDOW_TIMEOUT_SECS;
+use rs_matter::sc::pase::Spake2pVerifierPassword;
+use rs_matter::transport::MATTER_SOCKET_BIND_ADDR;
+use rs_matter::transport::exchange::MatterBuffers;
+use rs_matter::utils::select::Coalesce;
+use rs_matter::{BasicCommData, MATTER_PORT, Matter, clusters, devices, root_endpoint};
+
+use super::onboarding::Onboarding;
+use crate::sim::MatterBridge;
+
+/// Door Lock, device type 0x000A, revision 4 (Matter device library 5.2).
+pub const DEV_TYPE_DOOR_LOCK: DeviceType = DeviceType {
+    dtype: 0x000A,
+    drev: 4,
+};
+
+/// The Door Lock's endpoint.
+pub const DOOR_LOCK_ENDPOINT: u16 = 1;
+
+/// How often the device looks at the lock's view (pairing mode, factory
+/// resets): the bridge's change signal belongs to the Door Lock handler.
+const FOLLOW_EVERY: Duration = Duration::from_millis(50);
+
+/// What the device needs from the lock's side.
+pub struct Device {
+    /// The interface the mDNS responder binds to; `None`: the first one
+    /// with a non-loopback IPv6 address.
+    pub iface: Option<String>,
+    /// Where the fabrics are kept (`FILE.matter/`).
+    pub kv_dir: PathBuf,
+    /// The device's onboarding codes.
+    pub codes: Onboarding,
+    /// The bridge to the lock.
+    pub bridge: &'static MatterBridge,
+    /// Power cycles of the lock so far (the lock's thread counts them).
+    pub power_cycles: &'static AtomicU32,
+}
+
+/// Starts the device on a thread of its own. It prints `matter: ready`
+/// once it listens; if it stops, it says why on stderr and stdout.
+pub fn spawn(device: Device) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("matter".into())
+        // rs-matter's futures are large; the main thread's 8 MiB is what
+        // its examples run in.
+        .stack_size(16 << 20)
+        .spawn(move || {
+            if let Err(e) = run(&device) {
+                eprintln!("lock-sim matter: the Matter device stopped: {e:?}");
+                println!("matter: stopped: {e:?}");
+            }
+        })
+}
+
+/// The onboarding payloads of `comm`: the QR code's text (`MT:…`) and the
+/// 11-digit manual pairing code.
+fn payloads(comm: &BasicCommData) -> Result<(String, String), Error> {
+    let payload = QrPayload::new_from_basic_info(
+        DiscoveryCapabilities::IP,
+        CommFlowType::Standard,
+        comm.clone(),
+        &TEST_DEV_DET,
+        no_optional_data as NoOptionalData,
+    );
+    let mut buf = [0u8; 128];
+    let (qr, _) = payload.as_str(&mut buf)?;
+    Ok((qr.to_string(), comm.compute_pairing_code().to_string()))
+}
+
+fn run(device: &Device) -> Result<(), Error> {
+    let mut password = Spake2pVerifierPassword::new();
+    password.load_from_array(&device.codes.passcode.to_le_bytes());
+    let comm = BasicCommData {
+        password,
+        discriminator: device.codes.discriminator,
+    };
+    let (qr, manual) = payloads(&comm)?;
+    let matter = Matter::new(&TEST_DEV_DET, comm, &TEST_DEV_ATT, MATTER_PORT);
+
+    std::fs::create_dir_all(&device.kv_dir)?;
+    let kv = matter.kv(DirKvBlobStore::new(device.kv_dir.clone()));
+    matter.startup(&kv)?;
+
+    let buffers: MatterBuffers = MatterBuffers::new();
+    let state: EthInteractionModelState = EthInteractionModelState::new(EthNetwork::new_default());
+    let crypto = default_crypto(rand::rng(), DAC_PRIVKEY);
+    let mut rand = crypto.rand()?;
+    // lock-matter's handler: reads from the lock's published view,
+    // commands to the lock's core over the bridge.
+    let door_lock = DoorLockHandler::new(
+        Dataver::new_rand(&mut rand),
+        DOOR_LOCK_ENDPOINT,
+        device.bridge,
+    );
+    let data_model = (
+        NODE,
+        endpoints::EthSysHandlerBuilder::new()
+            .netif_diag(&SysNetifs)
+            .build(rand)
+            .chain(
+                |e, c| e == DOOR_LOCK_ENDPOINT && c == desc::DescHandler::CLUSTER.id,
+                Async(desc::DescHandler::new(Dataver::new_rand(&mut rand)).adapt()),
+            )
+            .chain(
+                |e, c| e == DOOR_LOCK_ENDPOINT && c == identify::CLUSTER.id,
+                Async(IdentifyHandler::new(Dataver::new_rand(&mut rand)).adapt()),
+            )
+            .chain(
+                |e, c| e == DOOR_LOCK_ENDPOINT && c == door_lock::FULL_CLUSTER.id,
+                door_lock::HandlerAsyncAdaptor(&door_lock),
+            ),
+    );
+    let im = InteractionModel::new(&matter, &crypto, &buffers, data_model, &kv, &state);
+    futures_lite::future::block_on(im.startup())?;
+    let responder = DefaultResponder::new(&im);
+
+    let socket = async_io::Async::<UdpSocket>::bind(MATTER_SOCKET_BIND_ADDR)?;
+    let (mdns_socket, iface_index, addresses) = mdns_socket(device.iface.as_deref())?;
+
+    let mut transport = pin!(matter.run(&crypto, &socket, &socket, &socket));
+    let mut mdns = pin!(async {
+        use rs_matter::transport::network::Ipv4Addr;
+        use rs_matter::transport::network::mdns::builtin::{BuiltinMdns, Host};
+        BuiltinMdns::new()
+            .run(
+                &mdns_socket,
+                &mdns_socket,
+                &Host {
+                    hostname: "lock-sim",
+                    ip: Ipv4Addr::UNSPECIFIED,
+                    ipv6: &addresses,
+                },
+                None,
+                Some(iface_index),
+                &matter,
+                &crypto,
+            )
+            .await
+    });
+    let mut respond = pin!(responder.run::<4, 4>());
+    let mut im_job = pin!(im.run());
+    let follow_lock = async || -> Result<(), Error> {
+        let mut window = Window::default();
+        loop {
+            let plan = window.follow(
+                device.bridge.view().is_some_and(|v| v.pairing),
+                device.power_cycles.load(Ordering::Acquire),
+                device.bridge.factory_resets(),
+            );
+            if plan.close {
+                // rs-matter closes the window itself after a
+                // commissioning: then there is nothing to close.
+                im.close_comm_window()?;
+            }
+            if plan.say_closed {
+                println!("matter: commissioning closed");
+            }
+            if plan.forget_fabrics {
+                // Both halves of rs-matter's factory reset (the node's
+                // fabrics and settings, the data model's state), then
+                // nothing left on disk.
+                matter.factory_reset(&kv)?;
+                im.factory_reset().await?;
+                wipe(&device.kv_dir);
+                println!("matter: fabrics removed");
+            }
+            if plan.open {
+                im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)?;
+                println!(
+                    "matter: commissioning open discriminator={} passcode={} qr={qr} manual={manual}",
+                    device.codes.discriminator, device.codes.passcode
+                );
+            }
+            async_io::Timer::after(FOLLOW_EVERY).await;
+        }
+    };
+    let mut follow = pin!(follow_lock());
+
+    println!("matter: ready");
+    let all = select(
+        select4(&mut transport, &mut mdns, &mut respond, &mut im_job).coalesce(),
+        &mut follow,
+    )
+    .coalesce();
+    futures_lite::future::block_on(all)
+}
+
+/// Removes the files of the fabric store in `dir` (one file a key).
+fn wipe(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The commissioning window as the device last set it from the lock: a
+/// sans-IO follower, fed the lock's state each time the device looks.
+#[derive(Debug, Default)]
+struct Window {
+    /// It was opened for the current pairing mode (rs-matter may have
+    /// closed it since, after a commissioning: it is not opened again
+    /// until pairing mode ends and opens again).
+    open: bool,
+    /// `matter: commissioning closed` is the last thing said about it.
+    said_closed: bool,
+    /// Power cycles seen.
+    power_cycles: u32,
+    /// Factory resets seen.
+    factory_resets: u32,
+}
+
+/// What the device does after a look at the lock, in this order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    close: bool,
+    say_closed: bool,
+    forget_fabrics: bool,
+    open: bool,
+}
+
+impl Window {
+    fn follow(&mut self, pairing: bool, power_cycles: u32, factory_resets: u32) -> Plan {
+        let mut plan = Plan::default();
+        // A power cut ends pairing mode (R-MNU-7) whatever the view said
+        // just before it; a factory reset removes every fabric (R-MTR-1).
+        let cut = power_cycles != self.power_cycles;
+        let reset = factory_resets != self.factory_resets;
+        self.power_cycles = power_cycles;
+        self.factory_resets = factory_resets;
+        if cut || reset || (self.open && !pairing) {
+            plan.close = true;
+            self.open = false;
+            plan.say_closed = !self.said_closed;
+            self.said_closed = true;
+        }
+        plan.forget_fabrics = reset;
+        if pairing && !self.open {
+            plan.open = true;
+            self.open = true;
+            self.said_closed = false;
+        }
+        plan
+    }
+}
+
+const NODE: Node<'static> = Node {
+    endpoints: &[
+        root_endpoint!(eth),
+        Endpoint::new(
+            DOOR_LOCK_ENDPOINT,
+            devices!(DEV_TYPE_DOOR_LOCK),
+            clusters!(
+                desc::DescHandler::CLUSTER,
+                identify::CLUSTER,
+                DoorLockHandler::<'static, CriticalSectionRawMutex>::CLUSTER
+            ),
+        ),
+    ],
+};
+
+/// The mDNS socket: `[::]:5353`, IPv6 only, joined to the mDNS group on
+/// `iface`; with the interface's index and IPv6 addresses (what the
+/// responder advertises).
+fn mdns_socket(
+    iface: Option<&str>,
+) -> Result<
+    (
+        async_io::Async<UdpSocket>,
+        u32,
+        Vec<rs_matter::transport::network::Ipv6Addr>,
+    ),
+    Error,
+> {
+    use rs_matter::transport::network::mdns::{
+        MDNS_IPV6_BROADCAST_ADDR, MDNS_SOCKET_DEFAULT_BIND_ADDR,
+    };
+    use socket2::{Domain, Protocol, Socket, Type};
+
+    let all = if_addrs::get_if_addrs()?;
+    let name = match iface {
+        Some(name) => name.to_string(),
+        None => all
+            .iter()
+            .find(|ia| !ia.is_loopback() && matches!(ia.addr, if_addrs::IfAddr::V6(_)))
+            .map(|ia| ia.name.clone())
+            .ok_or(ErrorCode::StdIoError)?,
+    };
+    let mut index = 0;
+    let mut addresses = Vec::new();
+    for ia in all.iter().filter(|ia| ia.name == name) {
+        if let if_addrs::IfAddr::V6(a) = &ia.addr {
+            index = ia.index.unwrap_or(0);
+            addresses.push(a.ip.octets().into());
+        }
+    }
+    if addresses.is_empty() {
+        eprintln!("lock-sim matter: no IPv6 address on {name}");
+        return Err(ErrorCode::StdIoError.into());
+    }
+    log::info!("mDNS on {name} (index {index}) with {addresses:?}");
+    let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_only_v6(true)?;
+    socket.bind(&MDNS_SOCKET_DEFAULT_BIND_ADDR.into())?;
+    let socket = async_io::Async::<UdpSocket>::new_nonblocking(socket.into())?;
+    socket
+        .get_ref()
+        .join_multicast_v6(&MDNS_IPV6_BROADCAST_ADDR, index)?;
+    Ok((socket, index, addresses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_mtr_1_window_follows_pairing_mode() {
+        let mut w = Window::default();
+        assert_eq!(w.follow(false, 0, 0), Plan::default());
+        let open = w.follow(true, 0, 0);
+        assert!(open.open && !open.close);
+        // Still pairing (even after rs-matter closed it): nothing more.
+        assert_eq!(w.follow(true, 0, 0), Plan::default());
+        let closed = w.follow(false, 0, 0);
+        assert!(closed.close && closed.say_closed && !closed.open);
+        assert_eq!(w.follow(false, 0, 0), Plan::default());
+    }
+
+    #[test]
+    fn r_mtr_1_a_power_cut_closes_it_once() {
+        let mut w = Window::default();
+        w.follow(true, 0, 0);
+        // The view turned false before the count of power cycles moved.
+        assert!(w.follow(false, 0, 0).say_closed);
+        assert!(!w.follow(false, 1, 0).say_closed);
+        // A power cut while the window is open, seen all at once.
+        w.follow(true, 1, 0);
+        let p = w.follow(false, 2, 0);
+        assert!(p.close && p.say_closed && !p.open);
+    }
+
+    #[test]
+    fn r_mtr_1_a_factory_reset_forgets_the_fabrics() {
+        let mut w = Window::default();
+        let p = w.follow(false, 1, 1);
+        assert!(p.forget_fabrics && p.close);
+        assert!(!w.follow(false, 1, 1).forget_fabrics);
+    }
+}
