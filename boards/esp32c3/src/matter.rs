@@ -84,10 +84,62 @@ const LOCK_ENDPOINT: u16 = 1;
 /// runtime's app side; everything runs in `main`'s one task.
 type DoorLock<'a> = DoorLockHandler<'a, NoopRawMutex>;
 
-/// How often the lock's factory-reset count is looked at (R-MNU-9: the
-/// fabrics go with the people). Looked at, not waited for: the bridge's
-/// change signal has one waiter, the cluster handler's background task.
-const RESET_CHECK: Duration = Duration::from_secs(5);
+/// How often the lock's pairing mode and factory-reset count are looked
+/// at (R-MTR-1). Looked at, not waited for: the bridge's change signal has
+/// one waiter, the cluster handler's background task. A second at most
+/// between a long press of SET and a commissionable lock; the chip does
+/// not sleep while Wi-Fi is up anyway (README.md).
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// The commissioning window as the lock's state asks for it (R-MTR-1):
+/// open only while pairing mode is (R-MNU-7), closed when it ends, and
+/// every fabric removed at a factory reset (R-MNU-9). Sans-IO: fed what
+/// the bridge shows at each look, it says what to do.
+#[derive(Debug, Default)]
+struct Window {
+    /// Opened for the current pairing mode. rs-matter closes it itself
+    /// after a commissioning; it is not opened again until pairing mode
+    /// ends and starts again.
+    open: bool,
+    /// The factory resets seen.
+    factory_resets: u32,
+}
+
+/// What to do after a look, in this order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    close: bool,
+    forget_fabrics: bool,
+    open: bool,
+}
+
+impl Window {
+    /// A window that has seen `factory_resets` already.
+    fn new(factory_resets: u32) -> Self {
+        Window {
+            open: false,
+            factory_resets,
+        }
+    }
+
+    fn follow(&mut self, pairing: bool, factory_resets: u32) -> Plan {
+        let reset = factory_resets != self.factory_resets;
+        self.factory_resets = factory_resets;
+        let close = self.open && (reset || !pairing);
+        if close {
+            self.open = false;
+        }
+        let open = pairing && !self.open;
+        if open {
+            self.open = true;
+        }
+        Plan {
+            close,
+            forget_fabrics: reset,
+            open,
+        }
+    }
+}
 
 /// The node: the root endpoint of a device on an IP network it has joined
 /// by itself (the Ethernet flavour of Network Commissioning: the Wi-Fi
@@ -383,17 +435,6 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
     }
     let responder = DefaultResponder::new(&im);
 
-    if !matter.has_fabrics() {
-        // Every start (nothing is persisted): the test passcode and
-        // discriminator, for 15 minutes.
-        if let Err(why) = matter.print_standard_qr_text(DiscoveryCapabilities::IP) {
-            warn!("matter: no pairing code ({why:?})");
-        }
-        if let Err(why) = im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS) {
-            warn!("matter: the commissioning window did not open ({why:?})");
-        }
-    }
-
     let mut mdns = BuiltinMdns::new();
     let udp = Udp(&matter_socket);
     let mdns_udp = Udp(&mdns_socket);
@@ -415,31 +456,47 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
             Timer::after(MATTER_RETRY).await;
         }
     };
-    // R-MNU-9: a factory reset of the lock removes every fabric, and the
-    // lock is open for commissioning again.
-    let factory_resets = async {
-        let mut seen = bridge.factory_resets();
+    // R-MTR-1: commissioning only while the lock's pairing mode is open;
+    // R-MNU-9: a factory reset removes every fabric.
+    let follow_lock = async {
+        let mut window = Window::new(bridge.factory_resets());
         loop {
-            Timer::after(RESET_CHECK).await;
-            let now = bridge.factory_resets();
-            if now == seen {
-                continue;
+            let pairing = bridge.view().is_some_and(|view| view.pairing);
+            let plan = window.follow(pairing, bridge.factory_resets());
+            if plan.close {
+                // Already closed when rs-matter ended it after a
+                // commissioning: nothing to do then.
+                match im.close_comm_window() {
+                    Ok(_) => info!("matter: commissioning closed"),
+                    Err(why) => warn!("matter: the commissioning window did not close ({why:?})"),
+                }
             }
-            seen = now;
-            info!("matter: the lock was reset; its fabrics are removed");
-            if let Err(why) = matter.factory_reset(&kv) {
-                error!("matter: fabrics not removed ({why:?})");
+            if plan.forget_fabrics {
+                if let Err(why) = matter.factory_reset(&kv) {
+                    error!("matter: fabrics not removed ({why:?})");
+                }
+                if let Err(why) = im.factory_reset().await {
+                    error!("matter: data model not reset ({why:?})");
+                }
+                info!("matter: the lock was reset; its fabrics are removed");
             }
-            if let Err(why) = im.factory_reset().await {
-                error!("matter: data model not reset ({why:?})");
+            if plan.open {
+                // The test passcode and discriminator (README.md).
+                match im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS) {
+                    Ok(()) => {
+                        info!("matter: commissioning open while the lock pairs");
+                        if let Err(why) = matter.print_standard_qr_text(DiscoveryCapabilities::IP) {
+                            warn!("matter: no pairing code ({why:?})");
+                        }
+                    }
+                    Err(why) => warn!("matter: the commissioning window did not open ({why:?})"),
+                }
             }
-            if let Err(why) = im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS) {
-                warn!("matter: the commissioning window did not open ({why:?})");
-            }
+            Timer::after(FOLLOW_EVERY).await;
         }
     };
     let network = select(runner.run(), keep_joined(&mut controller));
     // Each of these runs forever; should one end, Matter is down.
-    let _ = select3(network, matter_stack, factory_resets).await;
+    let _ = select3(network, matter_stack, follow_lock).await;
     down("the network stopped").await
 }
