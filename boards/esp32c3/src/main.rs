@@ -4,7 +4,9 @@
 //! lock-runtime.
 //!
 //! Everything runs in one task, joined: the watchdog's feeder, the runtime,
-//! the BLE host and the I/O expander's interrupt follower. Each waits on an
+//! the BLE host and the I/O expander's interrupt follower (and, with the
+//! feature `matter`, the Matter stack over Wi-Fi: `matter.rs`, whose
+//! pairing-mode follower also wakes the chip once a second). Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do esp-rtos's
 //! idle hook halts the core (WFI; light sleep once no `WakeLock` is held,
 //! README.md, Energy) until the keypad IRQ, the expander's INT
