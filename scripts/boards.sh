@@ -13,9 +13,12 @@
 # the build, so it takes seconds.
 set -euo pipefail
 
-# "package:target", one per board. Add new boards here.
+# "package:target", or "package:target:features" for a board's build with
+# cargo features (the same target directory, so the two builds share what
+# the features do not change). Add new boards here.
 BOARDS=(
     "lock-esp32c3:riscv32imc-unknown-none-elf"
+    "lock-esp32c3:riscv32imc-unknown-none-elf:matter"
     "lock-stm32:thumbv7em-none-eabihf"
     "lock-stm32-boot:thumbv7em-none-eabihf"
     "lock-rp2040:thumbv6m-none-eabi"
@@ -24,7 +27,7 @@ BOARDS=(
 
 # Sections worth reading: code and constants in flash, initialised and
 # zeroed RAM, the stack the linker left. Debug sections are skipped.
-SECTIONS='^\.(vector_table|boot2|text|rodata|data|bss|stack|trap|rwtext|flash\.appdesc|noinit|uninit)(\.[a-z_]+)?\s'
+SECTIONS='^\.(vector_table|boot2|text|rodata|data|bss|stack|trap|rwtext|flash\.appdesc|noinit|uninit|dram2_uninit)(\.[a-z_]+)?\s'
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -41,14 +44,22 @@ installed_targets="$(rustup target list --installed)"
 for entry in "${BOARDS[@]}"; do
     package="${entry%%:*}"
     target="${entry#*:}"
+    features=()
+    if [[ "$target" == *:* ]]; then
+        features=(--features "${target#*:}")
+        label="$package (${target%%:*}, features ${target#*:})"
+        target="${target%%:*}"
+    else
+        label="$package ($target)"
+    fi
     if ! grep -qx "$target" <<<"$installed_targets"; then
         echo "+ rustup target add $target"
         rustup target add "$target"
         installed_targets="$(rustup target list --installed)"
     fi
 
-    echo "+ cargo build --release -p $package --target $target"
-    build_json="$(cargo build --release -p "$package" --target "$target" \
+    echo "+ cargo build --release -p $package --target $target ${features[*]}"
+    build_json="$(cargo build --release -p "$package" --target "$target" "${features[@]}" \
         --message-format=json-render-diagnostics)"
     elf="$(sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' <<<"$build_json" | tail -n 1)"
     if [ -z "$elf" ] || [ ! -f "$elf" ]; then
@@ -57,14 +68,14 @@ for entry in "${BOARDS[@]}"; do
     fi
 
     echo
-    echo "$package ($target): llvm-size -A, bytes"
+    echo "$label: llvm-size -A, bytes"
     "$llvm_size" -A "$elf" | grep -E "$SECTIONS" | awk '$2 > 0 { printf "  %-16s %9d\n", $1, $2 }'
     # Flash: what the image carries (the vector table, the RP2040's second
     # stage boot loader, code, constants, the RAM code and data copied at
     # start); RAM: what is placed there besides the stack.
     "$llvm_size" -A "$elf" | awk '
         $1 ~ /^\.(vector_table|boot2|text|rodata|flash\.appdesc|trap|rwtext|data)(\.[a-z_]+)?$/ { flash += $2 }
-        $1 ~ /^\.(trap|rwtext|data|bss|noinit|uninit)(\.[a-z_]+)?$/ { ram += $2 }
+        $1 ~ /^\.(trap|rwtext|data|bss|noinit|uninit|dram2_uninit)(\.[a-z_]+)?$/ { ram += $2 }
         END { printf "  %-16s %9d\n  %-16s %9d\n", "flash (image)", flash, "RAM (static)", ram }'
     # The Cortex-M images are linked by flip-link (.cargo/config.toml): the
     # stack must lie below .data and .bss, so that an overflow faults at

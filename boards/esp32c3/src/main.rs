@@ -4,7 +4,9 @@
 //! lock-runtime.
 //!
 //! Everything runs in one task, joined: the watchdog's feeder, the runtime,
-//! the BLE host and the I/O expander's interrupt follower. Each waits on an
+//! the BLE host and the I/O expander's interrupt follower (and, with the
+//! feature `matter`, the Matter stack over Wi-Fi: `matter.rs`, whose
+//! pairing-mode follower also wakes the chip once a second). Each waits on an
 //! interrupt or a timer alarm, so when none has anything to do esp-rtos's
 //! idle hook halts the core (WFI; light sleep once no `WakeLock` is held,
 //! README.md, Energy) until the keypad IRQ, the expander's INT
@@ -16,6 +18,8 @@
 #![no_main]
 
 mod expander;
+#[cfg(feature = "matter")]
+mod matter;
 mod ota;
 mod parts;
 mod radio;
@@ -165,6 +169,13 @@ const CPU_CLOCK: CpuClock = CpuClock::_80MHz;
 
 /// The radio's heap (BOARDS.md: 72 KiB).
 const HEAP_BYTES: usize = 72 * 1024;
+
+/// With Matter (README.md, Matter over Wi-Fi), a second heap region for
+/// Wi-Fi's frame buffers and rs-matter's certificate work, placed in the
+/// RAM the second-stage boot loader used (`.dram2_uninit`, 66,320 B on
+/// the ESP32-C3), so the stack keeps what it has.
+#[cfg(feature = "matter")]
+const MATTER_HEAP_BYTES: usize = 64_000;
 
 /// The RTC watchdog (README.md, Watchdog) resets the chip when it is not
 /// fed for `WATCHDOG_TIMEOUT`; `parts::feed_watchdog`, joined with the
@@ -379,6 +390,8 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     rtc.rwdt.enable();
     rtc.rwdt.feed();
     esp_alloc::heap_allocator!(size: HEAP_BYTES);
+    #[cfg(feature = "matter")]
+    esp_alloc::heap_allocator!(#[unsafe(link_section = ".dram2_uninit")] size: MATTER_HEAP_BYTES);
     let timg0 = TimerGroup::new(peripherals.TIMG0);
     // esp-rtos's automatic light sleep: when nothing is due for at least
     // 1 ms and no `WakeLock` is held, the idle hook puts the chip in light
@@ -504,6 +517,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // entropy source is the radio.
     let link = BleLink::new();
     let mut bt = peripherals.BT;
+    // Matter's Wi-Fi starts before BLE, for the two to share the radio
+    // (`matter::start`).
+    #[cfg(feature = "matter")]
+    let station = matter::start(peripherals.WIFI);
     // Firmware updates: an administrator's signed image into the OTA
     // partition the lock does not run from, selected in `otadata` for the
     // ESP-IDF boot loader to boot at the next reset; the new image
@@ -532,6 +549,13 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         }
     };
     let app = ProtoApp::with_updater(BleTransport::new(&link), ChipEntropy, EspUpdater(updates));
+    // With Matter, the runtime's app side also takes the Door Lock
+    // cluster's requests (lock-matter's `MatterApp`), over a bridge the
+    // cluster's handler shares: both run in this one task.
+    #[cfg(feature = "matter")]
+    let bridge = lock_matter::Bridge::<NoopRawMutex>::new();
+    #[cfg(feature = "matter")]
+    let app = lock_matter::MatterApp::new(app, &bridge);
 
     let buses = Buses {
         i2c: &i2c,
@@ -581,12 +605,16 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     // (the boot's blocking store work); then the radio, whose first poll
     // starts the controller, so that the RNG has its entropy source before
     // the runtime's first draw (`radio::run`).
-    embassy_futures::join::join4(
+    let lock = embassy_futures::join::join4(
         parts::feed_watchdog(&mut rtc.rwdt, WATCHDOG_FEED),
         radio::run(&mut bt, &link),
         runtime.run(),
         expander.watch(expander_int),
-    )
-    .await;
+    );
+    // Matter over Wi-Fi beside the lock (README.md, Matter over Wi-Fi).
+    #[cfg(feature = "matter")]
+    embassy_futures::join::join(lock, matter::run(station, &bridge)).await;
+    #[cfg(not(feature = "matter"))]
+    lock.await;
     halt("the lock stopped").await
 }
