@@ -78,6 +78,9 @@ if [ "${1:-}" = "--inside-netns" ]; then
     export MATTER_TEST_IFACE="$IFACE"
     # No __pycache__ beside the tests (pytest would write its rewritten asserts).
     export PYTHONDONTWRITEBYTECODE=1
+    if [ "${1:-}" = "--demo" ]; then
+        exec "$VENV/bin/python" tests/matter/demo.py
+    fi
     exec "$VENV/bin/python" -m pytest "$@"
 fi
 

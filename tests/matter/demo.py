@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import chip.clusters as Clusters  # noqa: E402
+from chip.clusters.Types import NullValue  # noqa: E402
 
 from conftest import Controller, Lock  # noqa: E402
 
@@ -46,7 +47,7 @@ def main() -> int:
             credential=DoorLock.Structs.CredentialStruct(
                 credentialType=DoorLock.Enums.CredentialTypeEnum.kPin, credentialIndex=2),
             credentialData=b"730418",
-            userIndex=None, userStatus=None, userType=None))
+            userIndex=NullValue, userStatus=NullValue, userType=NullValue))
         print("controller: SetCredential PIN 730418 for a new user")
         lock.step("wait 1s", "expect users 2", "touch", "keys 730418 ok", "wait 2s", "expect bolt unlocked")
         print("lock: 730418 typed at the keypad opens the door")
