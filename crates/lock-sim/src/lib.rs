@@ -10,8 +10,8 @@
 //! world and the runner are `no_std` + `alloc`, so that a board (such as
 //! `boards/qemu-mps2`) runs the same scenarios on its own target; `std` adds
 //! the terminal lock and the file-backed flash. `matter` adds `lock-sim
-//! matter` ([`matter`]): the lock in real time with an rs-matter Door Lock
-//! device beside it.
+//! matter` (module `matter`, only with the feature): the lock in real time
+//! with an rs-matter Door Lock device beside it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
