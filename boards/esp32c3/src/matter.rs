@@ -38,8 +38,8 @@ use esp_radio::wifi::{
     AuthenticationMethodConfig, Config as WifiConfig, ControllerConfig, Interface, PowerSaveMode,
     WifiController,
 };
-use lock_matter::Bridge;
 use lock_matter::cluster::DoorLockHandler;
+use lock_matter::{Bridge, Look, Request, Window};
 use log::{error, info, warn};
 use rs_matter::crypto::{Crypto as _, default_crypto};
 use rs_matter::dm::clusters::decl::door_lock;
@@ -90,56 +90,6 @@ type DoorLock<'a> = DoorLockHandler<'a, NoopRawMutex>;
 /// between a long press of SET and a commissionable lock; the chip does
 /// not sleep while Wi-Fi is up anyway (README.md).
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
-
-/// The commissioning window as the lock's state asks for it (R-MTR-1):
-/// open only while pairing mode is (R-MNU-7), closed when it ends, and
-/// every fabric removed at a factory reset (R-MNU-9). Sans-IO: fed what
-/// the bridge shows at each look, it says what to do.
-#[derive(Debug, Default)]
-struct Window {
-    /// Opened for the current pairing mode. rs-matter closes it itself
-    /// after a commissioning; it is not opened again until pairing mode
-    /// ends and starts again.
-    open: bool,
-    /// The factory resets seen.
-    factory_resets: u32,
-}
-
-/// What to do after a look, in this order.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Plan {
-    close: bool,
-    forget_fabrics: bool,
-    open: bool,
-}
-
-impl Window {
-    /// A window that has seen `factory_resets` already.
-    fn new(factory_resets: u32) -> Self {
-        Window {
-            open: false,
-            factory_resets,
-        }
-    }
-
-    fn follow(&mut self, pairing: bool, factory_resets: u32) -> Plan {
-        let reset = factory_resets != self.factory_resets;
-        self.factory_resets = factory_resets;
-        let close = self.open && (reset || !pairing);
-        if close {
-            self.open = false;
-        }
-        let open = pairing && !self.open;
-        if open {
-            self.open = true;
-        }
-        Plan {
-            close,
-            forget_fabrics: reset,
-            open,
-        }
-    }
-}
 
 /// The node: the root endpoint of a device on an IP network it has joined
 /// by itself (the Ethernet flavour of Network Commissioning: the Wi-Fi
@@ -458,18 +408,31 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
     };
     // R-MTR-1: commissioning only while the lock's pairing mode is open;
     // R-MNU-9: a factory reset removes every fabric.
+    let look = || Look {
+        pairing: bridge.view().is_some_and(|view| view.pairing),
+        // The board restarts with the lock: no power cycle to follow.
+        power_cycles: 0,
+        factory_resets: bridge.factory_resets(),
+        fabrics: matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect()),
+    };
     let follow_lock = async {
-        let mut window = Window::new(bridge.factory_resets());
+        let mut window = Window::new(&look());
         loop {
-            let pairing = bridge.view().is_some_and(|view| view.pairing);
-            let plan = window.follow(pairing, bridge.factory_resets());
+            let plan = window.follow(&look());
+            for fabric in plan.commissioned.iter() {
+                // The lock logs it as a pairing, which ends pairing mode.
+                let _ = bridge.ask(Request::Commissioned { fabric }).await;
+                info!("matter: fabric {fabric} commissioned");
+            }
             if plan.close {
                 // Already closed when rs-matter ended it after a
                 // commissioning: nothing to do then.
-                match im.close_comm_window() {
-                    Ok(_) => info!("matter: commissioning closed"),
-                    Err(why) => warn!("matter: the commissioning window did not close ({why:?})"),
+                if let Err(why) = im.close_comm_window() {
+                    warn!("matter: the commissioning window did not close ({why:?})");
                 }
+            }
+            if plan.say_closed {
+                info!("matter: commissioning closed");
             }
             if plan.forget_fabrics {
                 if let Err(why) = matter.factory_reset(&kv) {

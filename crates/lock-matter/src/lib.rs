@@ -6,6 +6,8 @@
 pub mod bridge;
 #[cfg(feature = "rs-matter")]
 pub mod cluster;
+pub mod commissioning;
 pub mod map;
 
 pub use bridge::{Answer, Bridge, LockView, MatterApp, Request, UserRecord};
+pub use commissioning::{Fabrics, Look, Plan, Window};

@@ -1,9 +1,10 @@
 //! The Matter device beside the simulated lock: rs-matter's transport on
 //! UDP `[::]:5540`, its built-in mDNS responder bound to one interface
 //! (IPv6 only), the interaction model and responder, and a task that
-//! follows the lock: the commissioning window is open exactly while the
-//! lock's pairing mode is (R-MTR-1, R-MNU-7), and a factory reset removes
-//! every fabric (R-MNU-9).
+//! follows the lock with lock-matter's [`Window`]: the commissioning window
+//! is open exactly while the lock's pairing mode is (R-MTR-1, R-MNU-7), a
+//! new fabric is told to the lock, and a factory reset removes every
+//! fabric (R-MNU-9).
 //!
 //! Everything runs on one thread of its own (`futures_lite::block_on`);
 //! it meets the lock's thread only through the [`MatterBridge`] and an
@@ -26,8 +27,8 @@ use std::time::Duration;
 
 use embassy_futures::select::{select, select4};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use lock_matter::Request;
 use lock_matter::cluster::DoorLockHandler;
+use lock_matter::{Look, Request, Window};
 use rs_matter::crypto::{Crypto, default_crypto};
 use rs_matter::dm::clusters::decl::door_lock;
 use rs_matter::dm::clusters::desc::{self, ClusterHandler as _};
@@ -184,29 +185,21 @@ fn run(device: &Device) -> Result<(), Error> {
     });
     let mut respond = pin!(responder.run::<4, 4>());
     let mut im_job = pin!(im.run());
-    let fabrics = || -> Vec<u8> {
-        matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect())
+    let look = || Look {
+        pairing: device.bridge.view().is_some_and(|v| v.pairing),
+        power_cycles: device.power_cycles.load(Ordering::Acquire),
+        factory_resets: device.bridge.factory_resets(),
+        fabrics: matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect()),
     };
     let follow_lock = async || -> Result<(), Error> {
-        let mut window = Window::default();
-        let mut known = fabrics();
+        let mut window = Window::new(&look());
         loop {
-            // A fabric added since the last look completed commissioning:
-            // the lock logs it as a pairing, which ends pairing mode
-            // (R-MNU-7), as a phone's does.
-            let now = fabrics();
-            for &fabric in now.iter().filter(|f| !known.contains(f)) {
+            let plan = window.follow(&look());
+            for fabric in plan.commissioned.iter() {
+                // The lock logs it as a pairing, which ends pairing mode.
                 let _ = device.bridge.ask(Request::Commissioned { fabric }).await;
             }
-            known = now;
-            let plan = window.follow(
-                device.bridge.view().is_some_and(|v| v.pairing),
-                device.power_cycles.load(Ordering::Acquire),
-                device.bridge.factory_resets(),
-            );
             if plan.close {
-                // rs-matter closes the window itself after a
-                // commissioning: then there is nothing to close.
                 im.close_comm_window()?;
             }
             if plan.say_closed {
@@ -219,7 +212,6 @@ fn run(device: &Device) -> Result<(), Error> {
                 matter.factory_reset(&kv)?;
                 im.factory_reset().await?;
                 wipe(&device.kv_dir);
-                known.clear();
                 println!("matter: fabrics removed");
             }
             if plan.open {
@@ -249,56 +241,6 @@ fn wipe(dir: &std::path::Path) {
         for entry in entries.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
-    }
-}
-
-/// The commissioning window as the device last set it from the lock: a
-/// sans-IO follower, fed the lock's state each time the device looks.
-#[derive(Debug, Default)]
-struct Window {
-    /// It was opened for the current pairing mode (rs-matter may have
-    /// closed it since, after a commissioning: it is not opened again
-    /// until pairing mode ends and opens again).
-    open: bool,
-    /// `matter: commissioning closed` is the last thing said about it.
-    said_closed: bool,
-    /// Power cycles seen.
-    power_cycles: u32,
-    /// Factory resets seen.
-    factory_resets: u32,
-}
-
-/// What the device does after a look at the lock, in this order.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Plan {
-    close: bool,
-    say_closed: bool,
-    forget_fabrics: bool,
-    open: bool,
-}
-
-impl Window {
-    fn follow(&mut self, pairing: bool, power_cycles: u32, factory_resets: u32) -> Plan {
-        let mut plan = Plan::default();
-        // A power cut ends pairing mode (R-MNU-7) whatever the view said
-        // just before it; a factory reset removes every fabric (R-MTR-1).
-        let cut = power_cycles != self.power_cycles;
-        let reset = factory_resets != self.factory_resets;
-        self.power_cycles = power_cycles;
-        self.factory_resets = factory_resets;
-        if cut || reset || (self.open && !pairing) {
-            plan.close = true;
-            self.open = false;
-            plan.say_closed = !self.said_closed;
-            self.said_closed = true;
-        }
-        plan.forget_fabrics = reset;
-        if pairing && !self.open {
-            plan.open = true;
-            self.open = true;
-            self.said_closed = false;
-        }
-        plan
     }
 }
 
@@ -366,43 +308,4 @@ fn mdns_socket(
         .get_ref()
         .join_multicast_v6(&MDNS_IPV6_BROADCAST_ADDR, index)?;
     Ok((socket, index, addresses))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn r_mtr_1_window_follows_pairing_mode() {
-        let mut w = Window::default();
-        assert_eq!(w.follow(false, 0, 0), Plan::default());
-        let open = w.follow(true, 0, 0);
-        assert!(open.open && !open.close);
-        // Still pairing (even after rs-matter closed it): nothing more.
-        assert_eq!(w.follow(true, 0, 0), Plan::default());
-        let closed = w.follow(false, 0, 0);
-        assert!(closed.close && closed.say_closed && !closed.open);
-        assert_eq!(w.follow(false, 0, 0), Plan::default());
-    }
-
-    #[test]
-    fn r_mtr_1_a_power_cut_closes_it_once() {
-        let mut w = Window::default();
-        w.follow(true, 0, 0);
-        // The view turned false before the count of power cycles moved.
-        assert!(w.follow(false, 0, 0).say_closed);
-        assert!(!w.follow(false, 1, 0).say_closed);
-        // A power cut while the window is open, seen all at once.
-        w.follow(true, 1, 0);
-        let p = w.follow(false, 2, 0);
-        assert!(p.close && p.say_closed && !p.open);
-    }
-
-    #[test]
-    fn r_mtr_1_a_factory_reset_forgets_the_fabrics() {
-        let mut w = Window::default();
-        let p = w.follow(false, 1, 1);
-        assert!(p.forget_fabrics && p.close);
-        assert!(!w.follow(false, 1, 1).forget_fabrics);
-    }
 }
