@@ -1,5 +1,8 @@
-//! `lock-sim [--fresh] [--flash FILE]`: the interactive lock in the terminal,
-//! its state kept in `FILE` (default `lock-sim.flash`).
+//! `lock-sim [--fresh] [--flash FILE] [--matter [--iface IFACE]]`: the
+//! interactive lock in the terminal, its state kept in `FILE` (default
+//! `lock-sim.flash`); with `--matter` (built with the `matter` feature) the
+//! Matter Door Lock device runs beside it, as in `lock-sim matter`, and
+//! the footer shows the pairing codes while commissioning is open.
 //!
 //! `lock-sim run FILE…`: runs scenario files (SPEC.md §8), each from a
 //! factory-fresh lock, and prints `PASS file` or `FAIL file:line: …` per
@@ -20,7 +23,8 @@ use std::process::ExitCode;
 
 use lock_sim::sim::{Outcome, run_text};
 
-const USAGE: &str = "usage: lock-sim [--fresh] [--flash FILE]   (the interactive lock)
+const USAGE: &str = "usage: lock-sim [--fresh] [--flash FILE] [--matter [--iface IFACE]]
+                                            (the interactive lock)
        lock-sim run FILE…                   (run scenario files, SPEC.md §8)
        lock-sim energy FILE [--markdown]    (a day's energy, R-NRG-2)
        lock-sim matter [--iface IFACE] [--fresh] [--flash FILE]
@@ -44,23 +48,35 @@ fn interactive(args: &[String]) -> ExitCode {
     let mut options = lock_sim::tui::Options {
         flash: lock_sim::tui::DEFAULT_FLASH.into(),
         fresh: false,
+        matter: None,
     };
+    let mut iface = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--fresh" => options.fresh = true,
-            "--flash" => match it.next() {
-                Some(path) => options.flash = path.into(),
-                None => {
-                    eprintln!("{USAGE}");
-                    return ExitCode::from(2);
-                }
-            },
+        match (arg.as_str(), it.clone().next()) {
+            ("--fresh", _) => options.fresh = true,
+            ("--matter", _) => options.matter = Some(None),
+            ("--iface", Some(name)) => {
+                iface = Some(name.clone());
+                it.next();
+            }
+            ("--flash", Some(path)) => {
+                options.flash = path.into();
+                it.next();
+            }
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }
+    }
+    match (&mut options.matter, iface) {
+        (Some(on), iface) => *on = iface,
+        (None, Some(_)) => {
+            eprintln!("lock-sim: --iface is for --matter\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        (None, None) => {}
     }
     match lock_sim::tui::run(&options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,6 +29,9 @@ use crate::scenario::{Step, parse_step};
 use crate::sim::{Sim, SimError, bolt_name, clip_name, decode_clips, describe};
 use crate::world::{flash_layout, open_flash, save_flash};
 
+#[cfg(feature = "matter")]
+use crate::matter::device::Said;
+
 /// Where the interactive lock keeps its flash unless told otherwise.
 pub const DEFAULT_FLASH: &str = "lock-sim.flash";
 
@@ -39,6 +42,10 @@ pub struct Options {
     pub flash: PathBuf,
     /// Start factory-new (the files are replaced).
     pub fresh: bool,
+    /// Run the Matter Door Lock device beside the lock (`--matter`, built
+    /// with the `matter` feature), its mDNS on this interface or, `None`,
+    /// the first with an IPv6 address.
+    pub matter: Option<Option<String>>,
 }
 
 /// What the biometric modules hold and where the bolt and door are: kept
@@ -94,6 +101,16 @@ pub(crate) fn load_world(sim: &Sim, path: &Path) {
     }
 }
 
+/// An 11-digit manual pairing code as printed on a label: `3497-011-2332`.
+#[cfg(feature = "matter")]
+fn manual_code(digits: &str) -> String {
+    if digits.len() == 11 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &digits[..4], &digits[4..7], &digits[7..])
+    } else {
+        digits.to_string()
+    }
+}
+
 /// The keys of the terminal, always on screen (at most 80 columns).
 const FOOTER: &str = " ? help · 0-9, Enter ✓, Bksp ↩: keypad · a-z: type a step · PgUp/PgDn: log";
 
@@ -129,6 +146,12 @@ struct App {
     /// Digits typed at the keypad since the last ✓, ↩ or prompt: shown
     /// as dots on the front panel.
     typed: usize,
+    /// The Matter device beside the lock, and what it said.
+    #[cfg(feature = "matter")]
+    matter: Option<(crate::matter::Beside, std::sync::mpsc::Receiver<Said>)>,
+    /// While Matter's commissioning window is open, the footer shows the
+    /// pairing codes instead of the keys.
+    pairing_codes: Option<String>,
 }
 
 /// Runs the interactive lock until `quit`, Esc or Ctrl-C.
@@ -142,14 +165,42 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    #[cfg(not(feature = "matter"))]
+    if options.matter.is_some() {
+        return Err(
+            "built without Matter (cargo run -p lock-sim --features matter -- --matter)".into(),
+        );
+    }
+    #[cfg(feature = "matter")]
+    let beside = options
+        .matter
+        .as_ref()
+        .map(|_| crate::matter::Beside::new());
+    #[cfg(feature = "matter")]
+    if options.fresh && beside.is_some() {
+        crate::matter::remove_files(&options.flash)?;
+    }
     let flash = open_flash(&options.flash, sectors);
     // The modules and the bolt as they were, then power comes up.
     let mut sim = Sim::unpowered(flash);
+    #[cfg(feature = "matter")]
+    if let Some(beside) = &beside {
+        sim = beside.serve(sim);
+    }
     load_world(&sim, &options.flash);
     // The header shows the energy used since this start.
     sim.world.borrow_mut().count_energy();
     sim.boot()?;
+    #[cfg_attr(not(feature = "matter"), allow(unused_mut))]
     let mut app = App::new(sim, options.flash.clone());
+    #[cfg(feature = "matter")]
+    if let (Some(beside), Some(iface)) = (beside, &options.matter) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        beside.start(&options.flash, iface.clone(), move |said| {
+            let _ = tx.send(said);
+        })?;
+        app.matter = Some((beside, rx));
+    }
     let mut terminal = ratatui::try_init()?;
     let result = app.main_loop(&mut terminal);
     ratatui::restore();
@@ -180,6 +231,47 @@ impl App {
             log_back: 0,
             log_rows: 1,
             typed: 0,
+            #[cfg(feature = "matter")]
+            matter: None,
+            pairing_codes: None,
+        }
+    }
+
+    /// What the Matter device said since the last look: the status line,
+    /// and the footer's pairing codes while commissioning is open.
+    #[cfg(feature = "matter")]
+    fn hear_matter(&mut self) {
+        let Some((_, said)) = &self.matter else {
+            return;
+        };
+        while let Ok(news) = said.try_recv() {
+            self.status = match news {
+                Said::Ready => {
+                    "Matter: ready; pairing mode (`set-hold`) opens commissioning".into()
+                }
+                Said::Open { qr, manual, .. } => {
+                    let code = manual_code(&manual);
+                    self.pairing_codes = Some(format!(" Matter pairing code {code} · QR {qr}"));
+                    format!("Matter: commissioning open, pairing code {code}")
+                }
+                Said::Closed => {
+                    self.pairing_codes = None;
+                    "Matter: commissioning closed".into()
+                }
+                Said::FabricsRemoved => "Matter: every fabric removed (factory reset)".into(),
+                Said::Stopped(why) => {
+                    self.pairing_codes = None;
+                    format!("Matter stopped: {why}")
+                }
+            };
+        }
+    }
+
+    /// Tells the Matter device of a power cycle (it closes its window).
+    fn power_cycled(&self) {
+        #[cfg(feature = "matter")]
+        if let Some((beside, _)) = &self.matter {
+            beside.power_cycled();
         }
     }
 
@@ -189,6 +281,8 @@ impl App {
     ) -> Result<(), Box<dyn std::error::Error>> {
         loop {
             self.follow_real_time()?;
+            #[cfg(feature = "matter")]
+            self.hear_matter();
             terminal.draw(|f| self.draw(f))?;
             if !event::poll(StdDuration::from_millis(100))? {
                 continue;
@@ -304,16 +398,15 @@ impl App {
     }
 
     /// Simulated time catches up with real time (it may run ahead after a
-    /// `wait` or key presses; then real time catches up with it).
+    /// `wait` or key presses; then real time catches up with it). The
+    /// runtime is polled even when no time passes: the Matter device's
+    /// requests wait for it.
     fn follow_real_time(&mut self) -> Result<(), SimError> {
         let real = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let target = self.base_ms.saturating_add(real);
         let now = self.sim.now_ms();
-        if target > now {
-            self.sim
-                .wait(Duration::from_millis(target.saturating_sub(now)))?;
-        }
-        Ok(())
+        self.sim
+            .wait(Duration::from_millis(target.saturating_sub(now)))
     }
 
     fn command(&mut self, line: &str) {
@@ -342,6 +435,9 @@ impl App {
                     Ok(()) => format!("> {line}"),
                     Err(e) => format!("simulator error: {e}"),
                 };
+                if let Step::PowerCycle { .. } = step {
+                    self.power_cycled();
+                }
                 if let Step::Wait(_) | Step::PowerCycle { .. } = step {
                     // Real time goes on from where the simulation is now.
                     self.base_ms = self.sim.now_ms();
@@ -571,8 +667,9 @@ impl App {
         );
         drop(w);
         f.render_widget(Paragraph::new(self.status.as_str()), status);
+        let footer_text = self.pairing_codes.as_deref().unwrap_or(FOOTER);
         f.render_widget(
-            Paragraph::new(FOOTER).style(Style::default().fg(Color::DarkGray)),
+            Paragraph::new(footer_text).style(Style::default().fg(Color::DarkGray)),
             footer,
         );
         // The end of a long line stays in sight.
@@ -848,5 +945,48 @@ mod tests {
         }
         type_line(&mut app, "expect bolt unlocked");
         assert!(screen(&mut app).contains("does not hold"));
+    }
+
+    #[cfg(feature = "matter")]
+    #[test]
+    fn r_mtr_1_the_terminal_shows_the_pairing_codes_while_commissioning_is_open() {
+        // What the device says, without a device (no network in unit tests:
+        // tests/matter runs the real one in a namespace of its own).
+        let mut app = fresh("matter");
+        let (tx, rx) = std::sync::mpsc::channel();
+        app.matter = Some((crate::matter::Beside::new(), rx));
+        tx.send(Said::Ready).unwrap();
+        app.hear_matter();
+        assert!(screen(&mut app).contains("Matter: ready"));
+        tx.send(Said::Open {
+            discriminator: 3840,
+            passcode: 20_202_021,
+            qr: "MT:Y.K9042C00KA0648G00".into(),
+            manual: "34970112332".into(),
+        })
+        .unwrap();
+        app.hear_matter();
+        let s = screen(&mut app);
+        assert!(
+            s.contains("Matter: commissioning open, pairing code 3497-011-2332"),
+            "{s}"
+        );
+        assert!(
+            s.contains(" Matter pairing code 3497-011-2332 · QR MT:Y.K9042C00KA0648G00"),
+            "{s}"
+        );
+        assert!(
+            !s.contains("PgUp/PgDn: log"),
+            "the codes stand in the footer: {s}"
+        );
+        tx.send(Said::Closed).unwrap();
+        app.hear_matter();
+        let s = screen(&mut app);
+        assert!(s.contains("Matter: commissioning closed") && s.contains("PgUp/PgDn: log"));
+        assert!(!s.contains("3497-011-2332"), "{s}");
+        tx.send(Said::Stopped("StdIoError".into())).unwrap();
+        app.hear_matter();
+        assert!(screen(&mut app).contains("Matter stopped: StdIoError"));
+        assert_eq!(manual_code("123"), "123", "not 11 digits: as it came");
     }
 }

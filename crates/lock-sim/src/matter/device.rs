@@ -80,10 +80,58 @@ pub struct Device {
     pub bridge: &'static MatterBridge,
     /// Power cycles of the lock so far (the lock's thread counts them).
     pub power_cycles: &'static AtomicU32,
+    /// Where what the device has to say goes.
+    pub say: Box<dyn Fn(Said) + Send>,
 }
 
-/// Starts the device on a thread of its own. It prints `matter: ready`
-/// once it listens; if it stops, it says why on stderr and stdout.
+/// What the device tells the person at the simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Said {
+    /// It listens.
+    Ready,
+    /// The commissioning window opened (pairing mode, R-MTR-1), with the
+    /// device's onboarding codes.
+    Open {
+        /// The setup discriminator.
+        discriminator: u16,
+        /// The setup passcode.
+        passcode: u32,
+        /// The QR code's text, `MT:…`.
+        qr: String,
+        /// The 11-digit manual pairing code.
+        manual: String,
+    },
+    /// The window closed.
+    Closed,
+    /// Every fabric was removed (a factory reset).
+    FabricsRemoved,
+    /// The device stopped, and why.
+    Stopped(String),
+}
+
+/// The `matter: …` lines of `lock-sim matter` (tests/matter/README.md).
+impl core::fmt::Display for Said {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Said::Ready => write!(f, "matter: ready"),
+            Said::Open {
+                discriminator,
+                passcode,
+                qr,
+                manual,
+            } => write!(
+                f,
+                "matter: commissioning open discriminator={discriminator} passcode={passcode} qr={qr} manual={manual}"
+            ),
+            Said::Closed => write!(f, "matter: commissioning closed"),
+            Said::FabricsRemoved => write!(f, "matter: fabrics removed"),
+            Said::Stopped(why) => write!(f, "matter: stopped: {why}"),
+        }
+    }
+}
+
+/// Starts the device on a thread of its own. It says [`Said::Ready`] once
+/// it listens; if it stops, [`Said::Stopped`] with why.
 pub fn spawn(device: Device) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("matter".into())
@@ -92,8 +140,8 @@ pub fn spawn(device: Device) -> std::io::Result<std::thread::JoinHandle<()>> {
         .stack_size(16 << 20)
         .spawn(move || {
             if let Err(e) = run(&device) {
-                eprintln!("lock-sim matter: the Matter device stopped: {e:?}");
-                println!("matter: stopped: {e:?}");
+                log::error!("the Matter device stopped: {e:?}");
+                (device.say)(Said::Stopped(format!("{e:?}")));
             }
         })
 }
@@ -203,7 +251,7 @@ fn run(device: &Device) -> Result<(), Error> {
                 im.close_comm_window()?;
             }
             if plan.say_closed {
-                println!("matter: commissioning closed");
+                (device.say)(Said::Closed);
             }
             if plan.forget_fabrics {
                 // Both halves of rs-matter's factory reset (the node's
@@ -212,21 +260,23 @@ fn run(device: &Device) -> Result<(), Error> {
                 matter.factory_reset(&kv)?;
                 im.factory_reset().await?;
                 wipe(&device.kv_dir);
-                println!("matter: fabrics removed");
+                (device.say)(Said::FabricsRemoved);
             }
             if plan.open {
                 im.open_basic_comm_window(MAX_COMM_WINDOW_TIMEOUT_SECS)?;
-                println!(
-                    "matter: commissioning open discriminator={} passcode={} qr={qr} manual={manual}",
-                    device.codes.discriminator, device.codes.passcode
-                );
+                (device.say)(Said::Open {
+                    discriminator: device.codes.discriminator,
+                    passcode: device.codes.passcode,
+                    qr: qr.clone(),
+                    manual: manual.clone(),
+                });
             }
             async_io::Timer::after(FOLLOW_EVERY).await;
         }
     };
     let mut follow = pin!(follow_lock());
 
-    println!("matter: ready");
+    (device.say)(Said::Ready);
     let all = select(
         select4(&mut transport, &mut mdns, &mut respond, &mut im_job).coalesce(),
         &mut follow,
@@ -295,7 +345,7 @@ fn mdns_socket(
         }
     }
     if addresses.is_empty() {
-        eprintln!("lock-sim matter: no IPv6 address on {name}");
+        log::error!("no IPv6 address on {name}");
         return Err(ErrorCode::StdIoError.into());
     }
     log::info!("mDNS on {name} (index {index}) with {addresses:?}");

@@ -77,44 +77,91 @@ fn remove(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Removes the device's files beside `flash` (its onboarding codes and
+/// fabrics): the next start is a factory-new device.
+pub fn remove_files(flash: &Path) -> io::Result<()> {
+    remove(&onboarding_path(flash))?;
+    remove(&kv_dir(flash))
+}
+
+/// The Matter device's half of a simulated lock: the bridge the lock's
+/// runtime serves and the count of power cycles the device follows, both
+/// shared with the device's thread for the life of the process.
+#[derive(Clone, Copy)]
+pub struct Beside {
+    bridge: &'static MatterBridge,
+    power_cycles: &'static AtomicU32,
+}
+
+impl Default for Beside {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Beside {
+    /// A bridge and a count for one device (leaked: its thread runs until
+    /// the process ends).
+    pub fn new() -> Beside {
+        Beside {
+            bridge: Box::leak(Box::new(MatterBridge::new())),
+            power_cycles: Box::leak(Box::new(AtomicU32::new(0))),
+        }
+    }
+
+    /// `sim`, its runtime's app side serving the device (before it boots).
+    pub fn serve(&self, sim: Sim) -> Sim {
+        sim.with_matter(self.bridge)
+    }
+
+    /// The lock was power-cycled: the device closes its window (R-MNU-7).
+    pub fn power_cycled(&self) {
+        self.power_cycles.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Starts the device of the lock whose flash file is `flash`: its
+    /// onboarding codes (drawn at the first start) and fabrics beside it,
+    /// mDNS on `iface`, what it says to `say`.
+    pub fn start(
+        &self,
+        flash: &Path,
+        iface: Option<String>,
+        say: impl Fn(device::Said) + Send + 'static,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let codes = onboarding::Onboarding::load_or_draw(&onboarding_path(flash))?;
+        device::spawn(device::Device {
+            iface,
+            kv_dir: kv_dir(flash),
+            codes,
+            bridge: self.bridge,
+            power_cycles: self.power_cycles,
+            say: Box::new(say),
+        })?;
+        Ok(())
+    }
+}
+
 /// Runs the lock and its device until stdin ends.
 pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let flash_path = &options.flash;
     if options.fresh {
-        for p in [
-            flash_path.clone(),
-            world_path(flash_path),
-            onboarding_path(flash_path),
-            kv_dir(flash_path),
-        ] {
-            remove(&p)?;
-        }
+        remove(flash_path)?;
+        remove(&world_path(flash_path))?;
+        remove_files(flash_path)?;
     }
-    let codes = onboarding::Onboarding::load_or_draw(&onboarding_path(flash_path))?;
-
-    // Shared with the Matter thread for the life of the process.
-    let bridge: &'static MatterBridge = Box::leak(Box::new(MatterBridge::new()));
-    let power_cycles: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
-
+    let beside = Beside::new();
     let (_, sectors) = flash_layout();
-    let mut sim = Sim::unpowered(open_flash(flash_path, sectors)).with_matter(bridge);
+    let mut sim = beside.serve(Sim::unpowered(open_flash(flash_path, sectors)));
     load_world(&sim, flash_path);
     sim.boot()?;
-
-    device::spawn(device::Device {
-        iface: options.iface.clone(),
-        kv_dir: kv_dir(flash_path),
-        codes,
-        bridge,
-        power_cycles,
-    })?;
+    beside.start(flash_path, options.iface.clone(), |said| println!("{said}"))?;
 
     let lines = stdin_lines()?;
     let mut live = Live {
         sim,
         clock: Clock::new(0),
         printed: 0,
-        power_cycles,
+        beside,
     };
     live.clock = Clock::new(live.sim.now_ms());
     live.print_logs();
@@ -183,7 +230,7 @@ struct Live {
     clock: Clock,
     /// Log records printed so far.
     printed: usize,
-    power_cycles: &'static AtomicU32,
+    beside: Beside,
 }
 
 impl Live {
@@ -231,7 +278,7 @@ impl Live {
             _ => {
                 let r = self.sim.act(&step);
                 if let Step::PowerCycle { .. } = step {
-                    self.power_cycles.fetch_add(1, Ordering::AcqRel);
+                    self.beside.power_cycled();
                 }
                 match r {
                     Ok(()) => "ok".into(),
