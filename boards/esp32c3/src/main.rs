@@ -595,6 +595,10 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         },
         // R-MNU-4: face, palm and fingerprint modules are all wired.
         modules: lock_core::Modules::ALL,
+        // R-MTR-1: system information speaks the manual pairing code when
+        // the lock is a Matter device (the test codes: README.md).
+        #[cfg(feature = "matter")]
+        matter_code: station.as_ref().map(|_| matter::manual_code()),
         // Firmware 0.1.0; the verification code comes from the app side
         // once it has started.
         ..lock_core::Config::default()

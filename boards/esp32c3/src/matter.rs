@@ -91,6 +91,13 @@ type DoorLock<'a> = DoorLockHandler<'a, NoopRawMutex>;
 /// not sleep while Wi-Fi is up anyway (README.md).
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
+/// The manual pairing code of the device's onboarding codes (the test
+/// codes, README.md), which the lock speaks in system information.
+pub fn manual_code() -> u64 {
+    // Eleven decimal digits always parse.
+    TEST_DEV_COMM.compute_pairing_code().parse().unwrap_or(0)
+}
+
 /// The node: the root endpoint of a device on an IP network it has joined
 /// by itself (the Ethernet flavour of Network Commissioning: the Wi-Fi
 /// credentials are the build's, README.md), and the lock's endpoint.

@@ -232,6 +232,9 @@ pub enum Prompt {
     LeavingHome,
     /// "The bolt is jammed".
     Jammed,
+    /// The Matter manual pairing code (11 digits), after the verification
+    /// code in system information on a lock that is a Matter device.
+    MatterCode(u64),
 }
 
 /// A set of keypad keys, one bit each in [`Key::ALL`]'s order.

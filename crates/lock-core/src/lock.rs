@@ -75,6 +75,11 @@ pub struct Config {
     pub bolt: BoltBody,
     /// The biometric modules fitted. Default: all three.
     pub modules: Modules,
+    /// The Matter manual pairing code (11 digits, from the device's
+    /// onboarding codes, as on its label) that system information speaks
+    /// after the verification code, on a lock that is a Matter device
+    /// (SPEC §10). Default: none.
+    pub matter_code: Option<u64>,
 }
 
 impl Default for Config {
@@ -86,6 +91,7 @@ impl Default for Config {
             radio: RadioListening::Always,
             bolt: BoltBody::default(),
             modules: Modules::ALL,
+            matter_code: None,
         }
     }
 }

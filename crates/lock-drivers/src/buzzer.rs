@@ -52,7 +52,7 @@ use embedded_hal_async::delay::DelayNs;
 use heapless::Vec;
 use lock_hal::{Announcement, EnrollStep, ErrorKind, ErrorType, Siren, Sound};
 
-use crate::prompts::decimal_digits;
+use crate::prompts::{MATTER_CODE_DIGITS, VERIFICATION_CODE_DIGITS, decimal_digits};
 
 /// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -149,8 +149,8 @@ fn rest(out: &mut Pattern, ms: u16) {
 
 /// A number: a pause of `lead_ms`, then each digit counted (0 as ten),
 /// digits apart.
-fn number(out: &mut Pattern, n: u64, lead_ms: u16) {
-    for (i, d) in decimal_digits(n).into_iter().enumerate() {
+fn number(out: &mut Pattern, n: u64, width: usize, lead_ms: u16) {
+    for (i, d) in decimal_digits(n, width).into_iter().enumerate() {
         rest(out, if i == 0 { lead_ms } else { BETWEEN_DIGITS_MS });
         let count = if d == 0 { 10 } else { d };
         beeps(out, count, COUNT_MS, COUNT_MS);
@@ -198,15 +198,23 @@ pub fn pattern(what: &Announcement) -> Pattern {
             beeps(&mut out, 1, SHORT_MS, GAP_MS);
         }
         Announcement::Jammed => beeps(&mut out, 1, JAMMED_MS, GAP_MS),
-        Announcement::PersonNumber(n) => number(&mut out, u64::from(n), BEFORE_NUMBER_MS),
-        Announcement::SerialNumber(n) => number(&mut out, n, BEFORE_NUMBER_MS),
-        Announcement::VerificationCode(n) => {
-            number(&mut out, u64::from(n), BEFORE_NUMBER_MS);
+        // Counted beeps: a person's number without its leading zeros (ten
+        // beeps each); a code with them, to compare digit for digit.
+        Announcement::PersonNumber(n) => number(&mut out, u64::from(n), 1, BEFORE_NUMBER_MS),
+        Announcement::SerialNumber(n) => number(&mut out, n, 1, BEFORE_NUMBER_MS),
+        Announcement::VerificationCode(n) => number(
+            &mut out,
+            u64::from(n),
+            VERIFICATION_CODE_DIGITS,
+            BEFORE_NUMBER_MS,
+        ),
+        Announcement::MatterCode(n) => {
+            number(&mut out, n, MATTER_CODE_DIGITS, BEFORE_NUMBER_MS);
         }
         Announcement::FirmwareVersion(major, minor, patch) => {
-            number(&mut out, u64::from(major), BEFORE_NUMBER_MS);
-            number(&mut out, u64::from(minor), BETWEEN_PARTS_MS);
-            number(&mut out, u64::from(patch), BETWEEN_PARTS_MS);
+            number(&mut out, u64::from(major), 1, BEFORE_NUMBER_MS);
+            number(&mut out, u64::from(minor), 1, BETWEEN_PARTS_MS);
+            number(&mut out, u64::from(patch), 1, BETWEEN_PARTS_MS);
         }
         // The cues that ask (`Announcement::asks`): "your turn".
         Announcement::DoorDirection

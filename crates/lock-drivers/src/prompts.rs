@@ -38,6 +38,7 @@
 //! | 41 + digits | "serial number", then its digits |
 //! | 42 + digits | "firmware version", then major, 11, minor, 11, patch |
 //! | 43 + digits | "verification code", then its digits |
+//! | 48 + digits | "Matter pairing code", then its digits |
 //! | 44, 45, 46, 47 | one choice each: "1 face", "2 palm", "3 fingerprint", "4 passcode": when not all three modules are fitted, the fitted ones' clips, then 47 |
 //! | 50–58 | face enrolment steps, in [`EnrollStep`] order: present, lift, look straight, head up, head down, head left, head right, closer, further |
 //! | 60–68 | palm enrolment steps, same order |
@@ -137,30 +138,27 @@ pub fn clips(what: &Announcement) -> Clips {
         Announcement::Jammed => push(&mut out, 39),
         Announcement::PersonNumber(n) => {
             push(&mut out, 40);
-            // Always three digits, as the lock shows them: "007".
-            if n < 100 {
-                push(&mut out, digit(0));
-            }
-            if n < 10 {
-                push(&mut out, digit(0));
-            }
-            push_number(&mut out, u64::from(n));
+            push_number(&mut out, u64::from(n), PERSON_NUMBER_DIGITS);
         }
         Announcement::SerialNumber(n) => {
             push(&mut out, 41);
-            push_number(&mut out, n);
+            push_number(&mut out, n, 1);
         }
         Announcement::FirmwareVersion(major, minor, patch) => {
             push(&mut out, 42);
-            push_number(&mut out, u64::from(major));
+            push_number(&mut out, u64::from(major), 1);
             push(&mut out, POINT);
-            push_number(&mut out, u64::from(minor));
+            push_number(&mut out, u64::from(minor), 1);
             push(&mut out, POINT);
-            push_number(&mut out, u64::from(patch));
+            push_number(&mut out, u64::from(patch), 1);
         }
         Announcement::VerificationCode(n) => {
             push(&mut out, 43);
-            push_number(&mut out, u64::from(n));
+            push_number(&mut out, u64::from(n), VERIFICATION_CODE_DIGITS);
+        }
+        Announcement::MatterCode(n) => {
+            push(&mut out, 48);
+            push_number(&mut out, n, MATTER_CODE_DIGITS);
         }
         Announcement::Enroll(kind, step) => {
             push(&mut out, enroll_base(kind) + step_index(step));
@@ -178,8 +176,17 @@ fn push(out: &mut Clips, clip: u16) {
     let _ = out.push(clip);
 }
 
-/// The decimal digits of `n`, most significant first (at least one).
-pub(crate) fn decimal_digits(mut n: u64) -> Vec<u8, 20> {
+/// A person's number is said in three digits, as the lock shows it: "007".
+pub(crate) const PERSON_NUMBER_DIGITS: usize = 3;
+/// The verification code is said in its six digits, as the phone shows it.
+pub(crate) const VERIFICATION_CODE_DIGITS: usize = 6;
+/// A Matter manual pairing code is said in its eleven digits, as a
+/// controller takes it (its first digit may be 0).
+pub(crate) const MATTER_CODE_DIGITS: usize = 11;
+
+/// The decimal digits of `n`, most significant first, with leading zeros
+/// up to `width` (at least one digit; at most 20).
+pub(crate) fn decimal_digits(mut n: u64, width: usize) -> Vec<u8, 20> {
     let mut reversed: Vec<u8, 20> = Vec::new();
     loop {
         // `n % 10` is below 10, so it always fits; u64 has at most 20
@@ -190,12 +197,13 @@ pub(crate) fn decimal_digits(mut n: u64) -> Vec<u8, 20> {
             break;
         }
     }
+    while reversed.len() < width && reversed.push(0).is_ok() {}
     reversed.reverse();
     reversed
 }
 
-fn push_number(out: &mut Clips, n: u64) {
-    for d in decimal_digits(n) {
+fn push_number(out: &mut Clips, n: u64, width: usize) {
+    for d in decimal_digits(n, width) {
         push(out, digit(d));
     }
 }

@@ -79,6 +79,15 @@ fn a_number_is_counted_digit_by_digit_without_leading_zeros() {
         counted(&played(&Announcement::VerificationCode(409_516))),
         [4, 10, 9, 5, 1, 6]
     );
+    // Codes keep their leading zeros (ten beeps each).
+    assert_eq!(
+        counted(&played(&Announcement::VerificationCode(9_516))),
+        [10, 10, 9, 5, 1, 6]
+    );
+    assert_eq!(
+        counted(&played(&Announcement::MatterCode(749_701_123))),
+        [10, 10, 7, 4, 9, 7, 10, 1, 1, 2, 3]
+    );
     let version = played(&Announcement::FirmwareVersion(1, 12, 0));
     assert_eq!(counted(&version), [1, 1, 2, 10]);
     assert_eq!(

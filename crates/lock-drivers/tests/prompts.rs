@@ -114,6 +114,20 @@ fn numbers_are_spoken_digit_by_digit() {
         clips(&Announcement::VerificationCode(409_516)).as_slice(),
         &[43, 5, 1, 10, 6, 2, 7]
     );
+    // Codes keep their leading zeros: six digits, and a Matter manual
+    // pairing code's eleven.
+    assert_eq!(
+        clips(&Announcement::VerificationCode(9_516)).as_slice(),
+        &[43, 1, 1, 10, 6, 2, 7]
+    );
+    assert_eq!(
+        clips(&Announcement::MatterCode(34_970_112_332)).as_slice(),
+        &[48, 4, 5, 10, 8, 1, 2, 2, 3, 4, 4, 3]
+    );
+    assert_eq!(
+        clips(&Announcement::MatterCode(749_701_123)).as_slice(),
+        &[48, 1, 1, 8, 5, 10, 8, 1, 2, 2, 3, 4]
+    );
     assert_eq!(clips(&Announcement::SerialNumber(0)).as_slice(), &[41, 1]);
     assert_eq!(clips(&Announcement::SerialNumber(u64::MAX)).len(), 21);
 }

@@ -254,6 +254,8 @@ pub enum Announcement {
     Enroll(Modality, crate::EnrollStep),
     /// The failure sound, and why.
     Failure(Reason),
+    /// The Matter manual pairing code (11 digits).
+    MatterCode(u64),
 }
 
 impl Announcement {

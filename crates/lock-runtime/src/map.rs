@@ -99,6 +99,7 @@ pub fn announcement(prompt: &Prompt) -> hal::Announcement {
         Prompt::SerialNumber(n) => A::SerialNumber(n),
         Prompt::FirmwareVersion(major, minor, patch) => A::FirmwareVersion(major, minor, patch),
         Prompt::VerificationCode(n) => A::VerificationCode(n),
+        Prompt::MatterCode(n) => A::MatterCode(n),
         Prompt::Success => A::Success,
         Prompt::Failure(refusal) => A::Failure(reason(refusal)),
         Prompt::Unlocked => A::Unlocked,

@@ -120,6 +120,10 @@ pub fn meaning(prompt: &Prompt) -> Meaning {
             format!("verification code {c:06}"),
             "the phone shows the same code when pairing",
         ),
+        Prompt::MatterCode(c) => m(
+            format!("Matter pairing code {c:011}"),
+            "a Matter controller takes it while pairing mode is open",
+        ),
         Prompt::Success => m("success", "done; the lock goes on"),
         Prompt::Failure(reason) => failure(reason),
         Prompt::Unlocked => m("unlocked", "the bolt draws back: `door open` to go in"),
@@ -256,7 +260,8 @@ pub fn prompt_name(prompt: &Prompt) -> String {
         Prompt::PersonNumber(n) => format!("person-number:{n}"),
         Prompt::SerialNumber(s) => format!("serial-number:{s}"),
         Prompt::FirmwareVersion(a, b, c) => format!("firmware-version:{a}.{b}.{c}"),
-        Prompt::VerificationCode(c) => format!("verification-code:{c}"),
+        Prompt::VerificationCode(c) => format!("verification-code:{c:06}"),
+        Prompt::MatterCode(c) => format!("matter-code:{c:011}"),
         other => {
             // The variant's name, without any fields it may come to carry.
             let debug = format!("{other:?}");
@@ -280,6 +285,7 @@ pub fn prompt_named(name: &str) -> Option<Prompt> {
             .map(Prompt::PersonNumber),
         "serial-number" => value.parse().ok().map(Prompt::SerialNumber),
         "verification-code" => value.parse().ok().map(Prompt::VerificationCode),
+        "matter-code" => value.parse().ok().map(Prompt::MatterCode),
         "firmware-version" => {
             let mut parts = value.split('.').map(|p| p.parse::<u8>().ok());
             match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -325,6 +331,9 @@ mod tests {
             Prompt::SerialNumber(2026_0001),
             Prompt::FirmwareVersion(0, 1, 0),
             Prompt::VerificationCode(482_071),
+            Prompt::VerificationCode(9_516),
+            Prompt::MatterCode(34_970_112_332),
+            Prompt::MatterCode(749_701_123),
         ]);
         for p in valued {
             let clips = crate::world::prompt_clips(&p);

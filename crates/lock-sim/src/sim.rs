@@ -234,10 +234,12 @@ impl Sim {
     }
 
     /// This lock with a Matter device beside it over `bridge`, from its
-    /// next [`Sim::boot`] on (call before the first).
+    /// next [`Sim::boot`] on (call before the first); system information
+    /// speaks the device's manual pairing code `code` (R-MTR-1).
     #[cfg(feature = "matter")]
-    pub fn with_matter(mut self, bridge: &'static MatterBridge) -> Sim {
+    pub fn with_matter(mut self, bridge: &'static MatterBridge, code: u64) -> Sim {
         self.matter = Some(bridge);
+        self.config.matter_code = Some(code);
         self
     }
 
@@ -1378,6 +1380,7 @@ pub fn decode_clips(clips: &[u16]) -> Vec<String> {
             41 => Some("serial-number"),
             42 => Some("firmware-version"),
             43 => Some("verification-code"),
+            48 => Some("matter-code"),
             _ => None,
         };
         if let Some(name) = numbered {

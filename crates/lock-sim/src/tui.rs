@@ -172,14 +172,14 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     #[cfg(feature = "matter")]
-    let beside = options
-        .matter
-        .as_ref()
-        .map(|_| crate::matter::Beside::new());
-    #[cfg(feature = "matter")]
-    if options.fresh && beside.is_some() {
+    if options.fresh && options.matter.is_some() {
         crate::matter::remove_files(&options.flash)?;
     }
+    #[cfg(feature = "matter")]
+    let beside = match options.matter {
+        Some(_) => Some(crate::matter::Beside::new(&options.flash)?),
+        None => None,
+    };
     let flash = open_flash(&options.flash, sectors);
     // The modules and the bolt as they were, then power comes up.
     let mut sim = Sim::unpowered(flash);
@@ -954,7 +954,10 @@ mod tests {
         // tests/matter runs the real one in a namespace of its own).
         let mut app = fresh("matter");
         let (tx, rx) = std::sync::mpsc::channel();
-        app.matter = Some((crate::matter::Beside::new(), rx));
+        let dir = std::env::temp_dir().join(format!("lock-sim-tui-codes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let beside = crate::matter::Beside::new(&dir.join("lock.flash")).unwrap();
+        app.matter = Some((beside, rx));
         tx.send(Said::Ready).unwrap();
         app.hear_matter();
         assert!(screen(&mut app).contains("Matter: ready"));

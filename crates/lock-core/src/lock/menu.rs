@@ -133,12 +133,16 @@ impl<V: VisitorCodes> Lock<V> {
     }
 
     /// R-MNU-6: serial number, firmware version and verification code, then
-    /// back to the menu.
+    /// back to the menu; on a Matter device the manual pairing code after
+    /// the verification code (R-MTR-1).
     fn system_information(&self, out: &mut Actions) {
         self.prompt(out, Prompt::SerialNumber(self.config.serial));
         let (major, minor, patch) = self.config.firmware;
         self.prompt(out, Prompt::FirmwareVersion(major, minor, patch));
         self.prompt(out, Prompt::VerificationCode(self.config.verification_code));
+        if let Some(code) = self.config.matter_code {
+            self.prompt(out, Prompt::MatterCode(code));
+        }
         self.prompt(out, Prompt::Menu);
     }
 

@@ -219,3 +219,28 @@ fn r_mtr_2_one_finger_is_removed_and_the_module_forgets_it() {
     b.power_cycle();
     assert!(b.lock.people().get(kai).unwrap().fingers.is_empty());
 }
+
+// ----- R-MTR-1: the onboarding code in system information (R-MNU-6) ----------
+
+#[test]
+fn r_mtr_1_system_information_speaks_the_matter_pairing_code() {
+    let mut b = Bench::set_up_with(lock_core::Config {
+        matter_code: Some(749_701_123),
+        ..config()
+    });
+    b.open_menu();
+    press!(b, "5");
+    let c = config();
+    assert_eq!(
+        b.prompts(),
+        vec![
+            Prompt::SerialNumber(c.serial),
+            Prompt::FirmwareVersion(c.firmware.0, c.firmware.1, c.firmware.2),
+            Prompt::VerificationCode(c.verification_code),
+            Prompt::MatterCode(749_701_123),
+            Prompt::Menu,
+        ]
+    );
+    // Without a code (a lock that is no Matter device): R-MNU-6's three
+    // (r_mnu_6_system_information_then_back_to_the_menu).
+}

@@ -45,7 +45,6 @@ use rs_matter::pairing::qr::{CommFlowType, NoOptionalData, QrPayload, no_optiona
 use rs_matter::persist::DirKvBlobStore;
 use rs_matter::respond::DefaultResponder;
 use rs_matter::sc::pase::MAX_COMM_WINDOW_TIMEOUT_SECS;
-use rs_matter::sc::pase::Spake2pVerifierPassword;
 use rs_matter::transport::MATTER_SOCKET_BIND_ADDR;
 use rs_matter::transport::exchange::MatterBuffers;
 use rs_matter::utils::select::Coalesce;
@@ -162,12 +161,7 @@ fn payloads(comm: &BasicCommData) -> Result<(String, String), Error> {
 }
 
 fn run(device: &Device) -> Result<(), Error> {
-    let mut password = Spake2pVerifierPassword::new();
-    password.load_from_array(&device.codes.passcode.to_le_bytes());
-    let comm = BasicCommData {
-        password,
-        discriminator: device.codes.discriminator,
-    };
+    let comm = device.codes.comm();
     let (qr, manual) = payloads(&comm)?;
     let matter = Matter::new(&TEST_DEV_DET, comm, &TEST_DEV_ATT, MATTER_PORT);
 

@@ -91,27 +91,25 @@ pub fn remove_files(flash: &Path) -> io::Result<()> {
 pub struct Beside {
     bridge: &'static MatterBridge,
     power_cycles: &'static AtomicU32,
-}
-
-impl Default for Beside {
-    fn default() -> Self {
-        Self::new()
-    }
+    codes: onboarding::Onboarding,
 }
 
 impl Beside {
-    /// A bridge and a count for one device (leaked: its thread runs until
-    /// the process ends).
-    pub fn new() -> Beside {
-        Beside {
+    /// A bridge and a count for the device of the lock whose flash file is
+    /// `flash` (leaked: its thread runs until the process ends), with its
+    /// onboarding codes, kept beside the flash (drawn at the first start).
+    pub fn new(flash: &Path) -> io::Result<Beside> {
+        Ok(Beside {
             bridge: Box::leak(Box::new(MatterBridge::new())),
             power_cycles: Box::leak(Box::new(AtomicU32::new(0))),
-        }
+            codes: onboarding::Onboarding::load_or_draw(&onboarding_path(flash))?,
+        })
     }
 
-    /// `sim`, its runtime's app side serving the device (before it boots).
+    /// `sim`, its runtime's app side serving the device and its system
+    /// information speaking the manual pairing code (before it boots).
     pub fn serve(&self, sim: Sim) -> Sim {
-        sim.with_matter(self.bridge)
+        sim.with_matter(self.bridge, self.codes.manual_code())
     }
 
     /// The lock was power-cycled: the device closes its window (R-MNU-7).
@@ -119,20 +117,18 @@ impl Beside {
         self.power_cycles.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Starts the device of the lock whose flash file is `flash`: its
-    /// onboarding codes (drawn at the first start) and fabrics beside it,
-    /// mDNS on `iface`, what it says to `say`.
+    /// Starts the device (after the lock booted): its fabrics beside
+    /// `flash`, mDNS on `iface`, what it says to `say`.
     pub fn start(
         &self,
         flash: &Path,
         iface: Option<String>,
         say: impl Fn(device::Said) + Send + 'static,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let codes = onboarding::Onboarding::load_or_draw(&onboarding_path(flash))?;
         device::spawn(device::Device {
             iface,
             kv_dir: kv_dir(flash),
-            codes,
+            codes: self.codes,
             bridge: self.bridge,
             power_cycles: self.power_cycles,
             say: Box::new(say),
@@ -149,7 +145,7 @@ pub fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
         remove(&world_path(flash_path))?;
         remove_files(flash_path)?;
     }
-    let beside = Beside::new();
+    let beside = Beside::new(flash_path)?;
     let (_, sectors) = flash_layout();
     let mut sim = beside.serve(Sim::unpowered(open_flash(flash_path, sectors)));
     load_world(&sim, flash_path);
@@ -315,5 +311,42 @@ impl Live {
         }
         self.sim.end_step();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::SimFlash;
+
+    #[test]
+    fn r_mtr_1_system_information_speaks_the_devices_pairing_code() {
+        let (_, sectors) = flash_layout();
+        let bridge: &'static MatterBridge = Box::leak(Box::new(MatterBridge::new()));
+        let mut sim = Sim::unpowered(SimFlash::new(sectors)).with_matter(bridge, 749_701_123);
+        sim.boot().unwrap();
+        // First start, then the menu's system information (R-MNU-6).
+        for line in [
+            "keys ok 1",
+            "keys ok",
+            "keys 482915 ok 482915 ok",
+            "keys back",
+            "set",
+            "keys 482915 ok",
+            "keys 5",
+            "wait 30s",
+        ] {
+            sim.act(&parse_step(line).unwrap()).unwrap();
+        }
+        for expect in [
+            "expect prompt verification-code",
+            "expect prompt matter-code:00749701123",
+            "expect prompt menu",
+        ] {
+            let Step::Expect(e) = parse_step(expect).unwrap() else {
+                panic!("{expect} is no expectation");
+            };
+            sim.check(&e).unwrap();
+        }
     }
 }

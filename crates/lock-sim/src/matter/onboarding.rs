@@ -73,6 +73,23 @@ impl Onboarding {
         })
     }
 
+    /// rs-matter's commissioning data: the passcode and discriminator.
+    pub fn comm(self) -> rs_matter::BasicCommData {
+        let mut password = rs_matter::sc::pase::Spake2pVerifierPassword::new();
+        password.load_from_array(&self.passcode.to_le_bytes());
+        rs_matter::BasicCommData {
+            password,
+            discriminator: self.discriminator,
+        }
+    }
+
+    /// The 11-digit manual pairing code, as a number (its first digit may
+    /// be 0).
+    pub fn manual_code(self) -> u64 {
+        // Eleven decimal digits always parse.
+        self.comm().compute_pairing_code().parse().unwrap_or(0)
+    }
+
     /// The codes kept in `path`, or new ones written there when it does
     /// not hold valid codes (the first start).
     pub fn load_or_draw(path: &Path) -> io::Result<Onboarding> {
@@ -115,6 +132,25 @@ mod tests {
             assert!(c.discriminator <= 0x0FFF);
         }
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn r_mtr_1_the_manual_code_is_the_one_controllers_take() {
+        // The Matter SDK's test device: 20202021 / 3840 is 34970112332.
+        let test = Onboarding {
+            passcode: 20_202_021,
+            discriminator: 3840,
+        };
+        assert_eq!(test.manual_code(), 34_970_112_332);
+        // A code whose first digit is 0 keeps its digits in the number.
+        let low = Onboarding {
+            passcode: 1,
+            discriminator: 0,
+        };
+        assert_eq!(
+            format!("{:011}", low.manual_code()),
+            low.comm().compute_pairing_code().as_str()
+        );
     }
 
     #[test]
