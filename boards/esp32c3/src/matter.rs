@@ -421,6 +421,7 @@ pub async fn run(station: Option<Station>, bridge: &Bridge<NoopRawMutex>) -> ! {
         power_cycles: 0,
         factory_resets: bridge.factory_resets(),
         fabrics: matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect()),
+        window_open: matter.comm_window_state().is_open(),
     };
     let follow_lock = async {
         let mut window = Window::new(&look());

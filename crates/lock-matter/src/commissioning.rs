@@ -1,5 +1,8 @@
-//! The Matter side following the lock (R-MTR-1): the commissioning window
-//! is open exactly while the lock's pairing mode is (R-MNU-7), a fabric
+//! The Matter side following the lock (R-MTR-1): a commissioning window
+//! is open only while the lock's pairing mode is (R-MNU-7) — the one the
+//! device opens for it, or one a fabric's administrator opens meanwhile
+//! (OpenCommissioningWindow; outside pairing mode it is closed at the next
+//! look, since the stack cannot be told to refuse it) — a fabric
 //! that completes commissioning is told to the lock (which logs it as a
 //! pairing and so ends pairing mode, as a phone's does), and a factory
 //! reset (R-MNU-9) removes every fabric.
@@ -78,6 +81,8 @@ pub struct Look {
     pub factory_resets: u32,
     /// The fabrics the Matter stack holds.
     pub fabrics: Fabrics,
+    /// A commissioning window is open in the stack, whoever opened it.
+    pub window_open: bool,
 }
 
 /// What to do after a look, in this order: tell the lock of each
@@ -146,7 +151,7 @@ impl Window {
             plan.commissioned = look.fabrics.without(&self.fabrics);
         }
         self.fabrics = look.fabrics;
-        if cut || reset || (self.open && !look.pairing) {
+        if cut || reset || (!look.pairing && (self.open || look.window_open)) {
             plan.close = true;
             self.open = false;
             plan.say_closed = !self.said_closed;

@@ -8,6 +8,7 @@ fn look(pairing: bool, power_cycles: u32, factory_resets: u32, fabrics: &[u8]) -
         power_cycles,
         factory_resets,
         fabrics: fabrics.iter().copied().collect(),
+        window_open: false,
     }
 }
 
@@ -69,6 +70,23 @@ fn r_mtr_1_a_commissioned_fabric_is_told_once_and_restored_ones_never() {
     assert!(w.follow(&look(true, 0, 0, &[1, 3])).commissioned.is_empty());
     // A fabric removed by its controller is not a commissioning.
     assert!(w.follow(&look(false, 0, 0, &[3])).commissioned.is_empty());
+}
+
+#[test]
+fn r_mtr_1_a_window_an_administrator_opens_outside_pairing_mode_is_closed() {
+    let mut w = Window::new(&look(false, 0, 0, &[1]));
+    let admin = Look {
+        window_open: true,
+        ..look(false, 0, 0, &[1])
+    };
+    let p = w.follow(&admin);
+    assert!(p.close && !p.open && !p.say_closed, "{p:?}");
+    // In pairing mode it may stay (the person is at the lock).
+    let pairing = Look {
+        pairing: true,
+        ..admin
+    };
+    assert!(!w.follow(&pairing).close);
 }
 
 #[test]

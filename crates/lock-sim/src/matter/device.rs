@@ -232,6 +232,7 @@ fn run(device: &Device) -> Result<(), Error> {
         power_cycles: device.power_cycles.load(Ordering::Acquire),
         factory_resets: device.bridge.factory_resets(),
         fabrics: matter.with_state(|s| s.fabrics.iter().map(|f| f.fab_idx().get()).collect()),
+        window_open: matter.comm_window_state().is_open(),
     };
     let follow_lock = async || -> Result<(), Error> {
         let mut window = Window::new(&look());
