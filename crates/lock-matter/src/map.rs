@@ -35,20 +35,19 @@ pub const USER_CODE_TEMPORARY_DISABLE_TIME: u8 = 180;
 pub const MIN_PIN_LENGTH: u8 = 6;
 /// See [`MIN_PIN_LENGTH`].
 pub const MAX_PIN_LENGTH: u8 = 10;
+/// `n` as a `u16` attribute value. Used in consts only, so a capacity
+/// that does not fit fails the build instead of truncating.
+const fn capacity_u16(n: usize) -> u16 {
+    assert!(n <= u16::MAX as usize);
+    #[allow(clippy::cast_possible_truncation)] // Checked just above.
+    let n = n as u16;
+    n
+}
+
 /// NumberOfPINUsersSupported: the passcodes the lock stores (R-USR-3).
-pub const PIN_USERS_SUPPORTED: u16 = {
-    assert!(lock_core::PASSCODE_CAPACITY <= u16::MAX as usize);
-    #[allow(clippy::cast_possible_truncation)] // Checked just above.
-    let n = lock_core::PASSCODE_CAPACITY as u16;
-    n
-};
+pub const PIN_USERS_SUPPORTED: u16 = capacity_u16(lock_core::PASSCODE_CAPACITY);
 /// NumberOfTotalUsersSupported: the people the lock stores (R-USR-3).
-pub const USERS_SUPPORTED: u16 = {
-    assert!(lock_core::PEOPLE_CAPACITY <= u16::MAX as usize);
-    #[allow(clippy::cast_possible_truncation)] // Checked just above.
-    let n = lock_core::PEOPLE_CAPACITY as u16;
-    n
-};
+pub const USERS_SUPPORTED: u16 = capacity_u16(lock_core::PEOPLE_CAPACITY);
 
 /// SPEC §10: SoundVolume from the lock's volume (the cluster's values:
 /// 0 silent, 1 low, 2 high, 3 medium).
