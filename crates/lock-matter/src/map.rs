@@ -477,10 +477,10 @@ pub const fn role_of_user_type(value: u8) -> Result<Role, DlStatus> {
 }
 
 /// NumberOfWeekDaySchedulesSupportedPerUser: a person has at most one
-/// weekly window (R-APP-3).
+/// weekly window (their hours of the week).
 pub const WEEK_DAY_SCHEDULES_PER_USER: u8 = 1;
 /// NumberOfYearDaySchedulesSupportedPerUser: a person has at most one
-/// validity period (R-USR-6).
+/// validity period.
 pub const YEAR_DAY_SCHEDULES_PER_USER: u8 = 1;
 /// The WeekDayIndex or YearDayIndex ClearWeekDaySchedule and
 /// ClearYearDaySchedule take for "all of the user's schedules".
