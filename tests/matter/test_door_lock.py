@@ -4,8 +4,9 @@ Each test starts a factory-fresh simulated lock (`lock-sim matter --fresh`),
 does the first start at the keypad (administrator 001, passcode 482915) and,
 where it needs one, commissions it from pairing mode. The cases follow the
 Matter test plan's TC-DRLK-2.2 (LockDoor, wrong-code limit), 2.3 (UnlockDoor),
-2.8 (users), 2.9 (credentials) and 2.11 (credential types), and SPEC §10
-(R-MTR-1..5); each names its rules in its docstring.
+2.8 (users), 2.9 (credentials), 2.11 (credential types) and 2.5 / 2.7
+(week-day and year-day schedules), and SPEC §10 (R-MTR-1..6); each names its
+rules in its docstring.
 """
 
 from __future__ import annotations
@@ -201,14 +202,15 @@ def test_r_mtr_1_commissioning_in_pairing_mode(lock, controller):
 
 
 def test_r_mtr_3_r_mtr_4_door_lock_attributes(commissioned, controller):
-    """R-MTR-2..4, R-USR-3, R-PIN-1: the cluster's shape and the lock's numbers."""
+    """R-MTR-2..4, R-MTR-6, R-USR-3, R-PIN-1: the cluster's shape and the lock's numbers."""
     lock, node = commissioned
     a = DL.Attributes
 
     features = attr(controller, node, a.FeatureMap)
     F = DL.Bitmaps.Feature
     for bit in (F.kPinCredential, F.kUser, F.kDoorPositionSensor,
-                F.kFingerCredentials, F.kFaceCredentials):
+                F.kFingerCredentials, F.kFaceCredentials,
+                F.kWeekDayAccessSchedules, F.kYearDayAccessSchedules):  # R-MTR-6
         assert features & bit, f"FeatureMap {features:#x} lacks {bit!r}"
 
     attributes = set(attr(controller, node, a.AttributeList))
@@ -217,16 +219,21 @@ def test_r_mtr_3_r_mtr_4_door_lock_attributes(commissioned, controller):
                      a.MaxPINCodeLength, a.MinPINCodeLength, a.CredentialRulesSupport,
                      a.NumberOfCredentialsSupportedPerUser, a.OperatingMode,
                      a.SupportedOperatingModes, a.WrongCodeEntryLimit,
-                     a.UserCodeTemporaryDisableTime):
+                     a.UserCodeTemporaryDisableTime,
+                     a.NumberOfWeekDaySchedulesSupportedPerUser,
+                     a.NumberOfYearDaySchedulesSupportedPerUser):
         assert required.attribute_id in attributes, f"AttributeList lacks {required.__name__}"
 
     c = DL.Commands
     accepted = set(attr(controller, node, a.AcceptedCommandList))
     for cmd in (c.LockDoor, c.UnlockDoor, c.SetUser, c.GetUser, c.ClearUser,
-                c.SetCredential, c.GetCredentialStatus, c.ClearCredential):
+                c.SetCredential, c.GetCredentialStatus, c.ClearCredential,
+                c.SetWeekDaySchedule, c.GetWeekDaySchedule, c.ClearWeekDaySchedule,
+                c.SetYearDaySchedule, c.GetYearDaySchedule, c.ClearYearDaySchedule):
         assert cmd.command_id in accepted, f"AcceptedCommandList lacks {cmd.__name__}"
     generated = set(attr(controller, node, a.GeneratedCommandList))
-    for cmd in (c.GetUserResponse, c.SetCredentialResponse, c.GetCredentialStatusResponse):
+    for cmd in (c.GetUserResponse, c.SetCredentialResponse, c.GetCredentialStatusResponse,
+                c.GetWeekDayScheduleResponse, c.GetYearDayScheduleResponse):
         assert cmd.command_id in generated, f"GeneratedCommandList lacks {cmd.__name__}"
 
     assert attr(controller, node, a.LockType) in set(E.DlLockType) - {E.DlLockType.kUnknownEnumValue}
@@ -239,6 +246,9 @@ def test_r_mtr_3_r_mtr_4_door_lock_attributes(commissioned, controller):
     assert attr(controller, node, a.NumberOfCredentialsSupportedPerUser) >= 1
     assert attr(controller, node, a.MinPINCodeLength) == 6  # R-PIN-1
     assert attr(controller, node, a.MaxPINCodeLength) == 10  # R-PIN-1
+    # R-MTR-6: one weekly window and one validity period per person.
+    assert attr(controller, node, a.NumberOfWeekDaySchedulesSupportedPerUser) == 1
+    assert attr(controller, node, a.NumberOfYearDaySchedulesSupportedPerUser) == 1
 
     # R-MTR-4: DoorState follows the door sensor.
     assert attr(controller, node, a.DoorState) == E.DoorStateEnum.kDoorClosed
@@ -503,6 +513,149 @@ def test_r_usr_5_person_cleared_over_matter_opens_nothing(commissioned, controll
     changes = [e.Data for e in controller.events(node, EP, DL.Events.LockUserChange)]
     assert any(c.userIndex == 2 and c.dataOperationType == E.DataOperationTypeEnum.kClear
                for c in changes), changes
+
+
+# ---------------------------------------------------------------------------
+# Week-day and year-day schedules (TC-DRLK-2.5, 2.7; R-MTR-6).
+
+MATTER_EPOCH = 946_684_800  # 2000-01-01T00:00:00Z in Unix seconds
+NOW = 1_796_083_200  # 2026-12-01T00:00:00Z: the wall clock the phone sets
+DAY = 86_400
+Days = DL.Bitmaps.DaysMaskMap
+
+
+def stored_user(ctrl, node, lock, index=2, pin=NEW_PIN) -> None:
+    """A person the lock stores at `index`: SetUser, then a PIN."""
+    set_user(ctrl, node, index)
+    assert set_pin(ctrl, node, index, pin).status == E.DlStatus.kSuccess
+    assert users(lock) == 2
+
+
+def set_week_day(ctrl, node, user, index=1, days=Days.kMonday | Days.kWednesday | Days.kSunday,
+                 start=(8, 30), end=(17, 45)):
+    return ctrl.command(node, EP, DL.Commands.SetWeekDaySchedule(
+        weekDayIndex=index, userIndex=user, daysMask=days, startHour=start[0],
+        startMinute=start[1], endHour=end[0], endMinute=end[1]), timed_ms=None)
+
+
+def get_week_day(ctrl, node, user, index=1):
+    return ctrl.command(node, EP, DL.Commands.GetWeekDaySchedule(weekDayIndex=index, userIndex=user),
+                        timed_ms=None)
+
+
+def set_year_day(ctrl, node, user, start, end, index=1):
+    """start, end: Unix seconds (sent as Matter's epoch seconds)."""
+    return ctrl.command(node, EP, DL.Commands.SetYearDaySchedule(
+        yearDayIndex=index, userIndex=user, localStartTime=start - MATTER_EPOCH,
+        localEndTime=end - MATTER_EPOCH), timed_ms=None)
+
+
+def get_year_day(ctrl, node, user, index=1):
+    return ctrl.command(node, EP, DL.Commands.GetYearDaySchedule(yearDayIndex=index, userIndex=user),
+                        timed_ms=None)
+
+
+def set_clock(lock, unix_secs: int) -> None:
+    """The phone sets the lock's wall clock (R-APP-1), pairing first if it must."""
+    if not getattr(lock, "phone_paired", False):
+        lock.step("set-hold", "app pair", "keys ok", "expect reply paired")
+        lock.phone_paired = True
+    lock.step(f"app clock {unix_secs}", "expect reply done")
+
+
+def test_tc_drlk_2_5_week_day_schedule_round_trip(commissioned, controller):
+    """TC-DRLK-2.5, R-MTR-6, R-APP-3: SetWeekDaySchedule reads back with
+    GetWeekDaySchedule; index 2 and bad fields are refused; Clear then Get is NotFound."""
+    lock, node = commissioned
+    stored_user(controller, node, lock)
+    days = Days.kMonday | Days.kWednesday | Days.kSunday
+    set_week_day(controller, node, 2, days=days, start=(8, 30), end=(17, 45))
+    got = get_week_day(controller, node, 2)
+    assert got.status == E.DlStatus.kSuccess, got
+    assert (got.weekDayIndex, got.userIndex) == (1, 2), got
+    assert got.daysMask == days, got
+    assert (got.startHour, got.startMinute, got.endHour, got.endMinute) == (8, 30, 17, 45), got
+    assert get_user(controller, node, 2).userType == E.UserTypeEnum.kWeekDayScheduleUser
+
+    # One schedule per user: index 2 (and 0) is out of range.
+    for index in (0, 2):
+        with pytest.raises(InteractionModelError) as e:
+            set_week_day(controller, node, 2, index=index)
+        assert e.value.status == Status.InvalidCommand, index
+        assert get_week_day(controller, node, 2, index=index).status == E.DlStatus.kInvalidField
+    # The end before the start, no day: refused, nothing changed.
+    for bad in (dict(start=(18, 0), end=(8, 0)), dict(days=0)):
+        with pytest.raises(InteractionModelError) as e:
+            set_week_day(controller, node, 2, **bad)
+        assert e.value.status == Status.InvalidCommand, bad
+    assert get_week_day(controller, node, 2).startHour == 8
+    # A user index with no one stored.
+    with pytest.raises(InteractionModelError) as e:
+        set_week_day(controller, node, 5)
+    assert e.value.status == Status.Failure
+    assert get_week_day(controller, node, 5).status == E.DlStatus.kNotFound
+
+    controller.command(node, EP, DL.Commands.ClearWeekDaySchedule(weekDayIndex=1, userIndex=2),
+                       timed_ms=None)
+    assert get_week_day(controller, node, 2).status == E.DlStatus.kNotFound
+    assert get_user(controller, node, 2).userType == E.UserTypeEnum.kUnrestrictedUser
+    assert keypad_unlocks(lock, NEW_PIN)
+
+
+def test_tc_drlk_2_7_year_day_schedule_round_trip(commissioned, controller):
+    """TC-DRLK-2.7, R-MTR-6, R-USR-6: SetYearDaySchedule reads back with
+    GetYearDaySchedule; index 2 and an end before the start are refused;
+    Clear then Get is NotFound."""
+    lock, node = commissioned
+    stored_user(controller, node, lock)
+    start, end = NOW - DAY, NOW + 7 * DAY
+    set_year_day(controller, node, 2, start, end)
+    got = get_year_day(controller, node, 2)
+    assert got.status == E.DlStatus.kSuccess, got
+    assert (got.yearDayIndex, got.userIndex) == (1, 2), got
+    assert (got.localStartTime, got.localEndTime) == (start - MATTER_EPOCH, end - MATTER_EPOCH), got
+    assert get_user(controller, node, 2).userType == E.UserTypeEnum.kYearDayScheduleUser
+
+    with pytest.raises(InteractionModelError) as e:
+        set_year_day(controller, node, 2, start, end, index=2)
+    assert e.value.status == Status.InvalidCommand
+    assert get_year_day(controller, node, 2, index=2).status == E.DlStatus.kInvalidField
+    for bad_end in (start, start - 1):
+        with pytest.raises(InteractionModelError) as e:
+            set_year_day(controller, node, 2, start, bad_end)
+        assert e.value.status == Status.InvalidCommand
+    assert get_year_day(controller, node, 2).localEndTime == end - MATTER_EPOCH
+    with pytest.raises(InteractionModelError) as e:
+        set_year_day(controller, node, 5, start, end)
+    assert e.value.status == Status.Failure
+
+    controller.command(node, EP, DL.Commands.ClearYearDaySchedule(yearDayIndex=1, userIndex=2),
+                       timed_ms=None)
+    assert get_year_day(controller, node, 2).status == E.DlStatus.kNotFound
+    assert get_user(controller, node, 2).userType == E.UserTypeEnum.kUnrestrictedUser
+
+
+def test_r_mtr_6_year_day_schedule_limits_the_keypad(commissioned, controller):
+    """R-MTR-6, R-USR-6, R-MTR-5: a PIN opens at the keypad inside its year-day
+    schedule only; outside it, the refusal is a LockOperationError (Restricted)."""
+    lock, node = commissioned
+    stored_user(controller, node, lock)
+    set_clock(lock, NOW)
+
+    set_year_day(controller, node, 2, NOW + DAY, NOW + 2 * DAY)  # not yet
+    assert not keypad_unlocks(lock, NEW_PIN)
+    lock.step("expect event unlock-failed")
+    errs = [e.Data for e in controller.events(node, EP, DL.Events.LockOperationError)]
+    assert any(e.operationSource == E.OperationSourceEnum.kKeypad
+               and e.operationError == E.OperationErrorEnum.kRestricted
+               and e.userIndex == 2 for e in errs), errs
+
+    set_year_day(controller, node, 2, NOW - 2 * DAY, NOW - DAY)  # over
+    assert not keypad_unlocks(lock, NEW_PIN)
+
+    set_year_day(controller, node, 2, NOW - DAY, NOW + DAY)  # now
+    assert keypad_unlocks(lock, NEW_PIN)
+    lock.step("expect event unlock")
 
 
 # ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ use embassy_sync::signal::Signal;
 use heapless::Deque;
 use lock_core::{
     AlarmKind, AppChange, AppCommand, AppRequest, Instant, Link, LogRecord, Name, Notice,
-    PersonNumber, Privilege, Reply, Volume,
+    PersonNumber, Privilege, Reply, Validity, Volume, WeeklySchedule,
 };
 use lock_hal::ErrorType;
 use lock_runtime::{App, AppContext, AppEvent, AppIdentity, StateStore};
@@ -101,6 +101,10 @@ pub struct UserRecord {
     pub user_type: UserType,
     /// Their credentials.
     pub credentials: heapless::Vec<Credential, CREDENTIALS_PER_USER>,
+    /// Their weekly hours (R-APP-3), GetWeekDaySchedule's.
+    pub schedule: Option<WeeklySchedule>,
+    /// Their validity period (R-USR-6), GetYearDaySchedule's.
+    pub validity: Validity,
 }
 
 /// What the Door Lock handler asks of the lock.
@@ -316,6 +320,8 @@ impl<'b, M: RawMutex, A: App> MatterApp<'b, M, A> {
             name: p.name,
             user_type: map::user_type(p),
             credentials: credentials(p).collect(),
+            schedule: p.schedule,
+            validity: p.validity,
         })
     }
 

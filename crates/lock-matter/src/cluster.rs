@@ -9,11 +9,12 @@
 //! background task.
 //!
 //! Features: PIN credential, User, door position sensor, fingerprint and
-//! face credentials (read back; they are enrolled at the lock). Week-day and
-//! year-day schedules, the Aliro and RFID features, unbolting and the
-//! holiday schedules are not offered: those commands are not in the
-//! endpoint's AcceptedCommandList, and rs-matter refuses them before they
-//! reach the handler.
+//! face credentials (read back; they are enrolled at the lock), week-day
+//! and year-day access schedules (one of each per user: the person's weekly
+//! hours and validity period, R-MTR-6). The Aliro and RFID features,
+//! unbolting and the holiday schedules are not offered: those commands are
+//! not in the endpoint's AcceptedCommandList, and rs-matter refuses them
+//! before they reach the handler.
 //!
 //! A user added with SetUser and no credential yet waits here, in RAM,
 //! until SetCredential gives them a PIN: the lock stores people with a
@@ -80,15 +81,17 @@ pub struct DoorLockHandler<'a, M: RawMutex> {
 
 impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
     /// The cluster as this lock offers it: PIN, User, door position,
-    /// fingerprint and face features; the attributes and commands those
-    /// need (SPEC §10).
+    /// fingerprint and face features, week-day and year-day schedules; the
+    /// attributes and commands those need (SPEC §10).
     pub const CLUSTER: Cluster<'static> = door_lock::FULL_CLUSTER
         .with_features(
             door_lock::Feature::PIN_CREDENTIAL.bits()
                 | door_lock::Feature::USER.bits()
                 | door_lock::Feature::DOOR_POSITION_SENSOR.bits()
                 | door_lock::Feature::FINGER_CREDENTIALS.bits()
-                | door_lock::Feature::FACE_CREDENTIALS.bits(),
+                | door_lock::Feature::FACE_CREDENTIALS.bits()
+                | door_lock::Feature::WEEK_DAY_ACCESS_SCHEDULES.bits()
+                | door_lock::Feature::YEAR_DAY_ACCESS_SCHEDULES.bits(),
         )
         .with_attrs(with!(
             required;
@@ -99,6 +102,8 @@ impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
                 | door_lock::AttributeId::MinPINCodeLength
                 | door_lock::AttributeId::CredentialRulesSupport
                 | door_lock::AttributeId::NumberOfCredentialsSupportedPerUser
+                | door_lock::AttributeId::NumberOfWeekDaySchedulesSupportedPerUser
+                | door_lock::AttributeId::NumberOfYearDaySchedulesSupportedPerUser
                 | door_lock::AttributeId::AutoRelockTime
                 | door_lock::AttributeId::SoundVolume
                 | door_lock::AttributeId::WrongCodeEntryLimit
@@ -113,6 +118,12 @@ impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
                 | door_lock::CommandId::SetCredential
                 | door_lock::CommandId::GetCredentialStatus
                 | door_lock::CommandId::ClearCredential
+                | door_lock::CommandId::SetWeekDaySchedule
+                | door_lock::CommandId::GetWeekDaySchedule
+                | door_lock::CommandId::ClearWeekDaySchedule
+                | door_lock::CommandId::SetYearDaySchedule
+                | door_lock::CommandId::GetYearDaySchedule
+                | door_lock::CommandId::ClearYearDaySchedule
         ));
 
     /// A handler for endpoint `endpoint` over `bridge`.
@@ -173,6 +184,35 @@ impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
         match self.bridge.ask(Request::Holder(credential)).await {
             Answer::Holder(who) => Ok(who),
             _ => Err(ErrorCode::Busy.into()),
+        }
+    }
+
+    /// R-MTR-6: the stored person a Set or Clear schedule command names,
+    /// after its schedule index passed `index_ok`. An index out of range is
+    /// INVALID_COMMAND; a user index with no stored person FAILURE, as the
+    /// CHIP reference server answers (a user still waiting for their first
+    /// PIN is not stored yet, and has no schedule to change).
+    async fn scheduled_person(
+        &self,
+        index_ok: Result<(), DlStatus>,
+        user_index: u16,
+    ) -> Result<crate::UserRecord, Error> {
+        index_ok.map_err(|_| Error::from(ErrorCode::InvalidCommand))?;
+        let number = person(user_index)?;
+        self.user(number)
+            .await?
+            .ok_or_else(|| ErrorCode::Failure.into())
+    }
+
+    /// R-MTR-6: hands a person's new weekly hours or validity period to the
+    /// core, as the fabric's administrator command.
+    async fn set_limit(&self, ctx: &impl InvokeContext, command: AppCommand) -> Result<(), Error> {
+        match self.command(ctx, Privilege::Administrator, command).await? {
+            // Checked here before it was sent; the core agrees.
+            Reply::Refused(Refusal::OutOfRange) => Err(ErrorCode::InvalidCommand.into()),
+            // Deleted meanwhile: as if they had not been there.
+            Reply::Refused(Refusal::NoSuchPerson) => Err(ErrorCode::Failure.into()),
+            reply => done(ctx, reply),
         }
     }
 
@@ -487,6 +527,20 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
         Ok(crate::bridge::CREDENTIALS_PER_USER as u8)
     }
 
+    async fn number_of_week_day_schedules_supported_per_user(
+        &self,
+        _ctx: impl ReadContext,
+    ) -> Result<u8, Error> {
+        Ok(map::WEEK_DAY_SCHEDULES_PER_USER)
+    }
+
+    async fn number_of_year_day_schedules_supported_per_user(
+        &self,
+        _ctx: impl ReadContext,
+    ) -> Result<u8, Error> {
+        Ok(map::YEAR_DAY_SCHEDULES_PER_USER)
+    }
+
     async fn auto_relock_time(&self, _ctx: impl ReadContext) -> Result<u32, Error> {
         Ok(self.view()?.auto_relock_secs)
     }
@@ -577,52 +631,167 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
 
     async fn handle_set_week_day_schedule(
         &self,
-        _ctx: impl InvokeContext,
-        _request: SetWeekDayScheduleRequest<'_>,
+        ctx: impl InvokeContext,
+        request: SetWeekDayScheduleRequest<'_>,
     ) -> Result<(), Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let user = self
+            .scheduled_person(
+                map::schedule_index(request.week_day_index()?),
+                request.user_index()?,
+            )
+            .await?;
+        let fields = map::WeekDaySchedule {
+            days_mask: request.days_mask()?.bits(),
+            start_hour: request.start_hour()?,
+            start_minute: request.start_minute()?,
+            end_hour: request.end_hour()?,
+            end_minute: request.end_minute()?,
+        };
+        // Matter's hours are local: they keep the person's offset from UTC
+        // (0 when they have no hours yet; no Time Synchronization cluster).
+        let offset = user.schedule.map_or(0, |s| s.utc_offset_minutes);
+        let schedule = map::weekly_schedule(fields, offset)
+            .map_err(|_| Error::from(ErrorCode::InvalidCommand))?;
+        self.set_limit(
+            &ctx,
+            AppCommand::SetSchedule {
+                person: user.number,
+                schedule: Some(schedule),
+            },
+        )
+        .await
     }
 
     async fn handle_get_week_day_schedule<P: rs_matter::tlv::TLVBuilderParent>(
         &self,
         _ctx: impl InvokeContext,
-        _request: GetWeekDayScheduleRequest<'_>,
-        _response: GetWeekDayScheduleResponseBuilder<P>,
+        request: GetWeekDayScheduleRequest<'_>,
+        response: GetWeekDayScheduleResponseBuilder<P>,
     ) -> Result<P, Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let index = request.week_day_index()?;
+        let user_index = request.user_index()?;
+        let found = match (map::schedule_index(index), map::person_of_index(user_index)) {
+            (Ok(()), Ok(number)) => match self.user(number).await? {
+                Some(user) => user.schedule.ok_or(DlStatus::NotFound),
+                None => Err(DlStatus::NotFound),
+            },
+            (Err(status), _) | (_, Err(status)) => Err(status),
+        };
+        let read = found.and_then(|s| map::week_day_schedule(&s));
+        let (status, fields) = match read {
+            Ok(fields) => (DlStatus::Success, Some(fields)),
+            Err(status) => (status, None),
+        };
+        response
+            .week_day_index(index)?
+            .user_index(user_index)?
+            .status(matter_status(status))?
+            .days_mask(fields.map(|f| door_lock::DaysMaskMap::from_bits_retain(f.days_mask)))?
+            .start_hour(fields.map(|f| f.start_hour))?
+            .start_minute(fields.map(|f| f.start_minute))?
+            .end_hour(fields.map(|f| f.end_hour))?
+            .end_minute(fields.map(|f| f.end_minute))?
+            .end()
     }
 
     async fn handle_clear_week_day_schedule(
         &self,
-        _ctx: impl InvokeContext,
-        _request: ClearWeekDayScheduleRequest<'_>,
+        ctx: impl InvokeContext,
+        request: ClearWeekDayScheduleRequest<'_>,
     ) -> Result<(), Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let user = self
+            .scheduled_person(
+                map::clear_schedule_index(request.week_day_index()?),
+                request.user_index()?,
+            )
+            .await?;
+        if user.schedule.is_none() {
+            return Ok(());
+        }
+        self.set_limit(
+            &ctx,
+            AppCommand::SetSchedule {
+                person: user.number,
+                schedule: None,
+            },
+        )
+        .await
     }
 
     async fn handle_set_year_day_schedule(
         &self,
-        _ctx: impl InvokeContext,
-        _request: SetYearDayScheduleRequest<'_>,
+        ctx: impl InvokeContext,
+        request: SetYearDayScheduleRequest<'_>,
     ) -> Result<(), Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let user = self
+            .scheduled_person(
+                map::schedule_index(request.year_day_index()?),
+                request.user_index()?,
+            )
+            .await?;
+        let validity =
+            map::validity_of_year_day(request.local_start_time()?, request.local_end_time()?)
+                .map_err(|_| Error::from(ErrorCode::InvalidCommand))?;
+        self.set_limit(
+            &ctx,
+            AppCommand::SetValidity {
+                person: user.number,
+                validity,
+            },
+        )
+        .await
     }
 
     async fn handle_get_year_day_schedule<P: rs_matter::tlv::TLVBuilderParent>(
         &self,
         _ctx: impl InvokeContext,
-        _request: GetYearDayScheduleRequest<'_>,
-        _response: GetYearDayScheduleResponseBuilder<P>,
+        request: GetYearDayScheduleRequest<'_>,
+        response: GetYearDayScheduleResponseBuilder<P>,
     ) -> Result<P, Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let index = request.year_day_index()?;
+        let user_index = request.user_index()?;
+        let found = match (map::schedule_index(index), map::person_of_index(user_index)) {
+            (Ok(()), Ok(number)) => match self.user(number).await? {
+                Some(user) => map::year_day_of_validity(&user.validity).ok_or(DlStatus::NotFound),
+                None => Err(DlStatus::NotFound),
+            },
+            (Err(status), _) | (_, Err(status)) => Err(status),
+        };
+        let (status, times) = match found {
+            Ok(times) => (DlStatus::Success, Some(times)),
+            Err(status) => (status, None),
+        };
+        response
+            .year_day_index(index)?
+            .user_index(user_index)?
+            .status(matter_status(status))?
+            .local_start_time(times.map(|t| t.0))?
+            .local_end_time(times.map(|t| t.1))?
+            .end()
     }
 
     async fn handle_clear_year_day_schedule(
         &self,
-        _ctx: impl InvokeContext,
-        _request: ClearYearDayScheduleRequest<'_>,
+        ctx: impl InvokeContext,
+        request: ClearYearDayScheduleRequest<'_>,
     ) -> Result<(), Error> {
-        Err(ErrorCode::CommandNotFound.into())
+        let user = self
+            .scheduled_person(
+                map::clear_schedule_index(request.year_day_index()?),
+                request.user_index()?,
+            )
+            .await?;
+        if user.validity == Validity::ALWAYS {
+            return Ok(());
+        }
+        self.set_limit(
+            &ctx,
+            AppCommand::SetValidity {
+                person: user.number,
+                validity: Validity::ALWAYS,
+            },
+        )
+        .await
     }
 
     async fn handle_set_holiday_schedule(

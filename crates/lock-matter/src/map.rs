@@ -7,7 +7,8 @@
 
 use lock_core::{
     Actor, AlarmKind, BiometricKind, BoltPosition, BoltState, DoorState, LockMethod, LogEntry,
-    Method, Passcode, PasscodeError, Person, PersonNumber, Refusal, Role, TemplateId,
+    Method, Passcode, PasscodeError, Person, PersonNumber, Refusal, Role, TemplateId, Timestamp,
+    Validity, WeeklySchedule,
 };
 
 /// A Matter fabric's commands reach the lock as this pairing number plus
@@ -35,20 +36,19 @@ pub const USER_CODE_TEMPORARY_DISABLE_TIME: u8 = 180;
 pub const MIN_PIN_LENGTH: u8 = 6;
 /// See [`MIN_PIN_LENGTH`].
 pub const MAX_PIN_LENGTH: u8 = 10;
+/// `n` as a `u16` attribute value. Used in consts only, so a capacity
+/// that does not fit fails the build instead of truncating.
+const fn capacity_u16(n: usize) -> u16 {
+    assert!(n <= u16::MAX as usize);
+    #[allow(clippy::cast_possible_truncation)] // Checked just above.
+    let n = n as u16;
+    n
+}
+
 /// NumberOfPINUsersSupported: the passcodes the lock stores (R-USR-3).
-pub const PIN_USERS_SUPPORTED: u16 = {
-    assert!(lock_core::PASSCODE_CAPACITY <= u16::MAX as usize);
-    #[allow(clippy::cast_possible_truncation)] // Checked just above.
-    let n = lock_core::PASSCODE_CAPACITY as u16;
-    n
-};
+pub const PIN_USERS_SUPPORTED: u16 = capacity_u16(lock_core::PASSCODE_CAPACITY);
 /// NumberOfTotalUsersSupported: the people the lock stores (R-USR-3).
-pub const USERS_SUPPORTED: u16 = {
-    assert!(lock_core::PEOPLE_CAPACITY <= u16::MAX as usize);
-    #[allow(clippy::cast_possible_truncation)] // Checked just above.
-    let n = lock_core::PEOPLE_CAPACITY as u16;
-    n
-};
+pub const USERS_SUPPORTED: u16 = capacity_u16(lock_core::PEOPLE_CAPACITY);
 
 /// SPEC §10: SoundVolume from the lock's volume (the cluster's values:
 /// 0 silent, 1 low, 2 high, 3 medium).
@@ -474,6 +474,161 @@ pub const fn role_of_user_type(value: u8) -> Result<Role, DlStatus> {
         3 => Ok(Role::Administrator),
         _ => Err(DlStatus::InvalidField),
     }
+}
+
+/// NumberOfWeekDaySchedulesSupportedPerUser: a person has at most one
+/// weekly window (their hours of the week).
+pub const WEEK_DAY_SCHEDULES_PER_USER: u8 = 1;
+/// NumberOfYearDaySchedulesSupportedPerUser: a person has at most one
+/// validity period.
+pub const YEAR_DAY_SCHEDULES_PER_USER: u8 = 1;
+/// The WeekDayIndex or YearDayIndex ClearWeekDaySchedule and
+/// ClearYearDaySchedule take for "all of the user's schedules".
+pub const ALL_SCHEDULES: u8 = 0xFE;
+/// Seconds from the lock's epoch (1970-01-01, [`Timestamp`]) to Matter's
+/// (2000-01-01), which LocalStartTime and LocalEndTime count from.
+pub const MATTER_EPOCH_UNIX_SECS: u64 = 946_684_800;
+
+/// R-MTR-6: a schedule index of a Set or Get command: 1, the only one a
+/// person has; any other is out of range, InvalidField (the command's
+/// INVALID_COMMAND).
+pub const fn schedule_index(index: u8) -> Result<(), DlStatus> {
+    if index == 1 {
+        Ok(())
+    } else {
+        Err(DlStatus::InvalidField)
+    }
+}
+
+/// R-MTR-6: a Clear command's schedule index: 1, or [`ALL_SCHEDULES`].
+pub const fn clear_schedule_index(index: u8) -> Result<(), DlStatus> {
+    match index {
+        1 | ALL_SCHEDULES => Ok(()),
+        _ => Err(DlStatus::InvalidField),
+    }
+}
+
+/// The lock's days (bit 0 Monday … bit 6 Sunday) from a Matter DaysMask
+/// (bit 0 Sunday … bit 6 Saturday). Bit 7, which neither has, is dropped.
+pub const fn days_of_mask(mask: u8) -> u8 {
+    ((mask >> 1) & 0x3F) | ((mask & 1) << 6)
+}
+
+/// A Matter DaysMask from the lock's days: [`days_of_mask`] backwards.
+pub const fn mask_of_days(days: u8) -> u8 {
+    ((days << 1) & 0x7E) | ((days >> 6) & 1)
+}
+
+/// A week-day schedule as the cluster carries it: the days (Matter's mask)
+/// and, local time, a start and an end within one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekDaySchedule {
+    /// DaysMask: bit 0 Sunday … bit 6 Saturday.
+    pub days_mask: u8,
+    /// StartHour, 0…23.
+    pub start_hour: u8,
+    /// StartMinute, 0…59.
+    pub start_minute: u8,
+    /// EndHour, 0…23.
+    pub end_hour: u8,
+    /// EndMinute, 0…59: the window ends as this minute begins.
+    pub end_minute: u8,
+}
+
+/// R-MTR-6: the lock's weekly hours from SetWeekDaySchedule's fields.
+///
+/// Matter's times are local time; the lock's schedule carries its offset
+/// from UTC, and without a Time Synchronization cluster the controller
+/// does not say it: the caller passes the person's current offset (0 if
+/// they have no schedule; the simulator runs in UTC). Refused with
+/// InvalidField (INVALID_COMMAND, as the CHIP reference server does) when
+/// no day is set or bit 7 is, an hour or minute is out of range, or the
+/// end is not after the start (a Matter schedule does not run overnight).
+pub fn weekly_schedule(
+    s: WeekDaySchedule,
+    utc_offset_minutes: i16,
+) -> Result<WeeklySchedule, DlStatus> {
+    if s.days_mask == 0
+        || s.days_mask & 0x80 != 0
+        || s.start_hour > 23
+        || s.end_hour > 23
+        || s.start_minute > 59
+        || s.end_minute > 59
+    {
+        return Err(DlStatus::InvalidField);
+    }
+    let minute = |h: u8, m: u8| u16::from(h) * 60 + u16::from(m);
+    let from_minute = minute(s.start_hour, s.start_minute);
+    let until_minute = minute(s.end_hour, s.end_minute);
+    if until_minute <= from_minute {
+        return Err(DlStatus::InvalidField);
+    }
+    let schedule = WeeklySchedule {
+        days: days_of_mask(s.days_mask),
+        from_minute,
+        until_minute,
+        utc_offset_minutes,
+    };
+    if schedule.is_valid() {
+        Ok(schedule)
+    } else {
+        Err(DlStatus::InvalidField)
+    }
+}
+
+/// R-MTR-6: GetWeekDaySchedule's fields from the lock's weekly hours, in
+/// the schedule's own local time. A window to midnight reads as ending at
+/// 23:59. One the cluster cannot express (overnight, or only the last
+/// minute of a day, set from the lock's app) or out of range is Failure: the controller learns the person is
+/// limited without being told wrong hours.
+pub fn week_day_schedule(s: &WeeklySchedule) -> Result<WeekDaySchedule, DlStatus> {
+    let until = s.until_minute.min(23 * 60 + 59);
+    if !s.is_valid() || until <= s.from_minute {
+        return Err(DlStatus::Failure);
+    }
+    let split = |m: u16| Some((u8::try_from(m / 60).ok()?, u8::try_from(m % 60).ok()?));
+    let (Some((start_hour, start_minute)), Some((end_hour, end_minute))) =
+        (split(s.from_minute), split(until))
+    else {
+        return Err(DlStatus::Failure);
+    };
+    Ok(WeekDaySchedule {
+        days_mask: mask_of_days(s.days),
+        start_hour,
+        start_minute,
+        end_hour,
+        end_minute,
+    })
+}
+
+/// R-MTR-6: the lock's validity period from SetYearDaySchedule's
+/// LocalStartTime and LocalEndTime (seconds since 2000-01-01). Local time
+/// is taken as UTC, the lock's wall clock (no Time Synchronization
+/// cluster yet). Both ends are included, as the lock's are. An end not
+/// after the start is InvalidField (INVALID_COMMAND).
+pub fn validity_of_year_day(local_start: u32, local_end: u32) -> Result<Validity, DlStatus> {
+    if local_end <= local_start {
+        return Err(DlStatus::InvalidField);
+    }
+    let at = |secs: u32| Timestamp(MATTER_EPOCH_UNIX_SECS + u64::from(secs));
+    Ok(Validity {
+        from: Some(at(local_start)),
+        until: Some(at(local_end)),
+    })
+}
+
+/// R-MTR-6: GetYearDaySchedule's LocalStartTime and LocalEndTime from a
+/// validity period; `None` (NotFound) for a person always valid. An open
+/// or pre-2000 start reads as 0, an open or too distant end as
+/// `u32::MAX`.
+pub fn year_day_of_validity(v: &Validity) -> Option<(u32, u32)> {
+    if v.is_unbounded() {
+        return None;
+    }
+    let secs = |t: Timestamp| {
+        u32::try_from(t.0.saturating_sub(MATTER_EPOCH_UNIX_SECS)).unwrap_or(u32::MAX)
+    };
+    Some((v.from.map_or(0, secs), v.until.map_or(u32::MAX, secs)))
 }
 
 /// A credential's type (`CredentialTypeEnum`) as the lock holds them.

@@ -13,7 +13,7 @@ use lock_core::{
     PersonNumber, Privilege, Refusal, Reply, Role, Setting, Validity,
 };
 use lock_matter::map::{
-    Credential, CredentialType, DoorLockEvent, LockOperationType, OperationSource, UserType,
+    self, Credential, CredentialType, DoorLockEvent, LockOperationType, OperationSource, UserType,
     fabric_of_pairing,
 };
 use lock_matter::{Answer, Bridge, LockView, MatterApp, Request};
@@ -228,6 +228,78 @@ fn r_mtr_2_records_and_holders_are_answered_without_the_core() {
         Request::Holder(pin_of(2)),
     );
     assert!(matches!(answer, Answer::Holder(None)));
+}
+
+#[test]
+fn r_mtr_6_schedules_set_by_a_fabric_read_back_in_the_record() {
+    let bridge = TestBridge::new();
+    let mut app = MatterApp::new(NoApp, &bridge);
+    let (mut lock, now) = lock();
+    let hours = map::weekly_schedule(
+        map::WeekDaySchedule {
+            days_mask: 0b011_1110,
+            start_hour: 8,
+            start_minute: 0,
+            end_hour: 17,
+            end_minute: 30,
+        },
+        0,
+    )
+    .unwrap();
+    let period = map::validity_of_year_day(0, 1_000_000).unwrap();
+    for c in [
+        AppCommand::SetSchedule {
+            person: n(1),
+            schedule: Some(hours),
+        },
+        AppCommand::SetValidity {
+            person: n(1),
+            validity: period,
+        },
+    ] {
+        let (answer, _) = ask(
+            &bridge,
+            &mut app,
+            &mut lock,
+            now,
+            command(2, Privilege::Administrator, c),
+        );
+        assert!(matches!(answer, Answer::Reply(Reply::Done)), "{answer:?}");
+    }
+    let (answer, _) = ask(&bridge, &mut app, &mut lock, now, Request::User(n(1)));
+    let Answer::User(Some(record)) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(record.schedule, Some(hours));
+    assert_eq!(record.validity, period);
+    assert_eq!(
+        map::year_day_of_validity(&record.validity),
+        Some((0, 1_000_000))
+    );
+    // Cleared: no hours, always valid.
+    for c in [
+        AppCommand::SetSchedule {
+            person: n(1),
+            schedule: None,
+        },
+        AppCommand::SetValidity {
+            person: n(1),
+            validity: Validity::ALWAYS,
+        },
+    ] {
+        let _ = ask(
+            &bridge,
+            &mut app,
+            &mut lock,
+            now,
+            command(2, Privilege::Administrator, c),
+        );
+    }
+    let (answer, _) = ask(&bridge, &mut app, &mut lock, now, Request::User(n(1)));
+    let Answer::User(Some(record)) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!((record.schedule, record.validity), (None, Validity::ALWAYS));
 }
 
 #[test]

@@ -490,3 +490,224 @@ fn r_mtr_2_credentials_list_pins_fingers_and_faces_not_palms() {
         }
     }
 }
+
+// R-MTR-6: week-day and year-day schedules.
+
+fn wd(days_mask: u8, start: (u8, u8), end: (u8, u8)) -> WeekDaySchedule {
+    WeekDaySchedule {
+        days_mask,
+        start_hour: start.0,
+        start_minute: start.1,
+        end_hour: end.0,
+        end_minute: end.1,
+    }
+}
+
+#[test]
+fn r_mtr_6_days_mask_bits_map_both_ways() {
+    // Matter: bit 0 Sunday … bit 6 Saturday. The lock: bit 0 Monday … bit 6 Sunday.
+    let pairs = [
+        (0b000_0001u8, 0b100_0000u8), // Sunday
+        (0b000_0010, 0b000_0001),     // Monday
+        (0b000_0100, 0b000_0010),     // Tuesday
+        (0b000_1000, 0b000_0100),     // Wednesday
+        (0b001_0000, 0b000_1000),     // Thursday
+        (0b010_0000, 0b001_0000),     // Friday
+        (0b100_0000, 0b010_0000),     // Saturday
+    ];
+    for (mask, days) in pairs {
+        assert_eq!(days_of_mask(mask), days, "{mask:#09b}");
+        assert_eq!(mask_of_days(days), mask, "{days:#09b}");
+    }
+    // Monday to Friday; every day.
+    assert_eq!(days_of_mask(0b011_1110), 0b001_1111);
+    assert_eq!(mask_of_days(0b111_1111), 0b111_1111);
+    for x in 0..=0x7Fu8 {
+        assert_eq!(mask_of_days(days_of_mask(x)), x);
+        assert_eq!(days_of_mask(mask_of_days(x)), x);
+    }
+}
+
+#[test]
+fn r_mtr_6_week_day_schedule_round_trips_in_minutes() {
+    let s = weekly_schedule(wd(0b011_1110, (8, 30), (17, 45)), 0).unwrap();
+    assert_eq!(
+        s,
+        WeeklySchedule {
+            days: 0b001_1111,
+            from_minute: 8 * 60 + 30,
+            until_minute: 17 * 60 + 45,
+            utc_offset_minutes: 0,
+        }
+    );
+    assert_eq!(week_day_schedule(&s), Ok(wd(0b011_1110, (8, 30), (17, 45))));
+    // The person's offset is kept; the hours stay local.
+    let kept = weekly_schedule(wd(0b000_0001, (0, 0), (23, 59)), 60).unwrap();
+    assert_eq!(
+        (kept.from_minute, kept.until_minute, kept.utc_offset_minutes),
+        (0, 1439, 60)
+    );
+    assert_eq!(week_day_schedule(&kept), Ok(wd(1, (0, 0), (23, 59))));
+}
+
+#[test]
+fn r_mtr_6_week_day_schedule_refusals() {
+    for bad in [
+        wd(0, (8, 0), (9, 0)),             // no day
+        wd(0x80, (8, 0), (9, 0)),          // bit 7 only
+        wd(0x81, (8, 0), (9, 0)),          // bit 7 with a day
+        wd(1, (24, 0), (23, 0)),           // hour out of range
+        wd(1, (8, 0), (24, 0)),            // end hour out of range
+        wd(1, (8, 60), (9, 0)),            // minute out of range
+        wd(1, (8, 0), (9, 60)),            // end minute out of range
+        wd(1, (9, 0), (9, 0)),             // empty window
+        wd(1, (18, 0), (8, 0)),            // end before start (no overnight)
+        wd(1, (u8::MAX, 0), (u8::MAX, 0)), // nonsense
+    ] {
+        assert_eq!(
+            weekly_schedule(bad, 0),
+            Err(DlStatus::InvalidField),
+            "{bad:?}"
+        );
+    }
+    // An offset the lock cannot hold.
+    assert_eq!(
+        weekly_schedule(wd(1, (8, 0), (9, 0)), 15 * 60),
+        Err(DlStatus::InvalidField)
+    );
+}
+
+#[test]
+fn r_mtr_6_lock_hours_the_cluster_cannot_express_read_as_failure() {
+    let mut s = WeeklySchedule {
+        days: 0b100_0000,
+        from_minute: 22 * 60,
+        until_minute: 6 * 60,
+        utc_offset_minutes: 0,
+    };
+    assert_eq!(week_day_schedule(&s), Err(DlStatus::Failure)); // overnight
+    s.days = 0;
+    assert_eq!(week_day_schedule(&s), Err(DlStatus::Failure)); // not valid
+    // To midnight reads as 23:59.
+    let to_midnight = WeeklySchedule {
+        days: 0b100_0000,
+        from_minute: 20 * 60,
+        until_minute: 24 * 60,
+        utc_offset_minutes: 0,
+    };
+    assert_eq!(
+        week_day_schedule(&to_midnight),
+        Ok(wd(1, (20, 0), (23, 59)))
+    );
+}
+
+#[test]
+fn r_mtr_6_schedule_indices_one_and_clear_all() {
+    assert_eq!(schedule_index(1), Ok(()));
+    for bad in [0u8, 2, 3, ALL_SCHEDULES, 0xFF] {
+        assert_eq!(schedule_index(bad), Err(DlStatus::InvalidField), "{bad}");
+    }
+    assert_eq!(clear_schedule_index(1), Ok(()));
+    assert_eq!(clear_schedule_index(0xFE), Ok(()));
+    for bad in [0u8, 2, 0xFD, 0xFF] {
+        assert_eq!(
+            clear_schedule_index(bad),
+            Err(DlStatus::InvalidField),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        (WEEK_DAY_SCHEDULES_PER_USER, YEAR_DAY_SCHEDULES_PER_USER),
+        (1, 1)
+    );
+}
+
+#[test]
+fn r_mtr_6_year_day_epoch_is_2000() {
+    // 2000-01-01T00:00:00Z is Unix 946684800.
+    assert_eq!(MATTER_EPOCH_UNIX_SECS, 946_684_800);
+    let v = validity_of_year_day(0, 86_400).unwrap();
+    assert_eq!(v.from, Some(Timestamp(946_684_800)));
+    assert_eq!(v.until, Some(Timestamp(946_771_200)));
+    // 2026-12-01T00:00:00Z (Unix 1796083200) and a week later.
+    let start = 1_796_083_200 - 946_684_800;
+    let end = start + 7 * 86_400;
+    let v = validity_of_year_day(start, end).unwrap();
+    assert_eq!(v.from, Some(Timestamp(1_796_083_200)));
+    assert_eq!(v.until, Some(Timestamp(1_796_688_000)));
+    assert_eq!(year_day_of_validity(&v), Some((start, end)));
+    // The far end of Matter's range fits.
+    let v = validity_of_year_day(0, u32::MAX).unwrap();
+    assert_eq!(year_day_of_validity(&v), Some((0, u32::MAX)));
+}
+
+#[test]
+fn r_mtr_6_year_day_refusals_and_open_ends() {
+    assert_eq!(validity_of_year_day(10, 10), Err(DlStatus::InvalidField));
+    assert_eq!(validity_of_year_day(11, 10), Err(DlStatus::InvalidField));
+    assert_eq!(
+        validity_of_year_day(u32::MAX, 0),
+        Err(DlStatus::InvalidField)
+    );
+    assert_eq!(year_day_of_validity(&Validity::ALWAYS), None);
+    let open_start = Validity {
+        from: None,
+        until: Some(Timestamp(MATTER_EPOCH_UNIX_SECS + 100)),
+    };
+    assert_eq!(year_day_of_validity(&open_start), Some((0, 100)));
+    let open_end = Validity {
+        from: Some(Timestamp(5)), // before 2000
+        until: None,
+    };
+    assert_eq!(year_day_of_validity(&open_end), Some((0, u32::MAX)));
+    let far = Validity {
+        from: Some(Timestamp(MATTER_EPOCH_UNIX_SECS)),
+        until: Some(Timestamp(u64::MAX)),
+    };
+    assert_eq!(year_day_of_validity(&far), Some((0, u32::MAX)));
+}
+
+proptest! {
+    #[test]
+    fn r_mtr_6_any_week_day_fields_give_hours_or_invalid_field(
+        mask in any::<u8>(), sh in any::<u8>(), sm in any::<u8>(),
+        eh in any::<u8>(), em in any::<u8>(), offset in any::<i16>(),
+    ) {
+        let fields = wd(mask, (sh, sm), (eh, em));
+        match weekly_schedule(fields, offset) {
+            Ok(s) => {
+                prop_assert!(s.is_valid());
+                prop_assert_eq!(s.utc_offset_minutes, offset);
+                prop_assert_eq!(week_day_schedule(&s), Ok(fields));
+            }
+            Err(status) => prop_assert_eq!(status, DlStatus::InvalidField),
+        }
+    }
+
+    #[test]
+    fn r_mtr_6_any_year_day_times_give_a_period_or_invalid_field(start in any::<u32>(), end in any::<u32>()) {
+        match validity_of_year_day(start, end) {
+            Ok(v) => {
+                prop_assert!(start < end);
+                prop_assert_eq!(year_day_of_validity(&v), Some((start, end)));
+            }
+            Err(status) => {
+                prop_assert!(start >= end);
+                prop_assert_eq!(status, DlStatus::InvalidField);
+            }
+        }
+    }
+
+    #[test]
+    fn r_mtr_6_any_lock_hours_read_back_or_fail(
+        days in any::<u8>(), from in any::<u16>(), until in any::<u16>(), offset in any::<i16>(),
+    ) {
+        let s = WeeklySchedule { days, from_minute: from, until_minute: until, utc_offset_minutes: offset };
+        if let Ok(fields) = week_day_schedule(&s) {
+            let back = weekly_schedule(fields, offset).unwrap();
+            prop_assert_eq!(back.days, days);
+            prop_assert_eq!(back.from_minute, from);
+            prop_assert_eq!(back.until_minute, until.min(1439));
+        }
+    }
+}
