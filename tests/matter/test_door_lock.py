@@ -11,6 +11,8 @@ rules in its docstring.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import chip.clusters as Clusters
@@ -195,6 +197,24 @@ def test_r_mtr_1_commissioning_in_pairing_mode(lock, controller):
     assert DL.id in servers and Clusters.Identify.id in servers, servers
     fabrics = controller.read(node, 0, Clusters.OperationalCredentials.Attributes.CommissionedFabrics)
     assert fabrics == 1
+
+
+def test_r_mtr_1_an_administrators_window_outside_pairing_mode_closes(commissioned, controller):
+    """R-MTR-1: a fabric's administrator may open a window (Administrator
+    Commissioning), but outside pairing mode the device closes it at once."""
+    lock, node = commissioned
+    AC = Clusters.AdministratorCommissioning
+    closed = AC.Enums.CommissioningWindowStatusEnum.kWindowNotOpen
+    assert controller.read(node, 0, AC.Attributes.WindowStatus) == closed
+    # Pairing mode ended with the commissioning (R-MNU-7): the window the
+    # administrator opens is closed at the device's next look (50 ms).
+    controller.command(node, 0, AC.Commands.OpenBasicCommissioningWindow(commissioningTimeout=180),
+                       timed_ms=TIMED_MS)
+    deadline = time.monotonic() + 5
+    while controller.read(node, 0, AC.Attributes.WindowStatus) != closed:
+        assert time.monotonic() < deadline, "the administrator's window stayed open"
+        time.sleep(0.2)
+    assert controller.not_commissionable()
 
 
 # ---------------------------------------------------------------------------
