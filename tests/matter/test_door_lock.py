@@ -294,6 +294,9 @@ def test_tc_drlk_2_8_set_user_then_get_user(commissioned, controller):
 
     free = get_user(controller, node, 5)
     assert free.userStatus in (None, NullValue), free
+    # NextUserIndex: the next occupied index, or null after the last.
+    assert get_user(controller, node, 1).nextUserIndex == 2
+    assert free.nextUserIndex in (None, NullValue), free
     # TC-DRLK-2.8: index 0 is out of range.
     with pytest.raises(InteractionModelError) as e:
         get_user(controller, node, 0)
@@ -374,9 +377,13 @@ def test_tc_drlk_2_9_get_credential_status(commissioned, controller):
     # The secret itself never reads back.
     assert st.credentialData in (None, NullValue)
 
-    # NextCredentialIndex, when given, names the next occupied PIN slot.
-    if st.nextCredentialIndex not in (None, NullValue):
-        assert credential_status(controller, node, st.nextCredentialIndex).credentialExists
+    # NextCredentialIndex names the next occupied PIN slot, null after the last.
+    assert st.nextCredentialIndex in (None, NullValue), st
+    res = set_pin(controller, node, NullValue, NEW_PIN)
+    assert res.status == E.DlStatus.kSuccess, res
+    st = credential_status(controller, node, pins[0].credentialIndex)
+    assert st.nextCredentialIndex == res.userIndex, (st, res)
+    assert credential_status(controller, node, st.nextCredentialIndex).credentialExists
 
 
 def test_tc_drlk_2_11_fingerprint_and_pin_on_one_person(commissioned, controller):

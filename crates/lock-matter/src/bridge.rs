@@ -124,6 +124,12 @@ pub enum Request {
     User(PersonNumber),
     /// Who holds a credential.
     Holder(Credential),
+    /// The lowest occupied user index above this one (GetUser's
+    /// NextUserIndex).
+    NextUser(u16),
+    /// The lowest occupied index of this credential's type above its index
+    /// (GetCredentialStatus's NextCredentialIndex).
+    NextCredential(Credential),
     /// A controller completed commissioning on fabric `fabric` while
     /// pairing mode was open: the lock logs the pairing and ends pairing
     /// mode, as for a phone (R-MNU-7, R-MTR-1). Answered at once.
@@ -142,6 +148,8 @@ pub enum Answer {
     User(Option<UserRecord>),
     /// The holder asked for, if anyone holds the credential.
     Holder(Option<PersonNumber>),
+    /// The next occupied index asked for, if there is one.
+    Next(Option<u16>),
     /// The lock restarted before it answered (power cut): nothing is known
     /// to have happened; the controller may ask again.
     Restarted,
@@ -432,6 +440,16 @@ impl<M: RawMutex, A: App> App for MatterApp<'_, M, A> {
             Some(Request::Holder(credential)) => {
                 let who = holder(cx.people.iter(), credential).map(|p| p.number);
                 self.bridge.answer(Answer::Holder(who));
+                Ok(None)
+            }
+            Some(Request::NextUser(index)) => {
+                let next = map::next_user_index(cx.people.iter(), index);
+                self.bridge.answer(Answer::Next(next));
+                Ok(None)
+            }
+            Some(Request::NextCredential(credential)) => {
+                let next = map::next_credential_index(cx.people.iter(), credential);
+                self.bridge.answer(Answer::Next(next));
                 Ok(None)
             }
             None => {

@@ -180,6 +180,51 @@ impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
         }
     }
 
+    /// The stored person a Get…Schedule names, or the status to answer: a
+    /// schedule index other than 1 or a user index out of range first, then
+    /// NotFound for a user nobody holds.
+    async fn schedule_owner(
+        &self,
+        index: u8,
+        user_index: u16,
+    ) -> Result<Result<crate::UserRecord, DlStatus>, Error> {
+        Ok(
+            match (map::schedule_index(index), map::person_of_index(user_index)) {
+                (Ok(()), Ok(number)) => self.user(number).await?.ok_or(DlStatus::NotFound),
+                (Err(status), _) | (_, Err(status)) => Err(status),
+            },
+        )
+    }
+
+    /// NextUserIndex after `index`: the lowest occupied above it, stored
+    /// or waiting for its first PIN.
+    async fn next_user(&self, index: u16) -> Result<Option<u16>, Error> {
+        let stored = match self.bridge.ask(Request::NextUser(index)).await {
+            Answer::Next(next) => next,
+            _ => return Err(ErrorCode::Busy.into()),
+        };
+        let waiting = self.pending.lock(|p| {
+            p.borrow()
+                .iter()
+                .map(|u| map::user_index(u.number))
+                .filter(|i| *i > index)
+                .min()
+        });
+        Ok(match (stored, waiting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// NextCredentialIndex after `credential`: the lowest index of its type
+    /// above its own that a stored credential occupies.
+    async fn next_credential(&self, credential: Credential) -> Result<Option<u16>, Error> {
+        match self.bridge.ask(Request::NextCredential(credential)).await {
+            Answer::Next(next) => Ok(next),
+            _ => Err(ErrorCode::Busy.into()),
+        }
+    }
+
     async fn holder(&self, credential: Credential) -> Result<Option<PersonNumber>, Error> {
         match self.bridge.ask(Request::Holder(credential)).await {
             Answer::Holder(who) => Ok(who),
@@ -670,13 +715,10 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
     ) -> Result<P, Error> {
         let index = request.week_day_index()?;
         let user_index = request.user_index()?;
-        let found = match (map::schedule_index(index), map::person_of_index(user_index)) {
-            (Ok(()), Ok(number)) => match self.user(number).await? {
-                Some(user) => user.schedule.ok_or(DlStatus::NotFound),
-                None => Err(DlStatus::NotFound),
-            },
-            (Err(status), _) | (_, Err(status)) => Err(status),
-        };
+        let found = self
+            .schedule_owner(index, user_index)
+            .await?
+            .and_then(|user| user.schedule.ok_or(DlStatus::NotFound));
         let read = found.and_then(|s| map::week_day_schedule(&s));
         let (status, fields) = match read {
             Ok(fields) => (DlStatus::Success, Some(fields)),
@@ -750,13 +792,10 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
     ) -> Result<P, Error> {
         let index = request.year_day_index()?;
         let user_index = request.user_index()?;
-        let found = match (map::schedule_index(index), map::person_of_index(user_index)) {
-            (Ok(()), Ok(number)) => match self.user(number).await? {
-                Some(user) => map::year_day_of_validity(&user.validity).ok_or(DlStatus::NotFound),
-                None => Err(DlStatus::NotFound),
-            },
-            (Err(status), _) | (_, Err(status)) => Err(status),
-        };
+        let found = self
+            .schedule_owner(index, user_index)
+            .await?
+            .and_then(|user| map::year_day_of_validity(&user.validity).ok_or(DlStatus::NotFound));
         let (status, times) = match found {
             Ok(times) => (DlStatus::Success, Some(times)),
             Err(status) => (status, None),
@@ -897,6 +936,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
         let number = person(index)?;
         let stored = self.user(number).await?;
         let pending = self.pending(number);
+        let next = self.next_user(index).await?;
         let response = response.user_index(index)?;
         match (stored, pending) {
             (Some(user), _) => {
@@ -918,7 +958,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
                 list.end()?
                     .creator_fabric_index(Nullable::none())?
                     .last_modified_fabric_index(Nullable::none())?
-                    .next_user_index(Nullable::none())?
+                    .next_user_index(Nullable::new(next))?
                     .end()
             }
             (None, Some(user)) => response
@@ -934,7 +974,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
                 .null()?
                 .creator_fabric_index(Nullable::some(user.fabric))?
                 .last_modified_fabric_index(Nullable::some(user.fabric))?
-                .next_user_index(Nullable::none())?
+                .next_user_index(Nullable::new(next))?
                 .end(),
             (None, None) => response
                 .user_name(Nullable::none())?
@@ -946,7 +986,7 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
                 .null()?
                 .creator_fabric_index(Nullable::none())?
                 .last_modified_fabric_index(Nullable::none())?
-                .next_user_index(Nullable::none())?
+                .next_user_index(Nullable::new(next))?
                 .end(),
         }
     }
@@ -1086,19 +1126,19 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
         response: GetCredentialStatusResponseBuilder<P>,
     ) -> Result<P, Error> {
         let credential = request.credential()?;
-        let holder = match credential_of(
+        let (holder, next) = match credential_of(
             credential.credential_type()?,
             credential.credential_index()?,
         ) {
-            Some(c) => self.holder(c).await?,
-            None => None,
+            Some(c) => (self.holder(c).await?, self.next_credential(c).await?),
+            None => (None, None),
         };
         response
             .credential_exists(holder.is_some())?
             .user_index(Nullable::new(holder.map(map::user_index)))?
             .creator_fabric_index(Nullable::none())?
             .last_modified_fabric_index(Nullable::none())?
-            .next_credential_index(Nullable::none())?
+            .next_credential_index(Nullable::new(next))?
             .credential_data(None)?
             .end()
     }

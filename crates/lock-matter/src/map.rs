@@ -704,6 +704,33 @@ pub const fn template_of_index(index: u16) -> Option<TemplateId> {
     }
 }
 
+/// NextUserIndex: the lowest user index above `index` that a stored person
+/// occupies, if any.
+pub fn next_user_index<'p>(
+    people: impl IntoIterator<Item = &'p Person>,
+    index: u16,
+) -> Option<u16> {
+    people
+        .into_iter()
+        .map(|p| user_index(p.number))
+        .filter(|i| *i > index)
+        .min()
+}
+
+/// NextCredentialIndex: the lowest index above `after.index` that a stored
+/// credential of `after.kind` occupies, if any.
+pub fn next_credential_index<'p>(
+    people: impl IntoIterator<Item = &'p Person>,
+    after: Credential,
+) -> Option<u16> {
+    people
+        .into_iter()
+        .flat_map(credentials)
+        .filter(|c| c.kind == after.kind && c.index > after.index)
+        .map(|c| c.index)
+        .min()
+}
+
 /// The person holding a credential, if anyone does.
 pub fn holder<'p>(
     people: impl IntoIterator<Item = &'p Person>,

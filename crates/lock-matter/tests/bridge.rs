@@ -228,6 +228,17 @@ fn r_mtr_2_records_and_holders_are_answered_without_the_core() {
         Request::Holder(pin_of(2)),
     );
     assert!(matches!(answer, Answer::Holder(None)));
+    // The next occupied indices, from the people too.
+    for (request, next) in [
+        (Request::NextUser(0), Some(1)),
+        (Request::NextUser(1), None),
+        (Request::NextCredential(pin_of(0)), Some(1)),
+        (Request::NextCredential(pin_of(1)), None),
+    ] {
+        let (answer, event) = ask(&bridge, &mut app, &mut lock, now, request);
+        assert!(event.is_none(), "the core was not asked");
+        assert!(matches!(answer, Answer::Next(n) if n == next), "{answer:?}");
+    }
 }
 
 #[test]

@@ -491,6 +491,38 @@ fn r_mtr_2_credentials_list_pins_fingers_and_faces_not_palms() {
     }
 }
 
+#[test]
+fn r_mtr_2_next_indices_are_the_next_occupied_ones() {
+    let c = |kind, index| Credential { kind, index };
+    let mut six = Person::new(n(6), Role::User);
+    six.passcode = Some(Passcode::parse("730418").unwrap());
+    six.fingers.push(TemplateId(11)).unwrap();
+    let mut two = Person::new(n(2), Role::User);
+    two.fingers.push(TemplateId(0)).unwrap();
+    two.faces.push(TemplateId(4)).unwrap();
+    let mut hundred = Person::new(n(100), Role::User);
+    hundred.passcode = Some(Passcode::parse("904127").unwrap());
+    // Not in number order: the lowest above, whatever the order.
+    let people = [six, hundred, two];
+    assert_eq!(next_user_index(&people, 0), Some(2));
+    assert_eq!(next_user_index(&people, 2), Some(6));
+    assert_eq!(next_user_index(&people, 6), Some(100));
+    assert_eq!(next_user_index(&people, 100), None);
+    assert_eq!(next_user_index(&people, u16::MAX), None);
+    assert_eq!(next_user_index(&[], 0), None);
+    let next = |kind, index| next_credential_index(&people, c(kind, index));
+    // PINs at their owners' numbers; the person without one is skipped.
+    assert_eq!(next(CredentialType::Pin, 1), Some(6));
+    assert_eq!(next(CredentialType::Pin, 6), Some(100));
+    assert_eq!(next(CredentialType::Pin, 100), None);
+    // Fingers at template + 1, of any owner; faces apart from fingers.
+    assert_eq!(next(CredentialType::Fingerprint, 0), Some(1));
+    assert_eq!(next(CredentialType::Fingerprint, 1), Some(12));
+    assert_eq!(next(CredentialType::Fingerprint, 12), None);
+    assert_eq!(next(CredentialType::Face, 0), Some(5));
+    assert_eq!(next(CredentialType::Face, 5), None);
+}
+
 // R-MTR-6: week-day and year-day schedules.
 
 fn wd(days_mask: u8, start: (u8, u8), end: (u8, u8)) -> WeekDaySchedule {
