@@ -363,6 +363,11 @@ class Controller:
         res = self.run(self.dev.ReadAttribute(node_id, [(endpoint, cluster)]))
         return res[endpoint][cluster]
 
+    def write(self, node_id: int, endpoint: int, attribute, value):
+        """Write one attribute; its Status (Status.Success when it took)."""
+        res = self.run(self.dev.WriteAttribute(node_id, [(endpoint, attribute(value))]))
+        return res[0].Status
+
     def command(self, node_id: int, endpoint: int, payload, timed_ms: Optional[int] = 1000, **kw):
         return self.run(
             self.dev.SendCommand(node_id, endpoint, payload, timedRequestTimeoutMs=timed_ms, **kw)

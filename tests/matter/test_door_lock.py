@@ -221,6 +221,33 @@ def test_r_mtr_1_an_administrators_window_outside_pairing_mode_closes(commission
 # Attributes.
 
 
+def test_r_mtr_4_sound_volume_and_auto_relock_time_are_the_locks_settings(commissioned, controller):
+    """R-MTR-4: SoundVolume and AutoRelockTime written by a fabric are the
+    lock's volume and countdown lock; values the lock has not are refused
+    and change nothing."""
+    lock, node = commissioned
+    a = DL.Attributes
+    assert controller.write(node, EP, a.SoundVolume, 1) == Status.Success
+    assert attr(controller, node, a.SoundVolume) == 1
+    # 0 (silent) and values past the cluster's are not the lock's.
+    for value in (0, 4):
+        assert controller.write(node, EP, a.SoundVolume, value) == Status.ConstraintError
+    assert attr(controller, node, a.SoundVolume) == 1
+
+    assert controller.write(node, EP, a.AutoRelockTime, 30) == Status.Success
+    assert attr(controller, node, a.AutoRelockTime) == 30
+    # The lock's countdown is 5 s to 1 h.
+    for value in (2, 3601, 70000):
+        assert controller.write(node, EP, a.AutoRelockTime, value) == Status.ConstraintError
+    assert attr(controller, node, a.AutoRelockTime) == 30
+    assert controller.write(node, EP, a.AutoRelockTime, 0) == Status.Success
+    assert attr(controller, node, a.AutoRelockTime) == 0
+    # Logged as any change of a setting, with the fabric that made it.
+    changes = [line for line in lock.logs if "Volume(" in line or "AutoLock" in line]
+    assert len(changes) == 4, lock.logs
+    assert all("matter fabric" in line for line in changes), changes
+
+
 def test_r_mtr_3_r_mtr_4_door_lock_attributes(commissioned, controller):
     """R-MTR-2..4, R-MTR-6, R-USR-3, R-PIN-1: the cluster's shape and the lock's numbers."""
     lock, node = commissioned

@@ -25,7 +25,7 @@ use core::cell::RefCell;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use lock_core::{
-    AppCommand, Name, Passcode, PersonNumber, Privilege, Refusal, Reply, Role, Validity,
+    AppCommand, Name, Passcode, PersonNumber, Privilege, Refusal, Reply, Role, Setting, Validity,
 };
 use rs_matter::dm::clusters::decl::door_lock::{
     self, AlarmCodeEnum, ClearCredentialRequest, ClearHolidayScheduleRequest, ClearUserRequest,
@@ -170,6 +170,23 @@ impl<'a, M: RawMutex> DoorLockHandler<'a, M> {
         {
             Answer::Reply(reply) => Ok(reply),
             _ => Err(ErrorCode::Busy.into()),
+        }
+    }
+
+    /// A setting written by a fabric's administrator: a value the core
+    /// refuses is a ConstraintError, any other refusal a Failure.
+    async fn configure(&self, ctx: &impl OperationContext, setting: Setting) -> Result<(), Error> {
+        match self
+            .command(
+                ctx,
+                Privilege::Administrator,
+                AppCommand::Configure(setting),
+            )
+            .await?
+        {
+            Reply::Refused(Refusal::OutOfRange) => Err(ErrorCode::ConstraintError.into()),
+            Reply::Refused(_) => Err(ErrorCode::Failure.into()),
+            _ => Ok(()),
         }
     }
 
@@ -592,6 +609,23 @@ impl<M: RawMutex> door_lock::ClusterAsyncHandler for DoorLockHandler<'_, M> {
 
     async fn sound_volume(&self, _ctx: impl ReadContext) -> Result<u8, Error> {
         Ok(map::sound_volume(self.view()?.volume))
+    }
+
+    async fn set_sound_volume(&self, ctx: impl WriteContext, value: u8) -> Result<(), Error> {
+        // R-MTR-4: the lock's volume setting, as the keypad's menu sets it.
+        let volume = map::volume_of_sound_volume(value).ok_or(ErrorCode::ConstraintError)?;
+        self.configure(&ctx, Setting::Volume(volume)).await
+    }
+
+    async fn set_auto_relock_time(&self, ctx: impl WriteContext, value: u32) -> Result<(), Error> {
+        // R-MTR-4: the countdown lock; its length first, so that a length
+        // the lock refuses leaves it as it was.
+        let settings =
+            map::settings_of_auto_relock_time(value).ok_or(ErrorCode::ConstraintError)?;
+        for setting in settings {
+            self.configure(&ctx, setting).await?;
+        }
+        Ok(())
     }
 
     async fn operating_mode(&self, _ctx: impl ReadContext) -> Result<OperatingModeEnum, Error> {

@@ -60,6 +60,36 @@ pub const fn sound_volume(volume: lock_core::Volume) -> u8 {
     }
 }
 
+/// SoundVolume as a controller writes it: the lock's level, or `None` for a
+/// value the lock has not (0, silent: the prompts are how the keypad talks
+/// to the person at the door; 4 and up are no value of the cluster's).
+pub const fn volume_of_sound_volume(value: u8) -> Option<lock_core::Volume> {
+    match value {
+        1 => Some(lock_core::Volume::Low),
+        2 => Some(lock_core::Volume::High),
+        3 => Some(lock_core::Volume::Medium),
+        _ => None,
+    }
+}
+
+/// AutoRelockTime as a controller writes it, in the lock's settings: 0
+/// switches the countdown lock off; any other value sets its length and
+/// switches it on (the core refuses a length outside its 5 s to 1 h);
+/// `None` for a value no length can hold.
+pub fn settings_of_auto_relock_time(secs: u32) -> Option<heapless::Vec<lock_core::Setting, 2>> {
+    use lock_core::Setting;
+    let mut out = heapless::Vec::new();
+    match secs {
+        0 => out.push(Setting::AutoLock(false)).ok()?,
+        _ => {
+            out.push(Setting::AutoLockSecs(u16::try_from(secs).ok()?))
+                .ok()?;
+            out.push(Setting::AutoLock(true)).ok()?;
+        }
+    }
+    Some(out)
+}
+
 /// LockState (`DlLockState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

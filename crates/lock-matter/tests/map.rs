@@ -523,6 +523,31 @@ fn r_mtr_2_next_indices_are_the_next_occupied_ones() {
     assert_eq!(next(CredentialType::Face, 5), None);
 }
 
+#[test]
+fn r_mtr_4_sound_volume_and_auto_relock_time_written_are_the_locks_settings() {
+    use lock_core::{Setting, Volume};
+    for volume in [Volume::Low, Volume::Medium, Volume::High] {
+        assert_eq!(volume_of_sound_volume(sound_volume(volume)), Some(volume));
+    }
+    for value in [0u8, 4, 0xFF] {
+        assert_eq!(volume_of_sound_volume(value), None, "{value}");
+    }
+    let settings = |secs| settings_of_auto_relock_time(secs).map(|s| s.to_vec());
+    assert_eq!(settings(0), Some(vec![Setting::AutoLock(false)]));
+    assert_eq!(
+        settings(30),
+        Some(vec![Setting::AutoLockSecs(30), Setting::AutoLock(true)]),
+        "the length first: one the core refuses leaves the lock as it was"
+    );
+    // The core judges 5 s to 1 h; a length no u16 holds is refused here.
+    assert_eq!(
+        settings(2),
+        Some(vec![Setting::AutoLockSecs(2), Setting::AutoLock(true)])
+    );
+    assert_eq!(settings(70_000), None);
+    assert_eq!(settings(u32::MAX), None);
+}
+
 // R-MTR-6: week-day and year-day schedules.
 
 fn wd(days_mask: u8, start: (u8, u8), end: (u8, u8)) -> WeekDaySchedule {
