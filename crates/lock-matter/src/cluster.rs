@@ -1,10 +1,11 @@
 //! The Door Lock cluster (0x0101) on rs-matter: the handler a Matter
 //! device puts on its Door Lock endpoint (feature `rs-matter`).
 //!
-//! Reads come from the [`LockView`] the lock published last; every command
-//! that changes something goes to the lock's core over the [`Bridge`] as the
-//! fabric's own request, and comes back with the core's reply, so the rules
-//! that hold at the keypad and for the phone hold here (SPEC §10). Events
+//! Reads come from the [`LockView`](crate::LockView) the lock published
+//! last; every command that changes something goes to the lock's core over
+//! the [`Bridge`] as the fabric's own request, and comes back with the
+//! core's reply, so the rules that hold at the keypad and for the phone
+//! hold here (SPEC §10). Events
 //! are the log records' (map::event_of), reported by [`DoorLockHandler`]'s
 //! background task.
 //!
