@@ -609,8 +609,9 @@ pub fn weekly_schedule(
 /// R-MTR-6: GetWeekDaySchedule's fields from the lock's weekly hours, in
 /// the schedule's own local time. A window to midnight reads as ending at
 /// 23:59. One the cluster cannot express (overnight, or only the last
-/// minute of a day, set from the lock's app) or out of range is Failure: the controller learns the person is
-/// limited without being told wrong hours.
+/// minute of a day, set from the lock's app) or out of range is Failure:
+/// the controller learns the person is limited without being told wrong
+/// hours.
 pub fn week_day_schedule(s: &WeeklySchedule) -> Result<WeekDaySchedule, DlStatus> {
     let until = s.until_minute.min(23 * 60 + 59);
     if !s.is_valid() || until <= s.from_minute {
