@@ -243,7 +243,7 @@ stage "traceability: docs/TRACEABILITY.md current, every rule traced, named test
 run bash scripts/traceability.sh --check
 
 # ---------------------------------------------------------------------------
-stage "matter: the CHIP controller against lock-sim matter (SPEC §10, TC-DRLK; ~4 min)"
+stage "matter: the CHIP controller against lock-sim matter (SPEC §10, TC-DRLK; ~2 min)"
 # Installs the libnl packages and a Python venv with the CHIP controller
 # itself, builds lock-sim with Matter, and runs tests/matter in a network
 # namespace of its own, IPv6 only (tests/matter/README.md).
